@@ -1,0 +1,105 @@
+"""The `kvsim` command line.
+
+    kvsim run [CONFIG] [--out DIR] [--workers N] [--force]
+    kvsim policies
+
+A user's mistake (a bad config, an unknown policy, a missing file) ends with
+exit status 2 and one line on stderr naming what was wrong; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.config import ConfigError
+from experiments.execute import default_workers
+from experiments.runner import builtin_config, resolve, run_experiment
+from policies import PolicyError, available, policy_class, policy_parameters
+
+#: errors that are the user's to fix: reported in one line, exit status 2
+USER_ERRORS = (ConfigError, PolicyError, FileNotFoundError)
+
+
+class UsageError(Exception):
+    """A bad command line."""
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kvsim", description="Discrete-event simulator of key-value cache clusters.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    run_parser = commands.add_parser("run", help="run an experiment config (default: the built-in quickstart)")
+    run_parser.add_argument("config", nargs="?", help="TOML config file, or a built-in name (quickstart, ...)")
+    run_parser.add_argument("--out", type=Path, help="output directory (default: results/<name>/)")
+    run_parser.add_argument("--workers", type=positive_int, default=None,
+                            help="processes to run points in (default: all cores)")
+    run_parser.add_argument("--force", action="store_true",
+                            help="replace the results of a different experiment in --out")
+    run_parser.set_defaults(handler=command_run)
+
+    policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
+    policies_parser.set_defaults(handler=command_policies)
+    return parser
+
+
+def command_run(args) -> int:
+    experiment = resolve(args.config or builtin_config("quickstart"))
+    out = args.out or Path("results") / experiment.name
+    workers = args.workers or default_workers()
+    outcome = run_experiment(experiment, out, workers=workers, force=args.force)
+    print(format_summary(outcome.summary, experiment.swept_keys))
+    print(f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
+          "results.csv, summary.csv, nodes.csv, manifest.json, capacity_curve.png")
+    return 0
+
+
+def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
+    columns = {key: key for key in swept}
+    columns.update({"seeds": "seeds", "hit_ratio_mean": "hit_ratio", "byte_hit_ratio_mean": "byte_hit_ratio",
+                    "mean_ms_mean": "mean_ms", "p50_ms_mean": "p50_ms", "p99_ms_mean": "p99_ms",
+                    "p999_ms_mean": "p999_ms", "imbalance_mean": "imbalance"})
+    table = summary[list(columns)].rename(columns=columns)
+    return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def command_policies(args) -> int:
+    for name in available():
+        cls = policy_class(name)
+        params = ", ".join(policy_parameters(cls)) or "-"
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{name:<12} params: {params:<24} {doc}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except USER_ERRORS as error:
+        message = error.args[0] if isinstance(error, (ConfigError, PolicyError)) and error.args else str(error)
+        print(f"kvsim: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kvsim: interrupted; finished runs are saved: run the same command again to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

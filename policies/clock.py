@@ -1,0 +1,79 @@
+"""CLOCK: FIFO with a second chance, here with a k-bit frequency counter.
+
+F. J. Corbato, "A paging experiment with the Multics system", MIT Project MAC
+report MAC-M-384, 1968.  A hit sets (increments, up to 2**bits - 1) the key's
+counter; the hand, at the oldest key, skips any key with a non-zero counter,
+decrementing it and moving it to the back, and evicts the first key whose
+counter is zero.  With bits=1 this is the textbook second-chance CLOCK, and
+the same as libCacheSim's Clock with n_bit_counter=1.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from policies.base import Policy, register
+
+
+@register("clock")
+class Clock(Policy):
+    """k-bit CLOCK; the queue's front is where the hand points."""
+
+    def __init__(self, capacity: int, bits: int = 1):
+        super().__init__(capacity)
+        if int(bits) != bits or bits < 1:
+            raise ValueError(f"bits must be a positive integer, got {bits!r}")
+        self.bits = int(bits)
+        self._max_count = (1 << self.bits) - 1
+        self._sizes: dict = {}
+        self._counts: OrderedDict = OrderedDict()  # key -> counter, oldest first
+
+    def lookup(self, key):
+        count = self._counts.get(key)
+        if count is None:
+            return False
+        if count < self._max_count:
+            self._counts[key] = count + 1
+        return True
+
+    def insert(self, key, size=1):
+        if key in self._sizes:
+            self.remove(key)
+        if size > self.capacity:
+            return []
+        evicted = []
+        counts = self._counts
+        while self.used + size > self.capacity:
+            victim, count = next(iter(counts.items()))
+            if count:
+                counts[victim] = count - 1
+                counts.move_to_end(victim)
+                continue
+            del counts[victim]
+            self.used -= self._sizes.pop(victim)
+            evicted.append(victim)
+        self._sizes[key] = size
+        self._counts[key] = 0
+        self.used += size
+        return evicted
+
+    def remove(self, key):
+        size = self._sizes.pop(key, None)
+        if size is None:
+            return False
+        del self._counts[key]
+        self.used -= size
+        return True
+
+    def __contains__(self, key):
+        return key in self._sizes
+
+    def __len__(self):
+        return len(self._sizes)
+
+    def keys(self):
+        """From the hand onwards."""
+        return list(self._counts)
+
+    def params(self):
+        return {"bits": self.bits}

@@ -1,0 +1,62 @@
+"""FIFO: evict the object that was inserted first; hits change nothing.
+
+Under the independent reference model FIFO and RANDOM share one hit-ratio
+formula (Gelenbe 1973; the characteristic-time form in Fricker, Robert and
+Roberts, "A versatile and accurate approximation for LRU cache performance",
+ITC 2012), used by the tests as an oracle.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from policies.base import Policy, register
+
+
+@register("fifo")
+class FIFO(Policy):
+    """First in, first out.  One OrderedDict in insertion order."""
+
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+        self._sizes: OrderedDict = OrderedDict()
+
+    def lookup(self, key):
+        return key in self._sizes
+
+    def insert(self, key, size=1):
+        if key in self._sizes:
+            self.remove(key)
+        if size > self.capacity:
+            return []
+        evicted = []
+        while self.used + size > self.capacity:
+            victim, victim_size = self._sizes.popitem(last=False)
+            self.used -= victim_size
+            evicted.append(victim)
+        self._sizes[key] = size
+        self.used += size
+        return evicted
+
+    def remove(self, key):
+        size = self._sizes.pop(key, None)
+        if size is None:
+            return False
+        self.used -= size
+        return True
+
+    def access(self, key, size=1):
+        if key in self._sizes:
+            return True
+        self.insert(key, size)
+        return False
+
+    def __contains__(self, key):
+        return key in self._sizes
+
+    def __len__(self):
+        return len(self._sizes)
+
+    def keys(self):
+        """Oldest insertion first."""
+        return list(self._sizes)

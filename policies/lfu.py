@@ -1,0 +1,90 @@
+"""LFU: evict the least frequently used object.
+
+Frequency buckets give O(1) operations (K. Shah, A. Mitra, D. Matani, "An O(1)
+algorithm for implementing the LFU cache eviction scheme", 2010).  A new key
+starts at frequency 1; among keys of the lowest frequency, the one that
+reached that frequency first is evicted, as in libCacheSim's LFU.  Under the
+independent reference model a perfect LFU holds the most popular keys, so its
+hit ratio tends to the sum of the C largest probabilities.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from policies.base import Policy, register
+
+
+@register("lfu")
+class LFU(Policy):
+    """Least frequently used, ties broken by age within the frequency."""
+
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+        self._sizes: dict = {}
+        self._freq: dict = {}  # key -> request count since insertion
+        self._buckets: dict[int, OrderedDict] = {}  # count -> keys in the order they got there
+        self._min_freq = 0
+
+    def lookup(self, key):
+        freq = self._freq.get(key)
+        if freq is None:
+            return False
+        bucket = self._buckets[freq]
+        del bucket[key]
+        if not bucket:
+            del self._buckets[freq]
+            if self._min_freq == freq:
+                self._min_freq = freq + 1
+        self._freq[key] = freq + 1
+        self._buckets.setdefault(freq + 1, OrderedDict())[key] = None
+        return True
+
+    def insert(self, key, size=1):
+        if key in self._sizes:
+            self.remove(key)
+        if size > self.capacity:
+            return []
+        evicted = []
+        while self.used + size > self.capacity:
+            bucket = self._buckets[self._min_freq]
+            victim, _ = bucket.popitem(last=False)
+            if not bucket:
+                del self._buckets[self._min_freq]
+                self._min_freq = min(self._buckets, default=0)
+            del self._freq[victim]
+            self.used -= self._sizes.pop(victim)
+            evicted.append(victim)
+        self._sizes[key] = size
+        self._freq[key] = 1
+        self._buckets.setdefault(1, OrderedDict())[key] = None
+        self._min_freq = 1
+        self.used += size
+        return evicted
+
+    def remove(self, key):
+        size = self._sizes.pop(key, None)
+        if size is None:
+            return False
+        freq = self._freq.pop(key)
+        bucket = self._buckets[freq]
+        del bucket[key]
+        if not bucket:
+            del self._buckets[freq]
+            if self._min_freq == freq:
+                self._min_freq = min(self._buckets, default=0)
+        self.used -= size
+        return True
+
+    def __contains__(self, key):
+        return key in self._sizes
+
+    def __len__(self):
+        return len(self._sizes)
+
+    def keys(self):
+        """Next victim first: by frequency, then by time of reaching it."""
+        return [key for freq in sorted(self._buckets) for key in self._buckets[freq]]
+
+    def frequency(self, key) -> int:
+        return self._freq.get(key, 0)

@@ -1,0 +1,34 @@
+"""LRU: evict the least recently used object.
+
+The classic recency policy; under the independent reference model its hit
+ratio is given by Che's approximation (H. Che, Y. Tung, Z. Wang, "Hierarchical
+Web caching systems: modeling, design and experimental results", IEEE JSAC
+20(7), 2002), which the tests use as an oracle.
+"""
+
+from __future__ import annotations
+
+from policies.base import register
+from policies.fifo import FIFO
+
+
+@register("lru")
+class LRU(FIFO):
+    """Least recently used: a FIFO queue in which a hit moves the key to the back."""
+
+    def lookup(self, key):
+        if key in self._sizes:
+            self._sizes.move_to_end(key)
+            return True
+        return False
+
+    def access(self, key, size=1):
+        if key in self._sizes:
+            self._sizes.move_to_end(key)
+            return True
+        self.insert(key, size)
+        return False
+
+    def keys(self):
+        """Least recently used first."""
+        return list(self._sizes)

@@ -1,0 +1,14 @@
+"""Who serves a request and how long it takes.
+
+Cache nodes (policy + capacity + TTL), balancers, the backend, the fast SimPy
+model (`run`), the naive process-per-request oracle (`run_naive`), metrics and
+analytic formulas (`sim.theory`).  Takes resolved `Scenario` objects, never
+files or command lines.
+"""
+
+from sim.metrics import METRICS, RunResult
+from sim.model import run
+from sim.naive import run_naive
+from sim.scenario import BackendSpec, ClusterSpec, Scenario
+
+__all__ = ["METRICS", "BackendSpec", "ClusterSpec", "RunResult", "Scenario", "run", "run_naive"]

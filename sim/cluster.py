@@ -1,0 +1,29 @@
+"""Building the cache tier of a scenario: nodes, their policies, the balancer."""
+
+from __future__ import annotations
+
+from policies import make_policy, policy_class, policy_parameters
+from sim.balancer import make_balancer
+from sim.node import CacheNode
+from sim.scenario import ClusterSpec
+from workloads.rng import stable_id
+
+
+def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
+    """One CacheNode per node; a randomized policy gets its own seed per node."""
+    nodes = []
+    for index in range(spec.nodes):
+        params = dict(spec.policy_params)
+        if _takes_seed(spec.policy) and "seed" not in params:
+            params["seed"] = stable_id(f"policy/{seed}/{index}") % 2**32
+        policy = make_policy(spec.policy, spec.capacity, **params)
+        nodes.append(CacheNode(policy, ttl=spec.ttl, capacity_bytes=spec.capacity_bytes))
+    return nodes
+
+
+def build_balancer(spec: ClusterSpec):
+    return make_balancer(spec.balancer, spec.nodes, spec.vnodes)
+
+
+def _takes_seed(policy_name: str) -> bool:
+    return "seed" in policy_parameters(policy_class(policy_name))

@@ -1,0 +1,72 @@
+"""`kvsim run` end to end: run a config, read back every file it wrote."""
+
+import json
+
+import pandas as pd
+
+from sim import METRICS
+from tests.experiments.conftest import kvsim
+
+
+def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
+    out = tmp_path / "out"
+    done = kvsim("run", small_config, "--out", out, "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    results = pd.read_csv(out / "results.csv")
+    assert list(results.columns) == ["seed", "cluster.capacity", *METRICS]
+    assert len(results) == 4  # 2 capacities x 2 seeds
+    assert set(results["cluster.capacity"]) == {50, 200} and set(results["seed"]) == {1, 2}
+    assert (results["requests"] == 3000).all()
+    assert (results["hits"] == (results["hit_ratio"] * 3000).round()).all()
+    by_capacity = results.groupby("cluster.capacity")["hit_ratio"].mean()
+    assert by_capacity[200] > by_capacity[50]
+    assert (results["p50_ms"] <= results["p99_ms"]).all() and (results["p99_ms"] <= results["p999_ms"]).all()
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["name"] == "small" and manifest["seeds"] == [1, 2]
+    assert manifest["config"]["cluster"]["nodes"] == 2
+    assert manifest["sweep"]["grid"] == {"cluster.capacity": [50, 200]}
+    assert "numpy" in manifest["versions"] and "simpy" in manifest["versions"]
+
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 2 and (summary["seeds"] == 2).all()
+    assert summary["hit_ratio_mean"].tolist() == by_capacity.tolist()
+    nodes = pd.read_csv(out / "nodes.csv")
+    assert len(nodes) == 8 and nodes.groupby(["seed", "cluster.capacity"])["requests"].sum().eq(3000).all()
+
+    png = (out / "capacity_curve.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert "cluster.capacity" in done.stdout and "hit_ratio" in done.stdout
+
+
+def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_config):
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert kvsim("run", small_config, "--out", one, "--workers", "1").returncode == 0
+    assert kvsim("run", small_config, "--out", two, "--workers", "2").returncode == 0
+    for name in ("results.csv", "summary.csv", "nodes.csv", "capacity_curve.png"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_rerun_resumes_and_refuses_another_experiment(tmp_path, small_config):
+    out = tmp_path / "out"
+    assert kvsim("run", small_config, "--out", out, "--workers", "1").returncode == 0
+    first = (out / "results.csv").read_bytes()
+    again = kvsim("run", small_config, "--out", out, "--workers", "1")
+    assert again.returncode == 0 and "(0 simulated now)" in again.stdout
+    assert (out / "results.csv").read_bytes() == first
+
+    other = small_config.with_name("other.toml")
+    other.write_text(small_config.read_text().replace("alpha = 0.9", "alpha = 0.7"))
+    refused = kvsim("run", other, "--out", out)
+    assert refused.returncode == 2
+    assert "holds results of a different experiment" in refused.stderr and "--force" in refused.stderr
+    assert (out / "results.csv").read_bytes() == first
+    forced = kvsim("run", other, "--out", out, "--workers", "1", "--force")
+    assert forced.returncode == 0 and "(4 simulated now)" in forced.stdout
+
+
+def test_policies_lists_the_registry():
+    done = kvsim("policies")
+    assert done.returncode == 0
+    for name in ("lru", "fifo", "lfu", "clock", "random"):
+        assert name in done.stdout

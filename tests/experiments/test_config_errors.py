@@ -1,0 +1,65 @@
+"""Bad configs stop with exit status 2 and one line naming the key; nothing is written."""
+
+import pytest
+
+from experiments.config import ConfigError, from_dict, load
+from tests.experiments.conftest import SMALL, kvsim
+
+CASES = [
+    ('[cluster]\ncapacty = 10\n', "unknown key 'cluster.capacty' (did you mean 'cluster.capacity'?)"),
+    ('[clustr]\nnodes = 2\n', "unknown section or key 'clustr' (did you mean 'cluster'?)"),
+    ('[cluster]\nnodes = "four"\n', "cluster.nodes: must be an integer in [1, 4096]; got 'four'"),
+    ('[cluster]\nnodes = 0\n', "cluster.nodes: must be an integer in [1, 4096]; got 0"),
+    ('[cluster]\ncapacity = -5\n', 'cluster.capacity: must be a positive integer (objects) or a size such as "64MiB" (bytes); got -5'),
+    ('[cluster]\ncapacity = "64 parsecs"\n', "cluster.capacity: must be a positive integer"),
+    ('[cluster]\npolicy = "lur"\n', "cluster.policy: unknown policy 'lur' (did you mean 'lru'?)"),
+    ('[cluster]\npolicy = "clock"\npolicy_params = { bit = 2 }\n', "policy 'clock' has no parameter 'bit'; valid: bits"),
+    ('[cluster]\nbalancer = "modulus"\n', "cluster.balancer: must be one of 'consistent', 'modulo'; got 'modulus' (did you mean 'modulo'?)"),
+    ('[workload]\nalpha = -1\n', "workload.alpha: must be a number >= 0; got -1"),
+    ('[workload]\nrate = 0\n', "workload.rate: must be a number > 0; got 0"),
+    ('[run]\nseeds = []\n', "run.seeds: must be a non-empty list of integers >= 0"),
+    ('[backend]\nlatency = { dist = "gamma", k = 2 }\n', "backend.latency: dist must be one of 'constant', 'exponential', 'lognormal'; got 'gamma'"),
+    ('[backend]\nlatency = { dist = "lognormal", median_ms = 5 }\n', "backend.latency: dist 'lognormal' needs sigma"),
+    ('[sweep]\n"cluster.capacityy" = [1, 2]\n', "sweep.'cluster.capacityy': unknown key 'cluster.capacityy' (did you mean 'cluster.capacity'?)"),
+    ('[sweep]\n"cluster.capacity" = [10, -1]\n', "sweep.'cluster.capacity'[1]: must be a positive integer"),
+    ('[sweep]\n"cluster.policy" = "lru"\n', "sweep.'cluster.policy': must be a non-empty list of values"),
+    ('[cluster\nnodes = 2\n', "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("text,message", CASES)
+def test_bad_config_message(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL.replace("capacity = 100", "capacity = -100"))
+    out = tmp_path / "out"
+    done = kvsim("run", path, "--out", out)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "cluster.capacity" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_cli_missing_config_file(tmp_path):
+    done = kvsim("run", tmp_path / "nope.toml")
+    assert done.returncode == 2 and "no such config file" in done.stderr
+
+
+def test_cli_bad_workers():
+    done = kvsim("run", "--workers", "0")
+    assert done.returncode == 2 and "--workers" in done.stderr
+
+
+def test_defaults_fill_every_key():
+    experiment = from_dict({})
+    assert experiment.config["cluster"]["policy"] == "lru"
+    assert experiment.seeds == [1, 2, 3]
+    assert experiment.swept_keys == []

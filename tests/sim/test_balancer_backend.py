@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from sim.backend import FCFSServers
+from sim.balancer import ConsistentHashRing, Modulo, make_balancer
+from sim.hashing import mix64
+
+
+def test_stable_hash_known_values():
+    # splitmix64 of 0 from the reference implementation's first output (seed 0).
+    assert int(mix64(np.array([0]))[0]) == 0xE220A8397B1DCDAF
+    assert mix64(np.arange(5)).tolist() == mix64(np.arange(5)).tolist()
+
+
+def test_modulo_spreads_evenly_and_is_deterministic():
+    nodes = Modulo(4).route(np.arange(100_000))
+    counts = np.bincount(nodes, minlength=4)
+    assert np.all(np.abs(counts - 25_000) < 600)
+    assert np.array_equal(nodes, Modulo(4).route(np.arange(100_000)))
+
+
+def test_ring_moves_few_keys_when_a_node_is_added():
+    keys = np.arange(200_000)
+    before = ConsistentHashRing(8, 160).route(keys)
+    after = ConsistentHashRing(9, 160).route(keys)
+    moved = np.mean(before != after)
+    assert moved == pytest.approx(1 / 9, abs=0.03)
+    assert np.all(after[before != after] == 8)  # keys only move to the new node
+    modulo_moved = np.mean(Modulo(8).route(keys) != Modulo(9).route(keys))
+    assert modulo_moved > 0.8
+
+
+@pytest.mark.parametrize("vnodes", [10, 100, 1000])
+def test_ring_share_spread_shrinks_with_virtual_nodes(vnodes):
+    shares = ConsistentHashRing(64, vnodes).shares()
+    assert shares.sum() == pytest.approx(1.0)
+    cv = shares.std() / shares.mean()
+    assert cv == pytest.approx(1 / np.sqrt(vnodes), rel=0.35)
+
+
+def test_unknown_balancer():
+    with pytest.raises(ValueError, match="unknown balancer 'hash'; valid: consistent, modulo"):
+        make_balancer("hash", 2)
+
+
+def test_fcfs_servers_hand_traced():
+    servers = FCFSServers(2)
+    assert servers.submit(0.0, 5.0) == 5.0  # server A busy until 5
+    assert servers.submit(1.0, 5.0) == 6.0  # server B busy until 6
+    assert servers.submit(2.0, 1.0) == 6.0  # waits for A (free at 5): 5 + 1
+    assert servers.submit(2.5, 1.0) == 7.0  # waits for B (6) or A (6): 6 + 1
+    assert servers.submit(10.0, 1.0) == 11.0  # idle servers: no wait
+    assert servers.busy(10.5) == 1

@@ -1,0 +1,97 @@
+"""The fast model against the process-per-request oracle: same hits, same latencies."""
+
+import numpy as np
+import pytest
+
+from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
+from workloads import Constant, Exponential, Lognormal, Poisson, Workload, Zipf
+
+CASES = {
+    "one LRU node": dict(cluster=ClusterSpec(nodes=1, capacity=200)),
+    "four nodes, consistent": dict(cluster=ClusterSpec(nodes=4, capacity=60, policy="clock")),
+    "modulo, lfu, queueing backend": dict(
+        cluster=ClusterSpec(nodes=3, capacity=80, policy="lfu", balancer="modulo"),
+        backend=BackendSpec(latency=Exponential(0.004), concurrency=2),
+    ),
+    "coalescing misses in flight": dict(
+        cluster=ClusterSpec(nodes=2, capacity=100, policy="fifo"),
+        backend=BackendSpec(latency=Lognormal(0.02, 0.5), concurrency=8, coalesce=True),
+    ),
+    "TTL, random policy": dict(
+        cluster=ClusterSpec(nodes=2, capacity=150, policy="random", ttl=0.05),
+    ),
+    "byte capacity": dict(
+        cluster=ClusterSpec(nodes=2, capacity=200_000, capacity_bytes=True),
+        workload=Workload(Zipf(2000, 0.8), Poisson(5000.0), Lognormal(4096, 1.0)),
+    ),
+}
+
+
+def scenario(**overrides):
+    base = dict(
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0)),
+        backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4),
+        hit_latency=Lognormal(0.0002, 0.3),
+        requests=6000,
+        warmup=1500,
+    )
+    base.update(overrides)
+    return Scenario(**base)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fast_model_equals_naive_model(case):
+    sc = scenario(**CASES[case])
+    fast, naive = run(sc, seed=11), run_naive(sc, seed=11)
+    assert fast.requests == naive.requests == 6000
+    assert fast.hits == naive.hits
+    assert fast.backend_requests == naive.backend_requests
+    assert fast.coalesced == naive.coalesced
+    assert fast.expired == naive.expired
+    assert fast.node_requests == naive.node_requests and fast.node_hits == naive.node_hits
+    # Same latencies up to floating-point rounding of the same sums in another order.
+    for metric in ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms"):
+        assert getattr(fast, metric) == pytest.approx(getattr(naive, metric), rel=1e-9), metric
+    assert 0 < fast.hits < fast.requests
+
+
+def test_cases_exercise_what_they_claim():
+    coalescing = run(scenario(**CASES["coalescing misses in flight"]), seed=11)
+    assert coalescing.coalesced > 0
+    ttl = run(scenario(**CASES["TTL, random policy"]), seed=11)
+    assert ttl.expired > 0
+    queueing = run(scenario(**CASES["modulo, lfu, queueing backend"]), seed=11)
+    # With 2 backend servers the p99 includes queueing beyond the bare service time.
+    assert queueing.p99_ms > 4 * np.log(100) * 0.8
+
+
+def test_same_seed_same_result_other_seed_other_result():
+    sc = scenario()
+    assert run(sc, 3) == run(sc, 3)
+    assert run(sc, 3).hits != run(sc, 4).hits
+
+
+def test_warmup_is_excluded():
+    sc = scenario(warmup=0)
+    cold = run(sc, 5)
+    warm = run(scenario(warmup=3000), 5)
+    assert cold.requests == warm.requests == 6000
+    assert warm.hit_ratio > cold.hit_ratio
+
+
+def test_a_miss_fills_the_cache_only_when_the_backend_answers():
+    # Every request is for the same key, 1 ms apart; the backend takes 10 ms.
+    # Requests arriving before the fill miss too (no coalescing): the first 10.
+    workload = Workload(Zipf(1, 0.0), Poisson(1000.0))
+    sc = Scenario(workload=workload, cluster=ClusterSpec(nodes=1, capacity=10),
+                  backend=BackendSpec(latency=Constant(0.010), concurrency=100),
+                  hit_latency=Constant(0.0), requests=200, warmup=0)
+    result = run(sc, 1)
+    naive = run_naive(sc, 1)
+    assert result.hits == naive.hits
+    misses = result.requests - result.hits
+    assert result.backend_requests == misses
+    assert 4 <= misses <= 25  # about 10 arrivals in the first 10 ms
+    coalesced = run(Scenario(**{**sc.__dict__, "backend": BackendSpec(Constant(0.010), 100, coalesce=True)}), 1)
+    assert coalesced.backend_requests == 1
+    assert coalesced.coalesced == misses - 1
