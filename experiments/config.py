@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from policies import PolicyError, check_params, policy_class
-from sim.scenario import BackendSpec, ClusterSpec, Scenario
-from workloads import Constant, Exponential, Lognormal, Pareto, Poisson, Uniform, Workload, Zipf
+from sim.scenario import BackendSpec, ClusterSpec, ModelUpdates, Outage, Scenario
+from workloads import (Constant, Diurnal, Exponential, KeyClass, Lognormal, OnOff, Pareto, Poisson, Uniform,
+                       UniformRange, Workload, Zipf)
 
 
 class ConfigError(ValueError):
@@ -229,6 +230,78 @@ latency = distribution(
 )
 
 
+ttl_value = distribution(
+    {
+        "constant": {"s": _non_negative},
+        "exponential": {"mean_s": _positive},
+        "lognormal": {"median_s": _positive, "sigma": _non_negative},
+        "uniform": {"low_s": _non_negative, "high_s": _positive},
+    },
+    number_means="constant",
+)
+
+
+def arrival_process(value):
+    """"poisson", or a table { process = "onoff" | "diurnal", ... }; the mean rate is workload.rate."""
+    forms = ('"poisson"; { process = "onoff", mean_on_s, mean_off_s, off_ratio }; '
+             '{ process = "diurnal", amplitude, period_s, peak_s }')
+    if value == "poisson":
+        return value
+    if not isinstance(value, dict) or value.get("process") not in ("onoff", "diurnal"):
+        raise Invalid(f"must be {forms}; got {_describe(value)}")
+    fields = {
+        "onoff": {"mean_on_s": _positive, "mean_off_s": _positive, "off_ratio": number(0, 1)},
+        "diurnal": {"amplitude": number(0, 0.99), "period_s": _positive, "peak_s": _non_negative},
+    }[value["process"]]
+    checked = {"process": value["process"]}
+    for key in value:
+        if key != "process" and key not in fields:
+            raise Invalid(f"process {value['process']!r} takes {', '.join(fields)}; got unknown {key!r}")
+    for key, param_check in fields.items():
+        if key not in value:
+            raise Invalid(f"process {value['process']!r} needs {key}")
+        try:
+            checked[key] = param_check(value[key])
+        except Invalid as error:
+            raise Invalid(f"{key} {error}") from None
+    return checked
+
+
+def table_list(fields: dict, required: tuple = ()) -> Callable:
+    """A check for a list of tables ([[section.key]] in TOML), each with its own keys."""
+
+    def check(value):
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise Invalid(f"must be a list of tables ([[...]] in TOML) with keys {', '.join(fields)}; "
+                          f"got {_describe(value)}")
+        checked = []
+        for index, item in enumerate(value):
+            entry = {}
+            for key in item:
+                if key not in fields:
+                    raise Invalid(f"[{index}]: unknown key {key!r}{_closest(key, fields)}; valid: {', '.join(fields)}")
+            for key, spec in fields.items():
+                if key not in item:
+                    if key in required:
+                        raise Invalid(f"[{index}]: needs {key}")
+                    entry[key] = copy.deepcopy(spec.default)
+                    continue
+                try:
+                    entry[key] = spec.check(item[key])
+                except Invalid as error:
+                    raise Invalid(f"[{index}].{key}: {error}") from None
+            checked.append(entry)
+        return checked
+
+    return check
+
+
+def string_list(value):
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid(f"must be a list of strings; got {_describe(value)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Key:
     """One config key: default, check, and the line of documentation shown in defaults.toml."""
@@ -238,27 +311,80 @@ class Key:
     doc: str
 
 
+_CLASS_FIELDS = {
+    "name": Key("default", text, "the class's name (for updates.classes and results)"),
+    "share": Key(1.0, number(0, low_open=True), "relative share of requests (normalized over classes)"),
+    "keys": Key(100_000, integer(1), "catalogue size of the class"),
+    "popularity": Key("zipf", choice("zipf", "uniform"), "popularity law"),
+    "alpha": Key(0.9, number(0), "Zipf exponent"),
+    "object_size": Key(1, object_size, "bytes per object, as workload.object_size"),
+    "write_fraction": Key(0.0, number(0, 1), "fraction of the class's requests that are writes"),
+    "rotate_every_s": Key(0.0, number(0), "seconds between hot-set rotations (0: static)"),
+    "rotate_by": Key(0, integer(0), "ranks the hot set moves at each rotation"),
+    "new_keys_per_s": Key(0.0, number(0), "new keys born per second, most popular when born (0: none)"),
+    "ttl": Key(-1, number(-1), "TTL in seconds for this class (-1: use cluster.ttl; 0: never expires)"),
+}
+
+_FAILURE_FIELDS = {
+    "node": Key(0, integer(0), "node index, 0 .. nodes-1"),
+    "down_at": Key(0.0, number(0), "seconds of simulated time when it fails"),
+    "up_at": Key(float("inf"), number(0), "seconds when it comes back, cold (default: never)"),
+}
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "run": {
         "requests": Key(200_000, integer(1), "measured requests per run"),
         "warmup": Key(50_000, integer(0), "requests simulated before measuring (not counted)"),
         "seeds": Key([1, 2, 3], seed_list, "one run per seed and sweep point; same seed, same request stream"),
+        "interval": Key(60.0, number(0, low_open=True), "seconds per row of timeseries.csv"),
+        "timeout_ms": Key(0.0, number(0), "a client gives up after this long and counts a timeout (0: never)"),
     },
     "workload": {
         "keys": Key(100_000, integer(1), "catalogue size: keys are 0 .. keys-1"),
         "popularity": Key("zipf", choice("zipf", "uniform"), "key popularity law"),
         "alpha": Key(0.9, number(0), "Zipf exponent, any value >= 0 (0 is uniform)"),
-        "rate": Key(20_000, number(0, low_open=True), "requests per second, Poisson arrivals"),
+        "rate": Key(20_000, number(0, low_open=True), "mean requests per second"),
+        "arrivals": Key("poisson", arrival_process,
+                        "\"poisson\", or bursty { process = \"onoff\", mean_on_s, mean_off_s, off_ratio } "
+                        "(off rate / on rate), or { process = \"diurnal\", amplitude, period_s, peak_s }"),
         "object_size": Key(1, object_size, "bytes per object: a number, or { dist = \"lognormal\", median = 4096, sigma = 1.0 }, or { dist = \"pareto\", min = 100, shape = 1.5 }"),
+        "write_fraction": Key(0.0, number(0, 1), "fraction of requests that are writes (to the backend; see cluster.write_policy)"),
+        "rotate_every_s": Key(0.0, number(0), "popularity drift: seconds between hot-set rotations (0: static)"),
+        "rotate_by": Key(0, integer(0), "ranks the hot set moves at each rotation"),
+        "new_keys_per_s": Key(0.0, number(0), "new keys born per second, the most popular when born; the oldest retire"),
+        "scan_fraction": Key(0.0, number(0, 1), "fraction of requests that are sequential scans over scan_keys keys"),
+        "scan_keys": Key(0, integer(0), "keys a scan cycles through (outside the catalogue)"),
+        "one_hit_fraction": Key(0.0, number(0, 1), "fraction of requests for keys requested exactly once"),
+        "classes": Key([], table_list(_CLASS_FIELDS, required=("name",)),
+                       "several key classes in one stream ([[workload.classes]]); replaces keys, popularity, "
+                       "alpha, object_size, write_fraction and the drift keys above"),
     },
     "cluster": {
         "nodes": Key(4, integer(1, 4096), "cache nodes"),
         "capacity": Key(2_500, capacity, "per node: an integer counts objects; a size such as \"64MiB\" counts bytes"),
         "policy": Key("lru", policy_name, "eviction policy (`kvsim policies` lists them) or \"package.module:Class\""),
         "policy_params": Key({}, table, "keyword parameters of the policy, e.g. { bits = 2 } for clock"),
-        "balancer": Key("consistent", choice("consistent", "modulo"), "how keys are spread over nodes"),
+        "balancer": Key("consistent", choice("consistent", "modulo", "rendezvous", "random", "p2c", "bounded"),
+                        "how reads pick a node: hashing (modulo, consistent ring, rendezvous), random spray, "
+                        "power of two choices (p2c), consistent hashing with bounded loads"),
         "vnodes": Key(160, integer(1, 10_000), "virtual nodes per node on the consistent-hash ring"),
-        "ttl": Key(0, number(0), "seconds from insertion until an entry expires (a hit does not extend it); 0 means never"),
+        "bound_epsilon": Key(0.25, number(0), "bounded loads: no node takes more than (1 + epsilon) x the mean load"),
+        "replicas": Key(1, integer(1), "copies of each key; reads go to one, fills and invalidations to all"),
+        "ttl": Key(0, ttl_value, "seconds from insertion until an entry expires (0: never), or drawn per insert: "
+                                 "{ dist = \"uniform\", low_s, high_s }, exponential (mean_s), lognormal (median_s, sigma)"),
+        "ttl_mode": Key("insert", choice("insert", "refresh"),
+                        "\"insert\": TTL set when stored (memcached); \"refresh\": every hit restarts it"),
+        "expiry": Key("lazy", choice("lazy", "active"),
+                      "\"lazy\": an expired entry is dropped when looked up; \"active\": when it expires, freeing space"),
+        "node_concurrency": Key(0, integer(0), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"),
+        "node_service": Key({"dist": "constant", "ms": 0.0}, latency, "time a node spends on each request (ms), with node_concurrency > 0"),
+        "write_policy": Key("invalidate", choice("invalidate", "update", "none"),
+                            "what a write does to cached copies when it lands: delete them, overwrite them, "
+                            "or nothing (they stay stale until they expire)"),
+        "failures": Key([], table_list(_FAILURE_FIELDS, required=("node", "down_at")),
+                        "scheduled outages ([[cluster.failures]] node, down_at, up_at in seconds); a node comes back cold"),
+        "mtbf_s": Key(0.0, number(0), "random failures: mean seconds between a node's failures (0: none)"),
+        "mttr_s": Key(60.0, number(0, low_open=True), "random failures: mean seconds to repair"),
     },
     "network": {
         "hit_latency": Key({"dist": "lognormal", "median_ms": 0.2, "sigma": 0.3}, latency,
@@ -269,6 +395,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
                        "backend service time (ms): lognormal (median_ms, sigma), exponential (mean_ms) or constant (ms)"),
         "concurrency": Key(64, integer(1), "requests the backend serves at once; more wait in a FCFS queue"),
         "coalesce": Key(False, boolean, "a miss for a key already being fetched waits for that fetch instead of asking the backend again"),
+    },
+    "updates": {
+        "every_s": Key(0.0, number(0), "seconds between model updates that change values in bulk (0: none)"),
+        "classes": Key([], string_list, "key classes whose values change at each update (names from workload.classes; "
+                                        "\"default\" without classes)"),
+        "invalidate": Key(True, boolean, "drop the changed classes' cached entries at each update (else they go stale)"),
     },
 }
 
@@ -470,16 +602,47 @@ def with_values(config: dict, values: dict) -> dict:
 
 
 def check_point(config: dict, values: dict) -> None:
-    """Checks that span keys (the policy's parameters, the backend's stability)."""
+    """Checks that span keys: the policy's parameters, node indices, class names, ..."""
     where = "" if not values else " (at sweep point " + ", ".join(f"{k} = {_describe(v)}" for k, v in values.items()) + ")"
-    cluster = config["cluster"]
+
+    def fail(message):
+        raise ConfigError(f"{message}{where}")
+
+    cluster, workload, run_section = config["cluster"], config["workload"], config["run"]
     try:
         check_params(cluster["policy"], cluster["policy_params"])
     except PolicyError as error:
-        raise ConfigError(f"cluster.policy_params: {error}{where}") from None
-    run_section = config["run"]
+        fail(f"cluster.policy_params: {error}")
+    if getattr(policy_class(cluster["policy"]), "offline", False):
+        fail(f"cluster.policy: {cluster['policy']!r} needs the future of the request stream and works only in "
+             f"`kvsim replay`, not in the timed model")
     if run_section["requests"] + run_section["warmup"] > 2**31:
-        raise ConfigError(f"run.requests + run.warmup must be at most 2**31; got {run_section['requests'] + run_section['warmup']}{where}")
+        fail(f"run.requests + run.warmup must be at most 2**31; got {run_section['requests'] + run_section['warmup']}")
+    if cluster["replicas"] > cluster["nodes"]:
+        fail(f"cluster.replicas must be at most cluster.nodes ({cluster['nodes']}); got {cluster['replicas']}")
+    for index, outage in enumerate(cluster["failures"]):
+        if outage["node"] >= cluster["nodes"]:
+            fail(f"cluster.failures[{index}].node must be in [0, {cluster['nodes'] - 1}]; got {outage['node']}")
+        if outage["up_at"] <= outage["down_at"]:
+            fail(f"cluster.failures[{index}].up_at must be after down_at ({outage['down_at']}); got {outage['up_at']}")
+    names = [c["name"] for c in workload["classes"]] or ["default"]
+    if len(set(names)) != len(names):
+        fail(f"workload.classes: names must be unique; got {names}")
+    for name in config["updates"]["classes"]:
+        if name not in names:
+            fail(f"updates.classes: no key class {name!r}{_closest(name, names)}; classes: {', '.join(names)}")
+    if config["updates"]["every_s"] and not config["updates"]["classes"]:
+        fail("updates.classes: name the key classes a model update changes, e.g. [\"default\"]")
+    for where_key, section in [("workload", workload)] + [(f"workload.classes[{i}]", c) for i, c in enumerate(workload["classes"])]:
+        if section["rotate_every_s"] and section["new_keys_per_s"]:
+            fail(f"{where_key}: rotate_every_s and new_keys_per_s cannot both be set; choose one kind of drift")
+    if workload["scan_fraction"] + workload["one_hit_fraction"] > 1:
+        fail("workload.scan_fraction + workload.one_hit_fraction must be at most 1")
+    if workload["scan_fraction"] and not workload["scan_keys"]:
+        fail("workload.scan_keys must be >= 1 when workload.scan_fraction > 0")
+    ttl = cluster["ttl"]
+    if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
+        fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
 
 
 # -- from validated values to the simulator's objects -------------------------
@@ -496,6 +659,63 @@ def latency_seconds(spec) -> Any:
     return Lognormal(spec["median_ms"] / 1000.0, spec["sigma"])
 
 
+def ttl_seconds(spec) -> Any:
+    """A checked TTL value: a number of seconds, or a Distribution in seconds."""
+    if not isinstance(spec, dict):
+        return float(spec)
+    if spec["dist"] == "constant":
+        return float(spec["s"])
+    if spec["dist"] == "exponential":
+        return Exponential(spec["mean_s"])
+    if spec["dist"] == "lognormal":
+        return Lognormal(spec["median_s"], spec["sigma"])
+    return UniformRange(spec["low_s"], spec["high_s"])
+
+
+def arrivals(workload: dict) -> Any:
+    spec, rate = workload["arrivals"], workload["rate"]
+    if spec == "poisson":
+        return Poisson(rate)
+    if spec["process"] == "diurnal":
+        return Diurnal(rate, spec["amplitude"], spec["period_s"], spec["peak_s"])
+    # On/off with the requested mean rate: on_rate f + off_rate (1 - f) = rate, off_rate = ratio on_rate.
+    on_share = spec["mean_on_s"] / (spec["mean_on_s"] + spec["mean_off_s"])
+    on_rate = rate / (on_share + (1.0 - on_share) * spec["off_ratio"])
+    return OnOff(on_rate, on_rate * spec["off_ratio"], spec["mean_on_s"], spec["mean_off_s"])
+
+
+def popularity(section: dict) -> Zipf | Uniform:
+    if section["popularity"] == "zipf":
+        return Zipf(section["keys"], section["alpha"])
+    return Uniform(section["keys"])
+
+
+def workload_of(workload: dict) -> Workload:
+    classes = tuple(
+        KeyClass(popularity(c), size_distribution(c["object_size"]), c["name"], c["share"], c["write_fraction"],
+                 c["rotate_every_s"], c["rotate_by"], c["new_keys_per_s"])
+        for c in workload["classes"]
+    )
+    return Workload(
+        None if classes else popularity(workload),
+        arrivals(workload),
+        size_distribution(workload["object_size"]),
+        write_fraction=workload["write_fraction"],
+        rotate_every=workload["rotate_every_s"],
+        rotate_by=workload["rotate_by"],
+        new_keys_per_s=workload["new_keys_per_s"],
+        classes=classes,
+        scan_fraction=workload["scan_fraction"],
+        scan_keys=workload["scan_keys"],
+        one_hit_fraction=workload["one_hit_fraction"],
+    )
+
+
+def class_index(workload: dict) -> dict[str, int]:
+    """Key class name -> index (ids of class i are i << 40)."""
+    return {c["name"]: i for i, c in enumerate(workload["classes"])} or {"default": 0}
+
+
 def size_distribution(spec) -> Any:
     if not isinstance(spec, dict):
         return Constant(spec)
@@ -508,14 +728,11 @@ def size_distribution(spec) -> Any:
 
 def scenario(config: dict) -> Scenario:
     """The simulator's Scenario for one resolved point config."""
-    run_section, workload, cluster = config["run"], config["workload"], config["cluster"]
-    if workload["popularity"] == "zipf":
-        popularity = Zipf(workload["keys"], workload["alpha"])
-    else:
-        popularity = Uniform(workload["keys"])
+    run_section, workload, cluster, updates = config["run"], config["workload"], config["cluster"], config["updates"]
     capacity_amount, capacity_bytes = capacity_value(cluster["capacity"])
+    classes = class_index(workload)
     return Scenario(
-        workload=Workload(popularity, Poisson(workload["rate"]), size_distribution(workload["object_size"])),
+        workload=workload_of(workload),
         cluster=ClusterSpec(
             nodes=cluster["nodes"],
             capacity=capacity_amount,
@@ -524,7 +741,18 @@ def scenario(config: dict) -> Scenario:
             policy_params=tuple(sorted(cluster["policy_params"].items())),
             balancer=cluster["balancer"],
             vnodes=cluster["vnodes"],
-            ttl=float(cluster["ttl"]),
+            bound_epsilon=cluster["bound_epsilon"],
+            replicas=cluster["replicas"],
+            ttl=ttl_seconds(cluster["ttl"]),
+            ttl_by_class=tuple((classes[c["name"]], float(c["ttl"])) for c in workload["classes"] if c["ttl"] >= 0),
+            ttl_refresh=cluster["ttl_mode"] == "refresh",
+            active_expiry=cluster["expiry"] == "active",
+            node_concurrency=cluster["node_concurrency"],
+            node_service=latency_seconds(cluster["node_service"]),
+            write_policy=cluster["write_policy"],
+            outages=tuple(Outage(o["node"], float(o["down_at"]), float(o["up_at"])) for o in cluster["failures"]),
+            mtbf=float(cluster["mtbf_s"]),
+            mttr=float(cluster["mttr_s"]),
         ),
         backend=BackendSpec(
             latency=latency_seconds(config["backend"]["latency"]),
@@ -534,4 +762,8 @@ def scenario(config: dict) -> Scenario:
         hit_latency=latency_seconds(config["network"]["hit_latency"]),
         requests=run_section["requests"],
         warmup=run_section["warmup"],
+        timeout=run_section["timeout_ms"] / 1000.0,
+        updates=ModelUpdates(updates["every_s"], tuple(classes[name] for name in updates["classes"]),
+                             updates["invalidate"]),
+        interval=float(run_section["interval"]),
     )

@@ -24,7 +24,8 @@ def run_point(point: Point) -> dict:
     """Simulate one point: a pure function of the point, safe in any process."""
     result = run(scenario(point.config), point.seed)
     return {"run_id": point.run_id, "index": point.index, "seed": point.seed,
-            "values": point.values, "metrics": result.row(), "nodes": result.nodes()}
+            "values": point.values, "metrics": result.row(), "nodes": result.nodes(),
+            "timeseries": result.timeseries}
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:

@@ -5,6 +5,8 @@ summary.csv   the swept keys, seeds, and for each metric its mean across
               seeds and the half-width of a 95% confidence interval
               (Student's t; empty with a single seed)
 nodes.csv     seed, the swept keys, node, requests, share, hit_ratio
+timeseries.csv  seed, the swept keys, then one row per interval of simulated
+              time: t_start, requests, hit_ratio, p99_ms, backend_rps
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from sim import METRICS
+from sim.metrics import TIMESERIES
 
 #: metrics summarized across seeds
 SUMMARY_METRICS = ("hit_ratio", "byte_hit_ratio", "backend_requests", "mean_ms", "p50_ms", "p95_ms",
@@ -40,6 +43,12 @@ def nodes_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
     rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **node}
             for r in records for node in r["nodes"]]
     return pd.DataFrame(rows, columns=["seed", *swept, "node", "requests", "share", "hit_ratio"])
+
+
+def timeseries_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **row}
+            for r in records for row in r.get("timeseries", [])]
+    return pd.DataFrame(rows, columns=["seed", *swept, *TIMESERIES])
 
 
 def ci95(values) -> float:

@@ -4,6 +4,7 @@ DIR/manifest.json   what was run: resolved config, sweep, seeds, versions
 DIR/runs/*.json     one file per finished run (what resume reads)
 DIR/results.csv     one row per run;  DIR/summary.csv  one row per point
 DIR/nodes.csv       one row per run and node
+DIR/timeseries.csv  one row per run and interval of simulated time
 DIR/capacity_curve.png
 """
 
@@ -23,7 +24,7 @@ from experiments import config as config_module
 from experiments.config import ConfigError, Experiment
 from experiments.execute import atomic_write, execute, is_terminal
 from experiments.plots import capacity_curve
-from experiments.results import nodes_table, results_table, summary_table
+from experiments.results import nodes_table, results_table, summary_table, timeseries_table
 from experiments.sweep import fingerprint, points
 
 BUILTIN_CONFIGS = Path(__file__).parent / "configs"
@@ -106,6 +107,7 @@ def run_experiment(experiment: Experiment, out: Path, workers: int = 1, force: b
     atomic_write(out / "results.csv", results.to_csv(index=False))
     atomic_write(out / "summary.csv", summary.to_csv(index=False))
     atomic_write(out / "nodes.csv", nodes_table(records, swept).to_csv(index=False))
+    atomic_write(out / "timeseries.csv", timeseries_table(records, swept).to_csv(index=False))
     capacity_curve(summary, swept, out / "capacity_curve.png", title=experiment.name)
     return Outcome(results=results, summary=summary, out=out, ran=ran)
 

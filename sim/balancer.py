@@ -1,44 +1,80 @@
 """Which node serves a key.
 
-A balancer maps an array of integer keys to an array of node indices in one
-vectorized call (``route``), so the per-request loop only reads the answer.
-All hashing is stable (see sim/hashing.py): the same key lands on the same
-node in every process.
+Every balancer ranks the nodes for each key: ``preference(keys, alive, depth)``
+returns, per key, the first `depth` alive nodes in the order the balancer
+would try them.  The first is the key's home; with replication factor R the
+first R hold copies; when a node is down it is simply not in `alive`, so the
+next node in the order takes its keys (failover).  Ranking is vectorized over
+a batch of keys and uses only stable hashes (workloads/hashing.py), so the
+same key lands on the same node in every process.
+
+Two balancers choose per request instead, from the live load: power of two
+choices and consistent hashing with bounded loads.  They are `dynamic`: the
+model asks them, request by request, to pick among the ranked candidates.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from sim.hashing import mix64
+from workloads.hashing import mix64
 from workloads.rng import stable_id
 
 
-class Modulo:
-    """node = hash(key) mod N.  Even, but moving from N to N+1 nodes remaps almost every key."""
+class Balancer:
+    """Base class.  `nodes` is the number of cache nodes, alive or not."""
 
-    name = "modulo"
+    name = "balancer"
+    #: chooses per request from live load (the model calls `choose`)
+    dynamic = False
+    #: reads may go to any alive node, not a key's home (no key affinity)
+    spray = False
 
     def __init__(self, nodes: int):
         self.nodes = int(nodes)
 
+    def preference(self, keys: np.ndarray, alive: tuple, depth: int) -> np.ndarray:
+        """(len(keys), depth) node indices: each key's first `depth` alive nodes, best first."""
+        raise NotImplementedError
+
     def route(self, keys: np.ndarray) -> np.ndarray:
-        return (mix64(keys) % np.uint64(self.nodes)).astype(np.int64)
+        """Each key's home node when every node is up."""
+        return self.preference(np.asarray(keys), tuple(range(self.nodes)), 1)[:, 0]
 
 
-class ConsistentHashRing:
+class Modulo(Balancer):
+    """node = hash(key) mod N.  Even, but when N changes almost every key moves.
+
+    A down node is removed and the key is re-hashed over the nodes left (the
+    j-th choice is the (hash + j)-th alive node), which is what a client
+    with a plain server list does.
+    """
+
+    name = "modulo"
+
+    def preference(self, keys, alive, depth):
+        alive_nodes = np.asarray(alive, dtype=np.int64)
+        hashed = mix64(keys) % np.uint64(len(alive_nodes))
+        offsets = np.arange(depth, dtype=np.uint64)
+        return alive_nodes[((hashed[:, None] + offsets[None, :]) % np.uint64(len(alive_nodes))).astype(np.int64)]
+
+
+class ConsistentHashRing(Balancer):
     """Consistent hashing (Karger et al., STOC 1997) with virtual nodes.
 
-    Each node owns `vnodes` points on a 64-bit ring; a key belongs to the first
-    point clockwise from its hash.  Adding or removing a node moves only the
-    keys of its arcs; with V points per node the share of the key space each
-    node owns has a coefficient of variation of about 1/sqrt(V).
+    Each node owns `vnodes` points on a 64-bit ring; a key belongs to the
+    first point clockwise from its hash, and its next choices are the owners
+    of the following points, skipping repeats.  Adding or removing a node
+    moves only the keys of its arcs; with V points per node the share of the
+    key space each node owns has a coefficient of variation of about 1/sqrt(V).
     """
 
     name = "consistent"
 
     def __init__(self, nodes: int, vnodes: int = 160):
-        self.nodes = int(nodes)
+        super().__init__(nodes)
         self.vnodes = int(vnodes)
         owners = np.repeat(np.arange(self.nodes, dtype=np.int64), self.vnodes)
         replicas = np.tile(np.arange(self.vnodes, dtype=np.int64), self.nodes)
@@ -46,24 +82,136 @@ class ConsistentHashRing:
         order = np.argsort(points, kind="stable")
         self.points = points[order]
         self.owners = owners[order]
+        self._rings: dict[tuple, tuple] = {}
 
-    def route(self, keys: np.ndarray) -> np.ndarray:
-        slots = np.searchsorted(self.points, mix64(keys), side="left")
-        return self.owners[slots % len(self.points)]
+    def _ring(self, alive: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """The ring's points and owners restricted to alive nodes (cached per alive set)."""
+        if alive not in self._rings:
+            keep = np.isin(self.owners, np.asarray(alive))
+            self._rings[alive] = (self.points[keep], self.owners[keep])
+        return self._rings[alive]
+
+    def preference(self, keys, alive, depth):
+        points, owners = self._ring(alive)
+        slots = np.searchsorted(points, mix64(keys), side="left")
+        chosen = np.full((len(slots), depth), -1, dtype=np.int64)
+        chosen[:, 0] = owners[slots % len(points)]
+        if depth == 1:
+            return chosen
+        found = np.ones(len(slots), dtype=np.int64)
+        step = 1
+        while (found < depth).any():
+            candidate = owners[(slots + step) % len(points)]
+            fresh = (found < depth) & ~(chosen == candidate[:, None]).any(axis=1)
+            rows = np.nonzero(fresh)[0]
+            chosen[rows, found[rows]] = candidate[rows]
+            found[rows] += 1
+            step += 1
+        return chosen
 
     def shares(self) -> np.ndarray:
-        """Fraction of the 64-bit key space each node owns."""
+        """Fraction of the 64-bit key space each node owns (point i owns the arc ending at it)."""
         arcs = np.diff(self.points.astype(np.float64), prepend=self.points[-1].astype(np.float64) - 2.0**64)
-        # Point i owns the arc that ends at it.
         return np.bincount(self.owners, weights=arcs, minlength=self.nodes) / 2.0**64
 
 
-BALANCERS = {"modulo": Modulo, "consistent": ConsistentHashRing}
+class Rendezvous(Balancer):
+    """Rendezvous or highest-random-weight hashing (Thaler and Ravishankar, 1998).
+
+    Every (key, node) pair gets a pseudo-random score; a key's nodes are
+    ranked by score.  A down node's keys spread evenly over all the others,
+    and no ring or virtual nodes are needed; the cost is O(N) per key.
+    """
+
+    name = "rendezvous"
+
+    def preference(self, keys, alive, depth):
+        alive_nodes = np.asarray(alive, dtype=np.int64)
+        salts = mix64(alive_nodes, salt=stable_id("rendezvous"))
+        hashed = mix64(keys)
+        rows_per_block = max(1, 4_000_000 // len(alive_nodes))
+        chosen = np.empty((len(hashed), depth), dtype=np.int64)
+        for start in range(0, len(hashed), rows_per_block):
+            block = hashed[start:start + rows_per_block]
+            scores = mix64(block[:, None] ^ salts[None, :])
+            top = np.argsort(scores, axis=1, kind="stable")[:, ::-1][:, :depth]
+            chosen[start:start + rows_per_block] = alive_nodes[top]
+        return chosen
 
 
-def make_balancer(name: str, nodes: int, vnodes: int = 160):
-    if name == "consistent":
-        return ConsistentHashRing(nodes, vnodes)
-    if name == "modulo":
-        return Modulo(nodes)
-    raise ValueError(f"unknown balancer {name!r}; valid: {', '.join(sorted(BALANCERS))}")
+class RandomSpray(Modulo):
+    """Each request to a uniformly random alive node: perfectly even load, no key affinity.
+
+    Every node ends up caching the whole hot set, so the cluster holds one
+    node's worth of distinct keys: the baseline that shows what affinity buys.
+    """
+
+    name = "random"
+    spray = True
+
+
+class PowerOfTwoChoices(ConsistentHashRing):
+    """Power of two choices (Mitzenmacher, 2001): of a key's first two ring nodes, the less busy.
+
+    "Busy" is the number of requests the node has been sent and not yet
+    answered.  Hot keys get two homes, and a hot node sheds load to its
+    neighbour; the price is a key cached on two nodes.
+    """
+
+    name = "p2c"
+    dynamic = True
+    candidates = 2
+
+    def choose(self, candidates, outstanding, total_outstanding: int, alive_count: int) -> int:
+        first, second = candidates[0], candidates[1]
+        return second if outstanding[second] < outstanding[first] else first
+
+
+class BoundedLoads(ConsistentHashRing):
+    """Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam, SODA 2018).
+
+    No node may hold more than ceil((1 + epsilon) * average) outstanding
+    requests; a request whose home is full walks the ring to the next node
+    under the bound.  Keeps consistent hashing's affinity while capping hot
+    spots.  The walk looks at most `walk` nodes, then takes the least busy.
+    """
+
+    name = "bounded"
+    dynamic = True
+    walk = 16
+
+    def __init__(self, nodes: int, vnodes: int = 160, epsilon: float = 0.25):
+        super().__init__(nodes, vnodes)
+        self.epsilon = float(epsilon)
+
+    @property
+    def candidates(self) -> int:
+        return min(self.walk, self.nodes)
+
+    def choose(self, candidates, outstanding, total_outstanding: int, alive_count: int) -> int:
+        # The bound counts the arriving request too, so some node is always under it.
+        limit = math.ceil((1.0 + self.epsilon) * (total_outstanding + 1) / alive_count)
+        for node in candidates:
+            if outstanding[node] < limit:
+                return node
+        return min(candidates, key=outstanding.__getitem__)
+
+
+BALANCERS = {
+    "modulo": Modulo,
+    "consistent": ConsistentHashRing,
+    "rendezvous": Rendezvous,
+    "random": RandomSpray,
+    "p2c": PowerOfTwoChoices,
+    "bounded": BoundedLoads,
+}
+
+
+def make_balancer(name: str, nodes: int, vnodes: int = 160, epsilon: float = 0.25) -> Balancer:
+    if name not in BALANCERS:
+        raise ValueError(f"unknown balancer {name!r}; valid: {', '.join(sorted(BALANCERS))}")
+    if name in ("modulo", "rendezvous", "random"):
+        return BALANCERS[name](nodes)
+    if name == "bounded":
+        return BoundedLoads(nodes, vnodes, epsilon)
+    return BALANCERS[name](nodes, vnodes)

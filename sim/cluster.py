@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from policies import make_policy, policy_class, policy_parameters
-from sim.balancer import make_balancer
 from sim.node import CacheNode
 from sim.scenario import ClusterSpec
 from workloads.rng import stable_id
@@ -17,12 +16,8 @@ def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
         if _takes_seed(spec.policy) and "seed" not in params:
             params["seed"] = stable_id(f"policy/{seed}/{index}") % 2**32
         policy = make_policy(spec.policy, spec.capacity, **params)
-        nodes.append(CacheNode(policy, ttl=spec.ttl, capacity_bytes=spec.capacity_bytes))
+        nodes.append(CacheNode(policy, capacity_bytes=spec.capacity_bytes, refresh_on_hit=spec.ttl_refresh))
     return nodes
-
-
-def build_balancer(spec: ClusterSpec):
-    return make_balancer(spec.balancer, spec.nodes, spec.vnodes)
 
 
 def _takes_seed(policy_name: str) -> bool:

@@ -5,115 +5,460 @@ is easy to trust and slow.  This one produces the same hits and latencies
 (the tests check it) with far fewer events:
 
 * requests come in numpy batches and are walked by one loop, not one process
-  each; their random numbers (keys, sizes, round trips, service times) are
-  drawn per batch, vectorized;
-* a hit's latency is arithmetic (its network round trip), and so is a miss's:
-  the backend's FCFS queue is a heap of server-free times (sim/backend.py);
-* only what must happen *later* is a SimPy event: the backend's answer filling
-  the cache at the time it arrives;
+  each; their random numbers (keys, sizes, round trips, service times, TTLs)
+  and their routing are drawn per batch, vectorized;
+* a hit's latency is arithmetic, and so is a miss's: a FCFS queue with c
+  servers is a heap of server-free times (sim/backend.py);
+* only what must happen *later* is a SimPy event: the backend's answer
+  filling the cache, a miss reaching the backend after queueing at its node,
+  a write landing, a node failing or coming back, a model update, an entry
+  expiring (with active expiry);
 * the loop hands control to SimPy only when the next scheduled event is due
   before the next request (``env.peek()``), so runs of hits never touch the
   scheduler.
 
-A request's life: it arrives at its node at time t and is looked up at once.
-A hit answers after the client-node round trip.  A miss is sent to the
-backend (or, with coalescing, joins a fetch of the same key already in
-flight); the cache is filled when the backend answers, and the client gets
-its answer one round trip after that.
+A request's life.  It arrives at time t at the node its balancer picks and
+is looked up at once.  With a node queue it then waits for one of the node's
+workers and takes its node service time.  A hit answers after that plus the
+client-node round trip.  A read miss goes on to the backend (or, with
+coalescing, joins a fetch of the same key already in flight); when the
+backend answers, the value is stored on the key's replicas and the client
+gets it one round trip later.  A write goes to the backend; when it lands,
+cached copies are invalidated or updated (or left stale).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
 import simpy
 
 from sim.backend import FCFSServers
-from sim.cluster import build_balancer, build_nodes
-from sim.metrics import Recorder, RunResult
+from sim.balancer import make_balancer
+from sim.cluster import build_nodes
+from sim.membership import Membership
+from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
 from sim.scenario import Scenario
+from workloads import Distribution, key_class
+from workloads.stream import CLASS_SHIFT
 from workloads.rng import rng_for
 
 
 def run(scenario: Scenario, seed: int) -> RunResult:
-    """Simulate `scenario` with random streams of `seed`; a pure function of both."""
-    env = simpy.Environment()
-    nodes = build_nodes(scenario.cluster, seed)
-    recorder = Recorder(scenario.requests, scenario.warmup, len(nodes))
-    env.process(_clients(env, scenario, seed, nodes, recorder))
-    env.run()
-    recorder.expired = sum(node.expired for node in nodes)
-    return recorder.result()
+    """Simulate `scenario` with the random streams of `seed`; a pure function of both."""
+    return _FastModel(scenario, seed).run()
 
 
-def request_draws(scenario: Scenario, seed: int):
-    """The request stream with each request's random round trip and service time.
+def has_writes(workload) -> bool:
+    """Whether a workload may issue writes (a trace without key classes: assume it may)."""
+    if not hasattr(workload, "key_classes"):
+        return True
+    return any(cls.write_fraction > 0 for cls in workload.key_classes())
 
-    Yields (batch, node index per request, round trip s, backend service s).
-    Both models draw through here, so they see the same numbers.
+
+class RequestDraws:
+    """The request stream with everything random about each request, batch by batch.
+
+    Both models draw through here, so they see the same numbers: per batch,
+    the requests, each request's candidate nodes (ranked, given the nodes up
+    at its arrival), its round trip, backend service, node service and TTL.
     """
-    balancer = build_balancer(scenario.cluster)
-    round_trip_rng = rng_for(seed, "network.hit_latency")
-    service_rng = rng_for(seed, "backend.latency")
-    for batch in scenario.workload.batches(seed, scenario.total_requests):
-        n = len(batch)
-        yield (
-            batch,
-            balancer.route(batch.key),
-            scenario.hit_latency.sample(round_trip_rng, n),
-            scenario.backend.latency.sample(service_rng, n),
-        )
+
+    def __init__(self, scenario: Scenario, seed: int, membership: Membership):
+        cluster = scenario.cluster
+        self.scenario, self.seed, self.membership = scenario, seed, membership
+        self.balancer = make_balancer(cluster.balancer, cluster.nodes, cluster.vnodes, cluster.bound_epsilon)
+        self.depth = min(cluster.nodes, max(cluster.replicas, getattr(self.balancer, "candidates", 1)))
+        self._rtt = rng_for(seed, "network.hit_latency")
+        self._service = rng_for(seed, "backend.latency")
+        self._node_service = rng_for(seed, "node.service")
+        self._ttl = rng_for(seed, "cluster.ttl")
+        self._spray = rng_for(seed, "balancer.random")
+        self._ttl_by_class = dict(cluster.ttl_by_class)
+
+    def __iter__(self):
+        scenario = self.scenario
+        cluster = scenario.cluster
+        for batch in scenario.workload.batches(self.seed, scenario.total_requests):
+            n = len(batch)
+            choices = self._route(batch.time, batch.key)
+            node_service = cluster.node_service.sample(self._node_service, n) if cluster.has_node_queue else None
+            yield Draws(
+                batch=batch,
+                choices=choices,
+                read_node=self._read_nodes(batch.time, choices),
+                round_trip=scenario.hit_latency.sample(self._rtt, n),
+                service=scenario.backend.latency.sample(self._service, n),
+                node_service=node_service,
+                ttl=self._ttls(batch.key),
+            )
+
+    def _route(self, times, keys) -> np.ndarray:
+        """(n, depth) ranked candidate nodes per request, -1 where no node is up."""
+        choices = np.full((len(keys), self.depth), -1, dtype=np.int64)
+        cuts = [0]
+        if not self.membership.static:
+            changes = self.membership.changes_between(-math.inf if not len(times) else times[0], times[-1])
+            cuts += [int(i) for i in np.searchsorted(times, changes, side="left")]
+        cuts.append(len(keys))
+        for low, high in zip(cuts, cuts[1:]):
+            if high <= low:
+                continue
+            alive = self.membership.alive_at(times[low]) if not self.membership.static else tuple(range(self.balancer.nodes))
+            if alive:
+                depth = min(self.depth, len(alive))
+                choices[low:high, :depth] = self.balancer.preference(keys[low:high], alive, depth)
+        return choices
+
+    def _read_nodes(self, times, choices) -> np.ndarray:
+        """The node each read goes to: the key's first choice, or a random alive node (spray)."""
+        if not self.balancer.spray:
+            return choices[:, 0].copy()
+        read = choices[:, 0].copy()
+        draws = self._spray.random(len(read))
+        for low, high, alive in self._segments(times):
+            if alive:
+                read[low:high] = np.asarray(alive)[(draws[low:high] * len(alive)).astype(np.int64)]
+        return read
+
+    def _segments(self, times):
+        cuts = [0]
+        if not self.membership.static:
+            changes = self.membership.changes_between(times[0], times[-1])
+            cuts += [int(i) for i in np.searchsorted(times, changes, side="left")]
+        cuts.append(len(times))
+        for low, high in zip(cuts, cuts[1:]):
+            if high > low:
+                yield low, high, self.membership.alive_at(times[low])
+
+    def _ttls(self, keys) -> np.ndarray | None:
+        """Each request's TTL, used if its answer is stored (0: no expiry), or None without TTLs."""
+        cluster = self.scenario.cluster
+        if not cluster.has_ttl:
+            return None
+        if isinstance(cluster.ttl, Distribution):
+            ttl = cluster.ttl.sample(self._ttl, len(keys))
+        else:
+            ttl = np.full(len(keys), float(cluster.ttl))
+        if self._ttl_by_class:
+            classes = key_class(keys)
+            for index, value in self._ttl_by_class.items():
+                ttl[classes == index] = value
+        return ttl
 
 
-def _clients(env: simpy.Environment, scenario: Scenario, seed: int, nodes, recorder: Recorder):
-    """The one process that walks every request of the run."""
-    backend = FCFSServers(scenario.backend.concurrency)
-    coalesce = scenario.backend.coalesce
-    ttl = scenario.cluster.ttl > 0
-    lookups = [node.lookup if ttl else _ignore_time(node.policy.lookup) for node in nodes]
-    in_flight = [{} for _ in nodes]  # per node: key -> time its fetch completes
-    next_due = math.inf  # time of the earliest scheduled event
+class Draws:
+    """One batch of requests and their draws (see RequestDraws)."""
 
-    def filler(node_index, key, size, finish):
+    __slots__ = ("batch", "choices", "read_node", "round_trip", "service", "node_service", "ttl")
+
+    def __init__(self, batch, choices, read_node, round_trip, service, node_service, ttl):
+        self.batch, self.choices, self.read_node = batch, choices, read_node
+        self.round_trip, self.service, self.node_service, self.ttl = round_trip, service, node_service, ttl
+
+
+class Versions:
+    """The current version of every value: writes landed per key, model updates per class.
+
+    A cached entry carries the version it was fetched at (its stamp); a hit on
+    an entry whose stamp is not the current version is a stale read.
+    """
+
+    def __init__(self):
+        self.writes: dict = {}
+        self.epochs: dict = {}
+
+    def stamp(self, key):
+        return (self.writes.get(key, 0), self.epochs.get(key >> CLASS_SHIFT, 0))
+
+    def write_landed(self, key) -> None:
+        self.writes[key] = self.writes.get(key, 0) + 1
+
+    def model_updated(self, classes) -> None:
+        for index in classes:
+            self.epochs[index] = self.epochs.get(index, 0) + 1
+
+
+def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None) -> None:
+    """A write has landed at the backend: invalidate or update every cached copy (or not)."""
+    if versions is not None:
+        versions.write_landed(key)
+    if write_policy == "none":
+        return
+    for cache in nodes:
+        if key not in cache:
+            continue
+        if write_policy == "invalidate":
+            cache.remove(key)
+        else:
+            cache.fill(key, size, now, ttl, versions.stamp(key) if versions is not None else None)
+
+
+def membership_changes(env, membership: Membership, nodes, horizon: float = 3600.0):
+    """A SimPy process applying the failure schedule: a node that goes down loses its cache."""
+    alive = set(membership.alive_at(0.0))
+    for index, cache in enumerate(nodes):
+        cache.up = index in alive
+    while True:
+        when = membership.next_change_after(env.now, env.now + horizon)
+        if when is None:
+            yield env.timeout(horizon)
+            continue
+        yield env.timeout(when - env.now)
+        now_alive = set(membership.alive_at(env.now))
+        for index in alive - now_alive:
+            nodes[index].up = False
+            nodes[index].clear()
+        for index in now_alive - alive:
+            nodes[index].up = True
+        alive = now_alive
+
+
+def model_updates(env, updates, nodes, versions: Versions):
+    """A SimPy process: every `updates.every` seconds the listed classes' values change."""
+    classes = set(updates.classes)
+    while True:
+        yield env.timeout(updates.every)
+        versions.model_updated(classes)
+        if updates.invalidate:
+            for cache in nodes:
+                for key in cache.policy.keys():
+                    if key >> CLASS_SHIFT in classes:
+                        cache.remove(key)
+
+
+def fill_nodes(choices, node, replicas: int) -> tuple:
+    """Where a fetched value is stored: the node that missed, and the key's other replicas."""
+    if replicas == 1:
+        return (node,)
+    targets = [node] + [int(c) for c in choices[:replicas] if c >= 0 and c != node]
+    return tuple(targets[:replicas])
+
+
+def alive_count(nodes) -> int:
+    return max(1, sum(1 for cache in nodes if cache.up))
+
+
+class _Fetch:
+    """A backend read in flight: when it completes (None until it reaches the backend) and who waits."""
+
+    __slots__ = ("finish", "waiters")
+
+    def __init__(self):
+        self.finish = None
+        self.waiters = []  # (request index, arrival, node done, round trip) of coalesced requests
+
+
+class _FastModel:
+    def __init__(self, scenario: Scenario, seed: int):
+        self.scenario, self.seed = scenario, seed
+        cluster = scenario.cluster
+        self.env = simpy.Environment()
+        self.nodes = build_nodes(cluster, seed)
+        self.membership = Membership(cluster.nodes, cluster.outages, cluster.mtbf, cluster.mttr, seed)
+        self.draws = RequestDraws(scenario, seed, self.membership)
+        self.balancer = self.draws.balancer
+        self.recorder = Recorder(scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout,
+                                 scenario.interval)
+        self.backend = FCFSServers(scenario.backend.concurrency)
+        self.node_queues = [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
+        self.in_flight = [{} for _ in self.nodes]  # per node: key -> _Fetch
+        self.replicas = cluster.replicas
+        # Versions, for stale reads: per key, the writes that landed; per class, model updates.
+        self.track_versions = bool(scenario.updates.every) or has_writes(scenario.workload)
+        self.versions = Versions() if self.track_versions else None
+        # Live load, for the dynamic balancers: per node, a heap of answer times.
+        self.outstanding_heaps = [[] for _ in self.nodes] if self.balancer.dynamic else None
+        self.unknown_outstanding = [0] * len(self.nodes)
+        self.pending = 0  # scheduled events whose outcome a request's latency waits for
+
+    # -- the run ------------------------------------------------------------
+    def run(self) -> RunResult:
+        env = self.env
+        if not self.membership.static:
+            env.process(membership_changes(env, self.membership, self.nodes))
+        if self.scenario.updates.every:
+            env.process(model_updates(env, self.scenario.updates, self.nodes, self.versions))
+        clients = env.process(self._clients())
+        env.run(until=clients)
+        while self.pending:
+            env.step()
+        return self.recorder.result()
+
+    def _clients(self):
+        """The one process that walks every request of the run."""
+        env = self.env
+        nodes = self.nodes
+        coalesce = self.scenario.backend.coalesce
+        ttl_on = self.scenario.cluster.has_ttl
+        plain = not ttl_on and not self.track_versions
+        lookups = [node.policy.lookup if plain else node.lookup for node in nodes]
+        node_queues = self.node_queues
+        dynamic = self.balancer.dynamic
+        versions = self.track_versions
+        next_due = math.inf
+        for draws in self.draws:
+            batch = draws.batch
+            n = len(batch)
+            start = batch.start
+            flags = bytearray(n)
+            wait = np.zeros(n)  # latency beyond the round trip; NaN when known only later
+            read_node = draws.read_node
+            rows = zip(batch.time.tolist(), batch.key.tolist(), read_node.tolist(), batch.op.tolist())
+            round_trip = draws.round_trip
+            node_service = draws.node_service
+            for i, (now, key, node, op) in enumerate(rows):
+                if now >= next_due:
+                    # Let SimPy run every event due by now (fills, failures, updates, ...).
+                    yield env.timeout(now - env.now)
+                    next_due = env.peek()
+                if dynamic and node >= 0:
+                    node = self._choose(draws.choices[i], now)
+                    read_node[i] = node
+                if op:
+                    flags[i] = WRITE | BACKEND
+                    next_due = min(next_due, self._write(start + i, now, key, draws, i, wait))
+                    continue
+                if node < 0:  # every node is down: straight to the backend, nothing cached
+                    flags[i] = BACKEND
+                    finish = self.backend.submit(now, draws.service[i])
+                    wait[i] = finish - now
+                    continue
+                ready = node_queues[node].submit(now, node_service[i]) if node_queues else now
+                hit = lookups[node](key) if plain else lookups[node](key, now)
+                if hit:
+                    if versions and nodes[node].stamps.get(key) != self.versions.stamp(key):
+                        flags[i] = HIT | STALE
+                    else:
+                        flags[i] = HIT
+                    wait[i] = ready - now
+                    if dynamic:
+                        heapq.heappush(self.outstanding_heaps[node], ready + round_trip[i])
+                    continue
+                if hit is None:
+                    flags[i] = EXPIRED
+                fetch = self.in_flight[node].get(key) if coalesce else None
+                if fetch is not None:
+                    # Joins the fetch in flight: answered when both its node and the fetch are done.
+                    flags[i] |= COALESCED
+                    if fetch.finish is None:
+                        wait[i] = math.nan
+                        fetch.waiters.append((start + i, now, ready, round_trip[i]))
+                        self.unknown_outstanding[node] += dynamic
+                    else:
+                        done = max(ready, fetch.finish)
+                        wait[i] = done - now
+                        if dynamic:
+                            heapq.heappush(self.outstanding_heaps[node], done + round_trip[i])
+                    continue
+                flags[i] |= BACKEND
+                due = self._fetch(start + i, now, ready, key, node, draws, i, wait)
+                if due < next_due:
+                    next_due = due
+            self.recorder.add(start, batch.time, read_node, flags, round_trip + wait, batch.size)
+
+    # -- misses ---------------------------------------------------------------
+    def _fetch(self, index, now, ready, key, node, draws, i, wait) -> float:
+        """Send a read miss to the backend; return the time of the event it scheduled."""
+        fetch = _Fetch()
+        if self.scenario.backend.coalesce:
+            self.in_flight[node][key] = fetch
+        targets = fill_nodes(draws.choices[i], node, self.replicas)
+        size, ttl = int(draws.batch.size[i]), self._ttl_of(draws, i)
+        stamp = self.versions.stamp(key) if self.versions else None  # the value as of the request
+        if ready <= now:
+            finish = self.backend.submit(now, draws.service[i])
+            wait[i] = finish - now
+            self._schedule_fill(fetch, finish, key, size, ttl, stamp, targets, node)
+            if self.outstanding_heaps is not None:
+                heapq.heappush(self.outstanding_heaps[node], finish + draws.round_trip[i])
+            return finish
+        # The miss reaches the backend only when its node has served it: an event, so the
+        # backend sees its arrivals in time order.
+        wait[i] = math.nan
+        service, round_trip = draws.service[i], draws.round_trip[i]
+        self.unknown_outstanding[node] += self.outstanding_heaps is not None
+        self.pending += 1
+
+        def reach_backend(_event):
+            self.pending -= 1
+            finish = self.backend.submit(ready, service)
+            self.recorder.set_latency(index, finish - now + round_trip)
+            self._settle_outstanding(node, finish + round_trip)
+            self._schedule_fill(fetch, finish, key, size, ttl, stamp, targets, node)
+
+        self.env.timeout(ready - self.env.now).callbacks.append(reach_backend)
+        return ready
+
+    def _schedule_fill(self, fetch, finish, key, size, ttl, stamp, targets, node) -> None:
+        fetch.finish = finish
+        for index, arrival, ready, round_trip in fetch.waiters:
+            done = max(ready, finish)
+            self.recorder.set_latency(index, done - arrival + round_trip)
+            self._settle_outstanding(node, done + round_trip)
+        fetch.waiters.clear()
+        self.pending += 1
+
         def fill(_event):
-            nodes[node_index].fill(key, size, finish)
-            fetches = in_flight[node_index]
-            if fetches.get(key) == finish:
+            self.pending -= 1
+            for target in targets:
+                cache = self.nodes[target]
+                if cache.up and cache.fill(key, size, finish, ttl, stamp) and ttl > 0 and self.scenario.cluster.active_expiry:
+                    self._schedule_expiry(target, key, finish + ttl)
+            fetches = self.in_flight[node]
+            if fetches.get(key) is fetch:
                 del fetches[key]
 
-        return fill
+        self.env.timeout(finish - self.env.now).callbacks.append(fill)
 
-    for batch, node_of, round_trip, service in request_draws(scenario, seed):
-        n = len(batch)
-        wait = np.zeros(n)  # time beyond the round trip: queueing + service
-        hit = np.zeros(n, dtype=bool)
-        to_backend = np.zeros(n, dtype=bool)
-        coalesced = np.zeros(n, dtype=bool)
-        rows = zip(batch.time.tolist(), batch.key.tolist(), node_of.tolist(), batch.size.tolist())
-        for i, (now, key, node, size) in enumerate(rows):
-            if now >= next_due:
-                # Let SimPy run every event due by now (fills, expiries, ...).
-                yield env.timeout(now - env.now)
-                next_due = env.peek()
-            if lookups[node](key, now):
-                hit[i] = True
-                continue
-            fetches = in_flight[node]
-            if coalesce and key in fetches:
-                wait[i] = fetches[key] - now
-                coalesced[i] = True
-                continue
-            finish = backend.submit(now, service[i])
-            wait[i] = finish - now
-            to_backend[i] = True
-            fetches[key] = finish
-            env.timeout(finish - env.now).callbacks.append(filler(node, key, size, finish))
-            if finish < next_due:
-                next_due = finish
-        recorder.add(batch.start, node_of, batch.size, hit, round_trip + wait, to_backend, coalesced)
+    def _ttl_of(self, draws, i) -> float:
+        return float(draws.ttl[i]) if draws.ttl is not None else 0.0
 
+    # -- writes ---------------------------------------------------------------
+    def _write(self, index, now, key, draws, i, wait) -> float:
+        """A write goes to the backend; when it lands, cached copies are invalidated or updated."""
+        finish = self.backend.submit(now, draws.service[i])
+        wait[i] = finish - now
+        size, ttl = int(draws.batch.size[i]), self._ttl_of(draws, i)
+        write_policy = self.scenario.cluster.write_policy
 
-def _ignore_time(lookup):
-    """Adapt a policy's lookup(key) to the node's lookup(key, now) when nothing expires."""
-    return lambda key, now: lookup(key)
+        def land(_event):
+            apply_write(self.nodes, key, size, finish, ttl, write_policy, self.versions)
+
+        self.env.timeout(finish - self.env.now).callbacks.append(land)
+        return finish
+
+    # -- expiry, failures, model updates -------------------------------------
+    def _schedule_expiry(self, target, key, when) -> None:
+        def expire(_event):
+            cache = self.nodes[target]
+            expiry = cache.expires_at.get(key)
+            if expiry is None:
+                return
+            if expiry <= self.env.now:
+                cache.remove(key)
+            else:  # refreshed by a hit since: look again when the new TTL runs out
+                self._schedule_expiry(target, key, expiry)
+
+        self.env.timeout(when - self.env.now).callbacks.append(expire)
+
+    # -- live load ------------------------------------------------------------
+    def _choose(self, choices, now) -> int:
+        """A dynamic balancer's pick among the ranked candidates, by requests outstanding now."""
+        heaps = self.outstanding_heaps
+        counts = {}
+        total = 0
+        for node, heap in enumerate(heaps):
+            while heap and heap[0] <= now:
+                heapq.heappop(heap)
+            counts[node] = len(heap) + self.unknown_outstanding[node]
+            total += counts[node]
+        candidates = [int(c) for c in choices[: self.balancer.candidates] if c >= 0]
+        return self.balancer.choose(candidates, counts, total, alive_count(self.nodes))
+
+    def _settle_outstanding(self, node, answered_at) -> None:
+        if self.outstanding_heaps is not None:
+            self.unknown_outstanding[node] -= 1
+            heapq.heappush(self.outstanding_heaps[node], answered_at)

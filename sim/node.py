@@ -1,9 +1,15 @@
-"""A cache node: an eviction policy, a capacity, a TTL, and counters.
+"""A cache node: an eviction policy plus what the policy does not know about.
 
-TTL works as in memcached: an entry expires `ttl` seconds after it was
-inserted, and a hit does not extend it.  Expiry is lazy: an expired entry
-stays (and takes space) until a lookup finds it stale and removes it, which
-counts as a miss.
+The policy decides what to evict; the node adds time:
+
+* TTL: an entry expires `ttl` seconds after it was stored.  By default, as in
+  memcached, a hit does not extend it (`refresh_on_hit` makes it).  Expiry is
+  lazy: a stale entry keeps its space until a lookup finds it, removes it and
+  misses (the model can also remove entries when they expire: active expiry).
+* Versions: with writes or model updates, each entry remembers the version
+  of the value it holds (a "stamp"), so a hit on an out-of-date value can be
+  counted as a stale read.
+* Up or down: a failed node loses everything (`clear`) and comes back cold.
 """
 
 from __future__ import annotations
@@ -14,35 +20,64 @@ from policies import Policy
 class CacheNode:
     """One cache server."""
 
-    def __init__(self, policy: Policy, ttl: float = 0.0, capacity_bytes: bool = False):
+    def __init__(self, policy: Policy, capacity_bytes: bool = False, refresh_on_hit: bool = False):
         self.policy = policy
-        self.ttl = float(ttl)
         self.capacity_bytes = capacity_bytes
-        self.expires_at: dict = {}  # key -> absolute expiry time, only when ttl > 0
-        self.expired = 0  # lookups that found a stale entry
+        self.refresh_on_hit = refresh_on_hit
+        self.expires_at: dict = {}  # key -> absolute expiry time (entries with a TTL only)
+        self.ttl_of: dict = {}  # key -> its TTL, to restart it on a hit (refresh_on_hit only)
+        self.stamps: dict = {}  # key -> version of the cached value (when versions are tracked)
+        self.up = True
 
-    def lookup(self, key, now: float) -> bool:
-        """Hit or miss at time `now`; a stale entry is dropped and is a miss."""
-        if self.ttl:
-            expiry = self.expires_at.get(key)
-            if expiry is not None and expiry <= now:
+    def lookup(self, key, now: float) -> bool | None:
+        """True on a hit at time `now`, False on a miss, None on an expired entry (dropped: a miss)."""
+        expiry = self.expires_at.get(key)
+        if expiry is not None:
+            if expiry <= now:
                 self.remove(key)
-                self.expired += 1
-                return False
+                return None
+            if self.refresh_on_hit:
+                self.expires_at[key] = now + self.ttl_of[key]
         return self.policy.lookup(key)
 
-    def fill(self, key, size: int, now: float) -> None:
-        """Store the backend's answer for `key` at time `now`."""
-        evicted = self.policy.insert(key, size if self.capacity_bytes else 1)
-        if self.ttl:
-            for victim in evicted:
-                self.expires_at.pop(victim, None)
-            if key in self.policy:
-                self.expires_at[key] = now + self.ttl
+    def is_expired(self, key, now: float) -> bool:
+        expiry = self.expires_at.get(key)
+        return expiry is not None and expiry <= now
+
+    def fill(self, key, size: int, now: float, ttl: float = 0.0, stamp=None) -> bool:
+        """Store the backend's answer for `key` at time `now`; True if the policy admitted it."""
+        for victim in self.policy.insert(key, size if self.capacity_bytes else 1):
+            self._forget(victim)
+        if key not in self.policy:
+            self._forget(key)
+            return False
+        if ttl > 0:
+            self.expires_at[key] = now + ttl
+            if self.refresh_on_hit:
+                self.ttl_of[key] = ttl
+        else:
+            self.expires_at.pop(key, None)
+            self.ttl_of.pop(key, None)
+        if stamp is not None:
+            self.stamps[key] = stamp
+        return True
 
     def remove(self, key) -> bool:
-        self.expires_at.pop(key, None)
+        self._forget(key)
         return self.policy.remove(key)
+
+    def _forget(self, key) -> None:
+        self.expires_at.pop(key, None)
+        self.ttl_of.pop(key, None)
+        self.stamps.pop(key, None)
+
+    def clear(self) -> None:
+        """Lose every entry (the node failed)."""
+        for key in list(self.policy.keys()):
+            self.policy.remove(key)
+        self.expires_at.clear()
+        self.ttl_of.clear()
+        self.stamps.clear()
 
     def __contains__(self, key) -> bool:
         return key in self.policy

@@ -3,8 +3,8 @@
 These frozen dataclasses are what the simulator understands; experiments/
 builds them from TOML after validation.  They hold workload objects and
 distributions, never file names or command-line strings.  Times inside are
-in seconds (configs speak milliseconds; the conversion happens once, in
-experiments/config.py).
+in seconds (configs speak milliseconds for latencies; the conversion happens
+once, in experiments/config.py).
 """
 
 from __future__ import annotations
@@ -15,14 +15,32 @@ from workloads import Constant, Distribution, Workload
 
 
 @dataclass(frozen=True)
+class Outage:
+    """Node `node` is down from `down_at` until `up_at` (seconds); it comes back cold."""
+
+    node: int
+    down_at: float
+    up_at: float = float("inf")
+
+
+@dataclass(frozen=True)
 class ClusterSpec:
     """N cache nodes behind a balancer.
 
-    capacity:      per node, in objects or bytes (see capacity_bytes)
+    capacity:       per node, in objects or bytes (see capacity_bytes)
     capacity_bytes: True when capacity counts bytes; objects count 1 each otherwise
-    policy:        registry name or "module:Class"
-    policy_params: keyword parameters for the policy
-    ttl:           seconds from insertion until expiry; 0 means never
+    policy:         registry name or "module:Class"; policy_params its keyword arguments
+    balancer:       modulo, consistent, rendezvous, random, p2c or bounded
+    replicas:       copies of each key (R); reads go to one, fills and invalidations to all
+    ttl:            seconds from insertion until expiry (0: never), or a Distribution drawn per insert
+    ttl_by_class:   ((class index, ttl seconds), ...) overriding ttl for key classes
+    ttl_refresh:    a hit restarts the TTL (default: set on insert only, as memcached)
+    active_expiry:  an entry is removed when it expires, freeing its space (default: lazily, when found)
+    node_concurrency, node_service: each node serves this many requests at once, each
+                    taking node_service seconds; more wait in a FCFS queue (0: no node queue)
+    write_policy:   what a write does to cached copies: "invalidate", "update" or "none"
+    outages, mtbf, mttr: scheduled outages, and random ones (mean time between failures
+                    and to repair, seconds; 0: none)
     """
 
     nodes: int = 1
@@ -32,16 +50,52 @@ class ClusterSpec:
     policy_params: tuple = ()
     balancer: str = "consistent"
     vnodes: int = 160
-    ttl: float = 0.0
+    bound_epsilon: float = 0.25
+    replicas: int = 1
+    ttl: float | Distribution = 0.0
+    ttl_by_class: tuple = ()
+    ttl_refresh: bool = False
+    active_expiry: bool = False
+    node_concurrency: int = 0
+    node_service: Distribution = Constant(0.0)
+    write_policy: str = "invalidate"
+    outages: tuple = ()
+    mtbf: float = 0.0
+    mttr: float = 0.0
+
+    @property
+    def has_ttl(self) -> bool:
+        return bool(self.ttl_by_class) or isinstance(self.ttl, Distribution) or self.ttl > 0
+
+    @property
+    def has_node_queue(self) -> bool:
+        return self.node_concurrency > 0
 
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """The store behind the cache: service time in seconds and FCFS servers."""
+    """The store behind the cache: service time in seconds and FCFS servers.
+
+    coalesce: a miss for a key already being fetched joins that fetch instead
+    of sending the backend another request.
+    """
 
     latency: Distribution = Constant(0.005)
     concurrency: int = 64
     coalesce: bool = False
+
+
+@dataclass(frozen=True)
+class ModelUpdates:
+    """Periodic bulk changes: every `every` seconds the values of the listed key classes change.
+
+    invalidate: the cache drops those classes' entries at once (else they stay, stale,
+    until they expire or are evicted).
+    """
+
+    every: float = 0.0
+    classes: tuple = ()
+    invalidate: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,6 +104,8 @@ class Scenario:
 
     requests: measured requests; warmup: requests simulated before measuring.
     hit_latency: client <-> node round trip in seconds, paid by every request.
+    timeout: a client gives up after this many seconds (0: never); counted.
+    interval: width in seconds of the time-series bins.
     """
 
     workload: Workload
@@ -58,6 +114,9 @@ class Scenario:
     hit_latency: Distribution = Constant(0.0002)
     requests: int = 100_000
     warmup: int = 0
+    timeout: float = 0.0
+    updates: ModelUpdates = field(default_factory=ModelUpdates)
+    interval: float = 60.0
 
     @property
     def total_requests(self) -> int:

@@ -4,14 +4,21 @@ Everything here is drawn in seeded numpy batches and knows nothing about who
 serves the requests (see DESIGN.md, "Dependency direction").
 """
 
-from workloads.distributions import Constant, Exponential, Lognormal, Pareto, Distribution
+from workloads.distributions import Constant, Distribution, Exponential, Lognormal, Pareto, UniformRange
 from workloads.popularity import Uniform, Zipf
-from workloads.arrivals import Poisson
+from workloads.arrivals import Diurnal, OnOff, Poisson
 from workloads.rng import rng_for
-from workloads.stream import RequestBatch, Workload
+from workloads.stream import READ, WRITE, KeyClass, RequestBatch, Workload, key_class
 
 __all__ = [
+    "READ",
+    "WRITE",
     "Constant",
+    "Diurnal",
+    "KeyClass",
+    "OnOff",
+    "UniformRange",
+    "key_class",
     "Distribution",
     "Exponential",
     "Lognormal",

@@ -1,7 +1,14 @@
-"""When requests arrive."""
+"""When requests arrive: arrival processes.
+
+An arrival process describes the law; ``process.stream(rng)`` starts one
+realisation of it, and ``stream.take(n)`` returns the next n absolute arrival
+times in seconds (non-decreasing), so a run can draw its arrivals batch by
+batch and carry the process's state (clock, on/off phase) across batches.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +24,130 @@ class Poisson:
         if not self.rate > 0:
             raise ValueError(f"rate must be > 0 requests per second, got {self.rate!r}")
 
+    @property
+    def mean_rate(self) -> float:
+        return float(self.rate)
+
     def gaps(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` inter-arrival times in seconds."""
         return rng.exponential(1.0 / self.rate, n)
+
+    def stream(self, rng: np.random.Generator) -> "_PoissonStream":
+        return _PoissonStream(self, rng)
+
+
+class _PoissonStream:
+    def __init__(self, process: Poisson, rng: np.random.Generator):
+        self.process, self.rng, self.clock = process, rng, 0.0
+
+    def take(self, n: int) -> np.ndarray:
+        times = self.clock + np.cumsum(self.process.gaps(self.rng, n))
+        if n:
+            self.clock = float(times[-1])
+        return times
+
+
+@dataclass(frozen=True)
+class OnOff:
+    """Bursty traffic: a two-state Markov-modulated Poisson process (MMPP-2).
+
+    The source alternates between an "on" phase (Poisson at `on_rate`) and an
+    "off" phase (Poisson at `off_rate`, possibly 0), each lasting an
+    exponential time with mean `mean_on` / `mean_off` seconds.  It starts in
+    a phase drawn from the stationary distribution, so there is no start-up
+    transient.  Mean rate: (on_rate mean_on + off_rate mean_off) / (mean_on + mean_off).
+    """
+
+    on_rate: float
+    off_rate: float
+    mean_on: float
+    mean_off: float
+
+    def __post_init__(self):
+        if not (self.on_rate > 0 and self.off_rate >= 0 and self.mean_on > 0 and self.mean_off > 0):
+            raise ValueError("OnOff needs on_rate > 0, off_rate >= 0, mean_on > 0 and mean_off > 0")
+
+    @property
+    def mean_rate(self) -> float:
+        return (self.on_rate * self.mean_on + self.off_rate * self.mean_off) / (self.mean_on + self.mean_off)
+
+    def stream(self, rng: np.random.Generator) -> "_OnOffStream":
+        return _OnOffStream(self, rng)
+
+
+class _OnOffStream:
+    def __init__(self, process: OnOff, rng: np.random.Generator):
+        self.process, self.rng = process, rng
+        self.on = bool(rng.random() < process.mean_on / (process.mean_on + process.mean_off))
+        self.phase_start = 0.0
+        self.buffer = np.empty(0)
+
+    def _next_phase(self) -> np.ndarray:
+        """Arrivals of the current phase (a Poisson count placed uniformly), then switch phase."""
+        process, rng = self.process, self.rng
+        length = rng.exponential(process.mean_on if self.on else process.mean_off)
+        rate = process.on_rate if self.on else process.off_rate
+        count = rng.poisson(rate * length) if rate > 0 else 0
+        times = self.phase_start + np.sort(rng.random(count)) * length
+        self.phase_start += length
+        self.on = not self.on
+        return times
+
+    def take(self, n: int) -> np.ndarray:
+        parts, have = [self.buffer], len(self.buffer)
+        while have < n:
+            phase = self._next_phase()
+            parts.append(phase)
+            have += len(phase)
+        times = np.concatenate(parts)
+        self.buffer = times[n:]
+        return times[:n]
+
+
+@dataclass(frozen=True)
+class Diurnal:
+    """A daily cycle: Poisson with rate(t) = rate (1 + amplitude cos(2 pi (t - peak) / period)).
+
+    Drawn by thinning (Lewis and Shedler, 1979): candidates at the peak rate,
+    each kept with probability rate(t) / peak rate.
+    """
+
+    rate: float
+    amplitude: float = 0.5
+    period: float = 86_400.0
+    peak: float = 50_400.0  # 14:00
+
+    def __post_init__(self):
+        if not (self.rate > 0 and 0 <= self.amplitude < 1 and self.period > 0):
+            raise ValueError("Diurnal needs rate > 0, 0 <= amplitude < 1 and period > 0")
+
+    @property
+    def mean_rate(self) -> float:
+        return float(self.rate)
+
+    def rate_at(self, t) -> np.ndarray:
+        return self.rate * (1.0 + self.amplitude * np.cos(2.0 * math.pi * (np.asarray(t) - self.peak) / self.period))
+
+    def stream(self, rng: np.random.Generator) -> "_DiurnalStream":
+        return _DiurnalStream(self, rng)
+
+
+class _DiurnalStream:
+    def __init__(self, process: Diurnal, rng: np.random.Generator):
+        self.process, self.rng = process, rng
+        self.clock = 0.0
+        self.buffer = np.empty(0)
+
+    def take(self, n: int) -> np.ndarray:
+        process, rng = self.process, self.rng
+        peak_rate = process.rate * (1.0 + process.amplitude)
+        parts, have = [self.buffer], len(self.buffer)
+        while have < n:
+            candidates = self.clock + np.cumsum(rng.exponential(1.0 / peak_rate, max(1024, 2 * (n - have))))
+            self.clock = float(candidates[-1])
+            kept = candidates[rng.random(len(candidates)) * peak_rate < process.rate_at(candidates)]
+            parts.append(kept)
+            have += len(kept)
+        times = np.concatenate(parts)
+        self.buffer = times[n:]
+        return times[:n]

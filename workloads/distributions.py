@@ -1,7 +1,10 @@
 """Positive random quantities: object sizes, latencies, TTLs.
 
 Each distribution is a small frozen dataclass with a ``sample(rng, n)`` that
-returns a float64 array, and a ``mean`` for formulas and sanity checks.  The
+returns a float64 array, a ``quantile(u)`` (the inverse CDF, vectorized: a
+uniform number in [0, 1) in, a value out; used to give every key a fixed
+size derived from a hash of the key), and a ``mean`` for formulas and
+sanity checks.  The
 unit is whatever the caller says it is (bytes for sizes, seconds for
 latencies): the distribution does not know.
 """
@@ -12,12 +15,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 
 class Distribution:
     """Base class: a non-negative random variable."""
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     @property
@@ -38,6 +45,9 @@ class Constant(Distribution):
     def sample(self, rng, n):
         return np.full(n, float(self.value))
 
+    def quantile(self, u):
+        return np.full(np.shape(u), float(self.value))
+
     @property
     def mean(self):
         return float(self.value)
@@ -54,6 +64,9 @@ class Exponential(Distribution):
 
     def sample(self, rng, n):
         return rng.exponential(self.mean_value, n)
+
+    def quantile(self, u):
+        return -self.mean_value * np.log1p(-np.asarray(u))
 
     @property
     def mean(self):
@@ -72,6 +85,9 @@ class Lognormal(Distribution):
 
     def sample(self, rng, n):
         return self.median * np.exp(self.sigma * rng.standard_normal(n))
+
+    def quantile(self, u):
+        return self.median * np.exp(self.sigma * special.ndtri(np.asarray(u)))
 
     @property
     def mean(self):
@@ -93,7 +109,10 @@ class Pareto(Distribution):
 
     def sample(self, rng, n):
         # Inverse CDF on 1 - U, which lies in (0, 1]: no division by zero.
-        return self.minimum * (1.0 - rng.random(n)) ** (-1.0 / self.shape)
+        return self.quantile(rng.random(n))
+
+    def quantile(self, u):
+        return self.minimum * (1.0 - np.asarray(u)) ** (-1.0 / self.shape)
 
     @property
     def mean(self):
@@ -103,3 +122,24 @@ class Pareto(Distribution):
 
     def scaled(self, factor):
         return Pareto(self.minimum * factor, self.shape)
+
+
+@dataclass(frozen=True)
+class UniformRange(Distribution):
+    """Uniform on [low, high): e.g. TTLs jittered so entries do not all expire at once."""
+
+    low: float
+    high: float
+
+    def sample(self, rng, n):
+        return self.quantile(rng.random(n))
+
+    def quantile(self, u):
+        return self.low + (self.high - self.low) * np.asarray(u)
+
+    @property
+    def mean(self):
+        return (self.low + self.high) / 2
+
+    def scaled(self, factor):
+        return UniformRange(self.low * factor, self.high * factor)

@@ -3,23 +3,39 @@
 A simulation never holds the whole stream: it walks batches of a few tens of
 thousands of requests, each drawn with numpy in one go.  That keeps memory
 flat and moves all per-request randomness out of the Python loop.
+
+Key ids.  A workload can mix several key classes (user features and item
+features, say).  Class c owns the ids ``c << 40 | local id``, so a key's
+class is ``key >> CLASS_SHIFT`` and classes never collide.  Requests of a
+scan and one-hit wonders use two reserved classes of their own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
 
+from workloads.arrivals import Poisson
 from workloads.distributions import Constant, Distribution
+from workloads.hashing import unit_interval
 from workloads.popularity import Uniform, Zipf, rank_to_key
-from workloads.rng import rng_for
+from workloads.rng import rng_for, stable_id
 
 READ = 0
 WRITE = 1
 
 DEFAULT_CHUNK = 1 << 16
+
+CLASS_SHIFT = 40
+SCAN_CLASS = 62  # ids of sequential scans
+ONE_HIT_CLASS = 63  # ids requested exactly once
+
+
+def key_class(keys) -> np.ndarray:
+    """The class index of each key id."""
+    return np.asarray(keys) >> CLASS_SHIFT
 
 
 @dataclass(frozen=True)
@@ -44,44 +60,155 @@ class RequestBatch:
 
 
 @dataclass(frozen=True)
-class Workload:
-    """Synthetic traffic: who asks for what, when, and how big the answer is.
+class KeyClass:
+    """One population of keys: its popularity, sizes, writes and drift.
 
-    popularity: Zipf or Uniform over the catalogue
-    arrivals:   e.g. Poisson(rate)
-    object_size: distribution of object sizes in bytes; each key gets one
-                 size, drawn once, so the same object always has the same size
+    share:          fraction of all requests that go to this class
+    write_fraction: fraction of this class's requests that are writes
+    rotate_every, rotate_by: every `rotate_every` seconds the hot set moves
+                    `rotate_by` ranks: the key at rank r + rotate_by becomes
+                    rank r, and the hottest keys fall to the cold end
+    new_keys_per_s: new keys are born at this rate and are the most popular
+                    when born; each birth ages every key by one rank and
+                    retires the oldest.  New keys start cold in every cache.
     """
 
     popularity: Zipf | Uniform
-    arrivals: object
     object_size: Distribution = Constant(1)
+    name: str = "default"
+    share: float = 1.0
+    write_fraction: float = 0.0
+    rotate_every: float = 0.0
+    rotate_by: int = 0
+    new_keys_per_s: float = 0.0
+
+    def __post_init__(self):
+        if not 0 <= self.write_fraction <= 1:
+            raise ValueError(f"write_fraction must be in [0, 1], got {self.write_fraction!r}")
+        if self.rotate_every and self.new_keys_per_s:
+            raise ValueError("a key class either rotates its hot set or has new keys born, not both")
+
+    def local_keys(self, ranks: np.ndarray, times: np.ndarray, key_of_rank: np.ndarray | None) -> np.ndarray:
+        """The class-local id of the key at each rank at each time."""
+        catalogue = self.popularity.keys
+        if self.new_keys_per_s:
+            births = np.floor(times * self.new_keys_per_s).astype(np.int64)
+            return births + (catalogue - 1 - ranks)
+        if self.rotate_every and self.rotate_by:
+            epochs = np.floor(times / self.rotate_every).astype(np.int64)
+            ranks = (ranks + epochs * self.rotate_by) % catalogue
+        return key_of_rank[ranks] if key_of_rank is not None else ranks.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Synthetic traffic: who asks for what, when, and how big the answer is.
+
+    The common case is one key class given by its fields:
+    ``Workload(Zipf(100_000, 0.9), Poisson(20_000), Lognormal(4096, 1.0))``.
+    For a mix, pass ``classes=(KeyClass(...), ...)`` (then popularity,
+    object_size, write_fraction and the drift fields are not used).
+
+    Each key has one size, derived from a hash of the key and the seed, so
+    the same object always has the same size without a table per key.
+    A fraction of requests can be made sequential scans over `scan_keys`
+    keys outside the catalogue (they pollute recency caches) or one-hit
+    wonders (keys requested exactly once).
+    """
+
+    popularity: Zipf | Uniform | None
+    arrivals: object = field(default_factory=lambda: Poisson(1.0))
+    object_size: Distribution = Constant(1)
+    write_fraction: float = 0.0
+    rotate_every: float = 0.0
+    rotate_by: int = 0
+    new_keys_per_s: float = 0.0
+    classes: tuple = ()
+    scan_fraction: float = 0.0
+    scan_keys: int = 0
+    one_hit_fraction: float = 0.0
+
+    def __post_init__(self):
+        if not self.classes and self.popularity is None:
+            raise ValueError("a workload needs a popularity or key classes")
+        if not 0 <= self.scan_fraction + self.one_hit_fraction <= 1:
+            raise ValueError("scan_fraction + one_hit_fraction must be in [0, 1]")
+        if self.scan_fraction and self.scan_keys < 1:
+            raise ValueError("scans need scan_keys >= 1")
+        if len(self.key_classes()) > SCAN_CLASS:
+            raise ValueError(f"at most {SCAN_CLASS} key classes")
+
+    def key_classes(self) -> tuple[KeyClass, ...]:
+        if self.classes:
+            return tuple(self.classes)
+        return (KeyClass(self.popularity, self.object_size, "default", 1.0, self.write_fraction,
+                         self.rotate_every, self.rotate_by, self.new_keys_per_s),)
 
     @property
     def keys(self) -> int:
-        return self.popularity.keys
+        """Catalogue size (all classes)."""
+        return sum(c.popularity.keys for c in self.key_classes())
 
-    def key_sizes(self, seed: int) -> np.ndarray:
-        """The size in bytes of every key of the catalogue (int64, at least 1)."""
-        if isinstance(self.object_size, Constant):
-            return np.full(self.keys, max(1, round(self.object_size.value)), dtype=np.int64)
-        sizes = self.object_size.sample(rng_for(seed, "workload.sizes"), self.keys)
+    def sizes_of(self, keys: np.ndarray, seed: int) -> np.ndarray:
+        """The size in bytes of each key (int64, at least 1): a pure function of key and seed."""
+        classes = self.key_classes()
+        keys = np.asarray(keys, dtype=np.int64)
+        owner = np.minimum(key_class(keys), len(classes) - 1)  # scans and one-hits: the last class's sizes
+        sizes = np.empty(len(keys), dtype=np.float64)
+        for index, cls in enumerate(classes):
+            mask = owner == index
+            if not mask.any():
+                continue
+            if isinstance(cls.object_size, Constant):
+                sizes[mask] = cls.object_size.value
+            else:
+                u = unit_interval(keys[mask], salt=stable_id(f"sizes/{seed}"))
+                sizes[mask] = cls.object_size.quantile(u)
         return np.maximum(1, np.rint(sizes)).astype(np.int64)
 
     def batches(self, seed: int, total: int, chunk: int = DEFAULT_CHUNK) -> Iterator[RequestBatch]:
         """The first `total` requests of the stream of `seed`, in batches of `chunk`."""
-        arrival_rng = rng_for(seed, "workload.arrivals")
-        key_rng = rng_for(seed, "workload.keys")
-        if self.popularity.scramble:
-            key_of_rank = rank_to_key(self.keys, rng_for(seed, "workload.scramble"))
-        else:
-            key_of_rank = None
-        sizes = self.key_sizes(seed)
-        clock = 0.0
+        classes = self.key_classes()
+        arrivals = self.arrivals.stream(rng_for(seed, "workload.arrivals"))
+        class_rng = rng_for(seed, "workload.classes")
+        overlay_rng = rng_for(seed, "workload.scans")
+        op_rng = rng_for(seed, "workload.ops")
+        key_rngs = [rng_for(seed, f"workload.keys.{c.name}") for c in classes]
+        key_of_rank = [
+            rank_to_key(c.popularity.keys, rng_for(seed, f"workload.scramble.{c.name}"))
+            if c.popularity.scramble and not c.new_keys_per_s else None
+            for c in classes
+        ]
+        cumulative_share = np.cumsum([c.share for c in classes])
+        cumulative_share /= cumulative_share[-1]
+        write_fraction = np.array([c.write_fraction for c in classes])
+        scans_done = 0
+        one_hits_done = 0
         for start in range(0, total, chunk):
             n = min(chunk, total - start)
-            times = clock + np.cumsum(self.arrivals.gaps(arrival_rng, n))
-            clock = float(times[-1])
-            ranks = self.popularity.ranks(key_rng, n)
-            keys = key_of_rank[ranks] if key_of_rank is not None else ranks.astype(np.int64)
-            yield RequestBatch(times, keys, sizes[keys], np.zeros(n, dtype=np.int8), start)
+            times = arrivals.take(n)
+            if len(classes) > 1:
+                owner = np.minimum(np.searchsorted(cumulative_share, class_rng.random(n), side="right"),
+                                   len(classes) - 1)
+            else:
+                owner = np.zeros(n, dtype=np.int64)
+            keys = np.empty(n, dtype=np.int64)
+            for index, cls in enumerate(classes):
+                mask = owner == index
+                count = int(mask.sum())
+                if count:
+                    ranks = cls.popularity.ranks(key_rngs[index], count)
+                    local = cls.local_keys(ranks, times[mask], key_of_rank[index])
+                    keys[mask] = (index << CLASS_SHIFT) | local
+            ops = (op_rng.random(n) < write_fraction[owner]).astype(np.int8)
+            if self.scan_fraction or self.one_hit_fraction:
+                u = overlay_rng.random(n)
+                scan = u < self.scan_fraction
+                one_hit = (u >= self.scan_fraction) & (u < self.scan_fraction + self.one_hit_fraction)
+                position = scans_done + np.cumsum(scan)[scan] - 1
+                keys[scan] = (SCAN_CLASS << CLASS_SHIFT) | (position % max(self.scan_keys, 1))
+                keys[one_hit] = (ONE_HIT_CLASS << CLASS_SHIFT) | (one_hits_done + np.arange(int(one_hit.sum())))
+                scans_done += int(scan.sum())
+                one_hits_done += int(one_hit.sum())
+                ops[scan | one_hit] = READ
+            yield RequestBatch(times, keys, self.sizes_of(keys, seed), ops, start)

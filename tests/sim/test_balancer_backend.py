@@ -3,7 +3,7 @@ import pytest
 
 from sim.backend import FCFSServers
 from sim.balancer import ConsistentHashRing, Modulo, make_balancer
-from sim.hashing import mix64
+from workloads.hashing import mix64
 
 
 def test_stable_hash_known_values():
@@ -39,7 +39,7 @@ def test_ring_share_spread_shrinks_with_virtual_nodes(vnodes):
 
 
 def test_unknown_balancer():
-    with pytest.raises(ValueError, match="unknown balancer 'hash'; valid: consistent, modulo"):
+    with pytest.raises(ValueError, match="unknown balancer 'hash'; valid: bounded, consistent, modulo, p2c, random, rendezvous"):
         make_balancer("hash", 2)
 
 

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
-from workloads import Constant, Exponential, Lognormal, Poisson, Workload, Zipf
+from sim.scenario import ModelUpdates, Outage
+from workloads import (Constant, Exponential, KeyClass, Lognormal, OnOff, Poisson, UniformRange, Workload,
+                       Zipf)
 
 CASES = {
     "one LRU node": dict(cluster=ClusterSpec(nodes=1, capacity=200)),
@@ -24,16 +26,72 @@ CASES = {
         cluster=ClusterSpec(nodes=2, capacity=200_000, capacity_bytes=True),
         workload=Workload(Zipf(2000, 0.8), Poisson(5000.0), Lognormal(4096, 1.0)),
     ),
+    "node queues, coalescing": dict(
+        cluster=ClusterSpec(nodes=2, capacity=100, node_concurrency=1, node_service=Exponential(0.0002)),
+        backend=BackendSpec(latency=Lognormal(0.01, 0.5), concurrency=3, coalesce=True),
+    ),
+    "node queues, no coalescing, lfu": dict(
+        cluster=ClusterSpec(nodes=3, capacity=100, policy="lfu", node_concurrency=2,
+                            node_service=Exponential(0.0004)),
+    ),
+    "writes invalidate": dict(
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.1),
+        backend=BackendSpec(latency=Lognormal(0.01, 0.5), concurrency=64),
+    ),
+    "writes update, replicas": dict(
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.1),
+        cluster=ClusterSpec(nodes=3, capacity=100, replicas=2, write_policy="update"),
+    ),
+    "writes leave stale copies, TTL bounds them": dict(
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.05),
+        cluster=ClusterSpec(nodes=2, capacity=200, write_policy="none", ttl=0.2),
+    ),
+    "TTL refreshed on hit, drawn per insert, active expiry": dict(
+        cluster=ClusterSpec(nodes=2, capacity=150, ttl=UniformRange(0.02, 0.1), ttl_refresh=True,
+                            active_expiry=True),
+    ),
+    "TTL per key class, bursty arrivals": dict(
+        workload=Workload(None, OnOff(9000.0, 1000.0, 0.05, 0.1), classes=(
+            KeyClass(Zipf(1000, 0.9), name="users", share=0.6),
+            KeyClass(Zipf(500, 1.1), name="items", share=0.4),
+        )),
+        cluster=ClusterSpec(nodes=2, capacity=150, ttl=0.5, ttl_by_class=((1, 0.05),)),
+    ),
+    "rendezvous, replicas 2": dict(cluster=ClusterSpec(nodes=4, capacity=60, balancer="rendezvous", replicas=2)),
+    "random spray": dict(cluster=ClusterSpec(nodes=3, capacity=100, balancer="random")),
+    "power of two choices": dict(
+        cluster=ClusterSpec(nodes=4, capacity=60, balancer="p2c", node_concurrency=1,
+                            node_service=Exponential(0.0005)),
+    ),
+    "bounded loads": dict(
+        cluster=ClusterSpec(nodes=4, capacity=60, balancer="bounded", bound_epsilon=0.1),
+        backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4, coalesce=True),
+    ),
+    "failures, scheduled and random": dict(
+        cluster=ClusterSpec(nodes=3, capacity=100, outages=(Outage(0, 0.3, 0.8), Outage(1, 0.5, 0.6)),
+                            mtbf=0.7, mttr=0.2),
+    ),
+    "model updates, new keys, scans": dict(
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), new_keys_per_s=200.0, scan_fraction=0.1,
+                          scan_keys=500, one_hit_fraction=0.05),
+        updates=ModelUpdates(every=0.25, classes=(0,), invalidate=False),
+    ),
+    "model updates invalidate, rotating hot set, timeout": dict(
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), rotate_every=0.3, rotate_by=50),
+        updates=ModelUpdates(every=0.4, classes=(0,), invalidate=True),
+        timeout=0.008,
+    ),
 }
 
 
 def scenario(**overrides):
     base = dict(
         workload=Workload(Zipf(2000, 0.9), Poisson(5000.0)),
-        backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4),
+        backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=32),
         hit_latency=Lognormal(0.0002, 0.3),
         requests=6000,
         warmup=1500,
+        interval=0.25,
     )
     base.update(overrides)
     return Scenario(**base)
@@ -48,11 +106,15 @@ def test_fast_model_equals_naive_model(case):
     assert fast.backend_requests == naive.backend_requests
     assert fast.coalesced == naive.coalesced
     assert fast.expired == naive.expired
+    assert (fast.stale, fast.timeouts, fast.writes) == (naive.stale, naive.timeouts, naive.writes)
     assert fast.node_requests == naive.node_requests and fast.node_hits == naive.node_hits
     # Same latencies up to floating-point rounding of the same sums in another order.
     for metric in ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms"):
         assert getattr(fast, metric) == pytest.approx(getattr(naive, metric), rel=1e-9), metric
     assert 0 < fast.hits < fast.requests
+    assert len(fast.timeseries) == len(naive.timeseries)
+    for mine, theirs in zip(fast.timeseries, naive.timeseries):
+        assert mine == pytest.approx(theirs, rel=1e-9)
 
 
 def test_cases_exercise_what_they_claim():

@@ -65,5 +65,5 @@ def test_poisson_rate_and_each_key_has_one_size():
     per_key = {}
     for key, size in zip(keys.tolist(), sizes.tolist()):
         assert per_key.setdefault(key, size) == size
-    assert np.median(workload.key_sizes(2)) == pytest.approx(4096, rel=0.1)
-    assert np.all(Workload(Zipf(10, 1), Poisson(1.0), Constant(1)).key_sizes(0) == 1)
+    assert np.median(workload.sizes_of(np.arange(20_000), 2)) == pytest.approx(4096, rel=0.05)
+    assert np.all(Workload(Zipf(10, 1), Poisson(1.0), Constant(1)).sizes_of(np.arange(10), 0) == 1)

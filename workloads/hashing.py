@@ -23,3 +23,8 @@ def mix64(values, salt: int = 0) -> np.ndarray:
     x = (x ^ (x >> np.uint64(30))) * _MIX1
     x = (x ^ (x >> np.uint64(27))) * _MIX2
     return x ^ (x >> np.uint64(31))
+
+
+def unit_interval(values, salt: int = 0) -> np.ndarray:
+    """A uniform number in [0, 1) per value, from its stable hash (53 random bits)."""
+    return (mix64(values, salt) >> np.uint64(11)).astype(np.float64) * 2.0**-53
