@@ -57,6 +57,7 @@ def integer(low: int | None = None, high: int | None = None) -> Callable:
             raise Invalid(f"must be an integer{_range_text(low, high)}; got {value}")
         return value
 
+    check.allowed = f"integer{_range_text(low, high)}"
     return check
 
 
@@ -70,6 +71,7 @@ def number(low: float | None = None, high: float | None = None, low_open: bool =
             raise Invalid(f"must be a number{_range_text(low, high, low_open)}; got {value}")
         return value
 
+    check.allowed = f"number{_range_text(low, high, low_open)}"
     return check
 
 
@@ -91,7 +93,13 @@ def choice(*options: str) -> Callable:
             raise Invalid(f"must be one of {', '.join(repr(o) for o in options)}; got {_describe(value)}{hint}")
         return value
 
+    check.allowed = "one of " + ", ".join(f'"{o}"' for o in options)
     return check
+
+
+def allowed(check) -> str:
+    """What a check accepts, in words, for documentation."""
+    return getattr(check, "allowed", "")
 
 
 def boolean(value):
