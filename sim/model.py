@@ -30,7 +30,9 @@ cached copies are invalidated or updated (or left stale).
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
+from heapq import heappush
 
 import numpy as np
 import simpy
@@ -241,6 +243,18 @@ def alive_count(nodes) -> int:
     return max(1, sum(1 for cache in nodes if cache.up))
 
 
+class _Fill:
+    """A calendar action: store a fetched value in one node's policy (the plain loop's fill)."""
+
+    __slots__ = ("insert", "key", "size")
+
+    def __init__(self, insert, key, size):
+        self.insert, self.key, self.size = insert, key, size
+
+    def __call__(self):
+        self.insert(self.key, self.size)
+
+
 class _Fetch:
     """A backend read in flight: when it completes (None until it reaches the backend) and who waits."""
 
@@ -273,6 +287,12 @@ class _FastModel:
         self.outstanding_heaps = [[] for _ in self.nodes] if self.balancer.dynamic else None
         self.unknown_outstanding = [0] * len(self.nodes)
         self.pending = 0  # scheduled events whose outcome a request's latency waits for
+        self.fills: list = []  # the fill calendar: a heap of (time, order, action)
+        self._order = itertools.count()  # ties on the calendar go in scheduling order
+        self.coalesce = scenario.backend.coalesce
+        # The lean loop serves configs without TTL, versions, live-load balancing, node queues or failures.
+        self.plain = not (cluster.has_ttl or self.track_versions or self.balancer.dynamic or self.node_queues
+                          or not self.membership.static)
 
     # -- the run ------------------------------------------------------------
     def run(self) -> RunResult:
@@ -281,89 +301,161 @@ class _FastModel:
             env.process(membership_changes(env, self.membership, self.nodes))
         if self.scenario.updates.every:
             env.process(model_updates(env, self.scenario.updates, self.nodes, self.versions))
-        clients = env.process(self._clients())
-        env.run(until=clients)
+        self.next_due = env.peek()
+        for draws in self.draws:
+            self._walk(draws)
         while self.pending:
-            env.step()
+            self._step()
         return self.recorder.result()
 
-    def _clients(self):
-        """The one process that walks every request of the run."""
+    def _at(self, when: float, action) -> None:
+        """Schedule `action()` at time `when` on the fill calendar."""
+        heapq.heappush(self.fills, (when, next(self._order), action))
+
+    def _next_time(self) -> float:
+        return min(self.env.peek(), self.fills[0][0] if self.fills else math.inf)
+
+    def _step(self) -> None:
+        """Run the earliest scheduled thing: a fill, or a SimPy event (fills first at equal times)."""
+        if self.fills and self.fills[0][0] <= self.env.peek():
+            heapq.heappop(self.fills)[2]()
+        else:
+            self.env.step()
+
+    def _advance(self, now: float) -> float:
+        """Run everything scheduled up to `now`; return the time of the next scheduled thing.
+
+        The request loop is not a SimPy process: it drives the environment with
+        ``step()``, which costs one call per event and nothing per request.
+        Fills, the one thing every miss schedules, live on a calendar of their
+        own (a heap) merged in time order with SimPy's: a heap entry costs a
+        fraction of a SimPy event, and misses are most of the events.
+        """
+        env, fills = self.env, self.fills
+        while True:
+            fill_time = fills[0][0] if fills else math.inf
+            event_time = env.peek()
+            if fill_time <= event_time:
+                if fill_time > now:
+                    return fill_time
+                heapq.heappop(fills)[2]()
+            elif event_time > now:
+                return event_time
+            else:
+                env.step()
+
+    def _walk(self, draws: "Draws") -> None:
+        """Serve one batch of requests, in arrival order."""
+        batch = draws.batch
+        n = len(batch)
+        flags = bytearray(n)
+        wait = [0.0] * n  # latency beyond the round trip; NaN when known only later
+        if self.plain:
+            self._walk_plain(draws, flags, wait)
+        else:
+            self._walk_general(draws, flags, wait)
+        self.recorder.add(batch.start, batch.time, draws.read_node, flags, draws.round_trip + np.array(wait),
+                          batch.size)
+
+    def _walk_plain(self, draws, flags, wait) -> None:
+        """The common case, kept lean: fixed routing, no TTL, no writes, no node queues."""
+        batch = draws.batch
         env = self.env
+        lookups = [node.policy.lookup for node in self.nodes]
+        inserts = [node.policy.insert for node in self.nodes]
+        by_bytes = self.scenario.cluster.capacity_bytes
+        calendar, order = self.fills, self._order
+        submit = self.backend.submit
+        shared_miss = self.coalesce or self.replicas > 1
+        service = draws.service.tolist()
+        sizes = batch.size.tolist()
+        next_due = self.next_due
+        for i, now, key, node in zip(range(len(batch)), batch.time.tolist(), batch.key.tolist(),
+                                     draws.read_node.tolist()):
+            if now >= next_due:
+                next_due = self._advance(now)
+            if lookups[node](key):
+                flags[i] = HIT
+                continue
+            if shared_miss:
+                due = self._read_miss(i, now, now, key, node, draws, flags, wait)
+            else:
+                flags[i] = BACKEND
+                due = submit(now, service[i])
+                wait[i] = due - now
+                heappush(calendar, (due, next(order), _Fill(inserts[node], key, sizes[i] if by_bytes else 1)))
+            if due < next_due:
+                next_due = due
+        self.next_due = next_due
+
+    def _walk_general(self, draws, flags, wait) -> None:
+        """Every feature: live-load balancing, writes, node queues, TTL, versions, failures."""
+        batch = draws.batch
         nodes = self.nodes
-        coalesce = self.scenario.backend.coalesce
-        ttl_on = self.scenario.cluster.has_ttl
-        plain = not ttl_on and not self.track_versions
-        lookups = [node.policy.lookup if plain else node.lookup for node in nodes]
         node_queues = self.node_queues
         dynamic = self.balancer.dynamic
-        versions = self.track_versions
-        next_due = math.inf
-        for draws in self.draws:
-            batch = draws.batch
-            n = len(batch)
-            start = batch.start
-            flags = bytearray(n)
-            wait = np.zeros(n)  # latency beyond the round trip; NaN when known only later
-            read_node = draws.read_node
-            rows = zip(batch.time.tolist(), batch.key.tolist(), read_node.tolist(), batch.op.tolist())
-            round_trip = draws.round_trip
-            node_service = draws.node_service
-            for i, (now, key, node, op) in enumerate(rows):
-                if now >= next_due:
-                    # Let SimPy run every event due by now (fills, failures, updates, ...).
-                    yield env.timeout(now - env.now)
-                    next_due = env.peek()
-                if dynamic and node >= 0:
-                    node = self._choose(draws.choices[i], now)
-                    read_node[i] = node
-                if op:
-                    flags[i] = WRITE | BACKEND
-                    next_due = min(next_due, self._write(start + i, now, key, draws, i, wait))
-                    continue
-                if node < 0:  # every node is down: straight to the backend, nothing cached
-                    flags[i] = BACKEND
-                    finish = self.backend.submit(now, draws.service[i])
-                    wait[i] = finish - now
-                    continue
-                ready = node_queues[node].submit(now, node_service[i]) if node_queues else now
-                hit = lookups[node](key) if plain else lookups[node](key, now)
-                if hit:
-                    if versions and nodes[node].stamps.get(key) != self.versions.stamp(key):
-                        flags[i] = HIT | STALE
-                    else:
-                        flags[i] = HIT
-                    wait[i] = ready - now
-                    if dynamic:
-                        heapq.heappush(self.outstanding_heaps[node], ready + round_trip[i])
-                    continue
-                if hit is None:
-                    flags[i] = EXPIRED
-                fetch = self.in_flight[node].get(key) if coalesce else None
-                if fetch is not None:
-                    # Joins the fetch in flight: answered when both its node and the fetch are done.
-                    flags[i] |= COALESCED
-                    if fetch.finish is None:
-                        wait[i] = math.nan
-                        fetch.waiters.append((start + i, now, ready, round_trip[i]))
-                        self.unknown_outstanding[node] += dynamic
-                    else:
-                        done = max(ready, fetch.finish)
-                        wait[i] = done - now
-                        if dynamic:
-                            heapq.heappush(self.outstanding_heaps[node], done + round_trip[i])
-                    continue
-                flags[i] |= BACKEND
-                due = self._fetch(start + i, now, ready, key, node, draws, i, wait)
-                if due < next_due:
-                    next_due = due
-            self.recorder.add(start, batch.time, read_node, flags, round_trip + wait, batch.size)
+        versions = self.versions
+        read_node = draws.read_node
+        round_trip = draws.round_trip
+        node_service = draws.node_service
+        next_due = self.next_due
+        rows = zip(range(len(batch)), batch.time.tolist(), batch.key.tolist(), read_node.tolist(),
+                   batch.op.tolist())
+        for i, now, key, node, op in rows:
+            if now >= next_due:
+                next_due = self._advance(now)
+            if dynamic and node >= 0:
+                node = self._choose(draws.choices[i], now)
+                read_node[i] = node
+            if op:
+                flags[i] = WRITE | BACKEND
+                next_due = min(next_due, self._write(now, key, draws, i, wait))
+                continue
+            if node < 0:  # every node is down: straight to the backend, nothing cached
+                flags[i] = BACKEND
+                wait[i] = self.backend.submit(now, draws.service[i]) - now
+                continue
+            ready = node_queues[node].submit(now, node_service[i]) if node_queues else now
+            hit = nodes[node].lookup(key, now)
+            if hit:
+                stale = versions is not None and nodes[node].stamps.get(key) != versions.stamp(key)
+                flags[i] = HIT | STALE if stale else HIT
+                wait[i] = ready - now
+                if dynamic:
+                    heapq.heappush(self.outstanding_heaps[node], ready + round_trip[i])
+                continue
+            if hit is None:
+                flags[i] = EXPIRED
+            due = self._read_miss(i, now, ready, key, node, draws, flags, wait)
+            if due < next_due:
+                next_due = due
+        self.next_due = next_due
+
+    def _read_miss(self, i, now, ready, key, node, draws, flags, wait) -> float:
+        """A read missed at `node`: join a fetch in flight, or fetch.  Returns the next event's time."""
+        fetch = self.in_flight[node].get(key) if self.coalesce else None
+        if fetch is None:
+            flags[i] |= BACKEND
+            return self._fetch(draws.batch.start + i, now, ready, key, node, draws, i, wait)
+        # Joins the fetch in flight: answered when both its node and the fetch are done.
+        flags[i] |= COALESCED
+        dynamic = self.outstanding_heaps is not None
+        if fetch.finish is None:
+            wait[i] = math.nan
+            fetch.waiters.append((draws.batch.start + i, now, ready, draws.round_trip[i]))
+            self.unknown_outstanding[node] += dynamic
+        else:
+            done = max(ready, fetch.finish)
+            wait[i] = done - now
+            if dynamic:
+                heapq.heappush(self.outstanding_heaps[node], done + draws.round_trip[i])
+        return math.inf
 
     # -- misses ---------------------------------------------------------------
     def _fetch(self, index, now, ready, key, node, draws, i, wait) -> float:
         """Send a read miss to the backend; return the time of the event it scheduled."""
         fetch = _Fetch()
-        if self.scenario.backend.coalesce:
+        if self.coalesce:
             self.in_flight[node][key] = fetch
         targets = fill_nodes(draws.choices[i], node, self.replicas)
         size, ttl = int(draws.batch.size[i]), self._ttl_of(draws, i)
@@ -401,7 +493,7 @@ class _FastModel:
         fetch.waiters.clear()
         self.pending += 1
 
-        def fill(_event):
+        def fill():
             self.pending -= 1
             for target in targets:
                 cache = self.nodes[target]
@@ -411,13 +503,13 @@ class _FastModel:
             if fetches.get(key) is fetch:
                 del fetches[key]
 
-        self.env.timeout(finish - self.env.now).callbacks.append(fill)
+        self._at(finish, fill)
 
     def _ttl_of(self, draws, i) -> float:
         return float(draws.ttl[i]) if draws.ttl is not None else 0.0
 
     # -- writes ---------------------------------------------------------------
-    def _write(self, index, now, key, draws, i, wait) -> float:
+    def _write(self, now, key, draws, i, wait) -> float:
         """A write goes to the backend; when it lands, cached copies are invalidated or updated."""
         finish = self.backend.submit(now, draws.service[i])
         wait[i] = finish - now
