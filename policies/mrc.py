@@ -62,7 +62,7 @@ read of the trace (``replay_mrc``); ``miss_ratio_curve`` picks the method.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -122,6 +122,12 @@ def _suffix_below(values: np.ndarray, starts: np.ndarray, limits: np.ndarray, we
     if weights is not None:
         sorted_weights = np.zeros(size, dtype=np.int64)
         sorted_weights[:n] = weights
+    # Queries in order of their start: a query's block at every level is its
+    # start rounded up to the block width, so the searches below then walk
+    # the packed array nearly in order, which is several times faster than
+    # random probes (the cache, and searchsorted's use of the previous answer).
+    by_start = np.argsort(starts, kind="stable")
+    starts, limits = starts[by_start], limits[by_start]
     result = np.zeros(len(starts), dtype=np.int64)
     remaining = size - starts  # the suffix's length, as if padded to `size`
     positions = np.arange(size, dtype=np.int64)
@@ -146,7 +152,9 @@ def _suffix_below(values: np.ndarray, starts: np.ndarray, limits: np.ndarray, we
         else:
             cumulative = np.concatenate(([0], np.cumsum(sorted_weights)))
             result[take] += cumulative[found] - cumulative[block * width]
-    return result
+    unsorted = np.empty_like(result)
+    unsorted[by_start] = result
+    return unsorted
 
 
 def _depths(keys: np.ndarray, sizes: np.ndarray | None, check_sizes: bool):
