@@ -19,6 +19,9 @@ trace's sizes.  `replay` takes a comma-separated list and may mix the two;
     100:1000000          log-spaced from the first to the last, --points of them (default 50)
     1MiB:1GiB            the same in bytes
 
+In `replay --json` and the table, ``capacity`` is the integer for a count
+of objects and the text as given (such as "64MiB") for bytes.
+
 Policies that need the future (a class with ``offline = True``, such as
 Belady's) read the trace once more first and get the whole key sequence,
 warm-up included, with ``policy.prepare(keys)`` before the replay.

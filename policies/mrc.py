@@ -20,8 +20,9 @@ The count is a two-dimensional dominance query.  ``_suffix_below`` answers
 all of them at once with a merge-sort tree built level by level in numpy:
 at level L the `next` values are sorted within aligned blocks of 2**L
 positions, a suffix [p+1, n) splits into at most one block per level (the
-binary digits of its length), and one ``searchsorted`` per level counts the
-values below t in every query's block.  With sizes as weights the same query
+binary digits of its length), and merging the queries, sorted, into the
+sorted blocks counts the values below t in every query's block.  Each level
+is a few linear passes, so the whole is O(n log n), in O(n) memory.  With sizes as weights the same query
 gives the *byte* depth: the bytes of the distinct objects above the key in
 the stack, plus its own size.
 
@@ -109,8 +110,12 @@ def _suffix_below(values: np.ndarray, starts: np.ndarray, limits: np.ndarray, we
     """For each query q: the number (or total weight) of j >= starts[q] with values[j] < limits[q].
 
     `values` are integers in [0, len(values)]; limits are at most len(values).
-    A merge-sort tree built one level at a time (see the module docstring):
-    O(n log n) memory-light numpy work per level, O(log n) levels.
+    A merge-sort tree built one level at a time (see the module docstring).
+    Every step of a level is linear: the values are kept sorted within
+    blocks, the queries sorted by (block, limit), and going up a level merges
+    pairs of sorted runs of each (a stable sort of runs is a merge); a level's
+    counts come from merging its queries into its values.  So O(n log n)
+    in all, with O(n) memory.
     """
     n = len(values)
     levels = max(0, (n - 1).bit_length())
@@ -122,39 +127,50 @@ def _suffix_below(values: np.ndarray, starts: np.ndarray, limits: np.ndarray, we
     if weights is not None:
         sorted_weights = np.zeros(size, dtype=np.int64)
         sorted_weights[:n] = weights
-    # Queries in order of their start: a query's block at every level is its
-    # start rounded up to the block width, so the searches below then walk
-    # the packed array nearly in order, which is several times faster than
-    # random probes (the cache, and searchsorted's use of the previous answer).
-    by_start = np.argsort(starts, kind="stable")
-    starts, limits = starts[by_start], limits[by_start]
-    result = np.zeros(len(starts), dtype=np.int64)
-    remaining = size - starts  # the suffix's length, as if padded to `size`
     positions = np.arange(size, dtype=np.int64)
+    # The queries, sorted by (start, limit): the order of (block, limit) at level 0.
+    order = np.argsort(starts * base + limits, kind="stable")
+    starts, limits = starts[order], limits[order]
+    result = np.zeros(len(starts), dtype=np.int64)
     for level in range(levels + 1):
         width = 1 << level
         packed = (positions >> level) * base + sorted_values
+        # The one block of this level a suffix may cover starts where the suffix's
+        # start is rounded up to the block width (its length, size - start, has
+        # bit `level` set exactly when the suffix covers that whole block).
+        block = (starts + (width - 1)) >> level
+        needles = block * base + limits
         if level:
-            # Each block is two sorted halves: a stable sort merges them in O(width).
-            order = np.argsort(packed, kind="stable")
-            packed = packed[order]
-            sorted_values = sorted_values[order]
+            # Each block is two sorted halves of the level below: a stable sort merges them.
+            merge = np.argsort(packed, kind="stable")
+            packed, sorted_values = packed[merge], sorted_values[merge]
             if sorted_weights is not None:
-                sorted_weights = sorted_weights[order]
-        # A suffix of length r covers, at this level, one aligned block iff bit `level` of r is set.
-        take = np.flatnonzero(remaining & width)
+                sorted_weights = sorted_weights[merge]
+            # A query's block is the pair of its blocks below, merged: runs again.
+            merge = np.argsort(needles, kind="stable")
+            needles, block, starts, limits = needles[merge], block[merge], starts[merge], limits[merge]
+            result, order = result[merge], order[merge]
+        take = np.flatnonzero((size - starts) & width)
         if not len(take):
             continue
-        block = (starts[take] + (remaining[take] & (width - 1))) >> level
-        found = np.searchsorted(packed, block * base + limits[take])
+        # Merge the (sorted) needles into the packed values, needles first on
+        # ties: the values before a needle are those below its limit in blocks
+        # up to its own.
+        both = np.concatenate((needles[take], packed))
+        merged = np.argsort(both, kind="stable")
+        values_before = np.cumsum(merged >= len(take))
+        is_needle = np.flatnonzero(merged < len(take))
+        found = np.empty(len(take), dtype=np.int64)
+        found[merged[is_needle]] = values_before[is_needle]
+        first = block[take] * width  # index in `packed` of the block's first value
         if sorted_weights is None:
-            result[take] += found - block * width
+            result[take] += found - first
         else:
             cumulative = np.concatenate(([0], np.cumsum(sorted_weights)))
-            result[take] += cumulative[found] - cumulative[block * width]
-    unsorted = np.empty_like(result)
-    unsorted[by_start] = result
-    return unsorted
+            result[take] += cumulative[found] - cumulative[first]
+    answers = np.empty_like(result)
+    answers[order] = result
+    return answers
 
 
 def _depths(keys: np.ndarray, sizes: np.ndarray | None, check_sizes: bool):
@@ -404,9 +420,9 @@ def lru_mrc(source, capacities, count_bytes: bool = False, warmup: int = 0, rate
     Exact (method "stack") without sampling: the misses equal those of
     replaying an LRU cache of each capacity, request for request.  With
     `count_bytes`, that holds for capacities at least as large as the largest
-    object (``curve.max_size`` is reported in ``notes``; ``miss_ratio_curve``
-    replays smaller capacities) and raises VaryingSizeError if an object
-    changes size (`check_sizes`, on by default when exact).
+    object (``curve.max_size``; ``miss_ratio_curve`` replays the smaller
+    capacities), and an object that changes size raises VaryingSizeError
+    (`check_sizes`, on by default when exact).
 
     rate: SHARDS with a fixed sampling rate; max_keys: fixed-size SHARDS
     keeping at most that many sampled keys (starting at rate 1, or `rate`).

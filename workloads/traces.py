@@ -56,7 +56,7 @@ import hashlib
 import io
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -724,8 +724,9 @@ class TraceWorkload:
     Same interface as workloads.Workload: ``batches(seed, total, chunk)``
     yields RequestBatch-es whose times are seconds from the first request.
 
-    path, format, options: the trace and its reader options (see open_trace);
-        options is a dict such as {"key": "lbn"}.
+    path, format, options: the trace and its reader options (see open_trace),
+        such as {"key": "lbn"}; kept as a sorted tuple of pairs, so that the
+        workload stays hashable like the rest of a Scenario.
     time_unit: the unit of the trace's timestamps: "s", "ms", "us", "ns" or
         seconds per unit as a number.  Arrival i is at
         (t_i - t_0) * time_unit seconds.
@@ -748,10 +749,12 @@ class TraceWorkload:
     format: str | None = None
     time_unit: float | str = "s"
     rate: float | None = None
-    options: dict = field(default_factory=dict)
+    options: tuple = ()
     disorder: str = "error"
 
     def __post_init__(self):
+        options = self.options.items() if isinstance(self.options, dict) else self.options
+        object.__setattr__(self, "options", tuple(sorted((str(k), v) for k, v in options)))
         unit = self.time_unit
         if isinstance(unit, str):
             if unit not in TIME_UNITS:
@@ -771,7 +774,7 @@ class TraceWorkload:
         return TIME_UNITS[self.time_unit] if isinstance(self.time_unit, str) else float(self.time_unit)
 
     def trace(self) -> Trace:
-        return open_trace(self.path, self.format, **self.options)
+        return open_trace(self.path, self.format, **dict(self.options))
 
     def batches(self, seed: int, total: int, chunk: int = DEFAULT_CHUNK) -> Iterator[RequestBatch]:
         """The first `total` requests of the trace (fewer if it is shorter), times in seconds."""
