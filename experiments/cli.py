@@ -19,6 +19,7 @@ from experiments.config import ConfigError
 from experiments.execute import default_workers
 from experiments.runner import builtin_config, resolve, run_experiment
 from policies import PolicyError, available, policy_class, policy_parameters
+from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 
 #: errors that are the user's to fix: reported in one line, exit status 2
 USER_ERRORS = (ConfigError, PolicyError, FileNotFoundError)
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
     policies_parser.set_defaults(handler=command_policies)
+    add_trace_commands(commands)
     return parser
 
 

@@ -67,3 +67,57 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> Repla
         bytes=int(sizes.sum()),
         hit_bytes=int(sizes[hits].sum()),
     )
+
+
+class Replayer:
+    """Replay a request stream that arrives in chunks, with a warm-up left out of the counts.
+
+    The stream is fed chunk by chunk (``feed``), so a trace of any length
+    replays in the memory of one chunk; the first `warmup` requests go
+    through the policy but are not counted.  ``counts`` holds the measured
+    requests so far.  Several Replayers fed the same chunks replay one read
+    of a trace through several policies or capacities.
+
+    A policy that needs the future (a class attribute ``offline = True``,
+    such as Belady's) must be given the whole key sequence, warm-up
+    included, with ``policy.prepare(keys)`` before the first chunk: the
+    callers in policies.mrc and `kvsim replay` do so; `offline` below says
+    whether a policy asks for it.
+    """
+
+    def __init__(self, policy: Policy, count_bytes: bool = False, warmup: int = 0):
+        if isinstance(warmup, bool) or int(warmup) != warmup or warmup < 0:
+            raise ValueError(f"warmup must be an integer >= 0; got {warmup!r}")
+        self.policy = policy
+        self.count_bytes = count_bytes
+        self.warmup = int(warmup)
+        self.position = 0  # requests fed so far
+        self.counts = ReplayCounts()
+
+    def feed(self, keys, sizes=None, warm: int | None = None) -> None:
+        """Replay the next chunk.  `warm`: how many of its first requests are warm-up
+        (default: whatever part of it lies within the first `warmup` requests)."""
+        keys = np.asarray(keys)
+        n = len(keys)
+        sizes = np.ones(n, dtype=np.int64) if sizes is None else np.asarray(sizes)
+        if warm is None:
+            warm = min(n, max(0, self.warmup - self.position))
+        if warm:
+            replay(self.policy, keys[:warm], sizes[:warm], self.count_bytes)
+        if warm < n:
+            self.counts.add(replay(self.policy, keys[warm:], sizes[warm:], self.count_bytes))
+        self.position += n
+
+
+def offline(policy) -> bool:
+    """Whether a policy (or policy class) needs the future: ``prepare(keys)`` before replay."""
+    return bool(getattr(policy, "offline", False))
+
+
+def replay_batches(policy: Policy, batches, count_bytes: bool = False, warmup: int = 0) -> ReplayCounts:
+    """``replay`` over a stream of batches (objects with ``key`` and ``size`` arrays,
+    such as workloads.RequestBatch), counting only requests after the first `warmup`."""
+    replayer = Replayer(policy, count_bytes, warmup)
+    for batch in batches:
+        replayer.feed(batch.key, batch.size)
+    return replayer.counts
