@@ -99,6 +99,7 @@ class Recorder:
         self.flags = np.zeros(requests, dtype=np.uint8)
         self.bytes = 0
         self.hit_bytes = 0
+        self.recorded = 0  # measured requests seen (fewer than asked when a trace ends early)
 
     def add(self, start: int, times, nodes, flags, latency, sizes) -> None:
         """Record a batch of requests [start, start + n); latency NaN where it is not known yet."""
@@ -107,6 +108,7 @@ class Recorder:
         if first >= n:
             return
         into = slice(start + first - self.warmup, start + n - self.warmup)
+        self.recorded = max(self.recorded, into.stop)
         flags = np.frombuffer(flags, dtype=np.uint8)[first:] if isinstance(flags, (bytes, bytearray)) else flags[first:]
         self.time[into] = times[first:]
         self.node[into] = nodes[first:]
@@ -127,6 +129,9 @@ class Recorder:
             self.latency[slot] = value
 
     def result(self) -> RunResult:
+        if self.recorded < len(self.latency):  # the stream ended early: keep what was measured
+            self.time, self.latency, self.node, self.flags = (
+                column[: self.recorded] for column in (self.time, self.latency, self.node, self.flags))
         if np.isnan(self.latency).any():
             raise RuntimeError("a request's latency was never recorded (a model bug)")
         flags = self.flags

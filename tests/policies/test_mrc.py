@@ -167,8 +167,10 @@ def test_replay_curve_of_other_policies():
         policy = make_policy("fifo", capacity)
         replay(policy, keys[:500])
         assert misses == replay(policy, keys[500:]).misses
-    mini = miss_ratio_curve("fifo", (keys, sizes), capacities, rate=0.2)
-    assert mini.method == "mini" and np.abs(mini.miss_ratio - curve.miss_ratio).mean() < 0.05
+    # A miniature simulation scales capacities by the rate: 10 x 0.2 = 2 objects is too
+    # small to mean anything, so compare where the miniature cache holds 20 or more.
+    mini = miss_ratio_curve("fifo", (keys, sizes), capacities[1:], rate=0.2)
+    assert mini.method == "mini" and np.abs(mini.miss_ratio - curve.miss_ratio[1:]).mean() < 0.05
     with pytest.raises(ValueError, match="fixed-size SHARDS"):
         miss_ratio_curve("fifo", (keys, sizes), capacities, max_keys=100)
 
