@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from policies import PolicyError, check_params, policy_class
 from sim.scenario import BackendSpec, ClusterSpec, ModelUpdates, Outage, Scenario
+from workloads.traces import TraceError, TraceWorkload
 from workloads import (Constant, Diurnal, Exponential, KeyClass, Lognormal, OnOff, Pareto, Poisson, Uniform,
                        UniformRange, Workload, Zipf)
 
@@ -100,6 +101,12 @@ def choice(*options: str) -> Callable:
 def allowed(check) -> str:
     """What a check accepts, in words, for documentation."""
     return getattr(check, "allowed", "")
+
+
+def text_or_empty(value):
+    if not isinstance(value, str):
+        raise Invalid(f"must be a string; got {_describe(value)}")
+    return value
 
 
 def boolean(value):
@@ -363,6 +370,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "scan_fraction": Key(0.0, number(0, 1), "fraction of requests that are sequential scans over scan_keys keys"),
         "scan_keys": Key(0, integer(0), "keys a scan cycles through (outside the catalogue)"),
         "one_hit_fraction": Key(0.0, number(0, 1), "fraction of requests for keys requested exactly once"),
+        "trace": Key("", text_or_empty, "replay a trace file as the request stream (a path, relative to the config "
+                                        "file); empty: the synthetic workload described by the keys above"),
+        "trace_format": Key("auto", choice("auto", "csv", "txt", "oraclegeneral"),
+                            "the trace's format; \"auto\" goes by its extension (.csv, .txt, .bin)"),
+        "trace_time_unit": Key("s", choice("s", "ms", "us", "ns"), "unit of the trace's timestamps"),
+        "trace_arrivals": Key("timestamps", choice("timestamps", "rate"),
+                              "arrivals from the trace's timestamps, or Poisson at workload.rate "
+                              "(needed for a trace without timestamps)"),
+        "trace_key_column": Key("", text_or_empty, "CSV traces: the column holding the key (empty: detect)"),
         "classes": Key([], table_list(_CLASS_FIELDS, required=("name",)),
                        "several key classes in one stream ([[workload.classes]]); replaces keys, popularity, "
                        "alpha, object_size, write_fraction and the drift keys above"),
@@ -387,8 +403,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "node_concurrency": Key(0, integer(0), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"),
         "node_service": Key({"dist": "constant", "ms": 0.0}, latency, "time a node spends on each request (ms), with node_concurrency > 0"),
         "write_policy": Key("invalidate", choice("invalidate", "update", "none"),
-                            "what a write does to cached copies when it lands: delete them, overwrite them, "
-                            "or nothing (they stay stale until they expire)"),
+                            "what a write does when it lands: delete cached copies (cache-aside), write "
+                            "through (copies and the key's home nodes get the new value), or nothing "
+                            "(copies stay stale until they expire)"),
         "failures": Key([], table_list(_FAILURE_FIELDS, required=("node", "down_at")),
                         "scheduled outages ([[cluster.failures]] node, down_at, up_at in seconds); a node comes back cold"),
         "mtbf_s": Key(0.0, number(0), "random failures: mean seconds between a node's failures (0: none)"),
@@ -461,9 +478,13 @@ class Experiment:
 def load(path: str | Path, overrides: dict | None = None) -> Experiment:
     """Read and validate a TOML config file; `overrides` set dotted keys first."""
     path = Path(path)
-    data = read_toml(path)
+    data = with_overrides(read_toml(path), overrides or {})
+    workload = data.get("workload")
+    if isinstance(workload, dict) and isinstance(workload.get("trace"), str) and workload["trace"]:
+        # A trace named in a config is found next to the config, wherever kvsim runs from.
+        workload["trace"] = str((path.parent / workload["trace"]).resolve())
     try:
-        return from_dict(with_overrides(data, overrides or {}), source=str(path), default_name=path.stem)
+        return from_dict(data, source=str(path), default_name=path.stem)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
 
@@ -648,6 +669,11 @@ def check_point(config: dict, values: dict) -> None:
         fail("workload.scan_fraction + workload.one_hit_fraction must be at most 1")
     if workload["scan_fraction"] and not workload["scan_keys"]:
         fail("workload.scan_keys must be >= 1 when workload.scan_fraction > 0")
+    if workload["trace"]:
+        try:
+            trace_workload(workload)
+        except (TraceError, OSError) as error:
+            fail(f"workload.trace: {error}")
     ttl = cluster["ttl"]
     if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
         fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
@@ -698,7 +724,21 @@ def popularity(section: dict) -> Zipf | Uniform:
     return Uniform(section["keys"])
 
 
-def workload_of(workload: dict) -> Workload:
+def trace_workload(workload: dict) -> TraceWorkload:
+    options = {"key": workload["trace_key_column"]} if workload["trace_key_column"] else {}
+    return TraceWorkload(
+        workload["trace"],
+        None if workload["trace_format"] == "auto" else workload["trace_format"],
+        time_unit=workload["trace_time_unit"],
+        rate=workload["rate"] if workload["trace_arrivals"] == "rate" else None,
+        options=options,
+        disorder="clamp",
+    )
+
+
+def workload_of(workload: dict) -> Workload | TraceWorkload:
+    if workload["trace"]:
+        return trace_workload(workload)
     classes = tuple(
         KeyClass(popularity(c), size_distribution(c["object_size"]), c["name"], c["share"], c["write_fraction"],
                  c["rotate_every_s"], c["rotate_by"], c["new_keys_per_s"])

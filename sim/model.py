@@ -183,19 +183,26 @@ class Versions:
             self.epochs[index] = self.epochs.get(index, 0) + 1
 
 
-def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None) -> None:
-    """A write has landed at the backend: invalidate or update every cached copy (or not)."""
+def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None, homes=()) -> None:
+    """A write has landed at the backend: what happens to cached copies.
+
+    "invalidate" deletes every copy (cache-aside); "update" writes through:
+    every copy and the key's home nodes get the new value; "none" leaves
+    copies as they are, stale until they expire.
+    """
     if versions is not None:
         versions.write_landed(key)
     if write_policy == "none":
         return
-    for cache in nodes:
-        if key not in cache:
-            continue
-        if write_policy == "invalidate":
-            cache.remove(key)
-        else:
-            cache.fill(key, size, now, ttl, versions.stamp(key) if versions is not None else None)
+    if write_policy == "invalidate":
+        for cache in nodes:
+            if key in cache:
+                cache.remove(key)
+        return
+    stamp = versions.stamp(key) if versions is not None else None
+    for index, cache in enumerate(nodes):
+        if cache.up and (index in homes or key in cache):
+            cache.fill(key, size, now, ttl, stamp)
 
 
 def membership_changes(env, membership: Membership, nodes, horizon: float = 3600.0):
@@ -237,6 +244,11 @@ def fill_nodes(choices, node, replicas: int) -> tuple:
         return (node,)
     targets = [node] + [int(c) for c in choices[:replicas] if c >= 0 and c != node]
     return tuple(targets[:replicas])
+
+
+def write_homes(choices, replicas: int) -> tuple:
+    """The nodes a written value is stored on (write-through): the key's first R choices."""
+    return tuple(int(c) for c in choices[:replicas] if c >= 0)
 
 
 def alive_count(nodes) -> int:
@@ -515,9 +527,10 @@ class _FastModel:
         wait[i] = finish - now
         size, ttl = int(draws.batch.size[i]), self._ttl_of(draws, i)
         write_policy = self.scenario.cluster.write_policy
+        homes = write_homes(draws.choices[i], self.replicas)
 
         def land(_event):
-            apply_write(self.nodes, key, size, finish, ttl, write_policy, self.versions)
+            apply_write(self.nodes, key, size, finish, ttl, write_policy, self.versions, homes)
 
         self.env.timeout(finish - self.env.now).callbacks.append(land)
         return finish

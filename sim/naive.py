@@ -21,7 +21,7 @@ import simpy
 from sim.cluster import build_nodes
 from sim.membership import Membership
 from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
-from sim.model import (RequestDraws, Versions, alive_count, apply_write, fill_nodes, has_writes,
+from sim.model import (RequestDraws, Versions, alive_count, apply_write, fill_nodes, has_writes, write_homes,
                        membership_changes, model_updates)
 from sim.scenario import Scenario
 
@@ -66,7 +66,8 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         if op:
             flags[i] = WRITE | BACKEND
             yield from backend_call(service)
-            apply_write(nodes, key, size, env.now, ttl, cluster.write_policy, versions)
+            apply_write(nodes, key, size, env.now, ttl, cluster.write_policy, versions,
+                        write_homes(choices, cluster.replicas))
         elif node < 0:
             flags[i] = BACKEND
             yield from backend_call(service)

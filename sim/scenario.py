@@ -38,7 +38,9 @@ class ClusterSpec:
     active_expiry:  an entry is removed when it expires, freeing its space (default: lazily, when found)
     node_concurrency, node_service: each node serves this many requests at once, each
                     taking node_service seconds; more wait in a FCFS queue (0: no node queue)
-    write_policy:   what a write does to cached copies: "invalidate", "update" or "none"
+    write_policy:   what a write does to cached copies when it lands: "invalidate" deletes them,
+                    "update" writes through (copies and the key's home nodes get the new value),
+                    "none" leaves them stale until they expire
     outages, mtbf, mttr: scheduled outages, and random ones (mean time between failures
                     and to repair, seconds; 0: none)
     """
