@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from workloads.traces import oracle_general_records as oracle_records  # noqa: F401  (tests use it)
+from workloads.traces import write_oracle_general
+
 #: the shared data directory next to the repository (absent outside the team's machines)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 LIBCACHESIM_DATA = SHARED / "libcachesim-data"
@@ -30,28 +33,8 @@ def write_txt(path, keys):
     return Path(path)
 
 
-def oracle_records(keys, times=None, sizes=None) -> np.ndarray:
-    """oracleGeneral records: next access is the 1-based number of the next request to the key, or -1."""
-    keys = np.asarray(keys, dtype=np.int64)
-    n = len(keys)
-    following = np.full(n, -1, dtype=np.int64)
-    seen = {}
-    for i in range(n - 1, -1, -1):
-        key = int(keys[i])
-        if key in seen:
-            following[i] = seen[key] + 1
-        seen[key] = i
-    records = np.zeros(n, dtype=[("time", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
-    records["time"] = np.arange(n) if times is None else times
-    records["id"] = keys.view(np.uint64)
-    records["size"] = 1 if sizes is None else sizes
-    records["next"] = following
-    return records
-
-
 def write_bin(path, keys, times=None, sizes=None):
-    oracle_records(keys, times, sizes).tofile(path)
-    return Path(path)
+    return write_oracle_general(path, keys, times, sizes)
 
 
 def zipf_keys(n, keys=1000, alpha=0.9, seed=0) -> np.ndarray:

@@ -819,3 +819,36 @@ class TraceWorkload:
                                  f"use disorder=\"clamp\" to let it arrive with the previous one")
             times = np.maximum.accumulate(np.maximum(times, previous))
         return times, float(times[-1])
+
+
+def next_access(keys) -> np.ndarray:
+    """For each request, the 1-based number of the next request to the same key, or -1.
+
+    This is oracleGeneral's fourth field; computed with one stable sort.
+    """
+    keys = np.asarray(keys)
+    order = np.argsort(keys, kind="stable")
+    following = np.full(len(keys), -1, dtype=np.int64)
+    same = keys[order[1:]] == keys[order[:-1]]
+    following[order[:-1][same]] = order[1:][same] + 1
+    return following
+
+
+def oracle_general_records(keys, times=None, sizes=None) -> np.ndarray:
+    """Requests as oracleGeneral records; times default to the request number, sizes to 1."""
+    keys = np.asarray(keys, dtype=np.int64)
+    records = np.zeros(len(keys), dtype=_RECORD)
+    records["time"] = np.arange(len(keys)) if times is None else times
+    records["id"] = keys.view(np.uint64)
+    records["size"] = 1 if sizes is None else sizes
+    records["next"] = next_access(keys)
+    return records
+
+
+def write_oracle_general(path, keys, times=None, sizes=None) -> Path:
+    """Write requests as a libCacheSim oracleGeneral trace (24-byte records).
+
+    Useful to hand a synthetic workload to libCacheSim, or to keep one as a file.
+    """
+    oracle_general_records(keys, times, sizes).tofile(path)
+    return Path(path)
