@@ -18,19 +18,35 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
+from experiments.runner import resolve, run_experiment
+from experiments.sweep import points
+from policies import available, make_policy
+from policies.mrc import lru_mrc
+from policies.replay import ReplayCounts, offline, replay_batches
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
 from workloads import Lognormal, Poisson, Workload, Zipf
+from workloads.traces import open_trace, write_oracle_general
 
 
-def best_time(function: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
-    """The shortest wall time of `repeat` calls, and the last call's result."""
+def best_time(function: Callable, repeat: int = 3, setup: Callable | None = None) -> tuple[float, object]:
+    """The shortest wall time of `repeat` calls, and the last call's result.
+
+    With `setup`, each call is ``function(setup())`` and only the call is timed.
+    """
     best, result = float("inf"), None
     for _ in range(repeat):
+        argument = setup() if setup else None
         start = time.perf_counter()
-        result = function()
+        result = function(argument) if setup else function()
         best = min(best, time.perf_counter() - start)
     return best, result
 
@@ -69,3 +85,129 @@ def machine() -> dict:
         "processor": platform.processor() or platform.machine(),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
     }
+
+
+# -- replay against libcachesim ------------------------------------------------
+
+#: our registry name -> libcachesim's class name, for the policies both have
+LIBCACHESIM_NAMES = {
+    "lru": "LRU", "fifo": "FIFO", "clock": "Clock", "sieve": "Sieve", "slru": "SLRU", "twoq": "TwoQ",
+    "arc": "ARC", "lirs": "LIRS", "s3fifo": "S3FIFO", "lfu": "LFU", "lfuda": "LFUDA", "gdsf": "GDSF",
+    "wtinylfu": "WTinyLFU", "belady": "Belady", "random": "Random",
+}
+
+#: the policies that must replay at least as fast as libcachesim (the rest: at least half as fast)
+FAST_POLICIES = ("lru", "fifo", "clock", "sieve")
+
+
+def bench_trace(work: Path, quick: bool) -> tuple[Path, str]:
+    """The oracleGeneral trace to replay: libCacheSim's sample when it is at hand, else a Zipf one."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "libcachesim-data" / "cloudPhysicsIO.oracleGeneral.bin"
+    if shared.exists():
+        return shared, "cloudPhysicsIO (libCacheSim's sample, 113,872 requests)"
+    n = 200_000 if quick else 1_000_000
+    workload = Workload(Zipf(100_000, 0.9), Poisson(1.0), Lognormal(4096, 1.0))
+    keys = np.concatenate([b.key for b in workload.batches(1, n)])
+    path = write_oracle_general(work / "zipf.oracleGeneral.bin", keys, sizes=workload.sizes_of(keys, 1))
+    return path, f"generated Zipf(0.9) over 100,000 keys, {n:,} requests, lognormal sizes"
+
+
+def our_replay(policy, path: Path) -> ReplayCounts:
+    """Replay the trace file through `policy`, counting bytes, as `kvsim replay` does."""
+    trace = open_trace(path, "oraclegeneral")
+    if offline(policy):
+        policy.prepare(trace.keys())
+    return replay_batches(policy, trace.chunks(), count_bytes=True)
+
+
+def bench_replay(path: Path, quick: bool) -> dict:
+    """Per policy: libcachesim's process_trace time / ours, and both miss ratios."""
+    try:
+        import libcachesim
+    except ImportError:
+        return {}
+    records = np.fromfile(path, dtype=[("time", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
+    _, first = np.unique(records["id"], return_index=True)
+    capacity = int(records["size"][first].sum() // 10)  # a tenth of the working set, in bytes
+    figures = {}
+    for name, class_name in LIBCACHESIM_NAMES.items():
+        if name not in available() or not hasattr(libcachesim, class_name):
+            continue
+
+        def reference_cache():
+            # Built outside the timing: libcachesim allocates its hash table (2**24 slots) up front.
+            reader = libcachesim.TraceReader(trace=str(path), trace_type=libcachesim.TraceType.ORACLE_GENERAL_TRACE)
+            return getattr(libcachesim, class_name)(cache_size=capacity), reader
+
+        repeat = 2 if quick else 3
+        theirs_time, (their_miss_ratio, _) = best_time(lambda made: made[0].process_trace(made[1]), repeat,
+                                                       setup=reference_cache)
+        ours_time, ours = best_time(lambda policy: our_replay(policy, path), repeat,
+                                    setup=lambda: make_policy(name, capacity))
+        figures[name] = {"ratio": theirs_time / ours_time, "ours_s": ours_time, "libcachesim_s": theirs_time,
+                         "miss_ratio": ours.miss_ratio, "libcachesim_miss_ratio": float(their_miss_ratio)}
+    return figures
+
+
+# -- miss-ratio curve: one pass against replays ----------------------------------
+
+
+def bench_mrc(path: Path, quick: bool) -> dict:
+    """The exact one-pass LRU curve at 100 capacities against 100 LRU replays (objects)."""
+    trace = open_trace(path, "oraclegeneral")
+    distinct = len(np.unique(trace.keys()))
+    capacities = np.unique(np.geomspace(10, max(distinct, 20), 100).astype(np.int64))
+    one_pass_time, curve = best_time(lambda: lru_mrc(trace.chunks(), capacities), 2)
+    replays = capacities if not quick else capacities[::10]
+
+    def all_replays():
+        return [replay_batches(make_policy("lru", int(c)), trace.chunks()).misses for c in replays]
+
+    replay_time, misses = best_time(all_replays, 1)
+    per_replay = replay_time / len(replays)
+    return {
+        "mrc_ratio_vs_replays": per_replay * len(capacities) / one_pass_time,
+        "mrc_capacities": len(capacities),
+        "mrc_one_pass_s": one_pass_time,
+        "mrc_agrees": list(curve.misses[:: (10 if quick else 1)][: len(misses)]) == misses,
+    }
+
+
+# -- a sweep on one worker against all cores --------------------------------------
+
+
+def bench_sweep(quick: bool) -> dict:
+    """Wall time of the same sweep with --workers 1 and with one worker per core."""
+    cores = machine()["cores"]
+    experiment = resolve("quickstart", {"run.requests": 50_000 if quick else 150_000, "run.warmup": 20_000,
+                                        "run.seeds": [1, 2]})
+    with tempfile.TemporaryDirectory(prefix="kvsim-bench-") as scratch:
+        one, _ = best_time(lambda: run_experiment(experiment, Path(scratch) / "one", workers=1,
+                                                  progress=False), 1)
+        many, _ = best_time(lambda: run_experiment(experiment, Path(scratch) / "many", workers=cores,
+                                                   progress=False), 1)
+    return {"sweep_speedup": one / many, "sweep_workers": cores, "sweep_runs": len(points(experiment))}
+
+
+# -- memory of a long streamed replay --------------------------------------------------
+
+
+def bench_memory(work: Path, quick: bool) -> dict:
+    """Peak resident memory of a child process that streams a long trace through LRU."""
+    n = 2_000_000 if quick else 10_000_000
+    path = work / "long.oracleGeneral.bin"
+    rng = np.random.default_rng(7)
+    write_oracle_general(path, Zipf(1_000_000, 0.9).ranks(rng, n))
+    # The high-water mark of the child's own address space (VmHWM): ru_maxrss would
+    # also count the parent's memory, which a forked child carries until it execs.
+    code = ("import sys\n"
+            "from policies import make_policy\n"
+            "from policies.replay import replay_batches\n"
+            "from workloads.traces import open_trace\n"
+            "counts = replay_batches(make_policy('lru', 100_000), open_trace(sys.argv[1], 'oraclegeneral').chunks())\n"
+            "peak = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0]\n"
+            "print(counts.requests, peak)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, check=True)
+    requests, peak_kb = (int(v) for v in done.stdout.split())
+    return {"replay_peak_mb": peak_kb / 1024, "replay_peak_requests": requests}
