@@ -1,6 +1,7 @@
 """The `kvsim` command line.
 
-    kvsim run [CONFIG] [--out DIR] [--workers N] [--force]
+    kvsim run [CONFIG] [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
+    kvsim plot DIR
     kvsim policies
 
 A user's mistake (a bad config, an unknown policy, a missing file) ends with
@@ -16,12 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.config import ConfigError
-from experiments.execute import default_workers
-from experiments.runner import builtin_config, resolve, run_experiment
+from experiments import plots
+from experiments.execute import ExecutorError, default_workers
+from experiments.runner import TABLES, builtin_config, builtin_names, resolve, run_experiment
 from policies import PolicyError, available, policy_class, policy_parameters
 
 #: errors that are the user's to fix: reported in one line, exit status 2
-USER_ERRORS = (ConfigError, PolicyError, FileNotFoundError)
+USER_ERRORS = (ConfigError, PolicyError, ExecutorError, FileNotFoundError)
 
 
 class UsageError(Exception):
@@ -44,13 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run_parser = commands.add_parser("run", help="run an experiment config (default: the built-in quickstart)")
-    run_parser.add_argument("config", nargs="?", help="TOML config file, or a built-in name (quickstart, ...)")
+    run_parser.add_argument("config", nargs="?",
+                            help=f"TOML config file, or a built-in name ({', '.join(builtin_names())})")
     run_parser.add_argument("--out", type=Path, help="output directory (default: results/<name>/)")
-    run_parser.add_argument("--workers", type=positive_int, default=None,
-                            help="processes to run points in (default: all cores)")
+    where = run_parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, default=None,
+                       help="local processes to run points in (default: all cores)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run the points on this Dask distributed scheduler's workers (needs kvsim[dask])")
     run_parser.add_argument("--force", action="store_true",
                             help="replace the results of a different experiment in --out")
     run_parser.set_defaults(handler=command_run)
+
+    plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
+    plot_parser.add_argument("dir", type=Path, help="a directory written by `kvsim run`")
+    plot_parser.set_defaults(handler=command_plot)
 
     policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
     policies_parser.set_defaults(handler=command_policies)
@@ -61,11 +71,22 @@ def command_run(args) -> int:
     experiment = resolve(args.config or builtin_config("quickstart"))
     out = args.out or Path("results") / experiment.name
     workers = args.workers or default_workers()
-    outcome = run_experiment(experiment, out, workers=workers, force=args.force)
+    outcome = run_experiment(experiment, out, workers=workers, scheduler=args.scheduler, force=args.force)
     print(format_summary(outcome.summary, experiment.swept_keys))
     print(f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
-          "results.csv, summary.csv, nodes.csv, manifest.json, capacity_curve.png")
+          f"{', '.join(TABLES)}, manifest.json, runs/")
+    print(f"figures (.png, .svg): {figure_names(outcome.figures)}")
     return 0
+
+
+def command_plot(args) -> int:
+    figures = plots.draw(args.dir)
+    print(f"{args.dir}/: redrew {figure_names(figures)} (.png, .svg)")
+    return 0
+
+
+def figure_names(paths: list[Path]) -> str:
+    return ", ".join(dict.fromkeys(path.stem for path in paths))
 
 
 def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
@@ -92,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except USER_ERRORS as error:
-        message = error.args[0] if isinstance(error, (ConfigError, PolicyError)) and error.args else str(error)
+        message = error.args[0] if isinstance(error, (ConfigError, PolicyError, ExecutorError)) and error.args else str(error)
         print(f"kvsim: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,6 +5,8 @@ summary.csv   the swept keys, seeds, and for each metric its mean across
               seeds and the half-width of a 95% confidence interval
               (Student's t; empty with a single seed)
 nodes.csv     seed, the swept keys, node, requests, share, hit_ratio
+latency.csv   seed, the swept keys, probability, latency_ms: each run's
+              latency quantiles at sim.CDF_PROBABILITIES (its CDF)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import pandas as pd
 from scipy import stats
 
-from sim import METRICS
+from sim import CDF_PROBABILITIES, METRICS
 
 #: metrics summarized across seeds
 SUMMARY_METRICS = ("hit_ratio", "byte_hit_ratio", "backend_requests", "mean_ms", "p50_ms", "p95_ms",
@@ -40,6 +42,13 @@ def nodes_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
     rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **node}
             for r in records for node in r["nodes"]]
     return pd.DataFrame(rows, columns=["seed", *swept, "node", "requests", "share", "hit_ratio"])
+
+
+def latency_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept},
+             "probability": probability, "latency_ms": latency}
+            for r in records for probability, latency in zip(CDF_PROBABILITIES, r["latency_quantiles"])]
+    return pd.DataFrame(rows, columns=["seed", *swept, "probability", "latency_ms"])
 
 
 def ci95(values) -> float:

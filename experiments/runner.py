@@ -4,7 +4,8 @@ DIR/manifest.json   what was run: resolved config, sweep, seeds, versions
 DIR/runs/*.json     one file per finished run (what resume reads)
 DIR/results.csv     one row per run;  DIR/summary.csv  one row per point
 DIR/nodes.csv       one row per run and node
-DIR/capacity_curve.png
+DIR/latency.csv     each run's latency quantiles (its CDF)
+DIR/*.png, *.svg    the figures experiments/plots.py plans for what was swept
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -20,17 +21,26 @@ import pandas as pd
 from tqdm import tqdm
 
 from experiments import config as config_module
+from experiments import plots
 from experiments.config import ConfigError, Experiment
-from experiments.execute import atomic_write, execute, is_terminal
-from experiments.plots import capacity_curve
-from experiments.results import nodes_table, results_table, summary_table
-from experiments.sweep import fingerprint, points
+from experiments.execute import atomic_write, execute, is_terminal, open_executor, pending_points
+from experiments.results import latency_table, nodes_table, results_table, summary_table
+from experiments.sweep import Point, fingerprint, points
 
 BUILTIN_CONFIGS = Path(__file__).parent / "configs"
+
+#: the tables of DIR, and the files another tool may add to it (all replaced by --force)
+TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv")
+EXTRA_FILES = ("timeseries.csv",)
 
 
 def builtin_config(name: str) -> Path:
     return BUILTIN_CONFIGS / f"{name}.toml"
+
+
+def builtin_names() -> list[str]:
+    """The shipped experiments, by the name `kvsim run NAME` accepts."""
+    return sorted(path.stem for path in BUILTIN_CONFIGS.glob("*.toml"))
 
 
 def versions() -> dict:
@@ -62,6 +72,7 @@ class Outcome:
     summary: pd.DataFrame
     out: Path
     ran: int  # runs simulated now (the rest were resumed from disk)
+    figures: list[Path] = field(default_factory=list)
 
 
 def prepare_out(out: Path, experiment: Experiment, force: bool) -> None:
@@ -78,36 +89,58 @@ def prepare_out(out: Path, experiment: Experiment, force: bool) -> None:
     if not force:
         raise ConfigError(f"{out} holds results of a different experiment; choose another --out, "
                           f"or pass --force to replace them")
+    clear_outputs(out)
+
+
+def clear_outputs(out: Path) -> None:
+    """Remove what a previous experiment wrote to `out`, and nothing else of the directory."""
     shutil.rmtree(out / "runs", ignore_errors=True)
+    names = [*TABLES, *EXTRA_FILES, "manifest.json"]
+    names += [f"{figure}{suffix}" for figure in plots.PLOTS for suffix in (".png", ".svg")]
+    for name in names:
+        (out / name).unlink(missing_ok=True)
 
 
-def run_experiment(experiment: Experiment, out: Path, workers: int = 1, force: bool = False,
-                   progress: bool | None = None) -> Outcome:
+def run_experiment(experiment: Experiment, out: Path, workers: int = 1, scheduler: str | None = None,
+                   force: bool = False, progress: bool | None = None, figures: bool = True) -> Outcome:
+    """Run what is missing of `experiment` in `out`, then write its tables and figures.
+
+    `workers` local processes, or the Dask `scheduler` at tcp://HOST:PORT.
+    The executor is opened first: if it cannot be had, nothing is written.
+    """
     out = Path(out)
-    prepare_out(out, experiment, force)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "manifest.json", json.dumps(manifest(experiment), indent=2, default=str) + "\n")
     runs = points(experiment)
-    swept = experiment.swept_keys
+    with open_executor(workers, scheduler) as executor:
+        prepare_out(out, experiment, force)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / "manifest.json", json.dumps(manifest(experiment), indent=2, default=str) + "\n")
+        records, ran = simulate(experiment.name, runs, out / "runs", executor, progress)
+    results, summary = write_tables(out, records, experiment.swept_keys)
+    drawn = plots.draw(out) if figures else []
+    return Outcome(results=results, summary=summary, out=out, ran=ran, figures=drawn)
+
+
+def simulate(name: str, runs: list[Point], runs_dir: Path, executor, progress: bool | None) -> tuple[list[dict], int]:
+    """Every run's record, simulating the missing ones; and how many those were.
+
+    The progress bar (with its ETA) is drawn only on a terminal unless asked.
+    """
+    missing = len(pending_points(runs, runs_dir))
     show = is_terminal() if progress is None else progress
-    with tqdm(total=len(runs), desc=experiment.name, unit="run", disable=not show) as bar:
-        before = len(list((out / "runs").glob("*.json"))) if (out / "runs").exists() else 0
-        bar.update(min(before, len(runs)))
-        ran = 0
+    with tqdm(total=len(runs), initial=len(runs) - missing, desc=name, unit="run", disable=not show) as bar:
+        records = execute(runs, runs_dir, executor, on_done=lambda _record: bar.update(1))
+    return records, missing
 
-        def tick(_record):
-            nonlocal ran
-            ran += 1
-            bar.update(1)
 
-        records = execute(runs, out / "runs", workers=workers, on_done=tick)
+def write_tables(out: Path, records: list[dict], swept: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """results.csv, summary.csv, nodes.csv and latency.csv from the runs' records."""
     results = results_table(records, swept)
     summary = summary_table(records, swept)
     atomic_write(out / "results.csv", results.to_csv(index=False))
     atomic_write(out / "summary.csv", summary.to_csv(index=False))
     atomic_write(out / "nodes.csv", nodes_table(records, swept).to_csv(index=False))
-    capacity_curve(summary, swept, out / "capacity_curve.png", title=experiment.name)
-    return Outcome(results=results, summary=summary, out=out, ran=ran)
+    atomic_write(out / "latency.csv", latency_table(records, swept).to_csv(index=False))
+    return results, summary
 
 
 def resolve(config_or_path, overrides: dict | None = None) -> Experiment:

@@ -9,6 +9,13 @@ import numpy as np
 #: result column -> percentile
 QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 
+#: probabilities at which every run also records its latency quantiles, for
+#: latency CDF plots: dense enough in the body to draw the curve, and reaching
+#: into the tail (p99.99), where caches and queues differ most.  A fixed set
+#: keeps a run's result small and comparable across runs.
+CDF_PROBABILITIES = (0.01, 0.02, *(round(0.05 * i, 2) for i in range(1, 20)),
+                     0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+
 #: the flat metrics of a run, in results.csv column order
 METRICS = (
     "requests",
@@ -43,6 +50,7 @@ class RunResult:
     expired: int
     node_requests: list = field(default_factory=list)
     node_hits: list = field(default_factory=list)
+    latency_quantiles: list = field(default_factory=list)  # ms, at CDF_PROBABILITIES
 
     def row(self) -> dict:
         """The flat metrics, in METRICS order."""
@@ -108,6 +116,7 @@ class Recorder:
         requests = int(self.node_requests.sum())
         hits = int(self.node_hits.sum())
         quantiles = np.percentile(latency_ms, list(QUANTILES.values())) if requests else [0.0] * len(QUANTILES)
+        cdf = np.quantile(latency_ms, CDF_PROBABILITIES) if requests else np.zeros(len(CDF_PROBABILITIES))
         mean_load = self.node_requests.mean()
         return RunResult(
             requests=requests,
@@ -122,4 +131,5 @@ class Recorder:
             expired=self.expired,
             node_requests=self.node_requests.tolist(),
             node_hits=self.node_hits.tolist(),
+            latency_quantiles=[float(q) for q in cdf],
         )
