@@ -175,21 +175,25 @@ class LocalPool:
     def close(self, abandon: bool = False) -> None:
         """Shut the pool down; with `abandon`, stop runs in progress instead of waiting for them."""
         if abandon:
-            self.pool.shutdown(wait=False, cancel_futures=True)
             _terminate_workers(self.pool)
-        self.pool.shutdown(wait=True)
+        else:
+            self.pool.shutdown(wait=True)
 
 
 def _terminate_workers(pool: ProcessPoolExecutor) -> None:
     """Stop a pool's worker processes now (their runs are lost, the saved ones are not)."""
-    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14; it shuts the pool down too
         pool.terminate_workers()
         return
     # Before 3.14 the pool has no public way to stop a running task, and its
     # workers ignore SIGINT (see _ignore_interrupts), so end them directly.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        if process.is_alive():
-            process.terminate()
+    # Take them first: shutdown() forgets its processes.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 class DaskCluster:
@@ -209,11 +213,12 @@ class DaskCluster:
         # our errors are reported in one line instead.
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
         self.description = f"Dask scheduler {address}"
+        check_address(address)
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError, TypeError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ExecutorError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s: {reason}") from None
+        except (OSError, TimeoutError):
+            raise ExecutorError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s; "
+                                "is it running, and is the address right?") from None
 
     def imap(self, points: list[Point]) -> Iterator[dict]:
         from distributed import as_completed
@@ -222,13 +227,28 @@ class DaskCluster:
         # cache of another client's identical task.
         futures = [self.client.submit(run_point, point, pure=False) for point in points]
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self.client.loop):
                 yield future.result()
         finally:
             self.client.cancel(futures)
 
     def close(self, abandon: bool = False) -> None:
         self.client.close()
+
+
+def check_address(address: str) -> None:
+    """Refuse a scheduler address that is not [SCHEME://]HOST:PORT before trying to connect.
+
+    (A client given a malformed address fails in its own way, with a
+    traceback on the way out.)
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        _scheme, location = parse_address(address)
+        parse_host_port(location)
+    except (ValueError, TypeError) as error:
+        raise ExecutorError(f"--scheduler: expected an address such as tcp://HOST:PORT; got {address!r} ({error})") from None
 
 
 @contextmanager

@@ -15,7 +15,9 @@ own characteristic time.  When the balancer spreads keys evenly (a random
 1/N of the catalogue per node, as a hash does), the N characteristic times
 are the same in units of the whole stream, and the N nodes together have the
 hit ratio of ONE LRU of capacity N x C over the whole catalogue.  That is
-the curve we draw: che_hit_ratio(p, N x C).  It leaves out
+the curve we draw, against the capacity per node C and against the node
+count N: che_hit_ratio(p, N x C), for capacities counted in objects.  It
+leaves out
 
 * the balancer's unevenness: computing Che per node with the actual
   consistent-hash assignment moves the quickstart's curve by under 0.001;
@@ -39,7 +41,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from experiments.config import Invalid, capacity_value
 from sim import theory
 from workloads import Uniform, Zipf
 
@@ -58,52 +59,52 @@ def popularity(config: dict) -> np.ndarray | None:
     return _pmf(workload["popularity"], int(workload["keys"]), float(workload["alpha"]))
 
 
-def object_bytes(config: dict) -> int | None:
-    """The size of every object when all have one size, else None."""
-    size = config["workload"]["object_size"]
-    if isinstance(size, dict):
-        return int(size["bytes"]) if size.get("dist") == "constant" else None
-    if isinstance(size, (int, float)) and not isinstance(size, bool):
-        return max(1, round(size))
-    return None
+def capacity_objects(capacity) -> float | None:
+    """A capacity per node counted in objects, or None for a size in bytes.
 
-
-def capacity_objects(config: dict, capacity) -> float | None:
-    """A capacity per node (an object count or a size) in objects, when that is well defined."""
-    try:
-        amount, in_bytes = capacity_value(capacity)
-    except (Invalid, TypeError, ValueError):
+    (Che's approximation counts objects; with sizes it needs a size per key,
+    which the plots do not draw for.)
+    """
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, float)):
         return None
-    if not in_bytes:
-        return float(amount)
-    size = object_bytes(config)
-    return amount / size if size else None
-
-
-def lru_capacity_curve(config: dict, capacities) -> np.ndarray | None:
-    """Che's LRU hit ratio for each capacity per node (see the module docstring)."""
-    cluster = config["cluster"]
-    p = popularity(config)
-    if cluster["policy"] != "lru" or float(cluster["ttl"]) > 0 or p is None:
-        return None
-    objects = [capacity_objects(config, c) for c in capacities]
-    if any(o is None for o in objects):
-        return None
-    nodes = int(cluster["nodes"])
-    return np.array([theory.che_hit_ratio(p, nodes * o) for o in objects])
+    return float(capacity)
 
 
 def lru_hit_ratio(config: dict) -> float | None:
-    """Che's LRU hit ratio at the config's own capacity, or None."""
-    curve = lru_capacity_curve(config, [config["cluster"]["capacity"]])
-    return None if curve is None else float(curve[0])
-
-
-def ttl_curve(config: dict, ttls) -> np.ndarray | None:
-    """Hit ratio of a TTL cache that never evicts, for each TTL in seconds (see the module docstring)."""
+    """Che's LRU hit ratio of the cluster as one LRU of N x C objects (see the module docstring), or None."""
+    cluster = config["cluster"]
     p = popularity(config)
-    objects = capacity_objects(config, config["cluster"]["capacity"])
-    if p is None or objects is None or objects < len(p):
+    objects = capacity_objects(cluster["capacity"])
+    if cluster["policy"] != "lru" or float(cluster["ttl"]) > 0 or p is None or objects is None:
         return None
-    rate = float(config["workload"]["rate"])
-    return np.array([theory.ttl_hit_ratio_catalogue(p, rate, float(t)) for t in ttls])
+    return theory.che_hit_ratio(p, float(cluster["nodes"]) * objects)
+
+
+def along(key: str, predict):
+    """A curve maker: `predict`(config) at each value of the dotted `key`; None where it does not apply."""
+
+    def curve(config: dict, values) -> np.ndarray | None:
+        section, _, name = key.partition(".")
+        predicted = []
+        for value in values:
+            point = {**config, section: {**config[section], name: value}}
+            predicted.append(predict(point))
+        return None if any(p is None for p in predicted) else np.array(predicted, dtype=float)
+
+    return curve
+
+
+def ttl_hit_ratio(config: dict) -> float | None:
+    """Hit ratio of a TTL cache that never evicts (see the module docstring), or None."""
+    p = popularity(config)
+    objects = capacity_objects(config["cluster"]["capacity"])
+    ttl = float(config["cluster"]["ttl"])
+    if p is None or objects is None or objects < len(p) or ttl <= 0:
+        return None
+    return theory.ttl_hit_ratio_catalogue(p, float(config["workload"]["rate"]), ttl)
+
+
+#: predicted curves against a swept key, as the plots draw them
+lru_capacity_curve = along("cluster.capacity", lru_hit_ratio)
+lru_nodes_curve = along("cluster.nodes", lru_hit_ratio)
+ttl_curve = along("cluster.ttl", ttl_hit_ratio)

@@ -16,8 +16,8 @@ The figures, and when `plan` picks them:
     node_scaling     hit ratio, p99 and load imbalance vs the number of nodes
     policy_compare   bars per policy (hit ratio, p99), grouped by the other swept values
     sweep_curve      hit ratio and p99 vs the first swept key, when no figure above fits
-    latency_cdf      every point's latency distribution, body and tail   (always)
-    node_load        each node's share of requests relative to the mean   (always)
+    latency_cdf      the points' latency distributions, body and tail   (always)
+    node_load        each node's requests relative to the mean   (unless one node throughout)
     timeseries       hit ratio, p99 and backend load over time     (with timeseries.csv)
 
 The Agg backend is forced so plotting works without a display (CI, ssh).
@@ -36,6 +36,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -56,8 +57,13 @@ STYLE = {
     "legend.framealpha": 0.8,
 }
 
-PANEL = (5.4, 4.0)  # inches per panel: a figure of 1-3 panels reads at a glance
+PANEL = (6.0, 4.0)  # inches per panel: a figure of 1-3 panels reads at a glance
+MARKERS = "osD^vPX*"  # with the colours, tell overlapping lines apart (and in greyscale)
 DPI = 110
+
+#: the formats every figure is written in, each without the metadata that
+#: would change its bytes from run to run (date) or version to version
+SUFFIXES = {".png": {"Software": None}, ".svg": {"Date": None, "Creator": None}}
 
 _LABELS = {
     "cluster.capacity": "capacity per node",
@@ -73,6 +79,7 @@ _LABELS = {
     "run.requests": "measured requests per run",
 }
 
+CHE = "Che's approximation"
 _METRICS = {
     "hit_ratio": ("Hit ratio", "hit ratio (fraction of requests)"),
     "p99_ms": ("p99 latency", "p99 latency (ms)"),
@@ -86,12 +93,16 @@ class Tables:
 
     name: str
     config: dict  # the base config (manifest.json)
-    swept: list  # swept dotted keys, grid then zip
+    sweep: dict  # swept dotted key -> its values, grid then zip
     seeds: int
     summary: pd.DataFrame
     nodes: pd.DataFrame
     latency: pd.DataFrame
     timeseries: pd.DataFrame | None = None
+
+    @property
+    def swept(self) -> list[str]:
+        return list(self.sweep)
 
 
 def load(out: Path) -> Tables:
@@ -109,52 +120,72 @@ def load(out: Path) -> Tables:
             raise FileNotFoundError(f"{path}: missing; run the experiment again to complete {out}")
         tables[name] = pd.read_csv(path)
     timeseries = out / "timeseries.csv"
-    return Tables(name=manifest["name"], config=manifest["config"], swept=[*sweep["grid"], *sweep["zip"]],
+    return Tables(name=manifest["name"], config=manifest["config"], sweep={**sweep["grid"], **sweep["zip"]},
                   seeds=len(manifest["seeds"]), timeseries=pd.read_csv(timeseries) if timeseries.exists() else None,
                   **tables)
 
 
-#: swept key -> the figures that show it, in drawing order
+#: swept key -> the figures that show it, in drawing order, and how many
+#: values it needs: a curve wants three points, a bar chart two bars
 FOR_KEY = {
-    "cluster.capacity": ("capacity_curve", "p99_capacity"),
-    "cluster.ttl": ("ttl_curve",),
-    "cluster.nodes": ("node_scaling",),
-    "cluster.policy": ("policy_compare",),
+    "cluster.capacity": (("capacity_curve", "p99_capacity"), 3),
+    "cluster.ttl": (("ttl_curve",), 3),
+    "cluster.nodes": (("node_scaling",), 3),
+    "cluster.policy": (("policy_compare",), 2),
 }
 
 
-def plan(swept: list[str], timeseries: bool = False) -> list[str]:
-    """The figures worth drawing for an experiment that swept `swept`.
+def plan(sweep: dict[str, list], timeseries: bool = False, one_node: bool = False) -> list[str]:
+    """The figures worth drawing for an experiment that swept `sweep` (dotted key -> values).
 
-    Every experiment gets its latency CDF and per-node load; each swept key
-    of FOR_KEY adds its figures; a sweep over other keys gets a generic curve
-    against the first of them.
+    Each swept key of FOR_KEY with enough values adds its figures; a key
+    with fewer values still shows, as the lines or bar groups of the others
+    (ttl_sweep's two capacities are two TTL curves, not a capacity curve of
+    two points), and gets its own figures only when no other key earned any.
+    A sweep that earns none gets a generic curve against its first key.
+    Every experiment gets its latency CDF, and its per-node load unless it
+    has `one_node` throughout; a `timeseries` (timeseries.csv) is drawn too.
     """
-    names = [name for key, figures in FOR_KEY.items() if key in swept for name in figures]
-    if swept and not names:
+    names = _figures_for(sweep, at_least=True) or _figures_for(sweep, at_least=False)
+    if sweep and not names:
         names.append("sweep_curve")
-    names += ["latency_cdf", "node_load"]
+    names.append("latency_cdf")
+    if not one_node:
+        names.append("node_load")
     if timeseries:
         names.append("timeseries")
     return names
+
+
+def _figures_for(sweep: dict, at_least: bool) -> list[str]:
+    return [name for key, (figures, enough) in FOR_KEY.items()
+            if key in sweep and (len(sweep[key]) >= enough or not at_least) for name in figures]
 
 
 def draw(out: Path) -> list[Path]:
     """Draw every planned figure of DIR into DIR; returns the files written."""
     out = Path(out)
     tables = load(out)
+    one_node = tables.config["cluster"]["nodes"] == 1 and "cluster.nodes" not in tables.sweep
+    names = plan(tables.sweep, tables.timeseries is not None, one_node)
     written = []
     with plt.rc_context(STYLE):
-        for name in plan(tables.swept, tables.timeseries is not None):
-            figure = PLOTS[name](tables)
-            written += save(figure, out / name)
+        for name in names:
+            written += save(PLOTS[name](tables), out / name)
+    remove_figures(out, [name for name in PLOTS if name not in names])  # left by an earlier plan
     return written
+
+
+def remove_figures(out: Path, names) -> None:
+    for name in names:
+        for suffix in SUFFIXES:
+            (out / f"{name}{suffix}").unlink(missing_ok=True)
 
 
 def save(figure, stem: Path) -> list[Path]:
     """Write `figure` as stem.png and stem.svg, atomically, without metadata that changes run to run."""
     paths = []
-    for suffix, metadata in ((".png", {"Software": None}), (".svg", {"Date": None, "Creator": None})):
+    for suffix, metadata in SUFFIXES.items():
         buffer = io.BytesIO()
         figure.savefig(buffer, format=suffix[1:], dpi=DPI, metadata=metadata)
         path = stem.with_suffix(suffix)
@@ -231,8 +262,8 @@ def config_at(config: dict, values: dict) -> dict:
     return point
 
 
-def describe(tables: Tables) -> str:
-    """One line saying what was held fixed, for a figure's subtitle."""
+def describe(tables: Tables, intervals: str = "") -> str:
+    """One line saying what was held fixed, for a figure's subtitle; `intervals` names how CIs are drawn."""
     config, swept = tables.config, set(tables.swept)
     workload, cluster = config["workload"], config["cluster"]
     parts = []
@@ -251,28 +282,47 @@ def describe(tables: Tables) -> str:
         parts.append("uniform keys")
     if "workload.rate" not in swept:
         parts.append(f"{workload['rate']:,} req/s")
-    parts.append(f"{tables.seeds} seed" + ("s" if tables.seeds != 1 else "") + ("; bands: 95% CI" if tables.seeds > 1 else ""))
-    return ", ".join(parts)
+    parts.append(f"{tables.seeds} seed" + ("s" if tables.seeds != 1 else ""))
+    line = ", ".join(parts)
+    return f"{line}; {intervals}: 95% CI" if intervals and tables.seeds > 1 else line
 
 
-def figure(tables: Tables, title: str, panels: int = 1, rows: int = 1, width: float | None = None):
-    """A figure of `panels` axes with the experiment's title and the fixed config beneath it."""
+def figure(tables: Tables, title: str, panels: int = 1, rows: int = 1, width: float | None = None,
+           height: float | None = None, intervals: str = "bands"):
+    """A figure of `panels` axes with the experiment's title and the fixed config beneath it.
+
+    `intervals` says how its 95% confidence intervals look ("bands",
+    "whiskers"), or is empty for a figure without them.
+    """
     columns = panels // rows
-    size = (width or PANEL[0] * columns, PANEL[1] * rows * (0.75 if rows > 1 else 1))
+    per_panel = PANEL[0] if columns == 1 else 5.2  # side by side, panels can be narrower
+    size = (width or per_panel * columns, height or PANEL[1] * rows * (0.75 if rows > 1 else 1))
     fig, axes = plt.subplots(rows, columns, figsize=size, layout="constrained", squeeze=False,
                              sharex=rows > 1)
     # Wrap the fixed config to the figure's width (about 13 characters an inch at this size).
-    context = textwrap.fill(describe(tables), width=int(size[0] * 13))
+    context = textwrap.fill(describe(tables, intervals), width=int(size[0] * 14))
     fig.suptitle(f"{tables.name}: {title}\n{context}", fontsize=10)
     return fig, list(axes.flat)
 
 
 def set_x_axis(ax, key: str, values) -> None:
-    """Label the x axis; log scale when the swept values span 20x or more."""
+    """Label the x axis with the swept values themselves; log scale when they span a wide range."""
     ax.set_xlabel(axis_label(key, values))
     positions = numeric_axis(values)
-    if positions is not None and spans_decades(positions):
+    if positions is None:
+        return
+    if spans_decades(positions):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ticks = dict(zip(positions, values))  # position -> the value as the config wrote it
+    if len(ticks) <= 10:
+        ax.set_xticks(list(ticks), [tick_label(v) for v in ticks.values()])
+
+
+def tick_label(value) -> str:
+    if isinstance(value, str):
+        return value  # a size such as "64MiB"
+    return f"{value:,}" if float(value).is_integer() else f"{value:g}"
 
 
 def curve_panel(ax, tables: Tables, x_key: str, metric: str,
@@ -286,21 +336,22 @@ def curve_panel(ax, tables: Tables, x_key: str, metric: str,
     x_values = tables.summary[x_key].tolist()
     categorical = numeric_axis(x_values) is None
     categories = list(dict.fromkeys(x_values))
-    for color, (label, values, rows) in zip(colors(len(groups)), groups):
+    predictions = []
+    for index, (color, (label, values, rows)) in enumerate(zip(colors(len(groups)), groups)):
         xs = rows[x_key].tolist()
         x = np.array([categories.index(v) for v in xs], float) if categorical else numeric_axis(xs)
         mean = rows[f"{metric}_mean"].to_numpy(float)
         half = rows[f"{metric}_ci95"].to_numpy(float)
-        ax.plot(x, mean, marker="o", color=color, label=label or "simulation")
+        ax.plot(x, mean, marker=MARKERS[index % len(MARKERS)], color=color, label=label or "simulation")
         if np.isfinite(half).any():
             ax.fill_between(x, mean - np.nan_to_num(half), mean + np.nan_to_num(half), color=color, alpha=0.2,
                             linewidth=0)
         if theory is not None and not categorical:
-            grid = dense(x)
+            grid = dense(numeric_axis(x_values))
             predicted = theory(config_at(tables.config, values), grid)
             if predicted is not None:
-                name = f"{label}: {theory_label}" if label else theory_label
-                ax.plot(grid, predicted, linestyle="--", color=color, alpha=0.9, label=name)
+                predictions.append((label, color, grid, predicted))
+    draw_predictions(ax, predictions, theory_label)
     title, ylabel = _METRICS[metric]
     ax.set_title(title)
     ax.set_ylabel(ylabel)
@@ -313,15 +364,29 @@ def curve_panel(ax, tables: Tables, x_key: str, metric: str,
         ax.set_yscale("log")  # a saturated backend's seconds and a cache's milliseconds, both legible
     else:
         ax.set_ylim(bottom=0)
-    if len(groups) > 1 or theory is not None:
+    if len(groups) > 1 or predictions:
         ax.legend()
 
 
-def spans_decades(values) -> bool:
-    """Whether positive `values` span 20x or more: then a log axis shows them all."""
+def draw_predictions(ax, predictions: list, theory_label: str) -> None:
+    """Dashed theory curves: one dark line when every series predicts the same, else one per series."""
+    if not predictions:
+        return
+    first = predictions[0][3]
+    if all(np.array_equal(first, predicted) for *_, predicted in predictions):
+        _, _, grid, predicted = predictions[0]
+        ax.plot(grid, predicted, linestyle="--", color="0.2", linewidth=1.2, label=theory_label)
+        return
+    for label, color, grid, predicted in predictions:
+        name = f"{label}: {theory_label}" if label else theory_label
+        ax.plot(grid, predicted, linestyle="--", color=color, alpha=0.9, label=name)
+
+
+def spans_decades(values, ratio: float = 8.0) -> bool:
+    """Whether positive `values` span `ratio` or more: then a log axis shows them all evenly."""
     values = np.asarray(values, float)
     values = values[np.isfinite(values)]
-    return len(values) > 0 and values.min() > 0 and values.max() / values.min() >= 20
+    return len(values) > 0 and values.min() > 0 and values.max() / values.min() >= ratio
 
 
 def dense(x: np.ndarray, count: int = 48) -> np.ndarray:
@@ -337,8 +402,7 @@ def dense(x: np.ndarray, count: int = 48) -> np.ndarray:
 
 def capacity_curve(tables: Tables):
     fig, (ax,) = figure(tables, "hit ratio vs capacity per node")
-    curve_panel(ax, tables, "cluster.capacity", "hit_ratio", overlays.lru_capacity_curve,
-                "Che's approximation (LRU)")
+    curve_panel(ax, tables, "cluster.capacity", "hit_ratio", overlays.lru_capacity_curve, CHE)
     return fig
 
 
@@ -358,7 +422,8 @@ def ttl_curve(tables: Tables):
 def node_scaling(tables: Tables):
     fig, axes = figure(tables, "scaling out: nodes of fixed capacity", panels=3)
     for ax, metric in zip(axes, ("hit_ratio", "p99_ms", "imbalance")):
-        curve_panel(ax, tables, "cluster.nodes", metric)
+        theory = overlays.lru_nodes_curve if metric == "hit_ratio" else None
+        curve_panel(ax, tables, "cluster.nodes", metric, theory, CHE)
     axes[2].axhline(1.0, color="grey", linewidth=1, linestyle=":")
     return fig
 
@@ -375,44 +440,50 @@ def policy_compare(tables: Tables):
     """Grouped bars: a bar per policy, a group per combination of the other swept values."""
     groups = series(tables.summary, tables.swept, "cluster.policy")
     policies = list(dict.fromkeys(tables.summary["cluster.policy"]))
-    width = 0.8 / len(policies)
-    fig, axes = figure(tables, "eviction policies compared", panels=2,
-                       width=max(2 * PANEL[0], 2 * (1.5 + 0.3 * len(groups) * len(policies))))
+    count = len(groups) * len(policies)
+    fig, axes = figure(tables, "eviction policies compared", panels=2, rows=2,
+                       width=min(12.0, max(PANEL[0], 2.0 + 0.3 * count)), intervals="whiskers")
     for ax, metric in zip(axes, ("hit_ratio", "p99_ms")):
-        for offset, (policy, color) in enumerate(zip(policies, colors(len(policies)))):
-            means, halves = [], []
-            for _, _, rows in groups:
-                row = rows[rows["cluster.policy"] == policy]
-                means.append(row[f"{metric}_mean"].iloc[0] if len(row) else np.nan)
-                halves.append(row[f"{metric}_ci95"].iloc[0] if len(row) else np.nan)
-            x = np.arange(len(groups)) + (offset - (len(policies) - 1) / 2) * width
-            bars = ax.bar(x, means, width, color=color, label=str(policy),
-                          yerr=np.nan_to_num(halves) if np.isfinite(halves).any() else None, capsize=3)
-            if len(groups) * len(policies) <= 16:
-                ax.bar_label(bars, fmt="%.3f" if metric == "hit_ratio" else "%.1f", fontsize=7, padding=2)
-        title, ylabel = _METRICS[metric]
-        ax.set_title(title)
-        ax.set_ylabel(ylabel)
-        ax.set_xticks(range(len(groups)), [label or "all" for label, _, _ in groups],
-                      rotation=20 if len(groups) > 3 else 0)
-        ax.grid(False, axis="x")
-        if metric == "hit_ratio":
-            ax.set_ylim(0, 1)
+        bar_panel(ax, groups, policies, metric, values_on_bars=count <= 16)
     axes[0].legend(title="policy", ncols=min(len(policies), 5), loc="upper left")
     return fig
 
 
+def bar_panel(ax, groups, policies: list, metric: str, values_on_bars: bool) -> None:
+    """`metric` per policy (bars with 95% CI whiskers) in each group of rows."""
+    width = 0.8 / len(policies)
+    for offset, (policy, color) in enumerate(zip(policies, colors(len(policies)))):
+        means, halves = [], []
+        for _, _, rows in groups:
+            row = rows[rows["cluster.policy"] == policy]
+            means.append(row[f"{metric}_mean"].iloc[0] if len(row) else np.nan)
+            halves.append(row[f"{metric}_ci95"].iloc[0] if len(row) else np.nan)
+        x = np.arange(len(groups)) + (offset - (len(policies) - 1) / 2) * width
+        whiskers = np.nan_to_num(halves) if np.isfinite(halves).any() else None
+        bars = ax.bar(x, means, width, color=color, label=str(policy), yerr=whiskers, capsize=3)
+        if values_on_bars:
+            ax.bar_label(bars, fmt="%.3f" if metric == "hit_ratio" else "%.1f", fontsize=7, padding=2)
+    title, ylabel = _METRICS[metric]
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.set_xticks(range(len(groups)), [label or "all" for label, _, _ in groups])
+    ax.grid(False, axis="x")
+    if metric == "hit_ratio":
+        ax.set_ylim(0, 1)
+
+
 def latency_cdf(tables: Tables):
     """Each point's latency distribution (quantiles averaged over seeds): the body, and the tail on log axes."""
-    keys = tables.swept
-    frame = tables.latency.groupby([*keys, "probability"], sort=False)["latency_ms"].mean().reset_index()
+    latency, keys, held = cdf_points(tables)
+    frame = latency.groupby([*keys, "probability"], sort=False)["latency_ms"].mean().reset_index()
     groups = series(frame, keys, None)
-    fig, (body, tail) = figure(tables, "latency distribution", panels=2)
+    title = "latency distribution" + (f" at {point_label(list(held), held.values())}" if held else "")
+    fig, (body, tail) = figure(tables, title, panels=2, intervals="")
     for color, (label, _, rows) in zip(colors(len(groups)), groups):
-        latency = rows["latency_ms"].to_numpy(float)
+        latency_ms = rows["latency_ms"].to_numpy(float)
         probability = rows["probability"].to_numpy(float)
-        body.plot(latency, probability, color=color, label=label or "all requests")
-        tail.plot(latency, 1.0 - probability, color=color, marker=".", label=label or "all requests")
+        body.plot(latency_ms, probability, color=color, label=label or "all requests")
+        tail.plot(latency_ms, 1.0 - probability, color=color, marker=".", label=label or "all requests")
     body.set_title("CDF")
     body.set_ylabel("fraction of requests answered within x")
     body.set_ylim(0, 1)
@@ -422,28 +493,58 @@ def latency_cdf(tables: Tables):
     for ax in (body, tail):
         ax.set_xscale("log")
         ax.set_xlabel("latency (ms)")
-    body.legend(ncols=2 if len(groups) > 8 else 1)
+    tail.legend(loc="lower left")  # the tail's curves leave that corner empty
     return fig
 
 
+#: more curves than this in one latency CDF are a tangle
+MAX_CURVES = 8
+
+
+def cdf_points(tables: Tables) -> tuple[pd.DataFrame, list[str], dict]:
+    """The latency rows worth a CDF, the keys that tell them apart, and the values held fixed.
+
+    A small sweep shows every point.  A larger one shows the points along
+    its longest swept key, with the other keys at their first values
+    (latency.csv keeps every point's quantiles).
+    """
+    keys, latency = tables.swept, tables.latency
+    if len(tables.summary) <= MAX_CURVES:
+        return latency, keys, {}
+    along = max(keys, key=lambda key: len(tables.sweep[key]))  # the first of the longest
+    held = {key: tables.summary[key].iloc[0] for key in keys if key != along}
+    chosen = np.logical_and.reduce([latency[key] == value for key, value in held.items()])
+    return latency[chosen], [along], held
+
+
 def node_load(tables: Tables):
-    """Each node's requests relative to the mean node, a column of dots per sweep point."""
-    keys = tables.swept
-    shares = tables.nodes.groupby([*keys, "node"], sort=False)["share"].mean().reset_index()
-    groups = series(shares, keys, None)
-    fig, (ax,) = figure(tables, "per-node load", width=max(PANEL[0], 2.0 + 0.45 * len(groups)))
+    """Each node's requests relative to the mean node, for every run: a row of dots per sweep point.
+
+    A node is a different machine in every seed (the hot keys land elsewhere),
+    so runs are not averaged node by node; the red bar is the busiest node's
+    load averaged over seeds, the `imbalance` of summary.csv.
+    """
+    groups = series(tables.nodes, tables.swept, None)
+    fig, (ax,) = figure(tables, "per-node load", height=max(3.2, 1.8 + 0.3 * len(groups)), intervals="")
+    highest = 1.0
     for position, (_, _, rows) in enumerate(groups):
-        relative = rows["share"].to_numpy(float) * len(rows)
-        ax.scatter(np.full(len(relative), position), relative, s=18, color="tab:blue", alpha=0.6)
-        ax.scatter([position], [relative.max()], s=40, marker="_", color="tab:red", linewidths=2)
-    ax.axhline(1.0, color="grey", linewidth=1, linestyle=":")
-    ax.set_xticks(range(len(groups)), [label or "all" for label, _, _ in groups],
-                  rotation=45 if len(groups) > 4 else 0, ha="right" if len(groups) > 4 else "center")
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("node's requests / mean node's (1 = even)")
-    ax.set_title("Each dot a node; red: the busiest")
-    ax.grid(False, axis="x")
+        runs = rows.groupby("seed", sort=False)["share"]
+        relative = rows["share"].to_numpy(float) * runs.transform("size").to_numpy(float)
+        busiest = (runs.max() * runs.size()).mean()
+        highest = max(highest, relative.max())
+        first = position == 0  # label the first row's marks only, for the legend
+        ax.scatter(relative, np.full(len(relative), position), s=16, color="tab:blue", alpha=0.45, linewidths=0,
+                   label="a node in one run" if first else None)
+        ax.scatter([busiest], [position], s=120, marker="|", color="tab:red", linewidths=2,
+                   label="busiest node, mean over seeds" if first else None)
+    ax.axvline(1.0, color="grey", linewidth=1, linestyle=":")
+    ax.set_yticks(range(len(groups)), [label or "all" for label, _, _ in groups])
+    ax.set_ylim(len(groups) - 0.5, -0.5)  # sweep order from the top
+    ax.set_xlim(0, max(1.5, 1.05 * highest))
+    ax.set_xlabel("node's requests / mean node's (1 = even)")
+    ax.set_title("Requests per node")
+    ax.grid(False, axis="y")
+    fig.legend(loc="outside lower center", ncols=2)
     return fig
 
 

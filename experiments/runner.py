@@ -95,10 +95,9 @@ def prepare_out(out: Path, experiment: Experiment, force: bool) -> None:
 def clear_outputs(out: Path) -> None:
     """Remove what a previous experiment wrote to `out`, and nothing else of the directory."""
     shutil.rmtree(out / "runs", ignore_errors=True)
-    names = [*TABLES, *EXTRA_FILES, "manifest.json"]
-    names += [f"{figure}{suffix}" for figure in plots.PLOTS for suffix in (".png", ".svg")]
-    for name in names:
+    for name in (*TABLES, *EXTRA_FILES, "manifest.json"):
         (out / name).unlink(missing_ok=True)
+    plots.remove_figures(out, plots.PLOTS)
 
 
 def run_experiment(experiment: Experiment, out: Path, workers: int = 1, scheduler: str | None = None,
