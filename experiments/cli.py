@@ -13,21 +13,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from experiments.config import ConfigError
-from experiments import plots
+from experiments import configs as shipped
+from experiments.config import ConfigError, resolve
 from experiments.execute import ExecutorError, default_workers
-from experiments.runner import TABLES, builtin_config, builtin_names, resolve, run_experiment
 from policies import PolicyError, available, policy_class, policy_parameters
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: errors that are the user's to fix: reported in one line, exit status 2
 USER_ERRORS = (ConfigError, PolicyError, ExecutorError, FileNotFoundError)
-
-
-class UsageError(Exception):
-    """A bad command line."""
 
 
 def positive_int(text: str) -> int:
@@ -47,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_parser = commands.add_parser("run", help="run an experiment config (default: the built-in quickstart)")
     run_parser.add_argument("config", nargs="?",
-                            help=f"TOML config file, or a built-in name ({', '.join(builtin_names())})")
+                            help=f"TOML config file, or a shipped experiment's name ({', '.join(shipped.names())})")
     run_parser.add_argument("--out", type=Path, help="output directory (default: results/<name>/)")
     where = run_parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, default=None,
@@ -68,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(args) -> int:
-    experiment = resolve(args.config or builtin_config("quickstart"))
+    experiment = resolve(args.config or "quickstart")
+    # pandas and matplotlib load only now: a bad config is reported at once.
+    from experiments.runner import TABLES, run_experiment
+
     out = args.out or Path("results") / experiment.name
     workers = args.workers or default_workers()
     outcome = run_experiment(experiment, out, workers=workers, scheduler=args.scheduler, force=args.force)
@@ -80,6 +80,8 @@ def command_run(args) -> int:
 
 
 def command_plot(args) -> int:
+    from experiments import plots
+
     figures = plots.draw(args.dir)
     print(f"{args.dir}/: redrew {figure_names(figures)} (.png, .svg)")
     return 0

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from experiments import configs as shipped
 from policies import PolicyError, check_params, policy_class
 from sim.scenario import BackendSpec, ClusterSpec, Scenario
 from workloads import Constant, Exponential, Lognormal, Pareto, Poisson, Uniform, Workload, Zipf
@@ -480,6 +481,24 @@ def check_point(config: dict, values: dict) -> None:
     run_section = config["run"]
     if run_section["requests"] + run_section["warmup"] > 2**31:
         raise ConfigError(f"run.requests + run.warmup must be at most 2**31; got {run_section['requests'] + run_section['warmup']}{where}")
+
+
+def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
+    """An Experiment from a path, a built-in config's name, a dict or an Experiment.
+
+    `overrides` set dotted keys ("cluster.capacity" or cluster__capacity) before
+    validation; an overridden key is no longer swept.
+    """
+    overrides = overrides or {}
+    if isinstance(config_or_path, Experiment):
+        return from_dict(with_overrides(config_or_path.raw, overrides),
+                         source=config_or_path.source, default_name=config_or_path.name)
+    if isinstance(config_or_path, dict):
+        return from_dict(with_overrides(config_or_path, overrides))
+    path = Path(config_or_path)
+    if not path.exists() and shipped.path(str(config_or_path)).exists():
+        path = shipped.path(str(config_or_path))
+    return load(path, overrides)
 
 
 # -- from validated values to the simulator's objects -------------------------

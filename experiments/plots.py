@@ -554,7 +554,7 @@ def timeseries(tables: Tables):
     frame = (tables.timeseries.groupby([*keys, "t_start"], sort=False)[["hit_ratio", "p99_ms", "backend_rps"]]
              .mean().reset_index())
     groups = series(frame, keys, None)
-    fig, axes = figure(tables, "over time", panels=3, rows=3, width=2 * PANEL[0])
+    fig, axes = figure(tables, "over time", panels=3, rows=3, width=2 * PANEL[0], height=7.0, intervals="")
     labels = (("hit_ratio", "hit ratio"), ("p99_ms", "p99 latency (ms)"), ("backend_rps", "backend load (requests/s)"))
     for color, (label, _, rows) in zip(colors(len(groups)), groups):
         for ax, (column, _) in zip(axes, labels):

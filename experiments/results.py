@@ -12,6 +12,7 @@ latency.csv   seed, the swept keys, probability, latency_ms: each run's
 from __future__ import annotations
 
 import math
+import statistics
 
 import pandas as pd
 from scipy import stats
@@ -57,7 +58,9 @@ def ci95(values) -> float:
     n = len(values)
     if n < 2:
         return math.nan
-    return float(stats.t.ppf(0.975, n - 1) * stats.tstd(values) / math.sqrt(n))
+    # statistics.stdev, not scipy's tstd: it is exact for equal values (0, not a
+    # precision warning), as a metric that no seed changes has.
+    return float(stats.t.ppf(0.975, n - 1) * statistics.stdev(values) / math.sqrt(n))
 
 
 def summary_table(records: list[dict], swept: list[str]) -> pd.DataFrame:

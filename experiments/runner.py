@@ -20,27 +20,15 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments import config as config_module
 from experiments import plots
-from experiments.config import ConfigError, Experiment
+from experiments.config import ConfigError, Experiment, resolve  # noqa: F401  (resolve: for callers)
 from experiments.execute import atomic_write, execute, is_terminal, open_executor, pending_points
 from experiments.results import latency_table, nodes_table, results_table, summary_table
 from experiments.sweep import Point, fingerprint, points
 
-BUILTIN_CONFIGS = Path(__file__).parent / "configs"
-
 #: the tables of DIR, and the files another tool may add to it (all replaced by --force)
 TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv")
 EXTRA_FILES = ("timeseries.csv",)
-
-
-def builtin_config(name: str) -> Path:
-    return BUILTIN_CONFIGS / f"{name}.toml"
-
-
-def builtin_names() -> list[str]:
-    """The shipped experiments, by the name `kvsim run NAME` accepts."""
-    return sorted(path.stem for path in BUILTIN_CONFIGS.glob("*.toml"))
 
 
 def versions() -> dict:
@@ -140,21 +128,3 @@ def write_tables(out: Path, records: list[dict], swept: list[str]) -> tuple[pd.D
     atomic_write(out / "nodes.csv", nodes_table(records, swept).to_csv(index=False))
     atomic_write(out / "latency.csv", latency_table(records, swept).to_csv(index=False))
     return results, summary
-
-
-def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
-    """An Experiment from a path, a built-in config's name, a dict or an Experiment.
-
-    `overrides` set dotted keys ("cluster.capacity" or cluster__capacity) before
-    validation; an overridden key is no longer swept.
-    """
-    overrides = overrides or {}
-    if isinstance(config_or_path, Experiment):
-        return config_module.from_dict(config_module.with_overrides(config_or_path.raw, overrides),
-                                       source=config_or_path.source, default_name=config_or_path.name)
-    if isinstance(config_or_path, dict):
-        return config_module.from_dict(config_module.with_overrides(config_or_path, overrides))
-    path = Path(config_or_path)
-    if not path.exists() and builtin_config(str(config_or_path)).exists():
-        path = builtin_config(str(config_or_path))
-    return config_module.load(path, overrides)
