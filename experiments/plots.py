@@ -3,9 +3,10 @@
 `draw(out)` reads DIR's manifest.json and tables (summary.csv, nodes.csv,
 latency.csv, and timeseries.csv when present), asks `plan` which figures suit
 what was swept, and writes each as DIR/<name>.png and DIR/<name>.svg.
-Nothing here runs a simulation, so `kvsim plot DIR` redraws a finished (or
-half-finished, resumed) experiment, and draws the same bytes as the run did:
-the files carry no timestamp or version, and SVG ids come from a fixed salt.
+Nothing here runs a simulation, so `kvsim plot DIR` redraws an experiment
+(for instance once another tool has added timeseries.csv) and draws the same
+bytes as the run did: the files carry no timestamp or version, and SVG ids
+come from a fixed salt.
 
 The figures, and when `plan` picks them:
 
