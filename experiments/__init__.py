@@ -28,7 +28,8 @@ def run(config_or_path="quickstart", out: str | Path | None = None, workers: int
     """
     import tempfile
 
-    from experiments.runner import resolve, run_experiment
+    from experiments.config import resolve
+    from experiments.runner import run_experiment
 
     experiment = resolve(config_or_path, overrides)
     options = dict(workers=workers, scheduler=scheduler, force=force, progress=False)

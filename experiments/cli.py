@@ -11,6 +11,7 @@ exit status 2 and one line on stderr naming what was wrong; never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +69,11 @@ def command_run(args) -> int:
     experiment = resolve(args.config or "quickstart")
     # pandas and matplotlib load only now: a bad config is reported at once.
     from experiments.runner import TABLES, run_experiment
+
+    if args.scheduler:
+        # The Dask client logs each failed connection attempt and each closed
+        # connection; the command line reports its errors in one line instead.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
     out = args.out or Path("results") / experiment.name
     workers = args.workers or default_workers()

@@ -22,7 +22,6 @@ through, so a resumed sweep and a fresh one build byte-identical tables.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -128,12 +127,10 @@ def _save(record: dict, runs_dir: Path, records: dict, on_done) -> None:
 class InProcess:
     """One run after another, in this process: no start-up cost, easy to debug."""
 
-    description = "in this process"
-
     def imap(self, points: list[Point]) -> Iterator[dict]:
         yield from map(run_point, points)
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
         pass
 
 
@@ -150,8 +147,6 @@ class LocalPool:
     """Runs in a pool of worker processes on this machine."""
 
     def __init__(self, workers: int):
-        self.workers = workers
-        self.description = f"{workers} local processes"
         self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
         # The first task starts every worker.  Start them now, before a
         # progress bar's thread exists: forking a process that has threads
@@ -209,10 +204,6 @@ class DaskCluster:
             from distributed import Client
         except ImportError:
             raise ExecutorError(f"--scheduler needs Dask distributed, which is not installed: {DASK_HINT}") from None
-        # The client logs every failed attempt and every closed connection;
-        # our errors are reported in one line instead.
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
-        self.description = f"Dask scheduler {address}"
         check_address(address)
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
@@ -223,8 +214,8 @@ class DaskCluster:
     def imap(self, points: list[Point]) -> Iterator[dict]:
         from distributed import as_completed
 
-        # pure=False: a run is cheap to name but must not be taken from a
-        # cache of another client's identical task.
+        # pure=False: every run is a task of its own; no need to hash each
+        # point's config into a task name.
         futures = [self.client.submit(run_point, point, pure=False) for point in points]
         try:
             for future in as_completed(futures, loop=self.client.loop):
@@ -267,11 +258,9 @@ def open_executor(workers: int = 1, scheduler: str | None = None):
     try:
         yield executor
     except BaseException:
-        if isinstance(executor, (LocalPool, DaskCluster)):
-            executor.close(abandon=True)
+        executor.close(abandon=True)
         raise
-    else:
-        executor.close()
+    executor.close()
 
 
 def default_workers() -> int:

@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from experiments import plots
-from experiments.config import ConfigError, Experiment, resolve  # noqa: F401  (resolve: for callers)
+from experiments.config import ConfigError, Experiment
 from experiments.execute import atomic_write, execute, is_terminal, open_executor, pending_points
 from experiments.results import latency_table, nodes_table, results_table, summary_table
 from experiments.sweep import Point, fingerprint, points

@@ -4,7 +4,8 @@ import importlib.util
 
 import pytest
 
-from experiments.runner import resolve, run_experiment
+from experiments.config import resolve
+from experiments.runner import run_experiment
 from tests.experiments.conftest import SMALL, kvsim, write_config
 
 TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv")

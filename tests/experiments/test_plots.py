@@ -6,7 +6,7 @@ import pytest
 
 import experiments
 from experiments import overlays, plots
-from experiments.runner import resolve
+from experiments.config import resolve
 from tests.experiments.conftest import kvsim, write_config
 
 GRID = """

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 import experiments
-from experiments.config import scenario
-from experiments.runner import resolve
+from experiments.config import resolve, scenario
 from experiments.sweep import points
 from sim.model import request_draws
 from tests.experiments.conftest import kvsim, write_config
