@@ -1,12 +1,17 @@
 """Where runs execute does not change what they give: in-process, a local pool, a Dask cluster."""
 
+import fcntl
 import importlib.util
+import os
+import struct
+import subprocess
+import termios
 
 import pytest
 
 from experiments.config import resolve
 from experiments.runner import run_experiment
-from tests.experiments.conftest import SMALL, kvsim, write_config
+from tests.experiments.conftest import SMALL, kvsim, kvsim_command, kvsim_env, write_config
 
 TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv")
 
@@ -70,3 +75,26 @@ def test_progress_bar_on_request_and_silence_otherwise(tmp_path, capsys):
     assert "small" in shown and "4/4" in shown and "run/s" in shown  # tqdm: name, count, rate (ETA beside)
     run_experiment(experiment, tmp_path / "quiet", progress=False, figures=False)
     assert capsys.readouterr().err == ""
+
+
+def test_cli_draws_a_progress_bar_on_a_terminal(tmp_path, small_config):
+    """With stderr on a terminal, `kvsim run` shows tqdm's bar (count, rate, elapsed<remaining)."""
+    terminal, child_side = os.openpty()
+    # A terminal of 24 x 100 characters: tqdm draws nothing on one of width 0.
+    fcntl.ioctl(child_side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(kvsim_command("run", small_config, "--out", tmp_path / "out", "--workers", "1"),
+                               env=kvsim_env(), stdout=subprocess.DEVNULL, stderr=child_side)
+    os.close(child_side)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # Linux: the terminal closes when the child exits
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    assert process.wait(timeout=120) == 0
+    text = shown.decode(errors="replace")
+    assert "small" in text and "4/4" in text and "<" in text  # name, count, elapsed<remaining
