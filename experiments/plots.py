@@ -271,7 +271,7 @@ def describe(tables: Tables, intervals: str = "") -> str:
     if "cluster.nodes" not in swept:
         parts.append(f"{cluster['nodes']} node" + ("s" if cluster["nodes"] != 1 else ""))
     if "cluster.capacity" not in swept:
-        parts.append(f"capacity {cluster['capacity']}/node")
+        parts.append(f"capacity {tick_label(cluster['capacity'])}/node")
     if "cluster.policy" not in swept:
         parts.append(str(cluster["policy"]))
     if "cluster.ttl" not in swept and cluster["ttl"]:
@@ -300,7 +300,7 @@ def figure(tables: Tables, title: str, panels: int = 1, rows: int = 1, width: fl
     size = (width or per_panel * columns, height or PANEL[1] * rows * (0.75 if rows > 1 else 1))
     fig, axes = plt.subplots(rows, columns, figsize=size, layout="constrained", squeeze=False,
                              sharex=rows > 1)
-    # Wrap the fixed config to the figure's width (about 13 characters an inch at this size).
+    # Wrap the fixed config to the figure's width (about 14 characters an inch at this size).
     context = textwrap.fill(describe(tables, intervals), width=int(size[0] * 14))
     fig.suptitle(f"{tables.name}: {title}\n{context}", fontsize=10)
     return fig, list(axes.flat)
