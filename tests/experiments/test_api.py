@@ -48,5 +48,5 @@ def test_bad_overrides_raise_config_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"override 'cluster.capacty': unknown key \(did you mean 'cluster.capacity'\?\)"):
         experiments.run(write_config(tmp_path, SMALL), **{"cluster.capacty": 10})
     with pytest.raises(ConfigError, match="cluster.capacity"):
-        experiments.run(write_config(tmp_path, SMALL), cluster__capacity=-1)
-    assert not (tmp_path / "results").exists()
+        experiments.run(write_config(tmp_path, SMALL), cluster__capacity=-1, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything is written
