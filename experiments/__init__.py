@@ -13,21 +13,27 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run(config_or_path="quickstart", out: str | Path | None = None, workers: int = 1, **overrides):
+def run(config_or_path="quickstart", out: str | Path | None = None, workers: int = 1,
+        scheduler: str | None = None, force: bool = False, **overrides):
     """Run an experiment and return its results table (one row per run).
 
-    `config_or_path`: a TOML path, a built-in config name, a dict shaped like
-    the TOML, or an Experiment.  `overrides`: dotted keys to set, written
-    ``cluster__capacity=1000`` or ``**{"cluster.capacity": 1000}``.
-    With `out`, the same files as `kvsim run` are written there; without it
-    they go to a temporary directory that is removed afterwards.
+    `config_or_path`: a TOML path, a built-in config's name, a dict shaped
+    like the TOML, or an Experiment.  `overrides`: dotted keys to set, written
+    ``cluster__capacity=1000`` or ``**{"cluster.capacity": 1000}``; setting a
+    swept key replaces its sweep with the one value.
+    With `out`, the same files as `kvsim run` are written there (tables,
+    manifest, runs, figures) and a re-run resumes; without it the runs go to
+    a temporary directory that is removed afterwards, and no figure is drawn.
+    `workers` local processes, or a Dask `scheduler` at tcp://HOST:PORT.
     """
     import tempfile
 
-    from experiments.runner import resolve, run_experiment
+    from experiments.config import resolve
+    from experiments.runner import run_experiment
 
     experiment = resolve(config_or_path, overrides)
+    options = dict(workers=workers, scheduler=scheduler, force=force, progress=False)
     if out is not None:
-        return run_experiment(experiment, Path(out), workers=workers, progress=False).results
+        return run_experiment(experiment, Path(out), **options).results
     with tempfile.TemporaryDirectory(prefix="kvsim-") as scratch:
-        return run_experiment(experiment, Path(scratch), workers=workers, progress=False).results
+        return run_experiment(experiment, Path(scratch), figures=False, **options).results

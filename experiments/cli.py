@@ -1,6 +1,7 @@
 """The `kvsim` command line.
 
-    kvsim run [CONFIG] [--out DIR] [--workers N] [--force]
+    kvsim run [CONFIG] [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
+    kvsim plot DIR
     kvsim policies
 
 A user's mistake (a bad config, an unknown policy, a missing file) ends with
@@ -10,23 +11,22 @@ exit status 2 and one line on stderr naming what was wrong; never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from experiments.config import ConfigError
-from experiments.execute import default_workers
-from experiments.runner import builtin_config, resolve, run_experiment
+from experiments import configs as shipped
+from experiments.config import ConfigError, resolve
+from experiments.execute import ExecutorError, default_workers
 from policies import PolicyError, available, policy_class, policy_parameters
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 #: errors that are the user's to fix: reported in one line, exit status 2
-USER_ERRORS = (ConfigError, PolicyError, FileNotFoundError)
-
-
-class UsageError(Exception):
-    """A bad command line."""
+USER_ERRORS = (ConfigError, PolicyError, ExecutorError, FileNotFoundError)
 
 
 def positive_int(text: str) -> int:
@@ -45,13 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run_parser = commands.add_parser("run", help="run an experiment config (default: the built-in quickstart)")
-    run_parser.add_argument("config", nargs="?", help="TOML config file, or a built-in name (quickstart, ...)")
+    run_parser.add_argument("config", nargs="?",
+                            help=f"TOML config file, or a shipped experiment's name ({', '.join(shipped.names())})")
     run_parser.add_argument("--out", type=Path, help="output directory (default: results/<name>/)")
-    run_parser.add_argument("--workers", type=positive_int, default=None,
-                            help="processes to run points in (default: all cores)")
+    where = run_parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, default=None,
+                       help="local processes to run points in (default: all cores)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run the points on this Dask distributed scheduler's workers (needs kvsim[dask])")
     run_parser.add_argument("--force", action="store_true",
                             help="replace the results of a different experiment in --out")
     run_parser.set_defaults(handler=command_run)
+
+    plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
+    plot_parser.add_argument("dir", type=Path, help="a directory written by `kvsim run`")
+    plot_parser.set_defaults(handler=command_plot)
 
     policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
     policies_parser.set_defaults(handler=command_policies)
@@ -60,14 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(args) -> int:
-    experiment = resolve(args.config or builtin_config("quickstart"))
+    experiment = resolve(args.config or "quickstart")
+    # pandas and matplotlib load only now: a bad config is reported at once.
+    from experiments.runner import TABLES, run_experiment
+
+    if args.scheduler:
+        # The Dask client logs each failed connection attempt and each closed
+        # connection; the command line reports its errors in one line instead.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
     out = args.out or Path("results") / experiment.name
     workers = args.workers or default_workers()
-    outcome = run_experiment(experiment, out, workers=workers, force=args.force)
+    outcome = run_experiment(experiment, out, workers=workers, scheduler=args.scheduler, force=args.force)
     print(format_summary(outcome.summary, experiment.swept_keys))
     print(f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
-          "results.csv, summary.csv, nodes.csv, manifest.json, capacity_curve.png")
+          f"{', '.join(TABLES)}, manifest.json, runs/")
+    print(f"figures (.png, .svg): {figure_names(outcome.figures)}")
     return 0
+
+
+def command_plot(args) -> int:
+    from experiments import plots
+
+    figures = plots.draw(args.dir)
+    print(f"{args.dir}/: redrew {figure_names(figures)} (.png, .svg)")
+    return 0
+
+
+def figure_names(paths: list[Path]) -> str:
+    return ", ".join(dict.fromkeys(path.stem for path in paths))
 
 
 def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
@@ -94,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except USER_ERRORS as error:
-        message = error.args[0] if isinstance(error, (ConfigError, PolicyError)) and error.args else str(error)
+        message = error.args[0] if isinstance(error, (ConfigError, PolicyError, ExecutorError)) and error.args else str(error)
         print(f"kvsim: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

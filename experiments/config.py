@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from experiments import configs as shipped
 from policies import PolicyError, check_params, policy_class
 from sim.scenario import BackendSpec, ClusterSpec, ModelUpdates, Outage, Scenario
 from workloads.traces import TraceError, TraceWorkload
@@ -677,6 +678,24 @@ def check_point(config: dict, values: dict) -> None:
     ttl = cluster["ttl"]
     if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
         fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
+
+
+def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
+    """An Experiment from a path, a built-in config's name, a dict or an Experiment.
+
+    `overrides` set dotted keys ("cluster.capacity" or cluster__capacity) before
+    validation; an overridden key is no longer swept.
+    """
+    overrides = overrides or {}
+    if isinstance(config_or_path, Experiment):
+        return from_dict(with_overrides(config_or_path.raw, overrides),
+                         source=config_or_path.source, default_name=config_or_path.name)
+    if isinstance(config_or_path, dict):
+        return from_dict(with_overrides(config_or_path, overrides))
+    path = Path(config_or_path)
+    if not path.exists() and shipped.path(str(config_or_path)).exists():
+        path = shipped.path(str(config_or_path))
+    return load(path, overrides)
 
 
 # -- from validated values to the simulator's objects -------------------------

@@ -1,23 +1,49 @@
-"""Running the points of an experiment: in this process or a local pool.
+"""Running the points of an experiment: in this process, a local pool, or Dask.
 
 Every run's result is written to DIR/runs/<run id>.json the moment it is
 done, atomically (a temporary file renamed into place), so an interrupted
 sweep loses at most the runs in progress, and running the same command again
 runs only what is missing.
+
+Three executors share one small interface, ``imap(points)``: an iterator over
+the records of the given points, in the order they finish.
+
+    InProcess     one run after another in this process (--workers 1)
+    LocalPool     a pool of processes on this machine (--workers N)
+    DaskCluster   the workers of a Dask distributed scheduler (--scheduler tcp://HOST:PORT)
+
+``open_executor`` picks one.  It connects to a scheduler before anything is
+written, so an unreachable scheduler leaves no output directory behind.  The
+result of a run does not depend on where it ran: `run_point` is a pure
+function of the point, and records are stored as the JSON they round-trip
+through, so a resumed sweep and a fresh one build byte-identical tables.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from experiments.config import scenario
 from experiments.sweep import Point
 from sim import run
+
+#: seconds to wait for a Dask scheduler to answer: long enough for a remote
+#: cluster on a slow link, short enough that a typo in --scheduler fails fast.
+CONNECT_TIMEOUT = 5.0
+
+#: the install hint for --scheduler without Dask installed
+DASK_HINT = "pip install 'kvsim[dask]'"
+
+
+class ExecutorError(Exception):
+    """An executor that cannot be used (no Dask, an unreachable scheduler): the user's to fix."""
 
 
 def run_point(point: Point) -> dict:
@@ -25,7 +51,7 @@ def run_point(point: Point) -> dict:
     result = run(scenario(point.config), point.seed)
     return {"run_id": point.run_id, "index": point.index, "seed": point.seed,
             "values": point.values, "metrics": result.row(), "nodes": result.nodes(),
-            "timeseries": result.timeseries}
+            "timeseries": result.timeseries, "latency_quantiles": result.latency_quantiles}
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:
@@ -54,36 +80,187 @@ def saved_runs(runs_dir: Path, points: Iterable[Point]) -> dict[str, dict]:
     return saved
 
 
-def execute(points: list[Point], runs_dir: Path, workers: int = 1,
+def remove_temporaries(runs_dir: Path) -> None:
+    """Delete half-written files that a killed sweep left (atomic_write's temporaries)."""
+    for leftover in Path(runs_dir).glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def pending_points(points: list[Point], runs_dir: Path) -> list[Point]:
+    """The points of `points` that have no saved result in `runs_dir`."""
+    saved = saved_runs(runs_dir, points)
+    return [point for point in points if point.run_id not in saved]
+
+
+def execute(points: list[Point], runs_dir: Path, executor=None,
             on_done: Callable[[dict], None] | None = None) -> list[dict]:
-    """Run the points that have no saved result; return all results in point order."""
+    """Run the points that have no saved result; return all results in point order.
+
+    Each result is saved as it arrives, before `on_done` hears of it.
+    """
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(runs_dir)
     records = saved_runs(runs_dir, points)
     pending = [point for point in points if point.run_id not in records]
-
-    def finished(record: dict) -> None:
-        atomic_write(runs_dir / f"{record['run_id']}.json", json.dumps(record, sort_keys=True))
-        records[record["run_id"]] = record
-        if on_done:
-            on_done(record)
-
-    if workers <= 1 or len(pending) <= 1:
-        for point in pending:
-            finished(run_point(point))
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_point, point) for point in pending}
-            try:
-                while futures:
-                    done, futures = wait(futures, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        finished(future.result())
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+    # closing(): an interrupted sweep stops its executor's iterator at once,
+    # which cancels the runs still queued.
+    with closing((executor or InProcess()).imap(pending)) as finished:
+        for record in finished:
+            _save(record, runs_dir, records, on_done)
     return [records[point.run_id] for point in points]
+
+
+def _save(record: dict, runs_dir: Path, records: dict, on_done) -> None:
+    """Save one finished run, then tell `on_done`."""
+    text = json.dumps(record, sort_keys=True)
+    atomic_write(runs_dir / f"{record['run_id']}.json", text)
+    # Keep what a later resume would read, so both build the same tables.
+    records[record["run_id"]] = json.loads(text)
+    if on_done:
+        on_done(record)
+
+
+# -- executors --------------------------------------------------------------
+
+
+class InProcess:
+    """One run after another, in this process: no start-up cost, easy to debug."""
+
+    def imap(self, points: list[Point]) -> Iterator[dict]:
+        yield from map(run_point, points)
+
+    def close(self, abandon: bool = False) -> None:
+        pass
+
+
+def _ignore_interrupts() -> None:
+    """Pool worker initializer: Ctrl-C is the parent's to handle.
+
+    A terminal sends SIGINT to every process in the foreground group; a
+    worker that raised KeyboardInterrupt would print its own traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalPool:
+    """Runs in a pool of worker processes on this machine."""
+
+    def __init__(self, workers: int):
+        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+        # The first task starts every worker.  Start them now, before a
+        # progress bar's thread exists: forking a process that has threads
+        # can deadlock the child.
+        self.pool.submit(os.getpid).result()
+
+    def imap(self, points: list[Point]) -> Iterator[dict]:
+        if len(points) <= 1:  # not worth a trip to another process
+            yield from map(run_point, points)
+            return
+        futures = {self.pool.submit(run_point, point) for point in points}
+        try:
+            while futures:
+                done, futures = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            for future in futures:  # only when interrupted or a run failed
+                future.cancel()
+
+    def close(self, abandon: bool = False) -> None:
+        """Shut the pool down; with `abandon`, stop runs in progress instead of waiting for them."""
+        if abandon:
+            _terminate_workers(self.pool)
+        else:
+            self.pool.shutdown(wait=True)
+
+
+def _terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's worker processes now (their runs are lost, the saved ones are not)."""
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14; it shuts the pool down too
+        pool.terminate_workers()
+        return
+    # Before 3.14 the pool has no public way to stop a running task, and its
+    # workers ignore SIGINT (see _ignore_interrupts), so end them directly.
+    # Take them first: shutdown() forgets its processes.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+class DaskCluster:
+    """Runs on the workers of a Dask distributed scheduler.
+
+    The workers must be able to import kvsim (install it there, or start them
+    with PYTHONPATH set to the source tree): a point travels to them by
+    pickle and `run_point` by reference.
+    """
+
+    def __init__(self, address: str, timeout: float = CONNECT_TIMEOUT):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ExecutorError(f"--scheduler needs Dask distributed, which is not installed: {DASK_HINT}") from None
+        check_address(address)
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError):
+            raise ExecutorError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s; "
+                                "is it running, and is the address right?") from None
+
+    def imap(self, points: list[Point]) -> Iterator[dict]:
+        from distributed import as_completed
+
+        # pure=False: every run is a task of its own; no need to hash each
+        # point's config into a task name.
+        futures = [self.client.submit(run_point, point, pure=False) for point in points]
+        try:
+            for future in as_completed(futures, loop=self.client.loop):
+                yield future.result()
+        finally:
+            self.client.cancel(futures)
+
+    def close(self, abandon: bool = False) -> None:
+        self.client.close()
+
+
+def check_address(address: str) -> None:
+    """Refuse a scheduler address that is not [SCHEME://]HOST:PORT before trying to connect.
+
+    (A client given a malformed address fails in its own way, with a
+    traceback on the way out.)
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        _scheme, location = parse_address(address)
+        parse_host_port(location)
+    except (ValueError, TypeError) as error:
+        raise ExecutorError(f"--scheduler: expected an address such as tcp://HOST:PORT; got {address!r} ({error})") from None
+
+
+@contextmanager
+def open_executor(workers: int = 1, scheduler: str | None = None):
+    """The executor for --workers / --scheduler, closed on the way out.
+
+    Interrupted (Ctrl-C) or failing, a local pool's runs in progress are
+    stopped rather than awaited: what is saved stays saved.
+    """
+    if scheduler:
+        executor = DaskCluster(scheduler)
+    elif workers > 1:
+        executor = LocalPool(workers)
+    else:
+        executor = InProcess()
+    try:
+        yield executor
+    except BaseException:
+        executor.close(abandon=True)
+        raise
+    executor.close()
 
 
 def default_workers() -> int:

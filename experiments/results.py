@@ -7,16 +7,19 @@ summary.csv   the swept keys, seeds, and for each metric its mean across
 nodes.csv     seed, the swept keys, node, requests, share, hit_ratio
 timeseries.csv  seed, the swept keys, then one row per interval of simulated
               time: t_start, requests, hit_ratio, p99_ms, backend_rps
+latency.csv   seed, the swept keys, probability, latency_ms: each run's
+              latency quantiles at sim.CDF_PROBABILITIES (its CDF)
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 
 import pandas as pd
 from scipy import stats
 
-from sim import METRICS
+from sim import CDF_PROBABILITIES, METRICS
 from sim.metrics import TIMESERIES
 
 #: metrics summarized across seeds
@@ -51,13 +54,22 @@ def timeseries_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["seed", *swept, *TIMESERIES])
 
 
+def latency_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept},
+             "probability": probability, "latency_ms": latency}
+            for r in records for probability, latency in zip(CDF_PROBABILITIES, r["latency_quantiles"])]
+    return pd.DataFrame(rows, columns=["seed", *swept, "probability", "latency_ms"])
+
+
 def ci95(values) -> float:
     """Half-width of the 95% confidence interval of the mean (t distribution); NaN for one value."""
     values = list(values)
     n = len(values)
     if n < 2:
         return math.nan
-    return float(stats.t.ppf(0.975, n - 1) * stats.tstd(values) / math.sqrt(n))
+    # statistics.stdev, not scipy's tstd: it is exact for equal values (0, not a
+    # precision warning), as a metric that no seed changes has.
+    return float(stats.t.ppf(0.975, n - 1) * statistics.stdev(values) / math.sqrt(n))
 
 
 def summary_table(records: list[dict], swept: list[str]) -> pd.DataFrame:

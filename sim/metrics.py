@@ -21,6 +21,12 @@ HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED = 1, 2, 4, 8, 16, 32
 #: result column -> percentile
 QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 
+#: latency CDF plots: dense enough in the body to draw the curve, and reaching
+#: into the tail (p99.99), where caches and queues differ most.  A fixed set
+#: keeps a run's result small and comparable across runs.
+CDF_PROBABILITIES = (0.01, 0.02, *(round(0.05 * i, 2) for i in range(1, 20)),
+                     0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+
 #: the flat metrics of a run, in results.csv column order
 METRICS = (
     "requests",
@@ -65,6 +71,7 @@ class RunResult:
     node_requests: list = field(default_factory=list)
     node_hits: list = field(default_factory=list)
     timeseries: list = field(default_factory=list)
+    latency_quantiles: list = field(default_factory=list)  # ms, at CDF_PROBABILITIES
 
     def row(self) -> dict:
         """The flat metrics, in METRICS order."""
@@ -150,6 +157,7 @@ class Recorder:
         node_requests = np.bincount(self.node[reads & served], minlength=self.nodes)
         node_hits = np.bincount(self.node[hit], minlength=self.nodes)
         quantiles = np.percentile(read_ms, list(QUANTILES.values())) if read_count else [0.0] * len(QUANTILES)
+        cdf = np.quantile(read_ms, CDF_PROBABILITIES) if read_count else np.zeros(len(CDF_PROBABILITIES))
         mean_load = node_requests.mean()
         return RunResult(
             requests=len(flags),
@@ -168,6 +176,7 @@ class Recorder:
             node_requests=node_requests.tolist(),
             node_hits=node_hits.tolist(),
             timeseries=self._timeseries(latency_ms, reads, hit),
+            latency_quantiles=[float(q) for q in cdf],
         )
 
     def _timeseries(self, latency_ms, reads, hit) -> list[dict]:

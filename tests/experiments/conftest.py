@@ -25,11 +25,25 @@ capacity = 100
 """
 
 
-def kvsim(*args, cwd=None):
+def kvsim_env() -> dict:
+    """The environment a kvsim subprocess needs to import the project from this tree."""
+    return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def kvsim_command(*args) -> list[str]:
+    return [sys.executable, "-m", "experiments", *map(str, args)]
+
+
+def kvsim(*args, cwd=None, timeout=600):
     """Run the kvsim CLI in a subprocess, as a user would; returns the CompletedProcess."""
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "experiments", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    return subprocess.run(kvsim_command(*args), capture_output=True, text=True, cwd=cwd, env=kvsim_env(),
+                          timeout=timeout)
+
+
+def write_config(directory: Path, text: str, name: str = "config.toml") -> Path:
+    path = Path(directory) / name
+    path.write_text(text)
+    return path
 
 
 @pytest.fixture

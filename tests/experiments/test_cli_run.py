@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from sim import METRICS
+from sim import CDF_PROBABILITIES, METRICS
 from tests.experiments.conftest import kvsim
 
 
@@ -12,6 +12,7 @@ def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
     out = tmp_path / "out"
     done = kvsim("run", small_config, "--out", out, "--workers", "1")
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no warnings, and no progress bar off a terminal
     results = pd.read_csv(out / "results.csv")
     assert list(results.columns) == ["seed", "cluster.capacity", *METRICS]
     assert len(results) == 4  # 2 capacities x 2 seeds
@@ -36,6 +37,10 @@ def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
 
     png = (out / "capacity_curve.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert (out / "capacity_curve.svg").read_text().lstrip().startswith("<?xml")
+    latency = pd.read_csv(out / "latency.csv")
+    assert list(latency.columns) == ["seed", "cluster.capacity", "probability", "latency_ms"]
+    assert len(latency) == 4 * len(CDF_PROBABILITIES)
     assert "cluster.capacity" in done.stdout and "hit_ratio" in done.stdout
 
 
@@ -43,7 +48,8 @@ def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_config):
     one, two = tmp_path / "one", tmp_path / "two"
     assert kvsim("run", small_config, "--out", one, "--workers", "1").returncode == 0
     assert kvsim("run", small_config, "--out", two, "--workers", "2").returncode == 0
-    for name in ("results.csv", "summary.csv", "nodes.csv", "capacity_curve.png"):
+    for name in ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "capacity_curve.png",
+                 "capacity_curve.svg"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 

@@ -77,3 +77,30 @@ def test_defaults_fill_every_key():
     assert experiment.config["cluster"]["policy"] == "lru"
     assert experiment.seeds == [1, 2, 3]
     assert experiment.swept_keys == []
+
+
+SWEEP_ERRORS = {
+    "a sweep over a key that does not exist": (
+        SMALL.replace('"cluster.capacity" = [50, 200]', '"cluster.capacityy" = [50, 200]'),
+        "sweep.'cluster.capacityy': unknown key 'cluster.capacityy' (did you mean 'cluster.capacity'?)"),
+    "a swept value that fails its check": (
+        SMALL.replace("[50, 200]", "[50, 0]"),
+        "sweep.'cluster.capacity'[1]: must be a positive integer (objects)"),
+    "a point that fails as a whole": (
+        SMALL.replace("capacity = 100", 'capacity = 100\npolicy_params = { bits = 2 }')
+             .replace('"cluster.capacity" = [50, 200]', '"cluster.policy" = ["clock", "lru"]'),
+        "cluster.policy_params: policy 'lru' has no parameter 'bits'"),
+}
+
+
+@pytest.mark.parametrize("case", list(SWEEP_ERRORS))
+def test_cli_bad_sweep_exits_2_with_one_line_and_writes_nothing(tmp_path, case):
+    text, message = SWEEP_ERRORS[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    done = kvsim("run", path, "--out", out)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert message in done.stderr
+    assert not out.exists()

@@ -111,6 +111,7 @@ def test_fast_model_equals_naive_model(case):
     # Same latencies up to floating-point rounding of the same sums in another order.
     for metric in ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "p999_ms"):
         assert getattr(fast, metric) == pytest.approx(getattr(naive, metric), rel=1e-9), metric
+    assert fast.latency_quantiles == pytest.approx(naive.latency_quantiles, rel=1e-9)
     assert 0 < fast.hits < fast.requests
     assert len(fast.timeseries) == len(naive.timeseries)
     for mine, theirs in zip(fast.timeseries, naive.timeseries):

@@ -1,0 +1,52 @@
+"""experiments.run: the notebook's way in, a DataFrame back, the CLI's files on request."""
+
+import pandas as pd
+import pytest
+
+import experiments
+from experiments.config import ConfigError
+from sim import METRICS
+from tests.experiments.conftest import SMALL, kvsim, write_config
+
+
+def test_returns_the_results_table(small_config):
+    table = experiments.run(small_config)
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == ["seed", "cluster.capacity", *METRICS] and len(table) == 4
+
+
+def test_overriding_a_swept_key_replaces_its_sweep(small_config):
+    table = experiments.run(small_config, **{"cluster.capacity": 120, "run.seeds": [3]})
+    assert len(table) == 1 and table["seed"].tolist() == [3] and "cluster.capacity" not in table
+    keyword = experiments.run(small_config, cluster__capacity=120, run__seeds=[3])
+    pd.testing.assert_frame_equal(table, keyword)
+
+
+def test_accepts_a_dict_and_a_builtin_name():
+    table = experiments.run({"run": {"requests": 1000, "warmup": 100, "seeds": [1]},
+                             "sweep": {"cluster.policy": ["lru", "clock"]}})
+    assert table["cluster.policy"].tolist() == ["lru", "clock"]
+    quick = experiments.run("quickstart", **{"run.requests": 1000, "run.warmup": 100, "run.seeds": [1],
+                                             "cluster.capacity": 500})
+    assert len(quick) == 1
+
+
+def test_out_writes_what_the_cli_writes(tmp_path, small_config):
+    table = experiments.run(small_config, out=tmp_path / "api")
+    done = kvsim("run", small_config, "--out", tmp_path / "cli", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    written = sorted(path.name for path in (tmp_path / "api").iterdir())
+    assert written == sorted(path.name for path in (tmp_path / "cli").iterdir())
+    for name in ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "capacity_curve.png"):
+        assert (tmp_path / "api" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+    pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "api" / "results.csv"))
+    again = experiments.run(small_config, out=tmp_path / "api")  # resumed, not rerun
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_bad_overrides_raise_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"override 'cluster.capacty': unknown key \(did you mean 'cluster.capacity'\?\)"):
+        experiments.run(write_config(tmp_path, SMALL), **{"cluster.capacty": 10})
+    with pytest.raises(ConfigError, match="cluster.capacity"):
+        experiments.run(write_config(tmp_path, SMALL), cluster__capacity=-1, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything is written

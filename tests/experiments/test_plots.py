@@ -1,0 +1,137 @@
+"""Figures: planned from what was swept, drawn from DIR's files, with theory where it applies."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import experiments
+from experiments import overlays, plots
+from experiments.config import resolve
+from tests.experiments.conftest import kvsim, write_config
+
+GRID = """
+name = "grid"
+[run]
+requests = 2000
+warmup = 500
+seeds = [1, 2]
+[workload]
+keys = 2000
+rate = 5000
+[cluster]
+nodes = 2
+[sweep]
+"cluster.policy" = ["lru", "fifo"]
+"cluster.capacity" = [50, 100, 200]
+"""
+
+
+@pytest.mark.parametrize("sweep,expected", [
+    ({}, ["latency_cdf", "node_load"]),
+    ({"cluster.capacity": [1, 2, 3]}, ["capacity_curve", "p99_capacity", "latency_cdf", "node_load"]),
+    ({"cluster.capacity": [1, 2]}, ["capacity_curve", "p99_capacity", "latency_cdf", "node_load"]),
+    ({"cluster.ttl": [1, 2, 3], "cluster.capacity": [1, 2]}, ["ttl_curve", "latency_cdf", "node_load"]),
+    ({"cluster.policy": ["lru", "fifo"], "workload.alpha": [0.6, 0.8]}, ["policy_compare", "latency_cdf", "node_load"]),
+    ({"cluster.nodes": [1, 2, 4], "cluster.balancer": ["modulo", "consistent"]},
+     ["node_scaling", "latency_cdf", "node_load"]),
+    ({"workload.alpha": [0.6, 0.8, 1.0]}, ["sweep_curve", "latency_cdf", "node_load"]),
+])
+def test_plan_follows_the_swept_keys(sweep, expected):
+    assert plots.plan(sweep) == expected
+
+
+def test_plan_extras():
+    assert plots.plan({}, one_node=True) == ["latency_cdf"]
+    assert plots.plan({}, timeseries=True)[-1] == "timeseries"
+
+
+@pytest.fixture(scope="module")
+def grid_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("grid")
+    experiments.run(write_config(directory, GRID), out=directory / "out")
+    return directory / "out"
+
+
+def figure_files(directory):
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir()) if path.suffix in (".png", ".svg")}
+
+
+def test_run_draws_the_planned_figures_and_kvsim_plot_redraws_the_same_bytes(grid_dir):
+    planned = ["capacity_curve", "p99_capacity", "policy_compare", "latency_cdf", "node_load"]
+    drawn = figure_files(grid_dir)
+    assert sorted(drawn) == sorted(f"{name}{suffix}" for name in planned for suffix in (".png", ".svg"))
+    assert all(drawn[f"{name}.png"].startswith(b"\x89PNG") for name in planned)
+    for path in grid_dir.glob("*.png"):
+        path.unlink()
+    done = kvsim("plot", grid_dir)
+    assert done.returncode == 0, done.stderr
+    assert "capacity_curve, p99_capacity, policy_compare, latency_cdf, node_load" in done.stdout
+    assert figure_files(grid_dir) == drawn  # no timestamps: same files, same bytes
+
+
+def test_figures_name_their_axes_with_units(grid_dir):
+    # Matplotlib's SVG keeps every text it draws in a comment beside its glyphs.
+    capacity = (grid_dir / "capacity_curve.svg").read_text()
+    for text in ("capacity per node (objects)", "hit ratio (fraction of requests)", "Che", "lru", "fifo"):
+        assert text in capacity
+    assert "p99 latency (ms)" in (grid_dir / "p99_capacity.svg").read_text()
+    assert "latency (ms)" in (grid_dir / "latency_cdf.svg").read_text()
+    assert "mean node" in (grid_dir / "node_load.svg").read_text()
+
+
+def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
+    rows = [{"seed": seed, "cluster.policy": policy, "cluster.capacity": capacity, "t_start": t,
+             "requests": 500, "hit_ratio": 0.5 - (0.3 if 2 <= t < 4 else 0), "p99_ms": 10 + (20 if 2 <= t < 4 else 0),
+             "backend_rps": 200 + (400 if 2 <= t < 4 else 0)}
+            for seed in (1, 2) for policy in ("lru", "fifo") for capacity in (50, 100, 200) for t in np.arange(0, 8, 0.5)]
+    timeseries = grid_dir / "timeseries.csv"
+    pd.DataFrame(rows).to_csv(timeseries, index=False)
+    try:
+        written = plots.draw(grid_dir)
+        assert grid_dir / "timeseries.png" in written and grid_dir / "timeseries.svg" in written
+        svg = (grid_dir / "timeseries.svg").read_text()
+        for text in ("time (s)", "backend load (requests/s)", "p99 latency (ms)", "hit ratio"):
+            assert text in svg
+    finally:
+        timeseries.unlink()
+    plots.draw(grid_dir)
+    assert not (grid_dir / "timeseries.png").exists()  # a figure no longer planned is removed
+
+
+def test_plot_without_an_experiment_exits_2(tmp_path):
+    done = kvsim("plot", tmp_path / "nothing")
+    assert done.returncode == 2 and "no experiment here (no manifest.json)" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+THEORY = {"run": {"requests": 40_000, "warmup": 30_000, "seeds": [1, 2]},
+          "workload": {"keys": 10_000, "alpha": 0.9, "rate": 2000},
+          "backend": {"latency": 1.0}}  # a fast backend: fills follow misses closely, as theory assumes
+
+
+@pytest.mark.parametrize("nodes,capacity", [(1, 1000), (4, 250)])
+def test_che_overlay_matches_simulated_lru(nodes, capacity):
+    config = {**THEORY, "cluster": {"nodes": nodes, "capacity": capacity}}
+    simulated = experiments.run(config)["hit_ratio"].mean()
+    # Four nodes of 250 behave as one LRU of 1,000: the same prediction for both.
+    assert overlays.lru_hit_ratio(resolve(config).config) == pytest.approx(simulated, abs=0.01)
+
+
+def test_ttl_overlay_matches_a_cache_that_never_evicts():
+    config = {**THEORY, "workload": {"keys": 5000, "alpha": 0.8, "rate": 5000},
+              "cluster": {"nodes": 2, "capacity": 5000, "ttl": 0.2}}
+    simulated = experiments.run(config)["hit_ratio"].mean()
+    assert overlays.ttl_hit_ratio(resolve(config).config) == pytest.approx(simulated, abs=0.01)
+
+
+@pytest.mark.parametrize("cluster", [
+    {"policy": "fifo"},  # Che's formula here is LRU's
+    {"ttl": 1.0},  # expiry is not in it
+    {"capacity": "64KiB"},  # it counts objects
+])
+def test_no_che_curve_where_it_does_not_apply(cluster):
+    assert overlays.lru_hit_ratio(resolve({"cluster": cluster}).config) is None
+
+
+def test_no_ttl_curve_when_the_cache_can_evict():
+    assert overlays.ttl_hit_ratio(resolve({"workload": {"keys": 5000}, "cluster": {"capacity": 4999, "ttl": 1}}).config) is None
