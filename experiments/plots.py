@@ -287,14 +287,19 @@ def describe(tables: Tables, intervals: str = "") -> str:
         parts.append(f"capacity {tick_label(cluster['capacity'])}/node")
     if "cluster.policy" not in swept:
         parts.append(str(cluster["policy"]))
-    if "cluster.ttl" not in swept and cluster["ttl"]:
+    if "cluster.ttl" not in swept and cluster["ttl"] and not isinstance(cluster["ttl"], dict):
         parts.append(f"TTL {cluster['ttl']} s")
-    if workload["popularity"] == "zipf":
+    if workload.get("trace"):
+        parts.append(f"trace {Path(workload['trace']).name}")
+    elif workload.get("classes"):
+        parts.append(f"{len(workload['classes'])} key classes ("
+                     + ", ".join(c["name"] for c in workload["classes"]) + ")")
+    elif workload["popularity"] == "zipf":
         alpha = "" if "workload.alpha" in swept else f"({workload['alpha']})"
         parts.append(f"Zipf{alpha} over {workload['keys']:,} keys" if "workload.keys" not in swept else f"Zipf{alpha}")
     else:
         parts.append("uniform keys")
-    if "workload.rate" not in swept:
+    if "workload.rate" not in swept and not (workload.get("trace") and workload.get("trace_arrivals") == "timestamps"):
         parts.append(f"{workload['rate']:,} req/s")
     parts.append(f"{tables.seeds} seed" + ("s" if tables.seeds != 1 else ""))
     line = ", ".join(parts)
@@ -565,18 +570,25 @@ def node_load(tables: Tables):
 def timeseries(tables: Tables):
     """Hit ratio, p99 and backend load over time (DIR/timeseries.csv), a line per sweep point."""
     keys = [key for key in tables.swept if key in tables.timeseries.columns]
-    frame = (tables.timeseries.groupby([*keys, "t_start"], sort=False)[["hit_ratio", "p99_ms", "backend_rps"]]
-             .mean().reset_index())
+    # A run's first and last intervals are partial (warm-up ends, and requests end, inside
+    # them): leave them out rather than draw their few requests as a spike.
+    runs = tables.timeseries.groupby(["seed", *keys], sort=False)
+    whole = tables.timeseries[(runs["t_start"].rank(method="first") > 1)
+                              & (runs["t_start"].rank(method="first", ascending=False) > 1)]
+    frame = (whole.groupby([*keys, "t_start"], sort=False)[["hit_ratio", "p99_ms", "backend_rps"]]
+             .mean().reset_index().sort_values([*keys, "t_start"], kind="stable"))
     groups = series(frame, keys, None)
     fig, axes = figure(tables, "over time", panels=3, rows=3, width=2 * PANEL[0], height=7.0, intervals="")
     labels = (("hit_ratio", "hit ratio"), ("p99_ms", "p99 latency (ms)"), ("backend_rps", "backend load (requests/s)"))
+    hours = frame["t_start"].max() > 3 * 3600  # a day reads better in hours
     for color, (label, _, rows) in zip(colors(len(groups)), groups):
+        time = rows["t_start"] / 3600 if hours else rows["t_start"]
         for ax, (column, _) in zip(axes, labels):
-            ax.plot(rows["t_start"], rows[column], color=color, label=label or None, drawstyle="steps-post")
+            ax.plot(time, rows[column], color=color, label=label or None, drawstyle="steps-post")
     for ax, (column, ylabel) in zip(axes, labels):
         ax.set_ylabel(ylabel)
         ax.set_ylim(0, 1 if column == "hit_ratio" else None)
-    axes[-1].set_xlabel("time (s)")
+    axes[-1].set_xlabel("time (h)" if hours else "time (s)")
     if len(groups) > 1:
         axes[0].legend(ncols=min(len(groups), 4))
     return fig
