@@ -27,7 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from experiments.runner import resolve, run_experiment
+from experiments.config import resolve
+from experiments.runner import run_experiment
 from experiments.sweep import points
 from policies import available, make_policy
 from policies.mrc import lru_mrc
@@ -183,9 +184,9 @@ def bench_sweep(quick: bool) -> dict:
                                         "run.seeds": [1, 2]})
     with tempfile.TemporaryDirectory(prefix="kvsim-bench-") as scratch:
         one, _ = best_time(lambda: run_experiment(experiment, Path(scratch) / "one", workers=1,
-                                                  progress=False), 1)
+                                                  progress=False, figures=False), 1)
         many, _ = best_time(lambda: run_experiment(experiment, Path(scratch) / "many", workers=cores,
-                                                   progress=False), 1)
+                                                   progress=False, figures=False), 1)
     return {"sweep_speedup": one / many, "sweep_workers": cores, "sweep_runs": len(points(experiment))}
 
 
@@ -211,3 +212,78 @@ def bench_memory(work: Path, quick: bool) -> dict:
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, check=True)
     requests, peak_kb = (int(v) for v in done.stdout.split())
     return {"replay_peak_mb": peak_kb / 1024, "replay_peak_requests": requests}
+
+
+# -- the whole benchmark ----------------------------------------------------------------
+
+#: figure -> (target, what the target says), for the report
+TARGETS = {
+    "des_ratio_vs_naive": (8.0, "fast model >= 8x the naive model"),
+    "des_requests_per_s": (1_000_000.0, ">= 1 million simulated requests/s, hit-heavy"),
+    "mrc_ratio_vs_replays": (20.0, "one-pass LRU curve >= 20x 100 replays"),
+    "sweep_speedup": (1.8, "sweep speed-up >= 1.8x on 2 workers"),
+}
+REPLAY_TARGET_FAST, REPLAY_TARGET_OTHERS = 1.0, 0.5
+MEMORY_TARGET_MB = 300.0
+SECTIONS = ("des", "replay", "mrc", "sweep", "memory")
+
+
+def run_bench(quick: bool = False, sections=SECTIONS, progress: Callable[[str], None] | None = None) -> dict:
+    """Every section's figures in one dict (the keys of `kvsim bench --json`)."""
+    say = progress or (lambda text: None)
+    figures: dict = {"quick": quick, "machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="kvsim-bench-") as scratch:
+        work = Path(scratch)
+        trace, description = bench_trace(work, quick)
+        if "des" in sections:
+            say("fast SimPy model against the naive model ...")
+            figures.update(bench_des(quick))
+        if "replay" in sections:
+            say(f"replay against libcachesim on {description} ...")
+            replay_figures = bench_replay(trace, quick)
+            figures["replay_trace"] = description
+            figures["replay_ratio_vs_libcachesim"] = {name: f["ratio"] for name, f in replay_figures.items()}
+            figures["replay_detail"] = replay_figures
+        if "mrc" in sections:
+            say("one-pass LRU miss-ratio curve against replays ...")
+            figures.update(bench_mrc(trace, quick))
+        if "sweep" in sections:
+            say("a sweep on one worker against all cores ...")
+            figures.update(bench_sweep(quick))
+        if "memory" in sections:
+            say("peak memory of a long streamed replay ...")
+            figures.update(bench_memory(work, quick))
+    return figures
+
+
+def report(figures: dict) -> str:
+    """The figures as a table, each with its target and whether it is met."""
+    lines = [f"kvsim bench{' --quick' if figures['quick'] else ''} on {figures['machine']['processor']}, "
+             f"{figures['machine']['cores']} cores, Python {figures['machine']['python']}", ""]
+
+    def line(name, value, target, text, higher=True):
+        met = value >= target if higher else value <= target
+        lines.append(f"  {name:<34} {value:>14,.2f}   {'ok  ' if met else 'MISS'}  {text}")
+
+    for name, (target, text) in TARGETS.items():
+        if name in figures:
+            line(name, figures[name], target, text)
+    if "des_models_agree" in figures:
+        lines.append(f"  {'fast and naive agree (hits, p99)':<34} {str(figures['des_models_agree']):>14}")
+    if "replay_peak_mb" in figures:
+        line("replay_peak_mb", figures["replay_peak_mb"], MEMORY_TARGET_MB,
+             f"peak memory (MB) streaming {figures['replay_peak_requests']:,} requests, target <= {MEMORY_TARGET_MB:.0f}",
+             higher=False)
+    ratios = figures.get("replay_ratio_vs_libcachesim")
+    if ratios:
+        lines += ["", f"  replay throughput / libcachesim's process_trace ({figures['replay_trace']}):"]
+        for name, ratio in ratios.items():
+            target = REPLAY_TARGET_FAST if name in FAST_POLICIES else REPLAY_TARGET_OTHERS
+            detail = figures["replay_detail"][name]
+            same = "same miss ratio" if detail["miss_ratio"] == detail["libcachesim_miss_ratio"] else \
+                f"miss ratio {detail['miss_ratio']:.4f} vs {detail['libcachesim_miss_ratio']:.4f}"
+            lines.append(f"    {name:<10} {ratio:>6.2f}x   {'ok  ' if ratio >= target else 'MISS'}  "
+                         f"target >= {target}x; {same}")
+    elif "replay_ratio_vs_libcachesim" in figures:
+        lines.append("  replay: libcachesim is not installed (pip install 'kvsim[test]'); skipped")
+    return "\n".join(lines)

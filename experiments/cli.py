@@ -3,6 +3,8 @@
     kvsim run [CONFIG] [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
     kvsim plot DIR
     kvsim policies
+    kvsim replay TRACE ... | kvsim mrc TRACE ...
+    kvsim bench [--quick] [--json]
 
 A user's mistake (a bad config, an unknown policy, a missing file) ends with
 exit status 2 and one line on stderr naming what was wrong; never a traceback.
@@ -64,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
     policies_parser.set_defaults(handler=command_policies)
     add_trace_commands(commands)
+
+    bench_parser = commands.add_parser("bench", help="measure speed against the baselines, side by side")
+    bench_parser.add_argument("--quick", action="store_true", help="smaller runs: under a minute")
+    bench_parser.add_argument("--json", action="store_true", help="print one JSON object of figures")
+    bench_parser.add_argument("--only", metavar="SECTIONS", default=None,
+                              help="comma-separated subset of: des, replay, mrc, sweep, memory")
+    bench_parser.set_defaults(handler=command_bench)
     return parser
 
 
@@ -106,6 +115,23 @@ def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
                     "p999_ms_mean": "p999_ms", "imbalance_mean": "imbalance"})
     table = summary[list(columns)].rename(columns=columns)
     return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def command_bench(args) -> int:
+    import json
+
+    from experiments import bench
+
+    sections = bench.SECTIONS
+    if args.only:
+        sections = tuple(name.strip() for name in args.only.split(","))
+        unknown = [name for name in sections if name not in bench.SECTIONS]
+        if unknown:
+            raise ConfigError(f"--only: unknown section {unknown[0]!r}; valid: {', '.join(bench.SECTIONS)}")
+    progress = None if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    figures = bench.run_bench(quick=args.quick, sections=sections, progress=progress)
+    print(json.dumps(figures, indent=2) if args.json else bench.report(figures))
+    return 0
 
 
 def command_policies(args) -> int:
