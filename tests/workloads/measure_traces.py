@@ -1,6 +1,6 @@
 """Benchmarks of trace reading, streaming replay, and miss-ratio curves.
 
-    python benchmarks/trace_bench.py [--quick]
+    python -m tests.workloads.measure_traces [--quick]
 
 Prints four tables (times are the best of a few runs, on this machine):
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from policies import make_policy, replay  # noqa: E402
 from policies.mrc import lru_mrc  # noqa: E402
