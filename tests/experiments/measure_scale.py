@@ -11,8 +11,13 @@ fresh --out each time, wall-clock time including start-up and figures):
   (the cluster's own start-up is reported apart, it is paid once);
 * with --configs, every shipped experiment's wall time on all cores.
 
-The median of --repeat runs is reported: other work on a shared machine
-makes single timings noisy.
+The median of --repeat runs is reported, the variants interleaved: other
+work on a shared machine makes single timings noisy.  Measure on an idle
+machine: with Linux's scheduler autogroups (/proc/sys/kernel/sched_autogroup_enabled)
+all processes of one session share one fair share of the CPU, so while
+another session's job runs, the local pool (in this session) cannot get a
+second core, while the Dask workers (started in sessions of their own) can;
+both speed-up and overhead then measure the contention, not kvsim.
 """
 
 from __future__ import annotations
@@ -38,31 +43,30 @@ def wall_time(*args) -> float:
         return time.perf_counter() - start
 
 
-def median_time(repeat: int, *args) -> float:
-    return statistics.median(wall_time(*args) for _ in range(repeat))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (the median is reported)")
     parser.add_argument("--configs", action="store_true", help="also time every shipped experiment")
     args = parser.parse_args()
 
-    one = median_time(args.repeat, "quickstart", "--workers", "1")
-    two = median_time(args.repeat, "quickstart", "--workers", "2")
-    print(f"quickstart, --workers 1: {one:6.2f} s")
-    print(f"quickstart, --workers 2: {two:6.2f} s   speed-up {one / two:.2f}x")
-
+    variants = {"--workers 1": ["--workers", "1"], "--workers 2": ["--workers", "2"], "Dask": None}
+    times = {name: [] for name in variants}
     start = time.perf_counter()
     with local_dask_cluster(workers=2, threads=1) as address:
         started = time.perf_counter() - start
-        dask = median_time(args.repeat, "quickstart", "--scheduler", address)
+        variants["Dask"] = ["--scheduler", address]
+        # Interleaved, so that other work on the machine weighs on every variant alike.
+        for _ in range(args.repeat):
+            for name, options in variants.items():
+                times[name].append(wall_time("quickstart", *options))
+    one, two, dask = (statistics.median(times[name]) for name in variants)
+    print(f"quickstart, --workers 1: {one:6.2f} s")
+    print(f"quickstart, --workers 2: {two:6.2f} s   speed-up {one / two:.2f}x")
     print(f"quickstart, Dask (2 workers x 1 thread): {dask:6.2f} s   overhead vs --workers 2: "
           f"{dask - two:+.2f} s ({(dask / two - 1) * 100:+.0f}%); the cluster took {started:.1f} s to start")
-
     if args.configs:
         for name in shipped.names():
-            print(f"{name:<16} {median_time(1, name):6.2f} s on all cores")
+            print(f"{name:<16} {wall_time(name):6.2f} s on all cores")
 
 
 if __name__ == "__main__":
