@@ -37,17 +37,18 @@ def cloudphysics():
     return records["obj_id"].astype(np.int64), records["obj_size"].astype(np.int64)
 
 
-def zipf_trace(n_requests: int, n_objects: int, alpha: float, seed: int):
+def zipf_trace(n_requests: int, n_objects: int, alpha: float, seed: int, size_sigma: float = 1.5):
     """(keys, sizes): Zipf(alpha) popularity over scrambled ids, one size per object.
 
-    Sizes are drawn once per object from a wide lognormal (median ~4 KiB, from
-    64 B to 256 KiB), so byte-counting caches see very different object sizes.
+    Sizes are drawn once per object from a lognormal with median 4 KiB and
+    log-standard deviation `size_sigma` (1.5: most between 200 B and 80 KiB),
+    clipped to [64 B, 256 KiB], so byte-counting caches see very different sizes.
     """
     rng = np.random.default_rng(seed)
     weights = 1.0 / np.arange(1, n_objects + 1) ** alpha
     ranks = rng.choice(n_objects, size=n_requests, p=weights / weights.sum())
     ids = rng.permutation(n_objects).astype(np.int64) * 7919 + 1_000_003  # sparse, scrambled ids
-    sizes_per_object = np.clip(rng.lognormal(np.log(4096), 1.5, n_objects), 64, 262_144).astype(np.int64)
+    sizes_per_object = np.clip(rng.lognormal(np.log(4096), size_sigma, n_objects), 64, 262_144).astype(np.int64)
     return ids[ranks], sizes_per_object[ranks]
 
 
