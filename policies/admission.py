@@ -123,8 +123,10 @@ class TinyLFUAdmission(Admission):
 
     With the default ``min_frequency=2`` this admits "anything seen before",
     like libCacheSim's bloomfilter admissioner (which keeps an exact set and
-    never forgets).  `expected_items` sizes both structures; by default the
-    capacity, at most 65536, so pass it for caches that count bytes.
+    never forgets).  `expected_items` sizes the sketch, by default the
+    capacity, at most 65536 (pass it for caches that count bytes); the sample
+    is 10 x that, and the doorkeeper is sized to hold a whole sample (at most
+    10 x expected_items keys).
     """
 
     def __init__(self, capacity: int, min_frequency: int = 2, expected_items: int | None = None,
@@ -138,8 +140,10 @@ class TinyLFUAdmission(Admission):
         if self.expected_items < 1 or self.sample_size < 1:
             raise ValueError("tinylfu admission: expected_items and sample_size must be positive")
         self.false_positive_rate = false_positive_rate
-        self._doorkeeper = BloomFilter(self.expected_items, false_positive_rate)
-        self._sketch = CountMinSketch(self.expected_items)
+        # The doorkeeper holds the keys seen once within a sample: up to sample_size of them
+        # (but memory is bounded by expected_items when a very long sample is asked for).
+        self._doorkeeper = BloomFilter(min(self.sample_size, 10 * self.expected_items), false_positive_rate)
+        self._sketch = CountMinSketch(max(self.expected_items, 64))
         self._recorded = 0
 
     def record(self, key):

@@ -103,14 +103,19 @@ class LIRS(Policy):
         if key in self:
             self.remove(key)
         self._evicted = evicted = []
+        self._insert(key, size)
+        self._evicted = []  # evictions by later hits are not this insert's
+        self._limit_stack()
+        return evicted
+
+    def _insert(self, key, size) -> None:
         state = self._stack.get(key)
         if size > self.lir_capacity or size > self.hir_capacity:
             # Too large for the HIR share: refused (as libCacheSim refuses a new key; a
             # non-resident key coming back larger than it was is refused and forgotten).
             if state is not None:
                 self.remove(key)
-            self._limit_stack()
-            return evicted
+            return
         if state is None:  # a new key (not in S, not in Q)
             if self._lir_used + size > self.lir_capacity:
                 while self._hir_used + size > self.hir_capacity:
@@ -139,8 +144,6 @@ class LIRS(Policy):
             self._stack[key] = LIR
             self._sizes[key] = size
             self._lir_used += size
-        self._limit_stack()
-        return evicted
 
     def _hir_hit_in_stack(self, key) -> None:
         """A resident HIR object hit while in S: it leaves Q and becomes LIR."""

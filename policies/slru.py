@@ -44,7 +44,7 @@ class SegmentedLRU:
         self.seg_used = [0] * len(self.seg_capacity)
         self.where: dict = {}  # key -> index of its segment
         self.used = 0
-        self.evicted: list = []  # keys evicted by cooling during a hit or an insert
+        self.evicted: list = []  # where evictions are recorded (the owner swaps in a fresh list)
 
     def can_insert(self, size: int) -> bool:
         return size <= self.seg_capacity[0] and size <= self.capacity
@@ -178,6 +178,7 @@ class SLRU(Policy):
         while slru.used + size > self.capacity:
             slru.evict()
         slru.insert(key, size)
+        slru.evicted = []  # evictions by later hits are not this insert's
         return evicted
 
     def access(self, key, size=1):

@@ -101,6 +101,7 @@ class WTinyLFU(Policy):
         counts = self._sketch.counts
         for i in self._sketch.memo.get(key) or self._sketch.probe(key):  # the sketch's add
             counts[i] += 1
+        main.evicted = []  # evictions by later hits are not this insert's
         return evicted
 
     def access(self, key, size=1):
