@@ -23,9 +23,25 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
+
 from policies.base import Policy, PolicyError, register
 
 NEVER = float("inf")  # the next use of a key that is not requested again
+
+
+def _next_uses_numpy(keys: np.ndarray) -> list:
+    """For each request, the index of the next request to the same key (NEVER if none).
+
+    Sorting the request indices by key (stably) lists each key's requests in
+    time order, one after another; each one's next use is its neighbour.
+    """
+    order = np.argsort(keys, kind="stable")
+    same_key = keys[order[1:]] == keys[order[:-1]]
+    next_use = np.full(len(keys), -1, dtype=np.int64)
+    next_use[order[:-1][same_key]] = order[1:][same_key]
+    result = next_use.tolist()
+    return [NEVER if n < 0 else n for n in result]
 
 
 @register("belady")
@@ -49,13 +65,16 @@ class Belady(Policy):
     # -- the future ---------------------------------------------------------
     def prepare(self, keys) -> None:
         """Give the whole request sequence this policy will be asked about."""
-        future = keys.tolist() if hasattr(keys, "tolist") else list(keys)
-        next_use = [NEVER] * len(future)
-        seen: dict = {}
-        for i in range(len(future) - 1, -1, -1):
-            key = future[i]
-            next_use[i] = seen.get(key, NEVER)
-            seen[key] = i
+        if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
+            future, next_use = keys.tolist(), _next_uses_numpy(keys)
+        else:
+            future = list(keys)
+            next_use = [NEVER] * len(future)
+            seen: dict = {}
+            for i in range(len(future) - 1, -1, -1):  # walk back: the last sighting is the next use
+                key = future[i]
+                next_use[i] = seen.get(key, NEVER)
+                seen[key] = i
         self._future, self._next_use, self._t = future, next_use, 0
 
     @property
@@ -98,6 +117,18 @@ class Belady(Policy):
             raise PolicyError("belady inserts only the key of the latest request (its next use is known)")
         if key in self._sizes:
             self.remove(key)
+        return self._insert_new(key, size, self._current[1])
+
+    def access(self, key, size=1):
+        next_use = self._advance(key)
+        if key in self._sizes:
+            self._push(key, next_use)
+            return True
+        self._current = (key, next_use)
+        self._insert_new(key, size, next_use)
+        return False
+
+    def _insert_new(self, key, size, next_use):
         if size > self.capacity:
             return []
         evicted = []
@@ -112,7 +143,7 @@ class Belady(Policy):
             evicted.append(victim)
         self._sizes[key] = size
         self.used += size
-        self._push(key, self._current[1])
+        self._push(key, next_use)
         return evicted
 
     def _push(self, key, next_use) -> None:

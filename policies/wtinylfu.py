@@ -58,6 +58,10 @@ class WTinyLFU(Policy):
         self._max_size = min(capacity, self.window_capacity, main_segments[0], self.main_capacity)
         self._main_hits = 0
         self._sample = self.SAMPLE_FACTOR * self.main_capacity  # main hits between halvings
+        self._scratch: list = []  # evictions nobody asked for (by hits, or in access())
+        self._main.evicted = self._scratch
+        self._epoch = 0  # number of halvings so far
+        self._victim_estimate = (None, 0, -1)  # (main's victim, its estimate, epoch) at the last duel
 
     @property
     def used(self):
@@ -80,18 +84,22 @@ class WTinyLFU(Policy):
         if self._main_hits >= self._sample:
             self._main_hits = 0
             self._sketch.halve()
+            self._epoch += 1
         return True
 
     def insert(self, key, size=1):
         if key in self._window or key in self._main.where:
             self.remove(key)
-        return self._insert_new(key, size)
-
-    def _insert_new(self, key, size):
-        if size > self._max_size:  # larger than the window (or than main's probation)
-            return []
         main = self._main
-        main.evicted = evicted = []
+        main.evicted = evicted = []  # where this insert's evictions are recorded
+        self._insert_new(key, size)
+        main.evicted = self._scratch  # evictions by later hits are not this insert's
+        return evicted
+
+    def _insert_new(self, key, size) -> None:
+        if size > self._max_size:  # larger than the window (or than main's probation)
+            return
+        main = self._main
         if self._window_used + main.used + size > self.capacity:
             self._evict()
             while self._window_used + main.used + size > self.capacity:
@@ -101,8 +109,6 @@ class WTinyLFU(Policy):
         counts = self._sketch.counts
         for i in self._sketch.memo.get(key) or self._sketch.probe(key):  # the sketch's add
             counts[i] += 1
-        main.evicted = []  # evictions by later hits are not this insert's
-        return evicted
 
     def access(self, key, size=1):
         # lookup() then insert(), with lookup's common cases first: a miss, a window hit.
@@ -111,6 +117,8 @@ class WTinyLFU(Policy):
             if key in window:
                 window.move_to_end(key)
                 return True
+            if len(self._scratch) > 1024:  # nobody reads replay's evictions: keep it short
+                self._scratch.clear()
             self._insert_new(key, size)
             return False
         return self.lookup(key)
@@ -130,11 +138,20 @@ class WTinyLFU(Policy):
                 main.insert(candidate, size)
             else:
                 victim = next(iter(probation)) if probation else main.victim()
-                if min(map(count, probes)) > min(map(count, memo.get(victim) or probe(victim))):
-                    main.evict()  # the candidate wins the duel against main's victim, and
-                    main.insert(candidate, size)  # that eviction is the one asked for
-                else:  # main's victim stays; the candidate leaves the cache
-                    main.evicted.append(candidate)
+                challenge = min(map(count, probes))
+                # Counters only grow between halvings, so the victim's estimate seen last
+                # time is a lower bound of today's: a challenge at or below it loses anyway.
+                known_victim, known_estimate, known_epoch = self._victim_estimate
+                if not (victim == known_victim and known_epoch == self._epoch and challenge <= known_estimate):
+                    estimate = min(map(count, memo.get(victim) or probe(victim)))
+                    self._victim_estimate = (victim, estimate, self._epoch)
+                    if challenge > estimate:
+                        main.evict()  # the candidate wins the duel against main's victim, and
+                        main.insert(candidate, size)  # that eviction is the one asked for
+                        for i in probes:
+                            counts[i] += 1
+                        return
+                main.evicted.append(candidate)  # main's victim stays; the candidate leaves
                 for i in probes:
                     counts[i] += 1
                 return
