@@ -31,9 +31,10 @@ class GDSF(Policy):
         self.inflation = 0.0  # L: the priority of the last evicted object
         self._sizes: dict = {}
         self._freq: dict = {}
-        self._entry: dict = {}  # cached key -> its live heap entry (priority, stamp, key)
+        self._entry: dict = {}  # cached key -> its live heap entry (priority, request, push, key)
         self._heap: list = []
         self._clock = 0  # request counter: the tie-break stamp
+        self._pushes = 0
 
     def lookup(self, key):
         self._clock += 1
@@ -60,7 +61,7 @@ class GDSF(Policy):
         heap, entry_of = self._heap, self._entry
         while self.used > self.capacity:
             entry = heapq.heappop(heap)
-            victim = entry[2]
+            victim = entry[3]
             if entry_of.get(victim) is not entry:
                 continue  # stale: re-prioritised or removed since
             del entry_of[victim]
@@ -71,11 +72,14 @@ class GDSF(Policy):
         return evicted
 
     def _push(self, key, priority: float) -> None:
-        entry = (priority, self._clock, key)
+        # Ties on priority go to the earlier request (libCacheSim's order); the push count
+        # separates entries of the same request, so keys themselves are never compared.
+        self._pushes += 1
+        entry = (priority, self._clock, self._pushes, key)
         self._entry[key] = entry
         heapq.heappush(self._heap, entry)
         if len(self._heap) > 4 * len(self._entry) + 1024:  # drop stale entries now and then
-            self._heap = [e for e in self._heap if self._entry.get(e[2]) is e]
+            self._heap = [e for e in self._heap if self._entry.get(e[3]) is e]
             heapq.heapify(self._heap)
 
     def remove(self, key):
@@ -95,7 +99,7 @@ class GDSF(Policy):
 
     def keys(self):
         """Next victim first: lowest priority first."""
-        return [entry[2] for entry in sorted(self._entry.values())]
+        return [entry[3] for entry in sorted(self._entry.values())]
 
     def priority(self, key):
         entry = self._entry.get(key)
