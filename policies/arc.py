@@ -53,9 +53,6 @@ class ARC(Policy):
     def used(self):
         return self._t1_used + self._t2_used
 
-    @used.setter
-    def used(self, value):  # Policy.__init__ sets it to 0; the lists keep the count
-        pass
 
     def lookup(self, key):
         size = self._t1.pop(key, None)

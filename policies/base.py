@@ -50,7 +50,8 @@ class Policy:
         if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
             raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
         self.capacity = int(capacity)
-        self.used = 0
+        if not isinstance(getattr(type(self), "used", None), property):
+            self.used = 0  # a policy made of parts may compute `used` as a property instead
 
     # -- the interface ---------------------------------------------------
     def lookup(self, key: Key) -> bool:

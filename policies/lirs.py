@@ -72,9 +72,6 @@ class LIRS(Policy):
     def used(self):
         return self._lir_used + self._hir_used
 
-    @used.setter
-    def used(self, value):  # Policy.__init__ sets it to 0; the sets keep the count
-        pass
 
     # -- requests ---------------------------------------------------------
     def lookup(self, key):
@@ -169,6 +166,9 @@ class LIRS(Policy):
     # -- the mechanics --------------------------------------------------------
     def _evict_lir(self) -> None:
         """Demote the LIR object at the bottom of S to Q (or out, if too big for Q)."""
+        # The bottom of S is LIR, except after the LIR set ran empty and HIR entries sat
+        # below new LIR ones (libCacheSim would then demote an HIR entry as if LIR).
+        self._prune()
         key, _ = self._stack.popitem(last=False)
         size = self._sizes[key]
         self._stack_used -= size

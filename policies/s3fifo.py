@@ -73,9 +73,6 @@ class S3FIFO(Policy):
     def used(self):
         return self._small_used + self._main_used
 
-    @used.setter
-    def used(self, value):  # Policy.__init__ sets it to 0; the queues keep the count
-        pass
 
     def lookup(self, key):
         freq = self._freq

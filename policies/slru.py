@@ -161,9 +161,6 @@ class SLRU(Policy):
     def used(self):
         return self._slru.used
 
-    @used.setter
-    def used(self, value):  # Policy.__init__ sets it to 0
-        pass
 
     def lookup(self, key):
         return self._slru.hit(key)

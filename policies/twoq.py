@@ -58,9 +58,6 @@ class TwoQ(Policy):
     def used(self):
         return self._ain_used + self._am_used
 
-    @used.setter
-    def used(self, value):  # Policy.__init__ sets it to 0; the queues keep the count
-        pass
 
     def lookup(self, key):
         if key in self._ain:
@@ -102,7 +99,7 @@ class TwoQ(Policy):
         return evicted
 
     def _evict(self):
-        if self._ain_used > self.ain_capacity:
+        if self._ain_used > self.ain_capacity or not self._am:  # (Am is empty only in tiny caches)
             victim, size = self._ain.popitem(last=False)
             self._ain_used -= size
             self._remember(victim, size)

@@ -67,9 +67,6 @@ class WTinyLFU(Policy):
     def used(self):
         return self._window_used + self._main.used
 
-    @used.setter
-    def used(self, value):  # Policy.__init__ sets it to 0; the parts keep the count
-        pass
 
     def lookup(self, key):
         window = self._window

@@ -22,7 +22,8 @@ WRAPPED = {
 CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
 
 # (key, size, re-insert on a hit?) ; sizes vary per request, so a key may change size
-requests = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6), st.booleans()), min_size=1, max_size=300)
+requests = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6), st.booleans()), min_size=1, max_size=400)
+long_requests = st.lists(st.tuples(st.integers(0, 40), st.integers(1, 6), st.booleans()), min_size=150, max_size=400)
 
 
 def build(case, capacity, stream):
@@ -47,8 +48,8 @@ def test_every_policy_family_is_registered():
 
 
 @pytest.mark.parametrize("case", list(CASES))
-@settings(max_examples=40, deadline=None)
-@given(stream=requests, capacity=st.integers(1, 24))
+@settings(max_examples=60, deadline=None)
+@given(stream=st.one_of(requests, long_requests), capacity=st.integers(1, 24))
 def test_never_over_capacity_and_hits_only_when_present(case, stream, capacity):
     cache = build(case, capacity, stream)
     admission = "admission" in CASES[case][1]
