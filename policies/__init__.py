@@ -6,6 +6,9 @@
     [False, False, True, False, False]
 
 Policies are pure synchronous objects with no clock (see policies/base.py).
+Registered names: arc, belady, clock, fifo, gdsf, lfu, lfuda, lirs, lru,
+random, s3fifo, sieve, slru, twoq, wtinylfu; admission filters (size,
+probabilistic, tinylfu) wrap any of them (policies/admission.py).
 """
 
 from policies.base import (
@@ -21,10 +24,31 @@ from policies.base import (
 )
 
 # Importing the modules registers their policies.
-from policies import clock, fifo, lfu, lru, rand  # noqa: F401,E402
+from policies import (  # noqa: F401,E402
+    arc,
+    belady,
+    clock,
+    fifo,
+    gdsf,
+    lfu,
+    lfuda,
+    lirs,
+    lru,
+    rand,
+    s3fifo,
+    sieve,
+    slru,
+    twoq,
+    wtinylfu,
+)
+from policies.admission import Admission, Admitted, available_admissions, register_admission  # noqa: E402
 from policies.replay import ReplayCounts, replay  # noqa: E402
 
 __all__ = [
+    "Admission",
+    "Admitted",
+    "available_admissions",
+    "register_admission",
     "HookPolicy",
     "Policy",
     "PolicyError",

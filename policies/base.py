@@ -12,7 +12,16 @@ backend answers, later), so the interface splits them:
 
 Semantics follow libCacheSim so miss counts can be compared exactly:
 eviction makes room *before* the new object goes in, and an object larger than
-the whole cache is not admitted (it evicts nothing).
+the whole cache is not admitted (it evicts nothing).  Inserting a key that is
+already cached replaces it (as a new object, possibly with a new size).
+
+Two optional extras:
+
+* ``offline = True`` marks a policy that needs the future (Belady): it is given
+  the whole request sequence with ``prepare(keys)`` before the first request,
+  which ``replay`` does for it; a timed model must refuse such a policy.
+* ``make_policy(name, capacity, admission=..., admission_params={...})`` puts an
+  admission filter (policies/admission.py) in front of any policy.
 """
 
 from __future__ import annotations
@@ -34,12 +43,15 @@ class Policy:
 
     #: registry name, set by @register
     name = "policy"
+    #: True for a policy that must see the future request sequence (``prepare``)
+    offline = False
 
     def __init__(self, capacity: int):
         if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
             raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
         self.capacity = int(capacity)
-        self.used = 0
+        if not isinstance(getattr(type(self), "used", None), property):
+            self.used = 0  # a policy made of parts may compute `used` as a property instead
 
     # -- the interface ---------------------------------------------------
     def lookup(self, key: Key) -> bool:
@@ -61,6 +73,16 @@ class Policy:
         """The cached keys (in the policy's own order, where it has one)."""
         raise NotImplementedError
 
+    @property
+    def max_object_size(self) -> int:
+        """The largest object this policy ever caches (libCacheSim's can_insert limit).
+
+        An insert of a larger object leaves it uncached; a policy made of
+        parts (S3-FIFO, SLRU, 2Q, LIRS, W-TinyLFU) admits only what fits its
+        smallest entry queue.  By default, the capacity.
+        """
+        return self.capacity
+
     def access(self, key: Key, size: int = 1) -> bool:
         """Serve one request as a trace replay does: hit, or miss and insert."""
         if self.lookup(key):
@@ -71,6 +93,13 @@ class Policy:
     def params(self) -> dict:
         """The policy's parameters, as extra result columns."""
         return {}
+
+    def expect(self, keys) -> None:
+        """A hint that `keys` are about to be requested (replay gives it).
+
+        A policy may do per-key work in bulk here (W-TinyLFU hashes the keys
+        with numpy); it must never change a decision.  By default: nothing.
+        """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(capacity={self.capacity}, used={self.used}, objects={len(self)})"
@@ -214,17 +243,43 @@ def policy_parameters(cls: type[Policy]) -> list[str]:
                                                  inspect.Parameter.KEYWORD_ONLY)]
 
 
+#: keyword parameters that every policy accepts through make_policy
+ADMISSION_KEYS = ("admission", "admission_params")
+
+
 def check_params(name: str, params: dict) -> None:
-    """Raise PolicyError if `params` names a parameter the policy does not take."""
+    """Raise PolicyError if `params` names a parameter the policy does not take.
+
+    ``admission`` and ``admission_params`` are accepted for every policy and
+    checked against the admission registry (policies/admission.py).
+    """
     cls = policy_class(name)
     allowed = policy_parameters(cls)
     for param in params:
-        if param not in allowed:
-            valid = ", ".join(allowed) if allowed else "none"
+        if param not in allowed and param not in ADMISSION_KEYS:
+            valid = ", ".join(allowed + list(ADMISSION_KEYS))
             raise PolicyError(f"policy {name!r} has no parameter {param!r}; valid: {valid}")
+    if "admission" in params or "admission_params" in params:
+        from policies.admission import check_admission
+
+        check_admission(params.get("admission"), params.get("admission_params"))
 
 
-def make_policy(name: str, capacity: int, **params) -> Policy:
-    """Build a policy by registry name (or ``module:Class``) with keyword parameters."""
+def make_policy(name: str, capacity: int, admission=None, admission_params=None, **params) -> Policy:
+    """Build a policy by registry name (or ``module:Class``) with keyword parameters.
+
+    ``admission`` (a registered admission name such as ``"size"``, or an
+    ``Admission`` object) wraps the policy in that admission filter, built with
+    ``admission_params``:
+
+        make_policy("lru", 10_000_000, admission="size", admission_params={"threshold": 65536})
+    """
     check_params(name, params)
-    return policy_class(name)(capacity, **params)
+    policy = policy_class(name)(capacity, **params)
+    if admission is None:
+        if admission_params:
+            raise PolicyError("admission_params given without admission")
+        return policy
+    from policies.admission import with_admission
+
+    return with_admission(policy, admission, admission_params)

@@ -5,7 +5,9 @@ report MAC-M-384, 1968.  A hit sets (increments, up to 2**bits - 1) the key's
 counter; the hand, at the oldest key, skips any key with a non-zero counter,
 decrementing it and moving it to the back, and evicts the first key whose
 counter is zero.  With bits=1 this is the textbook second-chance CLOCK, and
-the same as libCacheSim's Clock with n_bit_counter=1.
+the same as libCacheSim's Clock with n_bit_counter=1; `bits` is its
+n_bit_counter and `init_freq` its init_freq (the counter a new key starts
+with; libCacheSim lets it exceed the counter's maximum, and so do we).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from policies.base import Policy, register
 class Clock(Policy):
     """k-bit CLOCK; the queue's front is where the hand points."""
 
-    def __init__(self, capacity: int, bits: int = 1):
+    def __init__(self, capacity: int, bits: int = 1, init_freq: int = 0):
         super().__init__(capacity)
         if int(bits) != bits or bits < 1:
             raise ValueError(f"bits must be a positive integer, got {bits!r}")
+        if int(init_freq) != init_freq or init_freq < 0:
+            raise ValueError(f"init_freq must be a non-negative integer, got {init_freq!r}")
         self.bits = int(bits)
+        self.init_freq = int(init_freq)
         self._max_count = (1 << self.bits) - 1
         self._sizes: dict = {}
         self._counts: OrderedDict = OrderedDict()  # key -> counter, oldest first
@@ -53,7 +58,7 @@ class Clock(Policy):
             self.used -= self._sizes.pop(victim)
             evicted.append(victim)
         self._sizes[key] = size
-        self._counts[key] = 0
+        self._counts[key] = self.init_freq
         self.used += size
         return evicted
 
@@ -76,4 +81,4 @@ class Clock(Policy):
         return list(self._counts)
 
     def params(self):
-        return {"bits": self.bits}
+        return {"bits": self.bits, "init_freq": self.init_freq}

@@ -20,7 +20,7 @@ class Random(Policy):
     def __init__(self, capacity: int, seed: int = 0):
         super().__init__(capacity)
         self.seed = int(seed)
-        self._rng = _random.Random(self.seed)
+        self._random = _random.Random(self.seed).random  # the policy's own generator
         self._sizes: dict = {}
         self._slot: dict = {}  # key -> index in self._keys
         self._keys: list = []
@@ -31,16 +31,32 @@ class Random(Policy):
     def insert(self, key, size=1):
         if key in self._sizes:
             self.remove(key)
+        return self._insert_new(key, size)
+
+    def access(self, key, size=1):
+        if key in self._sizes:
+            return True
+        self._insert_new(key, size)
+        return False
+
+    def _insert_new(self, key, size):
         if size > self.capacity:
             return []
         evicted = []
+        keys, slot, sizes = self._keys, self._slot, self._sizes
         while self.used + size > self.capacity:
-            victim = self._keys[self._rng.randrange(len(self._keys))]
-            self.remove(victim)
+            index = int(self._random() * len(keys))  # uniform over the cached keys
+            victim = keys[index]
+            last = keys.pop()  # the last key fills the victim's slot
+            if index < len(keys):
+                keys[index] = last
+                slot[last] = index
+            del slot[victim]
+            self.used -= sizes.pop(victim)
             evicted.append(victim)
-        self._sizes[key] = size
-        self._slot[key] = len(self._keys)
-        self._keys.append(key)
+        sizes[key] = size
+        slot[key] = len(keys)
+        keys.append(key)
         self.used += size
         return evicted
 

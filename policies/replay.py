@@ -3,6 +3,11 @@
 No SimPy, no time: each request is one ``policy.access``.  This is what
 libCacheSim and the Caffeine simulator do, and what miss-ratio parity with
 libCacheSim is measured on.
+
+An offline policy (Belady) is given the whole key sequence first, unless it
+was prepared already: to replay a long trace in parts (chunks, or a warm-up
+then the measured part), call ``policy.prepare(all_keys)`` once and then
+``replay`` each part in order.
 """
 
 from __future__ import annotations
@@ -48,21 +53,22 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> Repla
     When `count_bytes` is false the policy sees every object as size 1 (its
     capacity counts objects), but byte counts still use the real sizes.
     """
-    keys = np.asarray(keys)
-    sizes = np.ones(len(keys), dtype=np.int64) if sizes is None else np.asarray(sizes)
-    access = policy.access
-    hit_flags = bytearray(len(keys))
+    # Keys may be any hashables (ints, strings, tuples); a numpy array becomes Python ints.
+    key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
+    sizes = np.ones(len(key_list), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
+    if len(sizes) != len(key_list):
+        raise ValueError(f"replay: {len(key_list)} keys but {len(sizes)} sizes")
+    if policy.offline and not getattr(policy, "prepared", False):
+        policy.prepare(key_list)
+    policy.expect(keys)
+    # map() runs the loop in C; the per-request cost is then the policy's own.
     if count_bytes:
-        for i, (key, size) in enumerate(zip(keys.tolist(), sizes.tolist())):
-            if access(key, size):
-                hit_flags[i] = 1
+        flags = list(map(policy.access, key_list, sizes.tolist()))
     else:
-        for i, key in enumerate(keys.tolist()):
-            if access(key, 1):
-                hit_flags[i] = 1
-    hits = np.frombuffer(bytes(hit_flags), dtype=np.uint8).astype(bool)
+        flags = list(map(policy.access, key_list))
+    hits = np.array(flags, dtype=bool)
     return ReplayCounts(
-        requests=len(keys),
+        requests=len(key_list),
         hits=int(hits.sum()),
         bytes=int(sizes.sum()),
         hit_bytes=int(sizes[hits].sum()),

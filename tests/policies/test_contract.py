@@ -1,4 +1,11 @@
-"""Every registered policy keeps the interface's promises (property tests)."""
+"""Every registered policy keeps the interface's promises (property tests).
+
+The same properties are checked for every policy in the registry, and for a
+few policies behind an admission filter.  Belady, the offline policy, is
+given the request sequence first (``prepare``), as replay does.
+"""
+
+import random
 
 import pytest
 from hypothesis import given, settings
@@ -7,50 +14,111 @@ from hypothesis import strategies as st
 from policies import HookPolicy, PolicyError, available, make_policy, policy_class, replay
 
 POLICIES = available()
-requests = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6)), min_size=1, max_size=300)
+WRAPPED = {
+    "lru+size": ("lru", {"admission": "size", "admission_params": {"threshold": 4}}),
+    "s3fifo+tinylfu": ("s3fifo", {"admission": "tinylfu"}),
+    "arc+probabilistic": ("arc", {"admission": "probabilistic", "admission_params": {"probability": 0.7}}),
+}
+CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
+
+# (key, size, re-insert on a hit?) ; sizes vary per request, so a key may change size
+requests = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6), st.booleans()), min_size=1, max_size=400)
+long_requests = st.lists(st.tuples(st.integers(0, 40), st.integers(1, 6), st.booleans()), min_size=150, max_size=400)
 
 
-@pytest.mark.parametrize("name", POLICIES)
+def build(case, capacity, stream):
+    name, params = CASES[case]
+    cache = make_policy(name, capacity, **params)
+    if cache.offline:
+        cache.prepare([key for key, *_ in stream])
+    return cache
+
+
+def check_consistent(cache, sizes):
+    keys = cache.keys()
+    assert len(keys) == len(set(keys)) == len(cache)
+    assert all(key in cache for key in keys)
+    assert cache.used == sum(sizes[key] for key in keys)
+    assert cache.used <= cache.capacity
+
+
+def test_every_policy_family_is_registered():
+    assert set(POLICIES) >= {"fifo", "lru", "clock", "lfu", "random", "sieve", "slru", "twoq", "arc", "lirs",
+                             "s3fifo", "wtinylfu", "lfuda", "gdsf", "belady"}
+
+
+@pytest.mark.parametrize("case", list(CASES))
 @settings(max_examples=60, deadline=None)
-@given(stream=requests, capacity=st.integers(1, 20))
-def test_never_over_capacity_and_hits_only_when_present(name, stream, capacity):
-    cache = make_policy(name, capacity)
-    for key, size in stream:
+@given(stream=st.one_of(requests, long_requests), capacity=st.integers(1, 24))
+def test_never_over_capacity_and_hits_only_when_present(case, stream, capacity):
+    cache = build(case, capacity, stream)
+    admission = "admission" in CASES[case][1]
+    sizes = {}  # the size each cached key was inserted with
+    for key, size, reinsert in stream:
         present = key in cache
         hit = cache.lookup(key)
         assert hit == present
-        if not hit:
-            evicted = cache.insert(key, size)
-            assert key not in evicted
-            assert all(victim not in cache for victim in evicted)
-            assert (key in cache) == (size <= capacity)
-        assert cache.used <= capacity
-        assert len(cache) == len(cache.keys())
+        if hit and not reinsert:
+            check_consistent(cache, sizes)
+            continue
+        before = set(cache.keys())
+        evicted = cache.insert(key, size)  # a miss, or an already-present key with a new size
+        sizes[key] = size
+        assert len(evicted) == len(set(evicted))
+        assert set(evicted) <= before | {key}  # only cached keys (GDSF may evict the new one)
+        assert all(victim not in cache for victim in evicted)
+        if key in cache:
+            assert size <= cache.max_object_size
+        elif not admission:
+            assert size > cache.max_object_size or key in evicted
+        if size > cache.capacity:
+            assert evicted == [] and key not in cache
+        check_consistent(cache, sizes)
 
 
-@pytest.mark.parametrize("name", POLICIES)
-@settings(max_examples=40, deadline=None)
+@pytest.mark.parametrize("case", list(CASES))
+@settings(max_examples=25, deadline=None)
 @given(stream=requests)
-def test_remove_leaves_no_trace(name, stream):
-    cache = make_policy(name, 12)
-    for key, size in stream:
-        cache.access(key, size)
+def test_remove_leaves_no_trace(case, stream):
+    cache = build(case, 12, stream)
+    sizes = {}
+    for key, size, _ in stream:
+        if not cache.access(key, size):
+            sizes[key] = size
     for key in list(cache.keys()):
+        used, count = cache.used, len(cache)
         assert cache.remove(key)
-        assert key not in cache
+        assert key not in cache and key not in cache.keys()
+        assert cache.used == used - sizes[key] and len(cache) == count - 1
+        for ghosts in ("ghost_keys", "lir_keys"):
+            if hasattr(cache, ghosts):
+                assert key not in getattr(cache, ghosts)()
         assert not cache.remove(key)
-    assert len(cache) == 0 and cache.used == 0
-    # An emptied cache works as a new one.
-    assert cache.access("x", 1) is False and cache.lookup("x")
+    assert len(cache) == 0 and cache.used == 0 and cache.keys() == []
+    if not cache.offline:  # an emptied cache works as a new one
+        assert cache.lookup("x") is False
+        cache.insert("x", 1)
+        assert ("x" in cache) == (1 <= cache.max_object_size) or "admission" in CASES[case][1]
+        assert cache.lookup("x") == ("x" in cache)
 
 
-@pytest.mark.parametrize("name", POLICIES)
-def test_replay_counts_add_up_and_repeat(name):
-    keys = [(i * 7919) % 97 for i in range(2000)]
-    first = replay(make_policy(name, 20), keys)
-    second = replay(make_policy(name, 20), keys)
+@pytest.mark.parametrize("case", list(CASES))
+def test_replay_counts_add_up_and_repeat(case):
+    rng = random.Random(5)
+    keys = [int(60 * rng.random() ** 3) for _ in range(2000)]  # skewed: small keys are popular
+    name, params = CASES[case]
+    first = replay(make_policy(name, 20, **params), keys)
+    second = replay(make_policy(name, 20, **params), keys)
     assert first.hits + first.misses == first.requests == 2000
     assert first == second
+    assert 0 < first.hits < 2000
+
+
+@pytest.mark.parametrize("name", POLICIES)
+def test_string_and_tuple_keys_work(name):
+    keys = [f"user:{i % 13}" for i in range(200)] + [("t", i % 7) for i in range(100)]
+    counts = replay(make_policy(name, 8), keys)
+    assert counts.requests == 300 and 0 < counts.hits < 300
 
 
 def test_unknown_policy_names_the_valid_ones():
@@ -59,7 +127,7 @@ def test_unknown_policy_names_the_valid_ones():
 
 
 def test_unknown_parameter_names_the_valid_ones():
-    with pytest.raises(PolicyError, match=r"policy 'clock' has no parameter 'bit'; valid: bits"):
+    with pytest.raises(PolicyError, match=r"policy 'clock' has no parameter 'bit'; valid: bits, init_freq, admission"):
         make_policy("clock", 10, bit=2)
 
 

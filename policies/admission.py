@@ -1,0 +1,263 @@
+"""Admission filters: should a missed object enter the cache at all?
+
+Eviction decides what leaves; admission decides what gets in.  A filter
+wraps *any* policy, so "LRU with a size threshold" or "S3-FIFO behind a
+TinyLFU doorkeeper" need no new policy class:
+
+    >>> from policies import make_policy
+    >>> cache = make_policy("lru", 100, admission="size", admission_params={"threshold": 10})
+    >>> cache.insert("small", 4), "small" in cache
+    ([], True)
+    >>> cache.insert("large", 20), "large" in cache
+    ([], False)
+
+The wrapper (``Admitted``) sends every request to the filter (``record``), and
+asks it (``admit``) before a key that is not cached is inserted; a refused key
+evicts nothing.  As in libCacheSim, the filter is consulted only for keys not
+already cached.  Filters live in their own registry: ``size``,
+``probabilistic`` and ``tinylfu``; a filter object can also be passed as
+``admission=`` directly.
+"""
+
+from __future__ import annotations
+
+import random as _random
+
+from policies.base import Policy, PolicyError, policy_parameters
+from policies.sketch import BloomFilter, CountMinSketch
+
+_ADMISSIONS: dict[str, type["Admission"]] = {}
+
+
+def register_admission(name: str):
+    """Class decorator: make an admission filter available under `name`."""
+
+    def decorate(cls):
+        cls.name = name
+        _ADMISSIONS[name] = cls
+        return cls
+
+    return decorate
+
+
+def available_admissions() -> list[str]:
+    return sorted(_ADMISSIONS)
+
+
+class Admission:
+    """Base class of admission filters.  Built as ``cls(capacity, **params)``."""
+
+    name = "admission"
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+
+    def record(self, key) -> None:
+        """See one request (called for every request, hit or miss, before the lookup)."""
+
+    def admit(self, key, size: int) -> bool:
+        """May `key` (not cached, `size` units) enter the cache now?"""
+        raise NotImplementedError
+
+    def params(self) -> dict:
+        return {}
+
+
+@register_admission("size")
+class SizeAdmission(Admission):
+    """Admit only objects strictly smaller than `threshold` (in capacity units).
+
+    Same rule as libCacheSim's size admissioner (``size < threshold``).  Its
+    default threshold is "no limit", which makes the filter a no-op, so here
+    the threshold must be given.  With a capacity counting objects every size
+    is 1, so the filter only means something for byte capacities.
+    """
+
+    def __init__(self, capacity: int, threshold: int):
+        super().__init__(capacity)
+        if int(threshold) != threshold or threshold < 1:
+            raise ValueError(f"size admission: threshold must be a positive integer, got {threshold!r}")
+        self.threshold = int(threshold)
+
+    def admit(self, key, size):
+        return size < self.threshold
+
+    def params(self):
+        return {"threshold": self.threshold}
+
+
+@register_admission("probabilistic")
+class ProbabilisticAdmission(Admission):
+    """Admit each missed object with `probability` (libCacheSim's default 0.5).
+
+    A cheap way to keep one-hit wonders out: an object requested k times gets
+    in with probability 1 - (1 - p)**k.  The generator is the filter's own.
+    """
+
+    def __init__(self, capacity: int, probability: float = 0.5, seed: int = 0):
+        super().__init__(capacity)
+        if not 0 < probability <= 1:
+            raise ValueError(f"probabilistic admission: probability must be in (0, 1], got {probability!r}")
+        self.probability = float(probability)
+        self.seed = int(seed)
+        self._random = _random.Random(self.seed).random
+
+    def admit(self, key, size):
+        return self._random() < self.probability
+
+    def params(self):
+        return {"probability": self.probability, "seed": self.seed}
+
+
+@register_admission("tinylfu")
+class TinyLFUAdmission(Admission):
+    """Admit a key once it has been requested `min_frequency` times recently.
+
+    G. Einziger, R. Friedman, B. Manes, "TinyLFU: A highly efficient cache
+    admission policy", ACM Trans. Storage 13(4), 2017.  Every request is
+    recorded: the first sighting of a key only sets its bits in the
+    *doorkeeper*, a Bloom filter, so one-hit wonders never reach the counters;
+    later sightings increment a count-min sketch.  The estimate is sketch +
+    doorkeeper.  After `sample_size` recorded requests the doorkeeper is
+    cleared and every counter halved, so old popularity fades.
+
+    With the default ``min_frequency=2`` this admits "anything seen before",
+    like libCacheSim's bloomfilter admissioner (which keeps an exact set and
+    never forgets).  `expected_items` sizes the sketch, by default the
+    capacity, at most 65536 (pass it for caches that count bytes); the sample
+    is 10 x that, and the doorkeeper is sized to hold a whole sample (at most
+    10 x expected_items keys).
+    """
+
+    def __init__(self, capacity: int, min_frequency: int = 2, expected_items: int | None = None,
+                 sample_size: int | None = None, false_positive_rate: float = 0.01):
+        super().__init__(capacity)
+        if int(min_frequency) != min_frequency or min_frequency < 1:
+            raise ValueError(f"tinylfu admission: min_frequency must be a positive integer, got {min_frequency!r}")
+        self.min_frequency = int(min_frequency)
+        self.expected_items = int(expected_items) if expected_items else min(capacity, 1 << 16)
+        self.sample_size = int(sample_size) if sample_size else 10 * self.expected_items
+        if self.expected_items < 1 or self.sample_size < 1:
+            raise ValueError("tinylfu admission: expected_items and sample_size must be positive")
+        self.false_positive_rate = false_positive_rate
+        # The doorkeeper holds the keys seen once within a sample: up to sample_size of them
+        # (but memory is bounded by expected_items when a very long sample is asked for).
+        self._doorkeeper = BloomFilter(min(self.sample_size, 10 * self.expected_items), false_positive_rate)
+        self._sketch = CountMinSketch(max(self.expected_items, 64))
+        self._recorded = 0
+
+    def record(self, key):
+        if self._doorkeeper.add(key):  # seen before: now it counts
+            self._sketch.add(key)
+        self._recorded += 1
+        if self._recorded >= self.sample_size:
+            self._recorded = 0
+            self._doorkeeper.clear()
+            self._sketch.halve()
+
+    def estimate(self, key) -> int:
+        return self._sketch.estimate(key) + (key in self._doorkeeper)
+
+    def admit(self, key, size):
+        return self.estimate(key) >= self.min_frequency
+
+    def params(self):
+        return {"min_frequency": self.min_frequency, "expected_items": self.expected_items,
+                "sample_size": self.sample_size}
+
+
+class Admitted(Policy):
+    """A policy behind an admission filter; otherwise it behaves as the policy."""
+
+    def __init__(self, policy: Policy, admission: Admission):
+        # No Policy.__init__: capacity and `used` are the wrapped policy's.
+        self.policy = policy
+        self.admission = admission
+        self.capacity = policy.capacity
+        self.name = f"{policy.name}+{admission.name}"
+
+    @property
+    def used(self):
+        return self.policy.used
+
+    @property
+    def offline(self):
+        return self.policy.offline
+
+    def prepare(self, keys) -> None:
+        self.policy.prepare(keys)
+
+    def expect(self, keys) -> None:
+        self.policy.expect(keys)
+
+    @property
+    def prepared(self) -> bool:
+        return getattr(self.policy, "prepared", True)
+
+    @property
+    def max_object_size(self):
+        return self.policy.max_object_size
+
+    def lookup(self, key):
+        self.admission.record(key)
+        return self.policy.lookup(key)
+
+    def insert(self, key, size=1):
+        if key not in self.policy and not self.admission.admit(key, size):
+            return []
+        return self.policy.insert(key, size)
+
+    def remove(self, key):
+        return self.policy.remove(key)
+
+    def __contains__(self, key):
+        return key in self.policy
+
+    def __len__(self):
+        return len(self.policy)
+
+    def keys(self):
+        return self.policy.keys()
+
+    def params(self):
+        params = dict(self.policy.params())
+        params["admission"] = self.admission.name
+        params.update({f"admission_{k}": v for k, v in self.admission.params().items()})
+        return params
+
+
+def admission_class(name: str) -> type[Admission]:
+    try:
+        return _ADMISSIONS[name.lower()]
+    except (KeyError, AttributeError):
+        raise PolicyError(f"unknown admission {name!r}; valid: {', '.join(available_admissions())}") from None
+
+
+def check_admission(admission, admission_params) -> None:
+    """Raise PolicyError for an unknown admission name or parameter."""
+    if admission is None:
+        if admission_params:
+            raise PolicyError("admission_params given without admission")
+        return
+    if isinstance(admission, Admission):
+        if admission_params:
+            raise PolicyError("admission_params given with an Admission object (it is already built)")
+        return
+    cls = admission_class(admission)
+    allowed = policy_parameters(cls)
+    for param in admission_params or {}:
+        if param not in allowed:
+            raise PolicyError(
+                f"admission {cls.name!r} has no parameter {param!r}; valid: {', '.join(allowed) or 'none'}"
+            )
+
+
+def with_admission(policy: Policy, admission, admission_params=None) -> Admitted:
+    """Wrap `policy` in an admission filter given by name (with params) or as an object."""
+    check_admission(admission, admission_params)
+    if not isinstance(admission, Admission):
+        try:
+            admission = admission_class(admission)(policy.capacity, **(admission_params or {}))
+        except TypeError as error:  # a required parameter is missing
+            raise PolicyError(f"admission {admission!r}: {error}") from None
+    return Admitted(policy, admission)

@@ -1,0 +1,106 @@
+"""GDSF: Greedy-Dual-Size-Frequency, a size-aware frequency policy.
+
+L. Cherkasova, "Improving WWW proxies performance with Greedy-Dual-Size-
+Frequency caching policy", HP Labs report HPL-98-69R1, 1998.
+
+Each object has a priority ``L + frequency / size``; the lowest priority is
+evicted, and ``L`` (the "inflation" value) becomes the evicted priority, so
+objects that stop being requested age out without touching every other
+priority.  Small, frequently requested objects are kept: the policy
+maximises the object hit ratio, at the expense of the byte hit ratio.
+
+As libCacheSim's GDSF: the priority is ``L + frequency * 1e6 / size``, a hit
+recomputes it with the current ``L``, and ties go to the object whose
+priority was set first.  With a capacity counting objects every size is 1,
+and GDSF becomes LFU with aging.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from policies.base import Policy, register
+
+
+@register("gdsf")
+class GDSF(Policy):
+    """Greedy-Dual-Size-Frequency (no parameters, as in libCacheSim)."""
+
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+        self.inflation = 0.0  # L: the priority of the last evicted object
+        self._sizes: dict = {}
+        self._freq: dict = {}
+        self._entry: dict = {}  # cached key -> its live heap entry (priority, request, push, key)
+        self._heap: list = []
+        self._clock = 0  # request counter: the tie-break stamp
+        self._pushes = 0
+
+    def lookup(self, key):
+        self._clock += 1
+        freq = self._freq.get(key)
+        if freq is None:
+            return False
+        freq += 1
+        self._freq[key] = freq
+        self._push(key, self.inflation + freq * 1.0e6 / self._sizes[key])
+        return True
+
+    def insert(self, key, size=1):
+        if key in self._sizes:
+            self.remove(key)
+        if size > self.capacity:
+            return []
+        # Insert first, then evict while over capacity (libCacheSim's GDSF_get): the
+        # new object competes too, and goes straight back out if its priority is lowest.
+        self._sizes[key] = size
+        self._freq[key] = 1
+        self.used += size
+        self._push(key, self.inflation + 1.0e6 / size)
+        evicted = []
+        heap, entry_of = self._heap, self._entry
+        while self.used > self.capacity:
+            entry = heapq.heappop(heap)
+            victim = entry[3]
+            if entry_of.get(victim) is not entry:
+                continue  # stale: re-prioritised or removed since
+            del entry_of[victim]
+            del self._freq[victim]
+            self.used -= self._sizes.pop(victim)
+            self.inflation = entry[0]
+            evicted.append(victim)
+        return evicted
+
+    def _push(self, key, priority: float) -> None:
+        # Ties on priority go to the earlier request (libCacheSim's order); the push count
+        # separates entries of the same request, so keys themselves are never compared.
+        self._pushes += 1
+        entry = (priority, self._clock, self._pushes, key)
+        self._entry[key] = entry
+        heapq.heappush(self._heap, entry)
+        if len(self._heap) > 4 * len(self._entry) + 1024:  # drop stale entries now and then
+            self._heap = [e for e in self._heap if self._entry.get(e[3]) is e]
+            heapq.heapify(self._heap)
+
+    def remove(self, key):
+        size = self._sizes.pop(key, None)
+        if size is None:
+            return False
+        del self._entry[key]
+        del self._freq[key]
+        self.used -= size
+        return True
+
+    def __contains__(self, key):
+        return key in self._sizes
+
+    def __len__(self):
+        return len(self._sizes)
+
+    def keys(self):
+        """Next victim first: lowest priority first."""
+        return [entry[3] for entry in sorted(self._entry.values())]
+
+    def priority(self, key):
+        entry = self._entry.get(key)
+        return None if entry is None else entry[0]

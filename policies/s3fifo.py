@@ -1,0 +1,203 @@
+"""S3-FIFO: a small probation FIFO, a main FIFO, and a ghost FIFO.
+
+J. Yang, Y. Zhang, Z. Qiu, Y. Yue, K. V. Rashmi, "FIFO queues are all you
+need for cache eviction", SOSP 2023.
+
+Most objects are requested once and never again ("one-hit wonders").  A new
+object enters the *small* FIFO (10% of the capacity); each hit bumps its
+counter.  When the small queue is evicted, an object hit at least
+`move_to_main_threshold` times moves to the *main* FIFO; the others leave the
+cache, their keys remembered in the *ghost* FIFO (90% of the capacity).  A
+miss found in the ghost goes straight to main.  Main is a CLOCK with 2-bit
+counters: its oldest object, if hit since its last pass, is reinserted with
+its counter decremented, else evicted.  Evictions come from main when main is
+over its share (or small is empty), else from small.
+
+Semantics follow libCacheSim 0.3.5's S3FIFO exactly, in particular:
+
+* while the cache warms up (nothing evicted yet) and the small queue is
+  full, new objects go straight to main;
+* small-queue counters are not capped; main's are read as min(counter, 3);
+* an object at least as large as the small queue is not inserted (though the
+  eviction that made room for it has happened) - libCacheSim's guard against
+  one object flushing the whole small queue; an object larger than the small
+  queue is refused outright.
+
+Where libCacheSim cannot work with a tiny cache we deviate, so that every
+capacity caches something: a small queue that rounds down to 0 gets one unit
+(libCacheSim aborts), and a one-unit small queue admits a one-unit object
+(libCacheSim would admit nothing, so an object-counting cache below 20
+objects stays empty there).
+
+Lookup and insert are apart in a timed model, so a ghost hit seen by
+``lookup`` is remembered per key until that key's ``insert``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from policies.base import Policy, register
+
+
+@register("s3fifo")
+class S3FIFO(Policy):
+    """S3-FIFO with libCacheSim's defaults (small 10%, ghost 90%, promote after 2 hits)."""
+
+    def __init__(self, capacity: int, small_size_ratio: float = 0.1, ghost_size_ratio: float = 0.9,
+                 move_to_main_threshold: int = 2):
+        super().__init__(capacity)
+        if not 0 < small_size_ratio < 1:
+            raise ValueError(f"small_size_ratio must be in (0, 1), got {small_size_ratio!r}")
+        if ghost_size_ratio < 0:
+            raise ValueError(f"ghost_size_ratio must be >= 0, got {ghost_size_ratio!r}")
+        if int(move_to_main_threshold) != move_to_main_threshold or move_to_main_threshold < 1:
+            raise ValueError(f"move_to_main_threshold must be a positive integer, got {move_to_main_threshold!r}")
+        self.small_size_ratio = small_size_ratio
+        self.ghost_size_ratio = ghost_size_ratio
+        self.move_to_main_threshold = int(move_to_main_threshold)
+        self.small_capacity = max(int(capacity * small_size_ratio), 1)
+        self.main_capacity = capacity - self.small_capacity
+        self.ghost_capacity = int(capacity * ghost_size_ratio)
+        # libCacheSim refuses objects of size >= the small queue; a one-unit queue takes one unit.
+        self._small_limit = max(self.small_capacity, 2)
+        self._small: OrderedDict = OrderedDict()  # key -> size, oldest first
+        self._main: OrderedDict = OrderedDict()
+        self._ghost: OrderedDict = OrderedDict()  # key -> size, oldest first
+        self._freq: dict = {}  # cached key -> hit counter
+        self._small_used = self._main_used = self._ghost_used = 0
+        self._has_evicted = False
+        self._ghost_hits: set = set()  # keys whose last lookup hit the ghost, until their insert
+
+    @property
+    def used(self):
+        return self._small_used + self._main_used
+
+
+    def lookup(self, key):
+        freq = self._freq
+        if key in freq:
+            freq[key] += 1
+            return True
+        size = self._ghost.pop(key, None)
+        if size is not None:
+            self._ghost_used -= size
+            self._ghost_hits.add(key)
+        return False
+
+    def insert(self, key, size=1):
+        if key in self._freq:
+            self.remove(key)
+        from_ghost = key in self._ghost_hits
+        if from_ghost:
+            self._ghost_hits.discard(key)
+        if size > self.capacity or size > self.small_capacity:
+            return []
+        evicted = []
+        while self._small_used + self._main_used + size > self.capacity:
+            victim = self._evict()
+            if victim is not None:
+                evicted.append(victim)
+        if size >= self._small_limit:
+            # Room was made, but the object is not inserted (as libCacheSim, except that
+            # it would still let such an object in from the ghost: only possible when an
+            # object changes size, and it would break the size limit).
+            return evicted
+        if from_ghost:
+            self._main[key] = size
+            self._main_used += size
+        elif not self._has_evicted and self._small_used >= self.small_capacity:
+            self._main[key] = size  # warming up with a full small queue: straight to main
+            self._main_used += size
+        else:
+            self._small[key] = size
+            self._small_used += size
+        self._freq[key] = 0
+        return evicted
+
+    def _evict(self):
+        """Evict one object (or, from small, promote until one leaves); its key or None."""
+        self._has_evicted = True
+        if self._main_used > self.main_capacity or not self._small:
+            return self._evict_main()
+        return self._evict_small()
+
+    def _evict_small(self):
+        small, freq = self._small, self._freq
+        while small:
+            key, size = small.popitem(last=False)
+            self._small_used -= size
+            if freq[key] >= self.move_to_main_threshold:  # proven: on to main, counter reset
+                freq[key] = 0
+                self._main[key] = size
+                self._main_used += size
+                continue
+            del freq[key]
+            self._remember(key, size)
+            return key
+        return None
+
+    def _evict_main(self):
+        main, freq = self._main, self._freq
+        while main:
+            key, size = main.popitem(last=False)
+            count = freq[key]
+            if count >= 1:  # hit since its last pass: reinsert, one step colder
+                freq[key] = min(count, 3) - 1
+                main[key] = size
+                continue
+            del freq[key]
+            self._main_used -= size
+            return key
+        return None
+
+    def _remember(self, key, size: int) -> None:
+        """Put a key evicted from small in the ghost FIFO (if it fits at all)."""
+        if size > self.ghost_capacity:
+            return
+        ghost = self._ghost
+        while self._ghost_used + size > self.ghost_capacity:
+            self._ghost_used -= ghost.popitem(last=False)[1]
+        ghost[key] = size
+        self._ghost_used += size
+
+    def remove(self, key):
+        self._ghost_hits.discard(key)
+        size = self._ghost.pop(key, None)
+        if size is not None:
+            self._ghost_used -= size
+        if self._freq.pop(key, None) is None:
+            return False
+        size = self._small.pop(key, None)
+        if size is not None:
+            self._small_used -= size
+        else:
+            self._main_used -= self._main.pop(key)
+        return True
+
+    def __contains__(self, key):
+        return key in self._freq
+
+    def __len__(self):
+        return len(self._freq)
+
+    def keys(self):
+        """Small queue then main queue, each oldest first."""
+        return list(self._small) + list(self._main)
+
+    @property
+    def max_object_size(self):
+        return min(self.capacity, self._small_limit - 1)
+
+    def small_keys(self):
+        return list(self._small)
+
+    def main_keys(self):
+        return list(self._main)
+
+    def ghost_keys(self):
+        return list(self._ghost)
+
+    def params(self):
+        return {"small_size_ratio": self.small_size_ratio, "ghost_size_ratio": self.ghost_size_ratio,
+                "move_to_main_threshold": self.move_to_main_threshold}

@@ -1,0 +1,211 @@
+"""SLRU: segmented LRU, a ladder of LRU segments climbed one rung per hit.
+
+R. Karedla, J. S. Love, B. G. Wherry, "Caching strategies to improve disk
+system performance", IEEE Computer 27(3), 1994.
+
+The cache is split into `n_seg` LRU segments of equal capacity (libCacheSim's
+default: 4 segments of capacity // 4).  A hit moves an object up one segment
+(or to the MRU end of the top one); a segment pushed over its capacity
+*cools*: its LRU object drops to the MRU end of the segment below, and
+segment 0 drops its LRU object out of the cache.  Objects that are hit often
+climb away from the bottom, where one-time objects are evicted first.
+
+Semantics follow libCacheSim's SLRU exactly, including two that surprise:
+
+* a new object goes into the *lowest segment that still has room*, so while
+  the cache warms up new objects fill the upper segments too; only when no
+  segment has room is it put in segment 0 (after evicting to make room);
+* eviction takes the LRU object of the lowest non-empty segment, and a hit
+  can evict: promoting into a full segment cools it, which may cascade down
+  to segment 0 and out of the cache.
+
+An object larger than one segment is not admitted (libCacheSim's
+SLRU_can_insert).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from policies.base import Policy, register
+
+
+class SegmentedLRU:
+    """LRU segments with libCacheSim's SLRU rules, counting in capacity units.
+
+    Also the main cache of W-TinyLFU.  `segment_capacities` are fixed; each
+    segment is an OrderedDict key -> size, LRU first.
+    """
+
+    def __init__(self, segment_capacities):
+        self.seg_capacity = list(segment_capacities)
+        self.capacity = sum(self.seg_capacity)
+        self.segs = [OrderedDict() for _ in self.seg_capacity]
+        self.seg_used = [0] * len(self.seg_capacity)
+        self.where: dict = {}  # key -> index of its segment
+        self.used = 0
+        self.evicted: list = []  # where evictions are recorded (the owner swaps in a fresh list)
+
+    def can_insert(self, size: int) -> bool:
+        return size <= self.seg_capacity[0] and size <= self.capacity
+
+    def hit(self, key) -> bool:
+        """Promote a cached key; False if it is not cached."""
+        seg = self.where.get(key)
+        if seg is None:
+            return False
+        top = len(self.segs) - 1
+        if seg == top:
+            self.segs[top].move_to_end(key)
+            return True
+        size = self.segs[seg].pop(key)
+        self.seg_used[seg] -= size
+        self.segs[seg + 1][key] = size
+        self.seg_used[seg + 1] += size
+        self.where[key] = seg + 1
+        while self.seg_used[seg + 1] > self.seg_capacity[seg + 1]:
+            self._cool(seg + 1)
+        return True
+
+    def _cool(self, seg: int) -> None:
+        """Move segment `seg`'s LRU object down a segment (out of the cache from 0)."""
+        if seg == 0:
+            self.evict()
+            return
+        key, size = self.segs[seg].popitem(last=False)
+        self.seg_used[seg] -= size
+        self.segs[seg - 1][key] = size
+        self.seg_used[seg - 1] += size
+        self.where[key] = seg - 1
+        while self.seg_used[seg - 1] > self.seg_capacity[seg - 1]:
+            self._cool(seg - 1)
+
+    def victim(self):
+        """The key the next eviction would take: LRU of the lowest non-empty segment."""
+        for seg in self.segs:
+            if seg:
+                for key in seg:
+                    return key
+        return None
+
+    def evict(self):
+        for seg, used in enumerate(self.seg_used):
+            if used > 0:
+                key, size = self.segs[seg].popitem(last=False)
+                self.seg_used[seg] -= size
+                del self.where[key]
+                self.used -= size
+                self.evicted.append(key)
+                return key
+        raise RuntimeError("evict from an empty SLRU")
+
+    def insert(self, key, size: int) -> None:
+        """Put a new key in the lowest segment with room, else make room and use segment 0."""
+        for seg, used in enumerate(self.seg_used):
+            if used + size <= self.seg_capacity[seg]:
+                break
+        else:
+            seg = 0
+            while self.used + size > self.capacity:
+                self.evict()
+        self.segs[seg][key] = size
+        self.seg_used[seg] += size
+        self.where[key] = seg
+        self.used += size
+
+    def remove(self, key):
+        seg = self.where.pop(key, None)
+        if seg is None:
+            return None
+        size = self.segs[seg].pop(key)
+        self.seg_used[seg] -= size
+        self.used -= size
+        return size
+
+    def keys(self):
+        return [key for seg in self.segs for key in seg]
+
+
+def split_capacity(capacity: int, parts) -> list[int]:
+    """libCacheSim's seg-size rule: part i gets int(parts[i] / sum(parts) * capacity)."""
+    total = sum(parts)
+    return [int(part / total * capacity) for part in parts]
+
+
+@register("slru")
+class SLRU(Policy):
+    """Segmented LRU with `n_seg` equal segments (libCacheSim's default 4).
+
+    `segments` (e.g. ``(1, 4)``) gives unequal relative sizes instead, as
+    libCacheSim's ``seg-size=1:4``.  A segment of capacity 0 (a tiny cache) is
+    given one unit, where libCacheSim would refuse to build the cache.
+    """
+
+    def __init__(self, capacity: int, n_seg: int = 4, segments: tuple | None = None):
+        super().__init__(capacity)
+        if segments is not None:
+            parts = [float(p) for p in segments]
+            if not parts or any(p <= 0 for p in parts):
+                raise ValueError(f"segments must be positive relative sizes, got {segments!r}")
+            seg_capacity = split_capacity(capacity, parts)
+        else:
+            if int(n_seg) != n_seg or n_seg < 1:
+                raise ValueError(f"n_seg must be a positive integer, got {n_seg!r}")
+            seg_capacity = [capacity // int(n_seg)] * int(n_seg)
+        self.n_seg = len(seg_capacity)
+        self.segments = tuple(segments) if segments is not None else None
+        self._slru = SegmentedLRU([max(c, 1) for c in seg_capacity])
+        self._slru.capacity = capacity  # the cache, not the sum of the rounded segments, is the limit
+
+    @property
+    def used(self):
+        return self._slru.used
+
+
+    def lookup(self, key):
+        return self._slru.hit(key)
+
+    def insert(self, key, size=1):
+        slru = self._slru
+        if key in slru.where:
+            slru.remove(key)
+        if size > self.capacity or not slru.can_insert(size):
+            return []
+        slru.evicted = evicted = []
+        while slru.used + size > self.capacity:
+            slru.evict()
+        slru.insert(key, size)
+        slru.evicted = []  # evictions by later hits are not this insert's
+        return evicted
+
+    def access(self, key, size=1):
+        if self._slru.hit(key):
+            return True
+        self.insert(key, size)
+        return False
+
+    def remove(self, key):
+        return self._slru.remove(key) is not None
+
+    def __contains__(self, key):
+        return key in self._slru.where
+
+    def __len__(self):
+        return len(self._slru.where)
+
+    def keys(self):
+        """Segment 0 (LRU first) up to the top segment."""
+        return self._slru.keys()
+
+    @property
+    def max_object_size(self):
+        return min(self.capacity, self._slru.seg_capacity[0])
+
+    def segment_of(self, key):
+        """The segment index of a cached key (0 is the bottom), or None."""
+        return self._slru.where.get(key)
+
+    def params(self):
+        if self.segments is not None:
+            return {"segments": ":".join(str(s) for s in self.segments)}
+        return {"n_seg": self.n_seg}

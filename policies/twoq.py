@@ -1,0 +1,155 @@
+"""2Q: a FIFO probation queue, a ghost of it, and an LRU for proven objects.
+
+T. Johnson, D. Shasha, "2Q: a low overhead high performance buffer management
+replacement algorithm", VLDB 1994 (the "full version" with A1in, A1out, Am).
+
+A new object enters *Ain*, a FIFO (25% of the capacity by default); hits
+there change nothing, so a burst of requests to a new object does not make
+it look popular.  When Ain is over its share, its oldest object leaves the
+cache and its key is remembered in *Aout*, a ghost FIFO holding keys only
+(sized to 50% of the capacity, counted in the objects' sizes).  A miss whose
+key is found in Aout was re-requested after probation: it goes straight into
+*Am*, an LRU holding the rest of the capacity.  Otherwise the eviction comes
+from Am's LRU end.
+
+Semantics follow libCacheSim's TwoQ exactly: Ain may grow past its share
+while Am has room; only when the whole cache is full is the choice made (Ain
+if over its share, else Am).  A ghost hit inserts into Am through Am's own
+capacity check, so Am may evict to make room for it even when the cache as a
+whole had room.  An object larger than Ain's share is not admitted.  Where
+the shares round down to 0 (a tiny cache) they get one unit; libCacheSim
+would cache nothing there.
+
+Lookup and insert are apart in a timed model, so a ghost hit seen by
+``lookup`` is remembered per key until that key's ``insert``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from policies.base import Policy, register
+
+
+@register("twoq")
+class TwoQ(Policy):
+    """2Q with libCacheSim's defaults: Ain 25% of the capacity, Aout 50%."""
+
+    def __init__(self, capacity: int, ain_size_ratio: float = 0.25, aout_size_ratio: float = 0.5):
+        super().__init__(capacity)
+        if not 0 < ain_size_ratio < 1:
+            raise ValueError(f"ain_size_ratio must be in (0, 1), got {ain_size_ratio!r}")
+        if aout_size_ratio < 0:
+            raise ValueError(f"aout_size_ratio must be >= 0, got {aout_size_ratio!r}")
+        self.ain_size_ratio = ain_size_ratio
+        self.aout_size_ratio = aout_size_ratio
+        self.ain_capacity = max(int(capacity * ain_size_ratio), 1)
+        self.aout_capacity = int(capacity * aout_size_ratio)
+        self.am_capacity = capacity - self.ain_capacity
+        self._ain: OrderedDict = OrderedDict()  # key -> size, oldest first
+        self._am: OrderedDict = OrderedDict()  # key -> size, least recently used first
+        self._aout: OrderedDict = OrderedDict()  # ghost: key -> size, oldest first
+        self._ain_used = 0
+        self._am_used = 0
+        self._aout_used = 0
+        self._ghost_hits: set = set()  # keys whose last lookup hit Aout, until their insert
+
+    @property
+    def used(self):
+        return self._ain_used + self._am_used
+
+
+    def lookup(self, key):
+        if key in self._ain:
+            return True  # a hit in probation changes nothing
+        am = self._am
+        if key in am:
+            am.move_to_end(key)
+            return True
+        size = self._aout.pop(key, None)
+        if size is not None:
+            self._aout_used -= size
+            self._ghost_hits.add(key)
+        return False
+
+    def insert(self, key, size=1):
+        if key in self:
+            self.remove(key)
+        from_ghost = key in self._ghost_hits
+        if from_ghost:
+            self._ghost_hits.discard(key)
+        if size > self.capacity or size > self.ain_capacity:
+            return []
+        evicted = []
+        while self._ain_used + self._am_used + size > self.capacity:
+            evicted.append(self._evict())
+        if from_ghost:
+            # Into Am through its own capacity check, as libCacheSim's Am->get does.
+            if size <= self.am_capacity:
+                am = self._am
+                while self._am_used + size > self.am_capacity:
+                    victim, victim_size = am.popitem(last=False)
+                    self._am_used -= victim_size
+                    evicted.append(victim)
+                am[key] = size
+                self._am_used += size
+        else:
+            self._ain[key] = size
+            self._ain_used += size
+        return evicted
+
+    def _evict(self):
+        if self._ain_used > self.ain_capacity or not self._am:  # (Am is empty only in tiny caches)
+            victim, size = self._ain.popitem(last=False)
+            self._ain_used -= size
+            self._remember(victim, size)
+        else:
+            victim, size = self._am.popitem(last=False)
+            self._am_used -= size
+        return victim
+
+    def _remember(self, key, size: int) -> None:
+        """Put an evicted probation key in the Aout ghost FIFO (if it fits at all)."""
+        if size > self.aout_capacity:
+            return
+        aout = self._aout
+        while self._aout_used + size > self.aout_capacity:
+            self._aout_used -= aout.popitem(last=False)[1]
+        aout[key] = size
+        self._aout_used += size
+
+    def remove(self, key):
+        self._ghost_hits.discard(key)
+        size = self._aout.pop(key, None)
+        if size is not None:
+            self._aout_used -= size
+        size = self._ain.pop(key, None)
+        if size is not None:
+            self._ain_used -= size
+            return True
+        size = self._am.pop(key, None)
+        if size is not None:
+            self._am_used -= size
+            return True
+        return False
+
+    def __contains__(self, key):
+        return key in self._ain or key in self._am
+
+    def __len__(self):
+        return len(self._ain) + len(self._am)
+
+    def keys(self):
+        """Ain oldest first, then Am least recently used first."""
+        return list(self._ain) + list(self._am)
+
+    @property
+    def max_object_size(self):
+        return min(self.capacity, self.ain_capacity)
+
+    def ghost_keys(self):
+        """Aout, oldest first."""
+        return list(self._aout)
+
+    def params(self):
+        return {"ain_size_ratio": self.ain_size_ratio, "aout_size_ratio": self.aout_size_ratio}

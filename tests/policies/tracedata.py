@@ -1,0 +1,99 @@
+"""Request sequences for the policy tests, and a bridge to libcachesim.
+
+* ``cloudphysics()`` loads the shared CloudPhysics sample (libCacheSim's
+  oracleGeneral binary: 24-byte little-endian records) from ``../shared`` next
+  to the repository, or returns None when that directory is absent.
+* ``zipf_trace()`` generates a Zipf request sequence with a fixed, varied size
+  per object, so a clone without ``../shared`` still tests parity.
+* ``write_oracle_general()`` writes a sequence in the oracleGeneral format, and
+  ``libcachesim_run()`` replays such a file through ``libcachesim`` (counting
+  objects via the reader's ``ignore_obj_size`` option, or bytes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+CLOUDPHYSICS = SHARED / "libcachesim-data" / "cloudPhysicsIO.oracleGeneral.bin"
+
+ORACLE_GENERAL = np.dtype(
+    [("time", "<u4"), ("obj_id", "<u8"), ("obj_size", "<u4"), ("next_access_vtime", "<i8")]
+)
+
+
+def read_oracle_general(path) -> np.ndarray:
+    return np.fromfile(path, dtype=ORACLE_GENERAL)
+
+
+def cloudphysics():
+    """(keys, sizes) of the shared CloudPhysics trace, or None if it is absent."""
+    if not CLOUDPHYSICS.exists():
+        return None
+    records = read_oracle_general(CLOUDPHYSICS)
+    return records["obj_id"].astype(np.int64), records["obj_size"].astype(np.int64)
+
+
+def zipf_trace(n_requests: int, n_objects: int, alpha: float, seed: int, size_sigma: float = 1.5):
+    """(keys, sizes): Zipf(alpha) popularity over scrambled ids, one size per object.
+
+    Sizes are drawn once per object from a lognormal with median 4 KiB and
+    log-standard deviation `size_sigma` (1.5: most between 200 B and 80 KiB),
+    clipped to [64 B, 256 KiB], so byte-counting caches see very different sizes.
+    """
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, n_objects + 1) ** alpha
+    ranks = rng.choice(n_objects, size=n_requests, p=weights / weights.sum())
+    ids = rng.permutation(n_objects).astype(np.int64) * 7919 + 1_000_003  # sparse, scrambled ids
+    sizes_per_object = np.clip(rng.lognormal(np.log(4096), size_sigma, n_objects), 64, 262_144).astype(np.int64)
+    return ids[ranks], sizes_per_object[ranks]
+
+
+def next_access(keys) -> np.ndarray:
+    """Index of the next request to the same key, or -1 if there is none."""
+    keys = np.asarray(keys)
+    nxt = np.full(len(keys), -1, dtype=np.int64)
+    seen: dict = {}
+    for i in range(len(keys) - 1, -1, -1):
+        key = int(keys[i])
+        nxt[i] = seen.get(key, -1)
+        seen[key] = i
+    return nxt
+
+
+def write_oracle_general(path, keys, sizes) -> Path:
+    """Write (keys, sizes) as an oracleGeneral file, next-access fields included."""
+    records = np.zeros(len(keys), dtype=ORACLE_GENERAL)
+    records["time"] = np.arange(len(keys)) // 10 + 1
+    records["obj_id"] = np.asarray(keys, dtype=np.uint64)
+    records["obj_size"] = np.asarray(sizes, dtype=np.uint32)
+    nxt = next_access(keys)
+    records["next_access_vtime"] = np.where(nxt >= 0, nxt + 1, -1)  # 1-based, as libCacheSim writes it
+    records.tofile(path)
+    return Path(path)
+
+
+def libcachesim_run(path, cache_class: str, capacity: int, count_bytes: bool,
+                    admissioner=None, **params) -> tuple[float, float]:
+    """(miss ratio, byte miss ratio) of libcachesim's ``cache_class`` on an oracleGeneral file.
+
+    Counting objects uses ``ReaderInitParam(ignore_obj_size=True)``: the reader
+    then hands every request to the cache with size 1, so the capacity counts
+    objects; the byte miss ratio it reports is then also over size-1 objects.
+    """
+    import libcachesim as lcs
+
+    reader = lcs.TraceReader(
+        str(path), lcs.TraceType.ORACLE_GENERAL_TRACE, lcs.ReaderInitParam(ignore_obj_size=not count_bytes)
+    )
+    cache = getattr(lcs, cache_class)(capacity, admissioner=admissioner, **params)
+    return cache.process_trace(reader)
+
+
+def libcachesim_misses(path, n_requests: int, cache_class: str, capacity: int, count_bytes: bool,
+                       **params) -> int:
+    miss_ratio, _ = libcachesim_run(path, cache_class, capacity, count_bytes, **params)
+    return round(miss_ratio * n_requests)
