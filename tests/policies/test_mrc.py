@@ -184,6 +184,10 @@ class Clairvoyant(LRU):
     def prepare(self, keys):
         self.seen = np.asarray(keys).copy()
 
+    @property
+    def prepared(self):  # as Belady does: replay() leaves a prepared policy's future alone
+        return self.seen is not None
+
     def access(self, key, size=1):
         assert self.seen is not None, "prepare(keys) was not called before the replay"
         return super().access(key, size)
