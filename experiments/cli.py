@@ -137,9 +137,9 @@ def command_bench(args) -> int:
 def command_policies(args) -> int:
     for name in available():
         cls = policy_class(name)
-        params = ", ".join(policy_parameters(cls)) or "-"
+        params = ", ".join(policy_parameters(cls)) or "none"
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:<12} params: {params:<24} {doc}")
+        print(f"{name:<10} {doc}\n{'':<10} parameters: {params}" + ("; offline: replay only" if cls.offline else ""))
     return 0
 
 

@@ -33,6 +33,10 @@ class CacheNode:
         """True on a hit at time `now`, False on a miss, None on an expired entry (dropped: a miss)."""
         expiry = self.expires_at.get(key)
         if expiry is not None:
+            if key not in self.policy:
+                # Evicted without our knowing: some policies (SLRU, LIRS, W-TinyLFU) evict during hits.
+                self._forget(key)
+                return False
             if expiry <= now:
                 self.remove(key)
                 return None

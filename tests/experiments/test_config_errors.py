@@ -24,6 +24,7 @@ CASES = [
     ('[sweep]\n"cluster.capacity" = [10, -1]\n', "sweep.'cluster.capacity'[1]: must be a positive integer"),
     ('[sweep]\n"cluster.policy" = "lru"\n', "sweep.'cluster.policy': must be a non-empty list of values"),
     ('[cluster\nnodes = 2\n', "not valid TOML"),
+    ('[cluster]\npolicy = "belady"\n', "cluster.policy: 'belady' needs the future of the request stream and works only in `kvsim replay`"),
     ('[cluster]\nreplicas = 5\n', "cluster.replicas must be at most cluster.nodes (4); got 5"),
     ('[[cluster.failures]]\nnode = 9\ndown_at = 10\n', "cluster.failures[0].node must be in [0, 3]; got 9"),
     ('[[cluster.failures]]\nnode = 1\ndown_at = 10\nup_at = 5\n', "cluster.failures[0].up_at must be after down_at (10); got 5"),

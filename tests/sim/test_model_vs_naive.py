@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from policies import available, policy_class
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
 from sim.scenario import ModelUpdates, Outage
 from workloads import (Constant, Exponential, KeyClass, Lognormal, OnOff, Poisson, UniformRange, Workload,
@@ -158,3 +159,18 @@ def test_a_miss_fills_the_cache_only_when_the_backend_answers():
     coalesced = run(Scenario(**{**sc.__dict__, "backend": BackendSpec(Constant(0.010), 100, coalesce=True)}), 1)
     assert coalesced.backend_requests == 1
     assert coalesced.coalesced == misses - 1
+
+
+ONLINE_POLICIES = [name for name in available() if not policy_class(name).offline]
+
+
+@pytest.mark.parametrize("policy", ONLINE_POLICIES)
+def test_every_online_policy_runs_in_both_models_alike(policy):
+    sc = scenario(cluster=ClusterSpec(nodes=2, capacity=120, policy=policy, ttl=0.3),
+                  workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.02),
+                  requests=3000, warmup=500)
+    fast, naive = run(sc, seed=5), run_naive(sc, seed=5)
+    assert (fast.hits, fast.backend_requests, fast.expired, fast.stale) == \
+        (naive.hits, naive.backend_requests, naive.expired, naive.stale)
+    assert fast.p99_ms == pytest.approx(naive.p99_ms, rel=1e-9)
+    assert 0 < fast.hits < fast.requests
