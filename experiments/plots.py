@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from experiments import overlays  # noqa: E402
-from experiments.config import Invalid, parse_bytes  # noqa: E402
+from experiments.config import ConfigError, Invalid, parse_bytes  # noqa: E402
 from experiments.execute import atomic_write  # noqa: E402
 
 #: the look of every figure; svg.hashsalt makes SVG ids (and so bytes) repeatable
@@ -112,18 +112,22 @@ def load(out: Path) -> Tables:
     manifest_path = out / "manifest.json"
     if not manifest_path.exists():
         raise FileNotFoundError(f"{out}: no experiment here (no manifest.json); run `kvsim run --out {out}` first")
-    manifest = json.loads(manifest_path.read_text())
-    sweep = manifest["sweep"]
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        sweep = {**manifest["sweep"]["grid"], **manifest["sweep"]["zip"]}
+        name, config, seeds = manifest["name"], manifest["config"], len(manifest["seeds"])
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{manifest_path}: not a kvsim manifest ({type(error).__name__}: {error}); "
+                          f"run the experiment again with --force") from None
     tables = {}
-    for name in ("summary", "nodes", "latency"):
-        path = out / f"{name}.csv"
+    for table in ("summary", "nodes", "latency"):
+        path = out / f"{table}.csv"
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing; run the experiment again to complete {out}")
-        tables[name] = pd.read_csv(path)
+        tables[table] = pd.read_csv(path)
     timeseries = out / "timeseries.csv"
-    return Tables(name=manifest["name"], config=manifest["config"], sweep={**sweep["grid"], **sweep["zip"]},
-                  seeds=len(manifest["seeds"]), timeseries=pd.read_csv(timeseries) if timeseries.exists() else None,
-                  **tables)
+    return Tables(name=name, config=config, sweep=sweep, seeds=seeds,
+                  timeseries=pd.read_csv(timeseries) if timeseries.exists() else None, **tables)
 
 
 #: swept key -> the figures that show it, in drawing order, and how many

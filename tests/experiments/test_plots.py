@@ -135,3 +135,11 @@ def test_no_che_curve_where_it_does_not_apply(cluster):
 
 def test_no_ttl_curve_when_the_cache_can_evict():
     assert overlays.ttl_hit_ratio(resolve({"workload": {"keys": 5000}, "cluster": {"capacity": 4999, "ttl": 1}}).config) is None
+
+
+def test_plot_on_a_damaged_directory_is_one_line(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json")
+    done = kvsim("plot", tmp_path)
+    assert done.returncode == 2 and "not a kvsim manifest" in done.stderr and "Traceback" not in done.stderr
+    empty = kvsim("plot", tmp_path / "nothing")
+    assert empty.returncode == 2 and "no manifest.json" in empty.stderr
