@@ -77,9 +77,10 @@ class ARC(Policy):
         return False
 
     def insert(self, key, size=1):
-        if key in self._t1 or key in self._t2:
-            self.remove(key)
         ghost = self._ghost_hits.pop(key, 0)
+        # A key being cached is no longer a ghost: when lookup and insert are apart, it may
+        # have been cached (and evicted into a ghost list) by an earlier insert meanwhile.
+        self.remove(key)
         if size > self.capacity:
             return []
         evicted = []

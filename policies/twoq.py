@@ -73,11 +73,10 @@ class TwoQ(Policy):
         return False
 
     def insert(self, key, size=1):
-        if key in self:
-            self.remove(key)
         from_ghost = key in self._ghost_hits
-        if from_ghost:
-            self._ghost_hits.discard(key)
+        # A key being cached is no longer a ghost: when lookup and insert are apart, it may
+        # have been cached (and evicted into Aout) by an earlier insert meanwhile.
+        self.remove(key)
         if size > self.capacity or size > self.ain_capacity:
             return []
         evicted = []

@@ -48,7 +48,7 @@ def test_every_policy_family_is_registered():
 
 
 @pytest.mark.parametrize("case", list(CASES))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(stream=st.one_of(requests, long_requests), capacity=st.integers(1, 24))
 def test_never_over_capacity_and_hits_only_when_present(case, stream, capacity):
     cache = build(case, capacity, stream)
@@ -73,6 +73,31 @@ def test_never_over_capacity_and_hits_only_when_present(case, stream, capacity):
             assert size > cache.max_object_size or key in evicted
         if size > cache.capacity:
             assert evicted == [] and key not in cache
+        check_consistent(cache, sizes)
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case != "belady"])
+@settings(max_examples=30, deadline=None)
+@given(stream=st.one_of(requests, long_requests), delays=st.lists(st.integers(0, 5), min_size=1),
+       capacity=st.integers(2, 24))
+def test_inserts_that_arrive_late_and_out_of_order(case, stream, delays, capacity):
+    # A timed model looks a miss up now and inserts it when the backend answers: other
+    # requests (and other inserts) come in between, and answers may overtake each other.
+    cache = build(case, capacity, stream)
+    sizes, pending = {}, []  # pending: [requests still to wait, key, size]
+    for i, (key, size, _) in enumerate(stream):
+        present = key in cache
+        assert cache.lookup(key) == present
+        if not present:
+            pending.append([delays[i % len(delays)], key, size])
+        for fetch in pending:
+            fetch[0] -= 1
+        for fetch in [f for f in pending if f[0] < 0]:
+            pending.remove(fetch)
+            _, late_key, late_size = fetch
+            evicted = cache.insert(late_key, late_size)  # may be cached already by then
+            sizes[late_key] = late_size
+            assert all(victim not in cache for victim in evicted)
         check_consistent(cache, sizes)
 
 
