@@ -11,9 +11,10 @@ backend answers, later), so the interface splits them:
     access(key, size) -> bool    lookup, else insert: the trace-replay fast path
 
 Semantics follow libCacheSim so miss counts can be compared exactly:
-eviction makes room *before* the new object goes in, and an object larger than
-the whole cache is not admitted (it evicts nothing).  Inserting a key that is
-already cached replaces it (as a new object, possibly with a new size).
+eviction makes room *before* the new object goes in (GDSF, as libCacheSim's,
+inserts first and then evicts), and an object larger than the whole cache is
+not admitted (it evicts nothing).  Inserting a key that is already cached
+replaces it (as a new object, possibly with a new size).
 
 Two optional extras:
 

@@ -9,10 +9,12 @@ objects that stop being requested age out without touching every other
 priority.  Small, frequently requested objects are kept: the policy
 maximises the object hit ratio, at the expense of the byte hit ratio.
 
-As libCacheSim's GDSF: the priority is ``L + frequency * 1e6 / size``, a hit
-recomputes it with the current ``L``, and ties go to the object whose
-priority was set first.  With a capacity counting objects every size is 1,
-and GDSF becomes LFU with aging.
+As libCacheSim's GDSF (matched request for request): the priority is
+``L + frequency * 1e6 / size``, a hit recomputes it with the current ``L``,
+ties go to the object whose priority was set first, and a new object goes in
+*before* the lowest priorities are evicted until the cache fits, so a large
+new object may be the one evicted (it is then in ``insert``'s returned list).
+With a capacity counting objects every size is 1: LFU with aging.
 """
 
 from __future__ import annotations

@@ -34,7 +34,9 @@ objects in a byte capacity), libCacheSim reads the size of the freed object
 resident for an object it no longer stores, whose next request is then a
 hit.  Here the object is simply evicted (the request still counts as a hit).
 ``self_evicting_hits`` counts these events; miss counts equal libCacheSim's
-whenever it stays 0.
+whenever it stays 0.  (Also, before demoting the bottom of S we prune it:
+libCacheSim assumes the bottom is LIR, which fails only after the LIR set ran
+empty, something removals or objects changing size can cause.)
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> Repla
     if len(sizes) != len(key_list):
         raise ValueError(f"replay: {len(key_list)} keys but {len(sizes)} sizes")
     if policy.offline and not getattr(policy, "prepared", False):
-        policy.prepare(key_list)
+        policy.prepare(keys if isinstance(keys, np.ndarray) else key_list)
     policy.expect(keys)
     # map() runs the loop in C; the per-request cost is then the policy's own.
     if count_bytes:

@@ -55,6 +55,8 @@ class WTinyLFU(Policy):
         self._window: OrderedDict = OrderedDict()  # key -> size, least recently used first
         self._window_used = 0
         self._sketch = CountingBloomFilter(self.main_capacity, 0.001)
+        # The sketch's parts, at hand for the hot paths below (halving keeps the same list).
+        self._counts, self._memo, self._probe = self._sketch.counts, self._sketch.memo, self._sketch.probe
         self._max_size = min(capacity, self.window_capacity, main_segments[0], self.main_capacity)
         self._main_hits = 0
         self._sample = self.SAMPLE_FACTOR * self.main_capacity  # main hits between halvings
@@ -97,14 +99,12 @@ class WTinyLFU(Policy):
         if size > self._max_size:  # larger than the window (or than main's probation)
             return
         main = self._main
-        if self._window_used + main.used + size > self.capacity:
+        while self._window_used + main.used + size > self.capacity:
             self._evict()
-            while self._window_used + main.used + size > self.capacity:
-                self._evict()
         self._window[key] = size
         self._window_used += size
-        counts = self._sketch.counts
-        for i in self._sketch.memo.get(key) or self._sketch.probe(key):  # the sketch's add
+        counts = self._counts
+        for i in self._memo.get(key) or self._probe(key):  # the sketch's add, inlined
             counts[i] += 1
 
     def access(self, key, size=1):
@@ -124,7 +124,7 @@ class WTinyLFU(Policy):
         """Move window victims into main until one loses its duel and leaves the cache."""
         window, main = self._window, self._main
         # The sketch's estimate and add, inlined: this loop is the policy's hot path.
-        counts, memo, probe = self._sketch.counts, self._sketch.memo, self._sketch.probe
+        counts, memo, probe = self._counts, self._memo, self._probe
         count = counts.__getitem__
         probation = main.segs[0]  # main's victim is the LRU end of its lowest non-empty segment
         while window:

@@ -30,7 +30,9 @@ from tests.policies.tracedata import (
     zipf_trace,
 )
 
-lcs = pytest.importorskip("libcachesim", reason="libcachesim (pip install libcachesim==0.3.5) is not installed")
+lcs = pytest.importorskip(
+    "libcachesim", reason="libcachesim (pip install libcachesim==0.3.5) is not importable", exc_type=ImportError
+)
 pytestmark = pytest.mark.skipif(
     lcs.__version__ != "0.3.5", reason=f"parity is pinned to libcachesim 0.3.5, found {lcs.__version__}"
 )
