@@ -202,7 +202,7 @@ def distribution(fields: dict[str, dict[str, Callable]], number_means: str | Non
             (param, param_check), = fields[number_means].items()
             return param_check(value)
         if not isinstance(value, dict) or "dist" not in value:
-            bare = f"a number, or " if number_means else ""
+            bare = "a number, or " if number_means else ""
             raise Invalid(f"must be {bare}a table: {forms}; got {_describe(value)}")
         name = value["dist"]
         if name not in fields:

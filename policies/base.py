@@ -106,6 +106,30 @@ class Policy:
         return f"{type(self).__name__}(capacity={self.capacity}, used={self.used}, objects={len(self)})"
 
 
+class SizedPolicy(Policy):
+    """A policy whose cached keys are exactly the keys of one dict of sizes, ``self._sizes``.
+
+    It answers ``key in cache`` and ``len(cache)`` from that dict, and
+    ``_drop(key)`` forgets a key's size (returning it, or None if the key was
+    not cached) and keeps ``used`` in step: the part of ``remove`` every such
+    policy shares.
+    """
+
+    _sizes: dict
+
+    def _drop(self, key):
+        size = self._sizes.pop(key, None)
+        if size is not None:
+            self.used -= size
+        return size
+
+    def __contains__(self, key):
+        return key in self._sizes
+
+    def __len__(self):
+        return len(self._sizes)
+
+
 class HookPolicy(Policy):
     """A policy written as four hooks over a dict of cached sizes.
 

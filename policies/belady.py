@@ -25,7 +25,7 @@ import heapq
 
 import numpy as np
 
-from policies.base import Policy, PolicyError, register
+from policies.base import PolicyError, SizedPolicy, register
 
 NEVER = float("inf")  # the next use of a key that is not requested again
 
@@ -45,7 +45,7 @@ def _next_uses_numpy(keys: np.ndarray) -> list:
 
 
 @register("belady")
-class Belady(Policy):
+class Belady(SizedPolicy):
     """The offline optimum (MIN); ``future`` may be given here or via ``prepare``."""
 
     offline = True
@@ -155,18 +155,10 @@ class Belady(Policy):
             heapq.heapify(self._heap)
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
         del self._entry[key]
-        self.used -= size
         return True
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         """Next victim first: furthest next use first."""

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import Policy, register
+from policies.base import SizedPolicy, register
 
 
 @register("clock")
-class Clock(Policy):
+class Clock(SizedPolicy):
     """k-bit CLOCK; the queue's front is where the hand points."""
 
     def __init__(self, capacity: int, bits: int = 1, init_freq: int = 0):
@@ -63,18 +63,10 @@ class Clock(Policy):
         return evicted
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
         del self._counts[key]
-        self.used -= size
         return True
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         """From the hand onwards."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import Policy, register
+from policies.base import SizedPolicy, register
 
 
 @register("fifo")
-class FIFO(Policy):
+class FIFO(SizedPolicy):
     """First in, first out.  One OrderedDict in insertion order."""
 
     def __init__(self, capacity: int):
@@ -39,10 +39,8 @@ class FIFO(Policy):
         return evicted
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
-        self.used -= size
         return True
 
     def access(self, key, size=1):
@@ -50,12 +48,6 @@ class FIFO(Policy):
             return True
         self.insert(key, size)
         return False
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         """Oldest insertion first."""

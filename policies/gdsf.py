@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import heapq
 
-from policies.base import Policy, register
+from policies.base import SizedPolicy, register
 
 
 @register("gdsf")
-class GDSF(Policy):
+class GDSF(SizedPolicy):
     """Greedy-Dual-Size-Frequency (no parameters, as in libCacheSim)."""
 
     def __init__(self, capacity: int):
@@ -85,19 +85,11 @@ class GDSF(Policy):
             heapq.heapify(self._heap)
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
         del self._entry[key]
         del self._freq[key]
-        self.used -= size
         return True
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         """Next victim first: lowest priority first."""

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import Policy, register
+from policies.base import SizedPolicy, register
 
 
 @register("lfu")
-class LFU(Policy):
+class LFU(SizedPolicy):
     """Least frequently used, ties broken by age within the frequency."""
 
     def __init__(self, capacity: int):
@@ -63,8 +63,7 @@ class LFU(Policy):
         return evicted
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
         freq = self._freq.pop(key)
         bucket = self._buckets[freq]
@@ -73,14 +72,7 @@ class LFU(Policy):
             del self._buckets[freq]
             if self._min_freq == freq:
                 self._min_freq = min(self._buckets, default=0)
-        self.used -= size
         return True
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         """Next victim first: by frequency, then by time of reaching it."""

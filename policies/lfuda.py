@@ -24,11 +24,11 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 
-from policies.base import Policy, register
+from policies.base import SizedPolicy, register
 
 
 @register("lfuda")
-class LFUDA(Policy):
+class LFUDA(SizedPolicy):
     """LFU with dynamic aging (no parameters, as in libCacheSim)."""
 
     def __init__(self, capacity: int):
@@ -108,8 +108,7 @@ class LFUDA(Policy):
             self.age = nxt
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
         priority = self._key_of.pop(key)
         bucket = self._buckets[priority]
@@ -118,14 +117,7 @@ class LFUDA(Policy):
             del self._buckets[priority]
             if priority == self.age:
                 self._advance_age()
-        self.used -= size
         return True
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         """By LFU-DA key, then by the time of getting it (next victim first)."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import random as _random
 
-from policies.base import Policy, register
+from policies.base import SizedPolicy, register
 
 
 @register("random")
-class Random(Policy):
+class Random(SizedPolicy):
     """Random eviction over a dense array of keys (swap-with-last removal)."""
 
     def __init__(self, capacity: int, seed: int = 0):
@@ -61,22 +61,14 @@ class Random(Policy):
         return evicted
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
         slot = self._slot.pop(key)
         last = self._keys.pop()
         if last != key:
             self._keys[slot] = last
             self._slot[last] = slot
-        self.used -= size
         return True
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         return list(self._keys)

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import Policy, register
+from policies.base import SizedPolicy, register
 
 
 @register("sieve")
-class Sieve(Policy):
+class Sieve(SizedPolicy):
     """SIEVE eviction; the same decisions as libCacheSim's Sieve."""
 
     def __init__(self, capacity: int):
@@ -76,22 +76,14 @@ class Sieve(Policy):
         return False
 
     def remove(self, key):
-        size = self._sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
         self._visited.discard(key)
         if self._ahead.pop(key, False) is False:
             del self._behind[key]
         elif not self._ahead:  # it was the last key before the head: the hand wraps
             self._ahead, self._behind = self._behind, self._ahead
-        self.used -= size
         return True
-
-    def __contains__(self, key):
-        return key in self._sizes
-
-    def __len__(self):
-        return len(self._sizes)
 
     def keys(self):
         """From the tail to the head of the queue."""

@@ -372,7 +372,6 @@ class _FastModel:
     def _walk_plain(self, draws, flags, wait) -> None:
         """The common case, kept lean: fixed routing, no TTL, no writes, no node queues."""
         batch = draws.batch
-        env = self.env
         lookups = [node.policy.lookup for node in self.nodes]
         inserts = [node.policy.insert for node in self.nodes]
         by_bytes = self.scenario.cluster.capacity_bytes

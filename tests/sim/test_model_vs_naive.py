@@ -174,3 +174,13 @@ def test_every_online_policy_runs_in_both_models_alike(policy):
         (naive.hits, naive.backend_requests, naive.expired, naive.stale)
     assert fast.p99_ms == pytest.approx(naive.p99_ms, rel=1e-9)
     assert 0 < fast.hits < fast.requests
+
+
+def test_admission_filter_in_the_timed_model_gets_a_seed_per_node():
+    spec = ClusterSpec(nodes=2, capacity=100, policy="lru",
+                       policy_params=(("admission", "probabilistic"), ("admission_params", {"probability": 0.5})))
+    sc = scenario(cluster=spec)
+    fast, naive = run(sc, seed=3), run_naive(sc, seed=3)
+    assert fast.hits == naive.hits and 0 < fast.hits
+    plain = run(scenario(cluster=ClusterSpec(nodes=2, capacity=100)), seed=3)
+    assert fast.hits != plain.hits  # the filter does refuse some keys

@@ -51,7 +51,7 @@ def read_everything(path, fmt=None):
 
 
 def readers(work: Path, n: int) -> None:
-    print(f"\n1. Reader throughput (chunks of 65536; best of 3)")
+    print("\n1. Reader throughput (chunks of 65536; best of 3)")
     print(f"{'trace':<40} {'requests':>10} {'seconds':>8} {'Mreq/s':>7} {'MB/s':>6}")
     paths = []
     if LIBCACHESIM_DATA.is_dir():
