@@ -280,7 +280,7 @@ def report(figures: dict) -> str:
         for name, ratio in ratios.items():
             target = REPLAY_TARGET_FAST if name in FAST_POLICIES else REPLAY_TARGET_OTHERS
             detail = figures["replay_detail"][name]
-            same = "same miss ratio" if detail["miss_ratio"] == detail["libcachesim_miss_ratio"] else \
+            same = "same miss ratio" if abs(detail["miss_ratio"] - detail["libcachesim_miss_ratio"]) < 1e-9 else \
                 f"miss ratio {detail['miss_ratio']:.4f} vs {detail['libcachesim_miss_ratio']:.4f}"
             lines.append(f"    {name:<10} {ratio:>6.2f}x   {'ok  ' if ratio >= target else 'MISS'}  "
                          f"target >= {target}x; {same}")

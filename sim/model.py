@@ -255,18 +255,6 @@ def alive_count(nodes) -> int:
     return max(1, sum(1 for cache in nodes if cache.up))
 
 
-class _Fill:
-    """A calendar action: store a fetched value in one node's policy (the plain loop's fill)."""
-
-    __slots__ = ("insert", "key", "size")
-
-    def __init__(self, insert, key, size):
-        self.insert, self.key, self.size = insert, key, size
-
-    def __call__(self):
-        self.insert(self.key, self.size)
-
-
 class _Fetch:
     """A backend read in flight: when it completes (None until it reaches the backend) and who waits."""
 
@@ -299,7 +287,7 @@ class _FastModel:
         self.outstanding_heaps = [[] for _ in self.nodes] if self.balancer.dynamic else None
         self.unknown_outstanding = [0] * len(self.nodes)
         self.pending = 0  # scheduled events whose outcome a request's latency waits for
-        self.fills: list = []  # the fill calendar: a heap of (time, order, action)
+        self.fills: list = []  # the fill calendar: a heap of (time, order, action, arguments)
         self._order = itertools.count()  # ties on the calendar go in scheduling order
         self.coalesce = scenario.backend.coalesce
         # The lean loop serves configs without TTL, versions, live-load balancing, node queues or failures.
@@ -320,9 +308,9 @@ class _FastModel:
             self._step()
         return self.recorder.result()
 
-    def _at(self, when: float, action) -> None:
-        """Schedule `action()` at time `when` on the fill calendar."""
-        heapq.heappush(self.fills, (when, next(self._order), action))
+    def _at(self, when: float, action, *args) -> None:
+        """Schedule `action(*args)` at time `when` on the fill calendar."""
+        heapq.heappush(self.fills, (when, next(self._order), action, args))
 
     def _next_time(self) -> float:
         return min(self.env.peek(), self.fills[0][0] if self.fills else math.inf)
@@ -330,7 +318,8 @@ class _FastModel:
     def _step(self) -> None:
         """Run the earliest scheduled thing: a fill, or a SimPy event (fills first at equal times)."""
         if self.fills and self.fills[0][0] <= self.env.peek():
-            heapq.heappop(self.fills)[2]()
+            _, _, action, args = heapq.heappop(self.fills)
+            action(*args)
         else:
             self.env.step()
 
@@ -344,17 +333,21 @@ class _FastModel:
         fraction of a SimPy event, and misses are most of the events.
         """
         env, fills = self.env, self.fills
+        event_time = env.peek()
         while True:
             fill_time = fills[0][0] if fills else math.inf
-            event_time = env.peek()
             if fill_time <= event_time:
                 if fill_time > now:
                     return fill_time
-                heapq.heappop(fills)[2]()
+                _, _, action, args = heapq.heappop(fills)
+                action(*args)
+                if not self.plain:  # a fill may have scheduled an event (an expiry)
+                    event_time = env.peek()
             elif event_time > now:
                 return event_time
             else:
                 env.step()
+                event_time = env.peek()
 
     def _walk(self, draws: "Draws") -> None:
         """Serve one batch of requests, in arrival order."""
@@ -370,8 +363,12 @@ class _FastModel:
                           batch.size)
 
     def _walk_plain(self, draws, flags, wait) -> None:
-        """The common case, kept lean: fixed routing, no TTL, no writes, no node queues."""
+        """The common case, kept lean: fixed routing, no TTL, no writes, no node queues.
+
+        Every request starts flagged a hit, so the loop writes flags only for misses.
+        """
         batch = draws.batch
+        flags[:] = bytes([HIT]) * len(batch)
         lookups = [node.policy.lookup for node in self.nodes]
         inserts = [node.policy.insert for node in self.nodes]
         by_bytes = self.scenario.cluster.capacity_bytes
@@ -386,15 +383,15 @@ class _FastModel:
             if now >= next_due:
                 next_due = self._advance(now)
             if lookups[node](key):
-                flags[i] = HIT
                 continue
             if shared_miss:
+                flags[i] = 0
                 due = self._read_miss(i, now, now, key, node, draws, flags, wait)
             else:
                 flags[i] = BACKEND
                 due = submit(now, service[i])
                 wait[i] = due - now
-                heappush(calendar, (due, next(order), _Fill(inserts[node], key, sizes[i] if by_bytes else 1)))
+                heappush(calendar, (due, next(order), inserts[node], (key, sizes[i] if by_bytes else 1)))
             if due < next_due:
                 next_due = due
         self.next_due = next_due
