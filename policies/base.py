@@ -117,6 +117,16 @@ class SizedPolicy(Policy):
 
     _sizes: dict
 
+    def _replaces(self, key, size) -> bool:
+        """Begin an insert: a cached `key` is replaced; False when `size` can never fit.
+
+        As in libCacheSim, an object larger than the cache is not admitted and
+        evicts nothing.
+        """
+        if key in self._sizes:
+            self.remove(key)
+        return size <= self.capacity
+
     def _drop(self, key):
         size = self._sizes.pop(key, None)
         if size is not None:

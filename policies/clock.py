@@ -42,9 +42,7 @@ class Clock(SizedPolicy):
         return True
 
     def insert(self, key, size=1):
-        if key in self._sizes:
-            self.remove(key)
-        if size > self.capacity:
+        if not self._replaces(key, size):
             return []
         evicted = []
         counts = self._counts

@@ -49,9 +49,7 @@ class GDSF(SizedPolicy):
         return True
 
     def insert(self, key, size=1):
-        if key in self._sizes:
-            self.remove(key)
-        if size > self.capacity:
+        if not self._replaces(key, size):
             return []
         # Insert first, then evict while over capacity (libCacheSim's GDSF_get): the
         # new object competes too, and goes straight back out if its priority is lowest.

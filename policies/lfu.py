@@ -41,9 +41,7 @@ class LFU(SizedPolicy):
         return True
 
     def insert(self, key, size=1):
-        if key in self._sizes:
-            self.remove(key)
-        if size > self.capacity:
+        if not self._replaces(key, size):
             return []
         evicted = []
         while self.used + size > self.capacity:

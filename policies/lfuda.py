@@ -55,9 +55,7 @@ class LFUDA(SizedPolicy):
         return True
 
     def insert(self, key, size=1):
-        if key in self._sizes:
-            self.remove(key)
-        if size > self.capacity:
+        if not self._replaces(key, size):
             return []
         evicted = []
         while self.used + size > self.capacity:

@@ -45,9 +45,7 @@ class Sieve(SizedPolicy):
         return False
 
     def insert(self, key, size=1):
-        if key in self._sizes:
-            self.remove(key)
-        if size > self.capacity:
+        if not self._replaces(key, size):
             return []
         evicted = []
         if self.used + size > self.capacity:
