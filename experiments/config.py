@@ -227,34 +227,48 @@ def distribution(fields: dict[str, dict[str, Callable]], number_means: str | Non
 _positive = number(0, low_open=True)
 _non_negative = number(0)
 
-object_size = distribution(
-    {
-        "constant": {"bytes": integer(1)},
-        "lognormal": {"median": _positive, "sigma": _non_negative},
-        "pareto": {"min": _positive, "shape": _positive},
-    },
-    number_means="constant",
-)
+#: each family: dist name -> (the Distribution it builds, its parameters and their checks,
+#: in the constructor's order)
+SIZE_FORMS = {
+    "constant": (Constant, {"bytes": integer(1)}),
+    "lognormal": (Lognormal, {"median": _positive, "sigma": _non_negative}),
+    "pareto": (Pareto, {"min": _positive, "shape": _positive}),
+}
+LATENCY_FORMS = {
+    "constant": (Constant, {"ms": _non_negative}),
+    "exponential": (Exponential, {"mean_ms": _positive}),
+    "lognormal": (Lognormal, {"median_ms": _positive, "sigma": _non_negative}),
+}
+TTL_FORMS = {
+    "constant": (Constant, {"s": _non_negative}),
+    "exponential": (Exponential, {"mean_s": _positive}),
+    "lognormal": (Lognormal, {"median_s": _positive, "sigma": _non_negative}),
+    "uniform": (UniformRange, {"low_s": _non_negative, "high_s": _positive}),
+}
 
-latency = distribution(
-    {
-        "constant": {"ms": _non_negative},
-        "exponential": {"mean_ms": _positive},
-        "lognormal": {"median_ms": _positive, "sigma": _non_negative},
-    },
-    number_means="constant",
-)
+
+def _checks(forms: dict) -> dict:
+    return {name: params for name, (_, params) in forms.items()}
 
 
-ttl_value = distribution(
-    {
-        "constant": {"s": _non_negative},
-        "exponential": {"mean_s": _positive},
-        "lognormal": {"median_s": _positive, "sigma": _non_negative},
-        "uniform": {"low_s": _non_negative, "high_s": _positive},
-    },
-    number_means="constant",
-)
+object_size = distribution(_checks(SIZE_FORMS), number_means="constant")
+latency = distribution(_checks(LATENCY_FORMS), number_means="constant")
+ttl_value = distribution(_checks(TTL_FORMS), number_means="constant")
+
+#: parameters without a unit, which a change of unit leaves alone
+_DIMENSIONLESS = ("sigma", "shape")
+
+
+def to_distribution(spec, forms: dict, scale: float = 1.0):
+    """A checked value of a distribution key as the Distribution it describes.
+
+    A bare number is the "constant" form; `scale` converts the config's unit
+    to the model's (milliseconds to seconds: 0.001).
+    """
+    if not isinstance(spec, dict):
+        spec = {"dist": "constant", next(iter(forms["constant"][1])): spec}
+    build, params = forms[spec["dist"]]
+    return build(*(spec[p] if p in _DIMENSIONLESS else spec[p] * scale for p in params))
 
 
 def arrival_process(value):
@@ -703,26 +717,13 @@ def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
 
 def latency_seconds(spec) -> Any:
     """A checked latency value (ms) as a Distribution in seconds."""
-    if not isinstance(spec, dict):
-        return Constant(spec / 1000.0)
-    if spec["dist"] == "constant":
-        return Constant(spec["ms"] / 1000.0)
-    if spec["dist"] == "exponential":
-        return Exponential(spec["mean_ms"] / 1000.0)
-    return Lognormal(spec["median_ms"] / 1000.0, spec["sigma"])
+    return to_distribution(spec, LATENCY_FORMS, scale=1e-3)
 
 
 def ttl_seconds(spec) -> Any:
     """A checked TTL value: a number of seconds, or a Distribution in seconds."""
-    if not isinstance(spec, dict):
-        return float(spec)
-    if spec["dist"] == "constant":
-        return float(spec["s"])
-    if spec["dist"] == "exponential":
-        return Exponential(spec["mean_s"])
-    if spec["dist"] == "lognormal":
-        return Lognormal(spec["median_s"], spec["sigma"])
-    return UniformRange(spec["low_s"], spec["high_s"])
+    ttl = to_distribution(spec, TTL_FORMS)
+    return float(ttl.value) if isinstance(ttl, Constant) else ttl
 
 
 def arrivals(workload: dict) -> Any:
@@ -784,13 +785,7 @@ def class_index(workload: dict) -> dict[str, int]:
 
 
 def size_distribution(spec) -> Any:
-    if not isinstance(spec, dict):
-        return Constant(spec)
-    if spec["dist"] == "constant":
-        return Constant(spec["bytes"])
-    if spec["dist"] == "lognormal":
-        return Lognormal(spec["median"], spec["sigma"])
-    return Pareto(spec["min"], spec["shape"])
+    return to_distribution(spec, SIZE_FORMS)
 
 
 def scenario(config: dict) -> Scenario:

@@ -28,3 +28,23 @@ def test_every_shipped_config_loads():
     for path in sorted(CONFIGS.glob("*.toml")):
         experiment = load(path)
         assert experiment.name
+
+
+def test_config_values_become_the_models_distributions_in_seconds():
+    from experiments.config import scenario
+    from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
+
+    config = from_dict({
+        "workload": {"object_size": {"dist": "pareto", "min": 100, "shape": 1.5}},
+        "network": {"hit_latency": 0.5},
+        "backend": {"latency": {"dist": "exponential", "mean_ms": 4}},
+        "cluster": {"ttl": {"dist": "uniform", "low_s": 10, "high_s": 20},
+                    "node_service": {"dist": "lognormal", "median_ms": 2, "sigma": 0.5}},
+    }).config
+    sc = scenario(config)
+    assert sc.workload.object_size == Pareto(100, 1.5)
+    assert sc.hit_latency == Constant(0.0005)
+    assert sc.backend.latency == Exponential(0.004)
+    assert sc.cluster.ttl == UniformRange(10, 20)
+    assert sc.cluster.node_service == Lognormal(0.002, 0.5)  # sigma has no unit: unscaled
+    assert scenario(from_dict({"cluster": {"ttl": 30}}).config).cluster.ttl == 30.0
