@@ -50,3 +50,25 @@ def test_bad_overrides_raise_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="cluster.capacity"):
         experiments.run(write_config(tmp_path, SMALL), cluster__capacity=-1, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_a_users_policy_by_module_and_class_runs_in_the_timed_model(tmp_path, monkeypatch):
+    (tmp_path / "userpolicy.py").write_text(
+        "from collections import OrderedDict\n"
+        "from policies import HookPolicy\n"
+        "class MRU(HookPolicy):\n"
+        "    def __init__(self, capacity):\n"
+        "        super().__init__(capacity)\n"
+        "        self.order = OrderedDict()\n"
+        "    def on_insert(self, key): self.order[key] = None\n"
+        "    def on_hit(self, key): self.order.move_to_end(key)\n"
+        "    def on_remove(self, key): del self.order[key]\n"
+        "    def victim(self): return next(reversed(self.order))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = {"run": {"requests": 4000, "warmup": 1000, "seeds": [1]}, "workload": {"keys": 3000},
+              "cluster": {"nodes": 2, "capacity": 200},
+              "sweep": {"cluster.policy": ["userpolicy:MRU", "lru"]}}
+    table = experiments.run(config)
+    hit = dict(zip(table["cluster.policy"], table["hit_ratio"]))
+    assert set(hit) == {"userpolicy:MRU", "lru"} and 0 < hit["userpolicy:MRU"] < hit["lru"]
