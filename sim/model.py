@@ -100,15 +100,7 @@ class RequestDraws:
     def _route(self, times, keys) -> np.ndarray:
         """(n, depth) ranked candidate nodes per request, -1 where no node is up."""
         choices = np.full((len(keys), self.depth), -1, dtype=np.int64)
-        cuts = [0]
-        if not self.membership.static:
-            changes = self.membership.changes_between(-math.inf if not len(times) else times[0], times[-1])
-            cuts += [int(i) for i in np.searchsorted(times, changes, side="left")]
-        cuts.append(len(keys))
-        for low, high in zip(cuts, cuts[1:]):
-            if high <= low:
-                continue
-            alive = self.membership.alive_at(times[low]) if not self.membership.static else tuple(range(self.balancer.nodes))
+        for low, high, alive in self._segments(times):
             if alive:
                 depth = min(self.depth, len(alive))
                 choices[low:high, :depth] = self.balancer.preference(keys[low:high], alive, depth)
@@ -126,6 +118,7 @@ class RequestDraws:
         return read
 
     def _segments(self, times):
+        """(first, end, alive nodes) for each stretch of the batch in which the alive set holds."""
         cuts = [0]
         if not self.membership.static:
             changes = self.membership.changes_between(times[0], times[-1])
