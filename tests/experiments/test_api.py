@@ -7,6 +7,7 @@ import experiments
 from experiments.config import ConfigError
 from sim import METRICS
 from tests.experiments.conftest import SMALL, kvsim, write_config
+from tests.user_policy import write_user_module
 
 
 def test_returns_the_results_table(small_config):
@@ -53,18 +54,7 @@ def test_bad_overrides_raise_config_errors(tmp_path):
 
 
 def test_a_users_policy_by_module_and_class_runs_in_the_timed_model(tmp_path, monkeypatch):
-    (tmp_path / "userpolicy.py").write_text(
-        "from collections import OrderedDict\n"
-        "from policies import HookPolicy\n"
-        "class MRU(HookPolicy):\n"
-        "    def __init__(self, capacity):\n"
-        "        super().__init__(capacity)\n"
-        "        self.order = OrderedDict()\n"
-        "    def on_insert(self, key): self.order[key] = None\n"
-        "    def on_hit(self, key): self.order.move_to_end(key)\n"
-        "    def on_remove(self, key): del self.order[key]\n"
-        "    def victim(self): return next(reversed(self.order))\n"
-    )
+    write_user_module(tmp_path, "userpolicy")
     monkeypatch.syspath_prepend(str(tmp_path))
     config = {"run": {"requests": 4000, "warmup": 1000, "seeds": [1]}, "workload": {"keys": 3000},
               "cluster": {"nodes": 2, "capacity": 200},

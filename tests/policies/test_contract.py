@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies import HookPolicy, PolicyError, available, make_policy, policy_class, replay
+from tests.user_policy import write_user_module
 
 POLICIES = available()
 WRAPPED = {
@@ -157,18 +158,7 @@ def test_unknown_parameter_names_the_valid_ones():
 
 
 def test_module_colon_class_loads_a_users_policy(tmp_path, monkeypatch):
-    (tmp_path / "mypolicies.py").write_text(
-        "from collections import OrderedDict\n"
-        "from policies import HookPolicy\n"
-        "class MRU(HookPolicy):\n"
-        "    def __init__(self, capacity):\n"
-        "        super().__init__(capacity)\n"
-        "        self.order = OrderedDict()\n"
-        "    def on_insert(self, key): self.order[key] = None\n"
-        "    def on_hit(self, key): self.order.move_to_end(key)\n"
-        "    def on_remove(self, key): del self.order[key]\n"
-        "    def victim(self): return next(reversed(self.order))\n"
-    )
+    write_user_module(tmp_path, "mypolicies")
     monkeypatch.syspath_prepend(str(tmp_path))
     cache = make_policy("mypolicies:MRU", 2)
     for key in "abc":
