@@ -207,21 +207,26 @@ def distribution(fields: dict[str, dict[str, Callable]], number_means: str | Non
         name = value["dist"]
         if name not in fields:
             raise Invalid(f"dist must be one of {', '.join(repr(n) for n in fields)}; got {name!r}")
-        params = fields[name]
-        for key in value:
-            if key != "dist" and key not in params:
-                raise Invalid(f"dist {name!r} takes {', '.join(params)}; got unknown {key!r}")
-        checked = {"dist": name}
-        for key, param_check in params.items():
-            if key not in value:
-                raise Invalid(f"dist {name!r} needs {key}")
-            try:
-                checked[key] = param_check(value[key])
-            except Invalid as error:
-                raise Invalid(f"{key} {error}") from None
-        return checked
+        return tagged_table(value, "dist", fields[name])
 
     return check
+
+
+def tagged_table(value: dict, tag: str, params: dict) -> dict:
+    """Check a table whose `tag` key (already checked) names its form: exactly `params`, each checked."""
+    name = value[tag]
+    for key in value:
+        if key != tag and key not in params:
+            raise Invalid(f"{tag} {name!r} takes {', '.join(params)}; got unknown {key!r}")
+    checked = {tag: name}
+    for key, param_check in params.items():
+        if key not in value:
+            raise Invalid(f"{tag} {name!r} needs {key}")
+        try:
+            checked[key] = param_check(value[key])
+        except Invalid as error:
+            raise Invalid(f"{key} {error}") from None
+    return checked
 
 
 _positive = number(0, low_open=True)
@@ -283,18 +288,7 @@ def arrival_process(value):
         "onoff": {"mean_on_s": _positive, "mean_off_s": _positive, "off_ratio": number(0, 1)},
         "diurnal": {"amplitude": number(0, 0.99), "period_s": _positive, "peak_s": _non_negative},
     }[value["process"]]
-    checked = {"process": value["process"]}
-    for key in value:
-        if key != "process" and key not in fields:
-            raise Invalid(f"process {value['process']!r} takes {', '.join(fields)}; got unknown {key!r}")
-    for key, param_check in fields.items():
-        if key not in value:
-            raise Invalid(f"process {value['process']!r} needs {key}")
-        try:
-            checked[key] = param_check(value[key])
-        except Invalid as error:
-            raise Invalid(f"{key} {error}") from None
-    return checked
+    return tagged_table(value, "process", fields)
 
 
 def table_list(fields: dict, required: tuple = ()) -> Callable:
