@@ -13,8 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run(config_or_path="quickstart", out: str | Path | None = None, workers: int = 1,
-        scheduler: str | None = None, force: bool = False, **overrides):
+def run(
+    config_or_path="quickstart",
+    out: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+    **overrides,
+):
     """Run an experiment and return its results table (one row per run).
 
     `config_or_path`: a TOML path, a built-in config's name, a dict shaped

@@ -22,8 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -92,9 +92,21 @@ def machine() -> dict:
 
 #: our registry name -> libcachesim's class name, for the policies both have
 LIBCACHESIM_NAMES = {
-    "lru": "LRU", "fifo": "FIFO", "clock": "Clock", "sieve": "Sieve", "slru": "SLRU", "twoq": "TwoQ",
-    "arc": "ARC", "lirs": "LIRS", "s3fifo": "S3FIFO", "lfu": "LFU", "lfuda": "LFUDA", "gdsf": "GDSF",
-    "wtinylfu": "WTinyLFU", "belady": "Belady", "random": "Random",
+    "lru": "LRU",
+    "fifo": "FIFO",
+    "clock": "Clock",
+    "sieve": "Sieve",
+    "slru": "SLRU",
+    "twoq": "TwoQ",
+    "arc": "ARC",
+    "lirs": "LIRS",
+    "s3fifo": "S3FIFO",
+    "lfu": "LFU",
+    "lfuda": "LFUDA",
+    "gdsf": "GDSF",
+    "wtinylfu": "WTinyLFU",
+    "belady": "Belady",
+    "random": "Random",
 }
 
 #: the policies that must replay at least as fast as libcachesim (the rest: at least half as fast)
@@ -135,18 +147,25 @@ def bench_replay(path: Path, quick: bool) -> dict:
         if name not in available() or not hasattr(libcachesim, class_name):
             continue
 
-        def reference_cache():
+        def reference_cache(class_name=class_name):
             # Built outside the timing: libcachesim allocates its hash table (2**24 slots) up front.
             reader = libcachesim.TraceReader(trace=str(path), trace_type=libcachesim.TraceType.ORACLE_GENERAL_TRACE)
             return getattr(libcachesim, class_name)(cache_size=capacity), reader
 
         repeat = 2 if quick else 3
-        theirs_time, (their_miss_ratio, _) = best_time(lambda made: made[0].process_trace(made[1]), repeat,
-                                                       setup=reference_cache)
-        ours_time, ours = best_time(lambda policy: our_replay(policy, path), repeat,
-                                    setup=lambda: make_policy(name, capacity))
-        figures[name] = {"ratio": theirs_time / ours_time, "ours_s": ours_time, "libcachesim_s": theirs_time,
-                         "miss_ratio": ours.miss_ratio, "libcachesim_miss_ratio": float(their_miss_ratio)}
+        theirs_time, (their_miss_ratio, _) = best_time(
+            lambda made: made[0].process_trace(made[1]), repeat, setup=reference_cache
+        )
+        ours_time, ours = best_time(
+            lambda policy: our_replay(policy, path), repeat, setup=lambda name=name: make_policy(name, capacity)
+        )
+        figures[name] = {
+            "ratio": theirs_time / ours_time,
+            "ours_s": ours_time,
+            "libcachesim_s": theirs_time,
+            "miss_ratio": ours.miss_ratio,
+            "libcachesim_miss_ratio": float(their_miss_ratio),
+        }
     return figures
 
 
@@ -181,13 +200,21 @@ def bench_sweep(quick: bool) -> dict:
     """Wall time of the same sweep with --workers 1 and with one worker per core."""
     cores = machine()["cores"]
     # Enough runs of a fair length that start-up and the last straggler weigh little.
-    experiment = resolve("quickstart", {"run.requests": 100_000 if quick else 200_000, "run.warmup": 20_000,
-                                        "run.seeds": [1, 2] if quick else [1, 2, 3, 4]})
+    experiment = resolve(
+        "quickstart",
+        {
+            "run.requests": 100_000 if quick else 200_000,
+            "run.warmup": 20_000,
+            "run.seeds": [1, 2] if quick else [1, 2, 3, 4],
+        },
+    )
     with tempfile.TemporaryDirectory(prefix="kvsim-bench-") as scratch:
-        one, _ = best_time(lambda: run_experiment(experiment, Path(scratch) / "one", workers=1,
-                                                  progress=False, figures=False), 1)
-        many, _ = best_time(lambda: run_experiment(experiment, Path(scratch) / "many", workers=cores,
-                                                   progress=False, figures=False), 1)
+        one, _ = best_time(
+            lambda: run_experiment(experiment, Path(scratch) / "one", workers=1, progress=False, figures=False), 1
+        )
+        many, _ = best_time(
+            lambda: run_experiment(experiment, Path(scratch) / "many", workers=cores, progress=False, figures=False), 1
+        )
     return {"sweep_speedup": one / many, "sweep_workers": cores, "sweep_runs": len(points(experiment))}
 
 
@@ -202,13 +229,15 @@ def bench_memory(work: Path, quick: bool) -> dict:
     write_oracle_general(path, Zipf(1_000_000, 0.9).ranks(rng, n))
     # The high-water mark of the child's own address space (VmHWM): ru_maxrss would
     # also count the parent's memory, which a forked child carries until it execs.
-    code = ("import sys\n"
-            "from policies import make_policy\n"
-            "from policies.replay import replay_batches\n"
-            "from workloads.traces import open_trace\n"
-            "counts = replay_batches(make_policy('lru', 100_000), open_trace(sys.argv[1], 'oraclegeneral').chunks())\n"
-            "peak = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0]\n"
-            "print(counts.requests, peak)\n")
+    code = (
+        "import sys\n"
+        "from policies import make_policy\n"
+        "from policies.replay import replay_batches\n"
+        "from workloads.traces import open_trace\n"
+        "counts = replay_batches(make_policy('lru', 100_000), open_trace(sys.argv[1], 'oraclegeneral').chunks())\n"
+        "peak = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0]\n"
+        "print(counts.requests, peak)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, check=True)
     requests, peak_kb = (int(v) for v in done.stdout.split())
@@ -259,8 +288,11 @@ def run_bench(quick: bool = False, sections=SECTIONS, progress: Callable[[str], 
 
 def report(figures: dict) -> str:
     """The figures as a table, each with its target and whether it is met."""
-    lines = [f"kvsim bench{' --quick' if figures['quick'] else ''} on {figures['machine']['processor']}, "
-             f"{figures['machine']['cores']} cores, Python {figures['machine']['python']}", ""]
+    lines = [
+        f"kvsim bench{' --quick' if figures['quick'] else ''} on {figures['machine']['processor']}, "
+        f"{figures['machine']['cores']} cores, Python {figures['machine']['python']}",
+        "",
+    ]
 
     def line(name, value, target, text, higher=True):
         met = value >= target if higher else value <= target
@@ -272,19 +304,27 @@ def report(figures: dict) -> str:
     if "des_models_agree" in figures:
         lines.append(f"  {'fast and naive agree (hits, p99)':<34} {str(figures['des_models_agree']):>14}")
     if "replay_peak_mb" in figures:
-        line("replay_peak_mb", figures["replay_peak_mb"], MEMORY_TARGET_MB,
-             f"peak memory (MB) streaming {figures['replay_peak_requests']:,} requests, target <= {MEMORY_TARGET_MB:.0f}",
-             higher=False)
+        line(
+            "replay_peak_mb",
+            figures["replay_peak_mb"],
+            MEMORY_TARGET_MB,
+            f"peak memory (MB) streaming {figures['replay_peak_requests']:,} requests, target <= {MEMORY_TARGET_MB:.0f}",
+            higher=False,
+        )
     ratios = figures.get("replay_ratio_vs_libcachesim")
     if ratios:
         lines += ["", f"  replay throughput / libcachesim's process_trace ({figures['replay_trace']}):"]
         for name, ratio in ratios.items():
             target = REPLAY_TARGET_FAST if name in FAST_POLICIES else REPLAY_TARGET_OTHERS
             detail = figures["replay_detail"][name]
-            same = "same miss ratio" if abs(detail["miss_ratio"] - detail["libcachesim_miss_ratio"]) < 1e-9 else \
-                f"miss ratio {detail['miss_ratio']:.4f} vs {detail['libcachesim_miss_ratio']:.4f}"
-            lines.append(f"    {name:<10} {ratio:>6.2f}x   {'ok  ' if ratio >= target else 'MISS'}  "
-                         f"target >= {target}x; {same}")
+            same = (
+                "same miss ratio"
+                if abs(detail["miss_ratio"] - detail["libcachesim_miss_ratio"]) < 1e-9
+                else f"miss ratio {detail['miss_ratio']:.4f} vs {detail['libcachesim_miss_ratio']:.4f}"
+            )
+            lines.append(
+                f"    {name:<10} {ratio:>6.2f}x   {'ok  ' if ratio >= target else 'MISS'}  target >= {target}x; {same}"
+            )
     elif "replay_ratio_vs_libcachesim" in figures:
         lines.append("  replay: libcachesim is not installed (pip install 'kvsim[test]'); skipped")
     return "\n".join(lines)

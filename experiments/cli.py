@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from experiments import configs as shipped
+from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
 from experiments.execute import ExecutorError, default_workers
 from policies import PolicyError, available, policy_class, policy_parameters
-from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,16 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run_parser = commands.add_parser("run", help="run an experiment config (default: the built-in quickstart)")
-    run_parser.add_argument("config", nargs="?",
-                            help=f"TOML config file, or a shipped experiment's name ({', '.join(shipped.names())})")
+    run_parser.add_argument(
+        "config", nargs="?", help=f"TOML config file, or a shipped experiment's name ({', '.join(shipped.names())})"
+    )
     run_parser.add_argument("--out", type=Path, help="output directory (default: results/<name>/)")
     where = run_parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, default=None,
-                       help="local processes to run points in (default: all cores)")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="run the points on this Dask distributed scheduler's workers (needs kvsim[dask])")
-    run_parser.add_argument("--force", action="store_true",
-                            help="replace the results of a different experiment in --out")
+    where.add_argument(
+        "--workers", type=positive_int, default=None, help="local processes to run points in (default: all cores)"
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run the points on this Dask distributed scheduler's workers (needs kvsim[dask])",
+    )
+    run_parser.add_argument(
+        "--force", action="store_true", help="replace the results of a different experiment in --out"
+    )
     run_parser.set_defaults(handler=command_run)
 
     plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
@@ -70,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser = commands.add_parser("bench", help="measure speed against the baselines, side by side")
     bench_parser.add_argument("--quick", action="store_true", help="smaller runs: under a minute")
     bench_parser.add_argument("--json", action="store_true", help="print one JSON object of figures")
-    bench_parser.add_argument("--only", metavar="SECTIONS", default=None,
-                              help="comma-separated subset of: des, replay, mrc, sweep, memory")
+    bench_parser.add_argument(
+        "--only", metavar="SECTIONS", default=None, help="comma-separated subset of: des, replay, mrc, sweep, memory"
+    )
     bench_parser.set_defaults(handler=command_bench)
     return parser
 
@@ -90,8 +97,10 @@ def command_run(args) -> int:
     workers = args.workers or default_workers()
     outcome = run_experiment(experiment, out, workers=workers, scheduler=args.scheduler, force=args.force)
     print(format_summary(outcome.summary, experiment.swept_keys))
-    print(f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
-          f"{', '.join(TABLES)}, manifest.json, runs/")
+    print(
+        f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
+        f"{', '.join(TABLES)}, manifest.json, runs/"
+    )
     print(f"figures (.png, .svg): {figure_names(outcome.figures)}")
     return 0
 
@@ -110,9 +119,18 @@ def figure_names(paths: list[Path]) -> str:
 
 def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
     columns = {key: key for key in swept}
-    columns.update({"seeds": "seeds", "hit_ratio_mean": "hit_ratio", "byte_hit_ratio_mean": "byte_hit_ratio",
-                    "mean_ms_mean": "mean_ms", "p50_ms_mean": "p50_ms", "p99_ms_mean": "p99_ms",
-                    "p999_ms_mean": "p999_ms", "imbalance_mean": "imbalance"})
+    columns.update(
+        {
+            "seeds": "seeds",
+            "hit_ratio_mean": "hit_ratio",
+            "byte_hit_ratio_mean": "byte_hit_ratio",
+            "mean_ms_mean": "mean_ms",
+            "p50_ms_mean": "p50_ms",
+            "p99_ms_mean": "p99_ms",
+            "p999_ms_mean": "p999_ms",
+            "imbalance_mean": "imbalance",
+        }
+    )
     table = summary[list(columns)].rename(columns=columns)
     return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
@@ -149,12 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except USER_ERRORS as error:
-        message = error.args[0] if isinstance(error, (ConfigError, PolicyError, ExecutorError)) and error.args else str(error)
+        message = (
+            error.args[0] if isinstance(error, (ConfigError, PolicyError, ExecutorError)) and error.args else str(error)
+        )
         print(f"kvsim: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kvsim: interrupted; finished runs are saved: run the same command again to resume",
-              file=sys.stderr)
+        print("kvsim: interrupted; finished runs are saved: run the same command again to resume", file=sys.stderr)
         return 130
 
 

@@ -71,48 +71,75 @@ class TraceCommandError(ConfigError):
 
 def add_trace_commands(commands) -> None:
     """Add `replay` and `mrc` to the CLI's subparsers."""
-    replay = commands.add_parser("replay", help="replay a trace through policies, no clock: miss ratios",
-                                 description=_first_paragraph(command_replay))
+    replay = commands.add_parser(
+        "replay",
+        help="replay a trace through policies, no clock: miss ratios",
+        description=_first_paragraph(command_replay),
+    )
     replay.add_argument("trace", type=Path, help="trace file (.csv, .txt, .bin/.oraclegeneral)")
-    replay.add_argument("--policy", required=True, metavar="NAME[,NAME...]",
-                        help="eviction policies (`kvsim policies`), comma-separated")
-    replay.add_argument("--capacity", required=True, metavar="C[,C...]",
-                        help="cache sizes, comma-separated: an integer counts objects, 64MiB counts bytes")
-    replay.add_argument("--warmup", default="0", metavar="N",
-                        help="requests replayed before counting (default 0)")
-    replay.add_argument("--json", action="store_true",
-                        help="print JSON: one object for one policy and capacity, else a list")
+    replay.add_argument(
+        "--policy",
+        required=True,
+        metavar="NAME[,NAME...]",
+        help="eviction policies (`kvsim policies`), comma-separated",
+    )
+    replay.add_argument(
+        "--capacity",
+        required=True,
+        metavar="C[,C...]",
+        help="cache sizes, comma-separated: an integer counts objects, 64MiB counts bytes",
+    )
+    replay.add_argument("--warmup", default="0", metavar="N", help="requests replayed before counting (default 0)")
+    replay.add_argument(
+        "--json", action="store_true", help="print JSON: one object for one policy and capacity, else a list"
+    )
     _trace_options(replay)
     replay.set_defaults(handler=command_replay)
 
-    mrc = commands.add_parser("mrc", help="miss-ratio curve of a trace: CSV and PNG",
-                              description=_first_paragraph(command_mrc))
+    mrc = commands.add_parser(
+        "mrc", help="miss-ratio curve of a trace: CSV and PNG", description=_first_paragraph(command_mrc)
+    )
     mrc.add_argument("trace", type=Path, help="trace file (.csv, .txt, .bin/.oraclegeneral)")
     mrc.add_argument("--policy", default="lru", metavar="NAME", help="eviction policy (default lru)")
-    mrc.add_argument("--capacities", required=True, metavar="SPEC",
-                     help="a list 100,200,500; a range with a step 100:10000:100; or a log-spaced "
-                          "range 100:1000000 (see --points); units such as 1MiB:1GiB count bytes")
-    mrc.add_argument("--points", default=None, metavar="N",
-                     help=f"capacities of a log-spaced range FIRST:LAST (default {DEFAULT_POINTS})")
+    mrc.add_argument(
+        "--capacities",
+        required=True,
+        metavar="SPEC",
+        help="a list 100,200,500; a range with a step 100:10000:100; or a log-spaced "
+        "range 100:1000000 (see --points); units such as 1MiB:1GiB count bytes",
+    )
+    mrc.add_argument(
+        "--points",
+        default=None,
+        metavar="N",
+        help=f"capacities of a log-spaced range FIRST:LAST (default {DEFAULT_POINTS})",
+    )
     mrc.add_argument("--out", type=Path, help="output directory (default results/mrc-<trace>-<policy>/)")
     mrc.add_argument("--warmup", default="0", metavar="N", help="requests replayed before counting (default 0)")
     sampling = mrc.add_mutually_exclusive_group()
-    sampling.add_argument("--shards", default=None, metavar="RATE",
-                          help="SHARDS: sample keys at this fixed rate in (0, 1]")
-    sampling.add_argument("--shards-size", default=None, metavar="N",
-                          help="fixed-size SHARDS: keep at most N sampled keys (LRU only)")
+    sampling.add_argument(
+        "--shards", default=None, metavar="RATE", help="SHARDS: sample keys at this fixed rate in (0, 1]"
+    )
+    sampling.add_argument(
+        "--shards-size", default=None, metavar="N", help="fixed-size SHARDS: keep at most N sampled keys (LRU only)"
+    )
     _trace_options(mrc)
     mrc.set_defaults(handler=command_mrc)
 
 
 def _trace_options(parser) -> None:
-    parser.add_argument("--format", choices=FORMATS, type=str.lower,
-                        help="trace format (default: from the file's extension)")
+    parser.add_argument(
+        "--format", choices=FORMATS, type=str.lower, help="trace format (default: from the file's extension)"
+    )
     parser.add_argument("--key-column", metavar="NAME", help="CSV: the column holding the key (default: detected)")
     parser.add_argument("--size-column", metavar="NAME", help="CSV: the column holding the size (default: detected)")
-    parser.add_argument("--key-type", choices=KEY_TYPES, default="auto",
-                        help="keys: integers where they are integers, else hashed text (auto); "
-                             "integers only (int); always hashed text (str)")
+    parser.add_argument(
+        "--key-type",
+        choices=KEY_TYPES,
+        default="auto",
+        help="keys: integers where they are integers, else hashed text (auto); "
+        "integers only (int); always hashed text (str)",
+    )
 
 
 def _first_paragraph(function) -> str:
@@ -171,8 +198,7 @@ def parse_capacity(text: str, what: str = "--capacity") -> tuple[int, bool]:
     try:
         return parse_bytes(text), True
     except Invalid as error:
-        raise TraceCommandError(f"{what}: {text!r} is neither a whole number of objects nor a size: "
-                                f"{error}") from None
+        raise TraceCommandError(f"{what}: {text!r} is neither a whole number of objects nor a size: {error}") from None
 
 
 def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
@@ -315,8 +341,10 @@ def command_mrc(args) -> int:
     if args.shards_size is not None:
         max_keys = parse_count(args.shards_size, "--shards-size", 1)
         if not is_lru(name):
-            raise TraceCommandError("--shards-size needs LRU's stack depths; for other policies sample at a "
-                                    "fixed rate with --shards RATE (miniature simulation)")
+            raise TraceCommandError(
+                "--shards-size needs LRU's stack depths; for other policies sample at a "
+                "fixed rate with --shards RATE (miniature simulation)"
+            )
     _build(name, int(capacities[0]))  # a policy that cannot be built fails before the trace is read
     trace = open_cli_trace(args)
     out = args.out or Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
@@ -338,8 +366,10 @@ def command_mrc(args) -> int:
     atomic_write(png_path, curve_png(curve, trace.has_size, f"{trace.path.name}: {name}"))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
     unit = "bytes" if count_bytes else "objects"
-    print(f"\n{describe_method(curve)}; {curve.requests} requests, {len(curve.capacities)} capacities "
-          f"({unit}) in {elapsed:.2f}s -> {csv_path}, {png_path}")
+    print(
+        f"\n{describe_method(curve)}; {curve.requests} requests, {len(curve.capacities)} capacities "
+        f"({unit}) in {elapsed:.2f}s -> {csv_path}, {png_path}"
+    )
     for note in curve.notes:
         print(f"note: {note}")
     return 0
@@ -358,9 +388,11 @@ def describe_method(curve: MissRatioCurve) -> str:
         return f"LRU stack depths on a SHARDS sample (final rate {curve.rate:.4g})"
     if curve.method == "mini":
         return f"miniature simulations on a SHARDS sample (rate {curve.rate:.4g})"
-    return {"stack": "exact LRU stack depths, one pass",
-            "stack+replay": "exact: LRU stack depths, and replays below the largest object",
-            "replay": "exact: one replay per capacity"}.get(curve.method, curve.method)
+    return {
+        "stack": "exact LRU stack depths, one pass",
+        "stack+replay": "exact: LRU stack depths, and replays below the largest object",
+        "replay": "exact: one replay per capacity",
+    }.get(curve.method, curve.method)
 
 
 def curve_table(curve: MissRatioCurve, sizes: bool) -> pd.DataFrame:

@@ -21,16 +21,29 @@ import itertools
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from experiments import configs as shipped
 from policies import PolicyError, check_params, policy_class
 from sim.scenario import BackendSpec, ClusterSpec, ModelUpdates, Outage, Scenario
+from workloads import (
+    Constant,
+    Diurnal,
+    Exponential,
+    KeyClass,
+    Lognormal,
+    OnOff,
+    Pareto,
+    Poisson,
+    Uniform,
+    UniformRange,
+    Workload,
+    Zipf,
+)
 from workloads.traces import TraceError, TraceWorkload
-from workloads import (Constant, Diurnal, Exponential, KeyClass, Lognormal, OnOff, Pareto, Poisson, Uniform,
-                       UniformRange, Workload, Zipf)
 
 
 class ConfigError(ValueError):
@@ -45,7 +58,9 @@ class Invalid(ValueError):
 
 
 def _describe(value: Any) -> str:
-    return repr(value) if not isinstance(value, dict) else "{" + ", ".join(f"{k} = {v!r}" for k, v in value.items()) + "}"
+    return (
+        repr(value) if not isinstance(value, dict) else "{" + ", ".join(f"{k} = {v!r}" for k, v in value.items()) + "}"
+    )
 
 
 def integer(low: int | None = None, high: int | None = None) -> Callable:
@@ -133,8 +148,17 @@ def seed_list(value):
     return value
 
 
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_UNITS = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 _SIZE_PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$")
 
 
@@ -142,7 +166,7 @@ def parse_bytes(value: str) -> int:
     """'64MiB' -> 67108864.  Units: B, KB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB."""
     match = _SIZE_PATTERN.match(value)
     if not match or match.group(2).upper() not in _UNITS:
-        raise Invalid(f"must be a size such as \"64MiB\" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB); got {value!r}")
+        raise Invalid(f'must be a size such as "64MiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB); got {value!r}')
     amount = float(match.group(1)) * _UNITS[match.group(2).upper()]
     if amount < 1:
         raise Invalid(f"must be at least 1 byte; got {value!r}")
@@ -193,13 +217,11 @@ def distribution(fields: dict[str, dict[str, Callable]], number_means: str | Non
     When `number_means` names a dist, a bare number is accepted as that dist's
     single parameter (object_size = 4096 is a constant 4096 bytes).
     """
-    forms = "; ".join(
-        "{ dist = \"%s\", %s }" % (name, ", ".join(params)) for name, params in fields.items()
-    )
+    forms = "; ".join(f'{{ dist = "{name}", {", ".join(params)} }}' for name, params in fields.items())
 
     def check(value):
         if number_means and isinstance(value, (int, float)) and not isinstance(value, bool):
-            (param, param_check), = fields[number_means].items()
+            ((param, param_check),) = fields[number_means].items()
             return param_check(value)
         if not isinstance(value, dict) or "dist" not in value:
             bare = "a number, or " if number_means else ""
@@ -277,9 +299,11 @@ def to_distribution(spec, forms: dict, scale: float = 1.0):
 
 
 def arrival_process(value):
-    """"poisson", or a table { process = "onoff" | "diurnal", ... }; the mean rate is workload.rate."""
-    forms = ('"poisson"; { process = "onoff", mean_on_s, mean_off_s, off_ratio }; '
-             '{ process = "diurnal", amplitude, period_s, peak_s }')
+    """ "poisson", or a table { process = "onoff" | "diurnal", ... }; the mean rate is workload.rate."""
+    forms = (
+        '"poisson"; { process = "onoff", mean_on_s, mean_off_s, off_ratio }; '
+        '{ process = "diurnal", amplitude, period_s, peak_s }'
+    )
     if value == "poisson":
         return value
     if not isinstance(value, dict) or value.get("process") not in ("onoff", "diurnal"):
@@ -296,8 +320,9 @@ def table_list(fields: dict, required: tuple = ()) -> Callable:
 
     def check(value):
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise Invalid(f"must be a list of tables ([[...]] in TOML) with keys {', '.join(fields)}; "
-                          f"got {_describe(value)}")
+            raise Invalid(
+                f"must be a list of tables ([[...]] in TOML) with keys {', '.join(fields)}; got {_describe(value)}"
+            )
         checked = []
         for index, item in enumerate(value):
             entry = {}
@@ -368,73 +393,136 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "popularity": Key("zipf", choice("zipf", "uniform"), "key popularity law"),
         "alpha": Key(0.9, number(0), "Zipf exponent, any value >= 0 (0 is uniform)"),
         "rate": Key(20_000, number(0, low_open=True), "mean requests per second"),
-        "arrivals": Key("poisson", arrival_process,
-                        "\"poisson\", or bursty { process = \"onoff\", mean_on_s, mean_off_s, off_ratio } "
-                        "(off rate / on rate), or { process = \"diurnal\", amplitude, period_s, peak_s }"),
-        "object_size": Key(1, object_size, "bytes per object: a number, or { dist = \"lognormal\", median = 4096, sigma = 1.0 }, or { dist = \"pareto\", min = 100, shape = 1.5 }"),
-        "write_fraction": Key(0.0, number(0, 1), "fraction of requests that are writes (to the backend; see cluster.write_policy)"),
+        "arrivals": Key(
+            "poisson",
+            arrival_process,
+            '"poisson", or bursty { process = "onoff", mean_on_s, mean_off_s, off_ratio } '
+            '(off rate / on rate), or { process = "diurnal", amplitude, period_s, peak_s }',
+        ),
+        "object_size": Key(
+            1,
+            object_size,
+            'bytes per object: a number, or { dist = "lognormal", median = 4096, sigma = 1.0 }, or { dist = "pareto", min = 100, shape = 1.5 }',
+        ),
+        "write_fraction": Key(
+            0.0, number(0, 1), "fraction of requests that are writes (to the backend; see cluster.write_policy)"
+        ),
         "rotate_every_s": Key(0.0, number(0), "popularity drift: seconds between hot-set rotations (0: static)"),
         "rotate_by": Key(0, integer(0), "ranks the hot set moves at each rotation"),
-        "new_keys_per_s": Key(0.0, number(0), "new keys born per second, the most popular when born; the oldest retire"),
+        "new_keys_per_s": Key(
+            0.0, number(0), "new keys born per second, the most popular when born; the oldest retire"
+        ),
         "scan_fraction": Key(0.0, number(0, 1), "fraction of requests that are sequential scans over scan_keys keys"),
         "scan_keys": Key(0, integer(0), "keys a scan cycles through (outside the catalogue)"),
         "one_hit_fraction": Key(0.0, number(0, 1), "fraction of requests for keys requested exactly once"),
-        "trace": Key("", text_or_empty, "replay a trace file as the request stream (a path, relative to the config "
-                                        "file); empty: the synthetic workload described by the keys above"),
-        "trace_format": Key("auto", choice("auto", "csv", "txt", "oraclegeneral"),
-                            "the trace's format; \"auto\" goes by its extension (.csv, .txt, .bin)"),
+        "trace": Key(
+            "",
+            text_or_empty,
+            "replay a trace file as the request stream (a path, relative to the config "
+            "file); empty: the synthetic workload described by the keys above",
+        ),
+        "trace_format": Key(
+            "auto",
+            choice("auto", "csv", "txt", "oraclegeneral"),
+            'the trace\'s format; "auto" goes by its extension (.csv, .txt, .bin)',
+        ),
         "trace_time_unit": Key("s", choice("s", "ms", "us", "ns"), "unit of the trace's timestamps"),
-        "trace_arrivals": Key("timestamps", choice("timestamps", "rate"),
-                              "arrivals from the trace's timestamps, or Poisson at workload.rate "
-                              "(needed for a trace without timestamps)"),
+        "trace_arrivals": Key(
+            "timestamps",
+            choice("timestamps", "rate"),
+            "arrivals from the trace's timestamps, or Poisson at workload.rate (needed for a trace without timestamps)",
+        ),
         "trace_key_column": Key("", text_or_empty, "CSV traces: the column holding the key (empty: detect)"),
-        "classes": Key([], table_list(_CLASS_FIELDS, required=("name",)),
-                       "several key classes in one stream ([[workload.classes]]); replaces keys, popularity, "
-                       "alpha, object_size, write_fraction and the drift keys above"),
+        "classes": Key(
+            [],
+            table_list(_CLASS_FIELDS, required=("name",)),
+            "several key classes in one stream ([[workload.classes]]); replaces keys, popularity, "
+            "alpha, object_size, write_fraction and the drift keys above",
+        ),
     },
     "cluster": {
         "nodes": Key(4, integer(1, 4096), "cache nodes"),
-        "capacity": Key(2_500, capacity, "per node: an integer counts objects; a size such as \"64MiB\" counts bytes"),
-        "policy": Key("lru", policy_name, "eviction policy (`kvsim policies` lists them) or \"package.module:Class\""),
+        "capacity": Key(2_500, capacity, 'per node: an integer counts objects; a size such as "64MiB" counts bytes'),
+        "policy": Key("lru", policy_name, 'eviction policy (`kvsim policies` lists them) or "package.module:Class"'),
         "policy_params": Key({}, table, "keyword parameters of the policy, e.g. { bits = 2 } for clock"),
-        "balancer": Key("consistent", choice("consistent", "modulo", "rendezvous", "random", "p2c", "bounded"),
-                        "how reads pick a node: hashing (modulo, consistent ring, rendezvous), random spray, "
-                        "power of two choices (p2c), consistent hashing with bounded loads"),
+        "balancer": Key(
+            "consistent",
+            choice("consistent", "modulo", "rendezvous", "random", "p2c", "bounded"),
+            "how reads pick a node: hashing (modulo, consistent ring, rendezvous), random spray, "
+            "power of two choices (p2c), consistent hashing with bounded loads",
+        ),
         "vnodes": Key(160, integer(1, 10_000), "virtual nodes per node on the consistent-hash ring"),
         "bound_epsilon": Key(0.25, number(0), "bounded loads: no node takes more than (1 + epsilon) x the mean load"),
         "replicas": Key(1, integer(1), "copies of each key; reads go to one, fills and invalidations to all"),
-        "ttl": Key(0, ttl_value, "seconds from insertion until an entry expires (0: never), or drawn per insert: "
-                                 "{ dist = \"uniform\", low_s, high_s }, exponential (mean_s), lognormal (median_s, sigma)"),
-        "ttl_mode": Key("insert", choice("insert", "refresh"),
-                        "\"insert\": TTL set when stored (memcached); \"refresh\": every hit restarts it"),
-        "expiry": Key("lazy", choice("lazy", "active"),
-                      "\"lazy\": an expired entry is dropped when looked up; \"active\": when it expires, freeing space"),
-        "node_concurrency": Key(0, integer(0), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"),
-        "node_service": Key({"dist": "constant", "ms": 0.0}, latency, "time a node spends on each request (ms), with node_concurrency > 0"),
-        "write_policy": Key("invalidate", choice("invalidate", "update", "none"),
-                            "what a write does when it lands: delete cached copies (cache-aside), write "
-                            "through (copies and the key's home nodes get the new value), or nothing "
-                            "(copies stay stale until they expire)"),
-        "failures": Key([], table_list(_FAILURE_FIELDS, required=("node", "down_at")),
-                        "scheduled outages ([[cluster.failures]] node, down_at, up_at in seconds); a node comes back cold"),
+        "ttl": Key(
+            0,
+            ttl_value,
+            "seconds from insertion until an entry expires (0: never), or drawn per insert: "
+            '{ dist = "uniform", low_s, high_s }, exponential (mean_s), lognormal (median_s, sigma)',
+        ),
+        "ttl_mode": Key(
+            "insert",
+            choice("insert", "refresh"),
+            '"insert": TTL set when stored (memcached); "refresh": every hit restarts it',
+        ),
+        "expiry": Key(
+            "lazy",
+            choice("lazy", "active"),
+            '"lazy": an expired entry is dropped when looked up; "active": when it expires, freeing space',
+        ),
+        "node_concurrency": Key(
+            0, integer(0), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"
+        ),
+        "node_service": Key(
+            {"dist": "constant", "ms": 0.0},
+            latency,
+            "time a node spends on each request (ms), with node_concurrency > 0",
+        ),
+        "write_policy": Key(
+            "invalidate",
+            choice("invalidate", "update", "none"),
+            "what a write does when it lands: delete cached copies (cache-aside), write "
+            "through (copies and the key's home nodes get the new value), or nothing "
+            "(copies stay stale until they expire)",
+        ),
+        "failures": Key(
+            [],
+            table_list(_FAILURE_FIELDS, required=("node", "down_at")),
+            "scheduled outages ([[cluster.failures]] node, down_at, up_at in seconds); a node comes back cold",
+        ),
         "mtbf_s": Key(0.0, number(0), "random failures: mean seconds between a node's failures (0: none)"),
         "mttr_s": Key(60.0, number(0, low_open=True), "random failures: mean seconds to repair"),
     },
     "network": {
-        "hit_latency": Key({"dist": "lognormal", "median_ms": 0.2, "sigma": 0.3}, latency,
-                           "client <-> node round trip, paid by every request (ms)"),
+        "hit_latency": Key(
+            {"dist": "lognormal", "median_ms": 0.2, "sigma": 0.3},
+            latency,
+            "client <-> node round trip, paid by every request (ms)",
+        ),
     },
     "backend": {
-        "latency": Key({"dist": "lognormal", "median_ms": 5.0, "sigma": 0.5}, latency,
-                       "backend service time (ms): lognormal (median_ms, sigma), exponential (mean_ms) or constant (ms)"),
+        "latency": Key(
+            {"dist": "lognormal", "median_ms": 5.0, "sigma": 0.5},
+            latency,
+            "backend service time (ms): lognormal (median_ms, sigma), exponential (mean_ms) or constant (ms)",
+        ),
         "concurrency": Key(64, integer(1), "requests the backend serves at once; more wait in a FCFS queue"),
-        "coalesce": Key(False, boolean, "a miss for a key already being fetched waits for that fetch instead of asking the backend again"),
+        "coalesce": Key(
+            False,
+            boolean,
+            "a miss for a key already being fetched waits for that fetch instead of asking the backend again",
+        ),
     },
     "updates": {
         "every_s": Key(0.0, number(0), "seconds between model updates that change values in bulk (0: none)"),
-        "classes": Key([], string_list, "key classes whose values change at each update (names from workload.classes; "
-                                        "\"default\" without classes)"),
-        "invalidate": Key(True, boolean, "drop the changed classes' cached entries at each update (else they go stale)"),
+        "classes": Key(
+            [],
+            string_list,
+            'key classes whose values change at each update (names from workload.classes; "default" without classes)',
+        ),
+        "invalidate": Key(
+            True, boolean, "drop the changed classes' cached entries at each update (else they go stale)"
+        ),
     },
 }
 
@@ -521,7 +609,9 @@ def with_overrides(data: dict, overrides: dict) -> dict:
     for key, value in overrides.items():
         dotted = key.replace("__", ".")
         if dotted not in all_keys():
-            raise ConfigError(f"override {key!r}: unknown key{_closest(dotted, all_keys())}; valid: {', '.join(all_keys())}")
+            raise ConfigError(
+                f"override {key!r}: unknown key{_closest(dotted, all_keys())}; valid: {', '.join(all_keys())}"
+            )
         if dotted in TOP_LEVEL:
             data[dotted] = value
             continue
@@ -544,8 +634,9 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
     """Validate a parsed config (nested dicts, as TOML gives them)."""
     if not isinstance(data, dict):
         raise ConfigError(f"a config must be a table of sections; got {_describe(data)}")
-    config = {section: {key: copy.deepcopy(spec.default) for key, spec in keys.items()}
-              for section, keys in SCHEMA.items()}
+    config = {
+        section: {key: copy.deepcopy(spec.default) for key, spec in keys.items()} for section, keys in SCHEMA.items()
+    }
     name = default_name
     grid: dict = {}
     zipped: dict = {}
@@ -557,19 +648,22 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
             grid, zipped = _sweep(body)
             continue
         if section not in SCHEMA:
-            raise ConfigError(f"unknown section or key {section!r}{_closest(section, list(SECTIONS) + list(TOP_LEVEL))}; "
-                              f"valid: {', '.join(list(TOP_LEVEL) + list(SECTIONS))}")
+            raise ConfigError(
+                f"unknown section or key {section!r}{_closest(section, list(SECTIONS) + list(TOP_LEVEL))}; "
+                f"valid: {', '.join(list(TOP_LEVEL) + list(SECTIONS))}"
+            )
         if not isinstance(body, dict):
             raise ConfigError(f"{section} must be a table ([{section}]); got {_describe(body)}")
         for key, value in body.items():
             dotted = f"{section}.{key}"
             if key not in SCHEMA[section]:
                 suggestions = [f"{section}.{k}" for k in SCHEMA[section]]
-                raise ConfigError(f"unknown key {dotted!r}{_closest(dotted, suggestions)}; "
-                                  f"valid in [{section}]: {', '.join(SCHEMA[section])}")
+                raise ConfigError(
+                    f"unknown key {dotted!r}{_closest(dotted, suggestions)}; "
+                    f"valid in [{section}]: {', '.join(SCHEMA[section])}"
+                )
             config[section][key] = _checked(dotted, value)
-    experiment = Experiment(name=name, config=config, grid=grid, zipped=zipped, source=source,
-                            raw=copy.deepcopy(data))
+    experiment = Experiment(name=name, config=config, grid=grid, zipped=zipped, source=source, raw=copy.deepcopy(data))
     # Every point of the sweep must be valid as a whole, not only key by key.
     for values in sweep_values(experiment):
         check_point(with_values(config, values), values)
@@ -585,12 +679,12 @@ def _checked(dotted: str, value):
 
 def _sweep(body) -> tuple[dict, dict]:
     if not isinstance(body, dict):
-        raise ConfigError(f"sweep must be a table of \"dotted.key\" = [values]; got {_describe(body)}")
+        raise ConfigError(f'sweep must be a table of "dotted.key" = [values]; got {_describe(body)}')
     grid, zipped = {}, {}
     for dotted, values in body.items():
         if dotted == "zip":
             if not isinstance(values, dict) or not values:
-                raise ConfigError("sweep.zip must be a table of \"dotted.key\" = [values] of equal lengths")
+                raise ConfigError('sweep.zip must be a table of "dotted.key" = [values] of equal lengths')
             for zipped_key, zipped_values in values.items():
                 zipped[zipped_key] = _sweep_values(f"sweep.zip.{zipped_key!r}", zipped_key, zipped_values)
             lengths = {key: len(v) for key, v in zipped.items()}
@@ -607,8 +701,10 @@ def _sweep(body) -> tuple[dict, dict]:
 def _sweep_values(where: str, dotted: str, values) -> list:
     valid = [k for k in all_keys() if k not in ("name", "run.seeds")]
     if dotted not in valid:
-        raise ConfigError(f"{where}: unknown key {dotted!r}{_closest(dotted, valid)}; a sweep varies a dotted key "
-                          f"such as \"cluster.capacity\" (run.seeds are replications, not a sweep)")
+        raise ConfigError(
+            f"{where}: unknown key {dotted!r}{_closest(dotted, valid)}; a sweep varies a dotted key "
+            f'such as "cluster.capacity" (run.seeds are replications, not a sweep)'
+        )
     if not isinstance(values, list) or not values:
         raise ConfigError(f"{where}: must be a non-empty list of values; got {_describe(values)}")
     checked = []
@@ -641,7 +737,9 @@ def with_values(config: dict, values: dict) -> dict:
 
 def check_point(config: dict, values: dict) -> None:
     """Checks that span keys: the policy's parameters, node indices, class names, ..."""
-    where = "" if not values else " (at sweep point " + ", ".join(f"{k} = {_describe(v)}" for k, v in values.items()) + ")"
+    where = (
+        "" if not values else " (at sweep point " + ", ".join(f"{k} = {_describe(v)}" for k, v in values.items()) + ")"
+    )
 
     def fail(message):
         raise ConfigError(f"{message}{where}")
@@ -652,8 +750,10 @@ def check_point(config: dict, values: dict) -> None:
     except PolicyError as error:
         fail(f"cluster.policy_params: {error}")
     if getattr(policy_class(cluster["policy"]), "offline", False):
-        fail(f"cluster.policy: {cluster['policy']!r} needs the future of the request stream and works only in "
-             f"`kvsim replay`, not in the timed model")
+        fail(
+            f"cluster.policy: {cluster['policy']!r} needs the future of the request stream and works only in "
+            f"`kvsim replay`, not in the timed model"
+        )
     if run_section["requests"] + run_section["warmup"] > 2**31:
         fail(f"run.requests + run.warmup must be at most 2**31; got {run_section['requests'] + run_section['warmup']}")
     if cluster["replicas"] > cluster["nodes"]:
@@ -670,8 +770,10 @@ def check_point(config: dict, values: dict) -> None:
         if name not in names:
             fail(f"updates.classes: no key class {name!r}{_closest(name, names)}; classes: {', '.join(names)}")
     if config["updates"]["every_s"] and not config["updates"]["classes"]:
-        fail("updates.classes: name the key classes a model update changes, e.g. [\"default\"]")
-    for where_key, section in [("workload", workload)] + [(f"workload.classes[{i}]", c) for i, c in enumerate(workload["classes"])]:
+        fail('updates.classes: name the key classes a model update changes, e.g. ["default"]')
+    for where_key, section in [("workload", workload)] + [
+        (f"workload.classes[{i}]", c) for i, c in enumerate(workload["classes"])
+    ]:
         if section["rotate_every_s"] and section["new_keys_per_s"]:
             fail(f"{where_key}: rotate_every_s and new_keys_per_s cannot both be set; choose one kind of drift")
     if workload["scan_fraction"] + workload["one_hit_fraction"] > 1:
@@ -696,8 +798,11 @@ def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
     """
     overrides = overrides or {}
     if isinstance(config_or_path, Experiment):
-        return from_dict(with_overrides(config_or_path.raw, overrides),
-                         source=config_or_path.source, default_name=config_or_path.name)
+        return from_dict(
+            with_overrides(config_or_path.raw, overrides),
+            source=config_or_path.source,
+            default_name=config_or_path.name,
+        )
     if isinstance(config_or_path, dict):
         return from_dict(with_overrides(config_or_path, overrides))
     path = Path(config_or_path)
@@ -754,8 +859,16 @@ def workload_of(workload: dict) -> Workload | TraceWorkload:
     if workload["trace"]:
         return trace_workload(workload)
     classes = tuple(
-        KeyClass(popularity(c), size_distribution(c["object_size"]), c["name"], c["share"], c["write_fraction"],
-                 c["rotate_every_s"], c["rotate_by"], c["new_keys_per_s"])
+        KeyClass(
+            popularity(c),
+            size_distribution(c["object_size"]),
+            c["name"],
+            c["share"],
+            c["write_fraction"],
+            c["rotate_every_s"],
+            c["rotate_by"],
+            c["new_keys_per_s"],
+        )
         for c in workload["classes"]
     )
     return Workload(
@@ -819,7 +932,8 @@ def scenario(config: dict) -> Scenario:
         requests=run_section["requests"],
         warmup=run_section["warmup"],
         timeout=run_section["timeout_ms"] / 1000.0,
-        updates=ModelUpdates(updates["every_s"], tuple(classes[name] for name in updates["classes"]),
-                             updates["invalidate"]),
+        updates=ModelUpdates(
+            updates["every_s"], tuple(classes[name] for name in updates["classes"]), updates["invalidate"]
+        ),
         interval=float(run_section["interval"]),
     )

@@ -25,10 +25,10 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from experiments.config import scenario
 from experiments.sweep import Point
@@ -49,9 +49,16 @@ class ExecutorError(Exception):
 def run_point(point: Point) -> dict:
     """Simulate one point: a pure function of the point, safe in any process."""
     result = run(scenario(point.config), point.seed)
-    return {"run_id": point.run_id, "index": point.index, "seed": point.seed,
-            "values": point.values, "metrics": result.row(), "nodes": result.nodes(),
-            "timeseries": result.timeseries, "latency_quantiles": result.latency_quantiles}
+    return {
+        "run_id": point.run_id,
+        "index": point.index,
+        "seed": point.seed,
+        "values": point.values,
+        "metrics": result.row(),
+        "nodes": result.nodes(),
+        "timeseries": result.timeseries,
+        "latency_quantiles": result.latency_quantiles,
+    }
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:
@@ -92,8 +99,9 @@ def pending_points(points: list[Point], runs_dir: Path) -> list[Point]:
     return [point for point in points if point.run_id not in saved]
 
 
-def execute(points: list[Point], runs_dir: Path, executor=None,
-            on_done: Callable[[dict], None] | None = None) -> list[dict]:
+def execute(
+    points: list[Point], runs_dir: Path, executor=None, on_done: Callable[[dict], None] | None = None
+) -> list[dict]:
     """Run the points that have no saved result; return all results in point order.
 
     Each result is saved as it arrives, before `on_done` hears of it.
@@ -208,8 +216,10 @@ class DaskCluster:
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError):
-            raise ExecutorError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s; "
-                                "is it running, and is the address right?") from None
+            raise ExecutorError(
+                f"cannot reach the Dask scheduler at {address} within {timeout:g} s; "
+                "is it running, and is the address right?"
+            ) from None
 
     def imap(self, points: list[Point]) -> Iterator[dict]:
         from distributed import as_completed
@@ -239,7 +249,9 @@ def check_address(address: str) -> None:
         _scheme, location = parse_address(address)
         parse_host_port(location)
     except (ValueError, TypeError) as error:
-        raise ExecutorError(f"--scheduler: expected an address such as tcp://HOST:PORT; got {address!r} ({error})") from None
+        raise ExecutorError(
+            f"--scheduler: expected an address such as tcp://HOST:PORT; got {address!r} ({error})"
+        ) from None
 
 
 @contextmanager

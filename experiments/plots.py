@@ -29,9 +29,9 @@ from __future__ import annotations
 import io
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import matplotlib
 
@@ -117,8 +117,10 @@ def load(out: Path) -> Tables:
         sweep = {**manifest["sweep"]["grid"], **manifest["sweep"]["zip"]}
         name, config, seeds = manifest["name"], manifest["config"], len(manifest["seeds"])
     except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{manifest_path}: not a kvsim manifest ({type(error).__name__}: {error}); "
-                          f"run the experiment again with --force") from None
+        raise ConfigError(
+            f"{manifest_path}: not a kvsim manifest ({type(error).__name__}: {error}); "
+            f"run the experiment again with --force"
+        ) from None
     tables = {}
     for table in ("summary", "nodes", "latency"):
         path = out / f"{table}.csv"
@@ -126,8 +128,14 @@ def load(out: Path) -> Tables:
             raise FileNotFoundError(f"{path}: missing; run the experiment again to complete {out}")
         tables[table] = pd.read_csv(path)
     timeseries = out / "timeseries.csv"
-    return Tables(name=name, config=config, sweep=sweep, seeds=seeds,
-                  timeseries=pd.read_csv(timeseries) if timeseries.exists() else None, **tables)
+    return Tables(
+        name=name,
+        config=config,
+        sweep=sweep,
+        seeds=seeds,
+        timeseries=pd.read_csv(timeseries) if timeseries.exists() else None,
+        **tables,
+    )
 
 
 #: swept key -> the figures that show it, in drawing order, and how many
@@ -170,14 +178,30 @@ def has_time_course(timeseries: pd.DataFrame | None) -> bool:
     """Whether timeseries.csv shows a course over time (a capacity sweep of a few seconds does not)."""
     if timeseries is None or timeseries.empty:
         return False
-    return int(timeseries.groupby([c for c in timeseries.columns if c not in
-                                   ("t_start", "requests", "hit_ratio", "p99_ms", "backend_rps")],
-                                  sort=False).size().max()) >= TIME_COURSE_INTERVALS
+    return (
+        int(
+            timeseries.groupby(
+                [
+                    c
+                    for c in timeseries.columns
+                    if c not in ("t_start", "requests", "hit_ratio", "p99_ms", "backend_rps")
+                ],
+                sort=False,
+            )
+            .size()
+            .max()
+        )
+        >= TIME_COURSE_INTERVALS
+    )
 
 
 def _figures_for(sweep: dict, at_least: bool) -> list[str]:
-    return [name for key, (figures, enough) in FOR_KEY.items()
-            if key in sweep and (len(sweep[key]) >= enough or not at_least) for name in figures]
+    return [
+        name
+        for key, (figures, enough) in FOR_KEY.items()
+        if key in sweep and (len(sweep[key]) >= enough or not at_least)
+        for name in figures
+    ]
 
 
 def draw(out: Path) -> list[Path]:
@@ -296,8 +320,9 @@ def describe(tables: Tables, intervals: str = "") -> str:
     if workload.get("trace"):
         parts.append(f"trace {Path(workload['trace']).name}")
     elif workload.get("classes"):
-        parts.append(f"{len(workload['classes'])} key classes ("
-                     + ", ".join(c["name"] for c in workload["classes"]) + ")")
+        parts.append(
+            f"{len(workload['classes'])} key classes (" + ", ".join(c["name"] for c in workload["classes"]) + ")"
+        )
     elif workload["popularity"] == "zipf":
         alpha = "" if "workload.alpha" in swept else f"({workload['alpha']})"
         parts.append(f"Zipf{alpha} over {workload['keys']:,} keys" if "workload.keys" not in swept else f"Zipf{alpha}")
@@ -310,8 +335,15 @@ def describe(tables: Tables, intervals: str = "") -> str:
     return f"{line}; {intervals}: 95% CI" if intervals and tables.seeds > 1 else line
 
 
-def figure(tables: Tables, title: str, panels: int = 1, rows: int = 1, width: float | None = None,
-           height: float | None = None, intervals: str = "bands"):
+def figure(
+    tables: Tables,
+    title: str,
+    panels: int = 1,
+    rows: int = 1,
+    width: float | None = None,
+    height: float | None = None,
+    intervals: str = "bands",
+):
     """A figure of `panels` axes with the experiment's title and the fixed config beneath it.
 
     `intervals` says how its 95% confidence intervals look ("bands",
@@ -320,8 +352,7 @@ def figure(tables: Tables, title: str, panels: int = 1, rows: int = 1, width: fl
     columns = panels // rows
     per_panel = PANEL[0] if columns == 1 else 5.2  # side by side, panels can be narrower
     size = (width or per_panel * columns, height or PANEL[1] * rows * (0.75 if rows > 1 else 1))
-    fig, axes = plt.subplots(rows, columns, figsize=size, layout="constrained", squeeze=False,
-                             sharex=rows > 1)
+    fig, axes = plt.subplots(rows, columns, figsize=size, layout="constrained", squeeze=False, sharex=rows > 1)
     # Wrap the fixed config to the figure's width (about 14 characters an inch at this size).
     context = textwrap.fill(describe(tables, intervals), width=int(size[0] * 14))
     fig.suptitle(f"{tables.name}: {title}\n{context}", fontsize=10)
@@ -348,8 +379,9 @@ def tick_label(value) -> str:
     return f"{value:,}" if float(value).is_integer() else f"{value:g}"
 
 
-def curve_panel(ax, tables: Tables, x_key: str, metric: str,
-                theory: Callable | None = None, theory_label: str = "") -> None:
+def curve_panel(
+    ax, tables: Tables, x_key: str, metric: str, theory: Callable | None = None, theory_label: str = ""
+) -> None:
     """`metric` (mean, 95% CI band) against `x_key`, a line per combination of the other swept keys.
 
     `theory(point config, x grid)` may return a predicted curve, drawn dashed
@@ -367,8 +399,9 @@ def curve_panel(ax, tables: Tables, x_key: str, metric: str,
         half = rows[f"{metric}_ci95"].to_numpy(float)
         ax.plot(x, mean, marker=MARKERS[index % len(MARKERS)], color=color, label=label or "simulation")
         if np.isfinite(half).any():
-            ax.fill_between(x, mean - np.nan_to_num(half), mean + np.nan_to_num(half), color=color, alpha=0.2,
-                            linewidth=0)
+            ax.fill_between(
+                x, mean - np.nan_to_num(half), mean + np.nan_to_num(half), color=color, alpha=0.2, linewidth=0
+            )
         if theory is not None and not categorical:
             grid = dense(numeric_axis(x_values))
             predicted = theory(config_at(tables.config, values), grid)
@@ -464,8 +497,14 @@ def policy_compare(tables: Tables):
     groups = series(tables.summary, tables.swept, "cluster.policy")
     policies = list(dict.fromkeys(tables.summary["cluster.policy"]))
     count = len(groups) * len(policies)
-    fig, axes = figure(tables, "eviction policies compared", panels=2, rows=2,
-                       width=min(12.0, max(PANEL[0], 2.0 + 0.3 * count)), intervals="whiskers")
+    fig, axes = figure(
+        tables,
+        "eviction policies compared",
+        panels=2,
+        rows=2,
+        width=min(12.0, max(PANEL[0], 2.0 + 0.3 * count)),
+        intervals="whiskers",
+    )
     for ax, metric in zip(axes, ("hit_ratio", "p99_ms")):
         bar_panel(ax, groups, policies, metric, values_on_bars=count <= 16)
     axes[0].legend(title="policy", ncols=min(len(policies), 5), loc="upper left")
@@ -556,10 +595,24 @@ def node_load(tables: Tables):
         busiest = (runs.max() * runs.size()).mean()
         highest = max(highest, relative.max())
         first = position == 0  # label the first row's marks only, for the legend
-        ax.scatter(relative, np.full(len(relative), position), s=16, color="tab:blue", alpha=0.45, linewidths=0,
-                   label="a node in one run" if first else None)
-        ax.scatter([busiest], [position], s=120, marker="|", color="tab:red", linewidths=2,
-                   label="busiest node, mean over seeds" if first else None)
+        ax.scatter(
+            relative,
+            np.full(len(relative), position),
+            s=16,
+            color="tab:blue",
+            alpha=0.45,
+            linewidths=0,
+            label="a node in one run" if first else None,
+        )
+        ax.scatter(
+            [busiest],
+            [position],
+            s=120,
+            marker="|",
+            color="tab:red",
+            linewidths=2,
+            label="busiest node, mean over seeds" if first else None,
+        )
     ax.axvline(1.0, color="grey", linewidth=1, linestyle=":")
     ax.set_yticks(range(len(groups)), [label or "all" for label, _, _ in groups])
     ax.set_ylim(len(groups) - 0.5, -0.5)  # sweep order from the top
@@ -577,10 +630,15 @@ def timeseries(tables: Tables):
     # A run's first and last intervals are partial (warm-up ends, and requests end, inside
     # them): leave them out rather than draw their few requests as a spike.
     runs = tables.timeseries.groupby(["seed", *keys], sort=False)
-    whole = tables.timeseries[(runs["t_start"].rank(method="first") > 1)
-                              & (runs["t_start"].rank(method="first", ascending=False) > 1)]
-    frame = (whole.groupby([*keys, "t_start"], sort=False)[["hit_ratio", "p99_ms", "backend_rps"]]
-             .mean().reset_index().sort_values([*keys, "t_start"], kind="stable"))
+    whole = tables.timeseries[
+        (runs["t_start"].rank(method="first") > 1) & (runs["t_start"].rank(method="first", ascending=False) > 1)
+    ]
+    frame = (
+        whole.groupby([*keys, "t_start"], sort=False)[["hit_ratio", "p99_ms", "backend_rps"]]
+        .mean()
+        .reset_index()
+        .sort_values([*keys, "t_start"], kind="stable")
+    )
     groups = series(frame, keys, None)
     fig, axes = figure(tables, "over time", panels=3, rows=3, width=2 * PANEL[0], height=7.0, intervals="")
     labels = (("hit_ratio", "hit ratio"), ("p99_ms", "p99 latency (ms)"), ("backend_rps", "backend load (requests/s)"))

@@ -23,8 +23,17 @@ from sim import CDF_PROBABILITIES, METRICS
 from sim.metrics import TIMESERIES
 
 #: metrics summarized across seeds
-SUMMARY_METRICS = ("hit_ratio", "byte_hit_ratio", "backend_requests", "mean_ms", "p50_ms", "p95_ms",
-                   "p99_ms", "p999_ms", "imbalance")
+SUMMARY_METRICS = (
+    "hit_ratio",
+    "byte_hit_ratio",
+    "backend_requests",
+    "mean_ms",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "imbalance",
+)
 
 
 def cell(value):
@@ -43,21 +52,32 @@ def results_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
 
 
 def nodes_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
-    rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **node}
-            for r in records for node in r["nodes"]]
+    rows = [
+        {"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **node} for r in records for node in r["nodes"]
+    ]
     return pd.DataFrame(rows, columns=["seed", *swept, "node", "requests", "share", "hit_ratio"])
 
 
 def timeseries_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
-    rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **row}
-            for r in records for row in r.get("timeseries", [])]
+    rows = [
+        {"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **row}
+        for r in records
+        for row in r.get("timeseries", [])
+    ]
     return pd.DataFrame(rows, columns=["seed", *swept, *TIMESERIES])
 
 
 def latency_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
-    rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept},
-             "probability": probability, "latency_ms": latency}
-            for r in records for probability, latency in zip(CDF_PROBABILITIES, r["latency_quantiles"])]
+    rows = [
+        {
+            "seed": r["seed"],
+            **{k: cell(r["values"][k]) for k in swept},
+            "probability": probability,
+            "latency_ms": latency,
+        }
+        for r in records
+        for probability, latency in zip(CDF_PROBABILITIES, r["latency_quantiles"])
+    ]
     return pd.DataFrame(rows, columns=["seed", *swept, "probability", "latency_ms"])
 
 

@@ -75,8 +75,9 @@ def prepare_out(out: Path, experiment: Experiment, force: bool) -> None:
     if previous == fingerprint(experiment):
         return
     if not force:
-        raise ConfigError(f"{out} holds results of a different experiment; choose another --out, "
-                          f"or pass --force to replace them")
+        raise ConfigError(
+            f"{out} holds results of a different experiment; choose another --out, or pass --force to replace them"
+        )
     clear_outputs(out)
 
 
@@ -88,8 +89,15 @@ def clear_outputs(out: Path) -> None:
     plots.remove_figures(out, plots.PLOTS)
 
 
-def run_experiment(experiment: Experiment, out: Path, workers: int = 1, scheduler: str | None = None,
-                   force: bool = False, progress: bool | None = None, figures: bool = True) -> Outcome:
+def run_experiment(
+    experiment: Experiment,
+    out: Path,
+    workers: int = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    figures: bool = True,
+) -> Outcome:
     """Run what is missing of `experiment` in `out`, then write its tables and figures.
 
     `workers` local processes, or the Dask `scheduler` at tcp://HOST:PORT.

@@ -11,18 +11,6 @@ random, s3fifo, sieve, slru, twoq, wtinylfu; admission filters (size,
 probabilistic, tinylfu) wrap any of them (policies/admission.py).
 """
 
-from policies.base import (
-    HookPolicy,
-    Policy,
-    PolicyError,
-    available,
-    check_params,
-    make_policy,
-    policy_class,
-    policy_parameters,
-    register,
-)
-
 # Importing the modules registers their policies.
 from policies import (  # noqa: F401,E402
     arc,
@@ -42,6 +30,17 @@ from policies import (  # noqa: F401,E402
     wtinylfu,
 )
 from policies.admission import Admission, Admitted, available_admissions, register_admission  # noqa: E402
+from policies.base import (
+    HookPolicy,
+    Policy,
+    PolicyError,
+    available,
+    check_params,
+    make_policy,
+    policy_class,
+    policy_parameters,
+    register,
+)
 from policies.replay import ReplayCounts, replay  # noqa: E402
 
 __all__ = [

@@ -26,7 +26,7 @@ import random as _random
 from policies.base import Policy, PolicyError, policy_parameters
 from policies.sketch import BloomFilter, CountMinSketch
 
-_ADMISSIONS: dict[str, type["Admission"]] = {}
+_ADMISSIONS: dict[str, type[Admission]] = {}
 
 
 def register_admission(name: str):
@@ -129,8 +129,14 @@ class TinyLFUAdmission(Admission):
     10 x expected_items keys).
     """
 
-    def __init__(self, capacity: int, min_frequency: int = 2, expected_items: int | None = None,
-                 sample_size: int | None = None, false_positive_rate: float = 0.01):
+    def __init__(
+        self,
+        capacity: int,
+        min_frequency: int = 2,
+        expected_items: int | None = None,
+        sample_size: int | None = None,
+        false_positive_rate: float = 0.01,
+    ):
         super().__init__(capacity)
         if int(min_frequency) != min_frequency or min_frequency < 1:
             raise ValueError(f"tinylfu admission: min_frequency must be a positive integer, got {min_frequency!r}")
@@ -162,8 +168,11 @@ class TinyLFUAdmission(Admission):
         return self.estimate(key) >= self.min_frequency
 
     def params(self):
-        return {"min_frequency": self.min_frequency, "expected_items": self.expected_items,
-                "sample_size": self.sample_size}
+        return {
+            "min_frequency": self.min_frequency,
+            "expected_items": self.expected_items,
+            "sample_size": self.sample_size,
+        }
 
 
 class Admitted(Policy):

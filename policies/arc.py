@@ -53,7 +53,6 @@ class ARC(Policy):
     def used(self):
         return self._t1_used + self._t2_used
 
-
     def lookup(self, key):
         size = self._t1.pop(key, None)
         if size is not None:  # seen twice now: T1 -> T2
@@ -122,8 +121,7 @@ class ARC(Policy):
             key, victim_size = self._t1.popitem(last=False)  # no ghost for this one
             self._t1_used -= victim_size
             return key
-        if (self._b2_used > 0 and
-                self._t1_used + self._b1_used + self._t2_used + self._b2_used >= 2 * self.capacity):
+        if self._b2_used > 0 and self._t1_used + self._b1_used + self._t2_used + self._b2_used >= 2 * self.capacity:
             self._b2_used -= self._b2.popitem(last=False)[1]
         return self._replace(hit_b2=False)
 

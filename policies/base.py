@@ -30,7 +30,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from typing import Hashable
+from collections.abc import Hashable
 
 Key = Hashable
 
@@ -253,9 +253,7 @@ def policy_class(name: str) -> type[Policy]:
         return _REGISTRY[key]
     close = difflib.get_close_matches(key, _REGISTRY, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise PolicyError(
-        f"unknown policy {name!r}{hint}; valid: {', '.join(available())}, or 'package.module:Class'"
-    )
+    raise PolicyError(f"unknown policy {name!r}{hint}; valid: {', '.join(available())}, or 'package.module:Class'")
 
 
 def _import_policy(spec: str) -> type[Policy]:
@@ -273,9 +271,12 @@ def _import_policy(spec: str) -> type[Policy]:
 def policy_parameters(cls: type[Policy]) -> list[str]:
     """The keyword parameters a policy class accepts besides capacity."""
     signature = inspect.signature(cls.__init__)
-    return [p for p in signature.parameters if p not in ("self", "capacity")
-            and signature.parameters[p].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                 inspect.Parameter.KEYWORD_ONLY)]
+    return [
+        p
+        for p in signature.parameters
+        if p not in ("self", "capacity")
+        and signature.parameters[p].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
 
 
 #: keyword parameters that every policy accepts through make_policy

@@ -74,7 +74,6 @@ class LIRS(Policy):
     def used(self):
         return self._lir_used + self._hir_used
 
-
     # -- requests ---------------------------------------------------------
     def lookup(self, key):
         stack, queue = self._stack, self._queue

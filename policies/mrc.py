@@ -62,8 +62,8 @@ read of the trace (``replay_mrc``); ``miss_ratio_curve`` picks the method.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -330,8 +330,10 @@ class MissRatioCurve:
 
     def rows(self) -> list[dict]:
         """One dict per capacity: capacity, miss_ratio, byte_miss_ratio."""
-        return [{"capacity": int(c), "miss_ratio": float(m), "byte_miss_ratio": float(b)}
-                for c, m, b in zip(self.capacities, self.miss_ratio, self.byte_miss_ratio)]
+        return [
+            {"capacity": int(c), "miss_ratio": float(m), "byte_miss_ratio": float(b)}
+            for c, m, b in zip(self.capacities, self.miss_ratio, self.byte_miss_ratio)
+        ]
 
 
 def capacity_list(capacities) -> np.ndarray:
@@ -412,9 +414,17 @@ class _Tally:
         self.sampled_bytes += weight * float(cumulative[-1])
 
 
-def lru_mrc(source, capacities, count_bytes: bool = False, warmup: int = 0, rate: float | None = None,
-            max_keys: int | None = None, adjust: bool = True, check_sizes: bool | None = None,
-            block: int = DEFAULT_BLOCK) -> MissRatioCurve:
+def lru_mrc(
+    source,
+    capacities,
+    count_bytes: bool = False,
+    warmup: int = 0,
+    rate: float | None = None,
+    max_keys: int | None = None,
+    adjust: bool = True,
+    check_sizes: bool | None = None,
+    block: int = DEFAULT_BLOCK,
+) -> MissRatioCurve:
     """The LRU miss-ratio curve in one pass over `source` (see ``_chunks`` for sources).
 
     Exact (method "stack") without sampling: the misses equal those of
@@ -471,12 +481,12 @@ def lru_mrc(source, capacities, count_bytes: bool = False, warmup: int = 0, rate
     step = block if max_keys is None else max(1, min(block, int(max_keys)))
     for whole_keys, whole_sizes in _chunks(source):
         for low in range(0, len(whole_keys), step):
-            keys, sizes = whole_keys[low:low + step], whole_sizes[low:low + step]
+            keys, sizes = whole_keys[low : low + step], whole_sizes[low : low + step]
             n = len(keys)
             index = np.arange(position, position + n, dtype=np.int64)
             counted = max(0, min(n, position + n - warmup))
             requests += counted
-            total_bytes += int(sizes[n - counted:].sum())
+            total_bytes += int(sizes[n - counted :].sum())
             if count_bytes and n:
                 max_size = max(max_size, int(sizes.max()))
             position += n
@@ -506,8 +516,17 @@ def lru_mrc(source, capacities, count_bytes: bool = False, warmup: int = 0, rate
         misses = requests - np.rint(tally.hits).astype(np.int64)
         missed_bytes = total_bytes - np.rint(tally.hit_bytes).astype(np.int64)
         method = "stack"
-    return MissRatioCurve(capacities, count_bytes, requests, total_bytes, misses, missed_bytes, method,
-                          rate=final_rate if sampling else 1.0, max_size=max_size)
+    return MissRatioCurve(
+        capacities,
+        count_bytes,
+        requests,
+        total_bytes,
+        misses,
+        missed_bytes,
+        method,
+        rate=final_rate if sampling else 1.0,
+        max_size=max_size,
+    )
 
 
 def _policy_factory(policy, params: dict | None) -> Callable[[int], Policy]:
@@ -519,8 +538,16 @@ def _policy_factory(policy, params: dict | None) -> Callable[[int], Policy]:
     raise TypeError(f"policy must be a registry name or a callable capacity -> Policy; got {policy!r}")
 
 
-def replay_mrc(policy, source, capacities, count_bytes: bool = False, warmup: int = 0,
-               rate: float | None = None, adjust: bool = True, params: dict | None = None) -> MissRatioCurve:
+def replay_mrc(
+    policy,
+    source,
+    capacities,
+    count_bytes: bool = False,
+    warmup: int = 0,
+    rate: float | None = None,
+    adjust: bool = True,
+    params: dict | None = None,
+) -> MissRatioCurve:
     """The miss-ratio curve of any policy: one replay per capacity, all fed from one read.
 
     policy: a registry name (with `params`) or a callable capacity -> Policy.
@@ -553,10 +580,10 @@ def replay_mrc(policy, source, capacities, count_bytes: bool = False, warmup: in
         n = len(keys)
         counted = max(0, min(n, position + n - warmup))
         requests += counted
-        total_bytes += int(sizes[n - counted:].sum())
+        total_bytes += int(sizes[n - counted :].sum())
         if sampling:
             keep = shards_hash(keys) < np.uint64(threshold)
-            warm = int(keep[:n - counted].sum())
+            warm = int(keep[: n - counted].sum())
             keys, sizes = keys[keep], sizes[keep]
         else:
             warm = n - counted
@@ -575,10 +602,19 @@ def replay_mrc(policy, source, capacities, count_bytes: bool = False, warmup: in
         missed_bytes = np.array([(c.bytes - c.hit_bytes) / effective_rate for c in counts])
     else:
         misses = np.array([c.misses * requests / sampled if sampled else 0.0 for c in counts])
-        missed_bytes = np.array([(c.bytes - c.hit_bytes) * total_bytes / sampled_bytes if sampled_bytes else 0.0
-                                 for c in counts])
-    return MissRatioCurve(capacities, count_bytes, requests, total_bytes, np.clip(misses, 0, requests),
-                          np.clip(missed_bytes, 0, total_bytes), "mini", rate=effective_rate)
+        missed_bytes = np.array(
+            [(c.bytes - c.hit_bytes) * total_bytes / sampled_bytes if sampled_bytes else 0.0 for c in counts]
+        )
+    return MissRatioCurve(
+        capacities,
+        count_bytes,
+        requests,
+        total_bytes,
+        np.clip(misses, 0, requests),
+        np.clip(missed_bytes, 0, total_bytes),
+        "mini",
+        rate=effective_rate,
+    )
 
 
 def is_lru(policy, params: dict | None = None) -> bool:
@@ -590,9 +626,17 @@ def is_lru(policy, params: dict | None = None) -> bool:
     return policy_class(policy) is LRU
 
 
-def miss_ratio_curve(policy, source, capacities, count_bytes: bool = False, warmup: int = 0,
-                     rate: float | None = None, max_keys: int | None = None, adjust: bool = True,
-                     params: dict | None = None) -> MissRatioCurve:
+def miss_ratio_curve(
+    policy,
+    source,
+    capacities,
+    count_bytes: bool = False,
+    warmup: int = 0,
+    rate: float | None = None,
+    max_keys: int | None = None,
+    adjust: bool = True,
+    params: dict | None = None,
+) -> MissRatioCurve:
     """The miss-ratio curve of `policy` on `source`, by the fastest exact (or sampled) method.
 
     LRU: one pass of stack depths (``lru_mrc``); SHARDS when `rate` or
@@ -605,14 +649,14 @@ def miss_ratio_curve(policy, source, capacities, count_bytes: bool = False, warm
     capacities = capacity_list(capacities)
     if not is_lru(policy, params):
         if max_keys is not None:
-            raise ValueError("fixed-size SHARDS (max_keys) needs stack depths: LRU only; "
-                             "other policies take a fixed rate (miniature simulation)")
-        return replay_mrc(policy, source, capacities, count_bytes, warmup, rate,
-                          adjust=adjust, params=params)
+            raise ValueError(
+                "fixed-size SHARDS (max_keys) needs stack depths: LRU only; "
+                "other policies take a fixed rate (miniature simulation)"
+            )
+        return replay_mrc(policy, source, capacities, count_bytes, warmup, rate, adjust=adjust, params=params)
     sampling = rate is not None or max_keys is not None
     try:
-        curve = lru_mrc(source, capacities, count_bytes, warmup, rate, max_keys,
-                        adjust=adjust)
+        curve = lru_mrc(source, capacities, count_bytes, warmup, rate, max_keys, adjust=adjust)
     except VaryingSizeError as error:
         if not callable(source):
             raise
@@ -622,8 +666,10 @@ def miss_ratio_curve(policy, source, capacities, count_bytes: bool = False, warm
     if count_bytes and not sampling and capacities[0] < curve.max_size:
         small = capacities[capacities < curve.max_size]
         if not callable(source):
-            raise ValueError(f"capacities below the largest object ({curve.max_size} bytes) need a replay; "
-                             f"give the source as a callable")
+            raise ValueError(
+                f"capacities below the largest object ({curve.max_size} bytes) need a replay; "
+                f"give the source as a callable"
+            )
         replayed = replay_mrc(policy, source, small, count_bytes, warmup)
         curve.misses[: len(small)] = replayed.misses
         curve.missed_bytes[: len(small)] = replayed.missed_bytes

@@ -40,7 +40,7 @@ class ReplayCounts:
     def byte_miss_ratio(self) -> float:
         return (self.bytes - self.hit_bytes) / self.bytes if self.bytes else 0.0
 
-    def add(self, other: "ReplayCounts") -> None:
+    def add(self, other: ReplayCounts) -> None:
         self.requests += other.requests
         self.hits += other.hits
         self.bytes += other.bytes

@@ -44,8 +44,13 @@ from policies.base import Policy, register
 class S3FIFO(Policy):
     """S3-FIFO with libCacheSim's defaults (small 10%, ghost 90%, promote after 2 hits)."""
 
-    def __init__(self, capacity: int, small_size_ratio: float = 0.1, ghost_size_ratio: float = 0.9,
-                 move_to_main_threshold: int = 2):
+    def __init__(
+        self,
+        capacity: int,
+        small_size_ratio: float = 0.1,
+        ghost_size_ratio: float = 0.9,
+        move_to_main_threshold: int = 2,
+    ):
         super().__init__(capacity)
         if not 0 < small_size_ratio < 1:
             raise ValueError(f"small_size_ratio must be in (0, 1), got {small_size_ratio!r}")
@@ -72,7 +77,6 @@ class S3FIFO(Policy):
     @property
     def used(self):
         return self._small_used + self._main_used
-
 
     def lookup(self, key):
         freq = self._freq
@@ -198,5 +202,8 @@ class S3FIFO(Policy):
         return list(self._ghost)
 
     def params(self):
-        return {"small_size_ratio": self.small_size_ratio, "ghost_size_ratio": self.ghost_size_ratio,
-                "move_to_main_threshold": self.move_to_main_threshold}
+        return {
+            "small_size_ratio": self.small_size_ratio,
+            "ghost_size_ratio": self.ghost_size_ratio,
+            "move_to_main_threshold": self.move_to_main_threshold,
+        }

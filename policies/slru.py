@@ -161,7 +161,6 @@ class SLRU(Policy):
     def used(self):
         return self._slru.used
 
-
     def lookup(self, key):
         return self._slru.hit(key)
 

@@ -58,7 +58,6 @@ class TwoQ(Policy):
     def used(self):
         return self._ain_used + self._am_used
 
-
     def lookup(self, key):
         if key in self._ain:
             return True  # a hit in probation changes nothing

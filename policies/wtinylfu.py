@@ -69,7 +69,6 @@ class WTinyLFU(Policy):
     def used(self):
         return self._window_used + self._main.used
 
-
     def lookup(self, key):
         window = self._window
         if key in window:

@@ -132,10 +132,10 @@ class Rendezvous(Balancer):
         rows_per_block = max(1, 4_000_000 // len(alive_nodes))
         chosen = np.empty((len(hashed), depth), dtype=np.int64)
         for start in range(0, len(hashed), rows_per_block):
-            block = hashed[start:start + rows_per_block]
+            block = hashed[start : start + rows_per_block]
             scores = mix64(block[:, None] ^ salts[None, :])
             top = np.argsort(scores, axis=1, kind="stable")[:, ::-1][:, :depth]
-            chosen[start:start + rows_per_block] = alive_nodes[top]
+            chosen[start : start + rows_per_block] = alive_nodes[top]
         return chosen
 
 

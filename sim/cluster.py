@@ -18,8 +18,11 @@ def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
             params["seed"] = stable_id(f"policy/{seed}/{index}") % 2**32
         admission = params.get("admission")
         admission_params = dict(params.get("admission_params") or {})
-        if isinstance(admission, str) and "seed" in policy_parameters(admission_class(admission)) \
-                and "seed" not in admission_params:
+        if (
+            isinstance(admission, str)
+            and "seed" in policy_parameters(admission_class(admission))
+            and "seed" not in admission_params
+        ):
             admission_params["seed"] = stable_id(f"admission/{seed}/{index}") % 2**32
             params["admission_params"] = admission_params
         policy = make_policy(spec.policy, spec.capacity, **params)

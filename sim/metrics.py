@@ -24,8 +24,7 @@ QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 #: latency CDF plots: dense enough in the body to draw the curve, and reaching
 #: into the tail (p99.99), where caches and queues differ most.  A fixed set
 #: keeps a run's result small and comparable across runs.
-CDF_PROBABILITIES = (0.01, 0.02, *(round(0.05 * i, 2) for i in range(1, 20)),
-                     0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+CDF_PROBABILITIES = (0.01, 0.02, *(round(0.05 * i, 2) for i in range(1, 20)), 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999)
 
 #: the flat metrics of a run, in results.csv column order
 METRICS = (
@@ -138,7 +137,8 @@ class Recorder:
     def result(self) -> RunResult:
         if self.recorded < len(self.latency):  # the stream ended early: keep what was measured
             self.time, self.latency, self.node, self.flags = (
-                column[: self.recorded] for column in (self.time, self.latency, self.node, self.flags))
+                column[: self.recorded] for column in (self.time, self.latency, self.node, self.flags)
+            )
         if np.isnan(self.latency).any():
             raise RuntimeError("a request's latency was never recorded (a model bug)")
         flags = self.flags
@@ -191,11 +191,13 @@ class Recorder:
             span = slice(chunk[0], chunk[-1] + 1)
             chunk_reads = reads[span]
             read_count = int(chunk_reads.sum())
-            rows.append({
-                "t_start": float(b * self.interval),
-                "requests": int(chunk[-1] - chunk[0] + 1),
-                "hit_ratio": float(hit[span].sum() / read_count) if read_count else 0.0,
-                "p99_ms": float(np.percentile(latency_ms[span][chunk_reads], 99.0)) if read_count else 0.0,
-                "backend_rps": float(((self.flags[span] & BACKEND) != 0).sum() / self.interval),
-            })
+            rows.append(
+                {
+                    "t_start": float(b * self.interval),
+                    "requests": int(chunk[-1] - chunk[0] + 1),
+                    "hit_ratio": float(hit[span].sum() / read_count) if read_count else 0.0,
+                    "p99_ms": float(np.percentile(latency_ms[span][chunk_reads], 99.0)) if read_count else 0.0,
+                    "backend_rps": float(((self.flags[span] & BACKEND) != 0).sum() / self.interval),
+                }
+            )
         return rows

@@ -44,8 +44,8 @@ from sim.membership import Membership
 from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
 from sim.scenario import Scenario
 from workloads import Distribution, key_class
-from workloads.stream import CLASS_SHIFT
 from workloads.rng import rng_for
+from workloads.stream import CLASS_SHIFT
 
 
 def run(scenario: Scenario, seed: int) -> RunResult:
@@ -267,10 +267,11 @@ class _FastModel:
         self.membership = Membership(cluster.nodes, cluster.outages, cluster.mtbf, cluster.mttr, seed)
         self.draws = RequestDraws(scenario, seed, self.membership)
         self.balancer = self.draws.balancer
-        self.recorder = Recorder(scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout,
-                                 scenario.interval)
+        self.recorder = Recorder(scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout, scenario.interval)
         self.backend = FCFSServers(scenario.backend.concurrency)
-        self.node_queues = [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
+        self.node_queues = (
+            [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
+        )
         self.in_flight = [{} for _ in self.nodes]  # per node: key -> _Fetch
         self.replicas = cluster.replicas
         # Versions, for stale reads: per key, the writes that landed; per class, model updates.
@@ -284,8 +285,13 @@ class _FastModel:
         self._order = itertools.count()  # ties on the calendar go in scheduling order
         self.coalesce = scenario.backend.coalesce
         # The lean loop serves configs without TTL, versions, live-load balancing, node queues or failures.
-        self.plain = not (cluster.has_ttl or self.track_versions or self.balancer.dynamic or self.node_queues
-                          or not self.membership.static)
+        self.plain = not (
+            cluster.has_ttl
+            or self.track_versions
+            or self.balancer.dynamic
+            or self.node_queues
+            or not self.membership.static
+        )
 
     # -- the run ------------------------------------------------------------
     def run(self) -> RunResult:
@@ -342,7 +348,7 @@ class _FastModel:
                 env.step()
                 event_time = env.peek()
 
-    def _walk(self, draws: "Draws") -> None:
+    def _walk(self, draws: Draws) -> None:
         """Serve one batch of requests, in arrival order."""
         batch = draws.batch
         n = len(batch)
@@ -352,8 +358,9 @@ class _FastModel:
             self._walk_plain(draws, flags, wait)
         else:
             self._walk_general(draws, flags, wait)
-        self.recorder.add(batch.start, batch.time, draws.read_node, flags, draws.round_trip + np.array(wait),
-                          batch.size)
+        self.recorder.add(
+            batch.start, batch.time, draws.read_node, flags, draws.round_trip + np.array(wait), batch.size
+        )
 
     def _walk_plain(self, draws, flags, wait) -> None:
         """The common case, kept lean: fixed routing, no TTL, no writes, no node queues.
@@ -371,8 +378,9 @@ class _FastModel:
         service = draws.service.tolist()
         sizes = batch.size.tolist()
         next_due = self.next_due
-        for i, now, key, node in zip(range(len(batch)), batch.time.tolist(), batch.key.tolist(),
-                                     draws.read_node.tolist()):
+        for i, now, key, node in zip(
+            range(len(batch)), batch.time.tolist(), batch.key.tolist(), draws.read_node.tolist()
+        ):
             if now >= next_due:
                 next_due = self._advance(now)
             if lookups[node](key):
@@ -400,8 +408,7 @@ class _FastModel:
         round_trip = draws.round_trip
         node_service = draws.node_service
         next_due = self.next_due
-        rows = zip(range(len(batch)), batch.time.tolist(), batch.key.tolist(), read_node.tolist(),
-                   batch.op.tolist())
+        rows = zip(range(len(batch)), batch.time.tolist(), batch.key.tolist(), read_node.tolist(), batch.op.tolist())
         for i, now, key, node, op in rows:
             if now >= next_due:
                 next_due = self._advance(now)
@@ -498,7 +505,12 @@ class _FastModel:
             self.pending -= 1
             for target in targets:
                 cache = self.nodes[target]
-                if cache.up and cache.fill(key, size, finish, ttl, stamp) and ttl > 0 and self.scenario.cluster.active_expiry:
+                if (
+                    cache.up
+                    and cache.fill(key, size, finish, ttl, stamp)
+                    and ttl > 0
+                    and self.scenario.cluster.active_expiry
+                ):
                     self._schedule_expiry(target, key, finish + ttl)
             fetches = self.in_flight[node]
             if fetches.get(key) is fetch:

@@ -21,8 +21,17 @@ import simpy
 from sim.cluster import build_nodes
 from sim.membership import Membership
 from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
-from sim.model import (RequestDraws, Versions, alive_count, apply_write, fill_nodes, has_writes, write_homes,
-                       membership_changes, model_updates)
+from sim.model import (
+    RequestDraws,
+    Versions,
+    alive_count,
+    apply_write,
+    fill_nodes,
+    has_writes,
+    membership_changes,
+    model_updates,
+    write_homes,
+)
 from sim.scenario import Scenario
 
 
@@ -34,7 +43,9 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     draws = RequestDraws(scenario, seed, membership)
     balancer = draws.balancer
     backend = simpy.Resource(env, capacity=scenario.backend.concurrency)
-    workers = [simpy.Resource(env, capacity=cluster.node_concurrency) for _ in nodes] if cluster.has_node_queue else None
+    workers = (
+        [simpy.Resource(env, capacity=cluster.node_concurrency) for _ in nodes] if cluster.has_node_queue else None
+    )
     coalesce = scenario.backend.coalesce
     versions = Versions() if scenario.updates.every or has_writes(scenario.workload) else None
     in_flight = [{} for _ in nodes]  # per node: key -> event that fires when its fetch is done
@@ -66,8 +77,9 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         if op:
             flags[i] = WRITE | BACKEND
             yield from backend_call(service)
-            apply_write(nodes, key, size, env.now, ttl, cluster.write_policy, versions,
-                        write_homes(choices, cluster.replicas))
+            apply_write(
+                nodes, key, size, env.now, ttl, cluster.write_policy, versions, write_homes(choices, cluster.replicas)
+            )
         elif node < 0:
             flags[i] = BACKEND
             yield from backend_call(service)
@@ -122,10 +134,20 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 yield env.timeout(batch.time[j] - env.now)
                 ttl = float(batch_draws.ttl[j]) if batch_draws.ttl is not None else 0.0
                 node_service = float(batch_draws.node_service[j]) if batch_draws.node_service is not None else 0.0
-                env.process(request(batch.start + j, int(batch.key[j]), batch_draws.choices[j],
-                                    int(batch_draws.read_node[j]), int(batch.size[j]), int(batch.op[j]),
-                                    float(batch_draws.round_trip[j]), float(batch_draws.service[j]),
-                                    node_service, ttl))
+                env.process(
+                    request(
+                        batch.start + j,
+                        int(batch.key[j]),
+                        batch_draws.choices[j],
+                        int(batch_draws.read_node[j]),
+                        int(batch.size[j]),
+                        int(batch.op[j]),
+                        float(batch_draws.round_trip[j]),
+                        float(batch_draws.service[j]),
+                        node_service,
+                        ttl,
+                    )
+                )
 
     active = 0  # request processes not finished
     batches = list(draws)

@@ -22,8 +22,10 @@ def write_csv(path, keys, times=None, sizes=None, ops=None, header=("version", "
     sizes = np.ones(n, dtype=np.int64) if sizes is None else sizes
     ops = ["28"] * n if ops is None else ops
     lines = [",".join(header)]
-    lines += [f"1,{t},{o},{s},{k}" for t, o, s, k in zip(np.asarray(times).tolist(), ops, np.asarray(sizes).tolist(),
-                                                         np.asarray(keys).tolist())]
+    lines += [
+        f"1,{t},{o},{s},{k}"
+        for t, o, s, k in zip(np.asarray(times).tolist(), ops, np.asarray(sizes).tolist(), np.asarray(keys).tolist())
+    ]
     Path(path).write_text("\n".join(lines) + "\n")
     return Path(path)
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-SOURCE = '''\
+SOURCE = """\
 from collections import OrderedDict
 from policies import HookPolicy
 
@@ -14,7 +14,7 @@ class MRU(HookPolicy):
     def on_hit(self, key): self.order.move_to_end(key)
     def on_remove(self, key): del self.order[key]
     def victim(self): return next(reversed(self.order))
-'''
+"""
 
 
 def write_user_module(directory: Path, name: str) -> Path:

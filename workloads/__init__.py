@@ -4,9 +4,9 @@ Everything here is drawn in seeded numpy batches and knows nothing about who
 serves the requests (see DESIGN.md, "Dependency direction").
 """
 
+from workloads.arrivals import Diurnal, OnOff, Poisson
 from workloads.distributions import Constant, Distribution, Exponential, Lognormal, Pareto, UniformRange
 from workloads.popularity import Uniform, Zipf
-from workloads.arrivals import Diurnal, OnOff, Poisson
 from workloads.rng import rng_for
 from workloads.stream import READ, WRITE, KeyClass, RequestBatch, Workload, key_class
 

@@ -32,7 +32,7 @@ class Poisson:
         """`n` inter-arrival times in seconds."""
         return rng.exponential(1.0 / self.rate, n)
 
-    def stream(self, rng: np.random.Generator) -> "_PoissonStream":
+    def stream(self, rng: np.random.Generator) -> _PoissonStream:
         return _PoissonStream(self, rng)
 
 
@@ -71,7 +71,7 @@ class OnOff:
     def mean_rate(self) -> float:
         return (self.on_rate * self.mean_on + self.off_rate * self.mean_off) / (self.mean_on + self.mean_off)
 
-    def stream(self, rng: np.random.Generator) -> "_OnOffStream":
+    def stream(self, rng: np.random.Generator) -> _OnOffStream:
         return _OnOffStream(self, rng)
 
 
@@ -128,7 +128,7 @@ class Diurnal:
     def rate_at(self, t) -> np.ndarray:
         return self.rate * (1.0 + self.amplitude * np.cos(2.0 * math.pi * (np.asarray(t) - self.peak) / self.period))
 
-    def stream(self, rng: np.random.Generator) -> "_DiurnalStream":
+    def stream(self, rng: np.random.Generator) -> _DiurnalStream:
         return _DiurnalStream(self, rng)
 
 

@@ -31,7 +31,7 @@ class Distribution:
     def mean(self) -> float:
         raise NotImplementedError
 
-    def scaled(self, factor: float) -> "Distribution":
+    def scaled(self, factor: float) -> Distribution:
         """The same shape with every value multiplied by `factor` (e.g. ms -> s)."""
         raise NotImplementedError
 

@@ -12,8 +12,8 @@ scan and one-hit wonders use two reserved classes of their own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
@@ -141,8 +141,18 @@ class Workload:
     def key_classes(self) -> tuple[KeyClass, ...]:
         if self.classes:
             return tuple(self.classes)
-        return (KeyClass(self.popularity, self.object_size, "default", 1.0, self.write_fraction,
-                         self.rotate_every, self.rotate_by, self.new_keys_per_s),)
+        return (
+            KeyClass(
+                self.popularity,
+                self.object_size,
+                "default",
+                1.0,
+                self.write_fraction,
+                self.rotate_every,
+                self.rotate_by,
+                self.new_keys_per_s,
+            ),
+        )
 
     @property
     def keys(self) -> int:
@@ -176,7 +186,8 @@ class Workload:
         key_rngs = [rng_for(seed, f"workload.keys.{c.name}") for c in classes]
         key_of_rank = [
             rank_to_key(c.popularity.keys, rng_for(seed, f"workload.scramble.{c.name}"))
-            if c.popularity.scramble and not c.new_keys_per_s else None
+            if c.popularity.scramble and not c.new_keys_per_s
+            else None
             for c in classes
         ]
         cumulative_share = np.cumsum([c.share for c in classes])
@@ -188,8 +199,9 @@ class Workload:
             n = min(chunk, total - start)
             times = arrivals.take(n)
             if len(classes) > 1:
-                owner = np.minimum(np.searchsorted(cumulative_share, class_rng.random(n), side="right"),
-                                   len(classes) - 1)
+                owner = np.minimum(
+                    np.searchsorted(cumulative_share, class_rng.random(n), side="right"), len(classes) - 1
+                )
             else:
                 owner = np.zeros(n, dtype=np.int64)
             keys = np.empty(n, dtype=np.int64)

@@ -56,9 +56,9 @@ import hashlib
 import io
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -70,8 +70,14 @@ from workloads.stream import DEFAULT_CHUNK, READ, WRITE, RequestBatch
 FORMATS = ("csv", "txt", "oraclegeneral")
 
 _EXTENSIONS = {".csv": "csv", ".txt": "txt", ".bin": "oraclegeneral", ".oraclegeneral": "oraclegeneral"}
-_FORMAT_NAMES = {"csv": "csv", "txt": "txt", "text": "txt", "oraclegeneral": "oraclegeneral",
-                 "oracle": "oraclegeneral", "bin": "oraclegeneral"}
+_FORMAT_NAMES = {
+    "csv": "csv",
+    "txt": "txt",
+    "text": "txt",
+    "oraclegeneral": "oraclegeneral",
+    "oracle": "oraclegeneral",
+    "bin": "oraclegeneral",
+}
 _COMPRESSED = {".gz", ".zst", ".xz", ".bz2", ".zip", ".lz4"}
 
 #: column names recognised when the caller does not name a column (compared in lower case)
@@ -88,8 +94,30 @@ CSV_COLUMN_NAMES = {
 #: as writes.
 OP_VALUES = {
     **dict.fromkeys(("0", "r", "read", "get", "gets", "08", "28", "88", "a8"), READ),
-    **dict.fromkeys(("1", "w", "write", "set", "add", "replace", "cas", "append", "prepend", "put",
-                     "incr", "decr", "delete", "del", "remove", "0a", "2a", "8a", "aa"), WRITE),
+    **dict.fromkeys(
+        (
+            "1",
+            "w",
+            "write",
+            "set",
+            "add",
+            "replace",
+            "cas",
+            "append",
+            "prepend",
+            "put",
+            "incr",
+            "decr",
+            "delete",
+            "del",
+            "remove",
+            "0a",
+            "2a",
+            "8a",
+            "aa",
+        ),
+        WRITE,
+    ),
 }
 
 KEY_TYPES = ("auto", "int", "str")
@@ -179,11 +207,13 @@ def detect_format(path) -> str:
         return _EXTENSIONS[suffix]
     if suffix in _COMPRESSED:
         raise TraceError(f"{path}: compressed traces are not read directly; decompress it first")
-    raise TraceError(f"{path}: cannot tell the trace format from the extension {suffix or '(none)'!r} "
-                     f"(.csv, .txt, .bin, .oraclegeneral); name it: format = {' | '.join(FORMATS)}")
+    raise TraceError(
+        f"{path}: cannot tell the trace format from the extension {suffix or '(none)'!r} "
+        f"(.csv, .txt, .bin, .oraclegeneral); name it: format = {' | '.join(FORMATS)}"
+    )
 
 
-def open_trace(path, format: str | None = None, **options) -> "Trace":
+def open_trace(path, format: str | None = None, **options) -> Trace:
     """A reader for the trace at `path`; `format` overrides the extension.
 
     `options` go to the format's reader: for csv ``key``, ``time``, ``size``,
@@ -320,8 +350,10 @@ class TextTrace(Trace):
                 block, carry = data[:cut], data[cut:]
                 if len(carry) > _MAX_LINE:
                     long_line = line + block.count(b"\n")
-                    raise TraceError(f"{self.path}: line {long_line}: longer than {_MAX_LINE} "
-                                     f"bytes (expected one key per line; is this a binary trace?)")
+                    raise TraceError(
+                        f"{self.path}: line {long_line}: longer than {_MAX_LINE} "
+                        f"bytes (expected one key per line; is this a binary trace?)"
+                    )
                 if block:
                     yield line, block
                     line += block.count(b"\n")
@@ -341,7 +373,7 @@ class TextTrace(Trace):
             keys = np.concatenate(pending)
             whole = len(keys) - len(keys) % chunk
             for low in range(0, whole, chunk):
-                yield _batch(start, keys[low:low + chunk])
+                yield _batch(start, keys[low : low + chunk])
                 start += chunk
             pending, waiting = [keys[whole:]], len(keys) - whole
         if waiting:
@@ -355,8 +387,15 @@ class TextTrace(Trace):
             # huge ids, bytes that are not UTF-8) falls through to the exact
             # line-by-line reading below, which also finds the line of an error.
             try:
-                frame = pd.read_csv(io.BytesIO(block), header=None, quoting=csv.QUOTE_NONE, engine="c",
-                                    keep_default_na=False, na_values=[], encoding="utf-8")
+                frame = pd.read_csv(
+                    io.BytesIO(block),
+                    header=None,
+                    quoting=csv.QUOTE_NONE,
+                    engine="c",
+                    keep_default_na=False,
+                    na_values=[],
+                    encoding="utf-8",
+                )
             except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
                 frame = None
             if frame is not None and frame.shape[1] == 1 and frame[0].dtype.kind == "i":
@@ -367,13 +406,17 @@ class TextTrace(Trace):
                 # A byte-order mark may open the file; it is not part of the key.
                 text = raw.decode("utf-8-sig" if first + offset == 1 else "utf-8").strip()
             except UnicodeDecodeError:
-                raise TraceError(f"{self.path}: line {first + offset}: not UTF-8 text "
-                                 f"(expected one key per line; for a binary trace use format=oraclegeneral)") from None
+                raise TraceError(
+                    f"{self.path}: line {first + offset}: not UTF-8 text "
+                    f"(expected one key per line; for a binary trace use format=oraclegeneral)"
+                ) from None
             if not text:
                 continue
             if _CONTROL.search(text):
-                raise TraceError(f"{self.path}: line {first + offset}: control characters in a key "
-                                 f"(expected one key per line; is this a binary trace?)")
+                raise TraceError(
+                    f"{self.path}: line {first + offset}: control characters in a key "
+                    f"(expected one key per line; is this a binary trace?)"
+                )
             texts.append(text)
             numbers.append(first + offset)
         if not texts:
@@ -414,8 +457,9 @@ class CSVTrace(Trace):
 
     format = "csv"
 
-    def __init__(self, path, key=None, time=None, size=None, op=None, names=None,
-                 delimiter: str = ",", key_type: str = "auto"):
+    def __init__(
+        self, path, key=None, time=None, size=None, op=None, names=None, delimiter: str = ",", key_type: str = "auto"
+    ):
         if key_type not in KEY_TYPES:
             raise TraceError(f"key_type must be one of {', '.join(KEY_TYPES)}; got {key_type!r}")
         if not isinstance(delimiter, str) or len(delimiter) != 1:
@@ -450,11 +494,14 @@ class CSVTrace(Trace):
         try:
             line = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise TraceError(f"{self.path}: line 1: not UTF-8 text (expected a CSV header line; "
-                             f"for a binary trace use format=oraclegeneral)") from None
+            raise TraceError(
+                f"{self.path}: line 1: not UTF-8 text (expected a CSV header line; "
+                f"for a binary trace use format=oraclegeneral)"
+            ) from None
         if _CONTROL.search(line):
-            raise TraceError(f"{self.path}: line 1: control characters (expected a CSV header line; "
-                             f"is this a binary trace?)")
+            raise TraceError(
+                f"{self.path}: line 1: control characters (expected a CSV header line; is this a binary trace?)"
+            )
         names = [name.strip() for name in next(csv.reader([line], delimiter=self.delimiter), [])]
         if not any(names):
             raise TraceError(f"{self.path}: line 1: empty (expected a CSV header line naming the columns)")
@@ -478,9 +525,11 @@ class CSVTrace(Trace):
             if name.lower() in CSV_COLUMN_NAMES[role]:
                 return name
         if role == "key":
-            raise TraceError(f"{self.path}: cannot tell which column holds the key (columns: {listed}); "
-                             f"name it: key=COLUMN (the first line must be the header; for a headerless "
-                             f"file give names=[...])")
+            raise TraceError(
+                f"{self.path}: cannot tell which column holds the key (columns: {listed}); "
+                f"name it: key=COLUMN (the first line must be the header; for a headerless "
+                f"file give names=[...])"
+            )
         return None
 
     def where(self, index: int) -> str:
@@ -499,11 +548,20 @@ class CSVTrace(Trace):
             # Restarting after `skip_rows` data rows: find their physical line (rare).
             first_line = _nth_content_line(self.path, skip_rows, header=self.header)
         return pd.read_csv(
-            self.path, sep=self.delimiter, header=None, names=self.names, skiprows=first_line - 1,
+            self.path,
+            sep=self.delimiter,
+            header=None,
+            names=self.names,
+            skiprows=first_line - 1,
             # Every column is parsed, not only the used ones, so that a line with
             # too many fields is an error rather than silently shifted.
-            dtype=dtype, chunksize=chunk, encoding="utf-8-sig",
-            keep_default_na=False, na_values=[""], skipinitialspace=True, engine="c",
+            dtype=dtype,
+            chunksize=chunk,
+            encoding="utf-8-sig",
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            engine="c",
         )
 
     def _frames(self, chunk: int) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -525,8 +583,10 @@ class CSVTrace(Trace):
                         row += len(frame)
             except UnicodeDecodeError:
                 line = _first_undecodable_line(self.path)
-                raise TraceError(f"{self.path}: line {line}: not UTF-8 text (expected CSV; "
-                                 f"for a binary trace use format=oraclegeneral)") from None
+                raise TraceError(
+                    f"{self.path}: line {line}: not UTF-8 text (expected CSV; "
+                    f"for a binary trace use format=oraclegeneral)"
+                ) from None
             except pd.errors.ParserError as error:
                 raise TraceError(f"{self.path}: {_parser_message(error)}") from None
             except ValueError as error:
@@ -671,13 +731,17 @@ class OracleGeneralTrace(Trace):
             head = handle.read(_RECORD_BYTES)
         # The commonest mistake first: a text trace read as binary.
         if all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head):
-            raise TraceError(f"{self.path}: record 1: looks like text, not oracleGeneral binary "
-                             f"(use format=csv or format=txt for a text trace)")
+            raise TraceError(
+                f"{self.path}: record 1: looks like text, not oracleGeneral binary "
+                f"(use format=csv or format=txt for a text trace)"
+            )
         whole, extra = divmod(self.file_size, _RECORD_BYTES)
         if extra:
-            raise TraceError(f"{self.path}: {self.file_size} bytes is not a whole number of "
-                             f"{_RECORD_BYTES}-byte records: record {whole + 1} is truncated "
-                             f"({extra} of {_RECORD_BYTES} bytes)")
+            raise TraceError(
+                f"{self.path}: {self.file_size} bytes is not a whole number of "
+                f"{_RECORD_BYTES}-byte records: record {whole + 1} is truncated "
+                f"({extra} of {_RECORD_BYTES} bytes)"
+            )
         self.records = whole
 
     def _expected(self) -> str:
@@ -699,9 +763,11 @@ class OracleGeneralTrace(Trace):
                 bad = (following != -1) & (following <= position)
                 if bad.any():
                     i = int(np.argmax(bad))
-                    raise TraceError(f"{self.path}: record {start + i + 1}: next access {following[i]} is neither -1 "
-                                     f"nor a later request number (expected oracleGeneral records; is this a "
-                                     f"different format?)")
+                    raise TraceError(
+                        f"{self.path}: record {start + i + 1}: next access {following[i]} is neither -1 "
+                        f"nor a later request number (expected oracleGeneral records; is this a "
+                        f"different format?)"
+                    )
                 yield _batch(
                     start,
                     records["id"].view(np.int64).copy(),
@@ -760,7 +826,9 @@ class TraceWorkload:
             if unit not in TIME_UNITS:
                 raise TraceError(f"time_unit must be one of {', '.join(TIME_UNITS)} or seconds per unit; got {unit!r}")
         elif isinstance(unit, bool) or not isinstance(unit, (int, float)) or not (math.isfinite(unit) and unit > 0):
-            raise TraceError(f"time_unit must be a positive number of seconds or one of {', '.join(TIME_UNITS)}; got {unit!r}")
+            raise TraceError(
+                f"time_unit must be a positive number of seconds or one of {', '.join(TIME_UNITS)}; got {unit!r}"
+            )
         if self.rate is not None and (isinstance(self.rate, bool) or not self.rate > 0):
             raise TraceError(f"rate must be > 0 requests per second; got {self.rate!r}")
         if self.disorder not in ("error", "clamp"):
@@ -814,9 +882,11 @@ class TraceWorkload:
         if (steps < 0).any():
             if self.disorder == "error":
                 i = int(np.argmax(steps < 0))
-                raise TraceError(f"{trace.path}: {trace.where(start + i)}: timestamp goes back in time "
-                                 f"({steps[i] / self.seconds_per_unit:g} units before the previous request); "
-                                 f"use disorder=\"clamp\" to let it arrive with the previous one")
+                raise TraceError(
+                    f"{trace.path}: {trace.where(start + i)}: timestamp goes back in time "
+                    f"({steps[i] / self.seconds_per_unit:g} units before the previous request); "
+                    f'use disorder="clamp" to let it arrive with the previous one'
+                )
             times = np.maximum.accumulate(np.maximum(times, previous))
         return times, float(times[-1])
 

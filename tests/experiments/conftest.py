@@ -36,8 +36,9 @@ def kvsim_command(*args) -> list[str]:
 
 def kvsim(*args, cwd=None, timeout=600):
     """Run the kvsim CLI in a subprocess, as a user would; returns the CompletedProcess."""
-    return subprocess.run(kvsim_command(*args), capture_output=True, text=True, cwd=cwd, env=kvsim_env(),
-                          timeout=timeout)
+    return subprocess.run(
+        kvsim_command(*args), capture_output=True, text=True, cwd=cwd, env=kvsim_env(), timeout=timeout
+    )
 
 
 def write_config(directory: Path, text: str, name: str = "config.toml") -> Path:

@@ -33,12 +33,34 @@ def local_dask_cluster(workers: int = 1, threads: int = 1):
     with tempfile.TemporaryDirectory(prefix="kvsim-dask-") as scratch:
         try:
             scheduler_file = Path(scratch) / "scheduler.json"
-            processes.append(_start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                    "--scheduler-file", scheduler_file, log=Path(scratch) / "scheduler.log"))
+            processes.append(
+                _start(
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    scheduler_file,
+                    log=Path(scratch) / "scheduler.log",
+                )
+            )
             address = _wait_for_address(scheduler_file, processes[0])
             for index in range(workers):
-                processes.append(_start("worker", address, "--host", "127.0.0.1", "--nthreads", str(threads),
-                                        "--no-nanny", "--no-dashboard", log=Path(scratch) / f"worker{index}.log"))
+                processes.append(
+                    _start(
+                        "worker",
+                        address,
+                        "--host",
+                        "127.0.0.1",
+                        "--nthreads",
+                        str(threads),
+                        "--no-nanny",
+                        "--no-dashboard",
+                        log=Path(scratch) / f"worker{index}.log",
+                    )
+                )
             _wait_for_workers(address, workers)
             yield address
         finally:
@@ -50,8 +72,13 @@ def _start(role: str, *args, log: Path) -> subprocess.Popen:
     # Own session: the process group can be stopped whole, and a Ctrl-C at
     # the test's terminal does not reach it first.
     with open(log, "w") as errors:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "dask", role, *map(str, args)], env=kvsim_env(),
-                                stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "dask", role, *map(str, args)],
+            env=kvsim_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
 
 
 def _wait_for_address(scheduler_file: Path, scheduler: subprocess.Popen) -> str:

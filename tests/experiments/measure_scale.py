@@ -38,8 +38,12 @@ def wall_time(*args) -> float:
     """Seconds for one `kvsim run ... --out <fresh dir>` to finish."""
     with tempfile.TemporaryDirectory(prefix="kvsim-measure-") as scratch:
         start = time.perf_counter()
-        subprocess.run(kvsim_command("run", *args, "--out", Path(scratch) / "out"), env=kvsim_env(),
-                       check=True, capture_output=True)
+        subprocess.run(
+            kvsim_command("run", *args, "--out", Path(scratch) / "out"),
+            env=kvsim_env(),
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - start
 
 
@@ -62,8 +66,10 @@ def main() -> None:
     one, two, dask = (statistics.median(times[name]) for name in variants)
     print(f"quickstart, --workers 1: {one:6.2f} s")
     print(f"quickstart, --workers 2: {two:6.2f} s   speed-up {one / two:.2f}x")
-    print(f"quickstart, Dask (2 workers x 1 thread): {dask:6.2f} s   overhead vs --workers 2: "
-          f"{dask - two:+.2f} s ({(dask / two - 1) * 100:+.0f}%); the cluster took {started:.1f} s to start")
+    print(
+        f"quickstart, Dask (2 workers x 1 thread): {dask:6.2f} s   overhead vs --workers 2: "
+        f"{dask - two:+.2f} s ({(dask / two - 1) * 100:+.0f}%); the cluster took {started:.1f} s to start"
+    )
     if args.configs:
         for name in shipped.names():
             print(f"{name:<16} {wall_time(name):6.2f} s on all cores")

@@ -24,11 +24,13 @@ def test_overriding_a_swept_key_replaces_its_sweep(small_config):
 
 
 def test_accepts_a_dict_and_a_builtin_name():
-    table = experiments.run({"run": {"requests": 1000, "warmup": 100, "seeds": [1]},
-                             "sweep": {"cluster.policy": ["lru", "clock"]}})
+    table = experiments.run(
+        {"run": {"requests": 1000, "warmup": 100, "seeds": [1]}, "sweep": {"cluster.policy": ["lru", "clock"]}}
+    )
     assert table["cluster.policy"].tolist() == ["lru", "clock"]
-    quick = experiments.run("quickstart", **{"run.requests": 1000, "run.warmup": 100, "run.seeds": [1],
-                                             "cluster.capacity": 500})
+    quick = experiments.run(
+        "quickstart", **{"run.requests": 1000, "run.warmup": 100, "run.seeds": [1], "cluster.capacity": 500}
+    )
     assert len(quick) == 1
 
 
@@ -46,7 +48,9 @@ def test_out_writes_what_the_cli_writes(tmp_path, small_config):
 
 
 def test_bad_overrides_raise_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match=r"override 'cluster.capacty': unknown key \(did you mean 'cluster.capacity'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"override 'cluster.capacty': unknown key \(did you mean 'cluster.capacity'\?\)"
+    ):
         experiments.run(write_config(tmp_path, SMALL), **{"cluster.capacty": 10})
     with pytest.raises(ConfigError, match="cluster.capacity"):
         experiments.run(write_config(tmp_path, SMALL), cluster__capacity=-1, out=tmp_path / "out")
@@ -56,9 +60,12 @@ def test_bad_overrides_raise_config_errors(tmp_path):
 def test_a_users_policy_by_module_and_class_runs_in_the_timed_model(tmp_path, monkeypatch):
     write_user_module(tmp_path, "userpolicy")
     monkeypatch.syspath_prepend(str(tmp_path))
-    config = {"run": {"requests": 4000, "warmup": 1000, "seeds": [1]}, "workload": {"keys": 3000},
-              "cluster": {"nodes": 2, "capacity": 200},
-              "sweep": {"cluster.policy": ["userpolicy:MRU", "lru"]}}
+    config = {
+        "run": {"requests": 4000, "warmup": 1000, "seeds": [1]},
+        "workload": {"keys": 3000},
+        "cluster": {"nodes": 2, "capacity": 200},
+        "sweep": {"cluster.policy": ["userpolicy:MRU", "lru"]},
+    }
     table = experiments.run(config)
     hit = dict(zip(table["cluster.policy"], table["hit_ratio"]))
     assert set(hit) == {"userpolicy:MRU", "lru"} and 0 < hit["userpolicy:MRU"] < hit["lru"]

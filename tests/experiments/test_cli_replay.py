@@ -25,8 +25,13 @@ def expected(policy, capacity, keys, sizes, count_bytes=False, warmup=0):
     cache = make_policy(policy, capacity)
     replay(cache, keys[:warmup], sizes[:warmup], count_bytes)
     counts = replay(cache, keys[warmup:], sizes[warmup:], count_bytes)
-    return {"requests": counts.requests, "hits": counts.hits, "misses": counts.misses,
-            "miss_ratio": counts.miss_ratio, "byte_miss_ratio": counts.byte_miss_ratio}
+    return {
+        "requests": counts.requests,
+        "hits": counts.hits,
+        "misses": counts.misses,
+        "miss_ratio": counts.miss_ratio,
+        "byte_miss_ratio": counts.byte_miss_ratio,
+    }
 
 
 def test_replay_one_policy_one_capacity_json(trace):
@@ -43,14 +48,19 @@ def test_replay_policies_times_capacities(trace):
     done = kvsim("replay", path, "--policy", "lru,fifo", "--capacity", "50,16KiB", "--warmup", "1000", "--json")
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
-    assert [(r["policy"], r["capacity"]) for r in results] == [("lru", 50), ("lru", "16KiB"),
-                                                               ("fifo", 50), ("fifo", "16KiB")]
+    assert [(r["policy"], r["capacity"]) for r in results] == [
+        ("lru", 50),
+        ("lru", "16KiB"),
+        ("fifo", 50),
+        ("fifo", "16KiB"),
+    ]
     for result in results:
         # A bare integer counts objects; a unit counts bytes with the trace's sizes.
         count_bytes = result["capacity"] == "16KiB"
         capacity = 16 * 1024 if count_bytes else 50
-        assert {k: result[k] for k in FIELDS[2:]} == expected(result["policy"], capacity, keys, sizes,
-                                                              count_bytes, warmup=1000)
+        assert {k: result[k] for k in FIELDS[2:]} == expected(
+            result["policy"], capacity, keys, sizes, count_bytes, warmup=1000
+        )
     table = kvsim("replay", path, "--policy", "lru,fifo", "--capacity", "50,16KiB", "--warmup", "1000")
     assert table.returncode == 0
     lines = table.stdout.splitlines()
@@ -96,16 +106,25 @@ def test_replay_prepares_offline_policies(tmp_path, trace, monkeypatch):
     assert clairvoyant["misses"] == lru["misses"] == expected("lru", 100, keys, sizes)["misses"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--policy", "lruu", "--capacity", "10"], "unknown policy 'lruu' (did you mean 'lru'?)"),
-    (["--policy", "lru", "--capacity", "10XB"], "--capacity: '10XB' is neither a whole number of objects nor a size"),
-    (["--policy", "lru", "--capacity", "0"], "--capacity: a capacity must be at least 1"),
-    (["--policy", "lru", "--capacity", "1.5"], "--capacity: '1.5' is neither"),
-    (["--policy", "lru", "--capacity", "10", "--warmup", "x"], "--warmup must be an integer >= 0; got 'x'"),
-    (["--policy", "lru", "--capacity", "10", "--warmup", "6000"], "--warmup 6000 covers the whole trace (6000 requests)"),
-    (["--policy", "lru", "--capacity", "10", "--key-column", "nope"], "t.csv: no column 'nope' for the key"),
-    (["--policy", "lru", "--capacity", "10", "--format", "oraclegeneral"], "t.csv: record 1: looks like text"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--policy", "lruu", "--capacity", "10"], "unknown policy 'lruu' (did you mean 'lru'?)"),
+        (
+            ["--policy", "lru", "--capacity", "10XB"],
+            "--capacity: '10XB' is neither a whole number of objects nor a size",
+        ),
+        (["--policy", "lru", "--capacity", "0"], "--capacity: a capacity must be at least 1"),
+        (["--policy", "lru", "--capacity", "1.5"], "--capacity: '1.5' is neither"),
+        (["--policy", "lru", "--capacity", "10", "--warmup", "x"], "--warmup must be an integer >= 0; got 'x'"),
+        (
+            ["--policy", "lru", "--capacity", "10", "--warmup", "6000"],
+            "--warmup 6000 covers the whole trace (6000 requests)",
+        ),
+        (["--policy", "lru", "--capacity", "10", "--key-column", "nope"], "t.csv: no column 'nope' for the key"),
+        (["--policy", "lru", "--capacity", "10", "--format", "oraclegeneral"], "t.csv: record 1: looks like text"),
+    ],
+)
 def test_replay_bad_input_is_one_line(trace, capsys, args, message):
     assert main(["replay", str(trace[0]), *args]) == 2
     err = capsys.readouterr().err
@@ -119,9 +138,12 @@ def test_replay_bad_trace_files(tmp_path, capsys):
     garbage.write_bytes(np.random.default_rng(0).bytes(2000))
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
-    cases = {tmp_path / "missing.csv": "missing.csv: no such trace file",
-             truncated: "cut.bin: 67 bytes is not a whole number of 24-byte records: record 3 is truncated",
-             garbage: "junk.csv: line 1:", empty: "empty.txt: empty file"}
+    cases = {
+        tmp_path / "missing.csv": "missing.csv: no such trace file",
+        truncated: "cut.bin: 67 bytes is not a whole number of 24-byte records: record 3 is truncated",
+        garbage: "junk.csv: line 1:",
+        empty: "empty.txt: empty file",
+    }
     for path, message in cases.items():
         assert main(["replay", str(path), "--policy", "lru", "--capacity", "10"]) == 2
         err = capsys.readouterr().err
@@ -159,7 +181,8 @@ def test_mrc_other_forms(tmp_path, trace, capsys):
     table = pd.read_csv(in_bytes / "mrc.csv")
     assert table["capacity"].tolist() == [4096, 65536]
     assert table["miss_ratio"].tolist() == pytest.approx(
-        [expected("fifo", c, keys, sizes, count_bytes=True)["miss_ratio"] for c in (4096, 65536)], abs=1e-12)
+        [expected("fifo", c, keys, sizes, count_bytes=True)["miss_ratio"] for c in (4096, 65536)], abs=1e-12
+    )
     sampled = tmp_path / "shards"
     assert main(["mrc", str(path), "--capacities", "50:800:50", "--shards", "0.5", "--out", str(sampled)]) == 0
     assert "SHARDS" in capsys.readouterr().out
@@ -170,16 +193,19 @@ def test_mrc_other_forms(tmp_path, trace, capsys):
     assert list(pd.read_csv(tmp_path / "txt" / "mrc.csv").columns) == ["capacity", "miss_ratio"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--capacities", "100,1MiB"], "one curve counts either objects or bytes"),
-    (["--capacities", "100:10:1"], "the range's last capacity is below its first"),
-    (["--capacities", "1:2:3:4"], "a range is FIRST:LAST (log-spaced) or FIRST:LAST:STEP"),
-    (["--capacities", "1,2", "--points", "5"], "--points applies to a log-spaced range"),
-    (["--capacities", "1:100", "--points", "1"], "--points must be an integer >= 2"),
-    (["--capacities", "1:100", "--shards", "0"], "--shards must be a sampling rate in (0, 1]"),
-    (["--capacities", "1:100", "--shards-size", "100", "--policy", "fifo"], "--shards-size needs LRU"),
-    (["--capacities", "1:100", "--policy", "lru,fifo"], "mrc draws one policy's curve"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--capacities", "100,1MiB"], "one curve counts either objects or bytes"),
+        (["--capacities", "100:10:1"], "the range's last capacity is below its first"),
+        (["--capacities", "1:2:3:4"], "a range is FIRST:LAST (log-spaced) or FIRST:LAST:STEP"),
+        (["--capacities", "1,2", "--points", "5"], "--points applies to a log-spaced range"),
+        (["--capacities", "1:100", "--points", "1"], "--points must be an integer >= 2"),
+        (["--capacities", "1:100", "--shards", "0"], "--shards must be a sampling rate in (0, 1]"),
+        (["--capacities", "1:100", "--shards-size", "100", "--policy", "fifo"], "--shards-size needs LRU"),
+        (["--capacities", "1:100", "--policy", "lru,fifo"], "mrc draws one policy's curve"),
+    ],
+)
 def test_mrc_bad_input_is_one_line(trace, capsys, tmp_path, args, message):
     assert main(["mrc", str(trace[0]), "--out", str(tmp_path / "o"), *args]) == 2
     err = capsys.readouterr().err

@@ -48,8 +48,7 @@ def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_config):
     one, two = tmp_path / "one", tmp_path / "two"
     assert kvsim("run", small_config, "--out", one, "--workers", "1").returncode == 0
     assert kvsim("run", small_config, "--out", two, "--workers", "2").returncode == 0
-    for name in ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "capacity_curve.png",
-                 "capacity_curve.svg"):
+    for name in ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "capacity_curve.png", "capacity_curve.svg"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 

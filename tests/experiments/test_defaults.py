@@ -10,7 +10,8 @@ CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"
 
 def test_shipped_defaults_toml_is_the_rendered_schema():
     assert (CONFIGS / "defaults.toml").read_text() == defaults.render(), (
-        "regenerate it: python -m experiments.defaults > experiments/configs/defaults.toml")
+        "regenerate it: python -m experiments.defaults > experiments/configs/defaults.toml"
+    )
 
 
 def test_defaults_toml_sets_every_key_to_its_default():
@@ -34,13 +35,17 @@ def test_config_values_become_the_models_distributions_in_seconds():
     from experiments.config import scenario
     from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 
-    config = from_dict({
-        "workload": {"object_size": {"dist": "pareto", "min": 100, "shape": 1.5}},
-        "network": {"hit_latency": 0.5},
-        "backend": {"latency": {"dist": "exponential", "mean_ms": 4}},
-        "cluster": {"ttl": {"dist": "uniform", "low_s": 10, "high_s": 20},
-                    "node_service": {"dist": "lognormal", "median_ms": 2, "sigma": 0.5}},
-    }).config
+    config = from_dict(
+        {
+            "workload": {"object_size": {"dist": "pareto", "min": 100, "shape": 1.5}},
+            "network": {"hit_latency": 0.5},
+            "backend": {"latency": {"dist": "exponential", "mean_ms": 4}},
+            "cluster": {
+                "ttl": {"dist": "uniform", "low_s": 10, "high_s": 20},
+                "node_service": {"dist": "lognormal", "median_ms": 2, "sigma": 0.5},
+            },
+        }
+    ).config
     sc = scenario(config)
     assert sc.workload.object_size == Pareto(100, 1.5)
     assert sc.hit_latency == Constant(0.0005)

@@ -82,8 +82,12 @@ def test_cli_draws_a_progress_bar_on_a_terminal(tmp_path, small_config):
     terminal, child_side = os.openpty()
     # A terminal of 24 x 100 characters: tqdm draws nothing on one of width 0.
     fcntl.ioctl(child_side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    process = subprocess.Popen(kvsim_command("run", small_config, "--out", tmp_path / "out", "--workers", "1"),
-                               env=kvsim_env(), stdout=subprocess.DEVNULL, stderr=child_side)
+    process = subprocess.Popen(
+        kvsim_command("run", small_config, "--out", tmp_path / "out", "--workers", "1"),
+        env=kvsim_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=child_side,
+    )
     os.close(child_side)
     shown = b""
     while True:

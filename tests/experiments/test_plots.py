@@ -26,16 +26,24 @@ nodes = 2
 """
 
 
-@pytest.mark.parametrize("sweep,expected", [
-    ({}, ["latency_cdf", "node_load"]),
-    ({"cluster.capacity": [1, 2, 3]}, ["capacity_curve", "p99_capacity", "latency_cdf", "node_load"]),
-    ({"cluster.capacity": [1, 2]}, ["capacity_curve", "p99_capacity", "latency_cdf", "node_load"]),
-    ({"cluster.ttl": [1, 2, 3], "cluster.capacity": [1, 2]}, ["ttl_curve", "latency_cdf", "node_load"]),
-    ({"cluster.policy": ["lru", "fifo"], "workload.alpha": [0.6, 0.8]}, ["policy_compare", "latency_cdf", "node_load"]),
-    ({"cluster.nodes": [1, 2, 4], "cluster.balancer": ["modulo", "consistent"]},
-     ["node_scaling", "latency_cdf", "node_load"]),
-    ({"workload.alpha": [0.6, 0.8, 1.0]}, ["sweep_curve", "latency_cdf", "node_load"]),
-])
+@pytest.mark.parametrize(
+    "sweep,expected",
+    [
+        ({}, ["latency_cdf", "node_load"]),
+        ({"cluster.capacity": [1, 2, 3]}, ["capacity_curve", "p99_capacity", "latency_cdf", "node_load"]),
+        ({"cluster.capacity": [1, 2]}, ["capacity_curve", "p99_capacity", "latency_cdf", "node_load"]),
+        ({"cluster.ttl": [1, 2, 3], "cluster.capacity": [1, 2]}, ["ttl_curve", "latency_cdf", "node_load"]),
+        (
+            {"cluster.policy": ["lru", "fifo"], "workload.alpha": [0.6, 0.8]},
+            ["policy_compare", "latency_cdf", "node_load"],
+        ),
+        (
+            {"cluster.nodes": [1, 2, 4], "cluster.balancer": ["modulo", "consistent"]},
+            ["node_scaling", "latency_cdf", "node_load"],
+        ),
+        ({"workload.alpha": [0.6, 0.8, 1.0]}, ["sweep_curve", "latency_cdf", "node_load"]),
+    ],
+)
 def test_plan_follows_the_swept_keys(sweep, expected):
     assert plots.plan(sweep) == expected
 
@@ -80,10 +88,22 @@ def test_figures_name_their_axes_with_units(grid_dir):
 
 
 def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
-    rows = [{"seed": seed, "cluster.policy": policy, "cluster.capacity": capacity, "t_start": t,
-             "requests": 500, "hit_ratio": 0.5 - (0.3 if 2 <= t < 4 else 0), "p99_ms": 10 + (20 if 2 <= t < 4 else 0),
-             "backend_rps": 200 + (400 if 2 <= t < 4 else 0)}
-            for seed in (1, 2) for policy in ("lru", "fifo") for capacity in (50, 100, 200) for t in np.arange(0, 8, 0.5)]
+    rows = [
+        {
+            "seed": seed,
+            "cluster.policy": policy,
+            "cluster.capacity": capacity,
+            "t_start": t,
+            "requests": 500,
+            "hit_ratio": 0.5 - (0.3 if 2 <= t < 4 else 0),
+            "p99_ms": 10 + (20 if 2 <= t < 4 else 0),
+            "backend_rps": 200 + (400 if 2 <= t < 4 else 0),
+        }
+        for seed in (1, 2)
+        for policy in ("lru", "fifo")
+        for capacity in (50, 100, 200)
+        for t in np.arange(0, 8, 0.5)
+    ]
     timeseries = grid_dir / "timeseries.csv"
     pd.DataFrame(rows).to_csv(timeseries, index=False)
     try:
@@ -104,9 +124,11 @@ def test_plot_without_an_experiment_exits_2(tmp_path):
     assert done.stderr.count("\n") == 1
 
 
-THEORY = {"run": {"requests": 40_000, "warmup": 30_000, "seeds": [1, 2]},
-          "workload": {"keys": 10_000, "alpha": 0.9, "rate": 2000},
-          "backend": {"latency": 1.0}}  # a fast backend: fills follow misses closely, as theory assumes
+THEORY = {
+    "run": {"requests": 40_000, "warmup": 30_000, "seeds": [1, 2]},
+    "workload": {"keys": 10_000, "alpha": 0.9, "rate": 2000},
+    "backend": {"latency": 1.0},
+}  # a fast backend: fills follow misses closely, as theory assumes
 
 
 @pytest.mark.parametrize("nodes,capacity", [(1, 1000), (4, 250)])
@@ -118,23 +140,32 @@ def test_che_overlay_matches_simulated_lru(nodes, capacity):
 
 
 def test_ttl_overlay_matches_a_cache_that_never_evicts():
-    config = {**THEORY, "workload": {"keys": 5000, "alpha": 0.8, "rate": 5000},
-              "cluster": {"nodes": 2, "capacity": 5000, "ttl": 0.2}}
+    config = {
+        **THEORY,
+        "workload": {"keys": 5000, "alpha": 0.8, "rate": 5000},
+        "cluster": {"nodes": 2, "capacity": 5000, "ttl": 0.2},
+    }
     simulated = experiments.run(config)["hit_ratio"].mean()
     assert overlays.ttl_hit_ratio(resolve(config).config) == pytest.approx(simulated, abs=0.01)
 
 
-@pytest.mark.parametrize("cluster", [
-    {"policy": "fifo"},  # Che's formula here is LRU's
-    {"ttl": 1.0},  # expiry is not in it
-    {"capacity": "64KiB"},  # it counts objects
-])
+@pytest.mark.parametrize(
+    "cluster",
+    [
+        {"policy": "fifo"},  # Che's formula here is LRU's
+        {"ttl": 1.0},  # expiry is not in it
+        {"capacity": "64KiB"},  # it counts objects
+    ],
+)
 def test_no_che_curve_where_it_does_not_apply(cluster):
     assert overlays.lru_hit_ratio(resolve({"cluster": cluster}).config) is None
 
 
 def test_no_ttl_curve_when_the_cache_can_evict():
-    assert overlays.ttl_hit_ratio(resolve({"workload": {"keys": 5000}, "cluster": {"capacity": 4999, "ttl": 1}}).config) is None
+    assert (
+        overlays.ttl_hit_ratio(resolve({"workload": {"keys": 5000}, "cluster": {"capacity": 4999, "ttl": 1}}).config)
+        is None
+    )
 
 
 def test_plot_on_a_damaged_directory_is_one_line(tmp_path):

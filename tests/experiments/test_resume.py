@@ -32,8 +32,14 @@ RUNS = 8
 
 def start_sweep(config, out, workers=2) -> subprocess.Popen:
     """The sweep as a background process, in its own process group (it and its pool workers)."""
-    return subprocess.Popen(kvsim_command("run", config, "--out", out, "--workers", workers), env=kvsim_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        kvsim_command("run", config, "--out", out, "--workers", workers),
+        env=kvsim_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def saved(out) -> list:

@@ -3,9 +3,9 @@
 import pytest
 
 import experiments
+from experiments import configs as shipped
 from experiments import plots
 from experiments.config import load, sweep_values
-from experiments import configs as shipped
 
 SHIPPED = ["capacity_curve", "node_scaling", "policy_compare", "quickstart", "ttl_sweep"]
 

@@ -42,7 +42,9 @@ def test_summary_rows_per_point_in_sweep_order():
 
 
 def test_summary_csv_agrees_with_a_hand_computation_from_results_csv(tmp_path):
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
 [run]
 requests = 2000
 warmup = 500
@@ -53,7 +55,8 @@ keys = 1000
 nodes = 2
 [sweep]
 "cluster.capacity" = [20, 80]
-""")
+""",
+    )
     out = tmp_path / "out"
     experiments.run(config, out=out)
     results, summary = pd.read_csv(out / "results.csv"), pd.read_csv(out / "summary.csv")

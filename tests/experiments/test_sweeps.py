@@ -30,16 +30,26 @@ capacity = 100
 
 
 def test_every_point_of_a_seed_sees_the_same_request_stream():
-    experiment = resolve({"run": {"requests": 3000, "warmup": 0, "seeds": [1, 2]}, "workload": {"keys": 500},
-                          "sweep": {"cluster.policy": ["lru", "lfu"], "cluster.capacity": [20, 50]}})
+    experiment = resolve(
+        {
+            "run": {"requests": 3000, "warmup": 0, "seeds": [1, 2]},
+            "workload": {"keys": 500},
+            "sweep": {"cluster.policy": ["lru", "lfu"], "cluster.capacity": [20, 50]},
+        }
+    )
     streams = {}
     for point in points(experiment):
         sc = scenario(point.config)
         draws = list(RequestDraws(sc, point.seed, Membership(sc.cluster.nodes)))
         streams.setdefault(point.seed, []).append(
-            [np.concatenate([d.batch.time for d in draws]), np.concatenate([d.batch.key for d in draws]),
-             np.concatenate([d.read_node for d in draws]), np.concatenate([d.service for d in draws])])
-    for seed, per_point in streams.items():
+            [
+                np.concatenate([d.batch.time for d in draws]),
+                np.concatenate([d.batch.key for d in draws]),
+                np.concatenate([d.read_node for d in draws]),
+                np.concatenate([d.service for d in draws]),
+            ]
+        )
+    for per_point in streams.values():
         assert len(per_point) == 4
         for other in per_point[1:]:  # times, keys, nodes and backend service times all equal
             for mine, theirs in zip(per_point[0], other):
@@ -88,10 +98,13 @@ def test_zip_varies_keys_together_across_the_grid(tmp_path):
     assert pairs == [(p, n, c) for p in ("lru", "fifo") for n, c in ((1, 400), (2, 200), (4, 100))]
     nodes = pd.read_csv(out / "nodes.csv")
     assert nodes.groupby(["cluster.policy", "cluster.nodes"])["node"].nunique().to_dict() == {
-        (p, n): n for p in ("lru", "fifo") for n in (1, 2, 4)}
+        (p, n): n for p in ("lru", "fifo") for n in (1, 2, 4)
+    }
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["sweep"] == {"grid": {"cluster.policy": ["lru", "fifo"]},
-                                 "zip": {"cluster.nodes": [1, 2, 4], "cluster.capacity": [400, 200, 100]}}
+    assert manifest["sweep"] == {
+        "grid": {"cluster.policy": ["lru", "fifo"]},
+        "zip": {"cluster.nodes": [1, 2, 4], "cluster.capacity": [400, 200, 100]},
+    }
 
 
 def test_zip_lists_of_unequal_length_are_refused(tmp_path):

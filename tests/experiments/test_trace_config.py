@@ -1,14 +1,13 @@
 """A trace named in a config drives the timed model."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from experiments.config import ConfigError, load, scenario
 from policies import make_policy, replay
 from sim import run
 from tests.experiments.conftest import kvsim
-
-import numpy as np
-import pytest
 
 
 def write_trace(path, n=6000, keys=300, seed=1):

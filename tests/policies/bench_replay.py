@@ -26,9 +26,21 @@ from policies import make_policy, replay  # noqa: E402
 from tests.policies.tracedata import CLOUDPHYSICS, cloudphysics  # noqa: E402
 
 LIBCACHESIM_NAMES = {
-    "lru": "LRU", "fifo": "FIFO", "clock": "Clock", "sieve": "Sieve", "slru": "SLRU", "twoq": "TwoQ",
-    "arc": "ARC", "lirs": "LIRS", "s3fifo": "S3FIFO", "lfu": "LFU", "belady": "Belady",
-    "wtinylfu": "WTinyLFU", "lfuda": "LFUDA", "gdsf": "GDSF", "random": "Random",
+    "lru": "LRU",
+    "fifo": "FIFO",
+    "clock": "Clock",
+    "sieve": "Sieve",
+    "slru": "SLRU",
+    "twoq": "TwoQ",
+    "arc": "ARC",
+    "lirs": "LIRS",
+    "s3fifo": "S3FIFO",
+    "lfu": "LFU",
+    "belady": "Belady",
+    "wtinylfu": "WTinyLFU",
+    "lfuda": "LFUDA",
+    "gdsf": "GDSF",
+    "random": "Random",
 }
 TARGET = {"lru": 1.0, "fifo": 1.0, "clock": 1.0, "sieve": 1.0}  # the rest: 0.5
 
@@ -51,8 +63,11 @@ def main(argv=None):
     print(f"{'policy':9} {'capacity':>12} {'ours req/s':>11} {'lcs req/s':>11} {'ratio':>6} {'target':>6}  misses")
     for name in args.policies.split(","):
         for capacity, count_bytes in ((args.objects, False), (args.bytes, True)):
-            reader = lcs.TraceReader(str(CLOUDPHYSICS), lcs.TraceType.ORACLE_GENERAL_TRACE,
-                                     lcs.ReaderInitParam(ignore_obj_size=not count_bytes))
+            reader = lcs.TraceReader(
+                str(CLOUDPHYSICS),
+                lcs.TraceType.ORACLE_GENERAL_TRACE,
+                lcs.ReaderInitParam(ignore_obj_size=not count_bytes),
+            )
             ours_best = theirs_best = float("inf")
             for _ in range(args.repeat):
                 policy = make_policy(name, capacity)
@@ -67,9 +82,11 @@ def main(argv=None):
             target = TARGET.get(name, 0.5)
             agree = "equal" if counts.misses == round(miss_ratio * n) else f"{counts.misses} vs {round(miss_ratio * n)}"
             unit = "B" if count_bytes else ""
-            print(f"{name:9} {capacity:>11}{unit:1} {n / ours_best:>11,.0f} {n / theirs_best:>11,.0f} "
-                  f"{ratio:>5.2f}x {target:>5.1f}x  {agree}{'' if ratio >= target else '  BELOW TARGET'}",
-                  flush=True)
+            print(
+                f"{name:9} {capacity:>11}{unit:1} {n / ours_best:>11,.0f} {n / theirs_best:>11,.0f} "
+                f"{ratio:>5.2f}x {target:>5.1f}x  {agree}{'' if ratio >= target else '  BELOW TARGET'}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

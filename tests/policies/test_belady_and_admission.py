@@ -92,8 +92,9 @@ def test_admission_is_asked_only_for_keys_not_cached():
 
 def test_probabilistic_admission_is_seeded_and_admits_its_share():
     def admitted(seed):
-        cache = make_policy("fifo", 100_000, admission="probabilistic",
-                            admission_params={"probability": 0.3, "seed": seed})
+        cache = make_policy(
+            "fifo", 100_000, admission="probabilistic", admission_params={"probability": 0.3, "seed": seed}
+        )
         for key in range(5000):
             cache.insert(key)
         return set(cache.keys())

@@ -44,8 +44,23 @@ def check_consistent(cache, sizes):
 
 
 def test_every_policy_family_is_registered():
-    assert set(POLICIES) >= {"fifo", "lru", "clock", "lfu", "random", "sieve", "slru", "twoq", "arc", "lirs",
-                             "s3fifo", "wtinylfu", "lfuda", "gdsf", "belady"}
+    assert set(POLICIES) >= {
+        "fifo",
+        "lru",
+        "clock",
+        "lfu",
+        "random",
+        "sieve",
+        "slru",
+        "twoq",
+        "arc",
+        "lirs",
+        "s3fifo",
+        "wtinylfu",
+        "lfuda",
+        "gdsf",
+        "belady",
+    }
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -79,8 +94,11 @@ def test_never_over_capacity_and_hits_only_when_present(case, stream, capacity):
 
 @pytest.mark.parametrize("case", [case for case in CASES if case != "belady"])
 @settings(max_examples=30, deadline=None)
-@given(stream=st.one_of(requests, long_requests), delays=st.lists(st.integers(0, 5), min_size=1),
-       capacity=st.integers(2, 24))
+@given(
+    stream=st.one_of(requests, long_requests),
+    delays=st.lists(st.integers(0, 5), min_size=1),
+    capacity=st.integers(2, 24),
+)
 def test_inserts_that_arrive_late_and_out_of_order(case, stream, delays, capacity):
     # A timed model looks a miss up now and inserts it when the backend answers: other
     # requests (and other inserts) come in between, and answers may overtake each other.

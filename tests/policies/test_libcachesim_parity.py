@@ -38,9 +38,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 LIBCACHESIM = {
-    "lru": "LRU", "fifo": "FIFO", "clock": "Clock", "sieve": "Sieve", "lfu": "LFU", "slru": "SLRU",
-    "twoq": "TwoQ", "arc": "ARC", "lirs": "LIRS", "s3fifo": "S3FIFO", "belady": "Belady",
-    "wtinylfu": "WTinyLFU", "lfuda": "LFUDA", "gdsf": "GDSF", "random": "Random",
+    "lru": "LRU",
+    "fifo": "FIFO",
+    "clock": "Clock",
+    "sieve": "Sieve",
+    "lfu": "LFU",
+    "slru": "SLRU",
+    "twoq": "TwoQ",
+    "arc": "ARC",
+    "lirs": "LIRS",
+    "s3fifo": "S3FIFO",
+    "belady": "Belady",
+    "wtinylfu": "WTinyLFU",
+    "lfuda": "LFUDA",
+    "gdsf": "GDSF",
+    "random": "Random",
 }
 EXACT = [name for name in LIBCACHESIM if name != "random"]
 
@@ -94,10 +106,15 @@ def assert_same_misses(name, trace, capacity, count_bytes):
 
 @pytest.mark.parametrize(
     "name,trace,capacity,count_bytes",
-    [(name, trace, c, b) for name in EXACT for trace, caps in ZIPF_CAPACITIES.items() for c, b in caps
-     # libcachesim's LFUDA walks its priorities one integer at a time, and here they grow
-     # so large that it takes minutes (ours agrees, it is just slow to check).
-     if (name, trace, c) != ("lfuda", "zipf-0.9", 198_050)],
+    [
+        (name, trace, c, b)
+        for name in EXACT
+        for trace, caps in ZIPF_CAPACITIES.items()
+        for c, b in caps
+        # libcachesim's LFUDA walks its priorities one integer at a time, and here they grow
+        # so large that it takes minutes (ours agrees, it is just slow to check).
+        if (name, trace, c) != ("lfuda", "zipf-0.9", 198_050)
+    ],
 )
 def test_zipf_misses_equal_libcachesim(zipf_traces, name, trace, capacity, count_bytes):
     assert_same_misses(name, zipf_traces[trace], capacity, count_bytes)
@@ -105,9 +122,13 @@ def test_zipf_misses_equal_libcachesim(zipf_traces, name, trace, capacity, count
 
 @pytest.mark.parametrize(
     "name,capacity,count_bytes",
-    [(name, c, b) for name in EXACT for c, b in CLOUDPHYSICS_CAPACITIES
-     # libcachesim's W-TinyLFU allocates 14.4 counters per byte of capacity (8 GB at 500 MB).
-     if not (name == "wtinylfu" and c > 10_000_000)],
+    [
+        (name, c, b)
+        for name in EXACT
+        for c, b in CLOUDPHYSICS_CAPACITIES
+        # libcachesim's W-TinyLFU allocates 14.4 counters per byte of capacity (8 GB at 500 MB).
+        if not (name == "wtinylfu" and c > 10_000_000)
+    ],
 )
 def test_cloudphysics_misses_equal_libcachesim(cloudphysics_trace, name, capacity, count_bytes):
     assert_same_misses(name, cloudphysics_trace, capacity, count_bytes)
@@ -124,9 +145,9 @@ def test_the_capacities_span_small_and_large_caches(zipf_traces):
 
 
 def mean_miss_ratio_of_random(keys, sizes, path, capacity, count_bytes, runs=4):
-    our_ratio = np.mean([
-        ours("random", keys, sizes, capacity, count_bytes, seed=seed).miss_ratio for seed in range(runs)
-    ])
+    our_ratio = np.mean(
+        [ours("random", keys, sizes, capacity, count_bytes, seed=seed).miss_ratio for seed in range(runs)]
+    )
     # libcachesim's Random draws from a generator shared by all its caches: each run differs.
     their_ratio = np.mean([libcachesim_run(path, "Random", capacity, count_bytes)[0] for _ in range(runs)])
     return our_ratio, their_ratio
@@ -158,8 +179,12 @@ def test_lirs_differs_slightly_where_libcachesim_reads_freed_memory(tmp_path):
 
 def test_size_admission_equals_libcachesims(zipf_traces):
     keys, sizes, path = zipf_traces["zipf-1.1"]
-    counts = replay(make_policy("lru", 3_432_068, admission="size", admission_params={"threshold": 8192}),
-                    keys, sizes, count_bytes=True)
+    counts = replay(
+        make_policy("lru", 3_432_068, admission="size", admission_params={"threshold": 8192}),
+        keys,
+        sizes,
+        count_bytes=True,
+    )
     miss_ratio, _ = libcachesim_run(path, "LRU", 3_432_068, True, admissioner=lcs.SizeAdmissioner(8192))
     assert counts.misses == round(miss_ratio * len(keys))
     plain = replay(make_policy("lru", 3_432_068), keys, sizes, count_bytes=True)
@@ -180,12 +205,16 @@ def test_tinylfu_doorkeeper_admits_like_libcachesims_bloom_filter(zipf_traces):
 
 def test_probabilistic_admission_is_within_half_a_percent(zipf_traces):
     keys, sizes, path = zipf_traces["zipf-0.9"]
-    ours_ratio = np.mean([
-        replay(make_policy("lru", 400, admission="probabilistic",
-                           admission_params={"probability": 0.5, "seed": seed}), keys).miss_ratio
-        for seed in range(4)
-    ])
-    theirs_ratio = np.mean([
-        libcachesim_run(path, "LRU", 400, False, admissioner=lcs.ProbAdmissioner(0.5))[0] for _ in range(4)
-    ])
+    ours_ratio = np.mean(
+        [
+            replay(
+                make_policy("lru", 400, admission="probabilistic", admission_params={"probability": 0.5, "seed": seed}),
+                keys,
+            ).miss_ratio
+            for seed in range(4)
+        ]
+    )
+    theirs_ratio = np.mean(
+        [libcachesim_run(path, "LRU", 400, False, admissioner=lcs.ProbAdmissioner(0.5))[0] for _ in range(4)]
+    )
     assert abs(ours_ratio - theirs_ratio) <= 0.005, (ours_ratio, theirs_ratio)

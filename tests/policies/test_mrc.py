@@ -54,7 +54,7 @@ sequences = st.lists(st.integers(0, 12), max_size=120)
 def test_depths_match_an_explicit_stack(keys, block):
     assert stack_depths(keys).tolist() == naive_depths(keys)
     stack = LRUStack()
-    streamed = [d for low in range(0, len(keys), block) for d in stack.depths(np.array(keys[low:low + block]))]
+    streamed = [d for low in range(0, len(keys), block) for d in stack.depths(np.array(keys[low : low + block]))]
     assert streamed == naive_depths(keys)
 
 
@@ -64,8 +64,11 @@ def test_byte_depths_match_an_explicit_stack(keys, size_of_key, block):
     sizes = [size_of_key[k] for k in keys]
     assert stack_depths(keys, sizes).tolist() == naive_depths(keys, sizes)
     stack = LRUStack(count_bytes=True)
-    streamed = [d for low in range(0, len(keys), block)
-                for d in stack.depths(np.array(keys[low:low + block]), np.array(sizes[low:low + block]))]
+    streamed = [
+        d
+        for low in range(0, len(keys), block)
+        for d in stack.depths(np.array(keys[low : low + block]), np.array(sizes[low : low + block]))
+    ]
     assert streamed == naive_depths(keys, sizes)
 
 
@@ -78,8 +81,10 @@ def test_one_pass_lru_curve_equals_replay_to_the_miss():
     keys = zipf_keys(60_000, keys=5000, alpha=0.8, seed=2)
     sizes = (keys % 113) * 10 + 1
     capacities = [1, 2, 10, 99, 500, 1000, 2500, 4999, 5000, 8000]
-    batches = [RequestBatch(np.zeros(len(k)), k, sizes[i:i + 7000], np.zeros(len(k), np.int8), i)
-               for i, k in ((i, keys[i:i + 7000]) for i in range(0, len(keys), 7000))]
+    batches = [
+        RequestBatch(np.zeros(len(k)), k, sizes[i : i + 7000], np.zeros(len(k), np.int8), i)
+        for i, k in ((i, keys[i : i + 7000]) for i in range(0, len(keys), 7000))
+    ]
     curve = lru_mrc(batches, capacities, warmup=1234, block=4096)
     assert curve.method == "stack" and curve.requests == len(keys) - 1234
     for capacity, misses, byte_miss_ratio in zip(capacities, curve.misses, curve.byte_miss_ratio):
@@ -149,7 +154,11 @@ def test_shards_error_against_the_exact_curve():
 def test_shards_hash_is_stable_and_samples_at_its_rate():
     # splitmix64's finalizer: its value at 0 is the generator's well-known first output.
     assert shards_hash(np.array([0, 1, -1, 2**40])).tolist() == [
-        16294208416658607535, 10451216379200822465, 16490336266968443936, 2296115805719413641]
+        16294208416658607535,
+        10451216379200822465,
+        16490336266968443936,
+        2296115805719413641,
+    ]
     keys = np.arange(200_000, dtype=np.int64)
     assert shards_sample(keys, 0.05).mean() == pytest.approx(0.05, abs=0.003)
     assert shards_sample(keys, 1.0).all()
@@ -201,8 +210,9 @@ def test_offline_policies_get_the_future_first():
         built.append(Clairvoyant(capacity))
         return built[-1]
 
-    curve = replay_mrc(factory, lambda: [(keys[:2000], np.ones(2000)), (keys[2000:], np.ones(3000))], [50, 200],
-                       warmup=100)
+    curve = replay_mrc(
+        factory, lambda: [(keys[:2000], np.ones(2000)), (keys[2000:], np.ones(3000))], [50, 200], warmup=100
+    )
     assert all(policy.seen.tolist() == keys.tolist() for policy in built)  # warm-up included
     assert curve.misses.tolist() == [replay_misses(keys, c, warmup=100).misses for c in (50, 200)]
     with pytest.raises(TypeError, match="reads the trace twice"):
@@ -212,8 +222,10 @@ def test_offline_policies_get_the_future_first():
 def test_streamed_replay_equals_replay_of_the_whole():
     keys = zipf_keys(10_000, keys=800, seed=6)
     sizes = keys % 17 + 1
-    batches = [RequestBatch(np.zeros(n), keys[i:i + n], sizes[i:i + n], np.zeros(n, np.int8), i)
-               for i, n in ((i, min(777, len(keys) - i)) for i in range(0, len(keys), 777))]
+    batches = [
+        RequestBatch(np.zeros(n), keys[i : i + n], sizes[i : i + n], np.zeros(n, np.int8), i)
+        for i, n in ((i, min(777, len(keys) - i)) for i in range(0, len(keys), 777))
+    ]
     for count_bytes, capacity in ((False, 100), (True, 900)):
         streamed = replay_batches(make_policy("lru", capacity), batches, count_bytes, warmup=1500)
         whole = replay_misses(keys, capacity, sizes, count_bytes, warmup=1500)

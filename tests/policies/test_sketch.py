@@ -12,18 +12,25 @@ from hypothesis import strategies as st
 from policies.sketch import BloomFilter, CountingBloomFilter, CountMinSketch, key_id, stable_hash, xxh64_u64
 from tests.policies.tracedata import REPO
 
-KEYS = st.one_of(st.integers(-(2**70), 2**70), st.text(max_size=20), st.binary(max_size=20),
-                 st.tuples(st.integers(), st.text(max_size=5)))
+KEYS = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.text(max_size=20),
+    st.binary(max_size=20),
+    st.tuples(st.integers(), st.text(max_size=5)),
+)
 
 
 def test_stable_hash_is_the_same_in_every_process():
     # Python's own hash() of a string changes with PYTHONHASHSEED; ours must not.
-    code = "from policies.sketch import stable_hash; print(stable_hash('user:42'), stable_hash(('a', 1)), stable_hash(7))"
+    code = (
+        "from policies.sketch import stable_hash; print(stable_hash('user:42'), stable_hash(('a', 1)), stable_hash(7))"
+    )
     outputs = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
-        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                                   check=True).stdout)
+        outputs.add(
+            subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+        )
     assert len(outputs) == 1
     assert outputs.pop().split()[2] == str(stable_hash(7))
 

@@ -20,9 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 CLOUDPHYSICS = SHARED / "libcachesim-data" / "cloudPhysicsIO.oracleGeneral.bin"
 
-ORACLE_GENERAL = np.dtype(
-    [("time", "<u4"), ("obj_id", "<u8"), ("obj_size", "<u4"), ("next_access_vtime", "<i8")]
-)
+ORACLE_GENERAL = np.dtype([("time", "<u4"), ("obj_id", "<u8"), ("obj_size", "<u4"), ("next_access_vtime", "<i8")])
 
 
 def read_oracle_general(path) -> np.ndarray:
@@ -76,8 +74,9 @@ def write_oracle_general(path, keys, sizes) -> Path:
     return Path(path)
 
 
-def libcachesim_run(path, cache_class: str, capacity: int, count_bytes: bool,
-                    admissioner=None, **params) -> tuple[float, float]:
+def libcachesim_run(
+    path, cache_class: str, capacity: int, count_bytes: bool, admissioner=None, **params
+) -> tuple[float, float]:
     """(miss ratio, byte miss ratio) of libcachesim's ``cache_class`` on an oracleGeneral file.
 
     Counting objects uses ``ReaderInitParam(ignore_obj_size=True)``: the reader
@@ -93,7 +92,6 @@ def libcachesim_run(path, cache_class: str, capacity: int, count_bytes: bool,
     return cache.process_trace(reader)
 
 
-def libcachesim_misses(path, n_requests: int, cache_class: str, capacity: int, count_bytes: bool,
-                       **params) -> int:
+def libcachesim_misses(path, n_requests: int, cache_class: str, capacity: int, count_bytes: bool, **params) -> int:
     miss_ratio, _ = libcachesim_run(path, cache_class, capacity, count_bytes, **params)
     return round(miss_ratio * n_requests)

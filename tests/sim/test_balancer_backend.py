@@ -39,7 +39,9 @@ def test_ring_share_spread_shrinks_with_virtual_nodes(vnodes):
 
 
 def test_unknown_balancer():
-    with pytest.raises(ValueError, match="unknown balancer 'hash'; valid: bounded, consistent, modulo, p2c, random, rendezvous"):
+    with pytest.raises(
+        ValueError, match="unknown balancer 'hash'; valid: bounded, consistent, modulo, p2c, random, rendezvous"
+    ):
         make_balancer("hash", 2)
 
 

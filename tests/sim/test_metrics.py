@@ -8,9 +8,13 @@ from workloads import Lognormal, Poisson, Workload, Zipf
 
 
 def test_latency_quantiles_trace_the_cdf():
-    scenario = Scenario(workload=Workload(Zipf(2000, 0.9), Poisson(5000.0)),
-                        cluster=ClusterSpec(nodes=2, capacity=100), hit_latency=Lognormal(0.0002, 0.3),
-                        requests=5000, warmup=1000)
+    scenario = Scenario(
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0)),
+        cluster=ClusterSpec(nodes=2, capacity=100),
+        hit_latency=Lognormal(0.0002, 0.3),
+        requests=5000,
+        warmup=1000,
+    )
     result = run(scenario, seed=3)
     quantiles = result.latency_quantiles
     assert len(quantiles) == len(CDF_PROBABILITIES) and list(CDF_PROBABILITIES) == sorted(CDF_PROBABILITIES)

@@ -6,8 +6,7 @@ import pytest
 from policies import available, policy_class
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
 from sim.scenario import ModelUpdates, Outage
-from workloads import (Constant, Exponential, KeyClass, Lognormal, OnOff, Poisson, UniformRange, Workload,
-                       Zipf)
+from workloads import Constant, Exponential, KeyClass, Lognormal, OnOff, Poisson, UniformRange, Workload, Zipf
 
 CASES = {
     "one LRU node": dict(cluster=ClusterSpec(nodes=1, capacity=200)),
@@ -32,8 +31,7 @@ CASES = {
         backend=BackendSpec(latency=Lognormal(0.01, 0.5), concurrency=3, coalesce=True),
     ),
     "node queues, no coalescing, lfu": dict(
-        cluster=ClusterSpec(nodes=3, capacity=100, policy="lfu", node_concurrency=2,
-                            node_service=Exponential(0.0004)),
+        cluster=ClusterSpec(nodes=3, capacity=100, policy="lfu", node_concurrency=2, node_service=Exponential(0.0004)),
     ),
     "writes invalidate": dict(
         workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.1),
@@ -48,33 +46,42 @@ CASES = {
         cluster=ClusterSpec(nodes=2, capacity=200, write_policy="none", ttl=0.2),
     ),
     "TTL refreshed on hit, drawn per insert, active expiry": dict(
-        cluster=ClusterSpec(nodes=2, capacity=150, ttl=UniformRange(0.02, 0.1), ttl_refresh=True,
-                            active_expiry=True),
+        cluster=ClusterSpec(nodes=2, capacity=150, ttl=UniformRange(0.02, 0.1), ttl_refresh=True, active_expiry=True),
     ),
     "TTL per key class, bursty arrivals": dict(
-        workload=Workload(None, OnOff(9000.0, 1000.0, 0.05, 0.1), classes=(
-            KeyClass(Zipf(1000, 0.9), name="users", share=0.6),
-            KeyClass(Zipf(500, 1.1), name="items", share=0.4),
-        )),
+        workload=Workload(
+            None,
+            OnOff(9000.0, 1000.0, 0.05, 0.1),
+            classes=(
+                KeyClass(Zipf(1000, 0.9), name="users", share=0.6),
+                KeyClass(Zipf(500, 1.1), name="items", share=0.4),
+            ),
+        ),
         cluster=ClusterSpec(nodes=2, capacity=150, ttl=0.5, ttl_by_class=((1, 0.05),)),
     ),
     "rendezvous, replicas 2": dict(cluster=ClusterSpec(nodes=4, capacity=60, balancer="rendezvous", replicas=2)),
     "random spray": dict(cluster=ClusterSpec(nodes=3, capacity=100, balancer="random")),
     "power of two choices": dict(
-        cluster=ClusterSpec(nodes=4, capacity=60, balancer="p2c", node_concurrency=1,
-                            node_service=Exponential(0.0005)),
+        cluster=ClusterSpec(nodes=4, capacity=60, balancer="p2c", node_concurrency=1, node_service=Exponential(0.0005)),
     ),
     "bounded loads": dict(
         cluster=ClusterSpec(nodes=4, capacity=60, balancer="bounded", bound_epsilon=0.1),
         backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4, coalesce=True),
     ),
     "failures, scheduled and random": dict(
-        cluster=ClusterSpec(nodes=3, capacity=100, outages=(Outage(0, 0.3, 0.8), Outage(1, 0.5, 0.6)),
-                            mtbf=0.7, mttr=0.2),
+        cluster=ClusterSpec(
+            nodes=3, capacity=100, outages=(Outage(0, 0.3, 0.8), Outage(1, 0.5, 0.6)), mtbf=0.7, mttr=0.2
+        ),
     ),
     "model updates, new keys, scans": dict(
-        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), new_keys_per_s=200.0, scan_fraction=0.1,
-                          scan_keys=500, one_hit_fraction=0.05),
+        workload=Workload(
+            Zipf(2000, 0.9),
+            Poisson(5000.0),
+            new_keys_per_s=200.0,
+            scan_fraction=0.1,
+            scan_keys=500,
+            one_hit_fraction=0.05,
+        ),
         updates=ModelUpdates(every=0.25, classes=(0,), invalidate=False),
     ),
     "model updates invalidate, rotating hot set, timeout": dict(
@@ -147,9 +154,14 @@ def test_a_miss_fills_the_cache_only_when_the_backend_answers():
     # Every request is for the same key, 1 ms apart; the backend takes 10 ms.
     # Requests arriving before the fill miss too (no coalescing): the first 10.
     workload = Workload(Zipf(1, 0.0), Poisson(1000.0))
-    sc = Scenario(workload=workload, cluster=ClusterSpec(nodes=1, capacity=10),
-                  backend=BackendSpec(latency=Constant(0.010), concurrency=100),
-                  hit_latency=Constant(0.0), requests=200, warmup=0)
+    sc = Scenario(
+        workload=workload,
+        cluster=ClusterSpec(nodes=1, capacity=10),
+        backend=BackendSpec(latency=Constant(0.010), concurrency=100),
+        hit_latency=Constant(0.0),
+        requests=200,
+        warmup=0,
+    )
     result = run(sc, 1)
     naive = run_naive(sc, 1)
     assert result.hits == naive.hits
@@ -166,19 +178,30 @@ ONLINE_POLICIES = [name for name in available() if not policy_class(name).offlin
 
 @pytest.mark.parametrize("policy", ONLINE_POLICIES)
 def test_every_online_policy_runs_in_both_models_alike(policy):
-    sc = scenario(cluster=ClusterSpec(nodes=2, capacity=120, policy=policy, ttl=0.3),
-                  workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.02),
-                  requests=3000, warmup=500)
+    sc = scenario(
+        cluster=ClusterSpec(nodes=2, capacity=120, policy=policy, ttl=0.3),
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.02),
+        requests=3000,
+        warmup=500,
+    )
     fast, naive = run(sc, seed=5), run_naive(sc, seed=5)
-    assert (fast.hits, fast.backend_requests, fast.expired, fast.stale) == \
-        (naive.hits, naive.backend_requests, naive.expired, naive.stale)
+    assert (fast.hits, fast.backend_requests, fast.expired, fast.stale) == (
+        naive.hits,
+        naive.backend_requests,
+        naive.expired,
+        naive.stale,
+    )
     assert fast.p99_ms == pytest.approx(naive.p99_ms, rel=1e-9)
     assert 0 < fast.hits < fast.requests
 
 
 def test_admission_filter_in_the_timed_model_gets_a_seed_per_node():
-    spec = ClusterSpec(nodes=2, capacity=100, policy="lru",
-                       policy_params=(("admission", "probabilistic"), ("admission_params", {"probability": 0.5})))
+    spec = ClusterSpec(
+        nodes=2,
+        capacity=100,
+        policy="lru",
+        policy_params=(("admission", "probabilistic"), ("admission_params", {"probability": 0.5})),
+    )
     sc = scenario(cluster=spec)
     fast, naive = run(sc, seed=3), run_naive(sc, seed=3)
     assert fast.hits == naive.hits and 0 < fast.hits

@@ -60,8 +60,11 @@ def readers(work: Path, n: int) -> None:
     keys = rng.integers(0, 10**9, n)
     times = np.sort(rng.integers(0, 10**6, n))
     sizes = rng.integers(1, 65536, n)
-    paths += [write_csv(work / "generated.csv", keys, times, sizes), write_txt(work / "generated.txt", keys),
-              write_bin(work / "generated.bin", keys, times, sizes)]
+    paths += [
+        write_csv(work / "generated.csv", keys, times, sizes),
+        write_txt(work / "generated.txt", keys),
+        write_bin(work / "generated.bin", keys, times, sizes),
+    ]
     for path in paths:
         seconds, count = best(lambda: read_everything(path))
         megabytes = path.stat().st_size / 1e6
@@ -79,8 +82,9 @@ def streaming(work: Path, n: int) -> None:
         keys = open_trace(path).keys()
         for capacity in (1000, 100_000):
             memory, counts = best(lambda: replay(make_policy("lru", capacity), keys))
-            streamed, stream_counts = best(lambda: replay_batches(make_policy("lru", capacity),
-                                                                  open_trace(path).chunks()))
+            streamed, stream_counts = best(
+                lambda: replay_batches(make_policy("lru", capacity), open_trace(path).chunks())
+            )
             assert counts.hits == stream_counts.hits
             print(f"{path.name:<40} {capacity:>9} {memory:>12.3f} {streamed:>11.3f} {streamed / memory:>6.2f}")
 
@@ -100,21 +104,28 @@ def curves(n: int) -> None:
         for capacity, misses in zip(capacities, curve.misses):
             assert replay(make_policy("lru", int(capacity)), keys).misses == misses
         replays = time.perf_counter() - started
-        print(f"{name:<40} {len(keys):>9} {one_pass:>11.3f} {replays:>14.2f} {replays / one_pass:>8.0f}x"
-              f"  ({len(capacities)} capacities, all equal to the miss)")
+        print(
+            f"{name:<40} {len(keys):>9} {one_pass:>11.3f} {replays:>14.2f} {replays / one_pass:>8.0f}x"
+            f"  ({len(capacities)} capacities, all equal to the miss)"
+        )
 
 
 def shards(n: int, seeds: int) -> None:
     keys_in_catalogue = n // 10
-    print(f"\n4. SHARDS mean absolute error against the exact curve: Zipf(0.8), {n} requests over "
-          f"{keys_in_catalogue} keys, 30 capacities log-spaced over 1%..100% of the keys, {seeds} seeds")
+    print(
+        f"\n4. SHARDS mean absolute error against the exact curve: Zipf(0.8), {n} requests over "
+        f"{keys_in_catalogue} keys, 30 capacities log-spaced over 1%..100% of the keys, {seeds} seeds"
+    )
     print(f"{'sampling':<22} {'adjusted':>8} {'mean MAE':>9} {'worst MAE':>10} {'worst max err':>14} {'seconds':>8}")
     capacities = np.unique(np.geomspace(keys_in_catalogue / 100, keys_in_catalogue, 30).astype(int))
     traces = [zipf_keys(n, keys=keys_in_catalogue, alpha=0.8, seed=seed) for seed in range(1, seeds + 1)]
     exact = [lru_mrc(keys, capacities) for keys in traces]
-    settings = [("rate 0.1", {"rate": 0.1}), ("rate 0.01", {"rate": 0.01}),
-                (f"size {keys_in_catalogue // 10} keys", {"max_keys": keys_in_catalogue // 10}),
-                (f"size {keys_in_catalogue // 30} keys", {"max_keys": keys_in_catalogue // 30})]
+    settings = [
+        ("rate 0.1", {"rate": 0.1}),
+        ("rate 0.01", {"rate": 0.01}),
+        (f"size {keys_in_catalogue // 10} keys", {"max_keys": keys_in_catalogue // 10}),
+        (f"size {keys_in_catalogue // 30} keys", {"max_keys": keys_in_catalogue // 30}),
+    ]
     for label, options in settings:
         for adjust in (True, False):
             errors, worst, seconds = [], 0.0, 0.0
@@ -125,8 +136,10 @@ def shards(n: int, seeds: int) -> None:
                 difference = np.abs(sampled.miss_ratio - truth.miss_ratio)
                 errors.append(difference.mean())
                 worst = max(worst, difference.max())
-            print(f"{label:<22} {str(adjust):>8} {np.mean(errors):>9.4f} {np.max(errors):>10.4f} {worst:>14.4f} "
-                  f"{seconds / len(traces):>8.3f}")
+            print(
+                f"{label:<22} {str(adjust):>8} {np.mean(errors):>9.4f} {np.max(errors):>10.4f} {worst:>14.4f} "
+                f"{seconds / len(traces):>8.3f}"
+            )
 
 
 def main() -> None:

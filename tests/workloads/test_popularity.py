@@ -37,8 +37,11 @@ def test_uniform_pmf_and_range():
 def _stream(seed, chunk, workload=None):
     workload = workload or Workload(Zipf(1000, 0.9), Poisson(100.0))
     batches = list(workload.batches(seed, 10_000, chunk=chunk))
-    return (np.concatenate([b.time for b in batches]), np.concatenate([b.key for b in batches]),
-            np.concatenate([b.size for b in batches]))
+    return (
+        np.concatenate([b.time for b in batches]),
+        np.concatenate([b.key for b in batches]),
+        np.concatenate([b.size for b in batches]),
+    )
 
 
 def test_stream_is_reproducible_and_independent_of_chunk_size():

@@ -54,8 +54,11 @@ def test_three_formats_give_the_same_requests(tmp_path, requests):
 
 def test_batches_are_bounded_and_numbered(tmp_path, requests):
     keys, times, sizes = requests
-    for path in (write_csv(tmp_path / "t.csv", keys, times, sizes), write_txt(tmp_path / "t.txt", keys),
-                 write_bin(tmp_path / "t.bin", keys, times, sizes)):
+    for path in (
+        write_csv(tmp_path / "t.csv", keys, times, sizes),
+        write_txt(tmp_path / "t.txt", keys),
+        write_bin(tmp_path / "t.bin", keys, times, sizes),
+    ):
         batches = list(read_trace(path, chunk=300))
         assert [len(b) for b in batches] == [300] * 8 + [100], path
         assert [b.start for b in batches] == list(range(0, 2500, 300))
@@ -64,7 +67,9 @@ def test_batches_are_bounded_and_numbered(tmp_path, requests):
 def test_format_from_extension_or_named(tmp_path, requests):
     keys = requests[0]
     assert detect_format("a.CSV") == "csv" and detect_format("x.txt") == "txt"
-    assert detect_format("c.oracleGeneral.bin") == "oraclegeneral" and detect_format("c.oracleGeneral") == "oraclegeneral"
+    assert (
+        detect_format("c.oracleGeneral.bin") == "oraclegeneral" and detect_format("c.oracleGeneral") == "oraclegeneral"
+    )
     odd = write_txt(tmp_path / "keys.log", keys)
     with pytest.raises(TraceError, match=r"keys\.log: cannot tell the trace format.*'\.log'"):
         open_trace(odd)
@@ -78,8 +83,10 @@ def test_format_from_extension_or_named(tmp_path, requests):
 
 def test_csv_columns_by_name_and_detection(tmp_path):
     path = tmp_path / "kv.csv"
-    path.write_text("timestamp,user,obj_id,value_size,operation\n"
-                    "10,a,5,100,get\n11,b,6,200,set\n12,a,5,100,GET\n13,c,7,300,delete\n")
+    path.write_text(
+        "timestamp,user,obj_id,value_size,operation\n"
+        "10,a,5,100,get\n11,b,6,200,set\n12,a,5,100,GET\n13,c,7,300,delete\n"
+    )
     detected = open_trace(path)  # timestamp, obj_id, operation are common names; value_size is not
     assert detected.columns == {"key": "obj_id", "time": "timestamp", "op": "operation"}
     assert not detected.has_size
@@ -114,8 +121,11 @@ def test_string_keys_map_to_stable_ids(tmp_path):
     assert as_text[1] == key_id("7") != as_text[2] == key_id("007")
     # The same ids in another process with another string-hash salt.
     code = "from workloads.traces import key_id; print(key_id('user:42'))"
-    env = {**os.environ, "PYTHONHASHSEED": "12345",
-           "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2])}
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "12345",
+        "PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[2]),
+    }
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert int(other.stdout) == expected
 
@@ -193,8 +203,11 @@ def test_missing_file():
 def test_truncated_binary_record(tmp_path):
     path = tmp_path / "t.bin"
     path.write_bytes(oracle_records([1, 2, 3]).tobytes() + b"\x01" * 10)
-    with pytest.raises(TraceError, match=r"t\.bin: 82 bytes is not a whole number of 24-byte records: "
-                                         r"record 4 is truncated \(10 of 24 bytes\)"):
+    with pytest.raises(
+        TraceError,
+        match=r"t\.bin: 82 bytes is not a whole number of 24-byte records: "
+        r"record 4 is truncated \(10 of 24 bytes\)",
+    ):
         open_trace(path)
 
 
@@ -214,16 +227,25 @@ def test_garbage_binary(tmp_path):
         list(open_trace(text_as_binary, "oraclegeneral").chunks())
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"1,2,28,512,10\n1,3,2a,abc,11\n", r"line 3: column 'size': expected a non-negative integer \(size\), got 'abc'"),
-    (b"1,2,28,512,10\n1,x,2a,5,11\n", r"line 3: column 'time': expected a number \(time\), got 'x'"),
-    (b"1,2,28,512,10\n1,3,2a,-5,11\n", r"line 3: column 'size': expected a non-negative integer \(size\), got -5"),
-    (b"1,2,28,512,10\n1,3,2a,5\n", r"line 3: column 'lbn': empty key"),
-    (b"1,2,28,512,10\n1,3,2a,5,11,12\n", r"line 3: expected 5 fields \(as many as the header names\), found 6"),
-    (b"1,2,28,512,10\n1,3,zz,5,11\n", r"line 3: column 'op': unknown op 'zz' \(expected one of .*write"),
-    (b"1,2,28,512,10\n1,3,2a,5,\xff\xfe\n", r"line 3: not UTF-8 text"),
-    (b"1,2,28,512,10\n\n1,3,2a,5.5,11\n", r"line 4: column 'size': expected a non-negative integer \(size\), got 5.5"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            b"1,2,28,512,10\n1,3,2a,abc,11\n",
+            r"line 3: column 'size': expected a non-negative integer \(size\), got 'abc'",
+        ),
+        (b"1,2,28,512,10\n1,x,2a,5,11\n", r"line 3: column 'time': expected a number \(time\), got 'x'"),
+        (b"1,2,28,512,10\n1,3,2a,-5,11\n", r"line 3: column 'size': expected a non-negative integer \(size\), got -5"),
+        (b"1,2,28,512,10\n1,3,2a,5\n", r"line 3: column 'lbn': empty key"),
+        (b"1,2,28,512,10\n1,3,2a,5,11,12\n", r"line 3: expected 5 fields \(as many as the header names\), found 6"),
+        (b"1,2,28,512,10\n1,3,zz,5,11\n", r"line 3: column 'op': unknown op 'zz' \(expected one of .*write"),
+        (b"1,2,28,512,10\n1,3,2a,5,\xff\xfe\n", r"line 3: not UTF-8 text"),
+        (
+            b"1,2,28,512,10\n\n1,3,2a,5.5,11\n",
+            r"line 4: column 'size': expected a non-negative integer \(size\), got 5.5",
+        ),
+    ],
+)
 def test_malformed_csv_names_the_line(tmp_path, body, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(b"version,time,op,size,lbn\n" + body)
@@ -236,8 +258,11 @@ def test_csv_header_problems(tmp_path):
     path.write_text("a,b\n1,2\n")
     with pytest.raises(TraceError, match=r"h\.csv: no column 'lbn' for the key in the header; columns: a, b"):
         open_trace(path, key="lbn")
-    with pytest.raises(TraceError, match=r"h\.csv: cannot tell which column holds the key \(columns: a, b\); "
-                                         r"name it: key=COLUMN"):
+    with pytest.raises(
+        TraceError,
+        match=r"h\.csv: cannot tell which column holds the key \(columns: a, b\); "
+        r"name it: key=COLUMN",
+    ):
         open_trace(path)
     with pytest.raises(TraceError, match=r"no column 'tme' for the time .*did you mean 'time'"):
         open_trace(write_csv(tmp_path / "t.csv", [1]), time="tme")
@@ -279,8 +304,9 @@ def test_bad_options(tmp_path):
 
 # -- the real traces, when the shared data is there --------------------------------------
 
-needs_libcachesim_data = pytest.mark.skipif(not LIBCACHESIM_DATA.is_dir(),
-                                            reason=f"{LIBCACHESIM_DATA} is absent (the project does not ship it)")
+needs_libcachesim_data = pytest.mark.skipif(
+    not LIBCACHESIM_DATA.is_dir(), reason=f"{LIBCACHESIM_DATA} is absent (the project does not ship it)"
+)
 
 
 @needs_libcachesim_data
