@@ -30,7 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from experiments.config import scenario
+from experiments.build import scenario
 from experiments.sweep import Point
 from sim import run
 
