@@ -73,6 +73,7 @@ TTL_FORMS = {
 
 
 def _checks(forms: dict) -> dict:
+    """dist name -> its parameters' checks: what `distribution` needs of a family."""
     return {name: params for name, (_, params) in forms.items()}
 
 
