@@ -33,6 +33,9 @@ An entry expires `ttl` seconds after insertion and a hit does not extend it
 (memcached's rule), so a key requested at Poisson rate r hits with
 probability r t / (1 + r t).  It applies when no node can ever evict: the
 capacity per node is at least the whole catalogue.
+
+Both need the probability of every key: no curve is drawn for a catalogue
+above workloads.popularity.PMF_MAX_KEYS (10**7) keys.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import numpy as np
 
 from sim import theory
 from workloads import Uniform, Zipf
+from workloads.popularity import PMF_MAX_KEYS
 
 
 @lru_cache(maxsize=16)
@@ -52,9 +56,9 @@ def _pmf(popularity: str, keys: int, alpha: float) -> np.ndarray:
 
 
 def popularity(config: dict) -> np.ndarray | None:
-    """The request probability of each key (by rank), or None for an unknown law."""
+    """The request probability of each key (by rank), or None for an unknown law or a catalogue too large."""
     workload = config["workload"]
-    if workload["popularity"] not in ("zipf", "uniform"):
+    if workload["popularity"] not in ("zipf", "uniform") or int(workload["keys"]) > PMF_MAX_KEYS:
         return None
     return _pmf(workload["popularity"], int(workload["keys"]), float(workload["alpha"]))
 

@@ -134,7 +134,7 @@ def table_list(fields: dict, required: tuple = ()) -> Callable:
 _CLASS_FIELDS = {
     "name": Key("default", text, "the class's name (for updates.classes and results)"),
     "share": Key(1.0, number(0, low_open=True), "relative share of requests (normalized over classes)"),
-    "keys": Key(100_000, integer(1), "catalogue size of the class"),
+    "keys": Key(100_000, integer(1, 2**40), "catalogue size of the class"),
     "popularity": Key("zipf", choice("zipf", "uniform"), "popularity law"),
     "alpha": Key(0.9, number(0), "Zipf exponent"),
     "object_size": Key(1, object_size, "bytes per object, as workload.object_size"),
@@ -160,7 +160,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "timeout_ms": Key(0.0, number(0), "a client gives up after this long and counts a timeout (0: never)"),
     },
     "workload": {
-        "keys": Key(100_000, integer(1), "catalogue size: keys are 0 .. keys-1"),
+        "keys": Key(100_000, integer(1, 2**40), "catalogue size: keys are 0 .. keys-1"),
         "popularity": Key("zipf", choice("zipf", "uniform"), "key popularity law"),
         "alpha": Key(0.9, number(0), "Zipf exponent, any value >= 0 (0 is uniform)"),
         "rate": Key(20_000, number(0, low_open=True), "mean requests per second"),

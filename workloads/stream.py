@@ -20,7 +20,7 @@ import numpy as np
 from workloads.arrivals import Poisson
 from workloads.distributions import Constant, Distribution
 from workloads.hashing import unit_interval
-from workloads.popularity import Uniform, Zipf, rank_to_key
+from workloads.popularity import FeistelPermutation, Uniform, Zipf
 from workloads.rng import rng_for, stable_id
 
 READ = 0
@@ -88,8 +88,8 @@ class KeyClass:
         if self.rotate_every and self.new_keys_per_s:
             raise ValueError("a key class either rotates its hot set or has new keys born, not both")
 
-    def local_keys(self, ranks: np.ndarray, times: np.ndarray, key_of_rank: np.ndarray | None) -> np.ndarray:
-        """The class-local id of the key at each rank at each time."""
+    def local_keys(self, ranks: np.ndarray, times: np.ndarray, key_of_rank: FeistelPermutation | None) -> np.ndarray:
+        """The class-local id of the key at each rank at each time (`key_of_rank`: the scramble, if any)."""
         catalogue = self.popularity.keys
         if self.new_keys_per_s:
             births = np.floor(times * self.new_keys_per_s).astype(np.int64)
@@ -97,7 +97,7 @@ class KeyClass:
         if self.rotate_every and self.rotate_by:
             epochs = np.floor(times / self.rotate_every).astype(np.int64)
             ranks = (ranks + epochs * self.rotate_by) % catalogue
-        return key_of_rank[ranks] if key_of_rank is not None else ranks.astype(np.int64)
+        return key_of_rank(ranks) if key_of_rank is not None else ranks.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class Workload:
         op_rng = rng_for(seed, "workload.ops")
         key_rngs = [rng_for(seed, f"workload.keys.{c.name}") for c in classes]
         key_of_rank = [
-            rank_to_key(c.popularity.keys, rng_for(seed, f"workload.scramble.{c.name}"))
+            FeistelPermutation.keyed(c.popularity.keys, rng_for(seed, f"workload.scramble.{c.name}"))
             if c.popularity.scramble and not c.new_keys_per_s
             else None
             for c in classes

@@ -26,6 +26,7 @@ CASES = [
     ),
     ("[workload]\nalpha = -1\n", "workload.alpha: must be a number >= 0; got -1"),
     ("[workload]\nrate = 0\n", "workload.rate: must be a number > 0; got 0"),
+    ("[workload]\nkeys = 2e12\n", "workload.keys: must be an integer in [1, 1099511627776]; got 2000000000000"),
     ("[run]\nseeds = []\n", "run.seeds: must be a non-empty list of integers >= 0"),
     (
         '[backend]\nlatency = { dist = "gamma", k = 2 }\n',

@@ -161,6 +161,14 @@ def test_no_che_curve_where_it_does_not_apply(cluster):
     assert overlays.lru_hit_ratio(resolve({"cluster": cluster}).config) is None
 
 
+def test_a_trillion_key_catalogue_runs_and_draws_no_theory_curve():
+    """Its pmf would take 8 TB: the run draws keys in constant memory, and the overlays skip the curve."""
+    config = {"run": {"requests": 5_000, "warmup": 0, "seeds": [1]}, "workload": {"keys": 10**12}}
+    assert len(experiments.run(config)) == 1
+    resolved = resolve({**config, "cluster": {"capacity": 10**12, "ttl": 1.0}}).config
+    assert overlays.lru_hit_ratio(resolve(config).config) is None and overlays.ttl_hit_ratio(resolved) is None
+
+
 def test_no_ttl_curve_when_the_cache_can_evict():
     assert (
         overlays.ttl_hit_ratio(resolve({"workload": {"keys": 5000}, "cluster": {"capacity": 4999, "ttl": 1}}).config)
