@@ -16,6 +16,7 @@ import argparse
 import logging
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from experiments.config import ConfigError, resolve
 from experiments.domains import ResultError
 from experiments.execute import ExecutorError, default_workers
 from experiments.outdir import OutputError, claim
+from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from policies import PolicyError, available, policy_class, policy_parameters
 
 if TYPE_CHECKING:
@@ -69,8 +71,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def version() -> str:
+    try:
+        return metadata.version("kvsim")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kvsim", description="Discrete-event simulator of key-value cache clusters.")
+    parser.add_argument("--version", action="version", version=f"kvsim {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -96,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="--out's manifest is damaged: rewrite it and resume from the run files that verify",
     )
+    add_import_option(run_parser)
     run_parser.set_defaults(handler=command_run)
 
     plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
@@ -117,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(args) -> int:
-    experiment = resolve(args.config or "quickstart")
+    import_modules(args.imports)
+    name = args.config or "quickstart"
+    if not Path(name).exists() and not shipped.path(name).exists():
+        raise ConfigError(
+            f"{name}: no such config file, and no shipped experiment of that name; shipped: {', '.join(shipped.names())}"
+        )
+    experiment = resolve(name)
     # pandas and matplotlib load only now: a bad config is reported at once.
     from experiments.runner import TABLES, run_experiment
 
@@ -210,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     stop_on_signals()
+    look_in_the_current_folder()
     try:
         return args.handler(args)
     except USER_ERRORS as error:
