@@ -45,7 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.config import ConfigError, Invalid, parse_bytes
+from experiments.checks import Invalid, parse_bytes
+from experiments.config import ConfigError
 from experiments.execute import atomic_write
 from experiments.user_code import add_import_option, import_modules
 from policies import PolicyError, make_policy, policy_class

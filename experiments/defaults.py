@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import textwrap
 
-from experiments.config import SCHEMA, TOP_LEVEL, allowed
+from experiments.checks import allowed
+from experiments.schema import SCHEMA, TOP_LEVEL
 
 HEADER = """\
 # defaults.toml: every key kvsim understands, with its default value.
@@ -21,7 +22,7 @@ HEADER = """\
 # file needs only the keys it changes; anything left out takes the value shown.
 # Latencies are in milliseconds, times in seconds, sizes in bytes.
 #
-# Generated from the schema in experiments/config.py by
+# Generated from the schema in experiments/schema.py by
 #     python -m experiments.defaults > experiments/configs/defaults.toml
 """
 

@@ -34,7 +34,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments.config import scenario
+from experiments.build import scenario
 from experiments.domains import ResultError, check_numbers
 from experiments.outdir import OutputError
 from experiments.sweep import Point

@@ -42,7 +42,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from experiments import overlays  # noqa: E402
-from experiments.config import ConfigError, Invalid, parse_bytes  # noqa: E402
+from experiments.checks import Invalid, parse_bytes  # noqa: E402
+from experiments.config import ConfigError  # noqa: E402
 from experiments.execute import atomic_write  # noqa: E402
 from sim.metrics import CDF_PROBABILITIES, TIMESERIES  # noqa: E402
 

@@ -1,5 +1,11 @@
 """From an experiment to its runs: sweep points times seeds.
 
+A [sweep] table varies dotted keys over a grid (every combination of their
+values) and [sweep.zip] varies keys together (the i-th values of each list
+make one row); the points are the grid's product times the zipped rows.
+experiments/config.py checks the table when it loads a config, and checks
+every point as a whole with the functions here.
+
 Each run is a `Point`: a fully resolved config, the swept values that tell it
 apart, and a seed.  A point is all `run_point` needs, so it can be pickled to
 another process or a Dask worker and gives the same result there.
@@ -7,14 +13,35 @@ another process or a Dask worker and gives the same result there.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
+import itertools
 import json
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from experiments.config import Experiment, sweep_values, with_values
+if TYPE_CHECKING:  # only for annotations: experiments.config imports this module
+    from experiments.config import Experiment
+
+
+def sweep_values(experiment: Experiment) -> list[dict]:
+    """The swept values of each point: the grid's product times the zipped rows, in order."""
+    grid_rows = [dict(zip(experiment.grid, combo)) for combo in itertools.product(*experiment.grid.values())]
+    zip_length = len(next(iter(experiment.zipped.values()))) if experiment.zipped else 0
+    zip_rows = [{key: values[i] for key, values in experiment.zipped.items()} for i in range(zip_length)] or [{}]
+    return [{**grid_row, **zip_row} for grid_row in grid_rows for zip_row in zip_rows]
+
+
+def with_values(config: dict, values: dict) -> dict:
+    """A copy of `config` with dotted keys set to `values`."""
+    result = copy.deepcopy(config)
+    for dotted, value in values.items():
+        section, _, key = dotted.partition(".")
+        result[section][key] = copy.deepcopy(value)
+    return result
 
 
 @dataclass(frozen=True)

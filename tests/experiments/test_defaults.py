@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from experiments import defaults
-from experiments.config import SCHEMA, all_keys, from_dict, load
+from experiments.config import from_dict, load
+from experiments.schema import SCHEMA, all_keys
 
 CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"
 
@@ -32,7 +33,7 @@ def test_every_shipped_config_loads():
 
 
 def test_config_values_become_the_models_distributions_in_seconds():
-    from experiments.config import scenario
+    from experiments.build import scenario
     from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 
     config = from_dict(

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 import experiments
-from experiments.config import resolve, scenario
+from experiments.build import scenario
+from experiments.config import resolve
 from experiments.sweep import points
 from sim.membership import Membership
 from sim.model import RequestDraws
