@@ -114,6 +114,22 @@ def text(value):
     return value
 
 
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def simple_name(value):
+    """A name that is also one folder's name (results/<name>/): letters, digits, '_', '-' and '.'."""
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > 100:
+        raise Invalid(
+            "must be a simple name of at most 100 letters, digits, '_', '-' or '.', starting with a letter or "
+            f"digit (it names the folder results/<name>/); got {describe(value)}"
+        )
+    return value
+
+
+simple_name.allowed = "a simple name: letters, digits, '_', '-', '.'"
+
+
 def seed_list(value):
     if not isinstance(value, list) or not value:
         raise Invalid(f"must be a non-empty list of integers >= 0, e.g. [1, 2, 3]; got {describe(value)}")

@@ -31,6 +31,7 @@ from experiments.checks import (
     number,
     policy_name,
     seed_list,
+    simple_name,
     string_list,
     table,
     tagged_table,
@@ -297,7 +298,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
 }
 
-TOP_LEVEL = {"name": Key("experiment", text, "the experiment's name: results go to results/<name>/ by default")}
+TOP_LEVEL = {"name": Key("experiment", simple_name, "the experiment's name: results go to results/<name>/ by default")}
 SECTIONS = tuple(SCHEMA) + ("sweep",)
 
 

@@ -234,3 +234,12 @@ def test_plot_on_a_damaged_summary_is_one_line(finished, damage, fragment):
 def test_plot_of_a_missing_directory(tmp_path):
     one_line_error(kvsim("plot", tmp_path / "nowhere"), "no such directory", "no experiment here")
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("name", ["../../x", "a/b", ".hidden", "", "x" * 101])
+def test_an_experiment_name_is_one_folder_name(tmp_path, name):
+    config = write_config(tmp_path, f"name = {json.dumps(name)}\n" + SMALL.replace('name = "small"\n', ""))
+    work = tmp_path / "work"
+    work.mkdir()
+    one_line_error(kvsim("run", config, cwd=work), "name: must be a simple name")
+    assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "work"]
