@@ -42,13 +42,12 @@ def did_you_mean(name: str, candidates) -> str:
 def integer(low: int | None = None, high: int | None = None) -> Callable:
     def check(value):
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
+            if not (isinstance(value, float) and value.is_integer()):
                 raise Invalid(f"must be an integer{_range_text(low, high)}; got {describe(value)}")
+        # Compared as given (1e300 stays a float here), so the message shows what was written.
         if (low is not None and value < low) or (high is not None and value > high):
             raise Invalid(f"must be an integer{_range_text(low, high)}; got {value}")
-        return value
+        return int(value)
 
     check.allowed = f"integer{_range_text(low, high)}"
     return check

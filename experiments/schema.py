@@ -135,7 +135,7 @@ def table_list(fields: dict, required: tuple = ()) -> Callable:
 _CLASS_FIELDS = {
     "name": Key("default", text, "the class's name (for updates.classes and results)"),
     "share": Key(1.0, number(0, low_open=True), "relative share of requests (normalized over classes)"),
-    "keys": Key(100_000, integer(1), "catalogue size of the class"),
+    "keys": Key(100_000, integer(1, 10**12), "catalogue size of the class"),
     "popularity": Key("zipf", choice("zipf", "uniform"), "popularity law"),
     "alpha": Key(0.9, number(0), "Zipf exponent"),
     "object_size": Key(1, object_size, "bytes per object, as workload.object_size"),
@@ -161,7 +161,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "timeout_ms": Key(0.0, number(0), "a client gives up after this long and counts a timeout (0: never)"),
     },
     "workload": {
-        "keys": Key(100_000, integer(1), "catalogue size: keys are 0 .. keys-1"),
+        "keys": Key(100_000, integer(1, 10**12), "catalogue size: keys are 0 .. keys-1"),
         "popularity": Key("zipf", choice("zipf", "uniform"), "key popularity law"),
         "alpha": Key(0.9, number(0), "Zipf exponent, any value >= 0 (0 is uniform)"),
         "rate": Key(20_000, number(0, low_open=True), "mean requests per second"),
@@ -243,7 +243,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             '"lazy": an expired entry is dropped when looked up; "active": when it expires, freeing space',
         ),
         "node_concurrency": Key(
-            0, integer(0), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"
+            0, integer(0, 1_000_000), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"
         ),
         "node_service": Key(
             {"dist": "constant", "ms": 0.0},
@@ -278,7 +278,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             latency,
             "backend service time (ms): lognormal (median_ms, sigma), exponential (mean_ms) or constant (ms)",
         ),
-        "concurrency": Key(64, integer(1), "requests the backend serves at once; more wait in a FCFS queue"),
+        "concurrency": Key(64, integer(1, 1_000_000), "requests the backend serves at once; more wait in a FCFS queue"),
         "coalesce": Key(
             False,
             boolean,
