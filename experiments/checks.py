@@ -42,13 +42,12 @@ def did_you_mean(name: str, candidates) -> str:
 def integer(low: int | None = None, high: int | None = None) -> Callable:
     def check(value):
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
+            if not (isinstance(value, float) and value.is_integer()):
                 raise Invalid(f"must be an integer{_range_text(low, high)}; got {describe(value)}")
+        # Compared as given (1e300 stays a float here), so the message shows what was written.
         if (low is not None and value < low) or (high is not None and value > high):
             raise Invalid(f"must be an integer{_range_text(low, high)}; got {value}")
-        return value
+        return int(value)
 
     check.allowed = f"integer{_range_text(low, high)}"
     return check
@@ -112,6 +111,22 @@ def text(value):
     if not isinstance(value, str) or not value.strip():
         raise Invalid(f"must be a non-empty string; got {describe(value)}")
     return value
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def simple_name(value):
+    """A name that is also one folder's name (results/<name>/): letters, digits, '_', '-' and '.'."""
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > 100:
+        raise Invalid(
+            "must be a simple name of at most 100 letters, digits, '_', '-' or '.', starting with a letter or "
+            f"digit (it names the folder results/<name>/); got {describe(value)}"
+        )
+    return value
+
+
+simple_name.allowed = "a simple name: letters, digits, '_', '-', '.'"
 
 
 def seed_list(value):

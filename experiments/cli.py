@@ -14,21 +14,51 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from experiments import configs as shipped
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
+from experiments.domains import ResultError
 from experiments.execute import ExecutorError, default_workers
+from experiments.outdir import OutputError, claim
+from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from policies import PolicyError, available, policy_class, policy_parameters
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: errors that are the user's to fix: reported in one line, exit status 2
-USER_ERRORS = (ConfigError, PolicyError, ExecutorError, FileNotFoundError)
+USER_ERRORS = (ConfigError, PolicyError, ExecutorError, OutputError, ResultError, FileNotFoundError)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a scheduler's or `timeout`'s stop, a closed terminal): handled as Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, _frame):
+    raise Stopped(signum)
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM and SIGHUP stop kvsim as Ctrl-C does: runs in progress end, saved runs stay."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
+
+
+def directory(text: str) -> Path:
+    """--out: a directory path (checked further before anything is written)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a directory; got an empty path")
+    return Path(text)
 
 
 def positive_int(text: str) -> int:
@@ -41,8 +71,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def version() -> str:
+    try:
+        return metadata.version("kvsim")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kvsim", description="Discrete-event simulator of key-value cache clusters.")
+    parser.add_argument("--version", action="version", version=f"kvsim {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -50,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "config", nargs="?", help=f"TOML config file, or a shipped experiment's name ({', '.join(shipped.names())})"
     )
-    run_parser.add_argument("--out", type=Path, help="output directory (default: results/<name>/)")
+    run_parser.add_argument("--out", type=directory, help="output directory (default: results/<name>/)")
     where = run_parser.add_mutually_exclusive_group()
     where.add_argument(
         "--workers", type=positive_int, default=None, help="local processes to run points in (default: all cores)"
@@ -61,8 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the points on this Dask distributed scheduler's workers (needs kvsim[dask])",
     )
     run_parser.add_argument(
-        "--force", action="store_true", help="replace the results of a different experiment in --out"
+        "--force", action="store_true", help="start from nothing: delete what --out holds of an earlier run first"
     )
+    run_parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="--out's manifest is damaged: rewrite it and resume from the run files that verify",
+    )
+    add_import_option(run_parser)
     run_parser.set_defaults(handler=command_run)
 
     plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
@@ -84,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(args) -> int:
-    experiment = resolve(args.config or "quickstart")
+    import_modules(args.imports)
+    name = args.config or "quickstart"
+    if not Path(name).exists() and not shipped.path(name).exists():
+        raise ConfigError(
+            f"{name}: no such config file, and no shipped experiment of that name; shipped: {', '.join(shipped.names())}"
+        )
+    experiment = resolve(name)
     # pandas and matplotlib load only now: a bad config is reported at once.
     from experiments.runner import TABLES, run_experiment
 
@@ -95,12 +145,19 @@ def command_run(args) -> int:
 
     out = args.out or Path("results") / experiment.name
     workers = args.workers or default_workers()
-    outcome = run_experiment(experiment, out, workers=workers, scheduler=args.scheduler, force=args.force)
+    outcome = run_experiment(
+        experiment, out, workers=workers, scheduler=args.scheduler, force=args.force, repair=args.repair
+    )
     print(format_summary(outcome.summary, experiment.swept_keys))
     print(
         f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
         f"{', '.join(TABLES)}, manifest.json, runs/"
     )
+    if outcome.redone:
+        print(
+            f"{outcome.redone} run files in {out}/runs did not verify (another experiment's, another version of a "
+            "policy module's, or damaged) and were simulated again"
+        )
     print(f"figures (.png, .svg): {figure_names(outcome.figures)}")
     return 0
 
@@ -108,7 +165,12 @@ def command_run(args) -> int:
 def command_plot(args) -> int:
     from experiments import plots
 
-    figures = plots.draw(args.dir)
+    if not args.dir.is_dir():
+        raise FileNotFoundError(
+            f"{args.dir}: no experiment here (no manifest.json): no such directory; run `kvsim run --out {args.dir}` first"
+        )
+    with claim(args.dir, flag="kvsim plot"):
+        figures = plots.draw(args.dir)
     print(f"{args.dir}/: redrew {figure_names(figures)} (.png, .svg)")
     return 0
 
@@ -164,17 +226,18 @@ def command_policies(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stop_on_signals()
+    look_in_the_current_folder()
     try:
         return args.handler(args)
     except USER_ERRORS as error:
-        message = (
-            error.args[0] if isinstance(error, (ConfigError, PolicyError, ExecutorError)) and error.args else str(error)
-        )
+        message = error.args[0] if isinstance(error, ValueError) and error.args else str(error)
         print(f"kvsim: error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("kvsim: interrupted; finished runs are saved: run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        how = f"stopped by signal {stop.signum}" if isinstance(stop, Stopped) else "interrupted"
+        print(f"kvsim: {how}; finished runs are saved: run the same command again to resume", file=sys.stderr)
+        return 128 + stop.signum if isinstance(stop, Stopped) else 130
 
 
 if __name__ == "__main__":

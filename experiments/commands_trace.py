@@ -48,6 +48,7 @@ import pandas as pd
 from experiments.checks import Invalid, parse_bytes
 from experiments.config import ConfigError
 from experiments.execute import atomic_write
+from experiments.user_code import add_import_option, import_modules
 from policies import PolicyError, make_policy, policy_class
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
 from policies.replay import Replayer, offline
@@ -129,6 +130,7 @@ def add_trace_commands(commands) -> None:
 
 
 def _trace_options(parser) -> None:
+    add_import_option(parser)
     parser.add_argument(
         "--format", choices=FORMATS, type=str.lower, help="trace format (default: from the file's extension)"
     )
@@ -267,6 +269,7 @@ def command_replay(args) -> int:
 
     All combinations are fed from one read of the trace.
     """
+    import_modules(args.imports)
     names = _policy_names(args.policy)
     capacities = [(text.strip(), *parse_capacity(text)) for text in args.capacity.split(",") if text.strip()]
     if not capacities:
@@ -325,6 +328,7 @@ def command_mrc(args) -> int:
 
     LRU takes one pass (exact); other policies one replay per capacity.
     """
+    import_modules(args.imports)
     name = _policy_names(args.policy)
     if len(name) != 1:
         raise TraceCommandError("--policy: mrc draws one policy's curve; run it once per policy")

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experiments import configs as shipped
-from experiments.build import trace_workload
+from experiments.build import capacity_value, trace_workload
 from experiments.checks import Invalid, describe, did_you_mean
+from experiments.limits import run_limits
 from experiments.schema import SCHEMA, SECTIONS, TOP_LEVEL, all_keys, schema_key
 from experiments.sweep import sweep_values, with_values
-from policies import PolicyError, check_params, policy_class
+from policies import PolicyError, check_params, make_policy, policy_class
 from workloads.traces import TraceError
 
 
@@ -282,3 +283,26 @@ def check_point(config: dict, values: dict) -> None:
     ttl = cluster["ttl"]
     if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
         fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
+    reason = policy_problem(cluster)
+    if reason:
+        fail(reason)
+    reason = run_limits(config)
+    if reason:
+        fail(reason)
+
+
+def policy_problem(cluster: dict) -> str | None:
+    """Why the point's policy cannot be built with its parameters (its own words), or None.
+
+    The policies check their parameters when built: building one here, once,
+    turns a run that would crash on its first request into a config error.
+    """
+    amount, _ = capacity_value(cluster["capacity"])
+    params = dict(cluster["policy_params"])
+    try:
+        make_policy(cluster["policy"], amount, **params)
+    except PolicyError as error:
+        return f"cluster.policy_params: {error}"
+    except Exception as error:  # a policy's own check, or a user's policy failing in __init__
+        return f"cluster.policy_params: policy {cluster['policy']!r} cannot be built with {params}: {error}"
+    return None

@@ -21,18 +21,24 @@ through, so a resumed sweep and a fresh one build byte-identical tables.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from experiments.build import scenario
+from experiments.domains import ResultError, check_numbers
+from experiments.outdir import OutputError
 from experiments.sweep import Point
-from sim import run
+from sim import METRICS, run
 
 #: seconds to wait for a Dask scheduler to answer: long enough for a remote
 #: cluster on a slow link, short enough that a typo in --scheduler fails fast.
@@ -62,28 +68,97 @@ def run_point(point: Point) -> dict:
 
 
 def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write a whole file or nothing: a temporary sibling, then a rename."""
+    """Write a whole file or nothing: a temporary sibling, then a rename.
+
+    A file system that refuses (full, read-only, permissions) is an
+    OutputError naming the file, and leaves no temporary behind.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     mode = "wb" if isinstance(text, bytes) else "w"
-    with open(temporary, mode) as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, mode) as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path} ({error.strerror or error})") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
-def saved_runs(runs_dir: Path, points: Iterable[Point]) -> dict[str, dict]:
-    """The results already on disk for these points, by run id."""
-    saved = {}
+def check_record(record: dict) -> None:
+    """Every number of a run's record within its domain (ResultError otherwise): before it is saved."""
+    where = f"run {record['run_id']}"
+    check_numbers(record["metrics"], where)
+    for node in record["nodes"]:
+        check_numbers(node, f"{where}, node {node.get('node')}")
+    for row in record["timeseries"]:
+        check_numbers(row, f"{where}, time series at t = {row.get('t_start')}")
+    for value in record["latency_quantiles"]:
+        check_numbers({"latency_ms": value}, f"{where}, latency quantiles")
+
+
+#: what a run file holds: its point's identity, the experiment's fingerprint and the results
+RECORD_KEYS = (
+    "run_id",
+    "fingerprint",
+    "index",
+    "seed",
+    "values",
+    "metrics",
+    "nodes",
+    "timeseries",
+    "latency_quantiles",
+)
+
+
+def unverified_reason(record, point: Point, fingerprint: str) -> str | None:
+    """Why a saved run file is not `point`'s result in this experiment; None when it is."""
+    if not isinstance(record, dict) or any(key not in record for key in RECORD_KEYS):
+        return "not a complete run record"
+    if record["fingerprint"] != fingerprint:
+        return "written by another experiment (or another version of a policy module)"
+    if (record["run_id"], record["index"], record["seed"]) != (point.run_id, point.index, point.seed):
+        return "holds another run's results"
+    if record["values"] != json.loads(json.dumps(point.values, default=str)):
+        return "holds another sweep point's results"
+    if not isinstance(record["metrics"], dict) or set(record["metrics"]) != set(METRICS):
+        return "lacks metrics"
+    try:
+        check_record(record)
+    except (ResultError, TypeError, AttributeError, KeyError):
+        return "holds numbers outside their domain"
+    return None
+
+
+@dataclass
+class Saved:
+    """What a runs/ directory holds for an experiment's points."""
+
+    records: dict = field(default_factory=dict)  # run id -> record, for files that verify
+    unverified: list = field(default_factory=list)  # run ids whose file is there but does not verify
+
+
+def saved_runs(runs_dir: Path, points: Iterable[Point], fingerprint: str) -> Saved:
+    """The results already on disk for these points; files that do not verify are listed apart."""
+    saved = Saved()
     for point in points:
-        path = runs_dir / f"{point.run_id}.json"
-        if path.exists():
-            try:
-                saved[point.run_id] = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue  # a damaged file is simply run again
+        path = Path(runs_dir) / f"{point.run_id}.json"
+        if not path.exists():
+            continue
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if unverified_reason(record, point, fingerprint) is None:
+            saved.records[point.run_id] = record
+        else:
+            saved.unverified.append(point.run_id)
     return saved
 
 
@@ -93,34 +168,34 @@ def remove_temporaries(runs_dir: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def pending_points(points: list[Point], runs_dir: Path) -> list[Point]:
-    """The points of `points` that have no saved result in `runs_dir`."""
-    saved = saved_runs(runs_dir, points)
-    return [point for point in points if point.run_id not in saved]
-
-
 def execute(
-    points: list[Point], runs_dir: Path, executor=None, on_done: Callable[[dict], None] | None = None
+    points: list[Point],
+    runs_dir: Path,
+    fingerprint: str,
+    executor=None,
+    on_done: Callable[[dict], None] | None = None,
 ) -> list[dict]:
-    """Run the points that have no saved result; return all results in point order.
+    """Run the points that have no verified result saved; return all results in point order.
 
-    Each result is saved as it arrives, before `on_done` hears of it.
+    Each result is checked (every number in its domain) and saved, stamped
+    with the experiment's `fingerprint`, before `on_done` hears of it.
     """
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     remove_temporaries(runs_dir)
-    records = saved_runs(runs_dir, points)
+    records = saved_runs(runs_dir, points, fingerprint).records
     pending = [point for point in points if point.run_id not in records]
     # closing(): an interrupted sweep stops its executor's iterator at once,
     # which cancels the runs still queued.
     with closing((executor or InProcess()).imap(pending)) as finished:
         for record in finished:
-            _save(record, runs_dir, records, on_done)
+            _save({**record, "fingerprint": fingerprint}, runs_dir, records, on_done)
     return [records[point.run_id] for point in points]
 
 
 def _save(record: dict, runs_dir: Path, records: dict, on_done) -> None:
-    """Save one finished run, then tell `on_done`."""
+    """Check and save one finished run, then tell `on_done`."""
+    check_record(record)
     text = json.dumps(record, sort_keys=True)
     atomic_write(runs_dir / f"{record['run_id']}.json", text)
     # Keep what a later resume would read, so both build the same tables.
@@ -142,20 +217,48 @@ class InProcess:
         pass
 
 
-def _ignore_interrupts() -> None:
-    """Pool worker initializer: Ctrl-C is the parent's to handle.
+def _worker_start(parent: int) -> None:
+    """Pool worker initializer: Ctrl-C is the parent's to handle, and the worker dies with it.
 
     A terminal sends SIGINT to every process in the foreground group; a
-    worker that raised KeyboardInterrupt would print its own traceback.
+    worker that raised KeyboardInterrupt would print its own traceback.  A
+    parent killed outright (kill -9, the OOM killer) cannot stop its
+    workers: on Linux the kernel does it (PR_SET_PDEATHSIG), elsewhere a
+    watchdog thread notices the parent is gone.  Either way no orphan runs on.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the request above took hold
+        os._exit(1)
+
+
+#: prctl(2) option: the signal a process gets when its parent dies (Linux)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that is not possible."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 class LocalPool:
     """Runs in a pool of worker processes on this machine."""
 
     def __init__(self, workers: int):
-        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+        self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start, initargs=(os.getpid(),))
         # The first task starts every worker.  Start them now, before a
         # progress bar's thread exists: forking a process that has threads
         # can deadlock the child.
@@ -189,7 +292,7 @@ def _terminate_workers(pool: ProcessPoolExecutor) -> None:
         pool.terminate_workers()
         return
     # Before 3.14 the pool has no public way to stop a running task, and its
-    # workers ignore SIGINT (see _ignore_interrupts), so end them directly.
+    # workers ignore SIGINT (see _worker_start), so end them directly.
     # Take them first: shutdown() forgets its processes.
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
@@ -197,6 +300,9 @@ def _terminate_workers(pool: ProcessPoolExecutor) -> None:
         process.terminate()
     for process in processes:
         process.join(timeout=5)
+        if process.is_alive():  # deaf to SIGTERM (stuck in C code): no run is worth an orphan
+            process.kill()
+            process.join(timeout=5)
 
 
 class DaskCluster:

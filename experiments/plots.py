@@ -45,6 +45,7 @@ from experiments import overlays  # noqa: E402
 from experiments.checks import Invalid, parse_bytes  # noqa: E402
 from experiments.config import ConfigError  # noqa: E402
 from experiments.execute import atomic_write  # noqa: E402
+from sim.metrics import CDF_PROBABILITIES, TIMESERIES  # noqa: E402
 
 #: the look of every figure; svg.hashsalt makes SVG ids (and so bytes) repeatable
 STYLE = {
@@ -117,26 +118,58 @@ def load(out: Path) -> Tables:
         manifest = json.loads(manifest_path.read_text())
         sweep = {**manifest["sweep"]["grid"], **manifest["sweep"]["zip"]}
         name, config, seeds = manifest["name"], manifest["config"], len(manifest["seeds"])
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
+        if not seeds:
+            raise ValueError("no seeds")
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError, ValueError) as error:
         raise ConfigError(
-            f"{manifest_path}: not a kvsim manifest ({type(error).__name__}: {error}); "
-            f"run the experiment again with --force"
+            f"{manifest_path}: damaged, not a kvsim manifest ({type(error).__name__}: {error}); "
+            f"`kvsim run CONFIG --out {out} --repair` rewrites it from the run files that verify"
         ) from None
-    tables = {}
-    for table in ("summary", "nodes", "latency"):
-        path = out / f"{table}.csv"
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: missing; run the experiment again to complete {out}")
-        tables[table] = pd.read_csv(path)
+    runs = manifest.get("runs")
+    tables = {table: read_table(out, table) for table in ("summary", "nodes", "latency")}
+    expected = {"summary": runs // seeds, "latency": runs * len(CDF_PROBABILITIES)} if isinstance(runs, int) else {}
+    for table, rows in expected.items():
+        if len(tables[table]) != rows:
+            raise ConfigError(
+                f"{out / (table + '.csv')}: {len(tables[table])} rows where the manifest's {runs} runs make {rows}: "
+                f"the file is incomplete; run the experiment again (same command) to rewrite it"
+            )
     timeseries = out / "timeseries.csv"
     return Tables(
         name=name,
         config=config,
         sweep=sweep,
         seeds=seeds,
-        timeseries=pd.read_csv(timeseries) if timeseries.exists() else None,
+        timeseries=read_table(out, "timeseries") if timeseries.exists() else None,
         **tables,
     )
+
+
+#: the columns each table must have, whatever was swept (the swept keys come first)
+REQUIRED_COLUMNS = {
+    "summary": ("seeds", "hit_ratio_mean", "hit_ratio_ci95", "p99_ms_mean"),
+    "nodes": ("seed", "node", "requests", "share", "hit_ratio"),
+    "latency": ("seed", "probability", "latency_ms"),
+    "timeseries": ("seed", *TIMESERIES),
+}
+
+
+def read_table(out: Path, table: str) -> pd.DataFrame:
+    """DIR/<table>.csv, or a one-line error saying it is missing, empty or not what kvsim writes."""
+    path = out / f"{table}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; run the experiment again to complete {out}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        reason = "empty" if isinstance(error, pd.errors.EmptyDataError) else f"not a table ({error})".splitlines()[0]
+        raise ConfigError(f"{path}: {reason}; run the experiment again (same command) to rewrite it") from None
+    missing = [column for column in REQUIRED_COLUMNS[table] if column not in frame.columns]
+    if missing:
+        raise ConfigError(
+            f"{path}: not a kvsim {table} table (no column {missing[0]!r}); run the experiment again to rewrite it"
+        )
+    return frame
 
 
 #: swept key -> the figures that show it, in drawing order, and how many

@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from experiments import plots
 from experiments.config import ConfigError, Experiment
-from experiments.execute import atomic_write, execute, is_terminal, open_executor, pending_points
+from experiments.execute import Saved, atomic_write, execute, is_terminal, open_executor, saved_runs
+from experiments.outdir import claim
 from experiments.results import latency_table, nodes_table, results_table, summary_table, timeseries_table
 from experiments.sweep import Point, fingerprint, points
 
@@ -61,24 +62,54 @@ class Outcome:
     out: Path
     ran: int  # runs simulated now (the rest were resumed from disk)
     figures: list[Path] = field(default_factory=list)
+    redone: int = 0  # run files found that did not verify, simulated again
 
 
-def prepare_out(out: Path, experiment: Experiment, force: bool) -> None:
-    """Refuse to mix two experiments' runs in one directory, unless forced."""
-    existing = out / "manifest.json"
-    if not existing.exists():
-        return
+def read_manifest(out: Path) -> dict | None:
+    """DIR's manifest.json: None when there is none; ConfigError-free, a damaged one gives {}."""
+    path = out / "manifest.json"
+    if not path.exists():
+        return None
     try:
-        previous = json.loads(existing.read_text()).get("fingerprint")
-    except (OSError, json.JSONDecodeError, AttributeError):
-        previous = None
-    if previous == fingerprint(experiment):
-        return
-    if not force:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("fingerprint"), str) else {}
+
+
+def prepare_out(out: Path, experiment: Experiment, force: bool, repair: bool) -> bool:
+    """Whether `out` must be cleared before the run; ConfigError when its contents forbid the run.
+
+    The same experiment resumes.  Another experiment's results are kept
+    unless --force; a directory whose runs/ holds nothing may be reused
+    freely (an earlier attempt that failed before any run finished).  A
+    damaged manifest is said to be damaged: --repair resumes from the run
+    files that verify against this experiment, --force starts from nothing.
+    """
+    if force:
+        return True
+    manifest = read_manifest(out)
+    if manifest is None:
+        return False
+    fingerprint_now = fingerprint(experiment)
+    if manifest.get("fingerprint") == fingerprint_now:
+        return False
+    run_files = list((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
+    if manifest == {}:
+        if repair:
+            return False
+        usable = len(saved_runs(out / "runs", points(experiment), fingerprint_now).records)
         raise ConfigError(
-            f"{out} holds results of a different experiment; choose another --out, or pass --force to replace them"
+            f"{out}/manifest.json is damaged (not a kvsim manifest); {usable} of {len(run_files)} run files there "
+            f"verify against this experiment: pass --repair to rewrite the manifest and resume from them, or "
+            f"--force to start from nothing"
         )
-    clear_outputs(out)
+    if not run_files:
+        return True
+    raise ConfigError(
+        f"{out} holds results of a different experiment ({manifest.get('name', '?')!r}, {len(run_files)} runs); "
+        f"choose another --out, or pass --force to replace them"
+    )
 
 
 def clear_outputs(out: Path) -> None:
@@ -97,34 +128,42 @@ def run_experiment(
     force: bool = False,
     progress: bool | None = None,
     figures: bool = True,
+    repair: bool = False,
 ) -> Outcome:
     """Run what is missing of `experiment` in `out`, then write its tables and figures.
 
-    `workers` local processes, or the Dask `scheduler` at tcp://HOST:PORT.
-    The executor is opened first: if it cannot be had, nothing is written.
+    `workers` local processes (never more than runs to simulate), or the
+    Dask `scheduler` at tcp://HOST:PORT.  `out` is locked for the whole
+    command; nothing is cleared or written before the executor is had, and a
+    directory created here is removed again if the command fails before any
+    run is saved.
     """
-    out = Path(out)
     runs = points(experiment)
-    with open_executor(workers, scheduler) as executor:
-        prepare_out(out, experiment, force)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / "manifest.json", json.dumps(manifest(experiment), indent=2, default=str) + "\n")
-        records, ran = simulate(experiment.name, runs, out / "runs", executor, progress)
-    results, summary = write_tables(out, records, experiment.swept_keys)
-    drawn = plots.draw(out) if figures else []
-    return Outcome(results=results, summary=summary, out=out, ran=ran, figures=drawn)
+    fingerprint_now = fingerprint(experiment)
+    with claim(out) as out:
+        clear = prepare_out(out, experiment, force, repair)
+        saved = Saved() if clear else saved_runs(out / "runs", runs, fingerprint_now)
+        missing = len(runs) - len(saved.records)
+        with open_executor(min(workers, max(1, missing)), scheduler) as executor:
+            if clear:
+                clear_outputs(out)
+            atomic_write(out / "manifest.json", json.dumps(manifest(experiment), indent=2, default=str) + "\n")
+            records = simulate(experiment.name, runs, out / "runs", fingerprint_now, executor, progress, missing)
+        results, summary = write_tables(out, records, experiment.swept_keys)
+        drawn = plots.draw(out) if figures else []
+    return Outcome(results=results, summary=summary, out=out, ran=missing, figures=drawn, redone=len(saved.unverified))
 
 
-def simulate(name: str, runs: list[Point], runs_dir: Path, executor, progress: bool | None) -> tuple[list[dict], int]:
-    """Every run's record, simulating the missing ones; and how many those were.
+def simulate(
+    name: str, runs: list[Point], runs_dir: Path, fingerprint_now: str, executor, progress: bool | None, missing: int
+) -> list[dict]:
+    """Every run's record, simulating the `missing` ones.
 
     The progress bar (with its ETA) is drawn only on a terminal unless asked.
     """
-    missing = len(pending_points(runs, runs_dir))
     show = is_terminal() if progress is None else progress
     with tqdm(total=len(runs), initial=len(runs) - missing, desc=name, unit="run", disable=not show) as bar:
-        records = execute(runs, runs_dir, executor, on_done=lambda _record: bar.update(1))
-    return records, missing
+        return execute(runs, runs_dir, fingerprint_now, executor, on_done=lambda _record: bar.update(1))
 
 
 def write_tables(out: Path, records: list[dict], swept: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -31,6 +31,7 @@ from experiments.checks import (
     number,
     policy_name,
     seed_list,
+    simple_name,
     string_list,
     table,
     tagged_table,
@@ -242,7 +243,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             '"lazy": an expired entry is dropped when looked up; "active": when it expires, freeing space',
         ),
         "node_concurrency": Key(
-            0, integer(0), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"
+            0, integer(0, 1_000_000), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"
         ),
         "node_service": Key(
             {"dist": "constant", "ms": 0.0},
@@ -277,7 +278,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
             latency,
             "backend service time (ms): lognormal (median_ms, sigma), exponential (mean_ms) or constant (ms)",
         ),
-        "concurrency": Key(64, integer(1), "requests the backend serves at once; more wait in a FCFS queue"),
+        "concurrency": Key(64, integer(1, 1_000_000), "requests the backend serves at once; more wait in a FCFS queue"),
         "coalesce": Key(
             False,
             boolean,
@@ -297,7 +298,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
 }
 
-TOP_LEVEL = {"name": Key("experiment", text, "the experiment's name: results go to results/<name>/ by default")}
+TOP_LEVEL = {"name": Key("experiment", simple_name, "the experiment's name: results go to results/<name>/ by default")}
 SECTIONS = tuple(SCHEMA) + ("sweep",)
 
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
 import itertools
 import json
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: experiments.config imports this module
@@ -68,10 +71,49 @@ def points(experiment: Experiment) -> list[Point]:
 
 
 def fingerprint(experiment: Experiment) -> str:
-    """Identifies the experiment's content; two configs with the same runs share it."""
+    """Identifies what decides the experiment's results; two configs with the same runs share it.
+
+    It covers the resolved config and sweep, kvsim's version and the source
+    of every user policy module the runs use: editing a policy's code makes
+    the saved runs another experiment's, so they are simulated again.
+    """
     blob = json.dumps(
-        {"config": experiment.config, "grid": experiment.grid, "zipped": experiment.zipped},
+        {
+            "config": experiment.config,
+            "grid": experiment.grid,
+            "zipped": experiment.zipped,
+            "kvsim": kvsim_version(),
+            "policy_sources": policy_sources(experiment),
+        },
         sort_keys=True,
         default=str,
     )
     return hashlib.blake2b(blob.encode(), digest_size=12).hexdigest()
+
+
+def kvsim_version() -> str:
+    try:
+        return metadata.version("kvsim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def policy_sources(experiment: Experiment) -> dict[str, str]:
+    """module name -> digest of its source, for every ``module:Class`` policy of the experiment."""
+    names = {point.config["cluster"]["policy"] for point in points(experiment)}
+    sources = {}
+    for name in sorted(n for n in names if ":" in n):
+        module = name.partition(":")[0]
+        sources[module] = source_digest(module)
+    return sources
+
+
+def source_digest(module: str) -> str:
+    """blake2b of a module's source file, or of its name when it has no file (a built-in)."""
+    spec = importlib.util.find_spec(module)
+    origin = spec.origin if spec is not None else None
+    try:
+        data = Path(origin).read_bytes() if origin else module.encode()
+    except OSError:
+        data = module.encode()
+    return hashlib.blake2b(data, digest_size=12).hexdigest()

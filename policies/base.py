@@ -262,6 +262,10 @@ def _import_policy(spec: str) -> type[Policy]:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise PolicyError(f"policy {spec!r}: cannot import module {module_name!r} ({error})") from None
+    except Exception as error:  # the user's module failed while it ran: its problem, told in one line
+        raise PolicyError(
+            f"policy {spec!r}: importing {module_name!r} raised {type(error).__name__}: {error}".splitlines()[0]
+        ) from None
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Policy)):
         raise PolicyError(f"policy {spec!r}: {module_name} has no Policy subclass named {class_name!r}")

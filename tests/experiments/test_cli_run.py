@@ -75,3 +75,14 @@ def test_policies_lists_the_registry():
     assert done.returncode == 0
     for name in ("lru", "fifo", "lfu", "clock", "random"):
         assert name in done.stdout
+
+
+def test_version():
+    done = kvsim("--version")
+    assert done.returncode == 0 and done.stdout.startswith("kvsim ")
+
+
+def test_an_unknown_experiment_lists_the_shipped_ones():
+    done = kvsim("run", "nosuch")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "no such config file" in done.stderr and "quickstart" in done.stderr and "failover" in done.stderr

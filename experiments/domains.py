@@ -1,0 +1,105 @@
+"""Every number kvsim writes is finite and within its domain: the one check.
+
+A simulator is used to decide things, and a wrong number that looks right is
+the worst thing it can print.  Ratios live in [0, 1], counts are whole
+numbers >= 0, times and rates are >= 0, and nothing is NaN or infinite.  The
+writers (run files, tables, replay and mrc output) pass their numbers
+through ``check_numbers`` before anything reaches a file or the terminal; a
+value outside its domain stops the command with a ResultError naming the
+value, where it was computed and what is allowed, instead of being written.
+
+The domain of a value is found by its name: exact names first, then by
+suffix (``*_ratio``, ``*_ms``), so a new metric named by the house rules is
+checked without being listed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+RATIO = "a ratio in [0, 1]"
+COUNT = "a whole number >= 0"
+NON_NEGATIVE = "a finite number >= 0"
+FINITE = "a finite number"
+
+#: exact names: what each value is
+DOMAINS = {
+    "requests": COUNT,
+    "hits": COUNT,
+    "misses": COUNT,
+    "backend_requests": COUNT,
+    "coalesced": COUNT,
+    "expired": COUNT,
+    "stale": COUNT,
+    "timeouts": COUNT,
+    "writes": COUNT,
+    "node": COUNT,
+    "capacity": COUNT,
+    "share": RATIO,
+    "probability": RATIO,
+    "imbalance": NON_NEGATIVE,
+    "t_start": NON_NEGATIVE,
+    "backend_rps": NON_NEGATIVE,
+    "mean_ms": NON_NEGATIVE,
+    "latency_ms": NON_NEGATIVE,
+}
+
+#: name endings: what a value so named is
+SUFFIXES = (
+    ("_ratio", RATIO),
+    ("_utilisation", RATIO),
+    ("_ms", NON_NEGATIVE),
+    ("_s", NON_NEGATIVE),
+    ("_rps", NON_NEGATIVE),
+    ("_bytes", COUNT),
+)
+
+
+class ResultError(ValueError):
+    """A computed value outside its domain: reported in one line, nothing written."""
+
+
+def domain_of(name: str) -> str:
+    """The domain of a value called `name` (FINITE when nothing more is known)."""
+    if name in DOMAINS:
+        return DOMAINS[name]
+    for suffix, domain in SUFFIXES:
+        if name.endswith(suffix):
+            return domain
+    return FINITE
+
+
+def within(value, domain: str) -> bool:
+    """Whether `value` is a real number in `domain` (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)  # numpy scalars
+        except (TypeError, ValueError):
+            return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if domain == RATIO:
+        return 0 <= value <= 1
+    if domain == COUNT:
+        return value >= 0 and float(value).is_integer()
+    if domain == NON_NEGATIVE:
+        return value >= 0
+    return True
+
+
+def check_numbers(values: Mapping, where: str, skip: tuple = ()) -> None:
+    """Raise ResultError unless every number of `values` (by name) is within its domain.
+
+    `where` says what the values belong to ("run 0003-s1", "mrc.csv row 4").
+    Non-numeric entries (names, labels) are left alone, as are `skip`ped keys.
+    """
+    for name, value in values.items():
+        if name in skip or isinstance(value, (str, list, dict, tuple)) or value is None:
+            continue
+        domain = domain_of(name)
+        if not within(value, domain):
+            raise ResultError(
+                f"{where}: {name} = {value!r} is not {domain}; the inputs are beyond what the model "
+                "represents (nothing was written)"
+            )
