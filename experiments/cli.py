@@ -28,12 +28,13 @@ from experiments.execute import ExecutorError, default_workers
 from experiments.outdir import OutputError, claim
 from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from policies import PolicyError, available, policy_class, policy_parameters
+from workloads.traces import TraceError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: errors that are the user's to fix: reported in one line, exit status 2
-USER_ERRORS = (ConfigError, PolicyError, ExecutorError, OutputError, ResultError, FileNotFoundError)
+USER_ERRORS = (ConfigError, PolicyError, ExecutorError, OutputError, ResultError, TraceError, FileNotFoundError)
 
 
 class Stopped(KeyboardInterrupt):

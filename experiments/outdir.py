@@ -9,7 +9,7 @@ that a second command writing to the same directory stops at once, naming
 the first one's process id, instead of mixing two experiments' files.  The
 lock goes with the process, however it ends (even kill -9): a stale lock
 file never blocks anybody.  A directory that ``claim`` created and that holds
-nothing else when the command fails is removed again: a mistake leaves no
+no result when the command fails is removed again: a mistake leaves no
 trace behind.
 """
 
@@ -59,7 +59,8 @@ def claim(out: Path, flag: str = "--out") -> Iterator[Path]:
     """Create `out` if needed and hold its writer lock for the body of the `with`.
 
     A second holder gets OutputError naming the first one's pid.  If the body
-    fails and `out` was created here and holds nothing but the lock, it goes.
+    fails and `out` was created here and holds no result yet (no run saved),
+    it goes: a refused command leaves nothing behind.
     """
     out = check_out(out, flag)
     created = not out.exists()
@@ -87,14 +88,15 @@ def claim(out: Path, flag: str = "--out") -> Iterator[Path]:
         yield out
     except BaseException:
         handle.close()
-        if created and _holds_only_the_lock(out):
+        if created and _holds_no_result(out):
             shutil.rmtree(out, ignore_errors=True)
         raise
     handle.close()
 
 
-def _holds_only_the_lock(out: Path) -> bool:
+def _holds_no_result(out: Path) -> bool:
+    """Whether a directory this command created holds nothing worth keeping: no run was saved."""
     try:
-        return {entry.name for entry in out.iterdir()} <= {LOCK_NAME}
+        return not any((out / "runs").glob("*.json")) and not any(out.glob("*.csv"))
     except OSError:
         return False
