@@ -22,6 +22,7 @@ from experiments import configs as shipped
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
 from experiments.execute import ExecutorError, default_workers
+from experiments.results import SUMMARY_METRICS
 from policies import PolicyError, available, policy_class, policy_parameters
 
 if TYPE_CHECKING:
@@ -118,18 +119,9 @@ def figure_names(paths: list[Path]) -> str:
 
 
 def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
-    columns = {key: key for key in swept}
-    columns.update(
-        {
-            "seeds": "seeds",
-            "hit_ratio_mean": "hit_ratio",
-            "byte_hit_ratio_mean": "byte_hit_ratio",
-            "mean_ms_mean": "mean_ms",
-            "p50_ms_mean": "p50_ms",
-            "p99_ms_mean": "p99_ms",
-            "p999_ms_mean": "p999_ms",
-            "imbalance_mean": "imbalance",
-        }
+    """The summary as printed after a run: the swept keys, seeds, and each summary metric's mean over seeds."""
+    columns = (
+        {key: key for key in swept} | {"seeds": "seeds"} | {f"{metric}_mean": metric for metric in SUMMARY_METRICS}
     )
     table = summary[list(columns)].rename(columns=columns)
     return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
