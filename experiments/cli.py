@@ -4,7 +4,7 @@
     kvsim plot DIR
     kvsim policies
     kvsim replay TRACE ... | kvsim mrc TRACE ...
-    kvsim bench [--quick] [--json]
+    kvsim bench [--quick] [--json] [--only SECTIONS]
 
 A user's mistake (a bad config, an unknown policy, a missing file) ends with
 exit status 2 and one line on stderr naming what was wrong; never a traceback.
@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from experiments import bench
 from experiments import configs as shipped
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
@@ -75,10 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_trace_commands(commands)
 
     bench_parser = commands.add_parser("bench", help="measure speed against the baselines, side by side")
-    bench_parser.add_argument("--quick", action="store_true", help="smaller runs: under a minute")
+    bench_parser.add_argument("--quick", action="store_true", help="smaller runs: a minute or two")
     bench_parser.add_argument("--json", action="store_true", help="print one JSON object of figures")
     bench_parser.add_argument(
-        "--only", metavar="SECTIONS", default=None, help="comma-separated subset of: des, replay, mrc, sweep, memory"
+        "--only", metavar="SECTIONS", default=None, help=f"comma-separated subset of: {', '.join(bench.SECTIONS)}"
     )
     bench_parser.set_defaults(handler=command_bench)
     return parser
@@ -129,8 +130,6 @@ def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
 
 def command_bench(args) -> int:
     import json
-
-    from experiments import bench
 
     sections = bench.SECTIONS
     if args.only:
