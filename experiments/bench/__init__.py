@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from experiments.bench.common import Bench, Section, machine
+from experiments.bench.common import Bench, Section, machine, quiet
 from experiments.bench.curves import MRC, SHARDS
 from experiments.bench.des import DES
 from experiments.bench.reading import MEMORY, READERS, STREAMING
@@ -55,7 +55,7 @@ def run_bench(
     chosen = set(sections)
     figures: dict = {"quick": quick, "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="kvsim-bench-") as scratch:
-        bench = Bench(quick, Path(scratch), progress or (lambda text: None))
+        bench = Bench(quick, Path(scratch), progress or quiet)
         for name, section in SECTIONS.items():
             if name in chosen:
                 figures.update(section.measure(bench))

@@ -42,11 +42,6 @@ def machine() -> dict:
     }
 
 
-def zipf_keys(requests: int, keys: int, alpha: float, seed: int) -> np.ndarray:
-    """`requests` keys of a Zipf(`alpha`) law over `keys` scrambled ids, drawn from `seed`."""
-    return np.concatenate([b.key for b in Workload(Zipf(keys, alpha), Poisson(1.0)).batches(seed, requests)])
-
-
 def bench_trace(work: Path, quick: bool) -> tuple[Path, str]:
     """The oracleGeneral trace to replay: libCacheSim's sample when it is at hand, else a Zipf one."""
     shared = LIBCACHESIM_DATA / "cloudPhysicsIO.oracleGeneral.bin"
@@ -59,6 +54,10 @@ def bench_trace(work: Path, quick: bool) -> tuple[Path, str]:
     return path, f"generated Zipf(0.9) over 100,000 keys, {n:,} requests, lognormal sizes"
 
 
+def quiet(text: str) -> None:
+    """Say nothing (the progress line of a run that prints only its figures)."""
+
+
 @dataclass
 class Bench:
     """What a section gets: quick or full size, a scratch directory, a progress line, the shared trace.
@@ -68,7 +67,7 @@ class Bench:
 
     quick: bool
     work: Path
-    say: Callable[[str], None] = lambda text: None
+    say: Callable[[str], None] = quiet
     trace_path: Path | None = None
     trace_description: str = ""
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.bench.common import Bench, Section, best_time, target_line, zipf_keys
+from experiments.bench.common import Bench, Section, best_time, target_line
 from policies import make_policy
 from policies.mrc import lru_mrc
 from policies.replay import replay_batches
+from workloads import Poisson, Workload, Zipf
 from workloads.traces import open_trace
 
 MRC_TARGET = (20.0, "one-pass LRU curve >= 20x 100 replays")
@@ -56,7 +57,7 @@ def report_mrc(figures: dict) -> list[str]:
 
 # -- SHARDS against the exact curve ----------------------------------------------------
 
-#: requests and distinct keys of the Zipf(0.8) traces SHARDS is measured on
+#: requests and catalogue size (keys) of the Zipf(0.8) traces SHARDS is measured on
 SHARDS_REQUESTS, SHARDS_KEYS = 300_000, 30_000
 
 #: sampling setting -> lru_mrc's options: two fixed rates, two fixed sizes (at most so many keys)
@@ -66,6 +67,11 @@ SHARDS_SETTINGS = {
     f"size {SHARDS_KEYS // 10} keys": {"max_keys": SHARDS_KEYS // 10},
     f"size {SHARDS_KEYS // 30} keys": {"max_keys": SHARDS_KEYS // 30},
 }
+
+
+def zipf_keys(requests: int, keys: int, alpha: float, seed: int) -> np.ndarray:
+    """`requests` keys of a Zipf(`alpha`) law over `keys` scrambled ids, drawn from `seed`."""
+    return np.concatenate([b.key for b in Workload(Zipf(keys, alpha), Poisson(1.0)).batches(seed, requests)])
 
 
 def bench_shards(quick: bool) -> dict:
