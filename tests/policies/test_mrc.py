@@ -130,7 +130,7 @@ def test_one_pass_curve_on_lirs_traces(name):
 def test_shards_error_against_the_exact_curve():
     """SHARDS on a Zipf(0.8) trace, 300,000 requests over 30,000 keys, capacities 1%..100% of them.
 
-    Measured by tests/workloads/measure_traces.py over 12 seeds (30 capacities): mean
+    Measured by `kvsim bench --only shards` over 12 seeds (30 capacities): mean
     absolute error at rate 0.1, 0.013 on average and 0.028 at worst; with at
     most 3000 keys, 0.011 and 0.018 (both with the SHARDS_adj estimate; the
     plain estimate is 3-5x worse on such skewed traces).  The bound below
