@@ -32,7 +32,7 @@ from experiments.runner import run_experiment
 from experiments.sweep import points
 from policies import available, make_policy
 from policies.mrc import lru_mrc
-from policies.replay import ReplayCounts, offline, replay_batches
+from policies.replay import ReplayCounts, prepare_offline, replay_batches
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
 from workloads import Lognormal, Poisson, Workload, Zipf
 from workloads.traces import open_trace, write_oracle_general
@@ -128,8 +128,7 @@ def bench_trace(work: Path, quick: bool) -> tuple[Path, str]:
 def our_replay(policy, path: Path) -> ReplayCounts:
     """Replay the trace file through `policy`, counting bytes, as `kvsim replay` does."""
     trace = open_trace(path, "oraclegeneral")
-    if offline(policy):
-        policy.prepare(trace.keys())
+    prepare_offline([policy], trace.keys)
     return replay_batches(policy, trace.chunks(), count_bytes=True)
 
 

@@ -53,9 +53,8 @@ class ARC(Policy):
 
     def lookup(self, key):
         t1, t2, b1, b2 = self.t1, self.t2, self.b1, self.b2
-        size = t1.discard(key)
-        if size is not None:  # seen twice now: T1 -> T2
-            t2.push(key, size)
+        if key in t1:  # seen twice now: T1 -> T2
+            t2.push(key, t1.remove(key))
             return True
         if key in t2:
             t2.move_to_end(key)
@@ -116,9 +115,11 @@ class ARC(Policy):
 
     def remove(self, key):
         self._ghost_hits.pop(key, None)
-        self.b1.discard(key)
-        self.b2.discard(key)
-        return self.t1.discard(key) is not None or self.t2.discard(key) is not None
+        for queue in (self.t1, self.t2, self.b1, self.b2):  # a key is on one list at most
+            if key in queue:
+                queue.remove(key)
+                return queue is self.t1 or queue is self.t2
+        return False
 
     def __contains__(self, key):
         return key in self.t1 or key in self.t2

@@ -84,7 +84,8 @@ class S3FIFO(Policy):
         if key in freq:
             freq[key] += 1
             return True
-        if self.ghost.discard(key) is not None:
+        if key in self.ghost:
+            self.ghost.remove(key)
             self._ghost_hits.add(key)
         return False
 
@@ -149,11 +150,11 @@ class S3FIFO(Policy):
 
     def remove(self, key):
         self._ghost_hits.discard(key)
-        self.ghost.discard(key)
+        if key in self.ghost:
+            self.ghost.remove(key)
         if self.freq.pop(key, None) is None:
             return False
-        if self.small.discard(key) is None:
-            self.main.remove(key)
+        (self.small if key in self.small else self.main).remove(key)
         return True
 
     def __contains__(self, key):

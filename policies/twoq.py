@@ -64,7 +64,8 @@ class TwoQ(Policy):
         if key in am:
             am.move_to_end(key)
             return True
-        if self.aout.discard(key) is not None:
+        if key in self.aout:
+            self.aout.remove(key)
             self._ghost_hits.add(key)
         return False
 
@@ -99,8 +100,11 @@ class TwoQ(Policy):
 
     def remove(self, key):
         self._ghost_hits.discard(key)
-        self.aout.discard(key)
-        return self.ain.discard(key) is not None or self.am.discard(key) is not None
+        for queue in (self.ain, self.am, self.aout):  # a key is on one queue at most
+            if key in queue:
+                queue.remove(key)
+                return queue is not self.aout
+        return False
 
     def __contains__(self, key):
         return key in self.ain or key in self.am

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import hashlib
 import io
 import math
 import re
@@ -64,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from workloads.arrivals import Poisson
+from workloads.hashing import key_id, key_ids  # noqa: F401 (key_id: a text key's id, part of this module's interface)
 from workloads.rng import rng_for
 from workloads.stream import DEFAULT_CHUNK, READ, WRITE, RequestBatch
 
@@ -138,18 +138,6 @@ class TraceError(ValueError):
 
 
 # -- keys ---------------------------------------------------------------------
-
-
-def key_id(text: str) -> int:
-    """The int64 id of a text key: its blake2b-64 digest, stable across processes."""
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-def key_ids(texts) -> np.ndarray:
-    """``key_id`` of each text, as an int64 array."""
-    blob = b"".join(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest() for t in texts)
-    return np.frombuffer(blob, dtype="<i8").astype(np.int64)
 
 
 def _integer_key(text: str) -> int | None:
