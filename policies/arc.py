@@ -94,12 +94,8 @@ class ARC(Policy):
         """REPLACE: evict T1's or T2's LRU object into its ghost list; return its key."""
         t1 = self.t1
         if (t1.used > 0 and (t1.used > self.p or (t1.used == self.p and hit_b2))) or self.t2.used == 0:
-            key, size = t1.pop_oldest()
-            self.b1.push(key, size)
-        else:
-            key, size = self.t2.pop_oldest()
-            self.b2.push(key, size)
-        return key
+            return t1.move_oldest_to(self.b1)
+        return self.t2.move_oldest_to(self.b2)
 
     def _evict_for_new(self, size: int):
         """Make room for a key on no list (the paper's case IV), one object at a time."""
@@ -115,11 +111,18 @@ class ARC(Policy):
 
     def remove(self, key):
         self._ghost_hits.pop(key, None)
-        for queue in (self.t1, self.t2, self.b1, self.b2):  # a key is on one list at most
-            if key in queue:
-                queue.remove(key)
-                return queue is self.t1 or queue is self.t2
-        return False
+        # A key is on one list at most.
+        if key in self.t1:
+            self.t1.remove(key)
+        elif key in self.t2:
+            self.t2.remove(key)
+        else:
+            if key in self.b1:
+                self.b1.remove(key)
+            elif key in self.b2:
+                self.b2.remove(key)
+            return False
+        return True
 
     def __contains__(self, key):
         return key in self.t1 or key in self.t2

@@ -12,6 +12,7 @@ cheaper, a queue:
     queue.move_to_end("a")    # back to the back: an LRU hit
     queue.pop_oldest()        # ("b", 2): from the front
     queue.used, len(queue), "a" in queue    # 3, 1, True
+    queue.move_oldest_to(other)             # "a": to the back of another queue
 
 A *ghost list* remembers keys that left the cache, with the sizes they had,
 so that a quick return can be told apart from a first request (S3-FIFO's
@@ -51,6 +52,14 @@ class SizedQueue(OrderedDict):
         key, size = self.popitem(last=False)
         self.used -= size
         return key, size
+
+    def move_oldest_to(self, other: SizedQueue):
+        """Move the front key to the back of `other` (an eviction into a ghost list, a demotion); the key."""
+        key, size = self.popitem(last=False)
+        self.used -= size
+        other[key] = size
+        other.used += size
+        return key
 
     def oldest(self):
         """The front key, left in place.  StopIteration when empty."""

@@ -100,11 +100,16 @@ class TwoQ(Policy):
 
     def remove(self, key):
         self._ghost_hits.discard(key)
-        for queue in (self.ain, self.am, self.aout):  # a key is on one queue at most
-            if key in queue:
-                queue.remove(key)
-                return queue is not self.aout
-        return False
+        # A key is on one queue at most.
+        if key in self.ain:
+            self.ain.remove(key)
+        elif key in self.am:
+            self.am.remove(key)
+        else:
+            if key in self.aout:
+                self.aout.remove(key)
+            return False
+        return True
 
     def __contains__(self, key):
         return key in self.ain or key in self.am
