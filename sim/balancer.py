@@ -19,8 +19,7 @@ import math
 
 import numpy as np
 
-from workloads.hashing import mix64
-from workloads.rng import stable_id
+from workloads.hashing import mix64, stable_id
 
 
 class Balancer:

@@ -16,7 +16,7 @@ import numpy as np
 
 from experiments.bench.common import Bench, Section, best_time
 from policies import available, make_policy, replay
-from policies.replay import ReplayCounts, offline, replay_batches
+from policies.replay import ReplayCounts, prepare_offline, replay_batches
 from workloads.traces import open_trace
 
 #: our registry name -> libcachesim's class name, for the policies both have
@@ -47,8 +47,7 @@ NOT_INSTALLED = "libcachesim is not installed (pip install 'kvsim[test]'); skipp
 def our_replay(policy, path: Path) -> ReplayCounts:
     """Replay the trace file through `policy`, counting bytes, as `kvsim replay` does."""
     trace = open_trace(path, "oraclegeneral")
-    if offline(policy):
-        policy.prepare(trace.keys())
+    prepare_offline([policy], trace.keys)
     return replay_batches(policy, trace.chunks(), count_bytes=True)
 
 

@@ -44,6 +44,7 @@ file raises FileNotFoundError.  Errors in the middle of a file surface when
 the reader gets there: the chunks before it have been yielded already.
 """
 
+from workloads.hashing import key_id, key_ids  # a text key's id: part of the readers' interface
 from workloads.traces.base import (
     FORMATS,
     KEY_TYPES,
@@ -51,8 +52,6 @@ from workloads.traces.base import (
     Trace,
     TraceError,
     detect_format,
-    key_id,
-    key_ids,
     open_trace,
     read_trace,
     trace_format,

@@ -8,7 +8,6 @@ oracle_general), and the package's ``__init__`` imports them all.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workloads.hashing import key_ids
 from workloads.stream import DEFAULT_CHUNK, READ, RequestBatch
 
 FORMATS = ("csv", "txt", "oraclegeneral")
@@ -49,18 +49,6 @@ class TraceError(ValueError):
 
 
 # -- keys ---------------------------------------------------------------------
-
-
-def key_id(text: str) -> int:
-    """The int64 id of a text key: its blake2b-64 digest, stable across processes."""
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-def key_ids(texts) -> np.ndarray:
-    """``key_id`` of each text, as an int64 array."""
-    blob = b"".join(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest() for t in texts)
-    return np.frombuffer(blob, dtype="<i8").astype(np.int64)
 
 
 def _integer_key(text: str) -> int | None:
