@@ -311,9 +311,6 @@ class _FastModel:
         """Schedule `action(*args)` at time `when` on the fill calendar."""
         heapq.heappush(self.fills, (when, next(self._order), action, args))
 
-    def _next_time(self) -> float:
-        return min(self.env.peek(), self.fills[0][0] if self.fills else math.inf)
-
     def _step(self) -> None:
         """Run the earliest scheduled thing: a fill, or a SimPy event (fills first at equal times)."""
         if self.fills and self.fills[0][0] <= self.env.peek():

@@ -44,10 +44,6 @@ class CacheNode:
                 self.expires_at[key] = now + self.ttl_of[key]
         return self.policy.lookup(key)
 
-    def is_expired(self, key, now: float) -> bool:
-        expiry = self.expires_at.get(key)
-        return expiry is not None and expiry <= now
-
     def fill(self, key, size: int, now: float, ttl: float = 0.0, stamp=None) -> bool:
         """Store the backend's answer for `key` at time `now`; True if the policy admitted it."""
         for victim in self.policy.insert(key, size if self.capacity_bytes else 1):

@@ -52,4 +52,3 @@ def test_fcfs_servers_hand_traced():
     assert servers.submit(2.0, 1.0) == 6.0  # waits for A (free at 5): 5 + 1
     assert servers.submit(2.5, 1.0) == 7.0  # waits for B (6) or A (6): 6 + 1
     assert servers.submit(10.0, 1.0) == 11.0  # idle servers: no wait
-    assert servers.busy(10.5) == 1
