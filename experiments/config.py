@@ -28,7 +28,7 @@ from typing import Any
 
 from experiments import configs as shipped
 from policies import PolicyError, check_params, policy_class
-from sim.scenario import BackendSpec, ClusterSpec, ModelUpdates, Outage, Scenario
+from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 from workloads import (
     Constant,
     Diurnal,
@@ -932,7 +932,7 @@ def scenario(config: dict) -> Scenario:
         requests=run_section["requests"],
         warmup=run_section["warmup"],
         timeout=run_section["timeout_ms"] / 1000.0,
-        updates=ModelUpdates(
+        updates=BulkUpdates(
             updates["every_s"], tuple(classes[name] for name in updates["classes"]), updates["invalidate"]
         ),
         interval=float(run_section["interval"]),

@@ -11,7 +11,7 @@ is easy to trust and slow.  This one produces the same hits and latencies
   servers is a heap of server-free times (sim/backend.py);
 * only what must happen *later* is a SimPy event: the backend's answer
   filling the cache, a miss reaching the backend after queueing at its node,
-  a write landing, a node failing or coming back, a model update, an entry
+  a write landing, a node failing or coming back, a bulk update, an entry
   expiring (with active expiry);
 * the loop hands control to SimPy only when the next scheduled event is due
   before the next request (``env.peek()``), so runs of hits never touch the
@@ -155,7 +155,7 @@ class Draws:
 
 
 class Versions:
-    """The current version of every value: writes landed per key, model updates per class.
+    """The current version of every value: writes landed per key, bulk updates per class.
 
     A cached entry carries the version it was fetched at (its stamp); a hit on
     an entry whose stamp is not the current version is a stale read.
@@ -163,17 +163,17 @@ class Versions:
 
     def __init__(self):
         self.writes: dict = {}
-        self.epochs: dict = {}
+        self.bulk_updates: dict = {}
 
     def stamp(self, key):
-        return (self.writes.get(key, 0), self.epochs.get(key >> CLASS_SHIFT, 0))
+        return (self.writes.get(key, 0), self.bulk_updates.get(key >> CLASS_SHIFT, 0))
 
     def write_landed(self, key) -> None:
         self.writes[key] = self.writes.get(key, 0) + 1
 
-    def model_updated(self, classes) -> None:
+    def bulk_updated(self, classes) -> None:
         for index in classes:
-            self.epochs[index] = self.epochs.get(index, 0) + 1
+            self.bulk_updates[index] = self.bulk_updates.get(index, 0) + 1
 
 
 def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None, homes=()) -> None:
@@ -218,12 +218,12 @@ def membership_changes(env, membership: Membership, nodes, horizon: float = 3600
         alive = now_alive
 
 
-def model_updates(env, updates, nodes, versions: Versions):
-    """A SimPy process: every `updates.every` seconds the listed classes' values change."""
+def bulk_updates(env, updates, nodes, versions: Versions):
+    """A SimPy process: every `updates.every` seconds the listed classes' values change at once."""
     classes = set(updates.classes)
     while True:
         yield env.timeout(updates.every)
-        versions.model_updated(classes)
+        versions.bulk_updated(classes)
         if updates.invalidate:
             for cache in nodes:
                 for key in cache.policy.keys():
@@ -274,7 +274,7 @@ class _FastModel:
         )
         self.in_flight = [{} for _ in self.nodes]  # per node: key -> _Fetch
         self.replicas = cluster.replicas
-        # Versions, for stale reads: per key, the writes that landed; per class, model updates.
+        # Versions, for stale reads: per key, the writes that landed; per class, bulk updates.
         self.track_versions = bool(scenario.updates.every) or has_writes(scenario.workload)
         self.versions = Versions() if self.track_versions else None
         # Live load, for the dynamic balancers: per node, a heap of answer times.
@@ -299,7 +299,7 @@ class _FastModel:
         if not self.membership.static:
             env.process(membership_changes(env, self.membership, self.nodes))
         if self.scenario.updates.every:
-            env.process(model_updates(env, self.scenario.updates, self.nodes, self.versions))
+            env.process(bulk_updates(env, self.scenario.updates, self.nodes, self.versions))
         self.next_due = env.peek()
         for draws in self.draws:
             self._walk(draws)
@@ -533,7 +533,7 @@ class _FastModel:
         self.env.timeout(finish - self.env.now).callbacks.append(land)
         return finish
 
-    # -- expiry, failures, model updates -------------------------------------
+    # -- expiry ---------------------------------------------------------------
     def _schedule_expiry(self, target, key, when) -> None:
         def expire(_event):
             cache = self.nodes[target]

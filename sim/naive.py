@@ -10,7 +10,7 @@ are SimPy Resources; live load is a counter per node.
 It is small enough to check by reading, and slow; sim/model.py must give the
 same hits and the same latencies for the same scenario and seed, and `kvsim
 bench` compares their speed.  Both draw their random numbers through
-`RequestDraws` and share the processes for failures and model updates.
+`RequestDraws` and share the processes for failures and bulk updates.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from sim.model import (
     Versions,
     alive_count,
     apply_write,
+    bulk_updates,
     fill_nodes,
     has_writes,
     membership_changes,
-    model_updates,
     write_homes,
 )
 from sim.scenario import Scenario
@@ -154,7 +154,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     if not membership.static:
         env.process(membership_changes(env, membership, nodes))
     if scenario.updates.every:
-        env.process(model_updates(env, scenario.updates, nodes, versions))
+        env.process(bulk_updates(env, scenario.updates, nodes, versions))
     env.run(until=env.process(source(batches)))
     while active:
         env.step()

@@ -6,7 +6,7 @@ The policy decides what to evict; the node adds time:
   memcached, a hit does not extend it (`refresh_on_hit` makes it).  Expiry is
   lazy: a stale entry keeps its space until a lookup finds it, removes it and
   misses (the model can also remove entries when they expire: active expiry).
-* Versions: with writes or model updates, each entry remembers the version
+* Versions: with writes or bulk updates, each entry remembers the version
   of the value it holds (a "stamp"), so a hit on an out-of-date value can be
   counted as a stale read.
 * Up or down: a failed node loses everything (`clear`), its policy's

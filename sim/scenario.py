@@ -88,11 +88,12 @@ class BackendSpec:
 
 
 @dataclass(frozen=True)
-class ModelUpdates:
-    """Periodic bulk changes: every `every` seconds the values of the listed key classes change.
+class BulkUpdates:
+    """Periodic bulk updates: every `every` seconds the values of the listed key classes change at once.
 
-    invalidate: the cache drops those classes' entries at once (else they stay, stale,
-    until they expire or are evicted).
+    As when a recommender model is retrained and every item's features are
+    recomputed.  invalidate: the cache drops those classes' entries at once
+    (else they stay, stale, until they expire or are evicted).
     """
 
     every: float = 0.0
@@ -117,7 +118,7 @@ class Scenario:
     requests: int = 100_000
     warmup: int = 0
     timeout: float = 0.0
-    updates: ModelUpdates = field(default_factory=ModelUpdates)
+    updates: BulkUpdates = field(default_factory=BulkUpdates)
     interval: float = 60.0
 
     @property

@@ -5,7 +5,7 @@ import pytest
 
 from policies import available, policy_class
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
-from sim.scenario import ModelUpdates, Outage
+from sim.scenario import BulkUpdates, Outage
 from workloads import Constant, Exponential, KeyClass, Lognormal, OnOff, Poisson, UniformRange, Workload, Zipf
 
 CASES = {
@@ -73,7 +73,7 @@ CASES = {
             nodes=3, capacity=100, outages=(Outage(0, 0.3, 0.8), Outage(1, 0.5, 0.6)), mtbf=0.7, mttr=0.2
         ),
     ),
-    "model updates, new keys, scans": dict(
+    "bulk updates, new keys, scans": dict(
         workload=Workload(
             Zipf(2000, 0.9),
             Poisson(5000.0),
@@ -82,11 +82,11 @@ CASES = {
             scan_keys=500,
             one_hit_fraction=0.05,
         ),
-        updates=ModelUpdates(every=0.25, classes=(0,), invalidate=False),
+        updates=BulkUpdates(every=0.25, classes=(0,), invalidate=False),
     ),
-    "model updates invalidate, rotating hot set, timeout": dict(
+    "bulk updates invalidate, rotating hot set, timeout": dict(
         workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), rotate_every=0.3, rotate_by=50),
-        updates=ModelUpdates(every=0.4, classes=(0,), invalidate=True),
+        updates=BulkUpdates(every=0.4, classes=(0,), invalidate=True),
         timeout=0.008,
     ),
 }
