@@ -64,6 +64,9 @@ CASES = {
     "power of two choices": dict(
         cluster=ClusterSpec(nodes=4, capacity=60, balancer="p2c", node_concurrency=1, node_service=Exponential(0.0005)),
     ),
+    "power of two choices, down to one node": dict(
+        cluster=ClusterSpec(nodes=2, capacity=100, balancer="p2c", outages=(Outage(0, 0.3, 0.8),)),
+    ),
     "bounded loads": dict(
         cluster=ClusterSpec(nodes=4, capacity=60, balancer="bounded", bound_epsilon=0.1),
         backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4, coalesce=True),
