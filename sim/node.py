@@ -75,8 +75,9 @@ class CacheNode:
         return True
 
     def remove(self, key) -> bool:
+        """Drop a cached key (expiry, invalidation); the policy's memory of a key it no longer holds stays."""
         self._forget(key)
-        return self.policy.remove(key)
+        return key in self.policy and self.policy.remove(key)
 
     def _forget(self, key) -> None:
         self.expires_at.pop(key, None)

@@ -73,3 +73,12 @@ def test_an_expired_read_reaches_the_policy_as_a_miss():
     assert node.lookup("a", 2.2) is None  # expired at 2.2: dropped, a miss
     assert "a" not in node
     assert node.policy.asked == ["a", "a", "a"]
+
+
+def test_removing_a_key_the_node_no_longer_holds_leaves_the_policy_memory_of_it():
+    # Active expiry may come for a key its policy evicted during a hit; the policy's ghost must stay.
+    node = node_of("arc", {})
+    serve(node, KEYS, ttl=1e9)
+    ghost = node.policy.ghost_keys()[0]
+    assert node.remove(ghost) is False
+    assert ghost in node.policy.ghost_keys()
