@@ -61,7 +61,21 @@ class Membership:
         high = bisect.bisect_right(self._changes, end)
         return self._changes[low:high]
 
-    def next_change_after(self, t: float, horizon: float) -> float | None:
-        """The first change time after t, looking no further than `horizon`."""
-        changes = self.changes_between(t, horizon)
-        return changes[0] if changes else None
+    def next_change_after(self, t: float) -> float | None:
+        """The first time after t at which the alive set may change (None: never again)."""
+        while True:
+            index = bisect.bisect_right(self._changes, t)
+            known = self._changes[index] if index < len(self._changes) else math.inf
+            undrawn = min(self._next_failure, default=math.inf)  # every earlier failure is drawn
+            if known < undrawn:
+                return known
+            if undrawn == math.inf:
+                return None
+            self._extend(undrawn)
+
+    def change_times(self):
+        """The times at which the alive set may change, in order; endless with random failures."""
+        when = self.next_change_after(0.0)
+        while when is not None:
+            yield when
+            when = self.next_change_after(when)

@@ -8,8 +8,8 @@ import pandas as pd
 import experiments
 from experiments.config import resolve, scenario
 from experiments.sweep import points
+from sim.draws import RequestDraws
 from sim.membership import Membership
-from sim.model import RequestDraws
 from tests.experiments.conftest import kvsim, write_config
 
 POLICIES = """
