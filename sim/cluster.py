@@ -39,7 +39,7 @@ def policy_makers(spec: ClusterSpec, seed: int) -> list[Callable[[], Policy]]:
 
 def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
     """One CacheNode per node, each with its policy maker (see policy_makers)."""
-    refresh_on_hit = spec.ttl_refresh
+    refresh_on_hit = spec.ttl_mode == "refresh"
     return [CacheNode(maker, spec.capacity_bytes, refresh_on_hit) for maker in policy_makers(spec, seed)]
 
 

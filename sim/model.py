@@ -99,10 +99,10 @@ def membership_changes(env, membership: Membership, nodes):
 
 
 def bulk_updates(env, updates, nodes, versions: Versions):
-    """A SimPy process: every `updates.every` seconds the listed classes' values change at once."""
+    """A SimPy process: every `updates.every_s` seconds the listed classes' values change at once."""
     classes = set(updates.classes)
     while True:
-        yield env.timeout(updates.every)
+        yield env.timeout(updates.every_s)
         versions.bulk_updated(classes)
         if updates.invalidate:
             for cache in nodes:
@@ -144,10 +144,12 @@ class _FastModel:
         cluster = scenario.cluster
         self.env = simpy.Environment()
         self.nodes = build_nodes(cluster, seed)
-        self.membership = Membership(cluster.nodes, cluster.outages, cluster.mtbf, cluster.mttr, seed)
+        self.membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
         self.draws = RequestDraws(scenario, seed, self.membership)
         self.balancer = self.draws.balancer
-        self.recorder = Recorder(scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout, scenario.interval)
+        self.recorder = Recorder(
+            scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout_s, scenario.interval
+        )
         self.backend = FCFSServers(scenario.backend.concurrency)
         self.node_queues = (
             [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
@@ -155,7 +157,7 @@ class _FastModel:
         self.in_flight = [{} for _ in self.nodes]  # per node: key -> _Fetch
         self.replicas = cluster.replicas
         # Versions, for stale reads: per key, the writes that landed; per class, bulk updates.
-        self.track_versions = bool(scenario.updates.every) or has_writes(scenario.workload)
+        self.track_versions = bool(scenario.updates.every_s) or has_writes(scenario.workload)
         self.versions = Versions() if self.track_versions else None
         # Live load, for the dynamic balancers: per node, a heap of answer times.
         self.outstanding_heaps = [[] for _ in self.nodes] if self.balancer.dynamic else None
@@ -178,7 +180,7 @@ class _FastModel:
         env = self.env
         if not self.membership.static:
             env.process(membership_changes(env, self.membership, self.nodes))
-        if self.scenario.updates.every:
+        if self.scenario.updates.every_s:
             env.process(bulk_updates(env, self.scenario.updates, self.nodes, self.versions))
         self.next_due = env.peek()
         for draws in self.draws:
@@ -386,7 +388,7 @@ class _FastModel:
                     cache.up
                     and cache.fill(key, size, finish, ttl, stamp)
                     and ttl > 0
-                    and self.scenario.cluster.active_expiry
+                    and self.scenario.cluster.expiry == "active"
                 ):
                     self._schedule_expiry(target, key, finish + ttl)
             fetches = self.in_flight[node]

@@ -119,8 +119,10 @@ def _fill_targets(choices, node: int, replicas: int) -> list[int]:
 def run_naive(scenario: Scenario, seed: int) -> RunResult:
     env = simpy.Environment()
     cluster, updates = scenario.cluster, scenario.updates
-    nodes = [_Node(make, cluster.capacity_bytes, cluster.ttl_refresh) for make in policy_makers(cluster, seed)]
-    membership = Membership(cluster.nodes, cluster.outages, cluster.mtbf, cluster.mttr, seed)
+    nodes = [
+        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == "refresh") for make in policy_makers(cluster, seed)
+    ]
+    membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
     draws = RequestDraws(scenario, seed, membership)
     balancer = draws.balancer
     backend = simpy.Resource(env, capacity=scenario.backend.concurrency)
@@ -145,7 +147,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         """Store a fetched value on the target nodes that are up, each expiring on its own."""
         for target in targets:
             if nodes[target].up and nodes[target].store(key, size, env.now, ttl, stamp):
-                if ttl > 0 and cluster.active_expiry:
+                if ttl > 0 and cluster.expiry == "active":
                     env.process(expire(nodes[target], key))
 
     def expire(node, key):
@@ -234,10 +236,10 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 node.up = index in alive
 
     def bulk_updates():
-        """Every `every` seconds the listed classes' values change; with invalidate, their copies go."""
+        """Every `every_s` seconds the listed classes' values change; with invalidate, their copies go."""
         classes = set(updates.classes)
         while True:
-            yield env.timeout(updates.every)
+            yield env.timeout(updates.every_s)
             versions.bulk_updated(classes)
             if updates.invalidate:
                 for node in nodes:
@@ -272,13 +274,13 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     for index, node in enumerate(nodes):
         node.up = index in membership.alive_at(0.0)
     env.process(failures())
-    if updates.every:
+    if updates.every_s:
         env.process(bulk_updates())
     env.run(until=env.process(source(batches)))
     while active:
         env.step()
 
-    recorder = Recorder(scenario.requests, scenario.warmup, len(nodes), scenario.timeout, scenario.interval)
+    recorder = Recorder(scenario.requests, scenario.warmup, len(nodes), scenario.timeout_s, scenario.interval)
     for batch_draws in batches:
         batch = batch_draws.batch
         span = slice(batch.start, batch.start + len(batch))

@@ -22,8 +22,8 @@ def test_scheduled_outages_hand_traced():
 
 
 def test_random_failures_are_the_same_however_far_ahead_they_are_drawn():
-    stepwise = list(itertools.islice(Membership(4, mtbf=5.0, mttr=1.0, seed=3).change_times(), 60))
+    stepwise = list(itertools.islice(Membership(4, mtbf_s=5.0, mttr_s=1.0, seed=3).change_times(), 60))
     assert stepwise == sorted(set(stepwise))
-    at_once = Membership(4, mtbf=5.0, mttr=1.0, seed=3).changes_between(0.0, stepwise[-1])
+    at_once = Membership(4, mtbf_s=5.0, mttr_s=1.0, seed=3).changes_between(0.0, stepwise[-1])
     assert at_once == stepwise
-    assert stepwise != list(itertools.islice(Membership(4, mtbf=5.0, mttr=1.0, seed=4).change_times(), 60))
+    assert stepwise != list(itertools.islice(Membership(4, mtbf_s=5.0, mttr_s=1.0, seed=4).change_times(), 60))
