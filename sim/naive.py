@@ -95,6 +95,11 @@ class _Node:
     def drop(self, key) -> None:
         self.policy.remove(key)
 
+    def drop_classes(self, classes: set) -> None:
+        """Drop every cached key of the given key classes."""
+        for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:
+            self.policy.remove(key)
+
     def fail(self) -> None:
         """The node went down: it loses everything, and will come back with a fresh, empty policy."""
         self.up = False
@@ -237,15 +242,12 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
 
     def bulk_updates():
         """Every `every_s` seconds the listed classes' values change; with invalidate, their copies go."""
-        classes = set(updates.classes)
         while True:
             yield env.timeout(updates.every_s)
-            versions.bulk_updated(classes)
+            versions.bulk_updated(set(updates.classes))
             if updates.invalidate:
                 for node in nodes:
-                    for key in node.policy.keys():
-                        if key >> CLASS_SHIFT in classes:
-                            node.drop(key)
+                    node.drop_classes(set(updates.classes))
 
     def source(batches):
         for batch_draws in batches:
