@@ -74,14 +74,13 @@ class _Node:
         The policy is asked about every read, as it would be with no TTLs;
         an expired entry is dropped first.
         """
-        expired = self.holds(key) and self.entries[key].expires_at <= now
+        entry = self.entries.get(key)
+        expired = entry is not None and entry.expires_at <= now and self.holds(key)
         if expired:
             self.policy.remove(key)
         hit = self.policy.lookup(key)
-        if hit and self.refresh_on_hit:
-            entry = self.entries[key]
-            if entry.ttl > 0:
-                entry.expires_at = now + entry.ttl
+        if hit and self.refresh_on_hit and entry.ttl > 0:
+            entry.expires_at = now + entry.ttl
         return None if expired else hit
 
     def store(self, key, size: int, now: float, ttl: float, stamp: tuple) -> bool:
