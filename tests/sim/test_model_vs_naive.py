@@ -71,6 +71,10 @@ CASES = {
         cluster=ClusterSpec(nodes=4, capacity=60, balancer="bounded", bound_epsilon=0.1),
         backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4, coalesce=True),
     ),
+    "bounded loads through a failure": dict(
+        cluster=ClusterSpec(nodes=3, capacity=80, balancer="bounded", failures=(Outage(1, 0.3, 0.9),)),
+        backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4),
+    ),
     "failures, scheduled and random": dict(
         cluster=ClusterSpec(
             nodes=3, capacity=100, failures=(Outage(0, 0.3, 0.8), Outage(1, 0.5, 0.6)), mtbf_s=0.7, mttr_s=0.2
