@@ -13,7 +13,7 @@ from typing import Any
 
 from experiments.checks import parse_bytes
 from experiments.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS
-from sim.scenario import BackendSpec, ClusterSpec, ModelUpdates, Outage, Scenario
+from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 from workloads import Constant, Diurnal, KeyClass, OnOff, Poisson, Uniform, Workload, Zipf
 from workloads.traces import TraceWorkload
 
@@ -141,14 +141,14 @@ def scenario(config: dict) -> Scenario:
             replicas=cluster["replicas"],
             ttl=ttl_seconds(cluster["ttl"]),
             ttl_by_class=tuple((classes[c["name"]], float(c["ttl"])) for c in workload["classes"] if c["ttl"] >= 0),
-            ttl_refresh=cluster["ttl_mode"] == "refresh",
-            active_expiry=cluster["expiry"] == "active",
+            ttl_mode=cluster["ttl_mode"],
+            expiry=cluster["expiry"],
             node_concurrency=cluster["node_concurrency"],
             node_service=latency_seconds(cluster["node_service"]),
             write_policy=cluster["write_policy"],
-            outages=tuple(Outage(o["node"], float(o["down_at"]), float(o["up_at"])) for o in cluster["failures"]),
-            mtbf=float(cluster["mtbf_s"]),
-            mttr=float(cluster["mttr_s"]),
+            failures=tuple(Outage(o["node"], float(o["down_at"]), float(o["up_at"])) for o in cluster["failures"]),
+            mtbf_s=float(cluster["mtbf_s"]),
+            mttr_s=float(cluster["mttr_s"]),
         ),
         backend=BackendSpec(
             latency=latency_seconds(config["backend"]["latency"]),
@@ -158,9 +158,11 @@ def scenario(config: dict) -> Scenario:
         hit_latency=latency_seconds(config["network"]["hit_latency"]),
         requests=run_section["requests"],
         warmup=run_section["warmup"],
-        timeout=run_section["timeout_ms"] / 1000.0,
-        updates=ModelUpdates(
-            updates["every_s"], tuple(classes[name] for name in updates["classes"]), updates["invalidate"]
+        timeout_s=run_section["timeout_ms"] / 1000.0,
+        updates=BulkUpdates(
+            every_s=updates["every_s"],
+            classes=tuple(classes[name] for name in updates["classes"]),
+            invalidate=updates["invalidate"],
         ),
         interval=float(run_section["interval"]),
     )

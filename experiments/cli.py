@@ -4,7 +4,7 @@
     kvsim plot DIR
     kvsim policies
     kvsim replay TRACE ... | kvsim mrc TRACE ...
-    kvsim bench [--quick] [--json]
+    kvsim bench [--quick] [--json] [--only SECTIONS]
 
 A user's mistake (a bad config, an unknown policy, a missing file) ends with
 exit status 2 and one line on stderr naming what was wrong; never a traceback.
@@ -20,12 +20,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from experiments import bench
 from experiments import configs as shipped
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
 from experiments.domains import ResultError
 from experiments.execute import ExecutorError, default_workers
 from experiments.outdir import OutputError, claim
+from experiments.results import SUMMARY_METRICS
 from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from policies import PolicyError, available, policy_class, policy_parameters
 from workloads.traces import TraceError
@@ -119,10 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_trace_commands(commands)
 
     bench_parser = commands.add_parser("bench", help="measure speed against the baselines, side by side")
-    bench_parser.add_argument("--quick", action="store_true", help="smaller runs: under a minute")
+    bench_parser.add_argument("--quick", action="store_true", help="smaller runs: a minute or two")
     bench_parser.add_argument("--json", action="store_true", help="print one JSON object of figures")
     bench_parser.add_argument(
-        "--only", metavar="SECTIONS", default=None, help="comma-separated subset of: des, replay, mrc, sweep, memory"
+        "--only", metavar="SECTIONS", default=None, help=f"comma-separated subset of: {', '.join(bench.SECTIONS)}"
     )
     bench_parser.set_defaults(handler=command_bench)
     return parser
@@ -181,18 +183,9 @@ def figure_names(paths: list[Path]) -> str:
 
 
 def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
-    columns = {key: key for key in swept}
-    columns.update(
-        {
-            "seeds": "seeds",
-            "hit_ratio_mean": "hit_ratio",
-            "byte_hit_ratio_mean": "byte_hit_ratio",
-            "mean_ms_mean": "mean_ms",
-            "p50_ms_mean": "p50_ms",
-            "p99_ms_mean": "p99_ms",
-            "p999_ms_mean": "p999_ms",
-            "imbalance_mean": "imbalance",
-        }
+    """The summary as printed after a run: the swept keys, seeds, and each summary metric's mean over seeds."""
+    columns = (
+        {key: key for key in swept} | {"seeds": "seeds"} | {f"{metric}_mean": metric for metric in SUMMARY_METRICS}
     )
     table = summary[list(columns)].rename(columns=columns)
     return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
@@ -200,8 +193,6 @@ def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
 
 def command_bench(args) -> int:
     import json
-
-    from experiments import bench
 
     sections = bench.SECTIONS
     if args.only:

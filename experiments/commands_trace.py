@@ -51,7 +51,7 @@ from experiments.execute import atomic_write
 from experiments.user_code import add_import_option, import_modules
 from policies import PolicyError, make_policy, policy_class
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
-from policies.replay import Replayer, offline
+from policies.replay import Replayer, prepare_offline
 from workloads.traces import FORMATS, KEY_TYPES, TraceError, detect_format, open_trace
 
 #: the fields of one `kvsim replay --json` result, in order
@@ -282,11 +282,7 @@ def command_replay(args) -> int:
             policy = _build(name, value)
             runs.append((name, value if not is_bytes else label, Replayer(policy, is_bytes, warmup)))
     try:
-        if any(offline(replayer.policy) for _, _, replayer in runs):
-            keys = trace.keys()
-            for _, _, replayer in runs:
-                if offline(replayer.policy):
-                    replayer.policy.prepare(keys)
+        prepare_offline([replayer.policy for _, _, replayer in runs], trace.keys)
         for batch in trace.chunks():
             for _, _, replayer in runs:
                 replayer.feed(batch.key, batch.size)

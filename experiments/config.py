@@ -265,7 +265,7 @@ def check_point(config: dict, values: dict) -> None:
         if name not in names:
             fail(f"updates.classes: no key class {name!r}{did_you_mean(name, names)}; classes: {', '.join(names)}")
     if config["updates"]["every_s"] and not config["updates"]["classes"]:
-        fail('updates.classes: name the key classes a model update changes, e.g. ["default"]')
+        fail('updates.classes: name the key classes a bulk update changes, e.g. ["default"]')
     for where_key, section in [("workload", workload)] + [
         (f"workload.classes[{i}]", c) for i, c in enumerate(workload["classes"])
     ]:

@@ -204,6 +204,9 @@ def plan(sweep: dict[str, list], timeseries: bool = False, one_node: bool = Fals
     return names
 
 
+#: the time-series columns (of sim.metrics.TIMESERIES) drawn over time, a panel each, and their axis labels
+TIMESERIES_PANELS = {"hit_ratio": "hit ratio", "p99_ms": "p99 latency (ms)", "backend_rps": "backend load (requests/s)"}
+
 #: a time series is worth a figure when a run spans at least this many intervals
 TIME_COURSE_INTERVALS = 5
 
@@ -215,11 +218,7 @@ def has_time_course(timeseries: pd.DataFrame | None) -> bool:
     return (
         int(
             timeseries.groupby(
-                [
-                    c
-                    for c in timeseries.columns
-                    if c not in ("t_start", "requests", "hit_ratio", "p99_ms", "backend_rps")
-                ],
+                [c for c in timeseries.columns if c not in TIMESERIES],
                 sort=False,
             )
             .size()
@@ -668,20 +667,20 @@ def timeseries(tables: Tables):
         (runs["t_start"].rank(method="first") > 1) & (runs["t_start"].rank(method="first", ascending=False) > 1)
     ]
     frame = (
-        whole.groupby([*keys, "t_start"], sort=False)[["hit_ratio", "p99_ms", "backend_rps"]]
+        whole.groupby([*keys, "t_start"], sort=False)[list(TIMESERIES_PANELS)]
         .mean()
         .reset_index()
         .sort_values([*keys, "t_start"], kind="stable")
     )
     groups = series(frame, keys, None)
-    fig, axes = figure(tables, "over time", panels=3, rows=3, width=2 * PANEL[0], height=7.0, intervals="")
-    labels = (("hit_ratio", "hit ratio"), ("p99_ms", "p99 latency (ms)"), ("backend_rps", "backend load (requests/s)"))
+    panels = len(TIMESERIES_PANELS)  # one above the other, sharing the time axis
+    fig, axes = figure(tables, "over time", panels=panels, rows=panels, width=2 * PANEL[0], height=7.0, intervals="")
     hours = frame["t_start"].max() > 3 * 3600  # a day reads better in hours
     for color, (label, _, rows) in zip(colors(len(groups)), groups):
         time = rows["t_start"] / 3600 if hours else rows["t_start"]
-        for ax, (column, _) in zip(axes, labels):
+        for ax, column in zip(axes, TIMESERIES_PANELS):
             ax.plot(time, rows[column], color=color, label=label or None, drawstyle="steps-post")
-    for ax, (column, ylabel) in zip(axes, labels):
+    for ax, (column, ylabel) in zip(axes, TIMESERIES_PANELS.items()):
         ax.set_ylabel(ylabel)
         ax.set_ylim(0, 1 if column == "hit_ratio" else None)
     axes[-1].set_xlabel("time (h)" if hours else "time (s)")

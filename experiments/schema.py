@@ -286,7 +286,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
     },
     "updates": {
-        "every_s": Key(0.0, number(0), "seconds between model updates that change values in bulk (0: none)"),
+        "every_s": Key(
+            0.0,
+            number(0),
+            "seconds between bulk updates that change values at once, as when a recommender model is retrained (0: none)",
+        ),
         "classes": Key(
             [],
             string_list,

@@ -30,9 +30,8 @@ seen by ``lookup`` is remembered per key until that key's ``insert``.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from policies.base import Policy, register
+from policies.queues import SizedQueue
 
 
 @register("arc")
@@ -42,36 +41,32 @@ class ARC(Policy):
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.p = 0.0  # target size of T1
-        self._t1: OrderedDict = OrderedDict()  # key -> size, LRU first
-        self._t2: OrderedDict = OrderedDict()
-        self._b1: OrderedDict = OrderedDict()  # ghosts: key -> size, oldest first
-        self._b2: OrderedDict = OrderedDict()
-        self._t1_used = self._t2_used = self._b1_used = self._b2_used = 0
+        self.t1 = SizedQueue()  # cached, seen once recently: LRU first
+        self.t2 = SizedQueue()  # cached, seen at least twice: LRU first
+        self.b1 = SizedQueue()  # ghosts of T1's evictions: oldest first
+        self.b2 = SizedQueue()  # ghosts of T2's evictions: oldest first
         self._ghost_hits: dict = {}  # key -> 1 (hit B1) or 2 (hit B2), until its insert
 
     @property
     def used(self):
-        return self._t1_used + self._t2_used
+        return self.t1.used + self.t2.used
 
     def lookup(self, key):
-        size = self._t1.pop(key, None)
-        if size is not None:  # seen twice now: T1 -> T2
-            self._t1_used -= size
-            self._t2[key] = size
-            self._t2_used += size
+        t1, t2, b1, b2 = self.t1, self.t2, self.b1, self.b2
+        if key in t1:  # seen twice now: T1 -> T2
+            t2.push(key, t1.remove(key))
             return True
-        t2 = self._t2
         if key in t2:
             t2.move_to_end(key)
             return True
-        if key in self._b1:
+        if key in b1:
             # T1 was too small: grow its target (with B1 as it is before the removal).
-            self.p = min(self.p + max(self._b2_used / self._b1_used, 1), self.capacity)
-            self._b1_used -= self._b1.pop(key)
+            self.p = min(self.p + max(b2.used / b1.used, 1), self.capacity)
+            b1.remove(key)
             self._ghost_hits[key] = 1
-        elif key in self._b2:
-            self.p = max(self.p - max(self._b1_used / self._b2_used, 1), 0)
-            self._b2_used -= self._b2.pop(key)
+        elif key in b2:
+            self.p = max(self.p - max(b1.used / b2.used, 1), 0)
+            b2.remove(key)
             self._ghost_hits[key] = 2
         return False
 
@@ -83,77 +78,62 @@ class ARC(Policy):
         if size > self.capacity:
             return []
         evicted = []
-        capacity = self.capacity
-        while self._t1_used + self._t2_used + size > capacity:
+        t1, t2 = self.t1, self.t2
+        while t1.used + t2.used + size > self.capacity:
             if ghost:
                 evicted.append(self._replace(hit_b2=ghost == 2))
             else:
                 evicted.append(self._evict_for_new(size))
         if ghost:
-            self._t2[key] = size
-            self._t2_used += size
+            t2.push(key, size)
         else:
-            self._t1[key] = size
-            self._t1_used += size
+            t1.push(key, size)
         return evicted
 
     def _replace(self, hit_b2: bool):
         """REPLACE: evict T1's or T2's LRU object into its ghost list; return its key."""
-        t1_used = self._t1_used
-        if (t1_used > 0 and (t1_used > self.p or (t1_used == self.p and hit_b2))) or self._t2_used == 0:
-            key, size = self._t1.popitem(last=False)
-            self._t1_used -= size
-            self._b1[key] = size
-            self._b1_used += size
-        else:
-            key, size = self._t2.popitem(last=False)
-            self._t2_used -= size
-            self._b2[key] = size
-            self._b2_used += size
-        return key
+        t1 = self.t1
+        if (t1.used > 0 and (t1.used > self.p or (t1.used == self.p and hit_b2))) or self.t2.used == 0:
+            return t1.move_oldest_to(self.b1)
+        return self.t2.move_oldest_to(self.b2)
 
     def _evict_for_new(self, size: int):
         """Make room for a key on no list (the paper's case IV), one object at a time."""
-        if self._t1_used + self._b1_used + size > self.capacity:
-            if self._b1_used > 0:
-                self._b1_used -= self._b1.popitem(last=False)[1]
+        t1, t2, b1, b2 = self.t1, self.t2, self.b1, self.b2
+        if t1.used + b1.used + size > self.capacity:
+            if b1.used > 0:
+                b1.pop_oldest()
                 return self._replace(hit_b2=False)
-            key, victim_size = self._t1.popitem(last=False)  # no ghost for this one
-            self._t1_used -= victim_size
-            return key
-        if self._b2_used > 0 and self._t1_used + self._b1_used + self._t2_used + self._b2_used >= 2 * self.capacity:
-            self._b2_used -= self._b2.popitem(last=False)[1]
+            return t1.pop_oldest()[0]  # no ghost for this one
+        if b2.used > 0 and t1.used + b1.used + t2.used + b2.used >= 2 * self.capacity:
+            b2.pop_oldest()
         return self._replace(hit_b2=False)
 
     def remove(self, key):
         self._ghost_hits.pop(key, None)
-        for ghosts in (self._b1, self._b2):
-            size = ghosts.pop(key, None)
-            if size is not None:
-                if ghosts is self._b1:
-                    self._b1_used -= size
-                else:
-                    self._b2_used -= size
-        size = self._t1.pop(key, None)
-        if size is not None:
-            self._t1_used -= size
-            return True
-        size = self._t2.pop(key, None)
-        if size is not None:
-            self._t2_used -= size
-            return True
-        return False
+        # A key is on one list at most.
+        if key in self.t1:
+            self.t1.remove(key)
+        elif key in self.t2:
+            self.t2.remove(key)
+        else:
+            if key in self.b1:
+                self.b1.remove(key)
+            elif key in self.b2:
+                self.b2.remove(key)
+            return False
+        return True
 
     def __contains__(self, key):
-        return key in self._t1 or key in self._t2
+        return key in self.t1 or key in self.t2
 
     def __len__(self):
-        return len(self._t1) + len(self._t2)
+        return len(self.t1) + len(self.t2)
 
     def keys(self):
         """T1 then T2, each least recently used first."""
-        return list(self._t1) + list(self._t2)
+        return list(self.t1) + list(self.t2)
 
     def ghost_keys(self):
         """B1 then B2, each oldest first."""
-        return list(self._b1) + list(self._b2)
+        return list(self.b1) + list(self.b2)

@@ -107,15 +107,21 @@ class Policy:
 
 
 class SizedPolicy(Policy):
-    """A policy whose cached keys are exactly the keys of one dict of sizes, ``self._sizes``.
+    """A policy whose cached keys are exactly the keys of one dict, ``self.sizes`` (key -> size).
 
-    It answers ``key in cache`` and ``len(cache)`` from that dict, and
-    ``_drop(key)`` forgets a key's size (returning it, or None if the key was
-    not cached) and keeps ``used`` in step: the part of ``remove`` every such
-    policy shares.
+    The one base of the single-structure policies (FIFO, LRU, CLOCK, SIEVE,
+    LFU, LFU-DA, GDSF, RANDOM, Belady) and of ``HookPolicy``.  It answers
+    ``key in cache``, ``len(cache)`` and ``keys()`` from that dict (a subclass
+    may make it an OrderedDict, to keep its order there too), and gives every
+    insert and remove its first step:
+
+        _replaces(key, size)  begin an insert: replace a cached key; False if `size` can never fit
+        _drop(key)            forget a key's size, keeping ``used`` in step; the size, or None
     """
 
-    _sizes: dict
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+        self.sizes: dict = {}
 
     def _replaces(self, key, size) -> bool:
         """Begin an insert: a cached `key` is replaced; False when `size` can never fit.
@@ -123,25 +129,31 @@ class SizedPolicy(Policy):
         As in libCacheSim, an object larger than the cache is not admitted and
         evicts nothing.
         """
-        if key in self._sizes:
+        if key in self.sizes:
             self.remove(key)
         return size <= self.capacity
 
     def _drop(self, key):
-        size = self._sizes.pop(key, None)
+        size = self.sizes.pop(key, None)
         if size is not None:
             self.used -= size
         return size
 
+    def remove(self, key):
+        return self._drop(key) is not None
+
     def __contains__(self, key):
-        return key in self._sizes
+        return key in self.sizes
 
     def __len__(self):
-        return len(self._sizes)
+        return len(self.sizes)
+
+    def keys(self):
+        return list(self.sizes)
 
 
-class HookPolicy(Policy):
-    """A policy written as four hooks over a dict of cached sizes.
+class HookPolicy(SizedPolicy):
+    """A policy written as four hooks over the dict of cached sizes, ``self.sizes``.
 
     Storage, sizes and the insert-evict loop live here; a subclass says only
 
@@ -162,10 +174,6 @@ class HookPolicy(Policy):
             def victim(self): return next(iter(self.order))
     """
 
-    def __init__(self, capacity: int):
-        super().__init__(capacity)
-        self.sizes: dict = {}
-
     def on_insert(self, key: Key) -> None:
         pass
 
@@ -185,9 +193,7 @@ class HookPolicy(Policy):
         return False
 
     def insert(self, key, size=1):
-        if key in self.sizes:
-            self.remove(key)
-        if size > self.capacity:
+        if not self._replaces(key, size):
             return []
         evicted = []
         while self.used + size > self.capacity:
@@ -200,21 +206,10 @@ class HookPolicy(Policy):
         return evicted
 
     def remove(self, key):
-        size = self.sizes.pop(key, None)
-        if size is None:
+        if self._drop(key) is None:
             return False
-        self.used -= size
         self.on_remove(key)
         return True
-
-    def __contains__(self, key):
-        return key in self.sizes
-
-    def __len__(self):
-        return len(self.sizes)
-
-    def keys(self):
-        return list(self.sizes)
 
 
 # -- the registry -----------------------------------------------------------

@@ -52,7 +52,6 @@ class Belady(SizedPolicy):
 
     def __init__(self, capacity: int, future=None):
         super().__init__(capacity)
-        self._sizes: dict = {}
         self._entry: dict = {}  # cached key -> its live heap entry
         self._heap: list = []  # (-next use, request index, key): furthest next use on top
         self._future = None
@@ -107,7 +106,7 @@ class Belady(SizedPolicy):
     def lookup(self, key):
         next_use = self._advance(key)
         self._current = (key, next_use)
-        if key in self._sizes:
+        if key in self.sizes:
             self._push(key, next_use)
             return True
         return False
@@ -115,13 +114,13 @@ class Belady(SizedPolicy):
     def insert(self, key, size=1):
         if self._current is None or self._current[0] != key:
             raise PolicyError("belady inserts only the key of the latest request (its next use is known)")
-        if key in self._sizes:
+        if key in self.sizes:
             self.remove(key)
         return self._insert_new(key, size, self._current[1])
 
     def access(self, key, size=1):
         next_use = self._advance(key)
-        if key in self._sizes:
+        if key in self.sizes:
             self._push(key, next_use)
             return True
         self._current = (key, next_use)
@@ -139,9 +138,9 @@ class Belady(SizedPolicy):
             if entry_of.get(victim) is not entry:
                 continue  # stale: the key was requested again, or removed
             del entry_of[victim]
-            self.used -= self._sizes.pop(victim)
+            self.used -= self.sizes.pop(victim)
             evicted.append(victim)
-        self._sizes[key] = size
+        self.sizes[key] = size
         self.used += size
         self._push(key, next_use)
         return evicted

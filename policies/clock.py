@@ -30,7 +30,6 @@ class Clock(SizedPolicy):
         self.bits = int(bits)
         self.init_freq = int(init_freq)
         self._max_count = (1 << self.bits) - 1
-        self._sizes: dict = {}
         self._counts: OrderedDict = OrderedDict()  # key -> counter, oldest first
 
     def lookup(self, key):
@@ -53,9 +52,9 @@ class Clock(SizedPolicy):
                 counts.move_to_end(victim)
                 continue
             del counts[victim]
-            self.used -= self._sizes.pop(victim)
+            self.used -= self.sizes.pop(victim)
             evicted.append(victim)
-        self._sizes[key] = size
+        self.sizes[key] = size
         self._counts[key] = self.init_freq
         self.used += size
         return evicted

@@ -15,38 +15,29 @@ from policies.base import SizedPolicy, register
 
 @register("fifo")
 class FIFO(SizedPolicy):
-    """First in, first out.  One OrderedDict in insertion order."""
+    """First in, first out: ``sizes`` is an OrderedDict in insertion order, so ``keys()`` is oldest first."""
 
     def __init__(self, capacity: int):
         super().__init__(capacity)
-        self._sizes: OrderedDict = OrderedDict()
+        self.sizes: OrderedDict = OrderedDict()
 
     def lookup(self, key):
-        return key in self._sizes
+        return key in self.sizes
 
     def insert(self, key, size=1):
         if not self._replaces(key, size):
             return []
         evicted = []
         while self.used + size > self.capacity:
-            victim, victim_size = self._sizes.popitem(last=False)
+            victim, victim_size = self.sizes.popitem(last=False)
             self.used -= victim_size
             evicted.append(victim)
-        self._sizes[key] = size
+        self.sizes[key] = size
         self.used += size
         return evicted
 
-    def remove(self, key):
-        if self._drop(key) is None:
-            return False
-        return True
-
     def access(self, key, size=1):
-        if key in self._sizes:
+        if key in self.sizes:
             return True
         self.insert(key, size)
         return False
-
-    def keys(self):
-        """Oldest insertion first."""
-        return list(self._sizes)

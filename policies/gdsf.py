@@ -31,7 +31,6 @@ class GDSF(SizedPolicy):
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.inflation = 0.0  # L: the priority of the last evicted object
-        self._sizes: dict = {}
         self._freq: dict = {}
         self._entry: dict = {}  # cached key -> its live heap entry (priority, request, push, key)
         self._heap: list = []
@@ -45,7 +44,7 @@ class GDSF(SizedPolicy):
             return False
         freq += 1
         self._freq[key] = freq
-        self._push(key, self.inflation + freq * 1.0e6 / self._sizes[key])
+        self._push(key, self.inflation + freq * 1.0e6 / self.sizes[key])
         return True
 
     def insert(self, key, size=1):
@@ -53,7 +52,7 @@ class GDSF(SizedPolicy):
             return []
         # Insert first, then evict while over capacity (libCacheSim's GDSF_get): the
         # new object competes too, and goes straight back out if its priority is lowest.
-        self._sizes[key] = size
+        self.sizes[key] = size
         self._freq[key] = 1
         self.used += size
         self._push(key, self.inflation + 1.0e6 / size)
@@ -66,7 +65,7 @@ class GDSF(SizedPolicy):
                 continue  # stale: re-prioritised or removed since
             del entry_of[victim]
             del self._freq[victim]
-            self.used -= self._sizes.pop(victim)
+            self.used -= self.sizes.pop(victim)
             self.inflation = entry[0]
             evicted.append(victim)
         return evicted

@@ -21,7 +21,6 @@ class LFU(SizedPolicy):
 
     def __init__(self, capacity: int):
         super().__init__(capacity)
-        self._sizes: dict = {}
         self._freq: dict = {}  # key -> request count since insertion
         self._buckets: dict[int, OrderedDict] = {}  # count -> keys in the order they got there
         self._min_freq = 0
@@ -51,9 +50,9 @@ class LFU(SizedPolicy):
                 del self._buckets[self._min_freq]
                 self._min_freq = min(self._buckets, default=0)
             del self._freq[victim]
-            self.used -= self._sizes.pop(victim)
+            self.used -= self.sizes.pop(victim)
             evicted.append(victim)
-        self._sizes[key] = size
+        self.sizes[key] = size
         self._freq[key] = 1
         self._buckets.setdefault(1, OrderedDict())[key] = None
         self._min_freq = 1

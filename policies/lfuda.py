@@ -34,7 +34,6 @@ class LFUDA(SizedPolicy):
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.age = 0  # L: the minimum key, libCacheSim's min_freq
-        self._sizes: dict = {}
         self._key_of: dict = {}  # cached key -> its LFU-DA key (priority)
         self._buckets: dict[int, OrderedDict] = {}  # priority -> keys in the order they got it
         self._heap: list = []  # priorities that may have a bucket (lazy)
@@ -61,7 +60,7 @@ class LFUDA(SizedPolicy):
         while self.used + size > self.capacity:
             evicted.append(self._evict())
         priority = self.age + 1
-        self._sizes[key] = size
+        self.sizes[key] = size
         self._key_of[key] = priority
         self._bucket(priority)[key] = None
         self.used += size
@@ -86,7 +85,7 @@ class LFUDA(SizedPolicy):
             del self._buckets[priority]
             self._advance_age()
         del self._key_of[victim]
-        self.used -= self._sizes.pop(victim)
+        self.used -= self.sizes.pop(victim)
         return victim
 
     def _smallest_above(self, floor: int):

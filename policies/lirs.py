@@ -44,14 +44,16 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from policies.base import Policy, register
-
-# States of an entry in the stack S (libCacheSim's is_LIR / in_cache flags).
-NONRESIDENT, RESIDENT_HIR, LIR = 0, 1, 2
+from policies.queues import SizedQueue
 
 
 @register("lirs")
 class LIRS(Policy):
-    """LIRS with libCacheSim's HIR share of 1% of the capacity (at least one unit)."""
+    """LIRS with libCacheSim's HIR share of 1% of the capacity (at least one unit).
+
+    An entry of S is LIR when its key is in ``lir``, a resident HIR one when
+    its key is in Q, and a non-resident HIR one otherwise.
+    """
 
     def __init__(self, capacity: int, hir_ratio: float = 0.01):
         super().__init__(capacity)
@@ -60,40 +62,36 @@ class LIRS(Policy):
         self.hir_ratio = hir_ratio
         self.hir_capacity = max(1, int(hir_ratio * capacity))
         self.lir_capacity = capacity - self.hir_capacity
-        self._stack: OrderedDict = OrderedDict()  # S: key -> state, bottom (LRU) first
-        self._sizes: dict = {}  # size of every key in S or Q
-        self._queue: OrderedDict = OrderedDict()  # Q: resident HIR key -> size, LRU first
-        self._nonresident: OrderedDict = OrderedDict()  # non-resident keys of S, oldest first
-        self._stack_used = 0  # sizes of every entry in S, resident or not
-        self._lir_used = 0
-        self._hir_used = 0
+        self.stack = SizedQueue()  # S: every entry with its size, bottom (least recent) first
+        self.lir = SizedQueue()  # the LIR set (all in S; the order here is not used)
+        self.queue = SizedQueue()  # Q: the resident HIR objects, LRU first
+        self.nonresident: OrderedDict = OrderedDict()  # keys of S's non-resident entries, oldest first
         self._evicted: list = []
         self.self_evicting_hits = 0  # hits whose own demotions evicted the object (see above)
 
     @property
     def used(self):
-        return self._lir_used + self._hir_used
+        return self.lir.used + self.queue.used
 
     # -- requests ---------------------------------------------------------
     def lookup(self, key):
-        stack, queue = self._stack, self._queue
-        state = stack.get(key)
+        stack, queue = self.stack, self.queue
         in_queue = key in queue
         if in_queue:
             queue.move_to_end(key)
         hit = False
-        if state is not None:
+        if key in stack:
             stack.move_to_end(key)  # libCacheSim moves the entry up even on a miss
-            if state == LIR:
+            if key in self.lir:
                 self._prune()
                 hit = True
-            elif state == RESIDENT_HIR:
+            elif in_queue:
                 self._hir_hit_in_stack(key)
                 hit = True
         elif in_queue:
             self._hir_hit_in_queue(key)
             hit = True
-        if self._stack_used > 2 * self.capacity:
+        if stack.used > 2 * self.capacity:
             self._limit_stack()
         return hit
 
@@ -107,62 +105,57 @@ class LIRS(Policy):
         return evicted
 
     def _insert(self, key, size) -> None:
-        state = self._stack.get(key)
+        returning = key in self.stack  # what is left of a cached key in S is a non-resident entry
         if size > self.lir_capacity or size > self.hir_capacity:
             # Too large for the HIR share: refused (as libCacheSim refuses a new key; a
             # non-resident key coming back larger than it was is refused and forgotten).
-            if state is not None:
+            if returning:
                 self.remove(key)
             return
-        if state is None:  # a new key (not in S, not in Q)
-            if self._lir_used + size > self.lir_capacity:
-                while self._hir_used + size > self.hir_capacity:
-                    self._evict_hir()
-            self._sizes[key] = size
-            self._stack[key] = LIR if self._lir_used + size <= self.lir_capacity else RESIDENT_HIR
-            self._stack_used += size
-            if self._stack[key] == LIR:
-                self._lir_used += size
-            else:
-                self._queue[key] = size
-                self._hir_used += size
-        else:  # a non-resident HIR entry came back: it becomes LIR
-            old_size = self._sizes[key]
-            while self._lir_used + old_size > self.lir_capacity:
-                self._evict_lir()
-            self._nonresident.pop(key, None)
-            while self._lir_used + self._hir_used + size > self.capacity:
-                while self._hir_used >= self.hir_capacity:
-                    self._evict_hir()
-                self._evict_lir()
-            if key in self._stack:
-                self._stack_used += size - old_size
-            else:  # pruned meanwhile (only when lookup and insert are apart): back on top
-                self._stack_used += size
-            self._stack[key] = LIR
-            self._sizes[key] = size
-            self._lir_used += size
+        if returning:
+            self._return_as_lir(key, size)
+            return
+        if self.lir.used + size <= self.lir_capacity:  # a new key: LIR while the LIR set has room
+            self.lir.push(key, size)
+        else:
+            while self.queue.used + size > self.hir_capacity:
+                self._evict_hir()
+            self.queue.push(key, size)
+        self.stack.push(key, size)
+
+    def _return_as_lir(self, key, size) -> None:
+        """A non-resident entry of S came back: it was reused within the LIR set's horizon."""
+        stack, lir, queue = self.stack, self.lir, self.queue
+        old_size = stack[key]
+        while lir.used + old_size > self.lir_capacity:
+            self._evict_lir()
+        self.nonresident.pop(key, None)
+        while lir.used + queue.used + size > self.capacity:
+            while queue.used >= self.hir_capacity:
+                self._evict_hir()
+            self._evict_lir()
+        if key in stack:
+            stack.resize(key, size)
+        else:  # pruned meanwhile (only when lookup and insert are apart): back on top
+            stack.push(key, size)
+        lir.push(key, size)
 
     def _hir_hit_in_stack(self, key) -> None:
         """A resident HIR object hit while in S: it leaves Q and becomes LIR."""
-        size = self._sizes[key]
-        del self._queue[key]
-        self._hir_used -= size
-        while self._lir_used + size > self.lir_capacity:
+        size = self.queue.remove(key)
+        while self.lir.used + size > self.lir_capacity:
             self._evict_lir()
-        self._stack[key] = LIR
-        self._lir_used += size
+        self.lir.push(key, size)
 
     def _hir_hit_in_queue(self, key) -> None:
         """A resident HIR object hit while only in Q: it re-enters S, still HIR."""
-        size = self._sizes[key]
-        while self._lir_used + size > self.lir_capacity:
+        size = self.queue[key]
+        while self.lir.used + size > self.lir_capacity:
             self._evict_lir()
-        if key not in self._queue:  # the demotions pushed it out of Q (see the module notes)
+        if key not in self.queue:  # the demotions pushed it out of Q (see the module notes)
             self.self_evicting_hits += 1
             return
-        self._stack[key] = RESIDENT_HIR
-        self._stack_used += size
+        self.stack.push(key, size)
 
     # -- the mechanics --------------------------------------------------------
     def _evict_lir(self) -> None:
@@ -170,90 +163,70 @@ class LIRS(Policy):
         # The bottom of S is LIR, except after the LIR set ran empty and HIR entries sat
         # below new LIR ones (libCacheSim would then demote an HIR entry as if LIR).
         self._prune()
-        key, _ = self._stack.popitem(last=False)
-        size = self._sizes[key]
-        self._stack_used -= size
-        self._lir_used -= size
+        key, size = self.stack.pop_oldest()
+        self.lir.remove(key)
         if size <= self.hir_capacity:
-            while self._hir_used + size > self.hir_capacity:
+            while self.queue.used + size > self.hir_capacity:
                 self._evict_hir()
-            self._queue[key] = size
-            self._hir_used += size
+            self.queue.push(key, size)
         else:
-            del self._sizes[key]
             self._evicted.append(key)
         self._prune()
 
     def _evict_hir(self) -> None:
         """Evict Q's LRU object; if it is in S, its entry stays there, non-resident."""
-        key, size = self._queue.popitem(last=False)
-        self._hir_used -= size
+        key, _ = self.queue.pop_oldest()
         self._evicted.append(key)
-        if key in self._stack:
-            self._stack[key] = NONRESIDENT
-            self._nonresident[key] = size
-        else:
-            del self._sizes[key]
+        if key in self.stack:
+            self.nonresident[key] = None
 
     def _prune(self) -> None:
         """Drop HIR entries from the bottom of S until an LIR entry (or one entry) is left."""
-        stack = self._stack
+        stack, lir = self.stack, self.lir
         while len(stack) > 1:
-            key, state = next(iter(stack.items()))
-            if state == LIR:
+            key = stack.oldest()
+            if key in lir:
                 break
-            del stack[key]
-            self._stack_used -= self._sizes[key]
-            if key not in self._queue:
-                self._nonresident.pop(key, None)
-                del self._sizes[key]
+            stack.remove(key)
+            if key not in self.queue:
+                self.nonresident.pop(key, None)
 
     def _limit_stack(self) -> None:
         """Bound S: drop the oldest non-resident entries while S exceeds twice the capacity."""
         limit = 2 * self.capacity
-        while self._stack_used > limit and self._nonresident:
-            key, size = self._nonresident.popitem(last=False)
-            if self._stack.pop(key, None) is not None:
-                self._stack_used -= size
-            if key not in self._queue:
-                self._sizes.pop(key, None)
+        while self.stack.used > limit and self.nonresident:
+            key, _ = self.nonresident.popitem(last=False)
+            self.stack.discard(key)
 
     # -- the rest of the interface ---------------------------------------------
     def remove(self, key):
-        """Forget `key` everywhere (S, Q, non-resident list)."""
+        """Forget `key` everywhere (S, the LIR set, Q, the non-resident list)."""
         present = key in self
-        state = self._stack.pop(key, None)
-        size = self._sizes.pop(key, None)
-        if state is not None:
-            self._stack_used -= size
-            if state == LIR:
-                self._lir_used -= size
-        if self._queue.pop(key, None) is not None:
-            self._hir_used -= size
-        self._nonresident.pop(key, None)
-        if state == LIR:
+        self.stack.discard(key)
+        was_lir = self.lir.discard(key) is not None
+        self.queue.discard(key)
+        self.nonresident.pop(key, None)
+        if was_lir:
             self._prune()
         return present
 
     def __contains__(self, key):
-        return key in self._queue or self._stack.get(key) == LIR
+        return key in self.queue or key in self.lir
 
     def __len__(self):
-        return len(self._queue) + self._lir_count()
-
-    def _lir_count(self) -> int:
-        return sum(1 for state in self._stack.values() if state == LIR)
+        return len(self.queue) + len(self.lir)
 
     def keys(self):
         """LIR keys (bottom of S first), then resident HIR keys (Q's LRU end first)."""
-        return self.lir_keys() + list(self._queue)
+        return self.lir_keys() + list(self.queue)
 
     @property
     def max_object_size(self):
         return min(self.lir_capacity, self.hir_capacity)
 
     def lir_keys(self):
-        return [key for key, state in self._stack.items() if state == LIR]
+        lir = self.lir
+        return [key for key in self.stack if key in lir]
 
     def params(self):
         return {"hir_ratio": self.hir_ratio}

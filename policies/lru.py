@@ -14,21 +14,17 @@ from policies.fifo import FIFO
 
 @register("lru")
 class LRU(FIFO):
-    """Least recently used: a FIFO queue in which a hit moves the key to the back."""
+    """Least recently used: a FIFO queue in which a hit moves the key to the back (``keys()``: LRU first)."""
 
     def lookup(self, key):
-        if key in self._sizes:
-            self._sizes.move_to_end(key)
+        if key in self.sizes:
+            self.sizes.move_to_end(key)
             return True
         return False
 
     def access(self, key, size=1):
-        if key in self._sizes:
-            self._sizes.move_to_end(key)
+        if key in self.sizes:
+            self.sizes.move_to_end(key)
             return True
         self.insert(key, size)
         return False
-
-    def keys(self):
-        """Least recently used first."""
-        return list(self._sizes)

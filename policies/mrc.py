@@ -1,37 +1,10 @@
 """Miss-ratio curves: the miss ratio of a cache at many capacities, without a clock.
 
-Replaying a trace once per capacity costs (capacities x requests) policy
-steps.  For LRU one pass is enough, thanks to the *inclusion property*
-(Mattson, Gecsei, Slutz and Traiger, "Evaluation techniques for storage
-hierarchies", IBM Systems Journal 9(2), 1970): an LRU cache of capacity C
-holds the C most recently used objects, so a request hits exactly when its
-**stack depth** -- the position of its key in the recency stack, 1 for the
-most recent -- is at most C.  The histogram of depths is the whole curve.
-
-Depths in O(n log n), vectorized
---------------------------------
-For request t whose key was last requested at p, the depth is one plus the
-number of distinct keys requested in between.  Positions j in (p, t) whose
-key is requested again before t (next(j) < t) are repeats, so
-
-    depth(t) = (t - p - 1) - #{ j > p : next(j) < t } + 1.
-
-The count is a two-dimensional dominance query.  ``_suffix_below`` answers
-all of them at once with a merge-sort tree built level by level in numpy:
-at level L the `next` values are sorted within aligned blocks of 2**L
-positions, a suffix [p+1, n) splits into at most one block per level (the
-binary digits of its length), and merging the queries, sorted, into the
-sorted blocks counts the values below t in every query's block.  Each level
-is a few linear passes, so the whole is O(n log n), in O(n) memory.  With sizes as weights the same query
-gives the *byte* depth: the bytes of the distinct objects above the key in
-the stack, plus its own size.
-
-Streaming: a trace longer than memory is walked in blocks, and the history
-before a block is replaced by the current LRU stack itself (each cached key
-once, least recent first).  Depths only depend on the order of last
-accesses, so they are unchanged, and memory is bounded by the distinct keys
-plus one block instead of the trace's length (blocks grow with the stack,
-which keeps the total work O(n log n)).
+LRU needs one pass: its hits at every capacity follow from the requests'
+stack depths (policies/stack_depths.py, after Mattson et al. 1970), which
+``lru_mrc`` walks block by block and tallies per capacity.  Other policies
+are replayed once per capacity, all capacities fed from one read of the
+trace (``replay_mrc``); ``miss_ratio_curve`` picks the method.
 
 SHARDS
 ------
@@ -49,15 +22,17 @@ Here the threshold moves at block boundaries, so the sample can exceed
 (SHARDS_adj) divides the estimated misses by the true number of requests
 instead of the estimated one, which removes the error due to the sample
 holding more or fewer requests than R times the total.  The hash is
-splitmix64's finalizer of the 64-bit key: stable across processes.
+splitmix64's finalizer of the 64-bit key (workloads/hashing.py): stable
+across processes.
 
 The same sampling drives *miniature simulation* (Waldspurger, Saemundsson,
 Ahmad and Park, "Cache Modeling and Optimization using Miniature
 Simulations", USENIX ATC 2017) for policies without the inclusion property:
 replay the sampled requests through a cache of capacity R * C.
 
-Other policies are replayed once per capacity, all capacities fed from one
-read of the trace (``replay_mrc``); ``miss_ratio_curve`` picks the method.
+(About 500 lines, kept together: both ways of drawing a curve share their
+result type, their sources and their warm-up counting; the depth algorithm
+itself is in policies/stack_depths.py.)
 """
 
 from __future__ import annotations
@@ -68,10 +43,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from policies.base import Policy, make_policy, policy_class
-from policies.replay import Replayer, offline
-
-#: the depth of a first request: deeper than any cache
-INFINITE = np.iinfo(np.int64).max
+from policies.replay import Replayer, offline, prepare_offline, warm_count
+from policies.stack_depths import INFINITE, LRUStack, VaryingSizeError, int64_keys
+from workloads.hashing import mix64
 
 #: requests walked per block by the streaming algorithms (at least; blocks grow with the stack)
 DEFAULT_BLOCK = 1 << 17
@@ -79,198 +53,7 @@ DEFAULT_BLOCK = 1 << 17
 _TWO64 = 1 << 64
 
 
-class VaryingSizeError(ValueError):
-    """An object's size changes within the trace: byte depths are not exact then.
-
-    An LRU cache keeps the size an object had when it was inserted, so which
-    size counts depends on the capacity; exact byte curves then need replay.
-    """
-
-
-# -- depths -------------------------------------------------------------------------
-
-
-def previous_and_next(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every position, the previous and the next position of the same key.
-
-    -1 when there is no previous one, len(keys) when there is no next one.
-    """
-    n = len(keys)
-    order = np.argsort(keys, kind="stable")
-    same = keys[order[1:]] == keys[order[:-1]]
-    earlier, later = order[:-1][same], order[1:][same]
-    previous = np.full(n, -1, dtype=np.int64)
-    following = np.full(n, n, dtype=np.int64)
-    previous[later] = earlier
-    following[earlier] = later
-    return previous, following
-
-
-def _suffix_below(values: np.ndarray, starts: np.ndarray, limits: np.ndarray, weights=None) -> np.ndarray:
-    """For each query q: the number (or total weight) of j >= starts[q] with values[j] < limits[q].
-
-    `values` are integers in [0, len(values)]; limits are at most len(values).
-    A merge-sort tree built one level at a time (see the module docstring).
-    Every step of a level is linear: the values are kept sorted within
-    blocks, the queries sorted by (block, limit), and going up a level merges
-    pairs of sorted runs of each (a stable sort of runs is a merge); a level's
-    counts come from merging its queries into its values.  So O(n log n)
-    in all, with O(n) memory.
-    """
-    n = len(values)
-    levels = max(0, (n - 1).bit_length())
-    size = 1 << levels
-    base = n + 1  # values and limits are < base: (block, value) packs into block * base + value
-    sorted_values = np.full(size, n, dtype=np.int64)  # padding never counts: n >= every limit
-    sorted_values[:n] = values
-    sorted_weights = None
-    if weights is not None:
-        sorted_weights = np.zeros(size, dtype=np.int64)
-        sorted_weights[:n] = weights
-    positions = np.arange(size, dtype=np.int64)
-    # The queries, sorted by (start, limit): the order of (block, limit) at level 0.
-    order = np.argsort(starts * base + limits, kind="stable")
-    starts, limits = starts[order], limits[order]
-    result = np.zeros(len(starts), dtype=np.int64)
-    for level in range(levels + 1):
-        width = 1 << level
-        packed = (positions >> level) * base + sorted_values
-        # The one block of this level a suffix may cover starts where the suffix's
-        # start is rounded up to the block width (its length, size - start, has
-        # bit `level` set exactly when the suffix covers that whole block).
-        block = (starts + (width - 1)) >> level
-        needles = block * base + limits
-        if level:
-            # Each block is two sorted halves of the level below: a stable sort merges them.
-            merge = np.argsort(packed, kind="stable")
-            packed, sorted_values = packed[merge], sorted_values[merge]
-            if sorted_weights is not None:
-                sorted_weights = sorted_weights[merge]
-            # A query's block is the pair of its blocks below, merged: runs again.
-            merge = np.argsort(needles, kind="stable")
-            needles, block, starts, limits = needles[merge], block[merge], starts[merge], limits[merge]
-            result, order = result[merge], order[merge]
-        take = np.flatnonzero((size - starts) & width)
-        if not len(take):
-            continue
-        # Merge the (sorted) needles into the packed values, needles first on
-        # ties: the values before a needle are those below its limit in blocks
-        # up to its own.
-        both = np.concatenate((needles[take], packed))
-        merged = np.argsort(both, kind="stable")
-        values_before = np.cumsum(merged >= len(take))
-        is_needle = np.flatnonzero(merged < len(take))
-        found = np.empty(len(take), dtype=np.int64)
-        found[merged[is_needle]] = values_before[is_needle]
-        first = block[take] * width  # index in `packed` of the block's first value
-        if sorted_weights is None:
-            result[take] += found - first
-        else:
-            cumulative = np.concatenate(([0], np.cumsum(sorted_weights)))
-            result[take] += cumulative[found] - cumulative[first]
-    answers = np.empty_like(result)
-    answers[order] = result
-    return answers
-
-
-def _depths(keys: np.ndarray, sizes: np.ndarray | None, check_sizes: bool):
-    """Depths of a whole in-memory sequence, and its `next` array (for the streaming state)."""
-    n = len(keys)
-    previous, following = previous_and_next(keys)
-    if sizes is not None and check_sizes:
-        repeat = np.flatnonzero(previous >= 0)
-        changed = sizes[repeat] != sizes[previous[repeat]]
-        if changed.any():
-            t = int(repeat[np.argmax(changed)])
-            raise VaryingSizeError(f"key {keys[t]} changes size from {sizes[previous[t]]} to {sizes[t]}")
-    depths = np.full(n, INFINITE, dtype=np.int64)
-    reuse = np.flatnonzero(previous >= 0)
-    if len(reuse):
-        last = previous[reuse]
-        if sizes is None:
-            repeats = _suffix_below(following, last + 1, reuse)
-            depths[reuse] = (reuse - last - 1) - repeats + 1
-        else:
-            sizes = np.asarray(sizes, dtype=np.int64)
-            between = np.concatenate(([0], np.cumsum(sizes)))
-            repeats = _suffix_below(following, last + 1, reuse, sizes)
-            depths[reuse] = (between[reuse] - between[last + 1]) - repeats + sizes[reuse]
-    return depths, following
-
-
-def stack_depths(keys, sizes=None) -> np.ndarray:
-    """The LRU stack depth of every request of an in-memory key sequence.
-
-    Without sizes: 1 + the number of distinct other keys requested since the
-    key's previous request, so an LRU cache of C objects hits exactly the
-    requests with depth <= C.  With sizes: the bytes of those distinct
-    objects plus the object's own size, so an LRU cache of C bytes hits
-    exactly the requests with depth <= C, provided each object keeps one size
-    and none is larger than C (a larger one is never admitted, and is not in
-    the cache to push others out).  A first request has depth INFINITE.
-
-        >>> stack_depths([1, 2, 1, 3, 2, 2]).tolist()[2:]
-        [2, 9223372036854775807, 3, 1]
-    """
-    keys = _as_keys(np.asarray(keys))
-    if sizes is not None:
-        sizes = np.asarray(sizes, dtype=np.int64)
-    return _depths(keys, sizes, check_sizes=sizes is not None)[0]
-
-
-class LRUStack:
-    """Stack depths of a stream fed block by block; the history kept as the LRU stack.
-
-    ``depths(keys, sizes)`` returns the depths of a block's requests and
-    remembers the stack; its memory is the distinct keys seen (``keys`` and
-    ``sizes``, least recently used first) plus the block.  `check_sizes`
-    raises VaryingSizeError when a key's size changes (byte depths would not
-    be exact); when false, an object counts with the size of its latest
-    request.
-    """
-
-    def __init__(self, count_bytes: bool = False, check_sizes: bool = True):
-        self.count_bytes = count_bytes
-        self.check_sizes = check_sizes
-        self.keys = np.empty(0, dtype=np.int64)
-        self.sizes = np.empty(0, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def depths(self, keys: np.ndarray, sizes: np.ndarray | None = None) -> np.ndarray:
-        held = len(self.keys)
-        sequence = np.concatenate((self.keys, keys))
-        if self.count_bytes:
-            sizes = np.ones(len(keys), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
-            sequence_sizes = np.concatenate((self.sizes, sizes))
-        else:
-            sequence_sizes = None
-        depths, following = _depths(sequence, sequence_sizes, self.check_sizes)
-        # The new stack: every key at its last position, in order of those positions.
-        last = following == len(sequence)
-        self.keys = sequence[last]
-        if sequence_sizes is not None:
-            self.sizes = sequence_sizes[last]
-        return depths[held:]
-
-    def retain(self, keep: np.ndarray) -> None:
-        """Forget the stacked keys where `keep` (a mask over ``self.keys``) is false."""
-        self.keys = self.keys[keep]
-        if self.count_bytes:
-            self.sizes = self.sizes[keep]
-
-
 # -- SHARDS sampling ------------------------------------------------------------------
-
-
-def shards_hash(keys) -> np.ndarray:
-    """A 64-bit hash of each int64 key (splitmix64's finalizer), as uint64; stable everywhere."""
-    x = np.asarray(keys).astype(np.int64, copy=False).view(np.uint64)
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 def _threshold(rate: float) -> int:
@@ -280,12 +63,17 @@ def _threshold(rate: float) -> int:
     return max(1, min(_TWO64, int(round(rate * _TWO64))))
 
 
+def _in_sample(keys: np.ndarray, threshold: int) -> np.ndarray:
+    """The mask of the keys whose hash is below `threshold` (< 2**64)."""
+    return mix64(keys) < np.uint64(threshold)
+
+
 def shards_sample(keys, rate: float) -> np.ndarray:
     """The mask of requests whose key is in the spatial sample of `rate`."""
     threshold = _threshold(rate)
     if threshold >= _TWO64:
         return np.ones(len(keys), dtype=bool)
-    return shards_hash(keys) < np.uint64(threshold)
+    return _in_sample(np.asarray(keys), threshold)
 
 
 # -- curves ---------------------------------------------------------------------------
@@ -344,16 +132,6 @@ def capacity_list(capacities) -> np.ndarray:
     return values
 
 
-def _as_keys(keys: np.ndarray) -> np.ndarray:
-    if keys.dtype.kind == "i":
-        return keys.astype(np.int64, copy=False)
-    if keys.dtype.kind == "u":
-        return keys.astype(np.uint64, copy=False).view(np.int64)
-    # Anything else (strings...) in one in-memory array: number the distinct keys.
-    _, inverse = np.unique(keys, return_inverse=True)
-    return inverse.astype(np.int64)
-
-
 def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(keys int64, sizes int64) chunks of a source.
 
@@ -365,10 +143,10 @@ def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     if callable(source):
         source = source()
     if _is_pair(source):
-        yield _as_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64)
+        yield int64_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64)
         return
     if isinstance(source, np.ndarray) or (isinstance(source, list) and not any(map(_is_chunk, source[:1]))):
-        keys = _as_keys(np.asarray(source))
+        keys = int64_keys(np.asarray(source))
         yield keys, np.ones(len(keys), dtype=np.int64)
         return
     for chunk in source:
@@ -380,7 +158,7 @@ def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             raise TypeError(f"a chunk must be a batch with key and size arrays or a (keys, sizes) pair; got {chunk!r}")
         if keys.dtype.kind not in "iu":
             raise TypeError(f"chunked keys must be integers (trace readers give int64 ids); got {keys.dtype}")
-        yield _as_keys(keys), np.asarray(sizes, dtype=np.int64)
+        yield int64_keys(keys), np.asarray(sizes, dtype=np.int64)
 
 
 def _is_pair(value) -> bool:
@@ -414,6 +192,142 @@ class _Tally:
         self.sampled_bytes += weight * float(cumulative[-1])
 
 
+class _Measured:
+    """A stream's position, and the requests and bytes counted after its warm-up."""
+
+    def __init__(self, warmup: int):
+        self.warmup = warmup
+        self.position = self.requests = self.bytes = 0
+
+    def advance(self, sizes: np.ndarray) -> int:
+        """Count the next chunk of requests (their sizes); return how many of its first ones are warm-up."""
+        n = len(sizes)
+        warm = warm_count(self.position, n, self.warmup)
+        self.requests += n - warm
+        self.bytes += int(sizes[warm:].sum())
+        self.position += n
+        return warm
+
+
+class StackDistanceSampler:
+    """The one-pass LRU curve of a stream fed chunk by chunk: stack depths, SHARDS, a tally.
+
+    ``feed(keys, sizes)`` takes the next chunk (int64 arrays), ``curve()``
+    gives the MissRatioCurve of everything fed; see ``lru_mrc`` for the
+    parameters.  The stream is cut into blocks of ``step`` requests; sampled
+    requests wait in a queue until there are at least as many as the stack
+    holds keys, so that each walk of the stack (``LRUStack.depths``) costs
+    in proportion to the requests it serves: O(n log n) in all.
+    """
+
+    def __init__(
+        self,
+        capacities,
+        count_bytes: bool = False,
+        warmup: int = 0,
+        rate: float | None = None,
+        max_keys: int | None = None,
+        check_sizes: bool | None = None,
+        block: int = DEFAULT_BLOCK,
+    ):
+        self.capacities = capacity_list(capacities)
+        if max_keys is not None and (isinstance(max_keys, bool) or int(max_keys) != max_keys or max_keys < 1):
+            raise ValueError(f"max_keys must be a positive integer; got {max_keys!r}")
+        self.threshold = _threshold(1.0 if rate is None else rate)
+        self.sampling = rate is not None or max_keys is not None
+        self.count_bytes = count_bytes
+        self.max_keys = max_keys
+        if check_sizes is None:
+            check_sizes = count_bytes and not self.sampling
+        self.stack = LRUStack(count_bytes, check_sizes)
+        self.tally = _Tally(self.capacities)
+        self.measured = _Measured(warmup)
+        self.max_size = 0  # the largest request size seen
+        # Fixed-size sampling moves its threshold between blocks: blocks of about
+        # max_keys sampled requests keep the overshoot within one block's new keys.
+        self.step = block if max_keys is None else max(1, min(block, int(max_keys)))
+        self._waiting: list = []  # (keys, sizes, stream positions) of sampled requests not walked yet
+        self._waiting_requests = 0
+
+    @property
+    def rate(self) -> float:
+        """The sampling rate in effect now."""
+        return self.threshold / _TWO64
+
+    def feed(self, keys: np.ndarray, sizes: np.ndarray) -> None:
+        for low in range(0, len(keys), self.step):
+            self._add_block(keys[low : low + self.step], sizes[low : low + self.step])
+
+    def _add_block(self, keys: np.ndarray, sizes: np.ndarray) -> None:
+        """Count a block, queue its sampled requests, and walk the queue once it is long enough."""
+        start = self.measured.position
+        self.measured.advance(sizes)
+        if self.count_bytes and len(sizes):
+            self.max_size = max(self.max_size, int(sizes.max()))
+        positions = np.arange(start, start + len(keys), dtype=np.int64)
+        if self.threshold < _TWO64:
+            keep = _in_sample(keys, self.threshold)
+            keys, sizes, positions = keys[keep], sizes[keep], positions[keep]
+        self._waiting.append((keys, sizes, positions))
+        self._waiting_requests += len(keys)
+        if self._waiting_requests >= max(self.step, len(self.stack)):
+            self._walk()
+
+    def _walk(self) -> None:
+        """The depths of the queued requests, tallied after the warm-up (scaled by the rate)."""
+        keys, sizes, positions = (np.concatenate(column) for column in zip(*self._waiting))
+        self._waiting.clear()
+        self._waiting_requests = 0
+        depths = self.stack.depths(keys, sizes if self.count_bytes else None)
+        measured = positions >= self.measured.warmup
+        depths, sizes = depths[measured], sizes[measured]
+        rate = self.rate
+        if self.threshold < _TWO64:
+            # The sample holds the key itself and about R of the others above it:
+            # scale only the others (a first request stays at INFINITE).
+            own = sizes if self.count_bytes else 1
+            finite = depths != INFINITE
+            depths = np.where(finite, own + (depths - own) / rate, np.inf)
+        self.tally.add(depths, sizes, self.capacities, 1.0 / rate)
+        if self.max_keys is not None and len(self.stack) > self.max_keys:
+            self._lower_threshold()
+
+    def _lower_threshold(self) -> None:
+        """Fixed-size SHARDS: keep the `max_keys` smallest hashes; the threshold drops to the next one."""
+        hashes = mix64(self.stack.keys)
+        self.threshold = int(np.partition(hashes, self.max_keys)[self.max_keys])
+        self.stack.retain(hashes < np.uint64(self.threshold))
+
+    def curve(self, adjust: bool = True) -> MissRatioCurve:
+        """The curve of everything fed so far (`adjust`: SHARDS_adj when sampling)."""
+        if self._waiting:
+            self._walk()
+        tally, requests, total_bytes = self.tally, self.measured.requests, self.measured.bytes
+        if not self.sampling:
+            misses = requests - np.rint(tally.hits).astype(np.int64)
+            missed_bytes = total_bytes - np.rint(tally.hit_bytes).astype(np.int64)
+            return MissRatioCurve(
+                self.capacities, self.count_bytes, requests, total_bytes, misses, missed_bytes, max_size=self.max_size
+            )
+        # Estimated misses; adjusted: scaled to the true number of requests and bytes.
+        misses = tally.sampled - tally.hits
+        missed_bytes = tally.sampled_bytes - tally.hit_bytes
+        if not adjust and tally.sampled:
+            misses = misses * (requests / tally.sampled)
+            missed_bytes = missed_bytes * (total_bytes / tally.sampled_bytes) if tally.sampled_bytes else missed_bytes
+        return MissRatioCurve(
+            self.capacities,
+            self.count_bytes,
+            requests,
+            total_bytes,
+            np.clip(misses, 0, requests),
+            np.clip(missed_bytes, 0, total_bytes),
+            "shards",
+            rate=min(1.0, self.rate),
+            max_size=self.max_size,
+        )
+
+
 def lru_mrc(
     source,
     capacities,
@@ -439,94 +353,10 @@ def lru_mrc(
     adjust: the SHARDS_adj estimate (divide by the true request count).
     warmup: the first requests feed the stack but are not counted.
     """
-    capacities = capacity_list(capacities)
-    if max_keys is not None and (isinstance(max_keys, bool) or int(max_keys) != max_keys or max_keys < 1):
-        raise ValueError(f"max_keys must be a positive integer; got {max_keys!r}")
-    threshold = _threshold(1.0 if rate is None else rate)
-    sampling = rate is not None or max_keys is not None
-    if check_sizes is None:
-        check_sizes = count_bytes and not sampling
-    stack = LRUStack(count_bytes, check_sizes)
-    tally = _Tally(capacities)
-    requests = total_bytes = 0
-    max_size = 0
-    position = 0
-    pending: list = []
-    pending_requests = 0
-
-    def process():
-        nonlocal threshold
-        keys = np.concatenate([p[0] for p in pending])
-        sizes = np.concatenate([p[1] for p in pending])
-        index = np.concatenate([p[2] for p in pending])
-        pending.clear()
-        depths = stack.depths(keys, sizes if count_bytes else None)
-        current = threshold / _TWO64
-        measured = index >= warmup
-        depths, sizes = depths[measured], sizes[measured]
-        if threshold < _TWO64:
-            # The sample holds the key itself and about R of the others above it:
-            # scale only the others (a first request stays at INFINITE).
-            own = sizes if count_bytes else 1
-            finite = depths != INFINITE
-            depths = np.where(finite, own + (depths - own) / current, np.inf)
-        tally.add(depths, sizes, capacities, 1.0 / current)
-        if max_keys is not None and len(stack) > max_keys:
-            hashes = shards_hash(stack.keys)
-            threshold = int(np.partition(hashes, max_keys)[max_keys])  # the largest kept hash is below it
-            stack.retain(hashes < np.uint64(threshold))
-
-    # Fixed-size sampling moves its threshold between blocks: blocks of about
-    # max_keys sampled requests keep the overshoot within one block's new keys.
-    step = block if max_keys is None else max(1, min(block, int(max_keys)))
-    for whole_keys, whole_sizes in _chunks(source):
-        for low in range(0, len(whole_keys), step):
-            keys, sizes = whole_keys[low : low + step], whole_sizes[low : low + step]
-            n = len(keys)
-            index = np.arange(position, position + n, dtype=np.int64)
-            counted = max(0, min(n, position + n - warmup))
-            requests += counted
-            total_bytes += int(sizes[n - counted :].sum())
-            if count_bytes and n:
-                max_size = max(max_size, int(sizes.max()))
-            position += n
-            if sampling and threshold < _TWO64:
-                keep = shards_hash(keys) < np.uint64(threshold)
-                keys, sizes, index = keys[keep], sizes[keep], index[keep]
-            pending.append((keys, sizes, index))
-            pending_requests += len(keys)
-            if pending_requests >= max(step, len(stack)):
-                process()
-                pending_requests = 0
-    if pending:
-        process()
-
-    final_rate = min(1.0, threshold / _TWO64)
-    if sampling:
-        # Estimated misses; adjusted: scaled to the true number of requests and bytes.
-        misses = tally.sampled - tally.hits
-        missed_bytes = tally.sampled_bytes - tally.hit_bytes
-        if not adjust and tally.sampled:
-            misses = misses * (requests / tally.sampled)
-            missed_bytes = missed_bytes * (total_bytes / tally.sampled_bytes) if tally.sampled_bytes else missed_bytes
-        misses = np.clip(misses, 0, requests)
-        missed_bytes = np.clip(missed_bytes, 0, total_bytes)
-        method = "shards"
-    else:
-        misses = requests - np.rint(tally.hits).astype(np.int64)
-        missed_bytes = total_bytes - np.rint(tally.hit_bytes).astype(np.int64)
-        method = "stack"
-    return MissRatioCurve(
-        capacities,
-        count_bytes,
-        requests,
-        total_bytes,
-        misses,
-        missed_bytes,
-        method,
-        rate=final_rate if sampling else 1.0,
-        max_size=max_size,
-    )
+    sampler = StackDistanceSampler(capacities, count_bytes, warmup, rate, max_keys, check_sizes, block)
+    for keys, sizes in _chunks(source):
+        sampler.feed(keys, sizes)
+    return sampler.curve(adjust)
 
 
 def _policy_factory(policy, params: dict | None) -> Callable[[int], Policy]:
@@ -567,29 +397,22 @@ def replay_mrc(
     sampling = threshold < _TWO64
     sizes_for = np.maximum(1, np.rint(capacities * effective_rate)).astype(np.int64) if sampling else capacities
     policies = [factory(int(c)) for c in sizes_for]
-    if any(offline(p) for p in policies):
-        if not callable(source):
-            raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
-        keys = np.concatenate([k[shards_sample(k, effective_rate)] if sampling else k for k, _ in _chunks(source)])
-        for p in policies:
-            if offline(p):
-                p.prepare(keys)
+    if any(offline(p) for p in policies) and not callable(source):
+        raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
+    prepare_offline(
+        policies, lambda: np.concatenate([k[_in_sample(k, threshold)] if sampling else k for k, _ in _chunks(source)])
+    )
     replayers = [Replayer(p, count_bytes) for p in policies]
-    requests = total_bytes = position = 0
+    measured = _Measured(warmup)
     for keys, sizes in _chunks(source):
-        n = len(keys)
-        counted = max(0, min(n, position + n - warmup))
-        requests += counted
-        total_bytes += int(sizes[n - counted :].sum())
+        warm = measured.advance(sizes)
         if sampling:
-            keep = shards_hash(keys) < np.uint64(threshold)
-            warm = int(keep[: n - counted].sum())
+            keep = _in_sample(keys, threshold)
+            warm = int(keep[:warm].sum())
             keys, sizes = keys[keep], sizes[keep]
-        else:
-            warm = n - counted
         for replayer in replayers:
             replayer.feed(keys, sizes, warm=warm)
-        position += n
+    requests, total_bytes = measured.requests, measured.bytes
     counts = [r.counts for r in replayers]
     if not sampling:
         misses = np.array([c.misses for c in counts], dtype=np.int64)

@@ -21,20 +21,19 @@ class Random(SizedPolicy):
         super().__init__(capacity)
         self.seed = int(seed)
         self._random = _random.Random(self.seed).random  # the policy's own generator
-        self._sizes: dict = {}
         self._slot: dict = {}  # key -> index in self._keys
         self._keys: list = []
 
     def lookup(self, key):
-        return key in self._sizes
+        return key in self.sizes
 
     def insert(self, key, size=1):
-        if key in self._sizes:
+        if key in self.sizes:
             self.remove(key)
         return self._insert_new(key, size)
 
     def access(self, key, size=1):
-        if key in self._sizes:
+        if key in self.sizes:
             return True
         self._insert_new(key, size)
         return False
@@ -43,7 +42,7 @@ class Random(SizedPolicy):
         if size > self.capacity:
             return []
         evicted = []
-        keys, slot, sizes = self._keys, self._slot, self._sizes
+        keys, slot, sizes = self._keys, self._slot, self.sizes
         while self.used + size > self.capacity:
             index = int(self._random() * len(keys))  # uniform over the cached keys
             victim = keys[index]

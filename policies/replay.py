@@ -4,10 +4,15 @@ No SimPy, no time: each request is one ``policy.access``.  This is what
 libCacheSim and the Caffeine simulator do, and what miss-ratio parity with
 libCacheSim is measured on.
 
-An offline policy (Belady) is given the whole key sequence first, unless it
-was prepared already: to replay a long trace in parts (chunks, or a warm-up
-then the measured part), call ``policy.prepare(all_keys)`` once and then
-``replay`` each part in order.
+Two rules every replay here follows, each written once:
+
+* **Warm-up** (``warm_count``): the first `warmup` requests of a stream go
+  through the policy but are not counted.
+* **Offline preparation** (``prepare_offline``): a policy that needs the
+  future (Belady) is given the whole key sequence, warm-up included, before
+  its first request, unless it was prepared already.  To replay a long trace
+  in parts (chunks, or a warm-up then the measured part), prepare it once
+  with all the keys and then ``replay`` each part in order.
 """
 
 from __future__ import annotations
@@ -58,8 +63,7 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> Repla
     sizes = np.ones(len(key_list), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
     if len(sizes) != len(key_list):
         raise ValueError(f"replay: {len(key_list)} keys but {len(sizes)} sizes")
-    if policy.offline and not getattr(policy, "prepared", False):
-        policy.prepare(keys if isinstance(keys, np.ndarray) else key_list)
+    prepare_offline([policy], keys if isinstance(keys, np.ndarray) else key_list)
     policy.expect(keys)
     # map() runs the loop in C; the per-request cost is then the policy's own.
     if count_bytes:
@@ -86,9 +90,7 @@ class Replayer:
 
     A policy that needs the future (a class attribute ``offline = True``,
     such as Belady's) must be given the whole key sequence, warm-up
-    included, with ``policy.prepare(keys)`` before the first chunk: the
-    callers in policies.mrc and `kvsim replay` do so; `offline` below says
-    whether a policy asks for it.
+    included, before the first chunk: ``prepare_offline`` does it.
     """
 
     def __init__(self, policy: Policy, count_bytes: bool = False, warmup: int = 0):
@@ -107,7 +109,7 @@ class Replayer:
         n = len(keys)
         sizes = np.ones(n, dtype=np.int64) if sizes is None else np.asarray(sizes)
         if warm is None:
-            warm = min(n, max(0, self.warmup - self.position))
+            warm = warm_count(self.position, n, self.warmup)
         if warm:
             replay(self.policy, keys[:warm], sizes[:warm], self.count_bytes)
         if warm < n:
@@ -115,9 +117,31 @@ class Replayer:
         self.position += n
 
 
+def warm_count(start: int, n: int, warmup: int) -> int:
+    """How many of `n` consecutive requests, the first being request `start` (0-based) of
+    the stream, are warm-up: among the stream's first `warmup` requests."""
+    return min(n, max(0, warmup - start))
+
+
 def offline(policy) -> bool:
     """Whether a policy (or policy class) needs the future: ``prepare(keys)`` before replay."""
     return bool(getattr(policy, "offline", False))
+
+
+def prepare_offline(policies, keys) -> None:
+    """Give every policy that needs the future and is not prepared yet the whole key sequence.
+
+    `keys` is the sequence, warm-up included, or a callable returning it: it
+    is called only when some policy needs it (reading a trace's keys is a
+    pass over the file).
+    """
+    waiting = [policy for policy in policies if offline(policy) and not getattr(policy, "prepared", False)]
+    if not waiting:
+        return
+    if callable(keys):
+        keys = keys()
+    for policy in waiting:
+        policy.prepare(keys)
 
 
 def replay_batches(policy: Policy, batches, count_bytes: bool = False, warmup: int = 0) -> ReplayCounts:

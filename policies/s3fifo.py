@@ -35,9 +35,8 @@ Lookup and insert are apart in a timed model, so a ghost hit seen by
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from policies.base import Policy, register
+from policies.queues import GhostList, SizedQueue
 
 
 @register("s3fifo")
@@ -63,29 +62,30 @@ class S3FIFO(Policy):
         self.move_to_main_threshold = int(move_to_main_threshold)
         self.small_capacity = max(int(capacity * small_size_ratio), 1)
         self.main_capacity = capacity - self.small_capacity
-        self.ghost_capacity = int(capacity * ghost_size_ratio)
         # libCacheSim refuses objects of size >= the small queue; a one-unit queue takes one unit.
         self._small_limit = max(self.small_capacity, 2)
-        self._small: OrderedDict = OrderedDict()  # key -> size, oldest first
-        self._main: OrderedDict = OrderedDict()
-        self._ghost: OrderedDict = OrderedDict()  # key -> size, oldest first
-        self._freq: dict = {}  # cached key -> hit counter
-        self._small_used = self._main_used = self._ghost_used = 0
+        self.small = SizedQueue()  # probation FIFO, oldest first
+        self.main = SizedQueue()  # main FIFO (a CLOCK), oldest first
+        self.ghost = GhostList(int(capacity * ghost_size_ratio))  # keys evicted from small
+        self.freq: dict = {}  # cached key -> hit counter
         self._has_evicted = False
         self._ghost_hits: set = set()  # keys whose last lookup hit the ghost, until their insert
 
     @property
     def used(self):
-        return self._small_used + self._main_used
+        return self.small.used + self.main.used
+
+    @property
+    def ghost_capacity(self) -> int:
+        return self.ghost.capacity
 
     def lookup(self, key):
-        freq = self._freq
+        freq = self.freq
         if key in freq:
             freq[key] += 1
             return True
-        size = self._ghost.pop(key, None)
-        if size is not None:
-            self._ghost_used -= size
+        if key in self.ghost:
+            self.ghost.remove(key)
             self._ghost_hits.add(key)
         return False
 
@@ -97,7 +97,8 @@ class S3FIFO(Policy):
         if size > self.capacity or size > self.small_capacity:
             return []
         evicted = []
-        while self._small_used + self._main_used + size > self.capacity:
+        small, main = self.small, self.main
+        while small.used + main.used + size > self.capacity:
             victim = self._evict()
             if victim is not None:
                 evicted.append(victim)
@@ -106,100 +107,78 @@ class S3FIFO(Policy):
             # it would still let such an object in from the ghost: only possible when an
             # object changes size, and it would break the size limit).
             return evicted
-        if from_ghost:
-            self._main[key] = size
-            self._main_used += size
-        elif not self._has_evicted and self._small_used >= self.small_capacity:
-            self._main[key] = size  # warming up with a full small queue: straight to main
-            self._main_used += size
+        if from_ghost or (not self._has_evicted and small.used >= self.small_capacity):
+            main.push(key, size)  # from the ghost, or warming up with a full small queue
         else:
-            self._small[key] = size
-            self._small_used += size
-        self._freq[key] = 0
+            small.push(key, size)
+        self.freq[key] = 0
         return evicted
 
     def _evict(self):
         """Evict one object (or, from small, promote until one leaves); its key or None."""
         self._has_evicted = True
-        if self._main_used > self.main_capacity or not self._small:
+        if self.main.used > self.main_capacity or not self.small:
             return self._evict_main()
         return self._evict_small()
 
     def _evict_small(self):
-        small, freq = self._small, self._freq
+        small, freq = self.small, self.freq
         while small:
-            key, size = small.popitem(last=False)
-            self._small_used -= size
+            key, size = small.pop_oldest()
             if freq[key] >= self.move_to_main_threshold:  # proven: on to main, counter reset
                 freq[key] = 0
-                self._main[key] = size
-                self._main_used += size
+                self.main.push(key, size)
                 continue
             del freq[key]
-            self._remember(key, size)
+            self.ghost.remember(key, size)
             return key
         return None
 
     def _evict_main(self):
-        main, freq = self._main, self._freq
+        main, freq = self.main, self.freq
         while main:
-            key, size = main.popitem(last=False)
+            key = main.oldest()
             count = freq[key]
             if count >= 1:  # hit since its last pass: reinsert, one step colder
                 freq[key] = min(count, 3) - 1
-                main[key] = size
+                main.move_to_end(key)
                 continue
             del freq[key]
-            self._main_used -= size
+            main.pop_oldest()
             return key
         return None
 
-    def _remember(self, key, size: int) -> None:
-        """Put a key evicted from small in the ghost FIFO (if it fits at all)."""
-        if size > self.ghost_capacity:
-            return
-        ghost = self._ghost
-        while self._ghost_used + size > self.ghost_capacity:
-            self._ghost_used -= ghost.popitem(last=False)[1]
-        ghost[key] = size
-        self._ghost_used += size
-
     def remove(self, key):
         self._ghost_hits.discard(key)
-        size = self._ghost.pop(key, None)
-        if size is not None:
-            self._ghost_used -= size
-        if self._freq.pop(key, None) is None:
+        if key in self.ghost:
+            self.ghost.remove(key)
+        if self.freq.pop(key, None) is None:
             return False
-        size = self._small.pop(key, None)
-        if size is not None:
-            self._small_used -= size
-        else:
-            self._main_used -= self._main.pop(key)
+        (self.small if key in self.small else self.main).remove(key)
         return True
 
     def __contains__(self, key):
-        return key in self._freq
+        return key in self.freq
 
     def __len__(self):
-        return len(self._freq)
+        return len(self.freq)
 
     def keys(self):
         """Small queue then main queue, each oldest first."""
-        return list(self._small) + list(self._main)
+        return list(self.small) + list(self.main)
 
     @property
     def max_object_size(self):
         return min(self.capacity, self._small_limit - 1)
 
     def small_keys(self):
-        return list(self._small)
+        return list(self.small)
 
     def main_keys(self):
-        return list(self._main)
+        return list(self.main)
 
     def ghost_keys(self):
-        return list(self._ghost)
+        return list(self.ghost)
 
     def params(self):
         return {

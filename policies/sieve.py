@@ -33,13 +33,12 @@ class Sieve(SizedPolicy):
 
     def __init__(self, capacity: int):
         super().__init__(capacity)
-        self._sizes: dict = {}
         self._visited: set = set()
         self._ahead: OrderedDict = OrderedDict()  # from the hand to the head, oldest first
         self._behind: OrderedDict = OrderedDict()  # from the tail to the hand, oldest first
 
     def lookup(self, key):
-        if key in self._sizes:
+        if key in self.sizes:
             self._visited.add(key)
             return True
         return False
@@ -56,18 +55,18 @@ class Sieve(SizedPolicy):
                     visited.discard(victim)
                     behind[victim] = None
                 else:
-                    self.used -= self._sizes.pop(victim)
+                    self.used -= self.sizes.pop(victim)
                     evicted.append(victim)
                 if not ahead:  # the hand passed the head: it wraps around to the tail
                     ahead, behind = behind, ahead
                     self._ahead, self._behind = ahead, behind
-        self._sizes[key] = size
+        self.sizes[key] = size
         self._ahead[key] = None
         self.used += size
         return evicted
 
     def access(self, key, size=1):
-        if key in self._sizes:
+        if key in self.sizes:
             self._visited.add(key)
             return True
         self.insert(key, size)

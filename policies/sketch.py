@@ -3,9 +3,11 @@ policies use: a counting Bloom filter (W-TinyLFU's frequency estimate), a
 Bloom filter and a count-min sketch (the TinyLFU admission filter).
 
 Python's ``hash()`` of a string is salted per process, so it would make runs
-irreproducible; every decision here goes through ``stable_hash``: integer
-keys are mixed with SplitMix64's finaliser, other keys are hashed with
-BLAKE2b.  Both give the same 64 bits in every process on every machine.
+irreproducible; every decision here goes through ``stable_hash``: a key's
+64-bit id (an integer key itself, any other key its BLAKE2b-64 digest) mixed
+by splitmix64's finaliser, both from workloads/hashing.py, the project's one
+home of stable hashes.  Both give the same 64 bits in every process on every
+machine.
 
 Each structure derives its k probe positions from two hashes by double
 hashing, ``h1 + i * h2`` (Kirsch and Mitzenmacher, "Less hashing, same
@@ -21,18 +23,8 @@ from __future__ import annotations
 
 import math
 import operator
-from hashlib import blake2b
 
-MASK64 = (1 << 64) - 1
-
-
-def mix64(x: int) -> int:
-    """SplitMix64's finaliser: a bijection of 64-bit integers that scrambles every bit."""
-    x = (x + 0x9E3779B97F4A7C15) & MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
-    return x ^ (x >> 31)
-
+from workloads.hashing import MASK64, splitmix64, stable_id
 
 _P1, _P2, _P3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
 _P4, _P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
@@ -74,22 +66,20 @@ def _xxh64_finish_array(lane, seed: int):
 
 
 def key_id(key) -> int:
-    """A 64-bit id for a key: an integer key itself, any other key its BLAKE2b digest."""
+    """An unsigned 64-bit id for any key: an integer key itself, any other its text's stable id."""
     if type(key) is int:
         return key & MASK64
-    if isinstance(key, str):
-        key = key.encode()
-    elif not isinstance(key, (bytes, bytearray)):
+    if not isinstance(key, (str, bytes, bytearray)):
         try:
             return operator.index(key) & MASK64  # numpy integers, bool
         except TypeError:
-            key = repr(key).encode()  # tuples and the like: repr is stable for builtins
-    return int.from_bytes(blake2b(key, digest_size=8).digest(), "little")
+            key = repr(key)  # tuples and the like: repr is stable for builtins
+    return stable_id(key)
 
 
 def stable_hash(key) -> int:
     """A 64-bit hash of `key` that is the same in every process."""
-    return mix64(key_id(key))
+    return splitmix64(key_id(key))
 
 
 class _Probes:

@@ -25,46 +25,41 @@ SLRU_can_insert).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from policies.base import Policy, register
+from policies.queues import SizedQueue
 
 
 class SegmentedLRU:
     """LRU segments with libCacheSim's SLRU rules, counting in capacity units.
 
-    Also the main cache of W-TinyLFU.  `segment_capacities` are fixed; each
-    segment is an OrderedDict key -> size, LRU first.
+    Also the main cache of W-TinyLFU.  ``segments[i]`` is a SizedQueue, LRU
+    first, of fixed capacity ``seg_capacity[i]``; `capacity` bounds the whole
+    (by default the sum of the segments).  ``where`` maps each cached key to
+    its segment, ``used`` is the size of the whole, and every key that leaves
+    the cache is appended to ``evicted`` (the owner swaps in a fresh list).
     """
 
-    def __init__(self, segment_capacities):
+    def __init__(self, segment_capacities, capacity: int | None = None):
         self.seg_capacity = list(segment_capacities)
-        self.capacity = sum(self.seg_capacity)
-        self.segs = [OrderedDict() for _ in self.seg_capacity]
-        self.seg_used = [0] * len(self.seg_capacity)
+        self.capacity = sum(self.seg_capacity) if capacity is None else capacity
+        self.segments = [SizedQueue() for _ in self.seg_capacity]
         self.where: dict = {}  # key -> index of its segment
         self.used = 0
-        self.evicted: list = []  # where evictions are recorded (the owner swaps in a fresh list)
+        self.evicted: list = []
 
     def can_insert(self, size: int) -> bool:
         return size <= self.seg_capacity[0] and size <= self.capacity
 
     def hit(self, key) -> bool:
-        """Promote a cached key; False if it is not cached."""
+        """Promote a cached key one segment up (or to the top's MRU end); False if it is not cached."""
         seg = self.where.get(key)
         if seg is None:
             return False
-        top = len(self.segs) - 1
-        if seg == top:
-            self.segs[top].move_to_end(key)
+        segments = self.segments
+        if seg == len(segments) - 1:
+            segments[seg].move_to_end(key)
             return True
-        size = self.segs[seg].pop(key)
-        self.seg_used[seg] -= size
-        self.segs[seg + 1][key] = size
-        self.seg_used[seg + 1] += size
-        self.where[key] = seg + 1
-        while self.seg_used[seg + 1] > self.seg_capacity[seg + 1]:
-            self._cool(seg + 1)
+        self._move(key, seg + 1, segments[seg].remove(key))
         return True
 
     def _cool(self, seg: int) -> None:
@@ -72,27 +67,27 @@ class SegmentedLRU:
         if seg == 0:
             self.evict()
             return
-        key, size = self.segs[seg].popitem(last=False)
-        self.seg_used[seg] -= size
-        self.segs[seg - 1][key] = size
-        self.seg_used[seg - 1] += size
-        self.where[key] = seg - 1
-        while self.seg_used[seg - 1] > self.seg_capacity[seg - 1]:
-            self._cool(seg - 1)
+        key, size = self.segments[seg].pop_oldest()
+        self._move(key, seg - 1, size)
+
+    def _move(self, key, target: int, size: int) -> None:
+        """Put a key just taken from its segment at the MRU end of segment `target`, cooling it if over."""
+        self.segments[target].push(key, size)
+        self.where[key] = target
+        while self.segments[target].used > self.seg_capacity[target]:
+            self._cool(target)
 
     def victim(self):
         """The key the next eviction would take: LRU of the lowest non-empty segment."""
-        for seg in self.segs:
-            if seg:
-                for key in seg:
-                    return key
+        for segment in self.segments:
+            if segment:
+                return segment.oldest()
         return None
 
     def evict(self):
-        for seg, used in enumerate(self.seg_used):
-            if used > 0:
-                key, size = self.segs[seg].popitem(last=False)
-                self.seg_used[seg] -= size
+        for segment in self.segments:
+            if segment.used > 0:
+                key, size = segment.pop_oldest()
                 del self.where[key]
                 self.used -= size
                 self.evicted.append(key)
@@ -101,15 +96,14 @@ class SegmentedLRU:
 
     def insert(self, key, size: int) -> None:
         """Put a new key in the lowest segment with room, else make room and use segment 0."""
-        for seg, used in enumerate(self.seg_used):
-            if used + size <= self.seg_capacity[seg]:
+        for seg, segment in enumerate(self.segments):
+            if segment.used + size <= self.seg_capacity[seg]:
                 break
         else:
             seg = 0
             while self.used + size > self.capacity:
                 self.evict()
-        self.segs[seg][key] = size
-        self.seg_used[seg] += size
+        self.segments[seg].push(key, size)
         self.where[key] = seg
         self.used += size
 
@@ -117,13 +111,12 @@ class SegmentedLRU:
         seg = self.where.pop(key, None)
         if seg is None:
             return None
-        size = self.segs[seg].pop(key)
-        self.seg_used[seg] -= size
+        size = self.segments[seg].remove(key)
         self.used -= size
         return size
 
     def keys(self):
-        return [key for seg in self.segs for key in seg]
+        return [key for segment in self.segments for key in segment]
 
 
 def split_capacity(capacity: int, parts) -> list[int]:
@@ -154,8 +147,8 @@ class SLRU(Policy):
             seg_capacity = [capacity // int(n_seg)] * int(n_seg)
         self.n_seg = len(seg_capacity)
         self.segments = tuple(segments) if segments is not None else None
-        self._slru = SegmentedLRU([max(c, 1) for c in seg_capacity])
-        self._slru.capacity = capacity  # the cache, not the sum of the rounded segments, is the limit
+        # The cache, not the sum of the rounded segments, is the limit.
+        self._slru = SegmentedLRU([max(c, 1) for c in seg_capacity], capacity)
 
     @property
     def used(self):

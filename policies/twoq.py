@@ -26,9 +26,8 @@ Lookup and insert are apart in a timed model, so a ghost hit seen by
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from policies.base import Policy, register
+from policies.queues import GhostList, SizedQueue
 
 
 @register("twoq")
@@ -44,30 +43,29 @@ class TwoQ(Policy):
         self.ain_size_ratio = ain_size_ratio
         self.aout_size_ratio = aout_size_ratio
         self.ain_capacity = max(int(capacity * ain_size_ratio), 1)
-        self.aout_capacity = int(capacity * aout_size_ratio)
         self.am_capacity = capacity - self.ain_capacity
-        self._ain: OrderedDict = OrderedDict()  # key -> size, oldest first
-        self._am: OrderedDict = OrderedDict()  # key -> size, least recently used first
-        self._aout: OrderedDict = OrderedDict()  # ghost: key -> size, oldest first
-        self._ain_used = 0
-        self._am_used = 0
-        self._aout_used = 0
+        self.ain = SizedQueue()  # probation FIFO, oldest first
+        self.am = SizedQueue()  # LRU of proven objects, least recently used first
+        self.aout = GhostList(int(capacity * aout_size_ratio))  # keys evicted from Ain, oldest first
         self._ghost_hits: set = set()  # keys whose last lookup hit Aout, until their insert
 
     @property
     def used(self):
-        return self._ain_used + self._am_used
+        return self.ain.used + self.am.used
+
+    @property
+    def aout_capacity(self) -> int:
+        return self.aout.capacity
 
     def lookup(self, key):
-        if key in self._ain:
+        if key in self.ain:
             return True  # a hit in probation changes nothing
-        am = self._am
+        am = self.am
         if key in am:
             am.move_to_end(key)
             return True
-        size = self._aout.pop(key, None)
-        if size is not None:
-            self._aout_used -= size
+        if key in self.aout:
+            self.aout.remove(key)
             self._ghost_hits.add(key)
         return False
 
@@ -79,67 +77,49 @@ class TwoQ(Policy):
         if size > self.capacity or size > self.ain_capacity:
             return []
         evicted = []
-        while self._ain_used + self._am_used + size > self.capacity:
+        ain, am = self.ain, self.am
+        while ain.used + am.used + size > self.capacity:
             evicted.append(self._evict())
-        if from_ghost:
+        if not from_ghost:
+            ain.push(key, size)
+        elif size <= self.am_capacity:
             # Into Am through its own capacity check, as libCacheSim's Am->get does.
-            if size <= self.am_capacity:
-                am = self._am
-                while self._am_used + size > self.am_capacity:
-                    victim, victim_size = am.popitem(last=False)
-                    self._am_used -= victim_size
-                    evicted.append(victim)
-                am[key] = size
-                self._am_used += size
-        else:
-            self._ain[key] = size
-            self._ain_used += size
+            while am.used + size > self.am_capacity:
+                evicted.append(am.pop_oldest()[0])
+            am.push(key, size)
         return evicted
 
     def _evict(self):
-        if self._ain_used > self.ain_capacity or not self._am:  # (Am is empty only in tiny caches)
-            victim, size = self._ain.popitem(last=False)
-            self._ain_used -= size
-            self._remember(victim, size)
+        """Evict Ain's oldest object into Aout if Ain is over its share, else Am's LRU object."""
+        if self.ain.used > self.ain_capacity or not self.am:  # (Am is empty only in tiny caches)
+            victim, size = self.ain.pop_oldest()
+            self.aout.remember(victim, size)
         else:
-            victim, size = self._am.popitem(last=False)
-            self._am_used -= size
+            victim, _ = self.am.pop_oldest()
         return victim
-
-    def _remember(self, key, size: int) -> None:
-        """Put an evicted probation key in the Aout ghost FIFO (if it fits at all)."""
-        if size > self.aout_capacity:
-            return
-        aout = self._aout
-        while self._aout_used + size > self.aout_capacity:
-            self._aout_used -= aout.popitem(last=False)[1]
-        aout[key] = size
-        self._aout_used += size
 
     def remove(self, key):
         self._ghost_hits.discard(key)
-        size = self._aout.pop(key, None)
-        if size is not None:
-            self._aout_used -= size
-        size = self._ain.pop(key, None)
-        if size is not None:
-            self._ain_used -= size
-            return True
-        size = self._am.pop(key, None)
-        if size is not None:
-            self._am_used -= size
-            return True
-        return False
+        # A key is on one queue at most.
+        if key in self.ain:
+            self.ain.remove(key)
+        elif key in self.am:
+            self.am.remove(key)
+        else:
+            if key in self.aout:
+                self.aout.remove(key)
+            return False
+        return True
 
     def __contains__(self, key):
-        return key in self._ain or key in self._am
+        return key in self.ain or key in self.am
 
     def __len__(self):
-        return len(self._ain) + len(self._am)
+        return len(self.ain) + len(self.am)
 
     def keys(self):
         """Ain oldest first, then Am least recently used first."""
-        return list(self._ain) + list(self._am)
+        return list(self.ain) + list(self.am)
 
     @property
     def max_object_size(self):
@@ -147,7 +127,7 @@ class TwoQ(Policy):
 
     def ghost_keys(self):
         """Aout, oldest first."""
-        return list(self._aout)
+        return list(self.aout)
 
     def params(self):
         return {"ain_size_ratio": self.ain_size_ratio, "aout_size_ratio": self.aout_size_ratio}

@@ -28,9 +28,8 @@ nothing.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from policies.base import Policy, register
+from policies.queues import SizedQueue
 from policies.sketch import CountingBloomFilter
 from policies.slru import SegmentedLRU, split_capacity
 
@@ -50,10 +49,8 @@ class WTinyLFU(Policy):
         self.window_capacity = max(int(capacity * window_size), 1)
         self.main_capacity = capacity - self.window_capacity
         main_segments = [max(c, 1) for c in split_capacity(self.main_capacity, (1, 4))]
-        self._main = SegmentedLRU(main_segments)
-        self._main.capacity = self.main_capacity
-        self._window: OrderedDict = OrderedDict()  # key -> size, least recently used first
-        self._window_used = 0
+        self._main = SegmentedLRU(main_segments, self.main_capacity)
+        self._window = SizedQueue()  # least recently used first
         self._sketch = CountingBloomFilter(self.main_capacity, 0.001)
         # The sketch's parts, at hand for the hot paths below (halving keeps the same list).
         self._counts, self._memo, self._probe = self._sketch.counts, self._sketch.memo, self._sketch.probe
@@ -67,7 +64,7 @@ class WTinyLFU(Policy):
 
     @property
     def used(self):
-        return self._window_used + self._main.used
+        return self._window.used + self._main.used
 
     def lookup(self, key):
         window = self._window
@@ -98,10 +95,9 @@ class WTinyLFU(Policy):
         if size > self._max_size:  # larger than the window (or than main's probation)
             return
         main = self._main
-        while self._window_used + main.used + size > self.capacity:
+        while self._window.used + main.used + size > self.capacity:
             self._evict()
-        self._window[key] = size
-        self._window_used += size
+        self._window.push(key, size)
         counts = self._counts
         for i in self._memo.get(key) or self._probe(key):  # the sketch's add, inlined
             counts[i] += 1
@@ -125,15 +121,14 @@ class WTinyLFU(Policy):
         # The sketch's estimate and add, inlined: this loop is the policy's hot path.
         counts, memo, probe = self._counts, self._memo, self._probe
         count = counts.__getitem__
-        probation = main.segs[0]  # main's victim is the LRU end of its lowest non-empty segment
+        probation = main.segments[0]  # main's victim is the LRU end of its lowest non-empty segment
         while window:
-            candidate, size = window.popitem(last=False)
-            self._window_used -= size
+            candidate, size = window.pop_oldest()
             probes = memo.get(candidate) or probe(candidate)
             if main.used + size <= main.capacity:  # main has room: the candidate moves in
                 main.insert(candidate, size)
             else:
-                victim = next(iter(probation)) if probation else main.victim()
+                victim = probation.oldest() if probation else main.victim()
                 challenge = min(map(count, probes))
                 # Counters only grow between halvings, so the victim's estimate seen last
                 # time is a lower bound of today's: a challenge at or below it loses anyway.
@@ -159,11 +154,7 @@ class WTinyLFU(Policy):
         self._sketch.preload(keys)
 
     def remove(self, key):
-        size = self._window.pop(key, None)
-        if size is not None:
-            self._window_used -= size
-            return True
-        return self._main.remove(key) is not None
+        return self._window.discard(key) is not None or self._main.remove(key) is not None
 
     def __contains__(self, key):
         return key in self._window or key in self._main.where

@@ -28,7 +28,3 @@ class FCFSServers:
         finish = start + service
         heapq.heapreplace(self._free_at, finish)
         return finish
-
-    def busy(self, now: float) -> int:
-        """Servers still working at time `now`."""
-        return sum(1 for t in self._free_at if t > now)

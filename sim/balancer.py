@@ -19,8 +19,7 @@ import math
 
 import numpy as np
 
-from workloads.hashing import mix64
-from workloads.rng import stable_id
+from workloads.hashing import mix64, stable_id
 
 
 class Balancer:
@@ -163,8 +162,8 @@ class PowerOfTwoChoices(ConsistentHashRing):
     candidates = 2
 
     def choose(self, candidates, outstanding, total_outstanding: int, alive_count: int) -> int:
-        first, second = candidates[0], candidates[1]
-        return second if outstanding[second] < outstanding[first] else first
+        # The first of the (at most two) candidates on a tie; the only one when one node is up.
+        return min(candidates, key=outstanding.__getitem__)
 
 
 class BoundedLoads(ConsistentHashRing):

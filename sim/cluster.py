@@ -1,17 +1,25 @@
-"""Building the cache tier of a scenario: nodes, their policies, the balancer."""
+"""Building the cache tier of a scenario: each node's policy, and the nodes."""
 
 from __future__ import annotations
 
-from policies import make_policy, policy_class, policy_parameters
+from collections.abc import Callable
+from functools import partial
+
+from policies import Policy, make_policy, policy_class, policy_parameters
 from policies.admission import admission_class
 from sim.node import CacheNode
 from sim.scenario import ClusterSpec
 from workloads.rng import stable_id
 
 
-def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
-    """One CacheNode per node; a randomized policy or admission filter gets its own seed per node."""
-    nodes = []
+def policy_makers(spec: ClusterSpec, seed: int) -> list[Callable[[], Policy]]:
+    """Per node, a function that makes the node's policy afresh: at the start, and after each failure.
+
+    A randomized policy or admission filter gets a seed of its own per node;
+    a node that comes back after a failure starts from that same seed, as a
+    restarted server with a configured seed would.
+    """
+    makers = []
     for index in range(spec.nodes):
         params = dict(spec.policy_params)
         if _takes_seed(spec.policy) and "seed" not in params:
@@ -25,9 +33,14 @@ def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
         ):
             admission_params["seed"] = stable_id(f"admission/{seed}/{index}") % 2**32
             params["admission_params"] = admission_params
-        policy = make_policy(spec.policy, spec.capacity, **params)
-        nodes.append(CacheNode(policy, capacity_bytes=spec.capacity_bytes, refresh_on_hit=spec.ttl_refresh))
-    return nodes
+        makers.append(partial(make_policy, spec.policy, spec.capacity, **params))
+    return makers
+
+
+def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
+    """One CacheNode per node, each with its policy maker (see policy_makers)."""
+    refresh_on_hit = spec.ttl_mode == "refresh"
+    return [CacheNode(maker, spec.capacity_bytes, refresh_on_hit) for maker in policy_makers(spec, seed)]
 
 
 def _takes_seed(policy_name: str) -> bool:

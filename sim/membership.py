@@ -16,12 +16,12 @@ from workloads.rng import rng_for
 
 
 class Membership:
-    def __init__(self, nodes: int, outages=(), mtbf: float = 0.0, mttr: float = 0.0, seed: int = 0):
+    def __init__(self, nodes: int, failures=(), mtbf_s: float = 0.0, mttr_s: float = 0.0, seed: int = 0):
         self.nodes = int(nodes)
-        self.outages: list[Outage] = list(outages)
-        self.mtbf, self.mttr = float(mtbf), float(mttr)
-        self._rngs = [rng_for(seed, f"failures.node{n}") for n in range(self.nodes)] if self.mtbf else []
-        self._next_failure = [rng.exponential(self.mtbf) for rng in self._rngs]
+        self.outages: list[Outage] = list(failures)  # the scheduled ones, and the random ones drawn so far
+        self.mtbf_s, self.mttr_s = float(mtbf_s), float(mttr_s)
+        self._rngs = [rng_for(seed, f"failures.node{n}") for n in range(self.nodes)] if self.mtbf_s else []
+        self._next_failure = [rng.exponential(self.mtbf_s) for rng in self._rngs]
         self._known_until = 0.0
         self._changes: list[float] = []
         self._rebuild()
@@ -29,18 +29,18 @@ class Membership:
     @property
     def static(self) -> bool:
         """True when every node is up all the time."""
-        return not self.outages and not self.mtbf
+        return not self.outages and not self.mtbf_s
 
     def _extend(self, horizon: float) -> None:
         """Draw random outages until every node's next failure lies beyond `horizon`."""
-        if not self.mtbf or horizon <= self._known_until:
+        if not self.mtbf_s or horizon <= self._known_until:
             return
         for node, rng in enumerate(self._rngs):
             while self._next_failure[node] <= horizon:
                 down = self._next_failure[node]
-                up = down + rng.exponential(self.mttr)
+                up = down + rng.exponential(self.mttr_s)
                 self.outages.append(Outage(node, down, up))
-                self._next_failure[node] = up + rng.exponential(self.mtbf)
+                self._next_failure[node] = up + rng.exponential(self.mtbf_s)
         self._known_until = horizon
         self._rebuild()
 
@@ -61,7 +61,21 @@ class Membership:
         high = bisect.bisect_right(self._changes, end)
         return self._changes[low:high]
 
-    def next_change_after(self, t: float, horizon: float) -> float | None:
-        """The first change time after t, looking no further than `horizon`."""
-        changes = self.changes_between(t, horizon)
-        return changes[0] if changes else None
+    def next_change_after(self, t: float) -> float | None:
+        """The first time after t at which the alive set may change (None: never again)."""
+        while True:
+            index = bisect.bisect_right(self._changes, t)
+            known = self._changes[index] if index < len(self._changes) else math.inf
+            undrawn = min(self._next_failure, default=math.inf)  # every earlier failure is drawn
+            if known < undrawn:
+                return known
+            if undrawn == math.inf:
+                return None
+            self._extend(undrawn)
+
+    def change_times(self):
+        """The times at which the alive set may change, in order; endless with random failures."""
+        when = self.next_change_after(0.0)
+        while when is not None:
+            yield when
+            when = self.next_change_after(when)

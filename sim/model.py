@@ -6,12 +6,13 @@ is easy to trust and slow.  This one produces the same hits and latencies
 
 * requests come in numpy batches and are walked by one loop, not one process
   each; their random numbers (keys, sizes, round trips, service times, TTLs)
-  and their routing are drawn per batch, vectorized;
+  and their routing are drawn per batch, vectorized (sim/draws.py, which the
+  naive model draws through too; everything else it does its own way);
 * a hit's latency is arithmetic, and so is a miss's: a FCFS queue with c
   servers is a heap of server-free times (sim/backend.py);
 * only what must happen *later* is a SimPy event: the backend's answer
   filling the cache, a miss reaching the backend after queueing at its node,
-  a write landing, a node failing or coming back, a model update, an entry
+  a write landing, a node failing or coming back, a bulk update, an entry
   expiring (with active expiry);
 * the loop hands control to SimPy only when the next scheduled event is due
   before the next request (``env.peek()``), so runs of hits never touch the
@@ -38,13 +39,12 @@ import numpy as np
 import simpy
 
 from sim.backend import FCFSServers
-from sim.balancer import make_balancer
 from sim.cluster import build_nodes
+from sim.draws import Draws, RequestDraws
 from sim.membership import Membership
 from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
 from sim.scenario import Scenario
-from workloads import Distribution, key_class
-from workloads.rng import rng_for
+from sim.versions import Versions
 from workloads.stream import CLASS_SHIFT
 
 
@@ -58,122 +58,6 @@ def has_writes(workload) -> bool:
     if not hasattr(workload, "key_classes"):
         return True
     return any(cls.write_fraction > 0 for cls in workload.key_classes())
-
-
-class RequestDraws:
-    """The request stream with everything random about each request, batch by batch.
-
-    Both models draw through here, so they see the same numbers: per batch,
-    the requests, each request's candidate nodes (ranked, given the nodes up
-    at its arrival), its round trip, backend service, node service and TTL.
-    """
-
-    def __init__(self, scenario: Scenario, seed: int, membership: Membership):
-        cluster = scenario.cluster
-        self.scenario, self.seed, self.membership = scenario, seed, membership
-        self.balancer = make_balancer(cluster.balancer, cluster.nodes, cluster.vnodes, cluster.bound_epsilon)
-        self.depth = min(cluster.nodes, max(cluster.replicas, getattr(self.balancer, "candidates", 1)))
-        self._rtt = rng_for(seed, "network.hit_latency")
-        self._service = rng_for(seed, "backend.latency")
-        self._node_service = rng_for(seed, "node.service")
-        self._ttl = rng_for(seed, "cluster.ttl")
-        self._spray = rng_for(seed, "balancer.random")
-        self._ttl_by_class = dict(cluster.ttl_by_class)
-
-    def __iter__(self):
-        scenario = self.scenario
-        cluster = scenario.cluster
-        for batch in scenario.workload.batches(self.seed, scenario.total_requests):
-            n = len(batch)
-            choices = self._route(batch.time, batch.key)
-            node_service = cluster.node_service.sample(self._node_service, n) if cluster.has_node_queue else None
-            yield Draws(
-                batch=batch,
-                choices=choices,
-                read_node=self._read_nodes(batch.time, choices),
-                round_trip=scenario.hit_latency.sample(self._rtt, n),
-                service=scenario.backend.latency.sample(self._service, n),
-                node_service=node_service,
-                ttl=self._ttls(batch.key),
-            )
-
-    def _route(self, times, keys) -> np.ndarray:
-        """(n, depth) ranked candidate nodes per request, -1 where no node is up."""
-        choices = np.full((len(keys), self.depth), -1, dtype=np.int64)
-        for low, high, alive in self._segments(times):
-            if alive:
-                depth = min(self.depth, len(alive))
-                choices[low:high, :depth] = self.balancer.preference(keys[low:high], alive, depth)
-        return choices
-
-    def _read_nodes(self, times, choices) -> np.ndarray:
-        """The node each read goes to: the key's first choice, or a random alive node (spray)."""
-        if not self.balancer.spray:
-            return choices[:, 0].copy()
-        read = choices[:, 0].copy()
-        draws = self._spray.random(len(read))
-        for low, high, alive in self._segments(times):
-            if alive:
-                read[low:high] = np.asarray(alive)[(draws[low:high] * len(alive)).astype(np.int64)]
-        return read
-
-    def _segments(self, times):
-        """(first, end, alive nodes) for each stretch of the batch in which the alive set holds."""
-        cuts = [0]
-        if not self.membership.static:
-            changes = self.membership.changes_between(times[0], times[-1])
-            cuts += [int(i) for i in np.searchsorted(times, changes, side="left")]
-        cuts.append(len(times))
-        for low, high in zip(cuts, cuts[1:]):
-            if high > low:
-                yield low, high, self.membership.alive_at(times[low])
-
-    def _ttls(self, keys) -> np.ndarray | None:
-        """Each request's TTL, used if its answer is stored (0: no expiry), or None without TTLs."""
-        cluster = self.scenario.cluster
-        if not cluster.has_ttl:
-            return None
-        if isinstance(cluster.ttl, Distribution):
-            ttl = cluster.ttl.sample(self._ttl, len(keys))
-        else:
-            ttl = np.full(len(keys), float(cluster.ttl))
-        if self._ttl_by_class:
-            classes = key_class(keys)
-            for index, value in self._ttl_by_class.items():
-                ttl[classes == index] = value
-        return ttl
-
-
-class Draws:
-    """One batch of requests and their draws (see RequestDraws)."""
-
-    __slots__ = ("batch", "choices", "read_node", "round_trip", "service", "node_service", "ttl")
-
-    def __init__(self, batch, choices, read_node, round_trip, service, node_service, ttl):
-        self.batch, self.choices, self.read_node = batch, choices, read_node
-        self.round_trip, self.service, self.node_service, self.ttl = round_trip, service, node_service, ttl
-
-
-class Versions:
-    """The current version of every value: writes landed per key, model updates per class.
-
-    A cached entry carries the version it was fetched at (its stamp); a hit on
-    an entry whose stamp is not the current version is a stale read.
-    """
-
-    def __init__(self):
-        self.writes: dict = {}
-        self.epochs: dict = {}
-
-    def stamp(self, key):
-        return (self.writes.get(key, 0), self.epochs.get(key >> CLASS_SHIFT, 0))
-
-    def write_landed(self, key) -> None:
-        self.writes[key] = self.writes.get(key, 0) + 1
-
-    def model_updated(self, classes) -> None:
-        for index in classes:
-            self.epochs[index] = self.epochs.get(index, 0) + 1
 
 
 def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None, homes=()) -> None:
@@ -198,16 +82,12 @@ def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | N
             cache.fill(key, size, now, ttl, stamp)
 
 
-def membership_changes(env, membership: Membership, nodes, horizon: float = 3600.0):
+def membership_changes(env, membership: Membership, nodes):
     """A SimPy process applying the failure schedule: a node that goes down loses its cache."""
     alive = set(membership.alive_at(0.0))
     for index, cache in enumerate(nodes):
         cache.up = index in alive
-    while True:
-        when = membership.next_change_after(env.now, env.now + horizon)
-        if when is None:
-            yield env.timeout(horizon)
-            continue
+    for when in membership.change_times():
         yield env.timeout(when - env.now)
         now_alive = set(membership.alive_at(env.now))
         for index in alive - now_alive:
@@ -218,12 +98,12 @@ def membership_changes(env, membership: Membership, nodes, horizon: float = 3600
         alive = now_alive
 
 
-def model_updates(env, updates, nodes, versions: Versions):
-    """A SimPy process: every `updates.every` seconds the listed classes' values change."""
+def bulk_updates(env, updates, nodes, versions: Versions):
+    """A SimPy process: every `updates.every_s` seconds the listed classes' values change at once."""
     classes = set(updates.classes)
     while True:
-        yield env.timeout(updates.every)
-        versions.model_updated(classes)
+        yield env.timeout(updates.every_s)
+        versions.bulk_updated(classes)
         if updates.invalidate:
             for cache in nodes:
                 for key in cache.policy.keys():
@@ -264,18 +144,20 @@ class _FastModel:
         cluster = scenario.cluster
         self.env = simpy.Environment()
         self.nodes = build_nodes(cluster, seed)
-        self.membership = Membership(cluster.nodes, cluster.outages, cluster.mtbf, cluster.mttr, seed)
+        self.membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
         self.draws = RequestDraws(scenario, seed, self.membership)
         self.balancer = self.draws.balancer
-        self.recorder = Recorder(scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout, scenario.interval)
+        self.recorder = Recorder(
+            scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout_s, scenario.interval
+        )
         self.backend = FCFSServers(scenario.backend.concurrency)
         self.node_queues = (
             [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
         )
         self.in_flight = [{} for _ in self.nodes]  # per node: key -> _Fetch
         self.replicas = cluster.replicas
-        # Versions, for stale reads: per key, the writes that landed; per class, model updates.
-        self.track_versions = bool(scenario.updates.every) or has_writes(scenario.workload)
+        # Versions, for stale reads: per key, the writes that landed; per class, bulk updates.
+        self.track_versions = bool(scenario.updates.every_s) or has_writes(scenario.workload)
         self.versions = Versions() if self.track_versions else None
         # Live load, for the dynamic balancers: per node, a heap of answer times.
         self.outstanding_heaps = [[] for _ in self.nodes] if self.balancer.dynamic else None
@@ -298,8 +180,8 @@ class _FastModel:
         env = self.env
         if not self.membership.static:
             env.process(membership_changes(env, self.membership, self.nodes))
-        if self.scenario.updates.every:
-            env.process(model_updates(env, self.scenario.updates, self.nodes, self.versions))
+        if self.scenario.updates.every_s:
+            env.process(bulk_updates(env, self.scenario.updates, self.nodes, self.versions))
         self.next_due = env.peek()
         for draws in self.draws:
             self._walk(draws)
@@ -310,9 +192,6 @@ class _FastModel:
     def _at(self, when: float, action, *args) -> None:
         """Schedule `action(*args)` at time `when` on the fill calendar."""
         heapq.heappush(self.fills, (when, next(self._order), action, args))
-
-    def _next_time(self) -> float:
-        return min(self.env.peek(), self.fills[0][0] if self.fills else math.inf)
 
     def _step(self) -> None:
         """Run the earliest scheduled thing: a fill, or a SimPy event (fills first at equal times)."""
@@ -509,7 +388,7 @@ class _FastModel:
                     cache.up
                     and cache.fill(key, size, finish, ttl, stamp)
                     and ttl > 0
-                    and self.scenario.cluster.active_expiry
+                    and self.scenario.cluster.expiry == "active"
                 ):
                     self._schedule_expiry(target, key, finish + ttl)
             fetches = self.in_flight[node]
@@ -536,7 +415,7 @@ class _FastModel:
         self.env.timeout(finish - self.env.now).callbacks.append(land)
         return finish
 
-    # -- expiry, failures, model updates -------------------------------------
+    # -- expiry ---------------------------------------------------------------
     def _schedule_expiry(self, target, key, when) -> None:
         def expire(_event):
             cache = self.nodes[target]

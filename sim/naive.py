@@ -9,37 +9,124 @@ are SimPy Resources; live load is a counter per node.
 
 It is small enough to check by reading, and slow; sim/model.py must give the
 same hits and the same latencies for the same scenario and seed, and `kvsim
-bench` compares their speed.  Both draw their random numbers through
-`RequestDraws` and share the processes for failures and model updates.
+bench` compares their speed.
+
+The two models share only what they are *given*: the requests with their
+random numbers and ranked candidate nodes (sim/draws.py), the failure
+schedule (sim/membership.py), the version stamps (sim/versions.py), the
+policies and how each node's is made (sim/cluster.py), the balancers'
+choices (sim/balancer.py) and the metrics (sim/metrics.py).  Everything the
+simulator *decides* is written again here, the plain way, and not imported
+from the fast model (an import contract forbids it): what a node does with
+TTLs and versions, where a fetched value is stored, what a landed write
+does, nodes going down and coming back, bulk updates, expiry, queues and
+live load.  So a wrong decision in the fast model shows as a difference.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import simpy
 
-from sim.cluster import build_nodes
+from sim.cluster import policy_makers
+from sim.draws import RequestDraws
 from sim.membership import Membership
 from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
-from sim.model import (
-    RequestDraws,
-    Versions,
-    alive_count,
-    apply_write,
-    fill_nodes,
-    has_writes,
-    membership_changes,
-    model_updates,
-    write_homes,
-)
 from sim.scenario import Scenario
+from sim.versions import Versions
+from workloads.stream import CLASS_SHIFT
+
+
+@dataclass(slots=True)
+class _Entry:
+    """What a node knows of a key it stored: when it expires, its TTL, the version of its value."""
+
+    expires_at: float
+    ttl: float
+    stamp: tuple
+
+
+class _Node:
+    """A cache server, the plain way: its policy, and an entry per key it stored.
+
+    The policy alone says what is cached.  Some policies evict during hits
+    without telling anyone, so an entry whose key the policy no longer holds
+    is simply ignored, and replaced when the key is stored again.
+    """
+
+    def __init__(self, make_policy, count_bytes: bool, refresh_on_hit: bool):
+        self.make_policy = make_policy
+        self.policy = make_policy()
+        self.count_bytes = count_bytes
+        self.refresh_on_hit = refresh_on_hit
+        self.entries: dict = {}
+        self.up = True
+
+    def holds(self, key) -> bool:
+        return key in self.policy
+
+    def lookup(self, key, now: float) -> bool | None:
+        """A read at `now`: True on a hit, False on a miss, None if the entry had expired (a miss).
+
+        The policy is asked about every read, as it would be with no TTLs;
+        an expired entry is dropped first.
+        """
+        entry = self.entries.get(key)
+        expired = entry is not None and entry.expires_at <= now and self.holds(key)
+        if expired:
+            self.policy.remove(key)
+        hit = self.policy.lookup(key)
+        if hit and self.refresh_on_hit and entry.ttl > 0:
+            entry.expires_at = now + entry.ttl
+        return None if expired else hit
+
+    def store(self, key, size: int, now: float, ttl: float, stamp: tuple) -> bool:
+        """Store a value at `now` for `ttl` seconds (0: for ever); False if the policy refuses it."""
+        self.policy.insert(key, size if self.count_bytes else 1)
+        if not self.holds(key):
+            return False
+        self.entries[key] = _Entry(now + ttl if ttl > 0 else math.inf, ttl, stamp)
+        return True
+
+    def drop(self, key) -> None:
+        self.policy.remove(key)
+
+    def drop_classes(self, classes: set) -> None:
+        """Drop every cached key of the given key classes."""
+        for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:
+            self.policy.remove(key)
+
+    def fail(self) -> None:
+        """The node went down: it loses everything, and will come back with a fresh, empty policy."""
+        self.up = False
+        self.policy = self.make_policy()
+        self.entries.clear()
+
+
+def _homes(choices, replicas: int) -> list[int]:
+    """A key's home nodes: its first `replicas` candidates (fewer when fewer nodes are up)."""
+    return [int(node) for node in choices[:replicas] if node >= 0]
+
+
+def _fill_targets(choices, node: int, replicas: int) -> list[int]:
+    """Where a fetched value is stored: the node that fetched it, then the key's other homes, R in all."""
+    targets = [node]
+    for home in _homes(choices, replicas):
+        if home != node and len(targets) < replicas:
+            targets.append(home)
+    return targets
 
 
 def run_naive(scenario: Scenario, seed: int) -> RunResult:
     env = simpy.Environment()
-    cluster = scenario.cluster
-    nodes = build_nodes(cluster, seed)
-    membership = Membership(cluster.nodes, cluster.outages, cluster.mtbf, cluster.mttr, seed)
+    cluster, updates = scenario.cluster, scenario.updates
+    nodes = [
+        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == "refresh") for make in policy_makers(cluster, seed)
+    ]
+    membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
     draws = RequestDraws(scenario, seed, membership)
     balancer = draws.balancer
     backend = simpy.Resource(env, capacity=scenario.backend.concurrency)
@@ -47,7 +134,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         [simpy.Resource(env, capacity=cluster.node_concurrency) for _ in nodes] if cluster.has_node_queue else None
     )
     coalesce = scenario.backend.coalesce
-    versions = Versions() if scenario.updates.every or has_writes(scenario.workload) else None
+    versions = Versions()
     in_flight = [{} for _ in nodes]  # per node: key -> event that fires when its fetch is done
     busy = [0] * len(nodes)  # requests sent to each node and not yet answered
     total = scenario.total_requests
@@ -60,14 +147,33 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             yield slot
             yield env.timeout(service)
 
-    def expire_later(node, key, when):
-        yield env.timeout(when - env.now)
-        expiry = nodes[node].expires_at.get(key)
-        if expiry is not None:
-            if expiry <= env.now:
-                nodes[node].remove(key)
-            else:
-                env.process(expire_later(node, key, expiry))
+    def store(targets, key, size, ttl, stamp):
+        """Store a fetched value on the target nodes that are up, each expiring on its own."""
+        for target in targets:
+            if nodes[target].up and nodes[target].store(key, size, env.now, ttl, stamp):
+                if ttl > 0 and cluster.expiry == "active":
+                    env.process(expire(nodes[target], key))
+
+    def expire(node, key):
+        """Active expiry: drop `key` when its entry runs out (later, if hits restart its TTL)."""
+        while node.holds(key):
+            expires_at = node.entries[key].expires_at
+            if expires_at <= env.now:
+                node.drop(key)
+                return
+            yield env.timeout(expires_at - env.now)
+
+    def land_write(key, size, ttl, homes):
+        """A write reached the backend: the value's version moves on, and cached copies follow."""
+        versions.write_landed(key)
+        if cluster.write_policy == "invalidate":
+            for node in nodes:
+                if node.holds(key):
+                    node.drop(key)
+        elif cluster.write_policy == "update":  # write through: copies and the key's homes get the value
+            for index, node in enumerate(nodes):
+                if node.up and (index in homes or node.holds(key)):
+                    node.store(key, size, env.now, ttl, versions.stamp(key))
 
     def request(i, key, choices, spray_node, size, op, round_trip, service, node_service, ttl):
         nonlocal active
@@ -77,22 +183,21 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         if op:
             flags[i] = WRITE | BACKEND
             yield from backend_call(service)
-            apply_write(
-                nodes, key, size, env.now, ttl, cluster.write_policy, versions, write_homes(choices, cluster.replicas)
-            )
+            land_write(key, size, ttl, _homes(choices, cluster.replicas))
         elif node < 0:
             flags[i] = BACKEND
             yield from backend_call(service)
         else:
             if balancer.dynamic:
                 candidates = [int(c) for c in choices[: balancer.candidates] if c >= 0]
-                node = balancer.choose(candidates, dict(enumerate(busy)), sum(busy), alive_count(nodes))
+                alive = max(1, sum(n.up for n in nodes))
+                node = balancer.choose(candidates, dict(enumerate(busy)), sum(busy), alive)
                 busy[node] += 1
             cache = nodes[node]
             found = cache.lookup(key, env.now)
             fetch = fetching = None
             if found:
-                stale = versions is not None and cache.stamps.get(key) != versions.stamp(key)
+                stale = cache.entries[key].stamp != versions.stamp(key)
                 flags[i] = HIT | (STALE if stale else 0)
             else:
                 flags[i] = EXPIRED if found is None else 0
@@ -101,7 +206,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                     flags[i] |= COALESCED
                 else:
                     flags[i] |= BACKEND
-                    stamp = versions.stamp(key) if versions is not None else None  # the value as of now
+                    stamp = versions.stamp(key)  # the value as of now
                     fetching = env.event()
                     if coalesce:
                         in_flight[node][key] = fetching
@@ -111,10 +216,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                     yield env.timeout(node_service)
             if fetching is not None:
                 yield from backend_call(service)
-                for target in fill_nodes(choices, node, cluster.replicas):
-                    stored = nodes[target].up and nodes[target].fill(key, size, env.now, ttl, stamp)
-                    if stored and ttl > 0 and cluster.active_expiry:
-                        env.process(expire_later(target, key, env.now + ttl))
+                store(_fill_targets(choices, node, cluster.replicas), key, size, ttl, stamp)
                 if in_flight[node].get(key) is fetching:
                     del in_flight[node][key]
                 fetching.succeed()
@@ -126,6 +228,25 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         if balancer.dynamic and not op and node >= 0:
             busy[node] -= 1
         active -= 1
+
+    def failures():
+        """Nodes go down and come back on the membership schedule; a node going down loses everything."""
+        for when in membership.change_times():
+            yield env.timeout(when - env.now)
+            alive = membership.alive_at(env.now)
+            for index, node in enumerate(nodes):
+                if node.up and index not in alive:
+                    node.fail()
+                node.up = index in alive
+
+    def bulk_updates():
+        """Every `every_s` seconds the listed classes' values change; with invalidate, their copies go."""
+        while True:
+            yield env.timeout(updates.every_s)
+            versions.bulk_updated(set(updates.classes))
+            if updates.invalidate:
+                for node in nodes:
+                    node.drop_classes(set(updates.classes))
 
     def source(batches):
         for batch_draws in batches:
@@ -151,15 +272,16 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
 
     active = 0  # request processes not finished
     batches = list(draws)
-    if not membership.static:
-        env.process(membership_changes(env, membership, nodes))
-    if scenario.updates.every:
-        env.process(model_updates(env, scenario.updates, nodes, versions))
+    for index, node in enumerate(nodes):
+        node.up = index in membership.alive_at(0.0)
+    env.process(failures())
+    if updates.every_s:
+        env.process(bulk_updates())
     env.run(until=env.process(source(batches)))
     while active:
         env.step()
 
-    recorder = Recorder(scenario.requests, scenario.warmup, len(nodes), scenario.timeout, scenario.interval)
+    recorder = Recorder(scenario.requests, scenario.warmup, len(nodes), scenario.timeout_s, scenario.interval)
     for batch_draws in batches:
         batch = batch_draws.batch
         span = slice(batch.start, batch.start + len(batch))

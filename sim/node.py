@@ -6,13 +6,19 @@ The policy decides what to evict; the node adds time:
   memcached, a hit does not extend it (`refresh_on_hit` makes it).  Expiry is
   lazy: a stale entry keeps its space until a lookup finds it, removes it and
   misses (the model can also remove entries when they expire: active expiry).
-* Versions: with writes or model updates, each entry remembers the version
+* Versions: with writes or bulk updates, each entry remembers the version
   of the value it holds (a "stamp"), so a hit on an out-of-date value can be
   counted as a stale read.
-* Up or down: a failed node loses everything (`clear`) and comes back cold.
+* Up or down: a failed node loses everything (`clear`), its policy's
+  history included (ghost lists, frequency sketches), and comes back cold.
+
+The node never hides a read from its policy: with or without TTLs, every
+lookup reaches `policy.lookup`, so a TTL that never runs out changes nothing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from policies import Policy
 
@@ -20,8 +26,9 @@ from policies import Policy
 class CacheNode:
     """One cache server."""
 
-    def __init__(self, policy: Policy, capacity_bytes: bool = False, refresh_on_hit: bool = False):
-        self.policy = policy
+    def __init__(self, make_policy: Callable[[], Policy], capacity_bytes: bool = False, refresh_on_hit: bool = False):
+        self.make_policy = make_policy
+        self.policy = make_policy()
         self.capacity_bytes = capacity_bytes
         self.refresh_on_hit = refresh_on_hit
         self.expires_at: dict = {}  # key -> absolute expiry time (entries with a TTL only)
@@ -30,23 +37,24 @@ class CacheNode:
         self.up = True
 
     def lookup(self, key, now: float) -> bool | None:
-        """True on a hit at time `now`, False on a miss, None on an expired entry (dropped: a miss)."""
+        """True on a hit at time `now`, False on a miss, None on an expired entry (dropped: a miss).
+
+        An expired entry is removed before the policy is asked, so the policy
+        sees the read as the miss it is (an admission filter still counts it).
+        """
         expiry = self.expires_at.get(key)
+        expired = False
         if expiry is not None:
             if key not in self.policy:
                 # Evicted without our knowing: some policies (SLRU, LIRS, W-TinyLFU) evict during hits.
                 self._forget(key)
-                return False
-            if expiry <= now:
+            elif expiry <= now:
                 self.remove(key)
-                return None
-            if self.refresh_on_hit:
+                expired = True
+            elif self.refresh_on_hit:
                 self.expires_at[key] = now + self.ttl_of[key]
-        return self.policy.lookup(key)
-
-    def is_expired(self, key, now: float) -> bool:
-        expiry = self.expires_at.get(key)
-        return expiry is not None and expiry <= now
+        hit = self.policy.lookup(key)
+        return None if expired else hit
 
     def fill(self, key, size: int, now: float, ttl: float = 0.0, stamp=None) -> bool:
         """Store the backend's answer for `key` at time `now`; True if the policy admitted it."""
@@ -67,8 +75,9 @@ class CacheNode:
         return True
 
     def remove(self, key) -> bool:
+        """Drop a cached key (expiry, invalidation); the policy's memory of a key it no longer holds stays."""
         self._forget(key)
-        return self.policy.remove(key)
+        return key in self.policy and self.policy.remove(key)
 
     def _forget(self, key) -> None:
         self.expires_at.pop(key, None)
@@ -76,9 +85,8 @@ class CacheNode:
         self.stamps.pop(key, None)
 
     def clear(self) -> None:
-        """Lose every entry (the node failed)."""
-        for key in list(self.policy.keys()):
-            self.policy.remove(key)
+        """Lose everything (the node failed): its entries, and its policy's memory of past keys."""
+        self.policy = self.make_policy()
         self.expires_at.clear()
         self.ttl_of.clear()
         self.stamps.clear()

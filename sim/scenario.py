@@ -2,9 +2,15 @@
 
 These frozen dataclasses are what the simulator understands; experiments/
 builds them from TOML after validation.  They hold workload objects and
-distributions, never file names or command-line strings.  Times inside are
-in seconds (configs speak milliseconds for latencies; the conversion happens
-once, in experiments/config.py).
+distributions, never file names or command-line strings.
+
+A field has the name of its config key and holds the same value in the same
+unit (cluster.ttl_mode is `ttl_mode`, "insert" or "refresh"; cluster.mtbf_s
+is `mtbf_s`), so a reader never translates between the two.  Times are in
+seconds; where the config speaks another unit the field's name says the new
+one (run.timeout_ms becomes `timeout_s`).  Distributions of time (latencies,
+node service, TTLs) sample seconds; a config's distribution tables name their
+unit in their own keys (median_ms, low_s), converted once, in experiments/.
 """
 
 from __future__ import annotations
@@ -23,6 +29,14 @@ class Outage:
     up_at: float = float("inf")
 
 
+#: ClusterSpec's fields that take one of a few words
+_CHOICES = {
+    "ttl_mode": ("insert", "refresh"),
+    "expiry": ("lazy", "active"),
+    "write_policy": ("invalidate", "update", "none"),
+}
+
+
 @dataclass(frozen=True)
 class ClusterSpec:
     """N cache nodes behind a balancer.
@@ -34,15 +48,16 @@ class ClusterSpec:
     replicas:       copies of each key (R); reads go to one, fills and invalidations to all
     ttl:            seconds from insertion until expiry (0: never), or a Distribution drawn per insert
     ttl_by_class:   ((class index, ttl seconds), ...) overriding ttl for key classes
-    ttl_refresh:    a hit restarts the TTL (default: set on insert only, as memcached)
-    active_expiry:  an entry is removed when it expires, freeing its space (default: lazily, when found)
+    ttl_mode:       "insert": the TTL is set when stored (memcached); "refresh": every hit restarts it
+    expiry:         "lazy": an expired entry is dropped when looked up; "active": when it expires,
+                    freeing its space
     node_concurrency, node_service: each node serves this many requests at once, each
                     taking node_service seconds; more wait in a FCFS queue (0: no node queue)
     write_policy:   what a write does to cached copies when it lands: "invalidate" deletes them,
                     "update" writes through (copies and the key's home nodes get the new value),
                     "none" leaves them stale until they expire
-    outages, mtbf, mttr: scheduled outages, and random ones (mean time between failures
-                    and to repair, seconds; 0: none)
+    failures:       scheduled outages (Outage objects)
+    mtbf_s, mttr_s: random failures: mean seconds between a node's failures (0: none), and to repair
     """
 
     nodes: int = 1
@@ -56,14 +71,19 @@ class ClusterSpec:
     replicas: int = 1
     ttl: float | Distribution = 0.0
     ttl_by_class: tuple = ()
-    ttl_refresh: bool = False
-    active_expiry: bool = False
+    ttl_mode: str = "insert"
+    expiry: str = "lazy"
     node_concurrency: int = 0
     node_service: Distribution = Constant(0.0)
     write_policy: str = "invalidate"
-    outages: tuple = ()
-    mtbf: float = 0.0
-    mttr: float = 0.0
+    failures: tuple = ()
+    mtbf_s: float = 0.0
+    mttr_s: float = 0.0
+
+    def __post_init__(self):
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
 
     @property
     def has_ttl(self) -> bool:
@@ -88,14 +108,15 @@ class BackendSpec:
 
 
 @dataclass(frozen=True)
-class ModelUpdates:
-    """Periodic bulk changes: every `every` seconds the values of the listed key classes change.
+class BulkUpdates:
+    """Periodic bulk updates: every `every_s` seconds the values of the listed key classes change at once.
 
-    invalidate: the cache drops those classes' entries at once (else they stay, stale,
-    until they expire or are evicted).
+    As when a recommender model is retrained and every item's features are
+    recomputed.  invalidate: the cache drops those classes' entries at once
+    (else they stay, stale, until they expire or are evicted).
     """
 
-    every: float = 0.0
+    every_s: float = 0.0
     classes: tuple = ()
     invalidate: bool = True
 
@@ -106,7 +127,7 @@ class Scenario:
 
     requests: measured requests; warmup: requests simulated before measuring.
     hit_latency: client <-> node round trip in seconds, paid by every request.
-    timeout: a client gives up after this many seconds (0: never); counted.
+    timeout_s: a client gives up after this many seconds (0: never); counted.
     interval: width in seconds of the time-series bins.
     """
 
@@ -116,8 +137,8 @@ class Scenario:
     hit_latency: Distribution = Constant(0.0002)
     requests: int = 100_000
     warmup: int = 0
-    timeout: float = 0.0
-    updates: ModelUpdates = field(default_factory=ModelUpdates)
+    timeout_s: float = 0.0
+    updates: BulkUpdates = field(default_factory=BulkUpdates)
     interval: float = 60.0
 
     @property

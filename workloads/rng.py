@@ -10,22 +10,16 @@ same request stream.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
+from workloads.hashing import stable_id
 
-def stable_id(name: str) -> int:
-    """A 64-bit integer for `name`, the same in every process and on every machine.
+
+def rng_for(seed: int, name: str) -> np.random.Generator:
+    """The generator of component `name` for run `seed` (the name enters as its stable 64-bit id).
 
     Python's built-in ``hash()`` of a string is salted per process, so it must
     never decide anything that ends up in a result.
     """
-    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
-def rng_for(seed: int, name: str) -> np.random.Generator:
-    """The generator of component `name` for run `seed`."""
     sequence = np.random.SeedSequence(entropy=int(seed), spawn_key=(stable_id(name),))
     return np.random.Generator(np.random.PCG64(sequence))

@@ -19,9 +19,9 @@ import numpy as np
 
 from workloads.arrivals import Poisson
 from workloads.distributions import Constant, Distribution
-from workloads.hashing import unit_interval
+from workloads.hashing import stable_id, unit_interval
 from workloads.popularity import FeistelPermutation, Uniform, Zipf
-from workloads.rng import rng_for, stable_id
+from workloads.rng import rng_for
 
 READ = 0
 WRITE = 1

@@ -1,8 +1,20 @@
 """`kvsim bench` runs and reports its figures (their values are measured, not asserted)."""
 
+import importlib.util
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
+import pytest
+
+from experiments import bench
+from experiments import configs as shipped
+from experiments.bench.common import Bench, machine
+from experiments.bench.replay import POLICIES
 from tests.experiments.conftest import kvsim
+from workloads import Poisson, Workload, Zipf
+from workloads.traces import write_oracle_general
 
 
 def test_bench_json_has_a_key_per_figure():
@@ -21,3 +33,56 @@ def test_bench_table_and_bad_section():
     assert done.returncode == 0 and "mrc_ratio_vs_replays" in done.stdout and "target" not in done.stderr
     bad = kvsim("bench", "--only", "speed")
     assert bad.returncode == 2 and "unknown section 'speed'" in bad.stderr
+
+
+def test_trace_sections_read_back_and_report(tmp_path):
+    done = kvsim("bench", "--quick", "--json", "--only", "readers,streaming,shards")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    # Reading: every format of the generated trace, whole.
+    generated = {name: d for name, d in figures["readers_detail"].items() if name.startswith("generated.")}
+    assert set(generated) == {"generated.csv", "generated.txt", "generated.oracleGeneral.bin"}
+    assert all(d["requests"] == 200_000 and d["requests_per_s"] > 0 and d["mb_per_s"] > 0 for d in generated.values())
+    # Streaming: both capacities, and the same hits as the replay of the keys in memory.
+    assert set(figures["streaming_ratio_vs_in_memory"]) == {"1000", "100000"} and figures["streaming_agrees"] is True
+    # SHARDS: every setting adjusted and not; errors are miss-ratio differences.
+    errors = figures["shards_mean_abs_error"]
+    assert len(errors) == 8 and all(0 <= error < 1 for error in errors.values())
+    for label, detail in figures["shards_detail"].items():
+        assert detail["mean_abs_error"] <= detail["worst_seed_mean_abs_error"] <= detail["max_error"], label
+    table = bench.report(figures)
+    for text in ("generated.oracleGeneral.bin", "streamed / in memory, LRU 1000", "size 3000 keys, unadjusted"):
+        assert text in table
+
+
+def test_policies_section_on_a_small_trace(tmp_path):
+    pytest.importorskip("libcachesim")
+    # A capacity of 200 objects or so: W-TinyLFU in libcachesim needs 100 at least.
+    keys = np.concatenate([b.key for b in Workload(Zipf(3000, 0.9), Poisson(1.0)).batches(3, 10_000)])
+    path = write_oracle_general(tmp_path / "small.oracleGeneral.bin", keys)
+    small = Bench(quick=True, work=tmp_path, trace_path=path, trace_description="small")
+    # In a child process: libcachesim's Random draws from one generator per process,
+    # which the parity tests' Random runs later in this process would otherwise see moved on.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+        figures = child.submit(POLICIES.measure, small).result()
+    assert figures["policies_capacity_objects"] == len(np.unique(keys)) // 10
+    detail = figures["policies_detail"]
+    assert set(figures["policies_ratio_vs_libcachesim"]) == set(detail) and "lru" in detail
+    # The same misses as libcachesim at a capacity in objects (RANDOM draws its own numbers).
+    assert all(d["misses"] == d["libcachesim_misses"] for name, d in detail.items() if name != "random")
+    table = bench.report({"quick": True, "machine": machine(), **figures})
+    assert "keys in memory" in table and "same misses" in table
+
+
+def test_dask_and_configs_sections():
+    done = kvsim("bench", "--quick", "--json", "--only", "dask,configs")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert list(figures["configs_seconds"]) == shipped.names()
+    assert all(seconds > 0 for seconds in figures["configs_seconds"].values())
+    if importlib.util.find_spec("distributed") is None:
+        assert figures["dask_s"] is None
+    else:
+        assert figures["dask_s"] > 0 and figures["dask_local_s"] > 0 and figures["dask_cluster_start_s"] > 0
+        assert figures["dask_overhead_s"] == pytest.approx(figures["dask_s"] - figures["dask_local_s"])
+        assert figures["dask_runs"] == 10  # the quickstart's 5 capacities x 2 seeds

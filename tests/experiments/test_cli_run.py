@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 
+from experiments.results import SUMMARY_METRICS
 from sim import CDF_PROBABILITIES, METRICS
 from tests.experiments.conftest import kvsim
 
@@ -41,7 +42,12 @@ def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
     latency = pd.read_csv(out / "latency.csv")
     assert list(latency.columns) == ["seed", "cluster.capacity", "probability", "latency_ms"]
     assert len(latency) == 4 * len(CDF_PROBABILITIES)
-    assert "cluster.capacity" in done.stdout and "hit_ratio" in done.stdout
+    # The printed summary: the swept key, seeds, then every summary metric's mean (one list, results.py's).
+    summary = pd.read_csv(out / "summary.csv")
+    printed = done.stdout.splitlines()
+    assert printed[0].split() == ["cluster.capacity", "seeds", *SUMMARY_METRICS]
+    first = [float(v) for v in printed[1].split()]
+    assert first[2:] == [round(summary[f"{m}_mean"][0], 4) for m in SUMMARY_METRICS]
 
 
 def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_config):

@@ -25,7 +25,7 @@ def dask_scheduler():
     """The address of a real `dask scheduler` with one `dask worker` (1 thread) on 127.0.0.1."""
     if dask_missing():
         pytest.skip("dask[distributed] is not installed (pip install -e '.[test]' brings it)")
-    from tests.experiments.dask_cluster import local_dask_cluster
+    from experiments.dask_cluster import local_dask_cluster
 
     with local_dask_cluster(workers=1, threads=1) as address:
         yield address

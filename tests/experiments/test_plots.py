@@ -7,6 +7,7 @@ import pytest
 import experiments
 from experiments import overlays, plots
 from experiments.config import resolve
+from sim.metrics import TIMESERIES
 from tests.experiments.conftest import kvsim, write_config
 
 GRID = """
@@ -88,6 +89,7 @@ def test_figures_name_their_axes_with_units(grid_dir):
 
 
 def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
+    assert set(plots.TIMESERIES_PANELS) < set(TIMESERIES)  # the panels draw columns the runs write
     rows = [
         {
             "seed": seed,
@@ -110,7 +112,7 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
         written = plots.draw(grid_dir)
         assert grid_dir / "timeseries.png" in written and grid_dir / "timeseries.svg" in written
         svg = (grid_dir / "timeseries.svg").read_text()
-        for text in ("time (s)", "backend load (requests/s)", "p99 latency (ms)", "hit ratio"):
+        for text in ("time (s)", *plots.TIMESERIES_PANELS.values()):
             assert text in svg
     finally:
         timeseries.unlink()

@@ -9,8 +9,8 @@ import experiments
 from experiments.build import scenario
 from experiments.config import resolve
 from experiments.sweep import points
+from sim.draws import RequestDraws
 from sim.membership import Membership
-from sim.model import RequestDraws
 from tests.experiments.conftest import kvsim, write_config
 
 POLICIES = """

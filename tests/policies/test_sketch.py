@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from policies.sketch import BloomFilter, CountingBloomFilter, CountMinSketch, key_id, stable_hash, xxh64_u64
 from tests.policies.tracedata import REPO
+from workloads import hashing
 
 KEYS = st.one_of(
     st.integers(-(2**70), 2**70),
@@ -39,6 +40,28 @@ def test_stable_hash_is_the_same_in_every_process():
 def test_hashes_are_64_bit_and_repeatable(key):
     assert 0 <= stable_hash(key) < 2**64 and stable_hash(key) == stable_hash(key)
     assert 0 <= key_id(key) < 2**64
+
+
+def test_splitmix64_has_its_known_values_in_both_forms():
+    # splitmix64's finalizer: its value at 0 is the generator's well-known first output.
+    known = [16294208416658607535, 10451216379200822465, 16490336266968443936, 2296115805719413641]
+    assert hashing.mix64(np.array([0, 1, -1, 2**40])).tolist() == known
+    assert [hashing.splitmix64(x & hashing.MASK64) for x in (0, 1, -1, 2**40)] == known
+
+
+@given(values=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=20), salt=st.integers(0, 2**64 - 1))
+def test_the_scalar_splitmix64_equals_the_numpy_one(values, salt):
+    scalar = [hashing.splitmix64(v & hashing.MASK64, salt) for v in values]
+    assert hashing.mix64(np.array(values, dtype=np.int64), salt).tolist() == scalar
+    assert stable_hash(values[0]) == hashing.splitmix64(values[0] & hashing.MASK64)
+
+
+@given(texts=st.lists(st.text(max_size=12), max_size=8))
+def test_text_keys_have_one_hash_signed_or_not(texts):
+    # A trace's int64 key id and the unsigned stable id (seeds, salts, policies' key ids) share 64 bits.
+    ids = [hashing.key_id(t) for t in texts]
+    assert hashing.key_ids(texts).tolist() == ids
+    assert [i & hashing.MASK64 for i in ids] == [hashing.stable_id(t) for t in texts] == [key_id(t) for t in texts]
 
 
 def test_integer_keys_are_their_own_ids_and_numpy_integers_hash_alike():

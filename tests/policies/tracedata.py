@@ -5,6 +5,8 @@
   to the repository, or returns None when that directory is absent.
 * ``zipf_trace()`` generates a Zipf request sequence with a fixed, varied size
   per object, so a clone without ``../shared`` still tests parity.
+* ``golden_trace()`` is the small trace of the golden miss counts: drawn
+  from splitmix64 alone, so no library's random stream can change it.
 * ``write_oracle_general()`` writes a sequence in the oracleGeneral format, and
   ``libcachesim_run()`` replays such a file through ``libcachesim`` (counting
   objects via the reader's ``ignore_obj_size`` option, or bytes).
@@ -15,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from workloads.hashing import mix64, unit_interval
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -48,6 +52,24 @@ def zipf_trace(n_requests: int, n_objects: int, alpha: float, seed: int, size_si
     ids = rng.permutation(n_objects).astype(np.int64) * 7919 + 1_000_003  # sparse, scrambled ids
     sizes_per_object = np.clip(rng.lognormal(np.log(4096), size_sigma, n_objects), 64, 262_144).astype(np.int64)
     return ids[ranks], sizes_per_object[ranks]
+
+
+def golden_trace(n_requests: int = 10_000, n_objects: int = 1000):
+    """(keys, sizes): Zipf(1) popularity over scrambled ids, one size per object, from integer hashing.
+
+    Every step is exact integer or correctly rounded IEEE arithmetic (no
+    pow, no log, no numpy random stream, whose values may change between
+    versions), so the trace, and the golden miss counts taken on it, are the
+    same on every machine.  Sizes are 16 B to 4 KiB, spread over powers of two.
+    """
+    weights = 1.0 / np.arange(1, n_objects + 1)
+    cdf = np.cumsum(weights) / weights.sum()
+    ranks = np.minimum(np.searchsorted(cdf, unit_interval(np.arange(n_requests), salt=1), side="right"), n_objects - 1)
+    ids = (mix64(np.arange(n_objects), salt=2) >> np.uint64(2)).astype(np.int64)  # distinct, scrambled, < 2**62
+    shift = (mix64(np.arange(n_objects), salt=3) % np.uint64(9)).astype(np.int64)
+    jitter = (mix64(np.arange(n_objects), salt=4) % np.uint64(16)).astype(np.int64)
+    sizes = (np.int64(16) << shift) + jitter
+    return ids[ranks], sizes[ranks]
 
 
 def next_access(keys) -> np.ndarray:

@@ -45,6 +45,13 @@ def test_unknown_balancer():
         make_balancer("hash", 2)
 
 
+def test_power_of_two_choices_picks_the_less_busy_and_copes_with_one_node_up():
+    p2c = make_balancer("p2c", 3)
+    assert p2c.choose([2, 0], {0: 1, 1: 0, 2: 3}, 4, 3) == 0
+    assert p2c.choose([2, 0], {0: 3, 1: 0, 2: 3}, 6, 3) == 2  # a tie goes to the key's first choice
+    assert p2c.choose([1], {0: 0, 1: 7, 2: 0}, 7, 1) == 1  # the only node up
+
+
 def test_fcfs_servers_hand_traced():
     servers = FCFSServers(2)
     assert servers.submit(0.0, 5.0) == 5.0  # server A busy until 5
@@ -52,4 +59,3 @@ def test_fcfs_servers_hand_traced():
     assert servers.submit(2.0, 1.0) == 6.0  # waits for A (free at 5): 5 + 1
     assert servers.submit(2.5, 1.0) == 7.0  # waits for B (6) or A (6): 6 + 1
     assert servers.submit(10.0, 1.0) == 11.0  # idle servers: no wait
-    assert servers.busy(10.5) == 1

@@ -5,7 +5,7 @@ import pytest
 
 from policies import available, policy_class
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
-from sim.scenario import ModelUpdates, Outage
+from sim.scenario import BulkUpdates, Outage
 from workloads import Constant, Exponential, KeyClass, Lognormal, OnOff, Poisson, UniformRange, Workload, Zipf
 
 CASES = {
@@ -46,7 +46,7 @@ CASES = {
         cluster=ClusterSpec(nodes=2, capacity=200, write_policy="none", ttl=0.2),
     ),
     "TTL refreshed on hit, drawn per insert, active expiry": dict(
-        cluster=ClusterSpec(nodes=2, capacity=150, ttl=UniformRange(0.02, 0.1), ttl_refresh=True, active_expiry=True),
+        cluster=ClusterSpec(nodes=2, capacity=150, ttl=UniformRange(0.02, 0.1), ttl_mode="refresh", expiry="active"),
     ),
     "TTL per key class, bursty arrivals": dict(
         workload=Workload(
@@ -64,16 +64,23 @@ CASES = {
     "power of two choices": dict(
         cluster=ClusterSpec(nodes=4, capacity=60, balancer="p2c", node_concurrency=1, node_service=Exponential(0.0005)),
     ),
+    "power of two choices, down to one node": dict(
+        cluster=ClusterSpec(nodes=2, capacity=100, balancer="p2c", failures=(Outage(0, 0.3, 0.8),)),
+    ),
     "bounded loads": dict(
         cluster=ClusterSpec(nodes=4, capacity=60, balancer="bounded", bound_epsilon=0.1),
         backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4, coalesce=True),
     ),
+    "bounded loads through a failure": dict(
+        cluster=ClusterSpec(nodes=3, capacity=80, balancer="bounded", failures=(Outage(1, 0.3, 0.9),)),
+        backend=BackendSpec(latency=Lognormal(0.005, 0.5), concurrency=4),
+    ),
     "failures, scheduled and random": dict(
         cluster=ClusterSpec(
-            nodes=3, capacity=100, outages=(Outage(0, 0.3, 0.8), Outage(1, 0.5, 0.6)), mtbf=0.7, mttr=0.2
+            nodes=3, capacity=100, failures=(Outage(0, 0.3, 0.8), Outage(1, 0.5, 0.6)), mtbf_s=0.7, mttr_s=0.2
         ),
     ),
-    "model updates, new keys, scans": dict(
+    "bulk updates, new keys, scans": dict(
         workload=Workload(
             Zipf(2000, 0.9),
             Poisson(5000.0),
@@ -82,12 +89,12 @@ CASES = {
             scan_keys=500,
             one_hit_fraction=0.05,
         ),
-        updates=ModelUpdates(every=0.25, classes=(0,), invalidate=False),
+        updates=BulkUpdates(every_s=0.25, classes=(0,), invalidate=False),
     ),
-    "model updates invalidate, rotating hot set, timeout": dict(
+    "bulk updates invalidate, rotating hot set, timeout": dict(
         workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), rotate_every=0.3, rotate_by=50),
-        updates=ModelUpdates(every=0.4, classes=(0,), invalidate=True),
-        timeout=0.008,
+        updates=BulkUpdates(every_s=0.4, classes=(0,), invalidate=True),
+        timeout_s=0.008,
     ),
 }
 

@@ -67,7 +67,7 @@ def test_ttl_hit_ratio_without_capacity_limit(refresh):
     keys, alpha, rate, ttl = 10_000, 0.8, 10_000.0, 0.5
     scenario = Scenario(
         workload=Workload(Zipf(keys, alpha), Poisson(rate)),
-        cluster=ClusterSpec(nodes=1, capacity=keys, ttl=ttl, ttl_refresh=refresh),
+        cluster=ClusterSpec(nodes=1, capacity=keys, ttl=ttl, ttl_mode="refresh" if refresh else "insert"),
         backend=INSTANT,
         hit_latency=Constant(0.0),
         requests=200_000,

@@ -12,6 +12,8 @@ import pytest
 from tests.trace_files import LIBCACHESIM_DATA, LIRS_TRACES, oracle_records, write_bin, write_csv, write_txt
 from workloads.stream import READ, WRITE
 from workloads.traces import (
+    FORMATS,
+    READERS,
     CSVTrace,
     OracleGeneralTrace,
     TextTrace,
@@ -79,6 +81,13 @@ def test_format_from_extension_or_named(tmp_path, requests):
         open_trace(odd, "parquet")
     with pytest.raises(TraceError, match="compressed"):
         open_trace(tmp_path / "t.csv.zst")
+
+
+def test_each_format_has_its_reader_in_a_module_of_its_own():
+    # A reader registers itself with open_trace by being defined (Trace.__init_subclass__).
+    assert READERS == {"csv": CSVTrace, "txt": TextTrace, "oraclegeneral": OracleGeneralTrace}
+    assert set(READERS) == set(FORMATS)
+    assert len({reader.__module__ for reader in READERS.values()}) == len(FORMATS)
 
 
 def test_csv_columns_by_name_and_detection(tmp_path):

@@ -6,7 +6,7 @@
 The scheduler picks a free port itself (--port 0) and writes its address to
 a scheduler file, so two of these never race for a port.  Workers get
 PYTHONPATH set to the source tree, so they can import kvsim without it being
-installed.  Everything started is stopped on the way out, by process group.
+installed.  Used by the executor tests and by `kvsim bench --only dask`.  Everything started is stopped on the way out, by process group.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import tempfile
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
-
-from tests.experiments.conftest import kvsim_env
 
 START_TIMEOUT = 60.0  # seconds: a loaded 2-core machine starts Dask slowly
 
@@ -74,11 +72,17 @@ def _start(role: str, *args, log: Path) -> subprocess.Popen:
     with open(log, "w") as errors:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "dask", role, *map(str, args)],
-            env=kvsim_env(),
+            env=_source_tree_env(),
             stdout=subprocess.DEVNULL,
             stderr=errors,
             start_new_session=True,
         )
+
+
+def _source_tree_env() -> dict:
+    """This environment with the source tree first on PYTHONPATH."""
+    tree = str(Path(__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": tree + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def _wait_for_address(scheduler_file: Path, scheduler: subprocess.Popen) -> str:

@@ -1,0 +1,133 @@
+"""The ``txt`` format: one key per line, nothing else (libCacheSim's and the LIRS traces)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from workloads.traces.base import (
+    CONTROL_CHARACTERS,
+    MAX_LINE,
+    Trace,
+    TraceError,
+    check_key_type,
+    nth_content_line,
+    request_batch,
+    text_keys,
+)
+
+_TEXT_BLOCK = 1 << 18  # bytes read at a time from a text trace
+
+
+class TextTrace(Trace):
+    """One key per line (integers or text; see workloads.traces for keys).
+
+    Blank lines are skipped.  No timestamps and no sizes: batch times are
+    request numbers and sizes are 1.
+    """
+
+    format = "txt"
+
+    def __init__(self, path, key_type: str = "auto"):
+        check_key_type(key_type)
+        super().__init__(path)
+        self.key_type = key_type
+
+    def _expected(self) -> str:
+        return "one key per line"
+
+    def where(self, index: int) -> str:
+        return f"line {nth_content_line(self.path, index, header=False)}"
+
+    def _blocks(self) -> Iterator[tuple[int, bytes]]:
+        """(1-based number of the first line, whole lines) in blocks of about _TEXT_BLOCK bytes."""
+        line = 1
+        carry = b""
+        with open(self.path, "rb") as handle:
+            while True:
+                data = handle.read(_TEXT_BLOCK)
+                if not data:
+                    if carry:
+                        yield line, carry
+                    return
+                data = carry + data
+                cut = data.rfind(b"\n") + 1
+                block, carry = data[:cut], data[cut:]
+                if len(carry) > MAX_LINE:
+                    long_line = line + block.count(b"\n")
+                    raise TraceError(
+                        f"{self.path}: line {long_line}: longer than {MAX_LINE} "
+                        f"bytes (expected one key per line; is this a binary trace?)"
+                    )
+                if block:
+                    yield line, block
+                    line += block.count(b"\n")
+
+    def _chunks(self, chunk):
+        # Blocks of the file rarely hold a whole number of chunks: keys wait
+        # in `pending` until a full chunk (or the end of the file) is there.
+        pending: list = []
+        waiting = 0
+        start = 0
+        for first, block in self._blocks():
+            keys = self._keys(block, first)
+            pending.append(keys)
+            waiting += len(keys)
+            if waiting < chunk:
+                continue
+            keys = np.concatenate(pending)
+            whole = len(keys) - len(keys) % chunk
+            for low in range(0, whole, chunk):
+                yield request_batch(start, keys[low : low + chunk])
+                start += chunk
+            pending, waiting = [keys[whole:]], len(keys) - whole
+        if waiting:
+            yield request_batch(start, np.concatenate(pending))
+
+    def _keys(self, block: bytes, first: int) -> np.ndarray:
+        """The keys of a block of whole lines whose first is line `first`."""
+        if self.key_type != "str":
+            # Fast path for integer keys: pandas' C parser, no Python object per
+            # line.  Anything unusual (text keys, blank-only or quoted lines,
+            # huge ids, bytes that are not UTF-8) falls through to the exact
+            # line-by-line reading below, which also finds the line of an error.
+            try:
+                frame = pd.read_csv(
+                    io.BytesIO(block),
+                    header=None,
+                    quoting=csv.QUOTE_NONE,
+                    engine="c",
+                    keep_default_na=False,
+                    na_values=[],
+                    encoding="utf-8",
+                )
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+                frame = None
+            if frame is not None and frame.shape[1] == 1 and frame[0].dtype.kind == "i":
+                return frame[0].to_numpy(dtype=np.int64)
+        texts, numbers = [], []
+        for offset, raw in enumerate(block.split(b"\n")):
+            try:
+                # A byte-order mark may open the file; it is not part of the key.
+                text = raw.decode("utf-8-sig" if first + offset == 1 else "utf-8").strip()
+            except UnicodeDecodeError:
+                raise TraceError(
+                    f"{self.path}: line {first + offset}: not UTF-8 text "
+                    f"(expected one key per line; for a binary trace use format=oraclegeneral)"
+                ) from None
+            if not text:
+                continue
+            if CONTROL_CHARACTERS.search(text):
+                raise TraceError(
+                    f"{self.path}: line {first + offset}: control characters in a key "
+                    f"(expected one key per line; is this a binary trace?)"
+                )
+            texts.append(text)
+            numbers.append(first + offset)
+        if not texts:
+            return np.empty(0, dtype=np.int64)
+        return text_keys(texts, self.key_type, lambda i: f"{self.path}: line {numbers[i]}")

@@ -1,0 +1,126 @@
+"""A trace as the simulator's workload: TraceWorkload, its timestamps turned into seconds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workloads.arrivals import Poisson
+from workloads.rng import rng_for
+from workloads.stream import DEFAULT_CHUNK, RequestBatch
+from workloads.traces.base import Trace, TraceError, open_trace
+
+#: seconds per unit of a trace's timestamps
+TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+@dataclass(frozen=True)
+class TraceWorkload:
+    """A trace as the request stream of the SimPy model (``sim.run``).
+
+    Same interface as workloads.Workload: ``batches(seed, total, chunk)``
+    yields RequestBatch-es whose times are seconds from the first request.
+
+    path, format, options: the trace and its reader options (see open_trace),
+        such as {"key": "lbn"}; kept as a sorted tuple of pairs, so that the
+        workload stays hashable like the rest of a Scenario.
+    time_unit: the unit of the trace's timestamps: "s", "ms", "us", "ns" or
+        seconds per unit as a number.  Arrival i is at
+        (t_i - t_0) * time_unit seconds.
+    rate: requests per second.  When given, arrivals are a Poisson process of
+        that rate drawn from the run's seed (as in Workload), and the trace's
+        timestamps are ignored; it is required for a trace without timestamps.
+    disorder: what to do when a timestamp is earlier than the one before it:
+        "error" (a TraceError naming the line) or "clamp" (the request arrives
+        with the previous one; real traces logged by several threads are often
+        a little out of order).
+
+    Sizes come from the trace (1 when it has none), ops from its op column.
+    The trace is the same for every seed: only Poisson arrivals use the seed.
+    When `total` exceeds the trace's length, the stream stops at the end of
+    the trace, so a run measures fewer requests than asked (RunResult.requests
+    says how many).
+    """
+
+    path: str | Path
+    format: str | None = None
+    time_unit: float | str = "s"
+    rate: float | None = None
+    options: tuple = ()
+    disorder: str = "error"
+
+    def __post_init__(self):
+        options = self.options.items() if isinstance(self.options, dict) else self.options
+        object.__setattr__(self, "options", tuple(sorted((str(k), v) for k, v in options)))
+        unit = self.time_unit
+        if isinstance(unit, str):
+            if unit not in TIME_UNITS:
+                raise TraceError(f"time_unit must be one of {', '.join(TIME_UNITS)} or seconds per unit; got {unit!r}")
+        elif isinstance(unit, bool) or not isinstance(unit, (int, float)) or not (math.isfinite(unit) and unit > 0):
+            raise TraceError(
+                f"time_unit must be a positive number of seconds or one of {', '.join(TIME_UNITS)}; got {unit!r}"
+            )
+        if self.rate is not None and (isinstance(self.rate, bool) or not self.rate > 0):
+            raise TraceError(f"rate must be > 0 requests per second; got {self.rate!r}")
+        if self.disorder not in ("error", "clamp"):
+            raise TraceError(f"disorder must be 'error' or 'clamp'; got {self.disorder!r}")
+        trace = self.trace()  # fails now, not in the middle of a run, on a bad path or header
+        if not trace.has_time and self.rate is None:
+            raise TraceError(f"{trace.path}: the trace has no timestamps; give a request rate (rate=...)")
+
+    @property
+    def seconds_per_unit(self) -> float:
+        return TIME_UNITS[self.time_unit] if isinstance(self.time_unit, str) else float(self.time_unit)
+
+    def trace(self) -> Trace:
+        return open_trace(self.path, self.format, **dict(self.options))
+
+    def batches(self, seed: int, total: int, chunk: int = DEFAULT_CHUNK) -> Iterator[RequestBatch]:
+        """The first `total` requests of the trace (fewer if it is shorter), times in seconds."""
+        trace = self.trace()
+        scale = self.seconds_per_unit
+        arrivals = Poisson(self.rate) if self.rate is not None else None
+        arrival_rng = rng_for(seed, "workload.arrivals") if arrivals else None
+        clock = 0.0
+        origin = None
+        previous = 0.0
+        batches = trace.chunks(chunk)
+        try:
+            for batch in batches:
+                n = min(len(batch), total - batch.start)
+                if n <= 0:
+                    break
+                if arrivals is not None:
+                    times = clock + np.cumsum(arrivals.gaps(arrival_rng, n))
+                    clock = float(times[-1])
+                else:
+                    raw = batch.time[:n]
+                    if origin is None:
+                        origin = raw[0]
+                    # Subtract in the trace's own type first: int64 nanosecond
+                    # stamps stay exact where float64 would round them.
+                    times = (raw - origin).astype(np.float64) * scale
+                    times, previous = self._ordered(times, previous, batch.start, trace)
+                yield RequestBatch(times, batch.key[:n], batch.size[:n], batch.op[:n], batch.start)
+                if batch.start + n >= total:
+                    break
+        finally:
+            batches.close()
+
+    def _ordered(self, times: np.ndarray, previous: float, start: int, trace: Trace):
+        """Times checked (or clamped) to be non-decreasing from `previous`; and the new previous."""
+        steps = np.diff(times, prepend=previous)
+        if (steps < 0).any():
+            if self.disorder == "error":
+                i = int(np.argmax(steps < 0))
+                raise TraceError(
+                    f"{trace.path}: {trace.where(start + i)}: timestamp goes back in time "
+                    f"({steps[i] / self.seconds_per_unit:g} units before the previous request); "
+                    f'use disorder="clamp" to let it arrive with the previous one'
+                )
+            times = np.maximum.accumulate(np.maximum(times, previous))
+        return times, float(times[-1])
