@@ -25,8 +25,9 @@ MAX_SPAN_S = 1e8
 MAX_LATENCY_S = 86_400.0
 #: bytes of one object (1 PiB): sizes and their sums stay exact in int64
 MAX_OBJECT_BYTES = 2**50
-#: node failures and recoveries over a run: each is an event and a routing change
-MAX_MEMBERSHIP_CHANGES = 1_000_000
+#: node failures and recoveries over a run: each is an event and a routing change (100,000 take
+#: about 10 s of CPU on top of the requests)
+MAX_MEMBERSHIP_CHANGES = 100_000
 #: on/off phases drawn over a run
 MAX_ARRIVAL_PHASES = 50_000_000
 #: how far into a distribution's tail the limits look

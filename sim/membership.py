@@ -4,6 +4,13 @@ The schedule is known in advance (random failures are drawn from the seed,
 per node, as alternating exponential up and down times), so a batch of
 requests can be routed in one vectorized call per stretch of time in which
 the set of alive nodes does not change.
+
+A long run can hold many outages (the limit in experiments/limits.py allows
+a hundred thousand changes), so no question here scans them all: each node
+keeps its outages sorted by start, with the running maximum of their ends
+(scheduled outages may overlap), and "is node n down at t" is one bisection.
+Random failures are drawn ahead in growing steps (each node's own stream, so
+how far ahead they are drawn never changes what is drawn).
 """
 
 from __future__ import annotations
@@ -15,6 +22,27 @@ from sim.scenario import Outage
 from workloads.rng import rng_for
 
 
+class _NodeOutages:
+    """One node's outages, by start time, and the latest end among those started so far."""
+
+    def __init__(self):
+        self.starts: list[float] = []
+        self.ends_so_far: list[float] = []  # max(up_at) over outages[0..i]: covers overlaps
+
+    def add(self, down_at: float, up_at: float) -> None:
+        """Add an outage; random failures come in order, so this is an append but for a scheduled
+        outage that starts after them."""
+        index = bisect.bisect_right(self.starts, down_at)
+        self.starts.insert(index, down_at)
+        self.ends_so_far.insert(index, up_at)
+        for i in range(index, len(self.starts)):  # the running maximum, from the new entry on
+            self.ends_so_far[i] = max(self.ends_so_far[i], self.ends_so_far[i - 1] if i else -math.inf)
+
+    def down_at(self, t: float) -> bool:
+        index = bisect.bisect_right(self.starts, t) - 1
+        return index >= 0 and t < self.ends_so_far[index]
+
+
 class Membership:
     def __init__(self, nodes: int, failures=(), mtbf_s: float = 0.0, mttr_s: float = 0.0, seed: int = 0):
         self.nodes = int(nodes)
@@ -23,36 +51,45 @@ class Membership:
         self._rngs = [rng_for(seed, f"failures.node{n}") for n in range(self.nodes)] if self.mtbf_s else []
         self._next_failure = [rng.exponential(self.mtbf_s) for rng in self._rngs]
         self._known_until = 0.0
+        self._by_node = [_NodeOutages() for _ in range(self.nodes)]
         self._changes: list[float] = []
-        self._rebuild()
+        self._add(sorted(self.outages, key=lambda o: o.down_at))
 
     @property
     def static(self) -> bool:
         """True when every node is up all the time."""
         return not self.outages and not self.mtbf_s
 
+    def _add(self, outages: list[Outage]) -> None:
+        """Record outages (each node's in order of start) and their change times."""
+        times = []
+        for outage in outages:
+            self._by_node[outage.node].add(outage.down_at, outage.up_at)
+            times.append(outage.down_at)
+            if math.isfinite(outage.up_at):
+                times.append(outage.up_at)
+        # Two sorted runs (the known times, the new ones): Timsort merges them in linear time.
+        self._changes = sorted(set(self._changes).union(times)) if times else self._changes
+
     def _extend(self, horizon: float) -> None:
         """Draw random outages until every node's next failure lies beyond `horizon`."""
         if not self.mtbf_s or horizon <= self._known_until:
             return
+        drawn = []
         for node, rng in enumerate(self._rngs):
             while self._next_failure[node] <= horizon:
                 down = self._next_failure[node]
                 up = down + rng.exponential(self.mttr_s)
-                self.outages.append(Outage(node, down, up))
+                drawn.append(Outage(node, down, up))
                 self._next_failure[node] = up + rng.exponential(self.mtbf_s)
         self._known_until = horizon
-        self._rebuild()
-
-    def _rebuild(self) -> None:
-        times = {o.down_at for o in self.outages} | {o.up_at for o in self.outages if math.isfinite(o.up_at)}
-        self._changes = sorted(times)
+        self.outages += drawn
+        self._add(drawn)
 
     def alive_at(self, t: float) -> tuple:
         """The nodes up at time t (an outage covers [down_at, up_at))."""
         self._extend(t)
-        down = {o.node for o in self.outages if o.down_at <= t < o.up_at}
-        return tuple(n for n in range(self.nodes) if n not in down)
+        return tuple(n for n, outages in enumerate(self._by_node) if not outages.down_at(t))
 
     def changes_between(self, start: float, end: float) -> list[float]:
         """Times in (start, end] at which the alive set may change."""
@@ -71,7 +108,8 @@ class Membership:
                 return known
             if undrawn == math.inf:
                 return None
-            self._extend(undrawn)
+            # Draw ahead in growing steps: one failure at a time would cost a merge per change.
+            self._extend(max(undrawn, 2.0 * self._known_until))
 
     def change_times(self):
         """The times at which the alive set may change, in order; endless with random failures."""
