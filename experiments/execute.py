@@ -227,6 +227,8 @@ def _worker_start(parent: int) -> None:
     watchdog thread notices the parent is gone.  Either way no orphan runs on.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # the parent's "stop as Ctrl-C" is not the worker's
+        signal.signal(signum, signal.SIG_DFL)
     if not _die_with_parent():
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:  # the parent died before the request above took hold

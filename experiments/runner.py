@@ -47,6 +47,7 @@ def manifest(experiment: Experiment) -> dict:
         "name": experiment.name,
         "source": experiment.source,
         "fingerprint": fingerprint(experiment),
+        "configured": fingerprint(experiment, with_sources=False),
         "seeds": experiment.seeds,
         "sweep": {"grid": experiment.grid, "zip": experiment.zipped},
         "runs": len(points(experiment)),
@@ -94,6 +95,8 @@ def prepare_out(out: Path, experiment: Experiment, force: bool, repair: bool) ->
     fingerprint_now = fingerprint(experiment)
     if manifest.get("fingerprint") == fingerprint_now:
         return False
+    if manifest.get("configured") == fingerprint(experiment, with_sources=False):
+        return False  # the same experiment, a policy module edited since: its stale runs do not verify
     run_files = list((out / "runs").glob("*.json")) if (out / "runs").is_dir() else []
     if manifest == {}:
         if repair:

@@ -70,24 +70,24 @@ def points(experiment: Experiment) -> list[Point]:
     return runs
 
 
-def fingerprint(experiment: Experiment) -> str:
+def fingerprint(experiment: Experiment, with_sources: bool = True) -> str:
     """Identifies what decides the experiment's results; two configs with the same runs share it.
 
     It covers the resolved config and sweep, kvsim's version and the source
     of every user policy module the runs use: editing a policy's code makes
-    the saved runs another experiment's, so they are simulated again.
+    the saved runs stale, so they are simulated again.  Without the sources
+    (`with_sources=False`) it names the experiment as configured, which tells
+    an edited policy module from another experiment.
     """
-    blob = json.dumps(
-        {
-            "config": experiment.config,
-            "grid": experiment.grid,
-            "zipped": experiment.zipped,
-            "kvsim": kvsim_version(),
-            "policy_sources": policy_sources(experiment),
-        },
-        sort_keys=True,
-        default=str,
-    )
+    content = {
+        "config": experiment.config,
+        "grid": experiment.grid,
+        "zipped": experiment.zipped,
+        "kvsim": kvsim_version(),
+    }
+    if with_sources:
+        content["policy_sources"] = policy_sources(experiment)
+    blob = json.dumps(content, sort_keys=True, default=str)
     return hashlib.blake2b(blob.encode(), digest_size=12).hexdigest()
 
 

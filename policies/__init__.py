@@ -33,6 +33,7 @@ from policies.admission import Admission, Admitted, available_admissions, regist
 from policies.base import (
     HookPolicy,
     Policy,
+    PolicyContractError,
     PolicyError,
     available,
     check_params,
@@ -50,6 +51,7 @@ __all__ = [
     "register_admission",
     "HookPolicy",
     "Policy",
+    "PolicyContractError",
     "PolicyError",
     "ReplayCounts",
     "available",

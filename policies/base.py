@@ -198,6 +198,8 @@ class HookPolicy(SizedPolicy):
         evicted = []
         while self.used + size > self.capacity:
             victim = self.victim()
+            if victim not in self.sizes:  # removing it would free nothing: the loop would never end
+                raise PolicyContractError(f"victim() returned {victim!r}, which is not cached")
             self.remove(victim)
             evicted.append(victim)
         self.sizes[key] = size
@@ -219,6 +221,10 @@ _REGISTRY: dict[str, type[Policy]] = {}
 
 class PolicyError(ValueError):
     """An unknown policy name or a bad policy parameter."""
+
+
+class PolicyContractError(PolicyError):
+    """A policy broke the interface's contract (see policies/guard.py): the user's to fix."""
 
 
 def register(name: str):
@@ -309,8 +315,19 @@ def make_policy(name: str, capacity: int, admission=None, admission_params=None,
 
         make_policy("lru", 10_000_000, admission="size", admission_params={"threshold": 65536})
     """
+    from policies.guard import Guarded, is_builtin
+
     check_params(name, params)
-    policy = policy_class(name)(capacity, **params)
+    cls = policy_class(name)
+    if is_builtin(cls):
+        policy = cls(capacity, **params)
+    else:  # a user's policy: built and then held to the contract
+        try:
+            policy = Guarded(cls(capacity, **params), name)
+        except Exception as error:
+            raise PolicyContractError(
+                f"policy {name!r}: __init__ raised {type(error).__name__}: {error}".splitlines()[0]
+            ) from None
     if admission is None:
         if admission_params:
             raise PolicyError("admission_params given without admission")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from policies import PolicyContractError
 from sim.cluster import policy_makers
 from sim.draws import RequestDraws
 from sim.membership import Membership
@@ -86,6 +87,11 @@ class _Node:
     def store(self, key, size: int, now: float, ttl: float, stamp: tuple) -> bool:
         """Store a value at `now` for `ttl` seconds (0: for ever); False if the policy refuses it."""
         self.policy.insert(key, size if self.count_bytes else 1)
+        if self.policy.used > self.policy.capacity:  # the contract, checked after every insert
+            raise PolicyContractError(
+                f"policy {self.policy.name!r} holds {self.policy.used} units after an insert, "
+                f"over its capacity {self.policy.capacity}"
+            )
         if not self.holds(key):
             return False
         self.entries[key] = _Entry(now + ttl if ttl > 0 else math.inf, ttl, stamp)

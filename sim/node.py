@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from policies import Policy
+from policies import Policy, PolicyContractError
 
 
 class CacheNode:
@@ -60,6 +60,7 @@ class CacheNode:
         """Store the backend's answer for `key` at time `now`; True if the policy admitted it."""
         for victim in self.policy.insert(key, size if self.capacity_bytes else 1):
             self._forget(victim)
+        check_capacity(self.policy)
         if key not in self.policy:
             self._forget(key)
             return False
@@ -93,3 +94,11 @@ class CacheNode:
 
     def __contains__(self, key) -> bool:
         return key in self.policy
+
+
+def check_capacity(policy: Policy) -> None:
+    """A cache never holds more than its capacity: checked after every insert, in both models."""
+    if policy.used > policy.capacity:
+        raise PolicyContractError(
+            f"policy {policy.name!r} holds {policy.used} units after an insert, over its capacity {policy.capacity}"
+        )

@@ -105,3 +105,33 @@ def test_a_module_that_fails_is_one_line(folder, args, message):
     (folder / "broken.py").write_text("raise ValueError('boom')\n")
     done = kvsim_in(folder, "replay", "loop.txt", "--capacity", "40", *args)
     assert done.returncode == 2 and done.stderr == f"kvsim: error: {message}\n", done.stderr
+
+
+STRANGER = REGISTERED.replace('@register("mru")\n', "").replace(
+    "def victim(self): return next(reversed(self.order))", "def victim(self): return 'nowhere'"
+)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_policy_breaking_its_contract_stops_kvsim_run_in_one_line(folder, workers):
+    (folder / "stranger.py").write_text(STRANGER)
+    config = write_config(
+        folder,
+        """
+[run]
+requests = 2000
+warmup = 0
+seeds = [1, 2]
+[workload]
+keys = 100
+[cluster]
+nodes = 1
+capacity = 10
+policy = "stranger:MRU"
+""",
+    )
+    done = kvsim_in(folder, "run", config.name, "--out", "out", "--workers", workers)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "policy 'stranger:MRU' broke its contract in insert()" in done.stderr
+    assert "victim() returned 'nowhere', which is not cached" in done.stderr
+    assert not (folder / "out").exists()

@@ -1,0 +1,143 @@
+"""A user's policy, held to the interface's contract: broken promises stop the run, in one line.
+
+kvsim's own policies are tested against libCacheSim and by hand; a policy a
+user writes (``module:Class``, a HookPolicy in a notebook) is not.  If it
+breaks the contract, a simulation must not loop forever, grow without bound
+or print a hit ratio that means nothing.  ``make_policy`` therefore hands a
+user's policy out inside a Guarded wrapper, which checks, after every call:
+
+* that nothing it called raised (an exception from the user's code is
+  reported as the policy, the method and the request it failed on);
+* that an insert left the cache within its capacity;
+* that the keys an insert says it evicted are gone.
+
+HookPolicy checks its own loop (a victim that is not cached, or None, would
+otherwise repeat forever).  The wrapper costs a few calls per request, which
+only user policies pay; the built-in ones run bare.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+
+from policies.base import Policy, PolicyContractError
+
+
+def is_builtin(cls: type) -> bool:
+    """Whether a policy class is one of kvsim's own (trusted, tested) or a user's."""
+    return cls.__module__.split(".")[0] == "policies"
+
+
+class Guarded(Policy):
+    """`policy`, with every call checked against the contract (see the module docstring)."""
+
+    def __init__(self, policy: Policy, spec: str):
+        self.inner = policy
+        self.spec = spec  # the name the user gave, e.g. "mymodule:MRU"
+        self.capacity = policy.capacity
+        self.requests = 0  # lookups so far: the request number in messages
+        self._source = _source_file(type(policy))
+
+    # -- the checked interface --------------------------------------------------
+    def lookup(self, key):
+        self.requests += 1
+        return bool(self._call("lookup", key, self.inner.lookup, key))
+
+    def insert(self, key, size=1):
+        evicted = self._call("insert", key, self.inner.insert, key, size)
+        if evicted is None:
+            evicted = []
+        inner = self.inner
+        used, count = self._call("used", key, lambda: (inner.used, len(inner)))
+        if used > self.capacity:
+            self._broken("insert", key, f"left {used} units cached in a capacity of {self.capacity}")
+        for victim in evicted:
+            if victim != key and self._call("__contains__", key, inner.__contains__, victim):
+                self._broken("insert", key, f"reported evicting {victim!r}, which is still cached")
+        return list(evicted)
+
+    def access(self, key, size=1):
+        if self.lookup(key):
+            return True
+        self.insert(key, size)
+        return False
+
+    def remove(self, key):
+        return bool(self._call("remove", key, self.inner.remove, key))
+
+    def __contains__(self, key):
+        return bool(self._call("__contains__", key, self.inner.__contains__, key))
+
+    def __len__(self):
+        return self._call("__len__", None, self.inner.__len__)
+
+    def keys(self):
+        return list(self._call("keys", None, self.inner.keys))
+
+    @property
+    def used(self):
+        return self.inner.used
+
+    @property
+    def offline(self):
+        return self.inner.offline
+
+    @property
+    def prepared(self):
+        return getattr(self.inner, "prepared", False)
+
+    def prepare(self, keys) -> None:
+        self._call("prepare", None, self.inner.prepare, keys)
+
+    def expect(self, keys) -> None:
+        self._call("expect", None, self.inner.expect, keys)
+
+    @property
+    def max_object_size(self):
+        return self.inner.max_object_size
+
+    def params(self):
+        return self._call("params", None, self.inner.params)
+
+    def set_time(self, now) -> None:
+        setter = getattr(self.inner, "set_time", None)
+        if setter is not None:
+            self._call("set_time", None, setter, now)
+
+    def __repr__(self) -> str:
+        return f"Guarded({self.inner!r})"
+
+    # -- reporting ---------------------------------------------------------------
+    def _call(self, method: str, key, function, *args):
+        try:
+            return function(*args)
+        except PolicyContractError as error:
+            raise PolicyContractError(f"{self._where(method, key)}: {error}") from None
+        except Exception as error:
+            failed = _failing_method(error, self._source) or method
+            raise PolicyContractError(
+                f"{self._where(failed, key)}: raised {type(error).__name__}: {error}".splitlines()[0]
+            ) from None
+
+    def _broken(self, method: str, key, what: str):
+        raise PolicyContractError(f"{self._where(method, key)}: {what}")
+
+    def _where(self, method: str, key) -> str:
+        about = f" (key {key!r}, request {self.requests:,} at this cache)" if key is not None else ""
+        return f"policy {self.spec!r} broke its contract in {method}(){about}"
+
+
+def _source_file(cls: type) -> str | None:
+    try:
+        return inspect.getsourcefile(cls)
+    except TypeError:
+        return None
+
+
+def _failing_method(error: Exception, source: str | None) -> str | None:
+    """The user's method the exception came out of (the last frame in their module)."""
+    if source is None:
+        return None
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == source]
+    return frames[-1].name if frames else None
