@@ -78,7 +78,7 @@ def trace_workload(workload: dict) -> TraceWorkload:
         time_unit=workload["trace_time_unit"],
         rate=workload["rate"] if workload["trace_arrivals"] == "rate" else None,
         options=options,
-        disorder="clamp",
+        disorder=workload["trace_disorder"],
     )
 
 

@@ -156,6 +156,12 @@ def command_run(args) -> int:
         f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
         f"{', '.join(TABLES)}, manifest.json, runs/"
     )
+    if outcome.short:
+        measured, asked = min(outcome.short)
+        print(
+            f"note: {len(outcome.short)} of {len(outcome.results)} runs measured fewer requests than run.requests "
+            f"asks ({measured:,} of {asked:,} at the least): the trace ends first"
+        )
     if outcome.redone:
         print(
             f"{outcome.redone} run files in {out}/runs did not verify (another experiment's, another version of a "

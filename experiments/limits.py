@@ -17,26 +17,28 @@ import numpy as np
 
 from experiments.build import latency_seconds, size_distribution, ttl_seconds
 from workloads import Distribution
+from workloads.stream import MAX_OBJECT_BYTES
 
 #: simulated seconds: float64 times keep a resolution of 2**-52 of their size,
 #: about 22 ns at this span, well below any latency the model draws
 MAX_SPAN_S = 1e8
 #: seconds any single latency may reasonably take (a day)
 MAX_LATENCY_S = 86_400.0
-#: bytes of one object (1 PiB): sizes and their sums stay exact in int64
-MAX_OBJECT_BYTES = 2**50
 #: node failures and recoveries over a run: each is an event and a routing change (100,000 take
 #: about 10 s of CPU on top of the requests)
 MAX_MEMBERSHIP_CHANGES = 100_000
 #: on/off phases drawn over a run
 MAX_ARRIVAL_PHASES = 50_000_000
+#: memory for a trace put in time order before the run (workload.trace_disorder = "sort")
+MAX_SORTED_BYTES = 4 << 30
+SORTED_BYTES_PER_REQUEST = 25  # time, key, size (8 bytes each) and op (1)
 #: how far into a distribution's tail the limits look
 TAIL = 1.0 - 1e-6
 
 
 def run_limits(config: dict) -> str | None:
     """Why the run of this point config must not start (a one-line reason), or None."""
-    for check in (_span, _latencies, _sizes, _failures, _phases):
+    for check in (_span, _latencies, _sizes, _failures, _phases, _sorting):
         reason = check(config)
         if reason:
             return reason
@@ -105,8 +107,8 @@ def _sizes(config: dict) -> str | None:
         mean, tail = _tail(size_distribution(spec))
         if not (math.isfinite(mean) and math.isfinite(tail)) or max(mean, tail) > MAX_OBJECT_BYTES:
             return (
-                f"{key}: mean {mean:.3g} bytes, 99.9999th percentile {tail:.3g}; objects may be at most 2**50 bytes "
-                f"(1 PiB), so that sizes and their sums stay exact"
+                f"{key}: mean {mean:.3g} bytes, 99.9999th percentile {tail:.3g}; objects may be at most 2**40 bytes "
+                f"(1 TiB), so that sizes and their sums stay exact"
             )
     return None
 
@@ -136,5 +138,19 @@ def _phases(config: dict) -> str | None:
         return (
             f"workload.arrivals: on/off phases of {arrivals['mean_on_s']:g} s and {arrivals['mean_off_s']:g} s make "
             f"about {phases:.3g} phases in {span:.3g} simulated seconds; at most {MAX_ARRIVAL_PHASES:,}: lengthen them"
+        )
+    return None
+
+
+def _sorting(config: dict) -> str | None:
+    workload = config["workload"]
+    if not workload["trace"] or workload["trace_disorder"] != "sort" or workload["trace_arrivals"] != "timestamps":
+        return None
+    requests = config["run"]["requests"] + config["run"]["warmup"]
+    need = requests * SORTED_BYTES_PER_REQUEST
+    if need > MAX_SORTED_BYTES:
+        return (
+            f"workload.trace_disorder: sorting {requests:,} requests takes about {need / 2**30:.1f} GiB in memory; "
+            f'at most {MAX_SORTED_BYTES / 2**30:.0f} GiB: ask fewer requests, or use "clamp"'
         )
     return None

@@ -64,6 +64,7 @@ class Outcome:
     ran: int  # runs simulated now (the rest were resumed from disk)
     figures: list[Path] = field(default_factory=list)
     redone: int = 0  # run files found that did not verify, simulated again
+    short: list = field(default_factory=list)  # (measured, asked) of runs whose request stream ended early
 
 
 def read_manifest(out: Path) -> dict | None:
@@ -154,7 +155,20 @@ def run_experiment(
             records = simulate(experiment.name, runs, out / "runs", fingerprint_now, executor, progress, missing)
         results, summary = write_tables(out, records, experiment.swept_keys)
         drawn = plots.draw(out) if figures else []
-    return Outcome(results=results, summary=summary, out=out, ran=missing, figures=drawn, redone=len(saved.unverified))
+    short = [
+        (record["metrics"]["requests"], point.config["run"]["requests"])
+        for point, record in zip(runs, records)
+        if record["metrics"]["requests"] < point.config["run"]["requests"]
+    ]
+    return Outcome(
+        results=results,
+        summary=summary,
+        out=out,
+        ran=missing,
+        figures=drawn,
+        redone=len(saved.unverified),
+        short=short,
+    )
 
 
 def simulate(

@@ -39,6 +39,7 @@ from experiments.checks import (
     text_or_empty,
 )
 from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
+from workloads.traces import DISORDER
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "timestamps",
             choice("timestamps", "rate"),
             "arrivals from the trace's timestamps, or Poisson at workload.rate (needed for a trace without timestamps)",
+        ),
+        "trace_disorder": Key(
+            "error",
+            choice(*DISORDER),
+            'a timestamp earlier than the one before it: "error" names its line; "clamp" makes the request '
+            'arrive with the previous one; "sort" puts the run\'s requests in time order first (in memory)',
         ),
         "trace_key_column": Key("", text_or_empty, "CSV traces: the column holding the key (empty: detect)"),
         "classes": Key(

@@ -24,6 +24,19 @@ import numpy as np
 from policies.base import Policy
 
 
+def exact_sum(values: np.ndarray) -> int:
+    """The exact sum of non-negative int64 values, however many: numpy's int64 sum wraps silently.
+
+    Slices of 2**16 values below 2**47 each cannot overflow; larger values are
+    summed as Python integers.
+    """
+    if len(values) == 0:
+        return 0
+    if int(values.max()) < (1 << 47):
+        return sum(int(values[i : i + (1 << 16)].sum()) for i in range(0, len(values), 1 << 16))
+    return sum(values.tolist())
+
+
 @dataclass
 class ReplayCounts:
     """Counts of one replay; misses and ratios are derived."""
@@ -74,8 +87,8 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> Repla
     return ReplayCounts(
         requests=len(key_list),
         hits=int(hits.sum()),
-        bytes=int(sizes.sum()),
-        hit_bytes=int(sizes[hits].sum()),
+        bytes=exact_sum(sizes),
+        hit_bytes=exact_sum(sizes[hits]),
     )
 
 

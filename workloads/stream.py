@@ -28,6 +28,10 @@ WRITE = 1
 
 DEFAULT_CHUNK = 1 << 16
 
+#: the largest object, in bytes (1 TiB): sizes of a batch of DEFAULT_CHUNK requests
+#: then sum to at most 2**56, far inside int64, however large the objects
+MAX_OBJECT_BYTES = 1 << 40
+
 CLASS_SHIFT = 40
 SCAN_CLASS = 62  # ids of sequential scans
 ONE_HIT_CLASS = 63  # ids requested exactly once
@@ -174,7 +178,8 @@ class Workload:
             else:
                 u = unit_interval(keys[mask], salt=stable_id(f"sizes/{seed}"))
                 sizes[mask] = cls.object_size.quantile(u)
-        return np.maximum(1, np.rint(sizes)).astype(np.int64)
+        # A heavy tail may draw beyond any machine's memory: objects are capped at MAX_OBJECT_BYTES.
+        return np.clip(np.rint(sizes), 1, MAX_OBJECT_BYTES).astype(np.int64)
 
     def batches(self, seed: int, total: int, chunk: int = DEFAULT_CHUNK) -> Iterator[RequestBatch]:
         """The first `total` requests of the stream of `seed`, in batches of `chunk`."""

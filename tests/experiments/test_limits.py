@@ -32,7 +32,7 @@ CASES = {
     ),
     "object size": (
         '[workload]\nobject_size = { dist = "lognormal", median = 1e18, sigma = 1 }\n',
-        "objects may be at most 2**50 bytes",
+        "objects may be at most 2**40 bytes",
     ),
     "ttl": ('[cluster]\nttl = { dist = "lognormal", median_s = 1, sigma = 1e10 }\n', "cluster.ttl: mean inf s"),
     "clock bits": ('[cluster]\npolicy = "clock"\npolicy_params = { bits = -3 }\n', "bits must be a positive integer"),

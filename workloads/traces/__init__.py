@@ -64,9 +64,10 @@ from workloads.traces.oracle_general import (
     write_oracle_general,
 )
 from workloads.traces.text_trace import TextTrace
-from workloads.traces.workload import TIME_UNITS, TraceWorkload
+from workloads.traces.workload import DISORDER, TIME_UNITS, TraceWorkload
 
 __all__ = [
+    "DISORDER",
     "CSV_COLUMN_NAMES",
     "FORMATS",
     "KEY_TYPES",

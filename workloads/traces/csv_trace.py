@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workloads.stream import READ, WRITE
+from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
 from workloads.traces.base import (
     CONTROL_CHARACTERS,
     INT64_MAX,
@@ -233,7 +233,14 @@ class CSVTrace(Trace):
             if "time" in self.columns:
                 times = _numbers(frame[self.columns["time"]], "time", self.columns["time"], where, integer=False)
             if "size" in self.columns:
-                sizes = _numbers(frame[self.columns["size"]], "size", self.columns["size"], where, integer=True)
+                sizes = _numbers(
+                    frame[self.columns["size"]],
+                    "size",
+                    self.columns["size"],
+                    where,
+                    integer=True,
+                    high=MAX_OBJECT_BYTES,
+                )
             if "op" in self.columns:
                 ops = _ops(frame[self.columns["op"]], self.columns["op"], where)
             batch = request_batch(start, keys, times, sizes, ops)
@@ -263,8 +270,12 @@ class CSVTrace(Trace):
         return text_keys(texts, self.key_type, where)
 
 
-def _numbers(column: pd.Series, role: str, name: str, where, integer: bool) -> np.ndarray:
-    """A numeric column as int64 (or float64 for times with fractions); errors name the line."""
+def _numbers(column: pd.Series, role: str, name: str, where, integer: bool, high: int = INT64_MAX) -> np.ndarray:
+    """A numeric column as int64 (or float64 for times with fractions); errors name the line.
+
+    Integers must be non-negative and at most `high` (and fit int64): a size
+    of 1e30 or -3 is a mistake in the trace, not a number to cast.
+    """
     expected = "a non-negative integer" if integer else "a number"
     kind = column.dtype.kind
     if kind in "iu":
@@ -277,6 +288,7 @@ def _numbers(column: pd.Series, role: str, name: str, where, integer: bool) -> n
         if integer and (values < 0).any():
             i = int(np.argmax(values < 0))
             raise TraceError(f"{where(i)}: column {name!r}: expected {expected} ({role}), got {values[i]}")
+        _at_most(values, high, role, name, where)
         return values.astype(np.int64, copy=False)
     if kind == "f":
         values = column.to_numpy()
@@ -287,16 +299,24 @@ def _numbers(column: pd.Series, role: str, name: str, where, integer: bool) -> n
             i = int(np.argmax(bad))
             got = "an empty field" if np.isnan(values[i]) else repr(float(values[i]))
             raise TraceError(f"{where(i)}: column {name!r}: expected {expected} ({role}), got {got}")
+        if integer:
+            _at_most(values, min(high, 2.0**63 - 1024), role, name, where)  # what float64 holds below 2**63
         return values.astype(np.int64) if integer else values
     # Text in a numeric column: find the first field that is not a number.
     numeric = pd.to_numeric(column, errors="coerce")
     bad = pd.isna(numeric).to_numpy()
     if not bad.any():  # numbers after all (pandas kept them as text)
-        return _numbers(numeric, role, name, where, integer)
+        return _numbers(numeric, role, name, where, integer, high)
     i = int(np.argmax(bad))
     value = column.iloc[i]
     got = "an empty field" if pd.isna(value) else repr(value)
     raise TraceError(f"{where(i)}: column {name!r}: expected {expected} ({role}), got {got}")
+
+
+def _at_most(values: np.ndarray, high, role: str, name: str, where) -> None:
+    if (values > high).any():
+        i = int(np.argmax(values > high))
+        raise TraceError(f"{where(i)}: column {name!r}: the {role} must be at most {int(high)}; got {values[i]:g}")
 
 
 def _ops(column: pd.Series, name: str, where) -> np.ndarray:

@@ -17,6 +17,9 @@ from workloads.traces.base import Trace, TraceError, open_trace
 #: seconds per unit of a trace's timestamps
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
+#: what to do with a timestamp earlier than the one before it (see TraceWorkload)
+DISORDER = ("error", "clamp", "sort")
+
 
 @dataclass(frozen=True)
 class TraceWorkload:
@@ -35,9 +38,11 @@ class TraceWorkload:
         that rate drawn from the run's seed (as in Workload), and the trace's
         timestamps are ignored; it is required for a trace without timestamps.
     disorder: what to do when a timestamp is earlier than the one before it:
-        "error" (a TraceError naming the line) or "clamp" (the request arrives
+        "error" (a TraceError naming the line), "clamp" (the request arrives
         with the previous one; real traces logged by several threads are often
-        a little out of order).
+        a little out of order) or "sort" (the requests are put in time order
+        first, stably: this reads the requests of the run into memory, 25
+        bytes each, instead of streaming them).
 
     Sizes come from the trace (1 when it has none), ops from its op column.
     The trace is the same for every seed: only Poisson arrivals use the seed.
@@ -66,8 +71,8 @@ class TraceWorkload:
             )
         if self.rate is not None and (isinstance(self.rate, bool) or not self.rate > 0):
             raise TraceError(f"rate must be > 0 requests per second; got {self.rate!r}")
-        if self.disorder not in ("error", "clamp"):
-            raise TraceError(f"disorder must be 'error' or 'clamp'; got {self.disorder!r}")
+        if self.disorder not in DISORDER:
+            raise TraceError(f"disorder must be one of {', '.join(map(repr, DISORDER))}; got {self.disorder!r}")
         trace = self.trace()  # fails now, not in the middle of a run, on a bad path or header
         if not trace.has_time and self.rate is None:
             raise TraceError(f"{trace.path}: the trace has no timestamps; give a request rate (rate=...)")
@@ -81,6 +86,9 @@ class TraceWorkload:
 
     def batches(self, seed: int, total: int, chunk: int = DEFAULT_CHUNK) -> Iterator[RequestBatch]:
         """The first `total` requests of the trace (fewer if it is shorter), times in seconds."""
+        if self.disorder == "sort" and self.rate is None:
+            yield from self._sorted_batches(total, chunk)
+            return
         trace = self.trace()
         scale = self.seconds_per_unit
         arrivals = Poisson(self.rate) if self.rate is not None else None
@@ -111,6 +119,28 @@ class TraceWorkload:
         finally:
             batches.close()
 
+    def _sorted_batches(self, total: int, chunk: int) -> Iterator[RequestBatch]:
+        """The first `total` requests put in time order (stably), then cut into batches."""
+        trace = self.trace()
+        parts = []
+        for batch in trace.chunks(chunk):
+            n = min(len(batch), total - batch.start)
+            if n <= 0:
+                break
+            parts.append(batch)
+            if batch.start + n >= total:
+                break
+        if not parts:
+            return
+        n = min(sum(len(p) for p in parts), total)
+        raw, key, size, op = (np.concatenate([getattr(p, c) for p in parts])[:n] for c in ("time", "key", "size", "op"))
+        order = np.argsort(raw, kind="stable")
+        times = (raw[order] - raw[order[0]]).astype(np.float64) * self.seconds_per_unit
+        key, size, op = key[order], size[order], op[order]
+        for start in range(0, n, chunk):
+            end = min(start + chunk, n)
+            yield RequestBatch(times[start:end], key[start:end], size[start:end], op[start:end], start)
+
     def _ordered(self, times: np.ndarray, previous: float, start: int, trace: Trace):
         """Times checked (or clamped) to be non-decreasing from `previous`; and the new previous."""
         steps = np.diff(times, prepend=previous)
@@ -120,7 +150,8 @@ class TraceWorkload:
                 raise TraceError(
                     f"{trace.path}: {trace.where(start + i)}: timestamp goes back in time "
                     f"({steps[i] / self.seconds_per_unit:g} units before the previous request); "
-                    f'use disorder="clamp" to let it arrive with the previous one'
+                    'set workload.trace_disorder = "clamp" to let it arrive with the previous one, or "sort" '
+                    "to put the requests in time order"
                 )
             times = np.maximum.accumulate(np.maximum(times, previous))
         return times, float(times[-1])
