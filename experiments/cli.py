@@ -4,6 +4,7 @@
     kvsim plot DIR
     kvsim policies
     kvsim replay TRACE ... | kvsim mrc TRACE ...
+    kvsim validate redis|memcached TRACE --memory 64MiB [...]
     kvsim bench [--quick] [--json]
 
 A user's mistake (a bad config, an unknown policy, a missing file) ends with
@@ -22,6 +23,7 @@ from experiments import configs as shipped
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
 from experiments.execute import ExecutorError, default_workers
+from experiments.validate import add_validate_command  # kvsim validate
 from policies import PolicyError, available, policy_class, policy_parameters
 
 if TYPE_CHECKING:
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
     policies_parser.set_defaults(handler=command_policies)
     add_trace_commands(commands)
+    add_validate_command(commands)
 
     bench_parser = commands.add_parser("bench", help="measure speed against the baselines, side by side")
     bench_parser.add_argument("--quick", action="store_true", help="smaller runs: under a minute")

@@ -25,7 +25,7 @@ def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
         ):
             admission_params["seed"] = stable_id(f"admission/{seed}/{index}") % 2**32
             params["admission_params"] = admission_params
-        policy = make_policy(spec.policy, spec.capacity, **params)
+        policy = make_policy(spec.policy, spec.capacity, capacity_bytes=spec.capacity_bytes, **params)
         nodes.append(CacheNode(policy, capacity_bytes=spec.capacity_bytes, refresh_on_hit=spec.ttl_refresh))
     return nodes
 

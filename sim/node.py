@@ -10,6 +10,8 @@ The policy decides what to evict; the node adds time:
   of the value it holds (a "stamp"), so a hit on an out-of-date value can be
   counted as a stale read.
 * Up or down: a failed node loses everything (`clear`) and comes back cold.
+* Time: a policy that reads the clock (``policy.timed``: Redis's, memcached's)
+  is told the time of every lookup and fill (``policy.advance(now)``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class CacheNode:
         self.ttl_of: dict = {}  # key -> its TTL, to restart it on a hit (refresh_on_hit only)
         self.stamps: dict = {}  # key -> version of the cached value (when versions are tracked)
         self.up = True
+        self.timed = getattr(policy, "timed", False)
 
     def lookup(self, key, now: float) -> bool | None:
         """True on a hit at time `now`, False on a miss, None on an expired entry (dropped: a miss)."""
@@ -42,6 +45,8 @@ class CacheNode:
                 return None
             if self.refresh_on_hit:
                 self.expires_at[key] = now + self.ttl_of[key]
+        if self.timed:
+            self.policy.advance(now)
         return self.policy.lookup(key)
 
     def is_expired(self, key, now: float) -> bool:
@@ -50,6 +55,8 @@ class CacheNode:
 
     def fill(self, key, size: int, now: float, ttl: float = 0.0, stamp=None) -> bool:
         """Store the backend's answer for `key` at time `now`; True if the policy admitted it."""
+        if self.timed:
+            self.policy.advance(now)
         for victim in self.policy.insert(key, size if self.capacity_bytes else 1):
             self._forget(victim)
         if key not in self.policy:
