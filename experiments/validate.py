@@ -300,8 +300,8 @@ def models(server, options: Options) -> dict:
 
 def validate(server, trace, options: Options) -> dict:
     """Replay the trace through the started server and the models; the report."""
+    built = models(server, options)  # (warms Redis up first: count from here)
     before = server.stats()
-    built = models(server, options)
     kinds = ("model", "lru", "lru_entries")
     hits = dict.fromkeys(kinds, 0)
     served = agreed = gets = sets = refused = 0
@@ -336,6 +336,7 @@ def validate(server, trace, options: Options) -> dict:
         "server": options.server,
         "version": server.version(),
         "binary": server.path,
+        "pid": server.process.pid,
         "machine": platform.machine(),
         "trace": str(options.trace),
         "memory": options.memory,
