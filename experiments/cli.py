@@ -156,11 +156,13 @@ def command_bench(args) -> int:
 
 
 def command_policies(args) -> int:
+    width = max(map(len, available()))
     for name in available():
         cls = policy_class(name)
         params = ", ".join(policy_parameters(cls)) or "none"
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:<10} {doc}\n{'':<10} parameters: {params}" + ("; offline: replay only" if cls.offline else ""))
+        offline = "; offline: replay only" if cls.offline else ""
+        print(f"{name:<{width}} {doc}\n{'':<{width}} parameters: {params}{offline}")
     return 0
 
 

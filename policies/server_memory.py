@@ -10,7 +10,7 @@ the server policies (policies/redis.py, policies/memcached.py) charge them
 against the capacity, and other tools (a capacity planner) can call them.
 
     entry_bytes("redis", 16, 100)        -> 192   bytes Redis counts for one key
-    entry_bytes("memcached", 16, 100)    -> 240   the slab chunk the item takes
+    entry_bytes("memcached", 16, 100)    -> 192   the slab chunk the item takes (an item of 175)
     entry_overhead("redis", 16, 100)     -> 76    the part that is neither key nor value
 
 Redis 7.0 (facts from src/dict.h, sds.h/sds.c, object.c, networking.c;
@@ -28,8 +28,8 @@ checked against `used_memory` of a real redis-server 7.0.15 with jemalloc
   value (2 more bytes);
 * the bucket array of the main dictionary, 8 bytes a bucket, a power of two
   (``redis_table_bytes``) -- shared, so not part of an entry;
-* a fixed part: an empty server with one client counts about 0.87 MiB
-  (``REDIS_BASELINE_BYTES``; `kvsim validate` measures it on the server).
+* a fixed part: a server with no keys and one connection in use counts
+  about 1 MiB (``REDIS_BASELINE_BYTES``; `kvsim validate` measures it).
 
 Values are assumed not to look like integers (Redis stores those as numbers).
 
@@ -52,9 +52,9 @@ import functools
 
 SERVERS = ("redis", "memcached")
 
-#: bytes Redis 7.0.15's used_memory counts with no keys and one client connected (measured;
-#: kvsim validate uses the server's own figure)
-REDIS_BASELINE_BYTES = 914_688
+#: bytes Redis 7.0.15's used_memory counts with no keys and one connection that has served
+#: pipelined batches (measured as kvsim validate does, which uses the server's own figure)
+REDIS_BASELINE_BYTES = 1_038_296
 
 #: Redis: values up to this long are embedded in their object (OBJ_ENCODING_EMBSTR_SIZE_LIMIT)
 REDIS_EMBSTR_LIMIT = 44
