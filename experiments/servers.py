@@ -51,6 +51,7 @@ class Server:
         self.port = 0
         self.sock: socket.socket | None = None
         self.reader = None
+        self.last_log = "no log"  # the log's last line, kept when the directory goes
 
     # -- lifetime --------------------------------------------------------------------------
     def command_line(self, port: int) -> list[str]:
@@ -113,6 +114,7 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         if self.directory is not None:
+            self.last_log = self.log_tail()
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
 
@@ -123,9 +125,12 @@ class Server:
         self.stop()
 
     def log_tail(self) -> str:
+        """The last line the server logged (kept after ``stop``)."""
+        if self.directory is None:
+            return self.last_log
         try:
             lines = (self.directory / "server.log").read_text(errors="replace").strip().splitlines()
-        except (OSError, TypeError):
+        except OSError:
             return "no log"
         return lines[-1] if lines else "empty log"
 

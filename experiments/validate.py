@@ -12,12 +12,14 @@ distinct keys (the batch's GETs, then its SETs), paced at --rate requests a
 second; the wall-clock time of each GET and SET is recorded.  The server's
 own hit and miss counters and its resident keys are read at the end.
 
-The same log of GETs and SETs, at the same times, then goes through kvsim's
-model of the server (redis-lru, redis-lfu, redis-random or memcached, with
-the server's settings and, for Redis, its measured empty-server memory) and,
-for comparison, through textbook LRU at the same memory: counting the
-values' bytes only (what a simulator without a server model predicts), and
-counting what the server charges per entry (the algorithm's part of the gap).
+The same batches, at the same times, then go through kvsim's model of the
+server (redis-lru, redis-lfu, redis-random or memcached, with the server's
+settings and, for Redis, its measured memory with no keys) as through a
+client of its own: a batch's GETs, then SETs of what *the model* missed.
+For comparison, they also go through textbook LRU at the same memory,
+counting the values' bytes only (what a simulator without a server model
+predicts), and counting what the server charges per entry (the algorithm's
+part of the gap).
 It prints the hit ratios and writes DIR/validate.json; the server is
 stopped and its files removed at the end, also on Ctrl-C.
 
@@ -153,6 +155,11 @@ def command_validate(args) -> int:
         return 130
     except ServerError as error:
         print(f"kvsim: error: {error}", file=sys.stderr)
+        return 1
+    except FileNotFoundError:  # no trace, no server binary: the user's to fix (exit status 2)
+        raise
+    except OSError as error:  # the connection broke: the server died under us
+        print(f"kvsim: error: {server.binary}: {error}: {server.log_tail()}", file=sys.stderr)
         return 1
     except TraceError as error:
         raise ValidateError(str(error)) from None
