@@ -196,7 +196,16 @@ def test_ctrl_c_stops_the_server_and_removes_its_files(tmp_path):
     trace = write_bin(tmp_path / "long.bin", keys, sizes=np.full(len(keys), 100))
     before = server_dirs()
     command = kvsim_command("validate", "redis", trace, "--memory", "8MiB", "--rate", "2000", "--out", tmp_path / "o")
-    run = subprocess.Popen(command, env=kvsim_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        command,
+        env=kvsim_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As from a terminal: a shell without job control starts background jobs ignoring
+        # SIGINT, and a child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while not (server_dirs() - before) and time.monotonic() < deadline:
         time.sleep(0.05)
