@@ -294,7 +294,10 @@ def models(server, options: Options) -> dict:
             "cas": settings["cas_enabled"] == "yes",
         }
         room = options.memory
-    model = make_policy(name, options.memory, capacity_bytes=True, key_bytes=KEY_BYTES, **params)
+    try:
+        model = make_policy(name, options.memory, capacity_bytes=True, key_bytes=KEY_BYTES, **params)
+    except ValueError as error:
+        raise ValidateError(f"--memory: {error}") from None
     return {
         "settings": settings,
         "name": name,

@@ -29,7 +29,9 @@ items above 512 KiB stored as chained chunks (here: whole chunks of the
 largest class).  Time comes from the caller (``advance(now)``, seconds).
 
 With ``capacity_bytes=True`` the capacity is `-m` in bytes and `size` the
-value's length; otherwise the capacity counts the caller's units and there
+value's length (``used``: the chunks the items take; ``capacity`` grows by a
+page for each class that gets its first page beyond `-m`, as memcached
+uses that memory too); otherwise the capacity counts the caller's units and there
 is one class, in which an item takes `size` units: the segmented LRU alone.
 """
 
@@ -127,6 +129,7 @@ class Memcached(Policy):
             self.chunk_sizes = (1,)
             self.classes = [SlabClass(1, 0, free=self.capacity)]
             self._max_size = self.capacity
+        self.memory_limit = self.capacity  # -m: pages are handed out while they fit in it
         self.pages = 0  # pages handed out to the classes
         self.items: dict = {}  # key -> Item
         self.clock = 0  # whole seconds, as memcached's current_time
@@ -197,10 +200,6 @@ class Memcached(Policy):
             params["key_bytes"] = self.key_bytes
         return params
 
-    def queue_lengths(self, cls: int) -> tuple[int, int, int]:
-        """Items in HOT, WARM and COLD of a class (`stats items`: number_hot, number_warm, number_cold)."""
-        return tuple(len(q) for q in self.classes[cls].queues)
-
     # -- items ---------------------------------------------------------------------------
     def _footprint(self, size: int) -> tuple[int, int, int]:
         """(class, item bytes, chunks) of an item whose value is `size`."""
@@ -246,13 +245,17 @@ class Memcached(Policy):
         return True
 
     def _new_page(self, slab: SlabClass) -> bool:
-        """do_slabs_newslab: a page while memory lasts; a class's first page whatever memory says."""
+        """do_slabs_newslab: a page while memory lasts; a class's first page whatever memory says.
+
+        A first page beyond `-m` raises ``capacity``, the memory memcached may then use, by a page.
+        """
         if not self.capacity_bytes:
             return False
-        if (self.pages + 1) * MEMCACHED_PAGE > self.capacity and slab.pages > 0:
+        if (self.pages + 1) * MEMCACHED_PAGE > self.memory_limit and slab.pages > 0:
             return False
         slab.pages += 1
         self.pages += 1
+        self.capacity = max(self.capacity, self.pages * MEMCACHED_PAGE)
         slab.free += slab.per_page
         return True
 

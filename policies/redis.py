@@ -93,6 +93,12 @@ class RedisCache(Policy):
             self.used = self.baseline
             # Dict entry and key: the same for every key; the value's part depends on its length.
             self._key_cost = jemalloc_size(24) + redis_key_bytes(self.key_bytes)
+            least = self.baseline + redis_table_bytes(_DICT_INITIAL_BUCKETS) + self._key_cost + redis_value_bytes(0)
+            if self.capacity < least:
+                raise ValueError(
+                    f"a maxmemory of {self.capacity} bytes holds no key: Redis counts {self.baseline} bytes "
+                    f"with none (baseline); give at least {least} bytes"
+                )
         self._max_size = self._largest_value() if self.capacity_bytes else self.capacity
 
     # -- the interface ------------------------------------------------------------------

@@ -89,6 +89,7 @@ def test_pages_go_to_classes_as_they_need_them():
     assert [c.pages for c in cache.classes[:6]] == [1, 0, 0, 1, 0, 0]
     cache.insert("l0", large)  # memory is spent, but a class always gets its first page
     assert cache.classes[5].pages == 1 and cache.pages == 3
+    assert cache.capacity == 3 * MEMCACHED_PAGE and cache.memory_limit == 2 * MEMCACHED_PAGE
     per_page = MEMCACHED_PAGE // 96
     for i in range(1, per_page + 5):  # class 0's one page is full at 10922 items: it evicts its own
         cache.insert(f"s{i}", small)

@@ -196,6 +196,16 @@ def test_object_capacity_means_no_memory_model():
     assert counts.hits == 3 and len(cache) == 3 and cache.used == 3
 
 
+def test_a_maxmemory_that_holds_no_key_is_refused():
+    with pytest.raises(ValueError, match="a maxmemory of 1000000 bytes holds no key: Redis counts 1038296 bytes"):
+        make_policy("redis-lru", 1_000_000, capacity_bytes=True)
+    least = 1000 + redis_table_bytes(4) + redis_entry_bytes(16, 0)  # baseline, 4 buckets, one empty value
+    # An embedded value takes 16 + 3 + length + 1 bytes: up to 12 bytes stay in the 32-byte class.
+    assert make_policy("redis-lfu", least, capacity_bytes=True, baseline=1000).max_object_size == 12
+    with pytest.raises(ValueError):
+        make_policy("redis-lfu", least - 1, capacity_bytes=True, baseline=1000)
+
+
 def test_byte_capacity_charges_what_redis_counts():
     cache = make_policy("redis-lru", 2 * 1024 * 1024, capacity_bytes=True, baseline=900_000)
     assert cache.max_object_size < 2 * 1024 * 1024 - 900_000
