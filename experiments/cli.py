@@ -4,6 +4,7 @@
     kvsim plot DIR
     kvsim policies
     kvsim replay TRACE ... | kvsim mrc TRACE ...
+    kvsim validate redis|memcached TRACE --memory 64MiB [...]
     kvsim bench [--quick] [--json] [--only SECTIONS]
 
 A user's mistake (a bad config, an unknown policy, a missing file) ends with
@@ -29,6 +30,7 @@ from experiments.execute import ExecutorError, default_workers
 from experiments.outdir import OutputError, claim
 from experiments.results import SUMMARY_METRICS
 from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
+from experiments.validate import add_validate_command  # kvsim validate
 from policies import PolicyError, available, policy_class, policy_parameters
 from workloads.traces import TraceError
 
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
     policies_parser.set_defaults(handler=command_policies)
     add_trace_commands(commands)
+    add_validate_command(commands)
 
     bench_parser = commands.add_parser("bench", help="measure speed against the baselines, side by side")
     bench_parser.add_argument("--quick", action="store_true", help="smaller runs: a minute or two")
@@ -213,11 +216,13 @@ def command_bench(args) -> int:
 
 
 def command_policies(args) -> int:
+    width = max(map(len, available()))
     for name in available():
         cls = policy_class(name)
         params = ", ".join(policy_parameters(cls)) or "none"
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:<10} {doc}\n{'':<10} parameters: {params}" + ("; offline: replay only" if cls.offline else ""))
+        offline = "; offline: replay only" if cls.offline else ""
+        print(f"{name:<{width}} {doc}\n{'':<{width}} parameters: {params}{offline}")
     return 0
 
 

@@ -1,9 +1,9 @@
 """`kvsim replay` and `kvsim mrc`: a trace through eviction policies, without a clock.
 
     kvsim replay TRACE --policy NAME[,NAME...] --capacity C[,C...]
-                 [--format csv|txt|oraclegeneral] [--warmup N] [--json]
+                 [--format csv|txt|oraclegeneral] [--time-unit s|ms|us|ns] [--warmup N] [--json]
     kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
-              [--format ...] [--out DIR] [--warmup N] [--shards RATE | --shards-size N]
+              [--format ...] [--time-unit ...] [--out DIR] [--warmup N] [--shards RATE | --shards-size N]
 
 Both read the trace in chunks (workloads.traces), so its length does not
 matter, and feed the chunks to every policy and capacity at once: one read
@@ -20,7 +20,13 @@ trace's sizes.  `replay` takes a comma-separated list and may mix the two;
     1MiB:1GiB            the same in bytes
 
 In `replay --json` and the table, ``capacity`` is the integer for a count
-of objects and the text as given (such as "64MiB") for bytes.
+of objects and the text as given (such as "64MiB") for bytes.  A policy
+that models a server (redis-lru, memcached, ...) takes a byte capacity as
+the server's memory limit and charges its own per-entry overheads.
+
+Time.  A policy that reads the clock (Redis's LRU clock and LFU decay,
+memcached's LRU ages) is given each request's timestamp times --time-unit
+(default s); a trace without timestamps advances one second per request.
 
 Policies that need the future (a class with ``offline = True``, such as
 Belady's) read the trace once more first and get the whole key sequence,
@@ -35,6 +41,7 @@ scaled by RATE).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -52,7 +59,7 @@ from experiments.user_code import add_import_option, import_modules
 from policies import PolicyError, make_policy, policy_class
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
 from policies.replay import Replayer, prepare_offline
-from workloads.traces import FORMATS, KEY_TYPES, TraceError, detect_format, open_trace
+from workloads.traces import FORMATS, KEY_TYPES, TIME_UNITS, TraceError, detect_format, open_trace
 
 #: the fields of one `kvsim replay --json` result, in order
 REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio")
@@ -95,7 +102,8 @@ def add_trace_commands(commands) -> None:
     replay.add_argument(
         "--json", action="store_true", help="print JSON: one object for one policy and capacity, else a list"
     )
-    _trace_options(replay)
+    add_trace_options(replay)
+    add_import_option(replay)
     replay.set_defaults(handler=command_replay)
 
     mrc = commands.add_parser(
@@ -125,17 +133,25 @@ def add_trace_commands(commands) -> None:
     sampling.add_argument(
         "--shards-size", default=None, metavar="N", help="fixed-size SHARDS: keep at most N sampled keys (LRU only)"
     )
-    _trace_options(mrc)
+    add_trace_options(mrc)
+    add_import_option(mrc)
     mrc.set_defaults(handler=command_mrc)
 
 
-def _trace_options(parser) -> None:
-    add_import_option(parser)
+def add_trace_options(parser, time_unit: bool = True) -> None:
+    """The options that say how to read a trace (and, with `time_unit`, its timestamps)."""
     parser.add_argument(
         "--format", choices=FORMATS, type=str.lower, help="trace format (default: from the file's extension)"
     )
     parser.add_argument("--key-column", metavar="NAME", help="CSV: the column holding the key (default: detected)")
     parser.add_argument("--size-column", metavar="NAME", help="CSV: the column holding the size (default: detected)")
+    if time_unit:
+        parser.add_argument(
+            "--time-unit",
+            choices=TIME_UNITS,
+            default="s",
+            help="the unit of the trace's timestamps, for policies that read the clock (default s)",
+        )
     parser.add_argument(
         "--key-type",
         choices=KEY_TYPES,
@@ -175,6 +191,13 @@ def _extension_format(path: Path) -> str | None:
         return detect_format(path)
     except TraceError:
         return None  # open_trace will say so
+
+
+def in_seconds(batches, unit: str):
+    """The trace's batches with their timestamps in seconds (a trace without any counts requests)."""
+    scale = TIME_UNITS[unit]
+    for batch in batches:
+        yield dataclasses.replace(batch, time=batch.time * scale)
 
 
 def parse_count(text: str, what: str, low: int = 0) -> int:
@@ -252,9 +275,9 @@ def _policy_names(text: str) -> list[str]:
     return names
 
 
-def _build(name: str, capacity: int):
+def _build(name: str, capacity: int, count_bytes: bool):
     try:
-        return make_policy(name, capacity)
+        return make_policy(name, capacity, capacity_bytes=count_bytes)
     except PolicyError:
         raise
     except (TypeError, ValueError) as error:
@@ -279,13 +302,13 @@ def command_replay(args) -> int:
     runs = []  # (policy name, capacity label, replayer)
     for name in names:
         for label, value, is_bytes in capacities:
-            policy = _build(name, value)
+            policy = _build(name, value, is_bytes)
             runs.append((name, value if not is_bytes else label, Replayer(policy, is_bytes, warmup)))
     try:
         prepare_offline([replayer.policy for _, _, replayer in runs], trace.keys)
-        for batch in trace.chunks():
+        for batch in in_seconds(trace.chunks(), args.time_unit):
             for _, _, replayer in runs:
-                replayer.feed(batch.key, batch.size)
+                replayer.feed(batch.key, batch.size, times=batch.time)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
     total = runs[0][2].position
@@ -346,12 +369,16 @@ def command_mrc(args) -> int:
                 "--shards-size needs LRU's stack depths; for other policies sample at a "
                 "fixed rate with --shards RATE (miniature simulation)"
             )
-    _build(name, int(capacities[0]))  # a policy that cannot be built fails before the trace is read
+    _build(name, int(capacities[0]), count_bytes)  # a policy that cannot be built fails before the trace is read
     trace = open_cli_trace(args)
     out = args.out or Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
     started = time.perf_counter()
     try:
-        curve = miss_ratio_curve(name, trace.chunks, capacities, count_bytes, warmup, rate, max_keys)
+
+        def chunks():  # the trace, read once per pass
+            return in_seconds(trace.chunks(), args.time_unit)
+
+        curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
     except ValueError as error:

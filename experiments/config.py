@@ -297,10 +297,10 @@ def policy_problem(cluster: dict) -> str | None:
     The policies check their parameters when built: building one here, once,
     turns a run that would crash on its first request into a config error.
     """
-    amount, _ = capacity_value(cluster["capacity"])
+    amount, counts_bytes = capacity_value(cluster["capacity"])
     params = dict(cluster["policy_params"])
     try:
-        make_policy(cluster["policy"], amount, **params)
+        make_policy(cluster["policy"], amount, capacity_bytes=counts_bytes, **params)
     except PolicyError as error:
         return f"cluster.policy_params: {error}"
     except Exception as error:  # a policy's own check, or a user's policy failing in __init__

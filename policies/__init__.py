@@ -7,7 +7,9 @@
 
 Policies are pure synchronous objects with no clock (see policies/base.py).
 Registered names: arc, belady, clock, fifo, gdsf, lfu, lfuda, lirs, lru,
-random, s3fifo, sieve, slru, twoq, wtinylfu; admission filters (size,
+random, s3fifo, sieve, slru, twoq, wtinylfu; the servers' own policies:
+redis-lru, redis-lfu, redis-random, memcached (with their memory models,
+policies/server_memory.py); admission filters (size,
 probabilistic, tinylfu) wrap any of them (policies/admission.py).
 """
 
@@ -22,7 +24,9 @@ from policies import (  # noqa: F401,E402
     lfuda,
     lirs,
     lru,
+    memcached,
     rand,
+    redis,
     s3fifo,
     sieve,
     slru,

@@ -193,6 +193,13 @@ class Admitted(Policy):
     def offline(self):
         return self.policy.offline
 
+    @property
+    def timed(self):
+        return self.policy.timed
+
+    def advance(self, now) -> None:
+        self.policy.advance(now)
+
     def prepare(self, keys) -> None:
         self.policy.prepare(keys)
 

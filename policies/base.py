@@ -16,8 +16,17 @@ inserts first and then evicts), and an object larger than the whole cache is
 not admitted (it evicts nothing).  Inserting a key that is already cached
 replaces it (as a new object, possibly with a new size).
 
-Two optional extras:
+Optional extras:
 
+* ``timed = True`` marks a policy whose decisions depend on the time (Redis's
+  one-second LRU clock and its LFU decay, memcached's LRU ages).  Its caller
+  tells it the current time, in seconds, with ``advance(now)`` before each
+  request (replay: the trace's timestamps; the timed model: simulated time);
+  callers skip the call for every other policy, which therefore pays nothing.
+* a policy whose constructor takes ``capacity_bytes`` is told by
+  ``make_policy(name, capacity, capacity_bytes=True)`` that the capacity
+  counts bytes (and sizes are object sizes), as a server model needs to know
+  to charge its own per-entry overheads; other policies never see it.
 * ``offline = True`` marks a policy that needs the future (Belady): it is given
   the whole request sequence with ``prepare(keys)`` before the first request,
   which ``replay`` does for it; a timed model must refuse such a policy.
@@ -46,6 +55,8 @@ class Policy:
     name = "policy"
     #: True for a policy that must see the future request sequence (``prepare``)
     offline = False
+    #: True for a policy that reads the time: callers call ``advance(now)`` before each request
+    timed = False
 
     def __init__(self, capacity: int):
         if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
@@ -94,6 +105,10 @@ class Policy:
     def params(self) -> dict:
         """The policy's parameters, as extra result columns."""
         return {}
+
+    def advance(self, now: float) -> None:
+        """The current time, in seconds, never decreasing: given before each request to a
+        policy whose ``timed`` is True (and only to it).  By default: nothing."""
 
     def expect(self, keys) -> None:
         """A hint that `keys` are about to be requested (replay gives it).
@@ -273,13 +288,17 @@ def _import_policy(spec: str) -> type[Policy]:
     return cls
 
 
+#: constructor parameters that belong to the capacity, not to the user
+_CAPACITY_PARAMETERS = ("self", "capacity", "capacity_bytes")
+
+
 def policy_parameters(cls: type[Policy]) -> list[str]:
-    """The keyword parameters a policy class accepts besides capacity."""
+    """The keyword parameters a policy class accepts besides capacity (and capacity_bytes)."""
     signature = inspect.signature(cls.__init__)
     return [
         p
         for p in signature.parameters
-        if p not in ("self", "capacity")
+        if p not in _CAPACITY_PARAMETERS
         and signature.parameters[p].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     ]
 
@@ -306,8 +325,13 @@ def check_params(name: str, params: dict) -> None:
         check_admission(params.get("admission"), params.get("admission_params"))
 
 
-def make_policy(name: str, capacity: int, admission=None, admission_params=None, **params) -> Policy:
+def make_policy(
+    name: str, capacity: int, admission=None, admission_params=None, capacity_bytes: bool = False, **params
+) -> Policy:
     """Build a policy by registry name (or ``module:Class``) with keyword parameters.
+
+    ``capacity_bytes``: whether `capacity` counts bytes; passed on only to a
+    policy whose constructor takes it (a server model, policies/redis.py).
 
     ``admission`` (a registered admission name such as ``"size"``, or an
     ``Admission`` object) wraps the policy in that admission filter, built with
@@ -319,6 +343,8 @@ def make_policy(name: str, capacity: int, admission=None, admission_params=None,
 
     check_params(name, params)
     cls = policy_class(name)
+    if "capacity_bytes" in inspect.signature(cls.__init__).parameters:
+        params["capacity_bytes"] = capacity_bytes
     if is_builtin(cls):
         policy = cls(capacity, **params)
     else:  # a user's policy: built and then held to the contract

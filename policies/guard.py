@@ -100,10 +100,12 @@ class Guarded(Policy):
     def params(self):
         return self._call("params", None, self.inner.params)
 
-    def set_time(self, now) -> None:
-        setter = getattr(self.inner, "set_time", None)
-        if setter is not None:
-            self._call("set_time", None, setter, now)
+    @property
+    def timed(self):
+        return getattr(self.inner, "timed", False)
+
+    def advance(self, now) -> None:
+        self._call("advance", None, self.inner.advance, now)
 
     def __repr__(self) -> str:
         return f"Guarded({self.inner!r})"

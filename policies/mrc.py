@@ -133,21 +133,28 @@ def capacity_list(capacities) -> np.ndarray:
 
 
 def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(keys int64, sizes int64) chunks of a source.
+    """(keys int64, sizes int64) chunks of a source (see ``_timed_chunks``)."""
+    for keys, sizes, _ in _timed_chunks(source):
+        yield keys, sizes
+
+
+def _timed_chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(keys int64, sizes int64, times in seconds or None) chunks of a source.
 
     A source is: an array or list of keys; a (keys, sizes) pair of arrays; an
     iterable of chunks, each a (keys, sizes) pair or a batch with ``key`` and
     ``size`` arrays (workloads.RequestBatch, as a trace reader yields); or a
     callable returning one of these, which can then be read more than once.
+    Only batches carry times (their ``time`` array), for a timed policy.
     """
     if callable(source):
         source = source()
     if _is_pair(source):
-        yield int64_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64)
+        yield int64_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64), None
         return
     if isinstance(source, np.ndarray) or (isinstance(source, list) and not any(map(_is_chunk, source[:1]))):
         keys = int64_keys(np.asarray(source))
-        yield keys, np.ones(len(keys), dtype=np.int64)
+        yield keys, np.ones(len(keys), dtype=np.int64), None
         return
     for chunk in source:
         if hasattr(chunk, "key"):
@@ -158,7 +165,7 @@ def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             raise TypeError(f"a chunk must be a batch with key and size arrays or a (keys, sizes) pair; got {chunk!r}")
         if keys.dtype.kind not in "iu":
             raise TypeError(f"chunked keys must be integers (trace readers give int64 ids); got {keys.dtype}")
-        yield int64_keys(keys), np.asarray(sizes, dtype=np.int64)
+        yield int64_keys(keys), np.asarray(sizes, dtype=np.int64), getattr(chunk, "time", None)
 
 
 def _is_pair(value) -> bool:
@@ -359,10 +366,10 @@ def lru_mrc(
     return sampler.curve(adjust)
 
 
-def _policy_factory(policy, params: dict | None) -> Callable[[int], Policy]:
+def _policy_factory(policy, params: dict | None, count_bytes: bool = False) -> Callable[[int], Policy]:
     if isinstance(policy, str):
         policy_class(policy)  # an unknown name fails now, with the list of valid ones
-        return lambda capacity: make_policy(policy, capacity, **(params or {}))
+        return lambda capacity: make_policy(policy, capacity, capacity_bytes=count_bytes, **(params or {}))
     if callable(policy):
         return policy
     raise TypeError(f"policy must be a registry name or a callable capacity -> Policy; got {policy!r}")
@@ -391,7 +398,7 @@ def replay_mrc(
     callable (see ``_chunks``).
     """
     capacities = capacity_list(capacities)
-    factory = _policy_factory(policy, params)
+    factory = _policy_factory(policy, params, count_bytes)
     threshold = _threshold(1.0 if rate is None else rate)
     effective_rate = threshold / _TWO64
     sampling = threshold < _TWO64
@@ -404,14 +411,15 @@ def replay_mrc(
     )
     replayers = [Replayer(p, count_bytes) for p in policies]
     measured = _Measured(warmup)
-    for keys, sizes in _chunks(source):
+    for keys, sizes, times in _timed_chunks(source):
         warm = measured.advance(sizes)
         if sampling:
             keep = _in_sample(keys, threshold)
             warm = int(keep[:warm].sum())
             keys, sizes = keys[keep], sizes[keep]
+            times = None if times is None else np.asarray(times)[keep]
         for replayer in replayers:
-            replayer.feed(keys, sizes, warm=warm)
+            replayer.feed(keys, sizes, warm=warm, times=times)
     requests, total_bytes = measured.requests, measured.bytes
     counts = [r.counts for r in replayers]
     if not sampling:

@@ -13,6 +13,12 @@ Two rules every replay here follows, each written once:
   its first request, unless it was prepared already.  To replay a long trace
   in parts (chunks, or a warm-up then the measured part), prepare it once
   with all the keys and then ``replay`` each part in order.
+
+A policy that reads the time (``policy.timed``: Redis's and memcached's) is
+told each request's time with ``advance(now)``, in seconds: the trace's
+timestamps when given, else one second per request (libCacheSim's virtual
+time).  Every other policy takes the fast path and never sees a time.
+
 """
 
 from __future__ import annotations
@@ -65,11 +71,12 @@ class ReplayCounts:
         self.hit_bytes += other.hit_bytes
 
 
-def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> ReplayCounts:
+def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False, times=None) -> ReplayCounts:
     """Feed `keys` (with object `sizes`) through `policy`; count hits.
 
     When `count_bytes` is false the policy sees every object as size 1 (its
     capacity counts objects), but byte counts still use the real sizes.
+    `times` (seconds) reach a timed policy only; without them it sees 0, 1, 2, ...
     """
     # Keys may be any hashables (ints, strings, tuples); a numpy array becomes Python ints.
     key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
@@ -78,8 +85,11 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> Repla
         raise ValueError(f"replay: {len(key_list)} keys but {len(sizes)} sizes")
     prepare_offline([policy], keys if isinstance(keys, np.ndarray) else key_list)
     policy.expect(keys)
-    # map() runs the loop in C; the per-request cost is then the policy's own.
-    if count_bytes:
+    if getattr(policy, "timed", False):
+        times = np.arange(len(key_list)) if times is None else np.asarray(times)
+        object_sizes = sizes.tolist() if count_bytes else [1] * len(key_list)
+        flags = list(map(_timed_access(policy), times.tolist(), key_list, object_sizes))
+    elif count_bytes:  # map() runs the loop in C; the per-request cost is then the policy's own
         flags = list(map(policy.access, key_list, sizes.tolist()))
     else:
         flags = list(map(policy.access, key_list))
@@ -90,6 +100,17 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> Repla
         bytes=exact_sum(sizes),
         hit_bytes=exact_sum(sizes[hits]),
     )
+
+
+def _timed_access(policy: Policy):
+    """access(now, key, size): tell a timed policy the time, then serve the request."""
+    advance, access = policy.advance, policy.access
+
+    def timed_access(now, key, size):
+        advance(now)
+        return access(key, size)
+
+    return timed_access
 
 
 class Replayer:
@@ -115,18 +136,23 @@ class Replayer:
         self.position = 0  # requests fed so far
         self.counts = ReplayCounts()
 
-    def feed(self, keys, sizes=None, warm: int | None = None) -> None:
+    def feed(self, keys, sizes=None, warm: int | None = None, times=None) -> None:
         """Replay the next chunk.  `warm`: how many of its first requests are warm-up
-        (default: whatever part of it lies within the first `warmup` requests)."""
+        (default: whatever part of it lies within the first `warmup` requests).
+        `times`: the requests' times in seconds, for a timed policy (default: their
+        positions in the stream, one second per request)."""
         keys = np.asarray(keys)
         n = len(keys)
         sizes = np.ones(n, dtype=np.int64) if sizes is None else np.asarray(sizes)
         if warm is None:
             warm = warm_count(self.position, n, self.warmup)
+        if getattr(self.policy, "timed", False) and times is None:
+            times = np.arange(self.position, self.position + n)
+        times = None if times is None else np.asarray(times)
         if warm:
-            replay(self.policy, keys[:warm], sizes[:warm], self.count_bytes)
+            replay(self.policy, keys[:warm], sizes[:warm], self.count_bytes, _part(times, 0, warm))
         if warm < n:
-            self.counts.add(replay(self.policy, keys[warm:], sizes[warm:], self.count_bytes))
+            self.counts.add(replay(self.policy, keys[warm:], sizes[warm:], self.count_bytes, _part(times, warm, n)))
         self.position += n
 
 
@@ -134,6 +160,10 @@ def warm_count(start: int, n: int, warmup: int) -> int:
     """How many of `n` consecutive requests, the first being request `start` (0-based) of
     the stream, are warm-up: among the stream's first `warmup` requests."""
     return min(n, max(0, warmup - start))
+
+
+def _part(times, start: int, stop: int):
+    return None if times is None else times[start:stop]
 
 
 def offline(policy) -> bool:
@@ -162,5 +192,5 @@ def replay_batches(policy: Policy, batches, count_bytes: bool = False, warmup: i
     such as workloads.RequestBatch), counting only requests after the first `warmup`."""
     replayer = Replayer(policy, count_bytes, warmup)
     for batch in batches:
-        replayer.feed(batch.key, batch.size)
+        replayer.feed(batch.key, batch.size, times=getattr(batch, "time", None))
     return replayer.counts

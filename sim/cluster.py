@@ -33,7 +33,7 @@ def policy_makers(spec: ClusterSpec, seed: int) -> list[Callable[[], Policy]]:
         ):
             admission_params["seed"] = stable_id(f"admission/{seed}/{index}") % 2**32
             params["admission_params"] = admission_params
-        makers.append(partial(make_policy, spec.policy, spec.capacity, **params))
+        makers.append(partial(make_policy, spec.policy, spec.capacity, capacity_bytes=spec.capacity_bytes, **params))
     return makers
 
 

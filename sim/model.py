@@ -166,9 +166,11 @@ class _FastModel:
         self.fills: list = []  # the fill calendar: a heap of (time, order, action, arguments)
         self._order = itertools.count()  # ties on the calendar go in scheduling order
         self.coalesce = scenario.backend.coalesce
-        # The lean loop serves configs without TTL, versions, live-load balancing, node queues or failures.
+        # The lean loop serves configs without TTL, versions, live-load balancing, node queues, failures
+        # or policies that read the clock (CacheNode tells them the time).
         self.plain = not (
-            cluster.has_ttl
+            any(node.timed for node in self.nodes)
+            or cluster.has_ttl
             or self.track_versions
             or self.balancer.dynamic
             or self.node_queues

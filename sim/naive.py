@@ -69,6 +69,11 @@ class _Node:
     def holds(self, key) -> bool:
         return key in self.policy
 
+    def tell_time(self, now: float) -> None:
+        """A policy that reads the clock (Redis's, memcached's) hears the time of every read and store."""
+        if getattr(self.policy, "timed", False):
+            self.policy.advance(now)
+
     def lookup(self, key, now: float) -> bool | None:
         """A read at `now`: True on a hit, False on a miss, None if the entry had expired (a miss).
 
@@ -79,6 +84,7 @@ class _Node:
         expired = entry is not None and entry.expires_at <= now and self.holds(key)
         if expired:
             self.policy.remove(key)
+        self.tell_time(now)
         hit = self.policy.lookup(key)
         if hit and self.refresh_on_hit and entry.ttl > 0:
             entry.expires_at = now + entry.ttl
@@ -86,6 +92,7 @@ class _Node:
 
     def store(self, key, size: int, now: float, ttl: float, stamp: tuple) -> bool:
         """Store a value at `now` for `ttl` seconds (0: for ever); False if the policy refuses it."""
+        self.tell_time(now)
         self.policy.insert(key, size if self.count_bytes else 1)
         if self.policy.used > self.policy.capacity:  # the contract, checked after every insert
             raise PolicyContractError(

@@ -11,6 +11,8 @@ The policy decides what to evict; the node adds time:
   counted as a stale read.
 * Up or down: a failed node loses everything (`clear`), its policy's
   history included (ghost lists, frequency sketches), and comes back cold.
+* Time: a policy that reads the clock (``policy.timed``: Redis's, memcached's)
+  is told the time of every lookup and fill (``policy.advance(now)``).
 
 The node never hides a read from its policy: with or without TTLs, every
 lookup reaches `policy.lookup`, so a TTL that never runs out changes nothing.
@@ -35,6 +37,7 @@ class CacheNode:
         self.ttl_of: dict = {}  # key -> its TTL, to restart it on a hit (refresh_on_hit only)
         self.stamps: dict = {}  # key -> version of the cached value (when versions are tracked)
         self.up = True
+        self.timed = getattr(self.policy, "timed", False)
 
     def lookup(self, key, now: float) -> bool | None:
         """True on a hit at time `now`, False on a miss, None on an expired entry (dropped: a miss).
@@ -53,11 +56,15 @@ class CacheNode:
                 expired = True
             elif self.refresh_on_hit:
                 self.expires_at[key] = now + self.ttl_of[key]
+        if self.timed:
+            self.policy.advance(now)
         hit = self.policy.lookup(key)
         return None if expired else hit
 
     def fill(self, key, size: int, now: float, ttl: float = 0.0, stamp=None) -> bool:
         """Store the backend's answer for `key` at time `now`; True if the policy admitted it."""
+        if self.timed:
+            self.policy.advance(now)
         for victim in self.policy.insert(key, size if self.capacity_bytes else 1):
             self._forget(victim)
         check_capacity(self.policy)
