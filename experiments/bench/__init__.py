@@ -20,12 +20,13 @@ run (`--only` picks some; `--quick` makes each short):
     sweep       a sweep on one worker against all cores
     dask        the quickstart on a local Dask cluster against the local pool
     configs     every shipped experiment's wall time on all cores
+    servers     the Redis and memcached models against the real servers
 
 A section is a Section (common.py): a function from the run's context
 (quick or not, a scratch directory, the shared trace) to a dict of figures,
 and one from the figures to its lines of the report.  The modules group
 them: des, replay (replay, policies), curves (mrc, shards), reading
-(readers, streaming, memory), scale (sweep, dask, configs).
+(readers, streaming, memory), scale (sweep, dask, configs), servers.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ from experiments.bench.des import DES
 from experiments.bench.reading import MEMORY, READERS, STREAMING
 from experiments.bench.replay import POLICIES, REPLAY
 from experiments.bench.scale import CONFIGS, DASK, SWEEP
+from experiments.bench.servers import SERVERS
 
 #: every section by name, in the order they run and are reported
 SECTIONS: dict[str, Section] = {
     section.name: section
-    for section in (DES, REPLAY, POLICIES, MRC, SHARDS, READERS, STREAMING, MEMORY, SWEEP, DASK, CONFIGS)
+    for section in (DES, REPLAY, POLICIES, MRC, SHARDS, READERS, STREAMING, MEMORY, SWEEP, DASK, CONFIGS, SERVERS)
 }
 
 
