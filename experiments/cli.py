@@ -14,6 +14,7 @@ exit status 2 and one line on stderr naming what was wrong; never a traceback.
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import signal
 import sys
@@ -31,7 +32,7 @@ from experiments.outdir import OutputError, claim
 from experiments.results import SUMMARY_METRICS
 from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from experiments.validate import add_validate_command  # kvsim validate
-from policies import PolicyError, available, policy_class, policy_parameters
+from policies import PolicyError, available, policy_class
 from workloads.traces import TraceError
 
 if TYPE_CHECKING:
@@ -216,14 +217,46 @@ def command_bench(args) -> int:
 
 
 def command_policies(args) -> int:
-    width = max(map(len, available()))
-    for name in available():
-        cls = policy_class(name)
-        params = ", ".join(policy_parameters(cls)) or "none"
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        offline = "; offline: replay only" if cls.offline else ""
-        print(f"{name:<{width}} {doc}\n{'':<{width}} parameters: {params}{offline}")
+    print(policies_text())
     return 0
+
+
+def policies_text() -> str:
+    """`kvsim policies`: every policy and admission filter, what it does, its parameters and their defaults."""
+    from policies import available_admissions
+    from policies.admission import admission_class
+
+    lines = [
+        "Eviction policies: cluster.policy (or --policy); parameters go in cluster.policy_params,",
+        'e.g. policy = "clock" and policy_params = { bits = 2 }.',
+        "",
+    ]
+    for name in available():
+        lines += _entry(name, policy_class(name))
+    lines += [
+        "Admission filters, in front of any policy: policy_params = { admission = NAME,",
+        'admission_params = { ... } }, e.g. { admission = "size", admission_params = { threshold = 65536 } }.',
+        "",
+    ]
+    for name in available_admissions():
+        lines += _entry(name, admission_class(name))
+    lines.append("Your own policy: --policy module:Class, or its registered name with --import module (README).")
+    return "\n".join(lines)
+
+
+def _entry(name: str, cls) -> list[str]:
+    """A policy's or filter's lines: name and summary, then its parameters with their defaults."""
+    summary = cls.summary or (cls.__doc__ or "").strip().split("\n")[0]
+    params = []
+    for parameter in inspect.signature(cls.__init__).parameters.values():
+        if parameter.name in ("self", "capacity", "capacity_bytes") or parameter.kind in (
+            parameter.VAR_POSITIONAL,
+            parameter.VAR_KEYWORD,
+        ):
+            continue
+        default = "(required)" if parameter.default is parameter.empty else repr(parameter.default)
+        params.append(f"{parameter.name} = {default}")
+    return [f"  {name:<14} {summary}", f"  {'':<14} {', '.join(params) or 'no parameters'}", ""]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,9 @@ def available_admissions() -> list[str]:
 class Admission:
     """Base class of admission filters.  Built as ``cls(capacity, **params)``."""
 
+    #: what the filter does, in one plain line for `kvsim policies`
+    summary = ""
+
     name = "admission"
 
     def __init__(self, capacity: int):
@@ -73,6 +76,8 @@ class SizeAdmission(Admission):
     is 1, so the filter only means something for byte capacities.
     """
 
+    summary = "Admits only objects smaller than a threshold (in capacity units)."
+
     def __init__(self, capacity: int, threshold: int):
         super().__init__(capacity)
         if int(threshold) != threshold or threshold < 1:
@@ -93,6 +98,8 @@ class ProbabilisticAdmission(Admission):
     A cheap way to keep one-hit wonders out: an object requested k times gets
     in with probability 1 - (1 - p)**k.  The generator is the filter's own.
     """
+
+    summary = "Admits each missed object with a fixed probability."
 
     def __init__(self, capacity: int, probability: float = 0.5, seed: int = 0):
         super().__init__(capacity)
@@ -128,6 +135,8 @@ class TinyLFUAdmission(Admission):
     is 10 x that, and the doorkeeper is sized to hold a whole sample (at most
     10 x expected_items keys).
     """
+
+    summary = "Admits a key once a frequency sketch has seen it often enough recently."
 
     def __init__(
         self,

@@ -38,6 +38,8 @@ from policies.queues import SizedQueue
 class ARC(Policy):
     """Adaptive Replacement Cache (no parameters, as in libCacheSim)."""
 
+    summary = "Adaptive replacement: two LRU lists (seen once, seen twice) whose split follows the workload."
+
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.p = 0.0  # target size of T1

@@ -53,6 +53,8 @@ class Policy:
 
     #: registry name, set by @register
     name = "policy"
+    #: what the policy does, in one plain line for `kvsim policies` (a user's policy may leave it out)
+    summary = ""
     #: True for a policy that must see the future request sequence (``prepare``)
     offline = False
     #: True for a policy that reads the time: callers call ``advance(now)`` before each request

@@ -48,6 +48,8 @@ def _next_uses_numpy(keys: np.ndarray) -> list:
 class Belady(SizedPolicy):
     """The offline optimum (MIN); ``future`` may be given here or via ``prepare``."""
 
+    summary = "Belady's optimum: evicts the key requested furthest in the future (needs the trace: replay only)."
+
     offline = True
 
     def __init__(self, capacity: int, future=None):

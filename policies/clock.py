@@ -21,6 +21,8 @@ from policies.base import SizedPolicy, register
 class Clock(SizedPolicy):
     """k-bit CLOCK; the queue's front is where the hand points."""
 
+    summary = "CLOCK: a circular FIFO in which a hit sets the entry's bits and the hand spares set entries."
+
     def __init__(self, capacity: int, bits: int = 1, init_freq: int = 0):
         super().__init__(capacity)
         if int(bits) != bits or bits < 1:

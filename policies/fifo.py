@@ -17,6 +17,8 @@ from policies.base import SizedPolicy, register
 class FIFO(SizedPolicy):
     """First in, first out: ``sizes`` is an OrderedDict in insertion order, so ``keys()`` is oldest first."""
 
+    summary = "First in, first out: evicts the oldest insertion, whatever its hits."
+
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.sizes: OrderedDict = OrderedDict()

@@ -28,6 +28,8 @@ from policies.base import SizedPolicy, register
 class GDSF(SizedPolicy):
     """Greedy-Dual-Size-Frequency (no parameters, as in libCacheSim)."""
 
+    summary = "Greedy-Dual-Size-Frequency: keeps small, frequently requested objects; ages the rest out."
+
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.inflation = 0.0  # L: the priority of the last evicted object

@@ -19,6 +19,8 @@ from policies.base import SizedPolicy, register
 class LFU(SizedPolicy):
     """Least frequently used, ties broken by age within the frequency."""
 
+    summary = "Least frequently used: evicts the key with the fewest hits (the oldest among equals)."
+
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self._freq: dict = {}  # key -> request count since insertion

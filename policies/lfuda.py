@@ -31,6 +31,8 @@ from policies.base import SizedPolicy, register
 class LFUDA(SizedPolicy):
     """LFU with dynamic aging (no parameters, as in libCacheSim)."""
 
+    summary = "LFU with dynamic aging: frequency plus an age that rises with each eviction, so old favourites fade."
+
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.age = 0  # L: the minimum key, libCacheSim's min_freq

@@ -55,6 +55,8 @@ class LIRS(Policy):
     its key is in Q, and a non-resident HIR one otherwise.
     """
 
+    summary = "LIRS: ranks keys by their reuse distance; a small share of the cache holds keys seen once."
+
     def __init__(self, capacity: int, hir_ratio: float = 0.01):
         super().__init__(capacity)
         if not 0 < hir_ratio < 1:

@@ -16,6 +16,8 @@ from policies.fifo import FIFO
 class LRU(FIFO):
     """Least recently used: a FIFO queue in which a hit moves the key to the back (``keys()``: LRU first)."""
 
+    summary = "Least recently used: evicts the key requested longest ago."
+
     def lookup(self, key):
         if key in self.sizes:
             self.sizes.move_to_end(key)

@@ -93,6 +93,8 @@ class SlabClass:
 class Memcached(Policy):
     """memcached 1.6: slab classes (growth factor 1.25), each a segmented LRU kept by a maintainer."""
 
+    summary = "memcached 1.6: slab classes by size, each a hot/warm/cold segmented LRU (memory counted as memcached counts it)."
+
     timed = True
 
     def __init__(

@@ -17,6 +17,8 @@ from policies.base import SizedPolicy, register
 class Random(SizedPolicy):
     """Random eviction over a dense array of keys (swap-with-last removal)."""
 
+    summary = "Random: evicts a key chosen uniformly at random."
+
     def __init__(self, capacity: int, seed: int = 0):
         super().__init__(capacity)
         self.seed = int(seed)

@@ -270,6 +270,10 @@ class SampledPool(RedisCache):
 class RedisLRU(SampledPool):
     """Redis allkeys-lru: sampled LRU on a one-second clock, with a pool of 16 candidates."""
 
+    summary = (
+        "Redis allkeys-lru: evicts the oldest of a few sampled keys, on a one-second clock (memory as Redis counts it)."
+    )
+
     def __init__(
         self,
         capacity: int,
@@ -305,6 +309,8 @@ class RedisLRU(SampledPool):
 @register("redis-lfu")
 class RedisLFU(SampledPool):
     """Redis allkeys-lfu: sampled LFU on a logarithmic 8-bit counter that decays by the minute."""
+
+    summary = "Redis allkeys-lfu: evicts the least used of a few sampled keys, by a decaying 8-bit counter."
 
     def __init__(
         self,
@@ -369,6 +375,8 @@ class RedisLFU(SampledPool):
 @register("redis-random")
 class RedisRandom(RedisCache):
     """Redis allkeys-random: evict a uniformly random key until memory is within the limit."""
+
+    summary = "Redis allkeys-random: evicts random keys until memory is within the limit."
 
     def _victim(self):
         return self._keys[int(self._random() * len(self._keys))]

@@ -43,6 +43,10 @@ from policies.queues import GhostList, SizedQueue
 class S3FIFO(Policy):
     """S3-FIFO with libCacheSim's defaults (small 10%, ghost 90%, promote after 2 hits)."""
 
+    summary = (
+        "S3-FIFO: a small FIFO filters one-hit wonders; keys hit there move to a main FIFO; a ghost FIFO remembers."
+    )
+
     def __init__(
         self,
         capacity: int,

@@ -31,6 +31,8 @@ from policies.base import SizedPolicy, register
 class Sieve(SizedPolicy):
     """SIEVE eviction; the same decisions as libCacheSim's Sieve."""
 
+    summary = "SIEVE: a FIFO whose hand evicts the first entry not hit since it last passed."
+
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self._visited: set = set()

@@ -134,6 +134,8 @@ class SLRU(Policy):
     given one unit, where libCacheSim would refuse to build the cache.
     """
 
+    summary = "Segmented LRU: keys start in the lowest segment and climb one segment per hit."
+
     def __init__(self, capacity: int, n_seg: int = 4, segments: tuple | None = None):
         super().__init__(capacity)
         if segments is not None:

@@ -34,6 +34,8 @@ from policies.queues import GhostList, SizedQueue
 class TwoQ(Policy):
     """2Q with libCacheSim's defaults: Ain 25% of the capacity, Aout 50%."""
 
+    summary = "2Q: new keys wait in a FIFO; keys requested again (remembered in a ghost list) go to an LRU."
+
     def __init__(self, capacity: int, ain_size_ratio: float = 0.25, aout_size_ratio: float = 0.5):
         super().__init__(capacity)
         if not 0 < ain_size_ratio < 1:

@@ -38,6 +38,8 @@ from policies.slru import SegmentedLRU, split_capacity
 class WTinyLFU(Policy):
     """Window TinyLFU with libCacheSim's defaults (window 1%, main SLRU 1:4)."""
 
+    summary = "W-TinyLFU: a small LRU window, then a frequency sketch decides who enters the main SLRU."
+
     #: main-cache hits between two halvings of the sketch, per unit of main capacity
     SAMPLE_FACTOR = 32
 

@@ -92,3 +92,16 @@ def test_an_unknown_experiment_lists_the_shipped_ones():
     done = kvsim("run", "nosuch")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "no such config file" in done.stderr and "quickstart" in done.stderr and "failover" in done.stderr
+
+
+def test_policies_in_plain_text_with_defaults_and_admission_filters():
+    from policies import available, available_admissions
+
+    text = kvsim("policies").stdout
+    assert "``" not in text and ":class:" not in text  # no reStructuredText
+    for name in available() + available_admissions():
+        assert f"\n  {name} " in text, name
+    assert "bits = 1, init_freq = 0" in text  # clock's parameters with their defaults
+    assert "threshold = (required)" in text  # the size filter's
+    assert "small_size_ratio = 0.1, ghost_size_ratio = 0.9, move_to_main_threshold = 2" in text
+    assert "Admission filters" in text and "--import" in text
