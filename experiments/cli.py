@@ -1,6 +1,7 @@
 """The `kvsim` command line.
 
     kvsim run [CONFIG] [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
+    kvsim plan [CONFIG] [--hit-ratio H] [--p99-ms MS] ... [--vary KEY] [--range LO:HI] [--survive 1]
     kvsim plot DIR
     kvsim policies
     kvsim replay TRACE ... | kvsim mrc TRACE ...
@@ -22,6 +23,7 @@ from experiments import configs as shipped
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
 from experiments.execute import ExecutorError, default_workers
+from experiments.plan.command import add_plan_command  # kvsim plan
 from policies import PolicyError, available, policy_class, policy_parameters
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace the results of a different experiment in --out"
     )
     run_parser.set_defaults(handler=command_run)
+    add_plan_command(commands, positive_int)
 
     plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
     plot_parser.add_argument("dir", type=Path, help="a directory written by `kvsim run`")
