@@ -32,7 +32,6 @@ from experiments.plan.judge import HEALTHY, Prober, Verdict, failure_config, mor
 from experiments.plan.memory import Memory, memory, overhead_of
 from experiments.plan.search import Axis, Found, smallest_met
 from experiments.plan.settings import Settings
-from experiments.runner import prepare_out, versions, write_tables
 from experiments.sweep import fingerprint
 
 #: the plan's own files in DIR, besides those of the runs
@@ -184,7 +183,9 @@ def make_plan(
     say: Callable[[str], None] | None = None,
 ) -> Plan:
     """Answer `settings` for `experiment` (its sweep set aside), writing DIR as the module docstring says."""
-    from experiments.plan import report  # the tables, figure and paragraph; pandas and matplotlib load late
+    # The files' modules load pandas and matplotlib (and force its Agg backend): only now.
+    from experiments.plan import report
+    from experiments.runner import prepare_out, write_tables
 
     base = dataclasses.replace(experiment, grid={}, zipped={})
     asked = question(base, settings)
@@ -250,6 +251,8 @@ def survival_start(asked: Question, healthy: int) -> int:
 
 
 def manifest(base: Experiment, settings: Settings) -> dict:
+    from experiments.runner import versions
+
     return {
         "name": base.name,
         "source": base.source,

@@ -16,10 +16,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from experiments import plots
 from experiments.plan.judge import HEALTHY, SCREEN, WORST
+from experiments.plan.memory import format_bytes
 from experiments.plan.settings import TARGETS
 
 #: colours of the two series, and the shading of what does not meet the question
@@ -46,7 +47,9 @@ def title(plan) -> str:
     asked = plan.question
     goals = ", ".join(TARGETS[name].describe(bound) for name, bound in asked.settings.targets.items())
     survive = "; with the worst node down" if asked.settings.survive else ""
-    verdict = f"answer {asked.vary} = {plan.value:,}" if plan.met else "no value in the range meets it"
+    verdict = (
+        f"answer {asked.vary} = {value_label(asked, plan.value)}" if plan.met else "no value in the range meets it"
+    )
     intervals = f"{asked.settings.confidence:.0%} confidence intervals over seeds"
     return f"{asked.name}: plan for {goals}{survive}\n{verdict}; {intervals}"
 
@@ -55,7 +58,8 @@ def panel(ax, plan, name: str) -> None:
     asked = plan.question
     target = TARGETS[name]
     healthy = sorted((v for v in plan.verdicts if v.failure == HEALTHY), key=lambda v: v.value)
-    shaded = shade(ax, plan, healthy)
+    tried = sorted({v.value for v in plan.verdicts})
+    shaded = shade(ax, plan, tried)
     series(ax, healthy, name, HEALTHY_COLOR, "o", "all nodes up")
     if asked.settings.survive:
         for failure, color, marker in ((WORST, FAILURE_COLOR, "s"), (SCREEN, SCREEN_COLOR, "v")):
@@ -74,17 +78,22 @@ def panel(ax, plan, name: str) -> None:
             color="black",
             capsize=4,
             linestyle="none",
-            label=f"answer: {plan.value:,}",
+            label=f"answer: {value_label(asked, plan.value)}",
             zorder=5,
         )
     ax.set_title(target.describe(asked.settings.targets[name]))
     ax.set_ylabel(f"{target.label} ({target.unit})" if target.unit else target.label)
     ax.set_xlabel(plots.axis_label(asked.vary, [asked.written(asked.low)]))
-    ax.set_xlim(*view(asked, [v.value for v in healthy]))
+    ax.set_xlim(*view(asked, tried))
     if asked.settings.varies_nodes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if not asked.settings.varies_nodes and ax.get_xlim()[1] >= 8 * ax.get_xlim()[0]:
+    elif ax.get_xlim()[1] >= 8 * ax.get_xlim()[0]:
         ax.set_xscale("log")
+    if asked.counts_bytes and not asked.settings.varies_nodes:
+        if ax.get_xscale() == "linear":
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_bytes(x)))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     handles, labels = ax.get_legend_handles_labels()
     if shaded:
         handles.append(Patch(color=SHADE, alpha=0.6, linewidth=0))
@@ -111,31 +120,38 @@ def series(ax, verdicts, name: str, color, marker: str, label: str) -> None:
     )
 
 
-def shade(ax, plan, healthy) -> bool:
+def shade(ax, plan, tried: list[int]) -> bool:
     """Shade the stretches of the axis whose values do not meet the question; whether any were."""
     asked = plan.question
-    values = [v.value for v in healthy]
-    fails = [not meets(plan, v) for v in healthy]
-    edges = cell_edges(values, asked.low, asked.high, geometric=not asked.settings.varies_nodes)
+    fails = [not meets(plan, value) for value in tried]
+    edges = cell_edges(tried, asked.low, asked.high, geometric=not asked.settings.varies_nodes)
     for (left, right), failed in zip(edges, fails):
         if failed:
             ax.axvspan(left, right, color=SHADE, alpha=0.6, linewidth=0, zorder=0)
     return any(fails)
 
 
-def meets(plan, verdict) -> bool:
-    """Whether a value tried meets the whole question: with `survive`, also with any node down.
+def meets(plan, value: int) -> bool:
+    """Whether a value tried meets the whole question: with `survive`, also with its worst node down.
 
-    A value met with every node up whose failures were never simulated (the
-    first search passed it on the way) is judged by where it lies: at or
-    above the answer, it meets the question.
+    The search with a node down starts above the healthy answer, so a value
+    it tried may have no verdict with every node up (it meets that there,
+    the search being monotone); a value the healthy search passed on its way
+    may have no verdict with a node down: at or above the answer, it meets it.
     """
-    if not verdict.met or not plan.question.settings.survive:
-        return verdict.met
-    worst = plan.survival.get(verdict.value)
-    if worst is None:
-        return plan.met and verdict.value >= plan.value
-    return worst.met
+    healthy = plan.verdict(value)
+    if healthy is not None and not healthy.met:
+        return False
+    if not plan.question.settings.survive:
+        return True
+    survival = plan.survival.get(value)
+    if survival is not None:
+        return survival.met
+    return plan.met and value >= plan.value
+
+
+def value_label(asked, value: int) -> str:
+    return format_bytes(value) if asked.counts_bytes and not asked.settings.varies_nodes else f"{value:,}"
 
 
 def cell_edges(values: list[int], low: int, high: int, geometric: bool) -> list[tuple[float, float]]:

@@ -76,7 +76,9 @@ def survival_text(plan) -> str:
 def down_text(asked, verdict: Verdict) -> str:
     """'the worst node down (of 4, from 2.52 s on)'; 'a likely worst' when only the screen was simulated."""
     which = "the worst node" if verdict.failure == WORST else "a likely worst node"
-    return f"{which} down (of {asked.nodes_at(verdict.value)}, from {asked.sample.measured_from:.3g} s on)"
+    at = asked.sample.measured_from
+    when = f"{at:.3g}" if at < 100 else f"{at:,.0f}"
+    return f"{which} down (of {asked.nodes_at(verdict.value)}, from {when} s on)"
 
 
 def nothing_meets(plan, verdicts: list[Verdict], prefix: str) -> str:
