@@ -3,7 +3,7 @@
     kvsim plan [CONFIG] [--hit-ratio H] [--byte-hit-ratio H] [--p50-ms MS] [--p95-ms MS]
                [--p99-ms MS] [--p999-ms MS] [--backend-rps RPS] [--stale-ratio R]
                [--vary cluster.capacity|cluster.nodes] [--range LO:HI] [--survive 0|1]
-               [--confidence C] [--max-seeds N] [--resolution R] [--entry-overhead KIND|BYTES]
+               [--confidence C] [--max-seeds N] [--resolution R] [--scan-points N] [--entry-overhead KIND|BYTES]
                [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
 
 A flag replaces the [plan] key of the same name.  Exit status 0 when the
@@ -48,10 +48,11 @@ def add_plan_command(commands, positive_int) -> None:
     question.add_argument("--confidence", type=float, metavar="C", help=SCHEMA["confidence"].doc + " (0.95)")
     question.add_argument("--max-seeds", type=int, metavar="N", help=SCHEMA["max_seeds"].doc + " (10)")
     question.add_argument("--resolution", type=float, metavar="R", help=SCHEMA["resolution"].doc + " (0.01)")
+    question.add_argument("--scan-points", type=int, metavar="N", help=SCHEMA["scan_points"].doc + " (12)")
     question.add_argument(
         "--entry-overhead", type=_overhead, metavar="KIND|BYTES", help=SCHEMA["entry_overhead"].doc + ' ("redis")'
     )
-    parser.add_argument("--out", type=Path, help="output directory (default: results/<name>/plan/)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: results/<name>/plan/)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive_int, default=None, help="local processes (default: all cores)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask scheduler's workers")
@@ -65,7 +66,7 @@ def _overhead(text: str):
 
 
 #: the flags that carry a [plan] key, by key
-_KEYS = [*TARGETS, "vary", "range", "survive", "confidence", "max_seeds", "resolution", "entry_overhead"]
+_KEYS = [*TARGETS, "vary", "range", "survive", "confidence", "max_seeds", "resolution", "scan_points", "entry_overhead"]
 
 
 def command_plan(args) -> int:

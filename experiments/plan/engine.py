@@ -99,12 +99,9 @@ def question(experiment: Experiment, settings: Settings) -> Question:
     """Fix the range and units of `settings` for `experiment`; a ConfigError when they cannot be."""
     config = experiment.config
     cluster = config["cluster"]
-    if settings.varies_nodes:
-        counts_bytes = capacity_value(cluster["capacity"])[1]
-    else:
-        counts_bytes = (
-            capacity_value(cluster["capacity"])[1] if settings.counts_bytes is None else settings.counts_bytes
-        )
+    counts_bytes = capacity_value(cluster["capacity"])[1]
+    if settings.counts_bytes is not None and not settings.varies_nodes:
+        counts_bytes = settings.counts_bytes  # a range in bytes plans bytes, whatever the config counts
     if settings.survive and not settings.varies_nodes and cluster["nodes"] < 2:
         raise ConfigError("plan.survive = 1: a cluster of one node cannot lose one; set cluster.nodes >= 2")
     found = sample(config, experiment.seeds[0])

@@ -2,10 +2,10 @@
 
 plan.csv    one row per point tried, in the order tried: the varied key,
             failure (empty with every node up; the "likely worst" or the
-            "worst" node down), the nodes lost (one per seed), the search stage, the
-            seeds, the verdict, and for every metric its mean and the ends
-            of its confidence interval (with a node down: of each seed's
-            worst value over the nodes lost)
+            "worst" node down), the nodes lost (one per seed), the search
+            stage, the seeds, the verdict, and for every metric its mean
+            and the ends of its confidence interval (with a node down: of
+            each seed's worst value over the nodes lost)
 plan.json   the question, what the stream and the formulas said, the answer
             (with its memory and the numbers behind it, and the overrides
             that make `kvsim run` reproduce it), the paragraph, and the
@@ -63,8 +63,9 @@ def survival_text(plan) -> str:
     if found.value == plan.healthy.value:
         return text + f"they still hold: {targets_text(asked.settings.targets, first)}."
     text += f"{missed_text(asked.settings.targets, first)}: "
-    if found.value is None:
-        return text + nothing_meets(plan, list(plan.survival.values()), "with a node down, ")
+    if found.value is None:  # the best with every failure simulated (a screen's is only an upper bound)
+        worst = [v for v in plan.verdicts if v.failure == WORST]
+        return text + nothing_meets(plan, worst, "with a node down, ")
     worst = plan.survival[found.value]
     text += f"{setup(asked, found.value)} needed ({memory_text(asked.memory(found.value))}), "
     text += f"which meet them with {down_text(asked, worst)}: {targets_text(asked.settings.targets, worst)}"

@@ -119,6 +119,15 @@ def test_a_target_no_value_in_the_range_meets_exits_3_with_the_best_reached(tmp_
     assert (out / "plan.png").stat().st_size > 5000 and (out / "results.csv").exists()
 
 
+def test_a_failure_no_value_in_the_range_survives_exits_3_after_the_healthy_answer(tmp_path):
+    path = write_config(tmp_path, TINY)
+    planned = plan(path, hit_ratio=0.45, survive=1, range="5:40", max_seeds=3)
+    assert planned.exit_code == 3 and planned.healthy.value is not None and planned.survive.value is None
+    healthy, _, failed = planned.paragraph.partition(" With the worst node down (of 2, from ")
+    assert healthy.startswith(f"2 nodes x {planned.healthy.value:,} objects") and failed
+    assert "with a node down, no capacity per node from 5 to 40 objects meets hit ratio >= 0.45" in failed
+
+
 def test_an_interrupted_plan_resumes_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch):
     path = write_config(tmp_path, TINY)
     whole = plan(path, out=tmp_path / "whole", hit_ratio=0.5)
