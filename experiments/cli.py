@@ -1,6 +1,7 @@
 """The `kvsim` command line.
 
     kvsim run [CONFIG] [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
+    kvsim plan [CONFIG] [--hit-ratio H] [--p99-ms MS] ... [--vary KEY] [--range LO:HI] [--survive 1]
     kvsim plot DIR
     kvsim policies
     kvsim replay TRACE ... | kvsim mrc TRACE ...
@@ -29,6 +30,7 @@ from experiments.config import ConfigError, resolve
 from experiments.domains import ResultError
 from experiments.execute import ExecutorError, default_workers
 from experiments.outdir import OutputError, claim
+from experiments.plan.command import add_plan_command  # kvsim plan
 from experiments.results import SUMMARY_METRICS
 from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from experiments.validate import add_validate_command  # kvsim validate
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_import_option(run_parser)
     run_parser.set_defaults(handler=command_run)
+    add_plan_command(commands, positive_int)
 
     plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
     plot_parser.add_argument("dir", type=Path, help="a directory written by `kvsim run`")

@@ -42,6 +42,7 @@ class Experiment:
     config: nested dict {section: {key: value}} with every key filled in
     grid:   dotted key -> list of values; the sweep is their product ...
     zipped: dotted key -> list of values that vary together (equal lengths)
+    plan:   the [plan] table as written: `kvsim plan` checks and reads it (experiments/plan/)
     """
 
     name: str
@@ -50,6 +51,7 @@ class Experiment:
     zipped: dict = field(default_factory=dict)
     source: str = "<defaults>"
     raw: dict = field(default_factory=dict, compare=False, repr=False)  # the config as written
+    plan: dict = field(default_factory=dict)
 
     @property
     def seeds(self) -> list[int]:
@@ -149,9 +151,15 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
     name = default_name
     grid: dict = {}
     zipped: dict = {}
+    plan: dict = {}
     for section, body in data.items():
         if section == "name":
             name = _checked("name", body)
+            continue
+        if section == "plan":  # checked by experiments/plan/ when a plan is made; a run ignores it
+            if not isinstance(body, dict):
+                raise ConfigError(f"plan must be a table ([plan]); got {describe(body)}")
+            plan = copy.deepcopy(body)
             continue
         if section == "sweep":
             grid, zipped = _checked_sweep(body)
@@ -172,7 +180,9 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
                     f"valid in [{section}]: {', '.join(SCHEMA[section])}"
                 )
             config[section][key] = _checked(dotted, value)
-    experiment = Experiment(name=name, config=config, grid=grid, zipped=zipped, source=source, raw=copy.deepcopy(data))
+    experiment = Experiment(
+        name=name, config=config, grid=grid, zipped=zipped, source=source, raw=copy.deepcopy(data), plan=plan
+    )
     # Every point of the sweep must be valid as a whole, not only key by key.
     for values in sweep_values(experiment):
         check_point(with_values(config, values), values)

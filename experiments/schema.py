@@ -310,7 +310,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 TOP_LEVEL = {"name": Key("experiment", simple_name, "the experiment's name: results go to results/<name>/ by default")}
-SECTIONS = tuple(SCHEMA) + ("sweep",)
+SECTIONS = tuple(SCHEMA) + ("sweep", "plan")
 
 
 def all_keys() -> list[str]:

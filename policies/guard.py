@@ -133,7 +133,7 @@ class Guarded(Policy):
 def _source_file(cls: type) -> str | None:
     try:
         return inspect.getsourcefile(cls)
-    except TypeError:
+    except (TypeError, OSError):  # defined in a notebook cell or at the prompt: no file
         return None
 
 
