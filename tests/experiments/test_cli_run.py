@@ -40,14 +40,30 @@ def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert (out / "capacity_curve.svg").read_text().lstrip().startswith("<?xml")
     latency = pd.read_csv(out / "latency.csv")
-    assert list(latency.columns) == ["seed", "cluster.capacity", "probability", "latency_ms"]
+    assert list(latency.columns) == ["seed", "cluster.capacity", "probability", "latency_ms", "pooled_ms"]
     assert len(latency) == 4 * len(CDF_PROBABILITIES)
-    # The printed summary: the swept key, seeds, then every summary metric's mean (one list, results.py's).
+    # A quantile of two seeds' reads pooled lies between the two seeds' quantiles.
+    by_seed = latency.pivot_table(index=["cluster.capacity", "probability"], columns="seed", values="latency_ms")
+    pooled = latency.groupby(["cluster.capacity", "probability"])["pooled_ms"].agg(["min", "max"])
+    assert (pooled["min"] == pooled["max"]).all()
+    assert (by_seed.min(axis=1) <= pooled["min"]).all() and (pooled["min"] <= by_seed.max(axis=1)).all()
+    # The time series: each run's rows cover its measured requests, rates over each row's own length.
+    series = pd.read_csv(out / "timeseries.csv")
+    runs = series.groupby(["seed", "cluster.capacity"])
+    assert runs["requests"].sum().eq(3000).all() and runs.size().between(33, 64).all()
+    sent = (series["backend_rps"] * (series["t_end"] - series["t_start"])).groupby(
+        [series["seed"], series["cluster.capacity"]]
+    )
+    backend = results.set_index(["seed", "cluster.capacity"])["backend_requests"]
+    assert sent.sum().round().astype(int).to_dict() == backend.to_dict()
+    # The printed summary: the swept key, seeds, then every summary metric's mean (one list, results.py's),
+    # but node_utilisation, 0 without node queues.
+    shown = [metric for metric in SUMMARY_METRICS if metric != "node_utilisation"]
     summary = pd.read_csv(out / "summary.csv")
     printed = done.stdout.splitlines()
-    assert printed[0].split() == ["cluster.capacity", "seeds", *SUMMARY_METRICS]
+    assert printed[0].split() == ["cluster.capacity", "seeds", *shown]
     first = [float(v) for v in printed[1].split()]
-    assert first[2:] == [round(summary[f"{m}_mean"][0], 4) for m in SUMMARY_METRICS]
+    assert first[2:] == [round(summary[f"{m}_mean"][0], 4) for m in shown]
 
 
 def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_config):
