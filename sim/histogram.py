@@ -108,21 +108,22 @@ class LatencyHistogram:
         """Add `other`'s counts to these."""
         self.zeros += other.zeros
         if len(other.counts):
-            last = other.first + len(other.counts) - 1
-            self._cover(other.first, last)
-            self.counts[other.first - self.first : last - self.first + 1] += other.counts
+            self._cover(other.first, other.first + len(other.counts) - 1)
+            self.counts[other.first - self.first : other.first - self.first + len(other.counts)] += other.counts
 
     def _cover(self, low: int, high: int) -> None:
-        """Widen the counts array to hold buckets low..high (geometric growth: few copies)."""
+        """Widen the counts array to hold buckets low..high.
+
+        Only a value beyond the extremes seen so far widens it, and those
+        come ever more rarely, so exact sizes cost few copies.
+        """
         if not len(self.counts):
             self.first, self.counts = low, np.zeros(high - low + 1, dtype=np.int64)
             return
         last = self.first + len(self.counts) - 1
         if low >= self.first and high <= last:
             return
-        slack = len(self.counts) // 2  # room to grow into, so a slowly widening range copies rarely
-        new_first = min(low, self.first - slack) if low < self.first else self.first
-        new_last = max(high, last + slack) if high > last else last
+        new_first, new_last = min(low, self.first), max(high, last)
         counts = np.zeros(new_last - new_first + 1, dtype=np.int64)
         counts[self.first - new_first : self.first - new_first + len(self.counts)] = self.counts
         self.first, self.counts = new_first, counts

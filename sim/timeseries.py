@@ -32,10 +32,13 @@ and histograms add.
 
 The measured window runs from the first measured arrival to one tick past
 the last, a tick being the smallest gap between two measured arrivals.
-For a trace stamped in whole seconds a tick is a second, so the requests of
-its last second are spread over that second (not over no time at all); for
-a Poisson stream the tick is negligible.  A window whose requests all came
-at one instant has no length, and its rates are reported as 0.
+For a trace stamped in whole seconds a tick is a second: the requests of its
+last second are spread over that second (not over no time at all), and an
+adaptive interval is never narrower than a second, so no row claims a
+second's requests came in a fraction of it.  (A fixed interval narrower
+than a trace's tick would.)  For a Poisson stream the tick is negligible.
+A window whose requests all came at one instant has no length, and its rates
+are reported as 0.
 """
 
 from __future__ import annotations
@@ -134,8 +137,11 @@ class TimeSeries:
         self.intervals[math.floor(arrival / self.width)].latency.add_one(latency)
 
     def _fit(self, time: float) -> None:
-        """Adaptive width: double it until the measured span up to `time` fits in MOST_INTERVALS."""
-        while self.adaptive and math.floor(time / self.width) - math.floor(self.start / self.width) >= MOST_INTERVALS:
+        """Adaptive width: double it until the span up to `time` fits in MOST_INTERVALS, and a tick in one."""
+        while self.adaptive and (
+            math.floor(time / self.width) - math.floor(self.start / self.width) >= MOST_INTERVALS
+            or self.width < self.tick < math.inf
+        ):
             self.width *= 2
             merged: dict[int, Interval] = {}
             for key in sorted(self.intervals):

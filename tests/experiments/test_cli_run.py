@@ -108,3 +108,41 @@ def test_an_unknown_experiment_lists_the_shipped_ones():
     done = kvsim("run", "nosuch")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "no such config file" in done.stderr and "quickstart" in done.stderr and "failover" in done.stderr
+
+
+SATURATING = """
+name = "saturating"
+[run]
+requests = 3000
+warmup = 500
+seeds = [1]
+[workload]
+keys = 2000
+rate = 5000
+[cluster]
+nodes = 2
+capacity = 100
+node_concurrency = 1
+node_service = { dist = "constant", ms = 0.1 }
+[backend]
+latency = { dist = "constant", ms = 5 }
+[sweep]
+"backend.concurrency" = [4, 64]
+"""
+
+
+def test_run_warns_of_the_points_whose_offered_load_reaches_capacity(tmp_path):
+    config = tmp_path / "saturating.toml"
+    config.write_text(SATURATING)
+    done = kvsim("run", config, "--out", tmp_path / "out", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    results = pd.read_csv(tmp_path / "out" / "results.csv").set_index("backend.concurrency")
+    # About 2,500 misses/s x 5 ms = 12.5 busy servers: 3 times what 4 can do, a fifth of 64.
+    assert results.loc[4, "backend_utilisation"] > 2 and results.loc[64, "backend_utilisation"] < 0.3
+    # Each node's worker: 2,500 reads/s x 0.1 ms = a quarter of its time.
+    assert 0.15 < results.loc[64, "node_utilisation"] < 0.4
+    assert "node_utilisation" in done.stdout.splitlines()[0]  # shown with node queues
+    (warning,) = done.stderr.splitlines()
+    assert warning.startswith("kvsim: warning: offered load reaches capacity (utilisation >= 1)")
+    assert f"backend.concurrency=4 (backend {results.loc[4, 'backend_utilisation']:.2f})" in warning
+    assert "backend.concurrency=64" not in warning

@@ -106,7 +106,6 @@ def scenario(**overrides):
         hit_latency=Lognormal(0.0002, 0.3),
         requests=6000,
         warmup=1500,
-        interval=0.25,
     )
     base.update(overrides)
     return Scenario(**base)
