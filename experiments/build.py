@@ -164,5 +164,5 @@ def scenario(config: dict) -> Scenario:
             classes=tuple(classes[name] for name in updates["classes"]),
             invalidate=updates["invalidate"],
         ),
-        interval=float(run_section["interval"]),
+        interval=run_section["interval"],
     )

@@ -31,7 +31,7 @@ from experiments.domains import ResultError
 from experiments.execute import ExecutorError, default_workers
 from experiments.outdir import OutputError, claim
 from experiments.plan.command import add_plan_command  # kvsim plan
-from experiments.results import SUMMARY_METRICS
+from experiments.results import SATURATION, SUMMARY_METRICS, saturated
 from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from experiments.validate import add_validate_command  # kvsim validate
 from policies import PolicyError, available, policy_class
@@ -159,6 +159,10 @@ def command_run(args) -> int:
         experiment, out, workers=workers, scheduler=args.scheduler, force=args.force, repair=args.repair
     )
     print(format_summary(outcome.summary, experiment.swept_keys))
+    warning = saturation_warning(outcome.summary, experiment.swept_keys)
+    if warning:
+        sys.stdout.flush()  # the warning follows the summary it is about, also when both go to one file
+        print(warning, file=sys.stderr)
     print(
         f"\n{len(outcome.results)} runs ({outcome.ran} simulated now) -> {out}/: "
         f"{', '.join(TABLES)}, manifest.json, runs/"
@@ -196,12 +200,25 @@ def figure_names(paths: list[Path]) -> str:
 
 
 def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
-    """The summary as printed after a run: the swept keys, seeds, and each summary metric's mean over seeds."""
-    columns = (
-        {key: key for key in swept} | {"seeds": "seeds"} | {f"{metric}_mean": metric for metric in SUMMARY_METRICS}
-    )
+    """The summary as printed after a run: the swept keys, seeds, and each summary metric's mean over seeds.
+
+    node_utilisation is left out when no point has node queues (it is 0 throughout).
+    """
+    metrics = [m for m in SUMMARY_METRICS if m != "node_utilisation" or summary["node_utilisation_mean"].any()]
+    columns = {key: key for key in swept} | {"seeds": "seeds"} | {f"{metric}_mean": metric for metric in metrics}
     table = summary[list(columns)].rename(columns=columns)
     return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def saturation_warning(summary: pd.DataFrame, swept: list[str]) -> str | None:
+    """One line naming the points whose offered load reaches capacity (None when there are none)."""
+    points = saturated(summary, swept)
+    if not points:
+        return None
+    return (
+        f"kvsim: warning: offered load reaches capacity (utilisation >= {SATURATION:g}) at {'; '.join(points)}: "
+        "the queue there grows for as long as the run lasts, so its latencies depend on the run's length"
+    )
 
 
 def command_bench(args) -> int:

@@ -2,7 +2,8 @@
 
 A simulator is used to decide things, and a wrong number that looks right is
 the worst thing it can print.  Ratios live in [0, 1], counts are whole
-numbers >= 0, times and rates are >= 0, and nothing is NaN or infinite.  The
+numbers >= 0, times, rates and utilisations (offered load over capacity,
+above 1 when overloaded) are >= 0, and nothing is NaN or infinite.  The
 writers (run files, tables, replay and mrc output) pass their numbers
 through ``check_numbers`` before anything reaches a file or the terminal; a
 value outside its domain stops the command with a ResultError naming the
@@ -40,6 +41,8 @@ DOMAINS = {
     "probability": RATIO,
     "imbalance": NON_NEGATIVE,
     "t_start": NON_NEGATIVE,
+    "t_end": NON_NEGATIVE,
+    "utilisation": NON_NEGATIVE,
     "backend_rps": NON_NEGATIVE,
     "mean_ms": NON_NEGATIVE,
     "latency_ms": NON_NEGATIVE,
@@ -48,7 +51,8 @@ DOMAINS = {
 #: name endings: what a value so named is
 SUFFIXES = (
     ("_ratio", RATIO),
-    ("_utilisation", RATIO),
+    # offered load over capacity (sim/metrics.py): above 1 when more work arrives than servers can do
+    ("_utilisation", NON_NEGATIVE),
     ("_ms", NON_NEGATIVE),
     ("_s", NON_NEGATIVE),
     ("_rps", NON_NEGATIVE),

@@ -39,6 +39,7 @@ from experiments.domains import ResultError, check_numbers
 from experiments.outdir import OutputError
 from experiments.sweep import Point
 from sim import METRICS, run
+from sim.histogram import LatencyHistogram
 
 #: seconds to wait for a Dask scheduler to answer: long enough for a remote
 #: cluster on a slow link, short enough that a typo in --scheduler fails fast.
@@ -64,6 +65,7 @@ def run_point(point: Point) -> dict:
         "nodes": result.nodes(),
         "timeseries": result.timeseries,
         "latency_quantiles": result.latency_quantiles,
+        "latency_histogram": result.latency_histogram.to_record(),
     }
 
 
@@ -101,6 +103,10 @@ def check_record(record: dict) -> None:
         check_numbers(row, f"{where}, time series at t = {row.get('t_start')}")
     for value in record["latency_quantiles"]:
         check_numbers({"latency_ms": value}, f"{where}, latency quantiles")
+    try:
+        LatencyHistogram.from_record(record["latency_histogram"])
+    except (ValueError, TypeError, KeyError):
+        raise ResultError(f"{where}: latency_histogram is not a histogram of counts") from None
 
 
 #: what a run file holds: its point's identity, the experiment's fingerprint and the results
@@ -114,6 +120,7 @@ RECORD_KEYS = (
     "nodes",
     "timeseries",
     "latency_quantiles",
+    "latency_histogram",
 )
 
 

@@ -4,11 +4,17 @@ results.csv   seed, the swept keys, then the metrics of sim.METRICS
 summary.csv   the swept keys, seeds, and for each metric its mean across
               seeds and the half-width of a 95% confidence interval
               (Student's t; empty with a single seed)
-nodes.csv     seed, the swept keys, node, requests, share, hit_ratio
+nodes.csv     seed, the swept keys, node, requests, share, hit_ratio,
+              utilisation (offered load over the node's workers' capacity)
 timeseries.csv  seed, the swept keys, then one row per interval of simulated
-              time: t_start, requests, hit_ratio, p99_ms, backend_rps
-latency.csv   seed, the swept keys, probability, latency_ms: each run's
-              latency quantiles at sim.CDF_PROBABILITIES (its CDF)
+              time (sim.metrics.TIMESERIES; sim/timeseries.py says what each is)
+latency.csv   seed, the swept keys, probability, latency_ms, pooled_ms: each
+              run's latency quantiles at sim.CDF_PROBABILITIES (its CDF), and
+              those of its point's reads pooled over all the point's seeds
+              (their histograms merged); both within 0.1% (sim/histogram.py)
+
+Offered load at or above capacity (utilisation >= SATURATION) means a queue
+that grows for as long as the load lasts: `saturated` finds those points.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from sim import CDF_PROBABILITIES, METRICS
+from sim.histogram import LatencyHistogram
 from sim.metrics import TIMESERIES
 
 #: metrics summarized across seeds
@@ -33,7 +40,18 @@ SUMMARY_METRICS = (
     "p99_ms",
     "p999_ms",
     "imbalance",
+    "backend_utilisation",
+    "node_utilisation",
 )
+
+#: offered load over capacity at which a point is saturated: at 1 the servers are busy all the time
+#: on average, and the queue in front of them grows for as long as the load lasts, so its latencies
+#: measure the run's length as much as the system.  `kvsim run` warns of such points (and figures
+#: may mark them) by the mean over seeds of each utilisation column.
+SATURATION = 1.0
+
+#: the summary columns that say how loaded a point's servers are, and what each names
+UTILISATION = {"backend_utilisation_mean": "backend", "node_utilisation_mean": "busiest node"}
 
 
 def cell(value):
@@ -55,7 +73,7 @@ def nodes_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
     rows = [
         {"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **node} for r in records for node in r["nodes"]
     ]
-    return pd.DataFrame(rows, columns=["seed", *swept, "node", "requests", "share", "hit_ratio"])
+    return pd.DataFrame(rows, columns=["seed", *swept, "node", "requests", "share", "hit_ratio", "utilisation"])
 
 
 def timeseries_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
@@ -68,17 +86,24 @@ def timeseries_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
 
 
 def latency_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
+    """Each run's CDF_PROBABILITIES quantiles, beside its point's quantiles over all seeds' reads."""
+    pooled = {}
+    for record in records:
+        merged = pooled.setdefault(record["index"], LatencyHistogram())
+        merged.merge(LatencyHistogram.from_record(record["latency_histogram"]))
+    pooled_ms = {index: (merged.quantiles(CDF_PROBABILITIES) * 1000.0).tolist() for index, merged in pooled.items()}
     rows = [
         {
             "seed": r["seed"],
             **{k: cell(r["values"][k]) for k in swept},
             "probability": probability,
             "latency_ms": latency,
+            "pooled_ms": point,
         }
         for r in records
-        for probability, latency in zip(CDF_PROBABILITIES, r["latency_quantiles"])
+        for probability, latency, point in zip(CDF_PROBABILITIES, r["latency_quantiles"], pooled_ms[r["index"]])
     ]
-    return pd.DataFrame(rows, columns=["seed", *swept, "probability", "latency_ms"])
+    return pd.DataFrame(rows, columns=["seed", *swept, "probability", "latency_ms", "pooled_ms"])
 
 
 def ci95(values) -> float:
@@ -108,3 +133,14 @@ def summary_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
             row[f"{metric}_ci95"] = ci95(values)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def saturated(summary: pd.DataFrame, swept: list[str]) -> list[str]:
+    """The points whose offered load reaches capacity, as 'key=value, ...: backend 1.09' (summary order)."""
+    found = []
+    for row in summary.to_dict("records"):
+        over = [f"{name} {row[column]:.2f}" for column, name in UTILISATION.items() if row[column] >= SATURATION]
+        if over:
+            point = ", ".join(f"{key}={row[key]}" for key in swept) or "the experiment's one point"
+            found.append(f"{point} ({', '.join(over)})")
+    return found

@@ -4,8 +4,8 @@ DIR/manifest.json   what was run: resolved config, sweep, seeds, versions
 DIR/runs/*.json     one file per finished run (what resume reads)
 DIR/results.csv     one row per run;  DIR/summary.csv  one row per point
 DIR/nodes.csv       one row per run and node
-DIR/latency.csv     each run's latency quantiles (its CDF)
-DIR/timeseries.csv  one row per run and interval of simulated time
+DIR/latency.csv     each run's latency quantiles (its CDF), and its point's over all seeds
+DIR/timeseries.csv  one row per run and interval of simulated time (about 50 per run by default)
 DIR/*.png, *.svg    the figures experiments/plots.py plans for what was swept
 """
 
@@ -184,7 +184,7 @@ def simulate(
 
 
 def write_tables(out: Path, records: list[dict], swept: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """results.csv, summary.csv, nodes.csv and latency.csv from the runs' records."""
+    """results.csv, summary.csv, nodes.csv, latency.csv and timeseries.csv from the runs' records."""
     results = results_table(records, swept)
     summary = summary_table(records, swept)
     atomic_write(out / "results.csv", results.to_csv(index=False))

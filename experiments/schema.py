@@ -101,6 +101,19 @@ def arrival_process(value):
     return tagged_table(value, "process", fields)
 
 
+def interval(value):
+    """ "auto" (about 50 rows of timeseries.csv, whatever the span simulated), or seconds per row."""
+    if value == "auto":
+        return value
+    try:
+        return _positive(value)
+    except Invalid:
+        raise Invalid(f'must be "auto" or a number > 0 (seconds); got {describe(value)}') from None
+
+
+interval.allowed = '"auto" or number > 0'
+
+
 def table_list(fields: dict, required: tuple = ()) -> Callable:
     """A check for a list of tables ([[section.key]] in TOML), each with its own keys."""
 
@@ -158,7 +171,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "requests": Key(200_000, integer(1), "measured requests per run"),
         "warmup": Key(50_000, integer(0), "requests simulated before measuring (not counted)"),
         "seeds": Key([1, 2, 3], seed_list, "one run per seed and sweep point; same seed, same request stream"),
-        "interval": Key(60.0, number(0, low_open=True), "seconds per row of timeseries.csv"),
+        "interval": Key(
+            "auto",
+            interval,
+            'seconds per row of timeseries.csv; "auto": about 50 rows over the measured span, each a power of two '
+            "of seconds",
+        ),
         "timeout_ms": Key(0.0, number(0), "a client gives up after this long and counts a timeout (0: never)"),
     },
     "workload": {

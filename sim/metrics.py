@@ -1,13 +1,32 @@
 """What a run measures: hits, bytes, backend load, latency quantiles, per-node load, time series.
 
-The models record every measured request (after warm-up) in four columns:
-arrival time, latency, node, and a byte of flags (HIT, BACKEND, ...).  All
-metrics are computed from those columns at the end, vectorized.  Latencies
-are kept whole (8 bytes a request) because exact quantiles are what the fast
-model is checked against the naive one with.
+The models hand the Recorder their requests batch by batch, as arrays (arrival
+time, latency, node, a byte of flags: HIT, BACKEND, ..., size, and the
+service time each asked of the backend and of its node), and it keeps only
+counters: per run, per node, and per interval of simulated time
+(sim/timeseries.py), with latencies in histograms (sim/histogram.py).  So a
+run's memory does not grow with its number of requests, and percentiles are
+within 0.1% of the exact ones.  A latency known only later (a miss waiting on
+a node queue, a request that joined a fetch in flight) is given once it is
+known, with `set_latency`.
 
 Hit ratio, byte hit ratio and latency quantiles are over reads; writes are
 counted in `writes` and in `backend_requests`.
+
+Utilisation is offered load over capacity in the measured window (its
+first arrival to its last, sim/timeseries.py):
+
+    backend_utilisation  the service time asked of the backend by the measured
+                         requests sent to it (read misses that fetched, and
+                         writes), divided by backend.concurrency x the window's
+                         length: lambda E[S] / c, the rho of queueing theory.
+                         It is not capped at 1 as a busy fraction would be:
+                         above 1 more work arrives than the servers can do,
+                         and the queue, and with it latency, grows for as long
+                         as the load lasts.
+    node_utilisation     the same for a node's workers (node_concurrency,
+                         node_service), at the busiest node: the service time
+                         asked by the reads it served; 0 without node queues.
 """
 
 from __future__ import annotations
@@ -16,15 +35,29 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from sim.histogram import LatencyHistogram
+from sim.scenario import Scenario
+from sim.timeseries import TimeSeries, utilisation
+
 HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED = 1, 2, 4, 8, 16, 32
 
 #: result column -> percentile
 QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 
-#: latency CDF plots: dense enough in the body to draw the curve, and reaching
-#: into the tail (p99.99), where caches and queues differ most.  A fixed set
-#: keeps a run's result small and comparable across runs.
-CDF_PROBABILITIES = (0.01, 0.02, *(round(0.05 * i, 2) for i in range(1, 20)), 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+#: latency.csv: each run's latency quantiles at these probabilities (its CDF): every percent
+#: of the body, and on into the tail (p99.999), where caches and queues differ most.  A fixed
+#: set keeps the rows of every run at the same probabilities, so runs compare row by row.
+CDF_PROBABILITIES = (
+    0.001,
+    0.005,
+    *(round(0.01 * i, 2) for i in range(1, 100)),
+    0.995,
+    0.999,
+    0.9995,
+    0.9999,
+    0.99995,
+    0.99999,
+)
 
 #: the flat metrics of a run, in results.csv column order
 METRICS = (
@@ -41,10 +74,12 @@ METRICS = (
     "stale",
     "timeouts",
     "writes",
+    "backend_utilisation",
+    "node_utilisation",
 )
 
-#: columns of a time-series row
-TIMESERIES = ("t_start", "requests", "hit_ratio", "p99_ms", "backend_rps")
+#: columns of a time-series row (sim/timeseries.py says what each is)
+TIMESERIES = ("t_start", "t_end", "requests", "hit_ratio", "p99_ms", "backend_rps", "backend_utilisation")
 
 
 @dataclass
@@ -67,10 +102,14 @@ class RunResult:
     stale: int = 0
     timeouts: int = 0
     writes: int = 0
+    backend_utilisation: float = 0.0
+    node_utilisation: float = 0.0  # the busiest node's
     node_requests: list = field(default_factory=list)
     node_hits: list = field(default_factory=list)
+    node_utilisations: list = field(default_factory=list)
     timeseries: list = field(default_factory=list)
     latency_quantiles: list = field(default_factory=list)  # ms, at CDF_PROBABILITIES
+    latency_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)  # reads', seconds
 
     def row(self) -> dict:
         """The flat metrics, in METRICS order."""
@@ -78,7 +117,7 @@ class RunResult:
         return {name: values[name] for name in METRICS}
 
     def nodes(self) -> list[dict]:
-        """One dict per node: its requests, share of all requests and hit ratio."""
+        """One dict per node: its requests, share of all requests, hit ratio and utilisation."""
         total = sum(self.node_requests) or 1
         return [
             {
@@ -86,118 +125,139 @@ class RunResult:
                 "requests": requests,
                 "share": requests / total,
                 "hit_ratio": hits / requests if requests else 0.0,
+                "utilisation": load,
             }
-            for index, (requests, hits) in enumerate(zip(self.node_requests, self.node_hits))
+            for index, (requests, hits, load) in enumerate(
+                zip(self.node_requests, self.node_hits, self.node_utilisations)
+            )
         ]
 
 
 class Recorder:
-    """Collects the measured requests of a run, batch by batch."""
+    """Counts the measured requests of a run (those after warm-up), batch by batch.
 
-    def __init__(self, requests: int, warmup: int, nodes: int, timeout: float = 0.0, interval: float = 60.0):
-        self.warmup = warmup
-        self.nodes = nodes
-        self.timeout = timeout
-        self.interval = interval
-        self.time = np.zeros(requests)
-        self.latency = np.full(requests, np.nan)
-        self.node = np.zeros(requests, dtype=np.int16)
-        self.flags = np.zeros(requests, dtype=np.uint8)
-        self.bytes = 0
-        self.hit_bytes = 0
-        self.recorded = 0  # measured requests seen (fewer than asked when a trace ends early)
+    `add` takes a batch as arrays, the form a compiled request loop produces
+    too; `set_latency` takes one latency that became known after its batch
+    was added (or before: it is then held until the batch comes).  Every
+    measured request's latency must arrive exactly once, in one or the other;
+    `result` checks that none is missing.
+    """
 
-    def add(self, start: int, times, nodes, flags, latency, sizes) -> None:
-        """Record a batch of requests [start, start + n); latency NaN where it is not known yet."""
+    def __init__(self, scenario: Scenario):
+        self.warmup = scenario.warmup
+        self.timeout = scenario.timeout_s
+        self.backend_servers = scenario.backend.concurrency
+        self.node_servers = scenario.cluster.node_concurrency  # 0: no node queue
+        self.series = TimeSeries(None if scenario.interval == "auto" else float(scenario.interval))
+        self.added = 0  # requests of the stream added so far, warm-up included
+        self.awaited = 0  # measured latencies still to come through set_latency
+        self.early: list = []  # (arrival, latency) given before their batch was added
+        self.coalesced = self.expired = self.stale = self.timeouts = 0
+        self.bytes = self.hit_bytes = 0
+        self.read_seconds = 0.0  # the sum of reads' latencies, for the mean
+        nodes = scenario.cluster.nodes
+        self.node_requests = np.zeros(nodes, dtype=np.int64)
+        self.node_hits = np.zeros(nodes, dtype=np.int64)
+        self.node_busy = np.zeros(nodes)  # seconds of node service asked of each node
+
+    def add(self, start: int, times, nodes, flags, latency, sizes, backend_busy, node_busy=None) -> None:
+        """Record requests [start, start + n) of the stream: arrays of n, in arrival order.
+
+        nodes: the node each request was served by (-1: none was up); flags:
+        uint8; latency: seconds, NaN where it is not known yet; sizes: bytes;
+        backend_busy, node_busy: seconds of service each request asked of the
+        backend and of its node's workers (0 where none; node_busy None
+        without node queues).
+        """
         n = len(times)
         first = max(0, self.warmup - start)  # the batch's first measured request
-        if first >= n:
-            return
-        into = slice(start + first - self.warmup, start + n - self.warmup)
-        self.recorded = max(self.recorded, into.stop)
-        flags = np.frombuffer(flags, dtype=np.uint8)[first:] if isinstance(flags, (bytes, bytearray)) else flags[first:]
-        self.time[into] = times[first:]
-        self.node[into] = nodes[first:]
-        self.flags[into] = flags
-        known = latency[first:]
-        target = self.latency[into]
-        # Deferred latencies may already have been written by set_latency: keep them.
-        np.copyto(target, known, where=~np.isnan(known))
-        reads = (flags & WRITE) == 0
-        sizes = sizes[first:]
-        self.bytes += int(sizes[reads].sum())
-        self.hit_bytes += int(sizes[(flags & HIT) != 0].sum())
+        self.added = start + n
+        if first < n:
+            measured = slice(first, n)
+            self._count(
+                times[measured],
+                np.asarray(nodes[measured]),
+                np.asarray(flags[measured], dtype=np.uint8),
+                np.asarray(latency[measured], dtype=np.float64),
+                sizes[measured],
+                backend_busy[measured],
+                None if node_busy is None else node_busy[measured],
+            )
+        early, self.early = self.early, []
+        for arrival, value in early:
+            self._late(arrival, value)
 
-    def set_latency(self, index: int, value: float) -> None:
-        """Record the latency of request `index` (of the whole stream), known only now."""
-        slot = index - self.warmup
-        if slot >= 0:
-            self.latency[slot] = value
+    def set_latency(self, index: int, arrival: float, latency: float) -> None:
+        """The latency of read `index` of the stream (arriving at `arrival`), known only now."""
+        if index < self.warmup:
+            return
+        if index >= self.added:  # its batch is still being walked
+            self.early.append((arrival, latency))
+        else:
+            self._late(arrival, latency)
+
+    def _count(self, times, nodes, flags, latency, sizes, backend_busy, node_busy) -> None:
+        reads = (flags & WRITE) == 0
+        hits = (flags & HIT) != 0
+        served = reads & (nodes >= 0)
+        self.coalesced += int(np.count_nonzero(flags & COALESCED))
+        self.expired += int(np.count_nonzero(flags & EXPIRED))
+        self.stale += int(np.count_nonzero(flags & STALE))
+        self.bytes += int(sizes[reads].sum())
+        self.hit_bytes += int(sizes[hits].sum())
+        size = len(self.node_requests)
+        self.node_requests += np.bincount(nodes[served], minlength=size)
+        self.node_hits += np.bincount(nodes[hits], minlength=size)
+        if node_busy is not None:
+            self.node_busy += np.bincount(nodes[served], weights=node_busy[served], minlength=size)
+        unknown = np.isnan(latency)
+        self.awaited += int(unknown.sum())
+        if self.timeout > 0:
+            late = latency > self.timeout  # False for NaN
+            self.timeouts += int(late.sum())
+            latency = np.where(late, self.timeout, latency)
+        read_latency = np.where(reads, latency, np.nan)
+        self.read_seconds += float(read_latency[reads & ~unknown].sum())
+        self.series.add(times, reads, hits, (flags & BACKEND) != 0, backend_busy, read_latency)
+
+    def _late(self, arrival: float, latency: float) -> None:
+        self.awaited -= 1
+        if 0 < self.timeout < latency:
+            self.timeouts += 1
+            latency = self.timeout
+        self.read_seconds += latency
+        self.series.add_latency(arrival, latency)
 
     def result(self) -> RunResult:
-        if self.recorded < len(self.latency):  # the stream ended early: keep what was measured
-            self.time, self.latency, self.node, self.flags = (
-                column[: self.recorded] for column in (self.time, self.latency, self.node, self.flags)
-            )
-        if np.isnan(self.latency).any():
-            raise RuntimeError("a request's latency was never recorded (a model bug)")
-        flags = self.flags
-        reads = (flags & WRITE) == 0
-        latency_ms = self.latency * 1000.0
-        timeouts = 0
-        if self.timeout > 0:
-            late = latency_ms > self.timeout * 1000.0
-            timeouts = int(late.sum())
-            latency_ms = np.where(late, self.timeout * 1000.0, latency_ms)
-        read_ms = latency_ms[reads]
-        hit = (flags & HIT) != 0
-        read_count = int(reads.sum())
-        hits = int(hit.sum())
-        served = self.node >= 0  # -1: no node was up, the request went straight to the backend
-        node_requests = np.bincount(self.node[reads & served], minlength=self.nodes)
-        node_hits = np.bincount(self.node[hit], minlength=self.nodes)
-        quantiles = np.percentile(read_ms, list(QUANTILES.values())) if read_count else [0.0] * len(QUANTILES)
-        cdf = np.quantile(read_ms, CDF_PROBABILITIES) if read_count else np.zeros(len(CDF_PROBABILITIES))
-        mean_load = node_requests.mean()
+        if self.awaited or self.early:
+            raise RuntimeError("a request's latency was never recorded, or recorded twice (a model bug)")
+        total = self.series.total()
+        reads = total.reads
+        histogram = total.latency
+        quantiles = histogram.quantiles([p / 100 for p in QUANTILES.values()]) * 1000.0
+        mean_load = self.node_requests.mean()
+        window = self.series.length
+        node_utilisations = [utilisation(busy, self.node_servers, window) for busy in self.node_busy.tolist()]
         return RunResult(
-            requests=len(flags),
-            hits=hits,
-            hit_ratio=hits / read_count if read_count else 0.0,
+            requests=total.requests,
+            hits=total.hits,
+            hit_ratio=total.hits / reads if reads else 0.0,
             byte_hit_ratio=self.hit_bytes / self.bytes if self.bytes else 0.0,
-            backend_requests=int(((flags & BACKEND) != 0).sum()),
-            mean_ms=float(read_ms.mean()) if read_count else 0.0,
+            backend_requests=total.backend,
+            mean_ms=self.read_seconds * 1000.0 / reads if reads else 0.0,
             **{name: float(q) for name, q in zip(QUANTILES, quantiles)},
-            imbalance=float(node_requests.max() / mean_load) if mean_load else 0.0,
-            coalesced=int(((flags & COALESCED) != 0).sum()),
-            expired=int(((flags & EXPIRED) != 0).sum()),
-            stale=int(((flags & STALE) != 0).sum()),
-            timeouts=timeouts,
-            writes=len(flags) - read_count,
-            node_requests=node_requests.tolist(),
-            node_hits=node_hits.tolist(),
-            timeseries=self._timeseries(latency_ms, reads, hit),
-            latency_quantiles=[float(q) for q in cdf],
+            imbalance=float(self.node_requests.max() / mean_load) if mean_load else 0.0,
+            coalesced=self.coalesced,
+            expired=self.expired,
+            stale=self.stale,
+            timeouts=self.timeouts,
+            writes=total.requests - reads,
+            backend_utilisation=utilisation(total.backend_busy, self.backend_servers, window),
+            node_utilisation=max(node_utilisations),
+            node_requests=self.node_requests.tolist(),
+            node_hits=self.node_hits.tolist(),
+            node_utilisations=node_utilisations,
+            timeseries=self.series.rows(self.backend_servers),
+            latency_quantiles=(histogram.quantiles(CDF_PROBABILITIES) * 1000.0).tolist(),
+            latency_histogram=histogram,
         )
-
-    def _timeseries(self, latency_ms, reads, hit) -> list[dict]:
-        """One row per `interval` seconds of simulated time that saw measured requests."""
-        if not len(self.time):
-            return []
-        bins = np.floor(self.time / self.interval).astype(np.int64)
-        rows = []
-        edges = np.flatnonzero(np.diff(bins)) + 1  # times are sorted: each bin is a slice
-        for chunk in np.split(np.arange(len(bins)), edges):
-            b = bins[chunk[0]]
-            span = slice(chunk[0], chunk[-1] + 1)
-            chunk_reads = reads[span]
-            read_count = int(chunk_reads.sum())
-            rows.append(
-                {
-                    "t_start": float(b * self.interval),
-                    "requests": int(chunk[-1] - chunk[0] + 1),
-                    "hit_ratio": float(hit[span].sum() / read_count) if read_count else 0.0,
-                    "p99_ms": float(np.percentile(latency_ms[span][chunk_reads], 99.0)) if read_count else 0.0,
-                    "backend_rps": float(((self.flags[span] & BACKEND) != 0).sum() / self.interval),
-                }
-            )
-        return rows

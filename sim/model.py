@@ -147,9 +147,7 @@ class _FastModel:
         self.membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
         self.draws = RequestDraws(scenario, seed, self.membership)
         self.balancer = self.draws.balancer
-        self.recorder = Recorder(
-            scenario.requests, scenario.warmup, cluster.nodes, scenario.timeout_s, scenario.interval
-        )
+        self.recorder = Recorder(scenario)
         self.backend = FCFSServers(scenario.backend.concurrency)
         self.node_queues = (
             [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
@@ -239,9 +237,15 @@ class _FastModel:
             self._walk_plain(draws, flags, wait)
         else:
             self._walk_general(draws, flags, wait)
-        self.recorder.add(
-            batch.start, batch.time, draws.read_node, flags, draws.round_trip + np.array(wait), batch.size
-        )
+        flags = np.frombuffer(flags, dtype=np.uint8)
+        # Every request flagged BACKEND was submitted to it with its service time; with
+        # node queues, every read at a node took a worker for its node service time.
+        backend_busy = np.where(flags & BACKEND, draws.service, 0.0)
+        node_busy = None
+        if self.node_queues:
+            node_busy = np.where(((flags & WRITE) == 0) & (draws.read_node >= 0), draws.node_service, 0.0)
+        latency = draws.round_trip + np.array(wait)
+        self.recorder.add(batch.start, batch.time, draws.read_node, flags, latency, batch.size, backend_busy, node_busy)
 
     def _walk_plain(self, draws, flags, wait) -> None:
         """The common case, kept lean: fixed routing, no TTL, no writes, no node queues.
@@ -366,7 +370,7 @@ class _FastModel:
         def reach_backend(_event):
             self.pending -= 1
             finish = self.backend.submit(ready, service)
-            self.recorder.set_latency(index, finish - now + round_trip)
+            self.recorder.set_latency(index, now, finish - now + round_trip)
             self._settle_outstanding(node, finish + round_trip)
             self._schedule_fill(fetch, finish, key, size, ttl, stamp, targets, node)
 
@@ -377,7 +381,7 @@ class _FastModel:
         fetch.finish = finish
         for index, arrival, ready, round_trip in fetch.waiters:
             done = max(ready, finish)
-            self.recorder.set_latency(index, done - arrival + round_trip)
+            self.recorder.set_latency(index, arrival, done - arrival + round_trip)
             self._settle_outstanding(node, done + round_trip)
         fetch.waiters.clear()
         self.pending += 1

@@ -154,11 +154,15 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     flags = np.zeros(total, dtype=np.uint8)
     latency = np.zeros(total)
     read_node = np.zeros(total, dtype=np.int64)
+    backend_busy = np.zeros(total)  # how long each request held a backend slot
+    node_busy = np.zeros(total) if workers else None  # and a node worker
 
-    def backend_call(service):
+    def backend_call(i, service):
         with backend.request() as slot:
             yield slot
+            began = env.now
             yield env.timeout(service)
+            backend_busy[i] = env.now - began
 
     def store(targets, key, size, ttl, stamp):
         """Store a fetched value on the target nodes that are up, each expiring on its own."""
@@ -195,11 +199,11 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         node = spray_node
         if op:
             flags[i] = WRITE | BACKEND
-            yield from backend_call(service)
+            yield from backend_call(i, service)
             land_write(key, size, ttl, _homes(choices, cluster.replicas))
         elif node < 0:
             flags[i] = BACKEND
-            yield from backend_call(service)
+            yield from backend_call(i, service)
         else:
             if balancer.dynamic:
                 candidates = [int(c) for c in choices[: balancer.candidates] if c >= 0]
@@ -226,9 +230,11 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             if workers:
                 with workers[node].request() as worker:
                     yield worker
+                    began = env.now
                     yield env.timeout(node_service)
+                    node_busy[i] = env.now - began
             if fetching is not None:
-                yield from backend_call(service)
+                yield from backend_call(i, service)
                 store(_fill_targets(choices, node, cluster.replicas), key, size, ttl, stamp)
                 if in_flight[node].get(key) is fetching:
                     del in_flight[node][key]
@@ -294,9 +300,18 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     while active:
         env.step()
 
-    recorder = Recorder(scenario.requests, scenario.warmup, len(nodes), scenario.timeout_s, scenario.interval)
+    recorder = Recorder(scenario)
     for batch_draws in batches:
         batch = batch_draws.batch
         span = slice(batch.start, batch.start + len(batch))
-        recorder.add(batch.start, batch.time, read_node[span], flags[span].tobytes(), latency[span], batch.size)
+        recorder.add(
+            batch.start,
+            batch.time,
+            read_node[span],
+            flags[span],
+            latency[span],
+            batch.size,
+            backend_busy[span],
+            None if node_busy is None else node_busy[span],
+        )
     return recorder.result()

@@ -128,7 +128,8 @@ class Scenario:
     requests: measured requests; warmup: requests simulated before measuring.
     hit_latency: client <-> node round trip in seconds, paid by every request.
     timeout_s: a client gives up after this many seconds (0: never); counted.
-    interval: width in seconds of the time-series bins.
+    interval: seconds per time-series row, or "auto": about 50 rows, whatever the span
+    (sim/timeseries.py).
     """
 
     workload: Workload
@@ -139,7 +140,7 @@ class Scenario:
     warmup: int = 0
     timeout_s: float = 0.0
     updates: BulkUpdates = field(default_factory=BulkUpdates)
-    interval: float = 60.0
+    interval: float | str = "auto"
 
     @property
     def total_requests(self) -> int:

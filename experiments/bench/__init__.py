@@ -8,6 +8,7 @@ run (`--only` picks some; `--quick` makes each short):
 
     des         the fast SimPy model against the naive process-per-request
                 model, on a hit-heavy cluster; both must agree on hits and p99
+    des_memory  peak memory of a 100,000,000-request run of the fast model
     replay      trace replay per policy against libcachesim's process_trace
                 on the same oracleGeneral trace (when libcachesim is installed)
     policies    each policy alone, keys in memory, capacity in objects,
@@ -25,7 +26,7 @@ run (`--only` picks some; `--quick` makes each short):
 A section is a Section (common.py): a function from the run's context
 (quick or not, a scratch directory, the shared trace) to a dict of figures,
 and one from the figures to its lines of the report.  The modules group
-them: des, replay (replay, policies), curves (mrc, shards), reading
+them: des (des, des_memory), replay (replay, policies), curves (mrc, shards), reading
 (readers, streaming, memory), scale (sweep, dask, configs), servers.
 """
 
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from experiments.bench.common import Bench, Section, machine, quiet
 from experiments.bench.curves import MRC, SHARDS
-from experiments.bench.des import DES
+from experiments.bench.des import DES, DES_MEMORY
 from experiments.bench.reading import MEMORY, READERS, STREAMING
 from experiments.bench.replay import POLICIES, REPLAY
 from experiments.bench.scale import CONFIGS, DASK, SWEEP
@@ -46,7 +47,21 @@ from experiments.bench.servers import SERVERS
 #: every section by name, in the order they run and are reported
 SECTIONS: dict[str, Section] = {
     section.name: section
-    for section in (DES, REPLAY, POLICIES, MRC, SHARDS, READERS, STREAMING, MEMORY, SWEEP, DASK, CONFIGS, SERVERS)
+    for section in (
+        DES,
+        DES_MEMORY,
+        REPLAY,
+        POLICIES,
+        MRC,
+        SHARDS,
+        READERS,
+        STREAMING,
+        MEMORY,
+        SWEEP,
+        DASK,
+        CONFIGS,
+        SERVERS,
+    )
 }
 
 

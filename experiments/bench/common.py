@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +33,21 @@ def best_time(function: Callable, repeat: int = 3, setup: Callable | None = None
         result = function(argument) if setup else function()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def peak_memory_mb(code: str, *args) -> tuple[list[str], float]:
+    """Run `code` in a fresh Python process that imports this source tree: what it printed, and its peak MB.
+
+    The peak is the child's own resident high-water mark (VmHWM, Linux):
+    ru_maxrss would also count the parent's memory, which a forked child
+    carries until it execs.
+    """
+    probe = "\nprint([line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0])\n"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", code + probe, *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    *printed, peak_kb = done.stdout.split()
+    return printed, int(peak_kb) / 1024
 
 
 def machine() -> dict:

@@ -9,15 +9,20 @@ memory      peak memory of streaming a long trace through a policy
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from experiments.bench.common import LIBCACHESIM_DATA, REPO, Bench, Section, best_time, target_line, value_line
+from experiments.bench.common import (
+    LIBCACHESIM_DATA,
+    Bench,
+    Section,
+    best_time,
+    peak_memory_mb,
+    target_line,
+    value_line,
+)
 from policies import make_policy, replay
 from policies.replay import replay_batches
 from workloads import Zipf
@@ -127,21 +132,16 @@ def bench_memory(work: Path, quick: bool) -> dict:
     path = work / "long.oracleGeneral.bin"
     rng = np.random.default_rng(7)
     write_oracle_general(path, Zipf(1_000_000, 0.9).ranks(rng, n))
-    # The high-water mark of the child's own address space (VmHWM): ru_maxrss would
-    # also count the parent's memory, which a forked child carries until it execs.
     code = (
         "import sys\n"
         "from policies import make_policy\n"
         "from policies.replay import replay_batches\n"
         "from workloads.traces import open_trace\n"
         "counts = replay_batches(make_policy('lru', 100_000), open_trace(sys.argv[1], 'oraclegeneral').chunks())\n"
-        "peak = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0]\n"
-        "print(counts.requests, peak)\n"
+        "print(counts.requests)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, check=True)
-    requests, peak_kb = (int(v) for v in done.stdout.split())
-    return {"replay_peak_mb": peak_kb / 1024, "replay_peak_requests": requests}
+    (requests,), peak_mb = peak_memory_mb(code, path)
+    return {"replay_peak_mb": peak_mb, "replay_peak_requests": int(requests)}
 
 
 def measure_memory(bench: Bench) -> dict:

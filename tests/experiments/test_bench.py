@@ -11,6 +11,7 @@ import pytest
 from experiments import bench
 from experiments import configs as shipped
 from experiments.bench.common import Bench, machine
+from experiments.bench.des import MEMORY_TARGET_MB, bench_des_memory
 from experiments.bench.replay import POLICIES
 from tests.experiments.conftest import kvsim
 from workloads import Poisson, Workload, Zipf
@@ -86,3 +87,12 @@ def test_dask_and_configs_sections():
         assert figures["dask_s"] > 0 and figures["dask_local_s"] > 0 and figures["dask_cluster_start_s"] > 0
         assert figures["dask_overhead_s"] == pytest.approx(figures["dask_s"] - figures["dask_local_s"])
         assert figures["dask_runs"] == 10  # the quickstart's 5 capacities x 2 seeds
+
+
+def test_des_memory_section_measures_a_child_run_and_says_its_size():
+    figures = bench_des_memory(20_000, warmup=5_000)
+    assert figures["des_peak_requests"] == 20_000
+    assert 20 < figures["des_peak_mb_100m"] < MEMORY_TARGET_MB  # Python, numpy and SimPy take some tens of MB
+    assert 0 < figures["des_peak_backend_utilisation"] < 1  # the backend keeps up: no queue grows
+    table = bench.report({"quick": True, "machine": machine(), **figures})
+    assert "20,000-request run (--quick; the target is for 100,000,000)" in table and "its backend utilisation" in table

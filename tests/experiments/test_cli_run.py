@@ -40,14 +40,30 @@ def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert (out / "capacity_curve.svg").read_text().lstrip().startswith("<?xml")
     latency = pd.read_csv(out / "latency.csv")
-    assert list(latency.columns) == ["seed", "cluster.capacity", "probability", "latency_ms"]
+    assert list(latency.columns) == ["seed", "cluster.capacity", "probability", "latency_ms", "pooled_ms"]
     assert len(latency) == 4 * len(CDF_PROBABILITIES)
-    # The printed summary: the swept key, seeds, then every summary metric's mean (one list, results.py's).
+    # A quantile of two seeds' reads pooled lies between the two seeds' quantiles.
+    by_seed = latency.pivot_table(index=["cluster.capacity", "probability"], columns="seed", values="latency_ms")
+    pooled = latency.groupby(["cluster.capacity", "probability"])["pooled_ms"].agg(["min", "max"])
+    assert (pooled["min"] == pooled["max"]).all()
+    assert (by_seed.min(axis=1) <= pooled["min"]).all() and (pooled["min"] <= by_seed.max(axis=1)).all()
+    # The time series: each run's rows cover its measured requests, rates over each row's own length.
+    series = pd.read_csv(out / "timeseries.csv")
+    runs = series.groupby(["seed", "cluster.capacity"])
+    assert runs["requests"].sum().eq(3000).all() and runs.size().between(33, 64).all()
+    sent = (series["backend_rps"] * (series["t_end"] - series["t_start"])).groupby(
+        [series["seed"], series["cluster.capacity"]]
+    )
+    backend = results.set_index(["seed", "cluster.capacity"])["backend_requests"]
+    assert sent.sum().round().astype(int).to_dict() == backend.to_dict()
+    # The printed summary: the swept key, seeds, then every summary metric's mean (one list, results.py's),
+    # but node_utilisation, 0 without node queues.
+    shown = [metric for metric in SUMMARY_METRICS if metric != "node_utilisation"]
     summary = pd.read_csv(out / "summary.csv")
     printed = done.stdout.splitlines()
-    assert printed[0].split() == ["cluster.capacity", "seeds", *SUMMARY_METRICS]
+    assert printed[0].split() == ["cluster.capacity", "seeds", *shown]
     first = [float(v) for v in printed[1].split()]
-    assert first[2:] == [round(summary[f"{m}_mean"][0], 4) for m in SUMMARY_METRICS]
+    assert first[2:] == [round(summary[f"{m}_mean"][0], 4) for m in shown]
 
 
 def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_config):
@@ -105,3 +121,41 @@ def test_policies_in_plain_text_with_defaults_and_admission_filters():
     assert "threshold = (required)" in text  # the size filter's
     assert "small_size_ratio = 0.1, ghost_size_ratio = 0.9, move_to_main_threshold = 2" in text
     assert "Admission filters" in text and "--import" in text
+
+
+SATURATING = """
+name = "saturating"
+[run]
+requests = 3000
+warmup = 500
+seeds = [1]
+[workload]
+keys = 2000
+rate = 5000
+[cluster]
+nodes = 2
+capacity = 100
+node_concurrency = 1
+node_service = { dist = "constant", ms = 0.1 }
+[backend]
+latency = { dist = "constant", ms = 5 }
+[sweep]
+"backend.concurrency" = [4, 64]
+"""
+
+
+def test_run_warns_of_the_points_whose_offered_load_reaches_capacity(tmp_path):
+    config = tmp_path / "saturating.toml"
+    config.write_text(SATURATING)
+    done = kvsim("run", config, "--out", tmp_path / "out", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    results = pd.read_csv(tmp_path / "out" / "results.csv").set_index("backend.concurrency")
+    # About 2,500 misses/s x 5 ms = 12.5 busy servers: 3 times what 4 can do, a fifth of 64.
+    assert results.loc[4, "backend_utilisation"] > 2 and results.loc[64, "backend_utilisation"] < 0.3
+    # Each node's worker: 2,500 reads/s x 0.1 ms = a quarter of its time.
+    assert 0.15 < results.loc[64, "node_utilisation"] < 0.4
+    assert "node_utilisation" in done.stdout.splitlines()[0]  # shown with node queues
+    (warning,) = done.stderr.splitlines()
+    assert warning.startswith("kvsim: warning: offered load reaches capacity (utilisation >= 1)")
+    assert f"backend.concurrency=4 (backend {results.loc[4, 'backend_utilisation']:.2f})" in warning
+    assert "backend.concurrency=64" not in warning

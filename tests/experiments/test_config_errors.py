@@ -28,6 +28,8 @@ CASES = [
     ("[workload]\nrate = 0\n", "workload.rate: must be a number > 0; got 0"),
     ("[workload]\nkeys = 2e12\n", "workload.keys: must be an integer in [1, 1099511627776]; got 2000000000000"),
     ("[run]\nseeds = []\n", "run.seeds: must be a non-empty list of integers >= 0"),
+    ('[run]\ninterval = "often"\n', "run.interval: must be \"auto\" or a number > 0 (seconds); got 'often'"),
+    ("[run]\ninterval = 0\n", 'run.interval: must be "auto" or a number > 0 (seconds); got 0'),
     (
         '[backend]\nlatency = { dist = "gamma", k = 2 }\n',
         "backend.latency: dist must be one of 'constant', 'exponential', 'lognormal'; got 'gamma'",

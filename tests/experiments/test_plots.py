@@ -16,6 +16,7 @@ name = "grid"
 requests = 2000
 warmup = 500
 seeds = [1, 2]
+interval = 60               # one row of timeseries.csv per run: no time course to draw
 [workload]
 keys = 2000
 rate = 5000
@@ -96,10 +97,12 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
             "cluster.policy": policy,
             "cluster.capacity": capacity,
             "t_start": t,
+            "t_end": t + 0.5,
             "requests": 500,
             "hit_ratio": 0.5 - (0.3 if 2 <= t < 4 else 0),
             "p99_ms": 10 + (20 if 2 <= t < 4 else 0),
             "backend_rps": 200 + (400 if 2 <= t < 4 else 0),
+            "backend_utilisation": 0.2 + (0.4 if 2 <= t < 4 else 0),
         }
         for seed in (1, 2)
         for policy in ("lru", "fifo")

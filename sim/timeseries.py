@@ -1,0 +1,198 @@
+"""Counters per interval of simulated time: the rows of timeseries.csv, in memory that does not grow with the run.
+
+An interval keeps a few counters and a latency histogram (sim/histogram.py)
+for its p99, so a run of any length costs memory per interval, not per
+request.  Intervals are aligned on multiples of their width from time 0;
+the first row starts where measuring starts (the first measured arrival,
+after warm-up) and the last ends where it ends, so every row's rates divide
+by the time that row really covers:
+
+    t_start, t_end      the row's span: its interval cut to the measured window
+    requests            measured requests arriving in it (reads and writes)
+    hit_ratio           hits / reads
+    p99_ms              99th percentile of its reads' latencies
+    backend_rps         requests sent to the backend / (t_end - t_start)
+    backend_utilisation the backend's offered load over its capacity: the
+                        service time those requests asked for / (servers x
+                        (t_end - t_start)); 1 means busy all the time on
+                        average, above 1 the queue grows (see sim/metrics.py)
+
+Intervals with no measured arrival have no row.  A request's row is the one
+of its arrival, also for a latency known only later (a miss that waited on a
+node queue, a request that joined a fetch in flight).
+
+The width.  A fixed width (run.interval in seconds) gives one row per that
+many seconds.  By default ("auto") the width adapts to the span, which is
+not known until the run ends: it starts at about a microsecond and doubles,
+merging neighbouring intervals pairwise, whenever the span would need more
+than MOST_INTERVALS of them.  A run then ends with between MOST_INTERVALS / 2
+and MOST_INTERVALS rows (about 50), each a power of two of seconds wide
+(0.25 s for a 10-second run, 2,048 s for a day).  Merging is exact: counts
+and histograms add.
+
+The measured window runs from the first measured arrival to one tick past
+the last, a tick being the smallest gap between two measured arrivals.
+For a trace stamped in whole seconds a tick is a second: the requests of its
+last second are spread over that second (not over no time at all), and an
+adaptive interval is never narrower than a second, so no row claims a
+second's requests came in a fraction of it.  (A fixed interval narrower
+than a trace's tick would.)  For a Poisson stream the tick is negligible.
+A window whose requests all came at one instant has no length, and its rates
+are reported as 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.histogram import LatencyHistogram
+
+#: the most intervals an adaptive ("auto") time series keeps; it ends with half to all of them
+MOST_INTERVALS = 64
+
+#: the adaptive width's start, in seconds (2**-20, about a microsecond): it only ever doubles
+FIRST_WIDTH = 2.0**-20
+
+
+class Interval:
+    """What was measured in one interval: request counts, backend demand, read latencies."""
+
+    __slots__ = ("requests", "reads", "hits", "backend", "backend_busy", "latency")
+
+    def __init__(self):
+        self.requests = self.reads = self.hits = self.backend = 0
+        self.backend_busy = 0.0  # seconds of backend service asked for
+        self.latency = LatencyHistogram()  # reads' latencies, seconds
+
+    def merge(self, other: Interval) -> None:
+        self.requests += other.requests
+        self.reads += other.reads
+        self.hits += other.hits
+        self.backend += other.backend
+        self.backend_busy += other.backend_busy
+        self.latency.merge(other.latency)
+
+
+class TimeSeries:
+    """Intervals of simulated time, keyed by index (interval k covers [k w, (k + 1) w)).
+
+    `width`: seconds per interval, or None to adapt it to the span (module docstring).
+    """
+
+    def __init__(self, width: float | None = None):
+        self.adaptive = width is None
+        self.width = FIRST_WIDTH if width is None else float(width)
+        self.intervals: dict[int, Interval] = {}
+        self.start = None  # the first measured arrival
+        self.last = 0.0  # the latest measured arrival
+        self.tick = math.inf  # the smallest positive gap between two measured arrivals
+
+    def add(self, times, reads, hits, backend, backend_busy, latency) -> None:
+        """Count a batch of measured requests, in arrival order.
+
+        reads, hits, backend: boolean arrays; backend_busy: seconds of backend
+        service each asked for; latency: seconds, NaN for writes and for
+        latencies not known yet (given later to `add_latency`).
+        """
+        if not len(times):
+            return
+        gaps = np.diff(times, prepend=times[0] if self.start is None else self.last)
+        if self.start is None:
+            self.start = float(times[0])
+        positive = gaps[gaps > 0]
+        if len(positive):
+            self.tick = min(self.tick, float(positive.min()))
+        self.last = float(times[-1])
+        self._fit(self.last)
+        keys = np.floor(times / self.width).astype(np.int64)
+        starts = np.flatnonzero(np.diff(keys)) + 1  # arrivals are in time order: an interval is a slice
+        starts = np.concatenate(([0], starts))
+        ends = np.append(starts[1:], len(times))
+        recorded = reads & ~np.isnan(latency)
+        per_interval = zip(
+            keys[starts].tolist(),
+            (ends - starts).tolist(),
+            np.add.reduceat(reads, starts, dtype=np.int64).tolist(),
+            np.add.reduceat(hits, starts, dtype=np.int64).tolist(),
+            np.add.reduceat(backend, starts, dtype=np.int64).tolist(),
+            np.add.reduceat(backend_busy, starts).tolist(),
+            starts.tolist(),
+            ends.tolist(),
+        )
+        for key, requests, read_count, hit_count, backend_count, busy, low, high in per_interval:
+            interval = self.intervals.get(key)
+            if interval is None:
+                interval = self.intervals[key] = Interval()
+            interval.requests += requests
+            interval.reads += read_count
+            interval.hits += hit_count
+            interval.backend += backend_count
+            interval.backend_busy += busy
+            interval.latency.add(latency[low:high][recorded[low:high]])
+
+    def add_latency(self, arrival: float, latency: float) -> None:
+        """A read's latency known only now: counted in the interval of its arrival (already added)."""
+        self.intervals[math.floor(arrival / self.width)].latency.add_one(latency)
+
+    def _fit(self, time: float) -> None:
+        """Adaptive width: double it until the span up to `time` fits in MOST_INTERVALS, and a tick in one."""
+        while self.adaptive and (
+            math.floor(time / self.width) - math.floor(self.start / self.width) >= MOST_INTERVALS
+            or self.width < self.tick < math.inf
+        ):
+            self.width *= 2
+            merged: dict[int, Interval] = {}
+            for key in sorted(self.intervals):
+                into = merged.get(key // 2)
+                if into is None:
+                    merged[key // 2] = self.intervals[key]
+                else:
+                    into.merge(self.intervals[key])
+            self.intervals = merged
+
+    # -- reading --------------------------------------------------------------
+    @property
+    def end(self) -> float:
+        """The measured window's end: one tick past the last arrival (module docstring)."""
+        return self.last + (self.tick if math.isfinite(self.tick) else 0.0)
+
+    @property
+    def length(self) -> float:
+        """Seconds of the measured window (0 before any request, or when all came at one instant)."""
+        return self.end - self.start if self.start is not None else 0.0
+
+    def total(self) -> Interval:
+        """The whole window's counters: every interval's merged."""
+        total = Interval()
+        for key in sorted(self.intervals):
+            total.merge(self.intervals[key])
+        return total
+
+    def rows(self, backend_servers: int) -> list[dict]:
+        """One row per interval that saw measured requests, in time order (module docstring)."""
+        rows = []
+        end = self.end
+        for key in sorted(self.intervals):
+            interval = self.intervals[key]
+            t_start = max(key * self.width, self.start)
+            t_end = min((key + 1) * self.width, end)
+            length = t_end - t_start
+            rows.append(
+                {
+                    "t_start": t_start,
+                    "t_end": t_end,
+                    "requests": interval.requests,
+                    "hit_ratio": interval.hits / interval.reads if interval.reads else 0.0,
+                    "p99_ms": float(interval.latency.quantiles([0.99])[0]) * 1000.0,
+                    "backend_rps": interval.backend / length if length > 0 else 0.0,
+                    "backend_utilisation": utilisation(interval.backend_busy, backend_servers, length),
+                }
+            )
+        return rows
+
+
+def utilisation(busy: float, servers: int, seconds: float) -> float:
+    """Offered load over capacity: `busy` seconds of service asked of `servers` in `seconds` (0 without time)."""
+    return busy / (servers * seconds) if servers and seconds > 0 else 0.0
