@@ -1,4 +1,4 @@
-"""The miss-ratio curve of `kvsim mrc`, drawn from the files of its folder.
+"""The folder of a `kvsim mrc` miss-ratio curve: its files, who may write there, and its figure.
 
 DIR/mrc.csv   capacity, miss_ratio (and byte_miss_ratio when the trace has sizes)
 DIR/mrc.json  what curve the folder holds: the trace, policy, capacities and
@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from experiments.config import ConfigError
+from experiments.execute import atomic_write
+from experiments.outdir import OutputError
 from experiments.plots.labels import bytes_axis
 from experiments.plots.style import STYLE, save
 
@@ -90,3 +92,34 @@ def draw_curve(out: Path) -> list[Path]:
     about = (read_manifest(out) or {}).get("about", {})
     with plt.rc_context(STYLE):
         return save(curve_figure(table, about), out / FIGURE)
+
+
+def refuse_another(out: Path, identity: dict, force: bool) -> None:
+    """OutputError unless `out` holds nothing of anyone else's, or this very curve (`identity`), or --force."""
+    held = read_manifest(out)
+    if force or (held is not None and held.get("curve") == identity):
+        return
+    if (out / "manifest.json").exists():
+        raise OutputError(
+            f"--out {out} holds an experiment's results (manifest.json); choose another --out, "
+            "or pass --force to write the curve beside them"
+        )
+    if held:
+        curve = held["curve"]
+        trace = Path(str(curve.get("trace"))).name
+        what = f"{curve.get('policy')} on {trace}, {len(curve.get('capacities') or [])} capacities"
+        raise OutputError(
+            f"--out {out} holds another miss-ratio curve ({what}); choose another --out, or pass --force to replace it"
+        )
+    if held is not None or holds_curve(out):
+        raise OutputError(
+            f"--out {out} holds a miss-ratio curve without a readable {MANIFEST}; choose another --out, "
+            "or pass --force to replace it"
+        )
+
+
+def write(out: Path, table: pd.DataFrame, manifest: dict) -> list[Path]:
+    """mrc.csv, mrc.json, then the figure drawn from them as `kvsim plot` draws it; returns the figure's files."""
+    atomic_write(out / CSV, table.to_csv(index=False))
+    atomic_write(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    return draw_curve(out)
