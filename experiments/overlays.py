@@ -5,7 +5,7 @@ point config (nested dict, as in manifest.json).  A prediction is None where
 the theory's assumptions about the requests and the cluster do not hold,
 and then no curve is drawn: a dashed line always means something.  Where
 they hold but the run still leaves the theory's ground (a saturated
-backend), the figure says so in a note (`saturation`).
+backend), the figure says so in a note (`saturation` finds such points).
 
 The assumptions, shared by both curves (`stream_departure`)
 ------------------------------------------------------------
@@ -18,12 +18,14 @@ The assumptions, shared by both curves (`stream_departure`)
   balancers put a key on several nodes.)
 * A miss is stored at once.  In the simulation it is stored when the backend
   answers, and requests for the key arriving meanwhile miss too.  With the
-  shipped 5 ms backend that costs LRU about 0.002 (within the 95% interval
-  of three seeds); the legend says "instant fills" to keep it in mind.  When
-  the backend is saturated (misses arrive faster than it serves them) its
-  queue grows, fills arrive later and later and the simulation falls well
-  below the curve: the quickstart at 500 objects per node, 0.383 simulated
-  against 0.411.  `saturation` names such points for the figure's note.
+  shipped 5 ms backend that costs LRU 0.002 to 0.005 (most for a small cache,
+  whose keys come back soonest: capacity_curve at 200 objects measures 0.169
+  against 0.174, and 0.174 with a backend that answers in a microsecond); the
+  legend says "instant fills" to keep it in mind.  When the backend is
+  saturated (misses arrive faster than it serves them) its queue grows, fills
+  arrive later and later and the simulation falls well below the curve: the
+  quickstart at 500 objects per node, 0.383 simulated against 0.411.
+  `saturation` names such points for the figure's note.
 
 LRU capacity curve: Che's approximation, from an empty cache
 ------------------------------------------------------------
@@ -53,7 +55,9 @@ An entry expires `ttl` seconds after insertion, and a hit does not extend it
 (memcached's rule, ttl_mode "insert"), so a key requested at Poisson rate r
 hits with probability r t / (1 + r t); with ttl_mode "refresh" a hit
 restarts it: 1 - exp(-r t).  It applies when no node can ever evict: the
-capacity per node is at least the whole catalogue.
+capacity per node is at least the whole catalogue.  It is a steady state:
+it is drawn where the warm-up lasts at least one TTL (warm-up / rate >= ttl),
+so that measurement starts with entries of every age.
 
 Both need the probability of every key: no curve is drawn for a catalogue
 above workloads.popularity.PMF_MAX_KEYS (10**7) keys.
@@ -163,27 +167,26 @@ def ttl_hit_ratio(config: dict) -> float | None:
     cluster = config["cluster"]
     p = popularity(config)
     objects = capacity_objects(cluster["capacity"])
-    ttl = cluster["ttl"]
+    ttl, rate = cluster["ttl"], float(config["workload"]["rate"])
     if p is None or objects is None or objects < len(p) or isinstance(ttl, dict) or ttl <= 0:
         return None
-    if stream_departure(config):
+    if stream_departure(config) or int(config["run"]["warmup"]) / rate < ttl:  # not yet in a steady state
         return None
     refresh = cluster["ttl_mode"] == "refresh"
-    return theory.ttl_hit_ratio_catalogue(p, float(config["workload"]["rate"]), float(ttl), reset_on_hit=refresh)
+    return theory.ttl_hit_ratio_catalogue(p, rate, float(ttl), reset_on_hit=refresh)
 
 
-def saturation(config: dict, hit_ratio: float) -> str | None:
-    """Whether the misses at `hit_ratio` exceed what the backend serves: then its queue grows without end.
+def saturation(config: dict, hit_ratio: float) -> tuple[float, float] | None:
+    """(misses/s, served/s) when the misses at `hit_ratio` reach what the backend serves, else None.
 
-    Returns "N misses/s against the M/s it serves" for a note, or None.
+    The backend serves `concurrency` requests at once, each for its mean
+    latency; misses arriving faster make its queue grow without end.
     """
     backend = config["backend"]
     mean_s = latency_seconds(backend["latency"]).mean
     misses = float(config["workload"]["rate"]) * (1.0 - hit_ratio)
     served = int(backend["concurrency"]) / mean_s if mean_s > 0 else math.inf
-    if misses < served:
-        return None
-    return f"{misses:,.0f} misses/s against the {served:,.0f}/s it serves"
+    return (misses, served) if misses >= served else None
 
 
 @dataclass(frozen=True)
@@ -202,9 +205,12 @@ class Overlay:
         return {**config, section: {**config[section], name: value}}
 
     def curve(self, config: dict, values, predict: Callable | None = None) -> np.ndarray | None:
-        """`predict` (default: the overlay's own) at each value of the key; None if it does not apply to all."""
+        """`predict` (default: the overlay's own) at each value of the key, NaN where it does not apply
+        (a plotted line breaks there); None where it applies nowhere."""
         predicted = [(predict or self.predict)(self.at(config, value)) for value in values]
-        return None if any(p is None for p in predicted) else np.array(predicted, dtype=float)
+        if all(p is None for p in predicted):
+            return None
+        return np.array([math.nan if p is None else p for p in predicted], dtype=float)
 
 
 CHE = "Che's approximation (instant fills)"
@@ -218,6 +224,7 @@ TTL = Overlay(
     "cluster.ttl",
     "TTL formula (no eviction, instant fills)",
     ttl_hit_ratio,
-    "The TTL formula holds for a cache that never evicts and an entry stored at once; here it is stored "
-    "when the backend answers, and requests meanwhile miss, which matters most for short TTLs.",
+    "The TTL formula holds in a steady state (drawn where the warm-up lasts at least one TTL), for a cache "
+    "that never evicts and an entry stored at once; here it is stored when the backend answers, and requests "
+    "meanwhile miss, which matters most for short TTLs.",
 )

@@ -18,7 +18,16 @@ import numpy as np
 from experiments import overlays
 from experiments.plots.bars import bars_figure
 from experiments.plots.frame import caption, figure
-from experiments.plots.labels import DOMAINS, LABELS, METRICS, dense, numeric_axis, set_x_axis, spans_decades
+from experiments.plots.labels import (
+    DOMAINS,
+    LABELS,
+    METRICS,
+    dense,
+    numeric_axis,
+    set_x_axis,
+    spans_decades,
+    tick_label,
+)
 from experiments.plots.style import colors, marker
 from experiments.plots.tables import Tables, config_at, series
 
@@ -62,8 +71,8 @@ class Scale:
             ax.set_ylim(0, 1)
         elif self.log:
             ax.set_yscale("log")  # a saturated backend's seconds and a cache's milliseconds, both legible
-        else:
-            ax.set_ylim(bottom=0)
+        else:  # from 0, with room above the highest point (autoscaling's margin is a share of the data's range)
+            ax.set_ylim(0, max(ax.get_ylim()[1], 1.05 * self.high))
 
 
 @dataclass
@@ -161,28 +170,21 @@ def close(scale: Scale, line: Line, other: Line) -> np.ndarray:
 
 def draw_overlay(ax, tables: Tables, overlay: overlays.Overlay, groups) -> list[str]:
     """The overlay's curve beneath the simulated ones; returns its notes (assumption, saturated points)."""
-    x_values = tables.summary[overlay.key].tolist()
-    grid = dense(numeric_axis(x_values))
-    predictions = []  # (series label, colour, predicted, steady or None)
-    saturated = []
-    for color, (label, values, rows) in zip(colors(len(groups)), groups):
+    grid = dense(numeric_axis(tables.summary[overlay.key].tolist()))
+    predictions = []  # (series label, colour, predicted, steady state or None)
+    for color, (label, values, _) in zip(colors(len(groups)), groups):
         config = config_at(tables.config, values)
         predicted = overlay.curve(config, grid)
-        if predicted is None:
-            continue
-        steady = overlay.curve(config, grid, overlay.steady) if overlay.steady else None
-        if steady is not None and np.max(np.abs(steady - predicted)) <= STEADY_GAP:
-            steady = None
-        predictions.append((label, color, predicted, steady))
-        for value in rows[overlay.key].tolist():
-            point = overlay.at(config, value)
-            why = overlays.saturation(point, overlay.predict(point))
-            if why:
-                where = f"{LABELS.get(overlay.key, overlay.key)} {value}" + (f", {label}" if label else "")
-                saturated.append(f"{where} ({why})")
+        if predicted is not None and np.isfinite(predicted).sum() > 1:  # a line, not a lone point
+            steady = overlay.curve(config, grid, overlay.steady) if overlay.steady else None
+            far = steady is not None and np.nanmax(np.abs(steady - predicted)) > STEADY_GAP
+            predictions.append((label, color, predicted, steady if far else None))
     if not predictions:
         return []
-    one_curve = len(predictions) == len(groups) and all(np.array_equal(predictions[0][2], p[2]) for p in predictions)
+    first = predictions[0][2]
+    one_curve = len(predictions) == len(groups) and all(
+        np.array_equal(first, p[2], equal_nan=True) for p in predictions
+    )
     for label, color, predicted, steady in predictions[:1] if one_curve else predictions:
         name = overlay.label if one_curve or not label else f"{label}: {overlay.label}"
         color = "0.2" if one_curve else color
@@ -192,17 +194,32 @@ def draw_overlay(ax, tables: Tables, overlay: overlays.Overlay, groups) -> list[
             ax.plot(grid, steady, linestyle=":", color=color, linewidth=1.4, label=f"{name}, steady state", zorder=2)
     notes = [overlay.note]
     if any(steady is not None for *_, steady in predictions):
-        warmup = tables.config["run"]["warmup"]
         notes.append(
-            f"Dotted: the steady state, which a warm-up of {warmup:,} requests does not reach where the cache is "
-            "large: measurement starts while it is still filling."
+            f"Dotted: the steady state, which a warm-up of {tables.config['run']['warmup']:,} requests does not "
+            "reach where the cache is large: measurement starts while it is still filling."
         )
-    if saturated:
-        notes.append(
-            f"The backend is saturated at {'; '.join(saturated)}: its queue grows, fills arrive late, "
-            "and the simulation falls below the curve."
-        )
-    return notes
+    return notes + saturation_note(tables, overlay, groups)
+
+
+def saturation_note(tables: Tables, overlay: overlays.Overlay, groups) -> list[str]:
+    """A note naming the points where the predicted misses reach what the backend serves (overlays.saturation)."""
+    found = {}  # swept value -> (misses/s, served/s)
+    for _, values, rows in groups:
+        config = config_at(tables.config, values)
+        for value in rows[overlay.key].tolist():
+            point = overlay.at(config, value)
+            predicted = overlay.predict(point)
+            loads = None if predicted is None else overlays.saturation(point, predicted)
+            if loads:
+                found.setdefault(value, loads)
+    if not found:
+        return []
+    misses, served = max(m for m, _ in found.values()), min(s for _, s in found.values())
+    return [
+        f"The backend is saturated at {LABELS.get(overlay.key, overlay.key)} {', '.join(map(tick_label, found))}: "
+        f"the predicted hit ratio leaves {'up to ' if len(found) > 1 else ''}{misses:,.0f} misses/s for a backend "
+        f"that serves {served:,.0f}/s. Its queue grows, fills arrive late, and the simulation falls below the curve."
+    ]
 
 
 # -- the figures ----------------------------------------------------------------

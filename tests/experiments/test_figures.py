@@ -41,7 +41,8 @@ def tables(sweep: dict, summary: list[dict], config: dict | None = None, nodes=N
 
 
 def note(fig) -> str:
-    return fig.get_supxlabel()
+    """The notes under a figure, unwrapped."""
+    return " ".join(fig.get_supxlabel().split())
 
 
 # -- latency CDF ------------------------------------------------------------------------
@@ -148,8 +149,10 @@ def test_che_curve_is_labelled_with_its_assumption_and_the_saturated_point_is_na
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert overlays.CHE == "Che's approximation (instant fills)" and overlays.CHE in legend
     assert f"{overlays.CHE}, steady state" in legend  # the 50,000-request warm-up does not fill 40,000 slots
-    assert "The backend is saturated at capacity per node 500 (11,774 misses/s against the 11,296/s" in note(fig)
-    assert "capacity per node 1000" not in note(fig)
+    assert (
+        "The backend is saturated at capacity per node 500: the predicted hit ratio leaves 11,774 misses/s for a "
+        "backend that serves 11,296/s" in note(fig)
+    )
     curve = next(line for line in ax.get_lines() if line.get_label() == overlays.CHE)
     assert curve.get_zorder() < ax.get_lines()[0].get_zorder()  # beneath the simulation
     assert curve.get_ydata()[-1] == pytest.approx(0.8029, abs=5e-4)  # from empty, as the runs measure
@@ -193,6 +196,20 @@ def test_no_theory_curve_where_its_assumptions_do_not_hold(change, reason):
     assert overlays.stream_departure(config) == reason
     assert overlays.lru_hit_ratio(config) is None
     assert overlays.stream_departure(resolve({}).config) is None
+
+
+def test_the_ttl_formula_is_drawn_in_a_steady_state_and_for_the_ttl_mode_of_the_run():
+    from sim import theory
+    from workloads import Zipf
+
+    config = {"run": {"warmup": 5_000}, "workload": {"keys": 5_000, "alpha": 0.8, "rate": 10_000}}
+    config["cluster"] = {"capacity": 5_000, "ttl": 0.2}
+    p = Zipf(5_000, 0.8).pmf()
+    assert overlays.ttl_hit_ratio(resolve(config).config) == theory.ttl_hit_ratio_catalogue(p, 10_000, 0.2)
+    refresh = resolve({**config, "cluster": {**config["cluster"], "ttl_mode": "refresh"}}).config
+    assert overlays.ttl_hit_ratio(refresh) == theory.ttl_hit_ratio_catalogue(p, 10_000, 0.2, reset_on_hit=True)
+    short = resolve({**config, "run": {"warmup": 1_000}}).config  # 0.1 s of warm-up: no entry is 0.2 s old yet
+    assert overlays.ttl_hit_ratio(short) is None
 
 
 # -- bars, rows, units -----------------------------------------------------------------------
