@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from experiments import outdir
 from experiments.config import ConfigError
 from experiments.execute import atomic_write
 from experiments.outdir import OutputError
@@ -32,14 +33,7 @@ METHODS = {"shards": "SHARDS R={rate:.3g}", "mini": "mini-sim R={rate:.3g}"}
 
 def read_manifest(out: Path) -> dict | None:
     """DIR/mrc.json: None when there is none, {} when it is damaged."""
-    path = Path(out) / MANIFEST
-    if not path.exists():
-        return None
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("curve"), dict) else {}
+    return outdir.read_manifest(Path(out) / MANIFEST, "curve", dict)
 
 
 def holds_curve(out: Path) -> bool:

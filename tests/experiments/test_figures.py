@@ -266,6 +266,13 @@ def test_a_byte_axis_ticks_at_round_binary_sizes():
     assert labels.BinaryLocator(log=True).tick_values(2**20, 2**36).tolist() == [2.0**e for e in range(20, 37, 5)]
     linear = labels.BinaryLocator(log=False).tick_values(0, 3 * 2**30)
     assert all(value % 2**29 == 0 for value in linear)  # multiples of half a GiB, not of 10**9
+    # A capacity sweep in bytes with too many values to name each: binary sizes, not 10^6 ... 10^9.
+    _, ax = plt.subplots()
+    sizes = [f"{2**i}KiB" for i in range(10, 22)]
+    ax.plot(labels.numeric_axis(sizes), np.linspace(0, 1, len(sizes)))
+    labels.set_x_axis(ax, "cluster.capacity", sizes)
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 MiB", "4 MiB", "16 MiB", "64 MiB", "256 MiB", "1 GiB"]
     table = pd.DataFrame({"capacity": np.geomspace(2**20, 2**36, 20).astype(int), "miss_ratio": np.linspace(1, 0, 20)})
     fig = mrc.curve_figure(table, {"count_bytes": True, "trace": "t.bin", "policy": "lru", "method": "stack"})
     fig.canvas.draw()
