@@ -20,7 +20,7 @@ import pandas as pd
 
 from experiments.plots.frame import caption, figure
 from experiments.plots.labels import point_label
-from experiments.plots.style import colors
+from experiments.plots.style import LAYERED, colors, layered_widths
 from experiments.plots.tables import Tables, series
 
 #: more curves than this in one latency CDF are a tangle
@@ -68,13 +68,13 @@ def latency_cdf(tables: Tables):
     groups = series(latency, keys, None)
     title = "latency distribution" + (f" at {point_label(list(held), held.values())}" if held else "")
     fig, (body, tail) = figure(tables, title, panels=2, intervals="")
-    for color, (label, _, rows) in zip(colors(len(groups)), groups):
+    for color, width, (label, _, rows) in zip(colors(len(groups)), layered_widths(len(groups)), groups):
         latency_ms, fraction = pooled_cdf(rows)
-        name = label or "all requests"
-        body.plot(latency_ms, fraction, color=color, label=name, drawstyle="steps-post")
+        style = {"color": color, "linewidth": width, "label": label or "all requests", "drawstyle": "steps-post"}
+        body.plot(latency_ms, fraction, **style)
         slower = 1.0 - fraction
         shown = slower > 0  # a log axis has no room for zero: the steps end where every request is counted
-        tail.plot(latency_ms[shown], slower[shown], color=color, label=name, drawstyle="steps-post")
+        tail.plot(latency_ms[shown], slower[shown], **style)
     body.set_title("CDF")
     body.set_ylabel("fraction of requests answered within x")
     body.set_ylim(0, 1)
@@ -92,7 +92,8 @@ def latency_cdf(tables: Tables):
         fig,
         [
             f"Steps through the points of each run's CDF in latency.csv ({points} per run): nothing between two "
-            "points is drawn as if it were measured. The seeds of a point are pooled."
+            "points is drawn as if it were measured. The seeds of a point are pooled.",
+            LAYERED if len(groups) > 1 else "",
         ],
     )
     return fig

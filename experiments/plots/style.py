@@ -50,6 +50,17 @@ def marker(index: int) -> str:
     return MARKERS[index % len(MARKERS)]
 
 
+#: said under a figure whose lines are drawn with `layered_widths`
+LAYERED = "Each line is drawn thinner than the one before, over it: where two coincide, both show."
+
+
+def layered_widths(count: int) -> list[float]:
+    """Line widths for `count` lines without markers drawn in order: each thinner than the one beneath it."""
+    if count == 1:
+        return [1.5]
+    return [max(0.8, 2.6 - 0.5 * index) for index in range(count)]
+
+
 def save(figure, stem: Path) -> list[Path]:
     """Write `figure` as stem.png and stem.svg, atomically, without metadata that changes run to run."""
     paths = []

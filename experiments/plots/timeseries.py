@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from experiments.plots.frame import caption, figure
-from experiments.plots.style import PANEL, colors
+from experiments.plots.style import LAYERED, PANEL, colors, layered_widths
 from experiments.plots.tables import Tables, series
 
 #: the time-series columns (of sim.metrics.TIMESERIES) drawn over time, a panel each, and their axis labels
@@ -29,9 +29,8 @@ def timeseries(tables: Tables):
     panels = len(TIMESERIES_PANELS)
     fig, axes = figure(tables, "over time", panels=panels, rows=panels, width=2 * PANEL[0], height=7.0, intervals="")
     hours = frame["t_start"].max() > 3 * 3600  # a day reads better in hours
-    for index, (color, (label, _, rows)) in enumerate(zip(colors(len(groups)), groups)):
+    for color, width, (label, _, rows) in zip(colors(len(groups)), layered_widths(len(groups)), groups):
         time = rows["t_start"] / 3600 if hours else rows["t_start"]
-        width = max(0.9, 2.4 - 0.6 * index) if len(groups) > 1 else 1.5  # thinner over thicker: both show
         for ax, column in zip(axes, TIMESERIES_PANELS):
             ax.plot(time, rows[column], color=color, label=label or None, drawstyle="steps-post", linewidth=width)
     for ax, (column, ylabel) in zip(axes, TIMESERIES_PANELS.items()):
@@ -40,5 +39,5 @@ def timeseries(tables: Tables):
     axes[-1].set_xlabel("time (h)" if hours else "time (s)")
     if len(groups) > 1:
         axes[0].legend(ncols=min(len(groups), 4))
-        caption(fig, ["Each line is drawn thinner than the one before, over it: where two coincide, both show."])
+        caption(fig, [LAYERED])
     return fig
