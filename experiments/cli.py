@@ -118,8 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.set_defaults(handler=command_run)
     add_plan_command(commands, positive_int)
 
-    plot_parser = commands.add_parser("plot", help="redraw the figures of an experiment's output directory")
-    plot_parser.add_argument("dir", type=Path, help="a directory written by `kvsim run`")
+    plot_parser = commands.add_parser(
+        "plot", help="redraw the figures of an experiment's or a miss-ratio curve's folder"
+    )
+    plot_parser.add_argument("dir", type=Path, help="a directory written by `kvsim run` or `kvsim mrc`")
     plot_parser.set_defaults(handler=command_plot)
 
     policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")

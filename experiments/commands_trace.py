@@ -3,7 +3,7 @@
     kvsim replay TRACE --policy NAME[,NAME...] --capacity C[,C...]
                  [--format csv|txt|oraclegeneral] [--time-unit s|ms|us|ns] [--warmup N] [--json]
     kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
-              [--format ...] [--time-unit ...] [--out DIR] [--warmup N] [--shards RATE | --shards-size N]
+              [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N] [--shards RATE | --shards-size N]
 
 Both read the trace in chunks (workloads.traces), so its length does not
 matter, and feed the chunks to every policy and capacity at once: one read
@@ -32,6 +32,12 @@ Policies that need the future (a class with ``offline = True``, such as
 Belady's) read the trace once more first and get the whole key sequence,
 warm-up included, with ``policy.prepare(keys)`` before the replay.
 
+`mrc` writes DIR/mrc.csv, DIR/mrc.json (what curve the folder holds) and
+the figure (experiments/plots/mrc.py draws it, and `kvsim plot DIR` redraws
+it).  Like `kvsim run`, it locks DIR while it writes, and it refuses a
+folder holding another curve, or an experiment, unless --force: the same
+command again recomputes its own curve in place.
+
 The `mrc` methods (see policies/mrc.py): LRU is one pass of stack depths,
 exact to the miss, or SHARDS sampling with --shards RATE (fixed rate) or
 --shards-size N (at most N sampled keys); every other policy is replayed at
@@ -42,7 +48,6 @@ scaled by RATE).
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import math
 import re
@@ -54,7 +59,7 @@ import pandas as pd
 
 from experiments.checks import Invalid, parse_bytes
 from experiments.config import ConfigError
-from experiments.execute import atomic_write
+from experiments.outdir import claim
 from experiments.user_code import add_import_option, import_modules
 from policies import PolicyError, make_policy, policy_class
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
@@ -125,6 +130,9 @@ def add_trace_commands(commands) -> None:
         help=f"capacities of a log-spaced range FIRST:LAST (default {DEFAULT_POINTS})",
     )
     mrc.add_argument("--out", type=Path, help="output directory (default results/mrc-<trace>-<policy>/)")
+    mrc.add_argument(
+        "--force", action="store_true", help="replace the curve --out holds, even another trace's or policy's"
+    )
     mrc.add_argument("--warmup", default="0", metavar="N", help="requests replayed before counting (default 0)")
     sampling = mrc.add_mutually_exclusive_group()
     sampling.add_argument(
@@ -343,7 +351,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 def command_mrc(args) -> int:
-    """Compute a policy's miss-ratio curve over a trace; write mrc.csv and mrc.png.
+    """Compute a policy's miss-ratio curve over a trace; write mrc.csv and its figure (mrc.png, mrc.svg).
 
     LRU takes one pass (exact); other policies one replay per capacity.
     """
@@ -372,12 +380,56 @@ def command_mrc(args) -> int:
     _build(name, int(capacities[0]), count_bytes)  # a policy that cannot be built fails before the trace is read
     trace = open_cli_trace(args)
     out = args.out or Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
-    started = time.perf_counter()
+    identity = curve_identity(args, trace, name, capacities, count_bytes, warmup, rate, max_keys)
+    from experiments.plots import mrc as folder  # matplotlib loads only now: the other commands start fast
+
+    with claim(out) as out:
+        folder.refuse_another(out, identity, args.force)
+        started = time.perf_counter()
+        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, args.time_unit)
+        elapsed = time.perf_counter() - started
+        table = curve_table(curve, trace.has_size)
+        about = {"trace": trace.path.name, "policy": name, "method": curve.method, "rate": curve.rate}
+        about |= {"count_bytes": count_bytes, "requests": curve.requests}  # what the figure's title and axis say
+        figures = folder.write(out, table, {"curve": identity, "about": about})
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
+    unit = "bytes" if count_bytes else "objects"
+    print(
+        f"\n{describe_method(curve)}; {curve.requests} requests, {len(curve.capacities)} capacities "
+        f"({unit}) in {elapsed:.2f}s -> {out / folder.CSV}, {', '.join(map(str, figures))}"
+    )
+    for note in curve.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def curve_identity(args, trace, name: str, capacities, count_bytes: bool, warmup: int, rate, max_keys) -> dict:
+    """What makes two curves one: the trace and how it is read, the policy, capacities, warm-up and sampling."""
+    return {
+        "trace": str(trace.path.resolve()),
+        "format": args.format,
+        "key_column": args.key_column,
+        "size_column": args.size_column,
+        "key_type": args.key_type,
+        "time_unit": args.time_unit,
+        "policy": name,
+        "capacities": capacities.tolist(),
+        "count_bytes": count_bytes,
+        "warmup": warmup,
+        "shards": rate,
+        "shards_size": max_keys,
+    }
+
+
+def compute_curve(
+    name: str, trace, capacities, count_bytes: bool, warmup: int, rate, max_keys, time_unit
+) -> MissRatioCurve:
+    """The curve, with the trace's or the sampler's mistakes as one-line errors."""
+
+    def chunks():  # the trace, read once per pass, its times in seconds for a timed policy
+        return in_seconds(trace.chunks(), time_unit)
+
     try:
-
-        def chunks():  # the trace, read once per pass
-            return in_seconds(trace.chunks(), args.time_unit)
-
         curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
@@ -385,22 +437,9 @@ def command_mrc(args) -> int:
         if isinstance(error, (ConfigError, PolicyError)):
             raise
         raise TraceCommandError(str(error)) from None
-    elapsed = time.perf_counter() - started
     if curve.requests == 0:
         raise TraceCommandError(f"--warmup {warmup} covers the whole trace: nothing to count")
-    table = curve_table(curve, trace.has_size)
-    csv_path, png_path = out / "mrc.csv", out / "mrc.png"
-    atomic_write(csv_path, table.to_csv(index=False))
-    atomic_write(png_path, curve_png(curve, trace.has_size, f"{trace.path.name}: {name}"))
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
-    unit = "bytes" if count_bytes else "objects"
-    print(
-        f"\n{describe_method(curve)}; {curve.requests} requests, {len(curve.capacities)} capacities "
-        f"({unit}) in {elapsed:.2f}s -> {csv_path}, {png_path}"
-    )
-    for note in curve.notes:
-        print(f"note: {note}")
-    return 0
+    return curve
 
 
 def _stem(path: Path) -> str:
@@ -429,32 +468,3 @@ def curve_table(curve: MissRatioCurve, sizes: bool) -> pd.DataFrame:
     if sizes:
         columns["byte_miss_ratio"] = curve.byte_miss_ratio
     return pd.DataFrame(columns)
-
-
-def curve_png(curve: MissRatioCurve, sizes: bool, title: str) -> bytes:
-    """The curve as PNG bytes: miss ratio (and byte miss ratio) against capacity."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    x = curve.capacities
-    marker = "o" if len(x) <= 60 else None
-    ax.plot(x, curve.miss_ratio, marker=marker, markersize=3, label="miss ratio")
-    if sizes:
-        ax.plot(x, curve.byte_miss_ratio, marker=marker, markersize=3, linestyle="--", label="byte miss ratio")
-        ax.legend()
-    if x[0] > 0 and x[-1] / x[0] >= 20:
-        ax.set_xscale("log")
-    ax.set_xlabel(f"cache capacity ({'bytes' if curve.count_bytes else 'objects'})")
-    ax.set_ylabel("miss ratio (misses / requests)")
-    ax.set_ylim(0, 1.02)
-    ax.grid(True, alpha=0.3)
-    method = {"shards": f"SHARDS R={curve.rate:.3g}", "mini": f"mini-sim R={curve.rate:.3g}"}.get(curve.method, "exact")
-    ax.set_title(f"{title} ({method})")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()

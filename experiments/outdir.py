@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import shutil
 import stat
@@ -100,3 +101,18 @@ def _holds_no_result(out: Path) -> bool:
         return not any((out / "runs").glob("*.json")) and not any(out.glob("*.csv"))
     except OSError:
         return False
+
+
+def read_manifest(path: Path, marker: str, kind: type) -> dict | None:
+    """A folder's JSON manifest at `path`: None when there is none, {} when it is damaged.
+
+    Damaged: unreadable, not JSON, or without its `marker` key of type `kind`
+    (what tells a kvsim manifest from any other JSON file).
+    """
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return manifest if isinstance(manifest, dict) and isinstance(manifest.get(marker), kind) else {}

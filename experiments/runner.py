@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments import plots
+from experiments import outdir, plots
 from experiments.config import ConfigError, Experiment
 from experiments.execute import Saved, atomic_write, execute, is_terminal, open_executor, saved_runs
 from experiments.outdir import claim
@@ -69,14 +69,7 @@ class Outcome:
 
 def read_manifest(out: Path) -> dict | None:
     """DIR's manifest.json: None when there is none; ConfigError-free, a damaged one gives {}."""
-    path = out / "manifest.json"
-    if not path.exists():
-        return None
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return {}
-    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("fingerprint"), str) else {}
+    return outdir.read_manifest(out / "manifest.json", "fingerprint", str)
 
 
 def prepare_out(out: Path, experiment: Experiment, force: bool, repair: bool) -> bool:

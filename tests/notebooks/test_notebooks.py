@@ -8,11 +8,35 @@ from pathlib import Path
 
 import pytest
 
+from tests.trace_files import LIBCACHESIM_DATA
+
 nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
 nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+#: run first: keep every figure open after its cell, for the check below
+KEEP_FIGURES = "%config InlineBackend.close_figures = False"
+
+#: run last: the tick labels of every axis of every figure the notebook drew, as a reader sees them,
+#: printed where two overlap
+OVERLAPPING_TICK_LABELS = """
+import matplotlib.pyplot as plt
+
+for number in plt.get_fignums():
+    figure = plt.figure(number)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for ax in figure.axes:
+        for axis, start in ((ax.xaxis, "x0"), (ax.yaxis, "y0")):
+            shown = [label for label in axis.get_ticklabels(which="both") if label.get_visible() and label.get_text()]
+            boxes = [(label.get_window_extent(renderer), label.get_text()) for label in shown]
+            boxes.sort(key=lambda box: getattr(box[0], start))
+            for (one, text), (other, next_text) in zip(boxes, boxes[1:]):
+                if one.overlaps(other):
+                    print(f"OVERLAP {ax.get_title() or ax.get_xlabel()!r}: {text!r} and {next_text!r}")
+"""
 
 
 def test_there_are_notebooks():
@@ -27,6 +51,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
         "commit notebooks without outputs"
     )
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(KEEP_FIGURES))
+    notebook.cells.append(nbformat.v4.new_code_cell(OVERLAPPING_TICK_LABELS))
     client = nbclient.NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
     )
@@ -48,3 +74,38 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         if "image/png" in output.get("data", {})
     ]
     assert images, f"{path.name} drew no figure"
+    overlaps = "".join(output.get("text", "") for output in notebook.cells[-1].get("outputs", []))
+    assert not overlaps, overlaps
+
+
+# -- notebook 02's trace: where the tests look for it, or generated in a fresh clone --------------
+
+EVICTION = REPO / "notebooks" / "02_eviction_policies.ipynb"
+
+
+def tagged(notebook, tag: str) -> str:
+    """The source of the notebook's cell tagged `tag`."""
+    return next(cell.source for cell in notebook.cells if tag in cell.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize("where", [".", "notebooks"], ids=["from the repository", "from notebooks/"])
+def test_notebook_02_looks_for_the_trace_where_the_tests_do(where, monkeypatch):
+    monkeypatch.chdir(REPO / where)
+    namespace = {"Path": Path}
+    exec(tagged(nbformat.read(EVICTION, as_version=4), "trace-location"), namespace)
+    assert namespace["shared"] == LIBCACHESIM_DATA / "cloudPhysicsIO.oracleGeneral.bin"
+
+
+def test_notebook_02_generates_its_trace_in_a_fresh_clone(tmp_path, monkeypatch):
+    clone = tmp_path / "clone"  # a repository with no shared/ folder beside it
+    for folder in ("notebooks", "policies"):
+        (clone / folder).mkdir(parents=True)
+    notebook = nbformat.read(EVICTION, as_version=4)
+    setup = next(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    namespace = {}
+    exec("\n".join(line for line in setup.splitlines() if not line.startswith("%")), namespace)
+    monkeypatch.chdir(clone / "notebooks")
+    exec(tagged(notebook, "trace-location"), namespace)
+    exec(tagged(notebook, "trace-choice"), namespace)
+    assert namespace["shared"] == tmp_path / "shared" / "libcachesim-data" / "cloudPhysicsIO.oracleGeneral.bin"
+    assert namespace["label"] == "drifting Zipf trace" and len(namespace["trace_keys"]) == 120_000

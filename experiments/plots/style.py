@@ -1,0 +1,81 @@
+"""The look every figure shares, and how a figure is written to disk.
+
+Figures are written as PNG and SVG without the metadata that would change
+their bytes from run to run (a date) or version to version (the software),
+and SVG ids come from a fixed salt: the same tables draw the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed (CI, ssh); set before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
+
+from experiments.execute import atomic_write  # noqa: E402
+
+#: the look of every figure; svg.hashsalt makes SVG ids (and so bytes) repeatable
+STYLE = {
+    "svg.hashsalt": "kvsim",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": "small",
+    "legend.framealpha": 0.8,
+}
+
+PANEL = (6.0, 4.0)  # inches per panel: a figure of 1-3 panels reads at a glance
+MARKERS = "osD^vPX*"  # with the colours, tell overlapping lines apart (and in greyscale)
+DPI = 110
+
+#: the formats every figure is written in, each without the metadata that
+#: would change its bytes from run to run (date) or version to version
+SUFFIXES = {".png": {"Software": None}, ".svg": {"Date": None, "Creator": None}}
+
+
+def colors(count: int) -> list:
+    """Distinct colours for a few series; a sequential map for many."""
+    if count <= 10:
+        return [plt.get_cmap("tab10")(i) for i in range(count)]
+    return [plt.get_cmap("viridis")(i / max(1, count - 1)) for i in range(count)]
+
+
+def marker(index: int) -> str:
+    return MARKERS[index % len(MARKERS)]
+
+
+#: said under a figure whose lines are drawn with `layered_widths`
+LAYERED = "Each line is drawn thinner than the one before, over it: where two coincide, both show."
+
+
+def layered_widths(count: int) -> list[float]:
+    """Line widths for `count` lines without markers drawn in order: each thinner than the one beneath it."""
+    if count == 1:
+        return [1.5]
+    return [max(0.8, 2.6 - 0.5 * index) for index in range(count)]
+
+
+def save(figure, stem: Path) -> list[Path]:
+    """Write `figure` as stem.png and stem.svg, atomically, without metadata that changes run to run."""
+    paths = []
+    for suffix, metadata in SUFFIXES.items():
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=suffix[1:], dpi=DPI, metadata=metadata)
+        path = stem.with_suffix(suffix)
+        atomic_write(path, buffer.getvalue())
+        paths.append(path)
+    plt.close(figure)
+    return paths
+
+
+def remove_figures(out: Path, names) -> None:
+    """Delete DIR/<name>.png and .svg for each name (figures an earlier plan drew)."""
+    for name in names:
+        for suffix in SUFFIXES:
+            (out / f"{name}{suffix}").unlink(missing_ok=True)

@@ -1,0 +1,136 @@
+"""What an experiment's figures are drawn from: DIR's manifest and tables, read and checked.
+
+`load(DIR)` reads manifest.json, summary.csv, nodes.csv, latency.csv and
+(when present) timeseries.csv.  A missing, empty, damaged or incomplete file
+is one line naming it and saying how to rewrite it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from experiments.config import ConfigError
+from experiments.plots.labels import point_label
+from sim.metrics import TIMESERIES
+
+
+@dataclass
+class Tables:
+    """What the figures are drawn from: DIR's manifest and tables."""
+
+    name: str
+    config: dict  # the base config (manifest.json)
+    sweep: dict  # swept dotted key -> its values, grid then zip
+    seeds: int
+    summary: pd.DataFrame
+    nodes: pd.DataFrame
+    latency: pd.DataFrame
+    timeseries: pd.DataFrame | None = None
+
+    @property
+    def swept(self) -> list[str]:
+        return list(self.sweep)
+
+    @property
+    def one_node(self) -> bool:
+        """Whether every run had a single node (then there is no per-node load to show)."""
+        return self.config["cluster"]["nodes"] == 1 and "cluster.nodes" not in self.sweep
+
+
+#: the columns each table must have, whatever was swept (the swept keys come first)
+REQUIRED_COLUMNS = {
+    "summary": ("seeds", "hit_ratio_mean", "hit_ratio_ci95", "p99_ms_mean"),
+    "nodes": ("seed", "node", "requests", "share", "hit_ratio"),
+    "latency": ("seed", "probability", "latency_ms"),
+    "timeseries": ("seed", *TIMESERIES),
+}
+
+
+def load(out: Path) -> Tables:
+    """Read DIR's files (FileNotFoundError names a missing one)."""
+    out = Path(out)
+    manifest_path = out / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{out}: no experiment here (no manifest.json); run `kvsim run --out {out}` first")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        sweep = {**manifest["sweep"]["grid"], **manifest["sweep"]["zip"]}
+        name, config, seeds = manifest["name"], manifest["config"], len(manifest["seeds"])
+        if not seeds:
+            raise ValueError("no seeds")
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError, ValueError) as error:
+        raise ConfigError(
+            f"{manifest_path}: damaged, not a kvsim manifest ({type(error).__name__}: {error}); "
+            f"`kvsim run CONFIG --out {out} --repair` rewrites it from the run files that verify"
+        ) from None
+    tables = {table: read_table(out, table) for table in ("summary", "nodes", "latency")}
+    runs = manifest.get("runs")
+    if isinstance(runs, int):
+        # latency.csv has as many rows per run as the run recorded: count its runs, not its rows.
+        found = {"summary": len(tables["summary"]), "latency": count_runs(tables["latency"], list(sweep))}
+        for table, expected in {"summary": runs // seeds, "latency": runs}.items():
+            if found[table] != expected:
+                what = "rows" if table == "summary" else "runs"
+                raise ConfigError(
+                    f"{out / (table + '.csv')}: {found[table]} {what} where the manifest's {runs} runs make "
+                    f"{expected}: the file is incomplete; run the experiment again (same command) to rewrite it"
+                )
+    timeseries = out / "timeseries.csv"
+    return Tables(
+        name=name,
+        config=config,
+        sweep=sweep,
+        seeds=seeds,
+        timeseries=read_table(out, "timeseries") if timeseries.exists() else None,
+        **tables,
+    )
+
+
+def count_runs(frame: pd.DataFrame, swept: list[str]) -> int:
+    """How many runs (seed and sweep point) a table has rows of."""
+    keys = ["seed", *[key for key in swept if key in frame.columns]]
+    return len(frame.groupby(keys, sort=False, dropna=False)) if len(frame) else 0
+
+
+def read_table(out: Path, table: str) -> pd.DataFrame:
+    """DIR/<table>.csv, or a one-line error saying it is missing, empty or not what kvsim writes."""
+    path = out / f"{table}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; run the experiment again to complete {out}")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        reason = "empty" if isinstance(error, pd.errors.EmptyDataError) else f"not a table ({error})".splitlines()[0]
+        raise ConfigError(f"{path}: {reason}; run the experiment again (same command) to rewrite it") from None
+    missing = [column for column in REQUIRED_COLUMNS[table] if column not in frame.columns]
+    if missing:
+        raise ConfigError(
+            f"{path}: not a kvsim {table} table (no column {missing[0]!r}); run the experiment again to rewrite it"
+        )
+    return frame
+
+
+def series(frame: pd.DataFrame, swept: list[str], x_key: str | None) -> list[tuple[str, dict, pd.DataFrame]]:
+    """(label, {key: value}, rows) for each combination of the swept keys other than `x_key`."""
+    others = [key for key in swept if key != x_key]
+    if not others:
+        return [("", {}, frame)]
+    found = []
+    for values, rows in frame.groupby(others, sort=False):
+        values = values if isinstance(values, tuple) else (values,)
+        found.append((point_label(others, values), dict(zip(others, values)), rows))
+    return found
+
+
+def config_at(config: dict, values: dict) -> dict:
+    """The base config with swept values (as read back from a table) set."""
+    point = {section: dict(body) for section, body in config.items()}
+    for key, value in values.items():
+        section, _, name = key.partition(".")
+        point[section][name] = value.item() if isinstance(value, np.generic) else value
+    return point
