@@ -30,6 +30,7 @@ from experiments.plots.labels import (
 )
 from experiments.plots.style import colors, marker
 from experiments.plots.tables import Tables, config_at, series
+from experiments.results import SATURATION, UTILISATION
 
 #: a marker's size as a fraction of a panel's height: lines closer than this lie on each other,
 #: and a band narrower than this hides behind its markers
@@ -106,6 +107,8 @@ def curve_panel(ax, tables: Tables, x_key: str, metric: str, overlay: overlays.O
         lines.append(line)
     if overlay is not None:
         notes += draw_overlay(ax, tables, overlay, groups)
+    if metric.endswith("_ms"):
+        notes += mark_saturated(ax, groups, x_key, metric, title)
     if sum(hidden) > len(hidden) / 2:  # most of the bands the subtitle promises cannot be seen
         where = "" if all(hidden) else f" at {sum(hidden)} of {len(hidden)} points"
         notes.append(f"{title}: the 95% confidence bands are drawn, but{where} they are narrower than the markers.")
@@ -116,6 +119,35 @@ def curve_panel(ax, tables: Tables, x_key: str, metric: str, overlay: overlays.O
     if len(ax.get_legend_handles_labels()[0]) > 1:
         ax.legend(loc=emptier_corner(scale, lines))
     return notes
+
+
+def mark_saturated(ax, groups, x_key: str, metric: str, title: str) -> list[str]:
+    """Ring the points whose offered load reaches a server's capacity, and say what that means for a latency.
+
+    There the queue grows for as long as the run lasts, so the latency
+    measures the run's length as much as the system (experiments/results.py).
+    """
+    columns = [column for column in UTILISATION if column in groups[0][2].columns] if groups else []
+    ringed = 0
+    for _, _, rows in groups:
+        over = np.zeros(len(rows), dtype=bool)
+        for column in columns:
+            over |= rows[column].to_numpy(float) >= SATURATION
+        if over.any():
+            x = numeric_axis(rows[x_key].tolist())
+            ax.plot(
+                np.asarray(x)[over], rows[f"{metric}_mean"].to_numpy(float)[over], linestyle="none", marker="o",
+                markersize=16, markerfacecolor="none", markeredgecolor="red", markeredgewidth=1.5, zorder=4,
+                label="saturated" if not ringed else None,
+            )  # fmt: skip
+            ringed += int(over.sum())
+    if not ringed:
+        return []
+    return [
+        f"{title}: ringed in red, {ringed} point(s) where offered load reaches capacity (utilisation >= "
+        f"{SATURATION:g}): the queue grows for as long as the run lasts, so there the latency measures the "
+        "run's length."
+    ]
 
 
 def draw_line(ax, scale: Scale, line: Line, earlier: list[Line], style: dict, title: str) -> list[str]:

@@ -139,6 +139,23 @@ def test_bands_narrower_than_the_markers_are_said_to_be_there():
 QUICKSTART = {"run": {"requests": 200_000, "warmup": 50_000}, "workload": {"keys": 100_000, "alpha": 0.9}}
 
 
+def test_p99_rings_the_points_whose_offered_load_reaches_capacity():
+    summary = [
+        {"cluster.capacity": c, "hit_ratio_mean": 0.5, "p99_ms_mean": p99, "backend_utilisation_mean": u,
+         "node_utilisation_mean": 0.0}
+        for c, p99, u in ((500, 1100.0, 1.09), (1000, 14.0, 0.91), (2500, 13.0, 0.70))
+    ]  # fmt: skip
+    fig = plots.PLOTS["p99_capacity"](tables({"cluster.capacity": [500, 1000, 2500]}, summary))
+    (ax,) = fig.axes
+    rings = [line for line in ax.get_lines() if line.get_label() == "saturated"]
+    assert len(rings) == 1 and rings[0].get_xdata().tolist() == [500] and rings[0].get_ydata().tolist() == [1100]
+    assert rings[0].get_markeredgecolor() == "red" and rings[0].get_markerfacecolor() == "none"
+    assert "ringed in red, 1 point(s) where offered load reaches capacity" in note(fig)
+    calm = [row | {"backend_utilisation_mean": 0.5} for row in summary]
+    fig = plots.PLOTS["p99_capacity"](tables({"cluster.capacity": [500, 1000, 2500]}, calm))
+    assert not [line for line in fig.axes[0].get_lines() if line.get_label() == "saturated"]
+
+
 def test_che_curve_is_labelled_with_its_assumption_and_the_saturated_point_is_named():
     # The quickstart's numbers: at 500 objects per node Che predicts 11,774 misses/s, beyond the
     # backend's 64 / 5.67 ms = 11,296/s; at 1,000 and above the backend keeps up.
