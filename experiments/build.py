@@ -103,7 +103,7 @@ def workload_of(workload: dict) -> Workload | TraceWorkload:
         arrivals(workload),
         size_distribution(workload["object_size"]),
         write_fraction=workload["write_fraction"],
-        rotate_every=workload["rotate_every_s"],
+        rotate_every_s=workload["rotate_every_s"],
         rotate_by=workload["rotate_by"],
         new_keys_per_s=workload["new_keys_per_s"],
         classes=classes,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workloads import Constant, Distribution, Workload
+from workloads import Constant, Distribution, Lognormal, Workload
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ class ClusterSpec:
     mtbf_s, mttr_s: random failures: mean seconds between a node's failures (0: none), and to repair
     """
 
-    nodes: int = 1
-    capacity: int = 1000
+    nodes: int = 4
+    capacity: int = 2500
     capacity_bytes: bool = False
     policy: str = "lru"
     policy_params: tuple = ()
@@ -78,7 +78,7 @@ class ClusterSpec:
     write_policy: str = "invalidate"
     failures: tuple = ()
     mtbf_s: float = 0.0
-    mttr_s: float = 0.0
+    mttr_s: float = 60.0
 
     def __post_init__(self):
         for name, allowed in _CHOICES.items():
@@ -102,7 +102,7 @@ class BackendSpec:
     of sending the backend another request.
     """
 
-    latency: Distribution = Constant(0.005)
+    latency: Distribution = Lognormal(0.005, 0.5)
     concurrency: int = 64
     coalesce: bool = False
 
@@ -135,9 +135,9 @@ class Scenario:
     workload: Workload
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     backend: BackendSpec = field(default_factory=BackendSpec)
-    hit_latency: Distribution = Constant(0.0002)
-    requests: int = 100_000
-    warmup: int = 0
+    hit_latency: Distribution = Lognormal(0.0002, 0.3)
+    requests: int = 200_000
+    warmup: int = 50_000
     timeout_s: float = 0.0
     updates: BulkUpdates = field(default_factory=BulkUpdates)
     interval: float | str = "auto"

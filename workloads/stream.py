@@ -69,7 +69,7 @@ class KeyClass:
 
     share:          fraction of all requests that go to this class
     write_fraction: fraction of this class's requests that are writes
-    rotate_every, rotate_by: every `rotate_every` seconds the hot set moves
+    rotate_every_s, rotate_by: every `rotate_every_s` seconds the hot set moves
                     `rotate_by` ranks: the key at rank r + rotate_by becomes
                     rank r, and the hottest keys fall to the cold end
     new_keys_per_s: new keys are born at this rate and are the most popular
@@ -82,14 +82,14 @@ class KeyClass:
     name: str = "default"
     share: float = 1.0
     write_fraction: float = 0.0
-    rotate_every: float = 0.0
+    rotate_every_s: float = 0.0
     rotate_by: int = 0
     new_keys_per_s: float = 0.0
 
     def __post_init__(self):
         if not 0 <= self.write_fraction <= 1:
             raise ValueError(f"write_fraction must be in [0, 1], got {self.write_fraction!r}")
-        if self.rotate_every and self.new_keys_per_s:
+        if self.rotate_every_s and self.new_keys_per_s:
             raise ValueError("a key class either rotates its hot set or has new keys born, not both")
 
     def local_keys(self, ranks: np.ndarray, times: np.ndarray, key_of_rank: FeistelPermutation | None) -> np.ndarray:
@@ -98,8 +98,8 @@ class KeyClass:
         if self.new_keys_per_s:
             births = np.floor(times * self.new_keys_per_s).astype(np.int64)
             return births + (catalogue - 1 - ranks)
-        if self.rotate_every and self.rotate_by:
-            epochs = np.floor(times / self.rotate_every).astype(np.int64)
+        if self.rotate_every_s and self.rotate_by:
+            epochs = np.floor(times / self.rotate_every_s).astype(np.int64)
             ranks = (ranks + epochs * self.rotate_by) % catalogue
         return key_of_rank(ranks) if key_of_rank is not None else ranks.astype(np.int64)
 
@@ -121,10 +121,10 @@ class Workload:
     """
 
     popularity: Zipf | Uniform | None
-    arrivals: object = field(default_factory=lambda: Poisson(1.0))
+    arrivals: object = field(default_factory=lambda: Poisson(20_000.0))
     object_size: Distribution = Constant(1)
     write_fraction: float = 0.0
-    rotate_every: float = 0.0
+    rotate_every_s: float = 0.0
     rotate_by: int = 0
     new_keys_per_s: float = 0.0
     classes: tuple = ()
@@ -152,7 +152,7 @@ class Workload:
                 "default",
                 1.0,
                 self.write_fraction,
-                self.rotate_every,
+                self.rotate_every_s,
                 self.rotate_by,
                 self.new_keys_per_s,
             ),

@@ -222,7 +222,13 @@ def _irm_popularity(workload: dict) -> Zipf | Uniform | None:
     if not isinstance(built, Workload) or len(built.key_classes()) != 1:
         return None
     (only,) = built.key_classes()
-    if only.rotate_every or only.new_keys_per_s or only.write_fraction or built.scan_fraction or built.one_hit_fraction:
+    if (
+        only.rotate_every_s
+        or only.new_keys_per_s
+        or only.write_fraction
+        or built.scan_fraction
+        or built.one_hit_fraction
+    ):
         return None
     return only.popularity
 

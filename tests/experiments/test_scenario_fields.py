@@ -44,3 +44,14 @@ def test_config_values_arrive_unchanged_in_the_scenario():
     assert (sc.cluster.mtbf_s, sc.cluster.mttr_s) == (30.0, 3.0)
     assert sc.updates == BulkUpdates(every_s=60.0, classes=(0,), invalidate=False)
     assert (sc.interval, sc.timeout_s) == (5.0, 0.25)
+
+
+def test_one_set_of_defaults_the_dataclasses_and_defaults_toml_agree():
+    """Scenario(...) from Python and an empty config give the same system: one set of defaults."""
+    from workloads import Poisson, Workload, Zipf
+
+    from_toml = scenario(from_dict({}).config)
+    from_python = Scenario(Workload(Zipf(100_000, 0.9)))
+    assert from_python == from_toml
+    assert from_python.workload.arrivals == Poisson(20_000.0)  # workload.rate's default
+    assert names(Workload) >= {"rotate_every_s", "rotate_by", "new_keys_per_s", "write_fraction"}

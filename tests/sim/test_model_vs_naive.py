@@ -92,7 +92,7 @@ CASES = {
         updates=BulkUpdates(every_s=0.25, classes=(0,), invalidate=False),
     ),
     "bulk updates invalidate, rotating hot set, timeout": dict(
-        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), rotate_every=0.3, rotate_by=50),
+        workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), rotate_every_s=0.3, rotate_by=50),
         updates=BulkUpdates(every_s=0.4, classes=(0,), invalidate=True),
         timeout_s=0.008,
     ),

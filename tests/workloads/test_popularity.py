@@ -177,9 +177,9 @@ def test_poisson_rate_and_each_key_has_one_size():
 
 
 def test_rotation_moves_the_hot_set_by_rotate_by_ranks_per_epoch():
-    """Every rotate_every seconds the key at rank r + rotate_by becomes rank r; the hottest wrap to the cold end."""
+    """Every rotate_every_s seconds the key at rank r + rotate_by becomes rank r; the hottest wrap to the cold end."""
     keys, shift = 1000, 30
-    cls = KeyClass(Zipf(keys, 0.9), rotate_every=10.0, rotate_by=shift)
+    cls = KeyClass(Zipf(keys, 0.9), rotate_every_s=10.0, rotate_by=shift)
     scramble = FeistelPermutation.keyed(keys, rng_for(1, "test"))
     ranks = np.arange(keys)
     epoch = {e: cls.local_keys(ranks, np.full(keys, 10.0 * e + 1.0), scramble) for e in range(3)}

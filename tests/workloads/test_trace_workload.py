@@ -30,6 +30,7 @@ def test_instant_fills_give_the_hits_of_replay(trace, capacity, capacity_bytes):
         backend=BackendSpec(latency=Constant(0.0)),
         hit_latency=Constant(0.0),
         requests=len(keys),
+        warmup=0,
     )
     result = run(scenario, seed=1)
     expected = replay(make_policy("lru", capacity), keys, sizes, count_bytes=capacity_bytes)
@@ -55,7 +56,7 @@ def test_total_beyond_the_trace_stops_at_its_end(trace):
     workload = TraceWorkload(path)
     assert sum(len(b) for b in workload.batches(1, total=len(keys) + 500, chunk=999)) == len(keys)
     assert sum(len(b) for b in workload.batches(1, total=1234, chunk=1000)) == 1234
-    result = run(Scenario(workload=workload, requests=len(keys) + 500), seed=1)
+    result = run(Scenario(workload=workload, requests=len(keys) + 500, warmup=0), seed=1)
     assert result.requests == len(keys)
 
 
