@@ -47,32 +47,49 @@ class ReplayCounts:
         self.hit_bytes += other.hit_bytes
 
 
-def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False) -> ReplayCounts:
+def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False, ids=None) -> ReplayCounts:
     """Feed `keys` (with object `sizes`) through `policy`; count hits.
 
     When `count_bytes` is false the policy sees every object as size 1 (its
     capacity counts objects), but byte counts still use the real sizes.
+    `ids`, the keys' dense ids (workloads.ids.DenseIds), if the caller has
+    them, let a compiled policy skip mapping keys to its slots.
     """
-    # Keys may be any hashables (ints, strings, tuples); a numpy array becomes Python ints.
-    key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
-    sizes = np.ones(len(key_list), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
-    if len(sizes) != len(key_list):
-        raise ValueError(f"replay: {len(key_list)} keys but {len(sizes)} sizes")
+    hits = replay_hits(policy, keys, sizes, count_bytes, ids)
+    sizes = np.ones(len(hits), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
+    return ReplayCounts(
+        requests=len(hits),
+        hits=int(hits.sum()),
+        bytes=int(sizes.sum()),
+        hit_bytes=int(sizes[hits].sum()),
+    )
+
+
+def replay_hits(policy: Policy, keys, sizes=None, count_bytes: bool = False, ids=None) -> np.ndarray:
+    """``replay``, request by request: a boolean array, True where a request hit.
+
+    A compiled policy (policies/compiled.py) serves the whole batch in its
+    kernel; any other goes one ``access`` at a time.
+    """
+    # Keys may be any hashables (ints, strings, tuples), in an array or any iterable.
+    if not isinstance(keys, np.ndarray):
+        keys = list(keys)
+    sizes = np.ones(len(keys), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
+    if len(sizes) != len(keys):
+        raise ValueError(f"replay: {len(keys)} keys but {len(sizes)} sizes")
     if policy.offline and not getattr(policy, "prepared", False):
-        policy.prepare(keys if isinstance(keys, np.ndarray) else key_list)
+        policy.prepare(keys)
+    replay_batch = getattr(policy, "replay_batch", None)
+    if replay_batch is not None:
+        return replay_batch(keys, sizes, count_bytes, ids)
     policy.expect(keys)
+    key_list = keys.tolist() if isinstance(keys, np.ndarray) else keys  # Python ints: faster dict keys
     # map() runs the loop in C; the per-request cost is then the policy's own.
     if count_bytes:
         flags = list(map(policy.access, key_list, sizes.tolist()))
     else:
         flags = list(map(policy.access, key_list))
-    hits = np.array(flags, dtype=bool)
-    return ReplayCounts(
-        requests=len(key_list),
-        hits=int(hits.sum()),
-        bytes=int(sizes.sum()),
-        hit_bytes=int(sizes[hits].sum()),
-    )
+    return np.array(flags, dtype=bool)
 
 
 class Replayer:

@@ -1,0 +1,49 @@
+"""GDSF (policies/gdsf.py) in C, over an indexed heap of priorities L + frequency * 1e6 / size."""
+
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t
+
+from policies._kernels.heap cimport HeapKernel
+from policies._kernels.kernel cimport enlarge
+
+
+cdef class GDSFKernel(HeapKernel):
+    """Greedy-Dual-Size-Frequency: the new object goes in first, then the lowest priorities leave."""
+
+    cdef int64_t[::1] freq
+    cdef double inflation  # L: the priority of the last evicted object
+    cdef int64_t pushes    # ties go to the earlier priority (the Python policy's push order)
+
+    def __init__(self, int64_t capacity):
+        HeapKernel.__init__(self, capacity)
+        self.freq = np.zeros(0, dtype=np.int64)
+        self.inflation = 0.0
+        self.pushes = 0
+
+    cdef int resize(self, int32_t n) except -1:
+        HeapKernel.resize(self, n)
+        self.freq = enlarge(self.freq, n, 0)
+        return 0
+
+    cdef bint lookup(self, int32_t slot) noexcept:
+        if self.heap.position[slot] < 0:
+            return False
+        self.freq[slot] += 1
+        self.pushes += 1
+        # The Python expression, operation for operation: L + (freq * 1e6) / size.
+        self.heap.set(slot, self.inflation + <double>self.freq[slot] * 1.0e6 / <double>self.size_of[slot], self.pushes)
+        return True
+
+    cdef void insert(self, int32_t slot, int64_t size) noexcept:
+        cdef int32_t victim
+        self.remove(slot)
+        if size > self.capacity:
+            return
+        self.freq[slot] = 1
+        self.pushes += 1
+        self.cache(slot, size, self.inflation + 1.0e6 / <double>size, self.pushes)
+        while self.used_units_ > self.capacity:
+            victim = self.heap.heap[0]
+            self.inflation = self.heap.primary[victim]
+            self.evict_top()
