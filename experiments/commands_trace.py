@@ -47,13 +47,15 @@ import pandas as pd
 
 from experiments.config import ConfigError, Invalid, parse_bytes
 from experiments.execute import atomic_write
-from policies import PolicyError, make_policy, policy_class
+from policies import PolicyError, policy_class
+from policies.compiled import engine, engine_of, make_fast_policy
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
-from policies.replay import Replayer, offline
+from policies.replay import Replayer, offline, prepare_offline
+from workloads.ids import DenseIds, dense_batches
 from workloads.traces import FORMATS, KEY_TYPES, TraceError, detect_format, open_trace
 
 #: the fields of one `kvsim replay --json` result, in order
-REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio")
+REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio", "engine")
 
 DEFAULT_POINTS = 50
 
@@ -250,8 +252,9 @@ def _policy_names(text: str) -> list[str]:
 
 
 def _build(name: str, capacity: int):
+    """The policy, compiled when the engine is (policies.compiled)."""
     try:
-        return make_policy(name, capacity)
+        return make_fast_policy(name, capacity)
     except PolicyError:
         raise
     except (TypeError, ValueError) as error:
@@ -277,21 +280,27 @@ def command_replay(args) -> int:
         for label, value, is_bytes in capacities:
             policy = _build(name, value)
             runs.append((name, value if not is_bytes else label, Replayer(policy, is_bytes, warmup)))
+    # Compiled policies index their arrays by the keys' dense ids, numbered here once for all.
+    dense = DenseIds() if any(engine_of(replayer.policy) == "compiled" for _, _, replayer in runs) else None
     try:
         if any(offline(replayer.policy) for _, _, replayer in runs):
             keys = trace.keys()
+            ids = None if dense is None else DenseIds()(keys)  # the same numbering as the chunks'
             for _, _, replayer in runs:
                 if offline(replayer.policy):
-                    replayer.policy.prepare(keys)
+                    prepare_offline(replayer.policy, keys, ids)
         for batch in trace.chunks():
+            ids = None if dense is None else dense(batch.key)
             for _, _, replayer in runs:
-                replayer.feed(batch.key, batch.size)
+                replayer.feed(batch.key, batch.size, ids=ids)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
     total = runs[0][2].position
     if warmup >= total:
         raise TraceCommandError(f"--warmup {warmup} covers the whole trace ({total} requests): nothing to count")
-    rows = [replay_row(name, capacity, replayer.counts) for name, capacity, replayer in runs]
+    rows = [
+        replay_row(name, capacity, replayer.counts, engine_of(replayer.policy)) for name, capacity, replayer in runs
+    ]
     if args.json:
         print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
     else:
@@ -299,7 +308,8 @@ def command_replay(args) -> int:
     return 0
 
 
-def replay_row(policy: str, capacity, counts) -> dict:
+def replay_row(policy: str, capacity, counts, engine_name: str) -> dict:
+    """One result of `kvsim replay`; `engine_name`: "compiled" or "python", the one that ran the policy."""
     return {
         "policy": policy,
         "capacity": capacity,
@@ -308,6 +318,7 @@ def replay_row(policy: str, capacity, counts) -> dict:
         "misses": counts.misses,
         "miss_ratio": counts.miss_ratio,
         "byte_miss_ratio": counts.byte_miss_ratio,
+        "engine": engine_name,
     }
 
 
@@ -350,7 +361,7 @@ def command_mrc(args) -> int:
     out = args.out or Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
     started = time.perf_counter()
     try:
-        curve = miss_ratio_curve(name, trace.chunks, capacities, count_bytes, warmup, rate, max_keys)
+        curve = miss_ratio_curve(name, _chunk_source(trace), capacities, count_bytes, warmup, rate, max_keys)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
     except ValueError as error:
@@ -373,6 +384,13 @@ def command_mrc(args) -> int:
     for note in curve.notes:
         print(f"note: {note}")
     return 0
+
+
+def _chunk_source(trace):
+    """How mrc reads the trace: with the keys' dense ids when the engine is compiled."""
+    if engine() != "compiled":
+        return trace.chunks
+    return lambda: dense_batches(trace.chunks())
 
 
 def _stem(path: Path) -> str:

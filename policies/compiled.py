@@ -103,6 +103,11 @@ def engine() -> str:
     return "python"
 
 
+def engine_of(policy) -> str:
+    """The engine that runs `policy`: "compiled" for a CompiledPolicy, else "python"."""
+    return getattr(policy, "engine", "python")
+
+
 def make_fast_policy(name: str, capacity: int, admission=None, admission_params=None, **params) -> Policy:
     """``make_policy``, compiled when the engine is and the policy (and its filter) are built-in.
 

@@ -67,8 +67,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from policies.base import Policy, make_policy, policy_class
-from policies.replay import Replayer, offline
+from policies.base import Policy, policy_class
+from policies.compiled import make_fast_policy
+from policies.replay import Replayer, offline, prepare_offline
 
 #: the depth of a first request: deeper than any cache
 INFINITE = np.iinfo(np.int64).max
@@ -354,33 +355,36 @@ def _as_keys(keys: np.ndarray) -> np.ndarray:
     return inverse.astype(np.int64)
 
 
-def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(keys int64, sizes int64) chunks of a source.
+def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(keys int64, sizes int64, dense ids or None) chunks of a source.
 
     A source is: an array or list of keys; a (keys, sizes) pair of arrays; an
     iterable of chunks, each a (keys, sizes) pair or a batch with ``key`` and
-    ``size`` arrays (workloads.RequestBatch, as a trace reader yields); or a
-    callable returning one of these, which can then be read more than once.
+    ``size`` arrays (workloads.RequestBatch, as a trace reader yields; with
+    an ``ids`` array too, workloads.ids.DenseBatch, the keys' dense ids,
+    which compiled policies index by); or a callable returning one of these,
+    which can then be read more than once.
     """
     if callable(source):
         source = source()
     if _is_pair(source):
-        yield _as_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64)
+        yield _as_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64), None
         return
     if isinstance(source, np.ndarray) or (isinstance(source, list) and not any(map(_is_chunk, source[:1]))):
         keys = _as_keys(np.asarray(source))
-        yield keys, np.ones(len(keys), dtype=np.int64)
+        yield keys, np.ones(len(keys), dtype=np.int64), None
         return
     for chunk in source:
+        ids = None
         if hasattr(chunk, "key"):
-            keys, sizes = np.asarray(chunk.key), chunk.size
+            keys, sizes, ids = np.asarray(chunk.key), chunk.size, getattr(chunk, "ids", None)
         elif _is_pair(chunk):
             keys, sizes = np.asarray(chunk[0]), chunk[1]
         else:
             raise TypeError(f"a chunk must be a batch with key and size arrays or a (keys, sizes) pair; got {chunk!r}")
         if keys.dtype.kind not in "iu":
             raise TypeError(f"chunked keys must be integers (trace readers give int64 ids); got {keys.dtype}")
-        yield _as_keys(keys), np.asarray(sizes, dtype=np.int64)
+        yield _as_keys(keys), np.asarray(sizes, dtype=np.int64), ids
 
 
 def _is_pair(value) -> bool:
@@ -479,7 +483,7 @@ def lru_mrc(
     # Fixed-size sampling moves its threshold between blocks: blocks of about
     # max_keys sampled requests keep the overshoot within one block's new keys.
     step = block if max_keys is None else max(1, min(block, int(max_keys)))
-    for whole_keys, whole_sizes in _chunks(source):
+    for whole_keys, whole_sizes, _ in _chunks(source):
         for low in range(0, len(whole_keys), step):
             keys, sizes = whole_keys[low : low + step], whole_sizes[low : low + step]
             n = len(keys)
@@ -532,7 +536,7 @@ def lru_mrc(
 def _policy_factory(policy, params: dict | None) -> Callable[[int], Policy]:
     if isinstance(policy, str):
         policy_class(policy)  # an unknown name fails now, with the list of valid ones
-        return lambda capacity: make_policy(policy, capacity, **(params or {}))
+        return lambda capacity: make_fast_policy(policy, capacity, **(params or {}))
     if callable(policy):
         return policy
     raise TypeError(f"policy must be a registry name or a callable capacity -> Policy; got {policy!r}")
@@ -570,13 +574,13 @@ def replay_mrc(
     if any(offline(p) for p in policies):
         if not callable(source):
             raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
-        keys = np.concatenate([k[shards_sample(k, effective_rate)] if sampling else k for k, _ in _chunks(source)])
+        keys, ids = _future(source, effective_rate if sampling else None)
         for p in policies:
             if offline(p):
-                p.prepare(keys)
+                prepare_offline(p, keys, ids)
     replayers = [Replayer(p, count_bytes) for p in policies]
     requests = total_bytes = position = 0
-    for keys, sizes in _chunks(source):
+    for keys, sizes, ids in _chunks(source):
         n = len(keys)
         counted = max(0, min(n, position + n - warmup))
         requests += counted
@@ -584,11 +588,11 @@ def replay_mrc(
         if sampling:
             keep = shards_hash(keys) < np.uint64(threshold)
             warm = int(keep[: n - counted].sum())
-            keys, sizes = keys[keep], sizes[keep]
+            keys, sizes, ids = keys[keep], sizes[keep], None if ids is None else ids[keep]
         else:
             warm = n - counted
         for replayer in replayers:
-            replayer.feed(keys, sizes, warm=warm)
+            replayer.feed(keys, sizes, warm=warm, ids=ids)
         position += n
     counts = [r.counts for r in replayers]
     if not sampling:
@@ -615,6 +619,17 @@ def replay_mrc(
         "mini",
         rate=effective_rate,
     )
+
+
+def _future(source, rate: float | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The whole (sampled) key sequence of a source, and its dense ids if the source has them."""
+    keys, ids = [], []
+    for chunk_keys, _, chunk_ids in _chunks(source):
+        keep = slice(None) if rate is None else shards_sample(chunk_keys, rate)
+        keys.append(chunk_keys[keep])
+        ids.append(None if chunk_ids is None else chunk_ids[keep])
+    dense = None if not ids or any(part is None for part in ids) else np.concatenate(ids)
+    return np.concatenate(keys), dense
 
 
 def is_lru(policy, params: dict | None = None) -> bool:

@@ -56,7 +56,12 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False, ids=None
     them, let a compiled policy skip mapping keys to its slots.
     """
     hits = replay_hits(policy, keys, sizes, count_bytes, ids)
-    sizes = np.ones(len(hits), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
+    return count_hits(hits, np.ones(len(hits), dtype=np.int64) if sizes is None else sizes)
+
+
+def count_hits(hits: np.ndarray, sizes) -> ReplayCounts:
+    """The counts of requests with these hit flags and object sizes."""
+    sizes = np.asarray(sizes, dtype=np.int64)
     return ReplayCounts(
         requests=len(hits),
         hits=int(hits.sum()),
@@ -117,18 +122,17 @@ class Replayer:
         self.position = 0  # requests fed so far
         self.counts = ReplayCounts()
 
-    def feed(self, keys, sizes=None, warm: int | None = None) -> None:
+    def feed(self, keys, sizes=None, warm: int | None = None, ids=None) -> None:
         """Replay the next chunk.  `warm`: how many of its first requests are warm-up
-        (default: whatever part of it lies within the first `warmup` requests)."""
+        (default: whatever part of it lies within the first `warmup` requests).
+        `ids`: the keys' dense ids, for a compiled policy (see ``replay``)."""
         keys = np.asarray(keys)
         n = len(keys)
-        sizes = np.ones(n, dtype=np.int64) if sizes is None else np.asarray(sizes)
+        sizes = np.ones(n, dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
         if warm is None:
             warm = min(n, max(0, self.warmup - self.position))
-        if warm:
-            replay(self.policy, keys[:warm], sizes[:warm], self.count_bytes)
-        if warm < n:
-            self.counts.add(replay(self.policy, keys[warm:], sizes[warm:], self.count_bytes))
+        hits = replay_hits(self.policy, keys, sizes, self.count_bytes, ids)
+        self.counts.add(count_hits(hits[warm:], sizes[warm:]))
         self.position += n
 
 
@@ -137,10 +141,19 @@ def offline(policy) -> bool:
     return bool(getattr(policy, "offline", False))
 
 
+def prepare_offline(policy, keys, ids=None) -> None:
+    """Give an offline policy the whole key sequence; a compiled one takes the keys' dense ids too."""
+    if getattr(policy, "replay_batch", None) is not None:
+        policy.prepare(keys, ids=ids)
+    else:
+        policy.prepare(keys)
+
+
 def replay_batches(policy: Policy, batches, count_bytes: bool = False, warmup: int = 0) -> ReplayCounts:
-    """``replay`` over a stream of batches (objects with ``key`` and ``size`` arrays,
-    such as workloads.RequestBatch), counting only requests after the first `warmup`."""
+    """``replay`` over a stream of batches (objects with ``key`` and ``size`` arrays, and
+    optionally ``ids``, the keys' dense ids: workloads.RequestBatch, workloads.ids.DenseBatch),
+    counting only requests after the first `warmup`."""
     replayer = Replayer(policy, count_bytes, warmup)
     for batch in batches:
-        replayer.feed(batch.key, batch.size)
+        replayer.feed(batch.key, batch.size, ids=getattr(batch, "ids", None))
     return replayer.counts

@@ -20,6 +20,9 @@ dict, the same numbers more slowly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
 import numpy as np
 
 try:
@@ -65,3 +68,19 @@ class DenseIds:
     def keys(self) -> np.ndarray:
         """The original keys, by id: ``keys()[dense(k)] == k``."""
         return self._map.keys()
+
+
+@dataclass(frozen=True)
+class DenseBatch:
+    """A chunk of requests with its keys' dense ids, for a replay through compiled policies."""
+
+    key: np.ndarray  # the stream's own int64 ids
+    size: np.ndarray
+    ids: np.ndarray  # int32 dense ids of `key`
+
+
+def dense_batches(batches: Iterable, dense: DenseIds | None = None) -> Iterator[DenseBatch]:
+    """Each batch (with ``key`` and ``size`` arrays) with its keys' dense ids, from one numbering."""
+    dense = DenseIds() if dense is None else dense
+    for batch in batches:
+        yield DenseBatch(batch.key, batch.size, dense(batch.key))

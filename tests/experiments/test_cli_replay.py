@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from policies import make_policy, replay
+from policies import engine, make_policy, replay
 from tests.experiments.conftest import kvsim
 from tests.trace_files import oracle_records, write_bin, write_csv, write_txt, zipf_keys
 
-FIELDS = ["policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio"]
+FIELDS = ["policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio", "engine"]
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def trace(tmp_path):
 
 
 def expected(policy, capacity, keys, sizes, count_bytes=False, warmup=0):
+    """The Python reference's counts; the CLI runs the same policy on this process's engine."""
     cache = make_policy(policy, capacity)
     replay(cache, keys[:warmup], sizes[:warmup], count_bytes)
     counts = replay(cache, keys[warmup:], sizes[warmup:], count_bytes)
@@ -31,6 +32,7 @@ def expected(policy, capacity, keys, sizes, count_bytes=False, warmup=0):
         "misses": counts.misses,
         "miss_ratio": counts.miss_ratio,
         "byte_miss_ratio": counts.byte_miss_ratio,
+        "engine": engine(),
     }
 
 
