@@ -285,7 +285,7 @@ def command_replay(args) -> int:
     try:
         if any(offline(replayer.policy) for _, _, replayer in runs):
             keys = trace.keys()
-            ids = None if dense is None else DenseIds()(keys)  # the same numbering as the chunks'
+            ids = None if dense is None else dense(keys)  # numbers every key: the chunks then look theirs up
             for _, _, replayer in runs:
                 if offline(replayer.policy):
                     prepare_offline(replayer.policy, keys, ids)

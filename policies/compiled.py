@@ -64,8 +64,8 @@ _said_python = False  # whether the "no compiled engine" notice was printed
 
 #: the kernel modules (policies/_kernels/*.pyx), by name
 KERNEL_MODULES = (
-    "admission", "arc", "belady", "clock", "fifo", "gdsf", "lfu", "lirs", "rand", "s3fifo", "sieve", "slru", "twoq",
-    "wtinylfu",
+    "admission", "arc", "belady", "clock", "fifo", "gdsf", "lfu", "lfuda", "lirs", "rand", "s3fifo", "sieve", "slru",
+    "twoq", "wtinylfu",
 )  # fmt: skip
 
 
@@ -190,7 +190,7 @@ _KERNELS = {
     SLRU: lambda k, p: k["slru"].SLRUKernel(p.capacity, _slru_segments(p)),
     LIRS: lambda k, p: k["lirs"].LIRSKernel(p.capacity, p.lir_capacity, p.hir_capacity),
     LFU: lambda k, p: k["lfu"].LFUKernel(p.capacity),
-    LFUDA: lambda k, p: k["lfu"].LFUDAKernel(p.capacity),
+    LFUDA: lambda k, p: k["lfuda"].LFUDAKernel(p.capacity),
     GDSF: lambda k, p: k["gdsf"].GDSFKernel(p.capacity),
     WTinyLFU: _wtinylfu,
     Belady: lambda k, p: k["belady"].BeladyKernel(p.capacity),

@@ -12,6 +12,13 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
 
+cdef extern from *:
+    void __builtin_prefetch(const void* address) nogil  # GCC's and Clang's
+
+cdef enum:
+    PREFETCH_DISTANCE = 16  # requests
+
+
 cdef inline uint64_t mix64(uint64_t x) noexcept:
     x += 0x9E3779B97F4A7C15ULL
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
@@ -42,19 +49,33 @@ cdef class IdMap:
 
     def ids(self, const int64_t[::1] keys, int32_t[::1] out):
         """out[i] = the id of keys[i], new keys numbered on."""
-        cdef Py_ssize_t i
-        for i in range(keys.shape[0]):
-            out[i] = self.id_of(keys[i])
+        cdef Py_ssize_t i, n = keys.shape[0]
+        cdef int64_t found
+        cdef uint64_t bucket
+        for i in range(n):
+            # Most lookups miss every cache level: ask for the bucket of a key a few
+            # requests ahead, so that several memory accesses are under way at once.
+            if i + PREFETCH_DISTANCE < n:
+                __builtin_prefetch(&self.table[2 * (mix64(<uint64_t>keys[i + PREFETCH_DISTANCE]) & self.mask)])
+            found = self.find(keys[i], &bucket)
+            out[i] = <int32_t>found if found >= 0 else self.add(keys[i], bucket)
 
-    cdef int32_t id_of(self, int64_t key) except -1:
-        cdef uint64_t bucket = mix64(<uint64_t>key) & self.mask
-        while self.table[2 * bucket + 1]:
-            if self.table[2 * bucket] == key:
-                return <int32_t>(self.table[2 * bucket + 1] - 1)
-            bucket = (bucket + 1) & self.mask
-        if 2 * (self.count + 1) > <Py_ssize_t>self.mask:
+    cdef inline int64_t find(self, int64_t key, uint64_t* bucket) noexcept:
+        """The key's id; or -1, with *bucket the empty bucket where it belongs."""
+        cdef uint64_t at = mix64(<uint64_t>key) & self.mask
+        cdef int64_t* table = &self.table[0]
+        while table[2 * at + 1]:
+            if table[2 * at] == key:
+                return table[2 * at + 1] - 1
+            at = (at + 1) & self.mask
+        bucket[0] = at
+        return -1
+
+    cdef int32_t add(self, int64_t key, uint64_t bucket) except -1:
+        """Number a new key (it belongs in the empty `bucket`)."""
+        if 2 * (self.count + 1) > <Py_ssize_t>self.mask:  # half full: double, and find its bucket anew
             self.rehash()
-            return self.id_of(key)
+            self.find(key, &bucket)
         if self.count >= 2**31 - 1:
             raise OverflowError("more than 2**31 - 1 distinct keys")
         self.table[2 * bucket] = key

@@ -53,7 +53,7 @@ cdef class BeladyKernel(HeapKernel):
         self.current = slot
         self.current_next = self.next_use[self.t]
         self.t += 1
-        if self.heap.position[slot] < 0:
+        if not self.heap.has(slot):
             return False
         self.heap.set(slot, self.rank(self.current_next), self.t)
         return True
@@ -69,4 +69,4 @@ cdef class BeladyKernel(HeapKernel):
         self.cache(slot, size, self.rank(self.current_next), self.t)
 
     cdef bint holds(self, int32_t slot) noexcept:
-        return self.heap.position[slot] >= 0 or slot == self.current
+        return self.heap.has(slot) or slot == self.current

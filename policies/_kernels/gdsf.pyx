@@ -27,7 +27,7 @@ cdef class GDSFKernel(HeapKernel):
         return 0
 
     cdef bint lookup(self, int32_t slot) noexcept:
-        if self.heap.position[slot] < 0:
+        if not self.heap.has(slot):
             return False
         self.freq[slot] += 1
         self.pushes += 1
@@ -36,7 +36,6 @@ cdef class GDSFKernel(HeapKernel):
         return True
 
     cdef void insert(self, int32_t slot, int64_t size) noexcept:
-        cdef int32_t victim
         self.remove(slot)
         if size > self.capacity:
             return
@@ -44,6 +43,5 @@ cdef class GDSFKernel(HeapKernel):
         self.pushes += 1
         self.cache(slot, size, self.inflation + 1.0e6 / <double>size, self.pushes)
         while self.used_units_ > self.capacity:
-            victim = self.heap.heap[0]
-            self.inflation = self.heap.primary[victim]
+            self.inflation = self.heap.entries[0].primary
             self.evict_top()

@@ -10,93 +10,106 @@ got there, GDSF breaks ties by push order, Belady by request order.
 
 import numpy as np
 
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t
 
 from policies._kernels.kernel cimport enlarge, Kernel
 
 
+cdef inline bint before(Entry* a, Entry* b) noexcept:
+    return a.primary < b.primary or (a.primary == b.primary and a.secondary < b.secondary)
+
+
 cdef class IndexedHeap:
-    """A min-heap of slots whose keys can change: each slot knows its position in the heap."""
+    """A min-heap of slots whose keys can change: each slot knows its position in the heap.
+
+    The keys live in the entries themselves, so a sift reads consecutive
+    memory rather than per-slot arrays scattered over the key space.
+    """
 
     def __init__(self):
-        self.heap = np.zeros(0, dtype=np.int32)
-        self.position = np.zeros(0, dtype=np.int32)
-        self.primary = np.zeros(0, dtype=np.float64)
-        self.secondary = np.zeros(0, dtype=np.int64)
+        self.entries = NULL
         self.size = 0
+        self.position = np.zeros(0, dtype=np.int32)
+
+    def __dealloc__(self):
+        PyMem_Free(self.entries)
 
     cdef int resize(self, int32_t n) except -1:
-        self.heap = enlarge(self.heap, n, 0)
+        """Room for n slots (a heap holds each slot at most once)."""
+        cdef Entry* entries = <Entry*>PyMem_Realloc(self.entries, n * sizeof(Entry))
+        if entries == NULL:
+            raise MemoryError()
+        self.entries = entries
         self.position = enlarge(self.position, n, -1)  # -1: not in the heap
-        self.primary = enlarge(self.primary, n, 0.0)
-        self.secondary = enlarge(self.secondary, n, 0)
         return 0
 
-    cdef bint before(self, int32_t a, int32_t b) noexcept:
-        if self.primary[a] != self.primary[b]:
-            return self.primary[a] < self.primary[b]
-        return self.secondary[a] < self.secondary[b]
+    cdef bint has(self, int32_t slot) noexcept:
+        return self.position[slot] >= 0
 
-    cdef void place(self, Py_ssize_t i, int32_t slot) noexcept:
-        self.heap[i] = slot
-        self.position[slot] = i
+    cdef double primary(self, int32_t slot) noexcept:
+        return self.entries[self.position[slot]].primary
+
+    cdef int32_t top(self) noexcept:
+        return self.entries[0].slot
+
+    cdef void place(self, Py_ssize_t i, Entry entry) noexcept:
+        self.entries[i] = entry
+        self.position[entry.slot] = i
 
     cdef void sift_up(self, Py_ssize_t i) noexcept:
-        cdef int32_t slot = self.heap[i]
+        cdef Entry entry = self.entries[i]
         cdef Py_ssize_t parent
         while i > 0:
             parent = (i - 1) >> 1
-            if not self.before(slot, self.heap[parent]):
+            if not before(&entry, &self.entries[parent]):
                 break
-            self.place(i, self.heap[parent])
+            self.place(i, self.entries[parent])
             i = parent
-        self.place(i, slot)
+        self.place(i, entry)
 
     cdef void sift_down(self, Py_ssize_t i) noexcept:
-        cdef int32_t slot = self.heap[i]
+        cdef Entry entry = self.entries[i]
         cdef Py_ssize_t child
         while True:
             child = 2 * i + 1
             if child >= self.size:
                 break
-            if child + 1 < self.size and self.before(self.heap[child + 1], self.heap[child]):
+            if child + 1 < self.size and before(&self.entries[child + 1], &self.entries[child]):
                 child += 1
-            if not self.before(self.heap[child], slot):
+            if not before(&self.entries[child], &entry):
                 break
-            self.place(i, self.heap[child])
+            self.place(i, self.entries[child])
             i = child
-        self.place(i, slot)
+        self.place(i, entry)
 
     cdef void set(self, int32_t slot, double primary, int64_t secondary) noexcept:
         """Add a slot, or give it a new key."""
         cdef Py_ssize_t i = self.position[slot]
-        self.primary[slot] = primary
-        self.secondary[slot] = secondary
         if i < 0:
             i = self.size
             self.size += 1
-            self.place(i, slot)
+        self.entries[i] = Entry(primary, secondary, slot)
         self.sift_up(i)
         self.sift_down(self.position[slot])
 
     cdef void discard(self, int32_t slot) noexcept:
         cdef Py_ssize_t i = self.position[slot]
-        cdef int32_t last
+        cdef Entry last
         if i < 0:
             return
         self.position[slot] = -1
         self.size -= 1
         if i < self.size:  # the last entry fills the hole, and finds its place
-            last = self.heap[self.size]
+            last = self.entries[self.size]
             self.place(i, last)
             self.sift_up(i)
-            self.sift_down(self.position[last])
+            self.sift_down(self.position[last.slot])
 
     def ordered(self):
         """The slots from the minimum up."""
-        slots = np.asarray(self.heap)[: self.size]
-        order = np.lexsort((np.asarray(self.secondary)[slots], np.asarray(self.primary)[slots]))
-        return slots[order].tolist()
+        entries = sorted((self.entries[i].primary, self.entries[i].secondary, self.entries[i].slot) for i in range(self.size))
+        return [slot for _, _, slot in entries]
 
 
 cdef class HeapKernel(Kernel):
@@ -118,19 +131,19 @@ cdef class HeapKernel(Kernel):
         self.heap.set(slot, primary, secondary)
 
     cdef void evict_top(self) noexcept:
-        cdef int32_t victim = self.heap.heap[0]
+        cdef int32_t victim = self.heap.top()
         HeapKernel.remove(self, victim)  # this removal only, whatever a subclass adds to remove()
         self.report(victim)
 
     cdef bint remove(self, int32_t slot) noexcept:
-        if self.heap.position[slot] < 0:
+        if not self.heap.has(slot):
             return False
         self.heap.discard(slot)
         self.used_units_ -= self.size_of[slot]
         return True
 
     cdef bint contains(self, int32_t slot) noexcept:
-        return self.heap.position[slot] >= 0
+        return self.heap.has(slot)
 
     cdef int64_t used(self) noexcept:
         return self.used_units_

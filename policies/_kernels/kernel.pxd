@@ -3,6 +3,13 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 from policies._kernels.queues cimport Links, Queue
 
 
+cdef extern from *:
+    void __builtin_prefetch(const void* address) noexcept nogil  # GCC's and Clang's: a hint, no effect on results
+
+cdef enum:
+    PREFETCH_DISTANCE = 16  # requests ahead
+
+
 cdef object enlarge(object array, Py_ssize_t n, object fill)
 
 
@@ -23,6 +30,7 @@ cdef class Kernel:
     cdef int resize(self, int32_t n) except -1
     cdef int grow(self, Py_ssize_t n_slots) except -1
     cdef void report(self, int32_t slot) noexcept
+    cdef void prefetch(self, int32_t slot) noexcept
     cdef bint lookup(self, int32_t slot) noexcept
     cdef void insert(self, int32_t slot, int64_t size) noexcept
     cdef bint remove(self, int32_t slot) noexcept

@@ -99,6 +99,10 @@ cdef class Kernel:
             self.evicted[self.n_evicted] = slot
             self.n_evicted += 1
 
+    cdef void prefetch(self, int32_t slot) noexcept:
+        """Ask the memory for the slot's state a request or so ahead (replay calls it)."""
+        __builtin_prefetch(&self.ids[slot])
+
     # -- the policy: every kernel overrides these ---------------------------------
     cdef bint lookup(self, int32_t slot) noexcept:
         return False
@@ -143,10 +147,13 @@ cdef class Kernel:
         `sizes` None: every object counts 1 (a capacity in objects).  The
         caller has grown the kernel to cover every slot.
         """
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, n = slots.shape[0]
         cdef int64_t size = 1
         cdef bint count_bytes = sizes is not None
-        for i in range(slots.shape[0]):
+        for i in range(n):
+            # A slot's state is rarely in cache: fetch a later request's while serving this one.
+            if i + PREFETCH_DISTANCE < n:
+                self.prefetch(slots[i + PREFETCH_DISTANCE])
             if count_bytes:
                 size = sizes[i]
             hits[i] = self.access(slots[i], <uint64_t>keys[i], size)
@@ -201,6 +208,11 @@ cdef class QueueKernel(Kernel):
         self.prev = np.zeros(0, dtype=np.int32)
         self.next = np.zeros(0, dtype=np.int32)
         self.where = np.zeros(0, dtype=np.int8)
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        __builtin_prefetch(&self.where[slot])
+        __builtin_prefetch(&self.prev[slot])
+        __builtin_prefetch(&self.next[slot])
 
     cdef int resize(self, int32_t n) except -1:
         Kernel.resize(self, n)
