@@ -9,6 +9,7 @@ engine (policies/compiled.py).
     workloads/_idmap.pyx      int64 key -> dense id, as traces stream in
 """
 
+import os
 import sys
 from glob import glob
 from pathlib import Path
@@ -58,11 +59,18 @@ def extensions():
         print(f"kvsim: {error.name} is missing, so the compiled engine is not built", file=sys.stderr)
         return []
     sources = sorted(glob("policies/_kernels/*.pyx", root_dir=HERE)) + ["workloads/_idmap.pyx"]
-    modules = cythonize(sources, compiler_directives=DIRECTIVES, include_path=[str(HERE)], quiet=True)
+    modules = cythonize(
+        sources, compiler_directives=DIRECTIVES, include_path=[str(HERE)], quiet=True, nthreads=os.cpu_count() or 1
+    )
     for module in modules:
         module.include_dirs.append(numpy.get_include())  # numpy/random/bitgen.h
         module.define_macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"))
     return modules
 
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
+# Modules compile in parallel, one per core (a minute or two on two cores).
+setup(
+    ext_modules=extensions(),
+    cmdclass={"build_ext": OptionalBuildExt},
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
+)
