@@ -5,7 +5,7 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t
 
 from policies._kernels.fifo cimport CACHED, FIFOKernel
-from policies._kernels.kernel cimport enlarge
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge
 from policies._kernels.queues cimport move_to_back
 
 
@@ -25,6 +25,10 @@ cdef class ClockKernel(FIFOKernel):
         FIFOKernel.resize(self, n)
         self.counter = enlarge(self.counter, n, 0)
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        FIFOKernel.prefetch(self, slot)
+        __builtin_prefetch(&self.counter[slot])
 
     cdef bint lookup(self, int32_t slot) noexcept:
         if self.where[slot] != CACHED:

@@ -2,8 +2,8 @@
 
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport QueueKernel
-from policies._kernels.queues cimport clear, move_to_back, push_back, unlink
+from policies._kernels.kernel cimport __builtin_prefetch, QueueKernel
+from policies._kernels.queues cimport clear, move_to_back, NIL, push_back, unlink
 
 
 cdef class FIFOKernel(QueueKernel):
@@ -38,6 +38,10 @@ cdef class FIFOKernel(QueueKernel):
         unlink(&self.links, &self.queue, slot, self.size_of[slot])
         self.where[slot] = OUT
         self.report(slot)
+        # The front is the next victim (or the hand's next stop): its state is long out of cache.
+        if self.queue.head != NIL:
+            self.prefetch(self.queue.head)
+            __builtin_prefetch(&self.size_of[self.queue.head])
 
     cdef bint remove(self, int32_t slot) noexcept:
         if self.where[slot] != CACHED:

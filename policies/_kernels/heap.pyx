@@ -13,7 +13,7 @@ import numpy as np
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport enlarge, Kernel
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel
 
 
 cdef inline bint before(Entry* a, Entry* b) noexcept:
@@ -124,6 +124,9 @@ cdef class HeapKernel(Kernel):
         Kernel.resize(self, n)
         self.heap.resize(n)
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        __builtin_prefetch(&self.heap.position[slot])
 
     cdef void cache(self, int32_t slot, int64_t size, double primary, int64_t secondary) noexcept:
         self.size_of[slot] = size

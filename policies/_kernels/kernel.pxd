@@ -42,8 +42,7 @@ cdef class Kernel:
 
 
 cdef class QueueKernel(Kernel):
-    cdef int32_t[::1] prev
-    cdef int32_t[::1] next
+    cdef int32_t[::1] pairs
     cdef int8_t[::1] where
     cdef Links links
 

@@ -38,7 +38,7 @@ import numpy as np
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
-from policies._kernels.queues cimport NIL, push_back, Queue, unlink
+from policies._kernels.queues cimport after, NIL, push_back, Queue, unlink
 
 
 cdef object enlarge(object array, Py_ssize_t n, object fill):
@@ -100,8 +100,7 @@ cdef class Kernel:
             self.n_evicted += 1
 
     cdef void prefetch(self, int32_t slot) noexcept:
-        """Ask the memory for the slot's state a request or so ahead (replay calls it)."""
-        __builtin_prefetch(&self.ids[slot])
+        """Ask the memory for a slot's state some requests ahead (replay calls it): by default, nothing."""
 
     # -- the policy: every kernel overrides these ---------------------------------
     cdef bint lookup(self, int32_t slot) noexcept:
@@ -132,12 +131,12 @@ cdef class Kernel:
     # -- one request of a replay ----------------------------------------------
     cdef bint access(self, int32_t slot, uint64_t key, int64_t size) noexcept:
         """Policy.access behind the admission filter, as policies.admission.Admitted does it."""
-        self.ids[slot] = key
         if self.admission is not None:
             self.admission.record(key)
         if self.lookup(slot):
             return True
         if self.admission is None or self.contains(slot) or self.admission.admit(key, size):
+            self.ids[slot] = key  # a cached slot always knows its key (a slot has one key)
             self.insert(slot, size)
         return False
 
@@ -205,22 +204,18 @@ cdef class QueueKernel(Kernel):
 
     def __init__(self, int64_t capacity):
         Kernel.__init__(self, capacity)
-        self.prev = np.zeros(0, dtype=np.int32)
-        self.next = np.zeros(0, dtype=np.int32)
+        self.pairs = np.zeros(0, dtype=np.int32)
         self.where = np.zeros(0, dtype=np.int8)
 
     cdef void prefetch(self, int32_t slot) noexcept:
         __builtin_prefetch(&self.where[slot])
-        __builtin_prefetch(&self.prev[slot])
-        __builtin_prefetch(&self.next[slot])
+        __builtin_prefetch(&self.pairs[2 * slot])
 
     cdef int resize(self, int32_t n) except -1:
         Kernel.resize(self, n)
-        self.prev = enlarge(self.prev, n, NIL)
-        self.next = enlarge(self.next, n, NIL)
+        self.pairs = enlarge(self.pairs, 2 * n, NIL)
         self.where = enlarge(self.where, n, 0)
-        self.links.prev = &self.prev[0]
-        self.links.next = &self.next[0]
+        self.links.pairs = &self.pairs[0]
         return 0
 
     cdef list walk(self, Queue* queue):
@@ -229,7 +224,7 @@ cdef class QueueKernel(Kernel):
         cdef int32_t slot = queue.head
         while slot != NIL:
             slots.append(slot)
-            slot = self.next[slot]
+            slot = after(&self.links, slot)
         return slots
 
     cdef void remember(self, Queue* ghosts, int64_t limit, int32_t slot, int8_t ghost) noexcept:

@@ -15,7 +15,7 @@ import numpy as np
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
-from policies._kernels.kernel cimport enlarge, QueueKernel
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge, QueueKernel
 from policies._kernels.queues cimport clear, push_back, Queue, unlink
 
 cdef enum:
@@ -198,6 +198,10 @@ cdef class LFUDAKernel(QueueKernel):
         QueueKernel.resize(self, n)
         self.priority = enlarge(self.priority, n, 0)
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        QueueKernel.prefetch(self, slot)
+        __builtin_prefetch(&self.priority[slot])
 
     # -- buckets -----------------------------------------------------------------
     cdef int append(self, int64_t priority, int32_t slot) except -1:

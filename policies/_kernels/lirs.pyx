@@ -13,8 +13,8 @@ import numpy as np
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
-from policies._kernels.kernel cimport enlarge, Kernel
-from policies._kernels.queues cimport clear, Links, move_to_back, NIL, push_back, Queue, unlink
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel
+from policies._kernels.queues cimport after, clear, Links, move_to_back, NIL, push_back, Queue, unlink
 
 cdef enum:
     NOT_IN_S = -1
@@ -29,7 +29,7 @@ cdef class LIRSKernel(Kernel):
     cdef uint8_t[::1] queued        # in Q: a resident HIR object
     cdef uint8_t[::1] listed        # in the non-resident list
     cdef int64_t[::1] listed_size   # its size there (the Python list keeps its own copy)
-    cdef int32_t[::1] s_prev, s_next, q_prev, q_next, n_prev, n_next
+    cdef int32_t[::1] s_pairs, q_pairs, n_pairs
     cdef Links s_links, q_links, n_links
     cdef Queue stack, queue, nonresident  # bottom / LRU end / oldest first; their `used` is not kept
     cdef int64_t stack_used, lir_used, hir_used
@@ -43,8 +43,7 @@ cdef class LIRSKernel(Kernel):
         self.queued = np.zeros(0, dtype=np.uint8)
         self.listed = np.zeros(0, dtype=np.uint8)
         self.listed_size = np.zeros(0, dtype=np.int64)
-        self.s_prev = self.s_next = np.zeros(0, dtype=np.int32)
-        self.q_prev = self.q_next = self.n_prev = self.n_next = self.s_prev
+        self.s_pairs = self.q_pairs = self.n_pairs = np.zeros(0, dtype=np.int32)
         clear(&self.stack)
         clear(&self.queue)
         clear(&self.nonresident)
@@ -57,13 +56,18 @@ cdef class LIRSKernel(Kernel):
         self.queued = enlarge(self.queued, n, 0)
         self.listed = enlarge(self.listed, n, 0)
         self.listed_size = enlarge(self.listed_size, n, 0)
-        self.s_prev, self.s_next = enlarge(self.s_prev, n, NIL), enlarge(self.s_next, n, NIL)
-        self.q_prev, self.q_next = enlarge(self.q_prev, n, NIL), enlarge(self.q_next, n, NIL)
-        self.n_prev, self.n_next = enlarge(self.n_prev, n, NIL), enlarge(self.n_next, n, NIL)
-        self.s_links.prev, self.s_links.next = &self.s_prev[0], &self.s_next[0]
-        self.q_links.prev, self.q_links.next = &self.q_prev[0], &self.q_next[0]
-        self.n_links.prev, self.n_links.next = &self.n_prev[0], &self.n_next[0]
+        self.s_pairs = enlarge(self.s_pairs, 2 * n, NIL)
+        self.q_pairs = enlarge(self.q_pairs, 2 * n, NIL)
+        self.n_pairs = enlarge(self.n_pairs, 2 * n, NIL)
+        self.s_links.pairs = &self.s_pairs[0]
+        self.q_links.pairs = &self.q_pairs[0]
+        self.n_links.pairs = &self.n_pairs[0]
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        __builtin_prefetch(&self.state[slot])
+        __builtin_prefetch(&self.queued[slot])
+        __builtin_prefetch(&self.s_pairs[2 * slot])
 
     # -- the three OrderedDicts ------------------------------------------------------
     cdef void set_state(self, int32_t slot, int8_t state) noexcept:
@@ -273,7 +277,7 @@ cdef class LIRSKernel(Kernel):
         while slot != NIL:
             if self.state[slot] == LIR:
                 slots.append(slot)
-            slot = self.s_next[slot]
+            slot = after(&self.s_links, slot)
         return slots
 
     def order(self):
@@ -282,5 +286,5 @@ cdef class LIRSKernel(Kernel):
         cdef int32_t slot = self.queue.head
         while slot != NIL:
             slots.append(slot)
-            slot = self.q_next[slot]
+            slot = after(&self.q_links, slot)
         return slots

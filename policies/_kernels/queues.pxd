@@ -1,10 +1,11 @@
 # Intrusive doubly-linked queues over slot numbers: the OrderedDicts of the
 # Python policies, in C.
 #
-# A slot's neighbours live in two int32 arrays, prev and next, shared by every
-# queue of one `Links`: a slot is in at most one of those queues at a time (a
-# policy whose slot may sit in two lists at once, as LIRS's stack and queue, has
-# two Links).  A Queue is its two ends, its length and the sum of its sizes.
+# A slot's two neighbours sit side by side in one int32 array (one cache line
+# for both), shared by every queue of one `Links`: a slot is in at most one of
+# those queues at a time (a policy whose slot may sit in two lists at once, as
+# LIRS's stack and queue, has two Links).  A Queue is its two ends, its length
+# and the sum of its sizes.
 # The functions are inline, in this .pxd, so that each kernel's loops compile
 # them in: no call, no vtable, on the hottest path of every policy.
 
@@ -15,8 +16,11 @@ cdef enum:
 
 
 cdef struct Links:
-    int32_t* prev  # the slot towards the front (older), or NIL
-    int32_t* next  # the slot towards the back (newer), or NIL
+    int32_t* pairs  # pairs[2 * slot]: the slot towards the front (older), pairs[2 * slot + 1]: towards the back
+
+
+cdef inline int32_t after(Links* links, int32_t slot) noexcept nogil:
+    return links.pairs[2 * slot + 1]
 
 
 cdef struct Queue:
@@ -34,27 +38,27 @@ cdef inline void clear(Queue* q) noexcept nogil:
 
 
 cdef inline void push_back(Links* links, Queue* q, int32_t slot, int64_t size) noexcept nogil:
-    links.prev[slot] = q.tail
-    links.next[slot] = NIL
+    links.pairs[2 * slot] = q.tail
+    links.pairs[2 * slot + 1] = NIL
     if q.tail == NIL:
         q.head = slot
     else:
-        links.next[q.tail] = slot
+        links.pairs[2 * q.tail + 1] = slot
     q.tail = slot
     q.count += 1
     q.used += size
 
 
 cdef inline void unlink(Links* links, Queue* q, int32_t slot, int64_t size) noexcept nogil:
-    cdef int32_t before = links.prev[slot], after = links.next[slot]
-    if before == NIL:
-        q.head = after
+    cdef int32_t older = links.pairs[2 * slot], newer = links.pairs[2 * slot + 1]
+    if older == NIL:
+        q.head = newer
     else:
-        links.next[before] = after
-    if after == NIL:
-        q.tail = before
+        links.pairs[2 * older + 1] = newer
+    if newer == NIL:
+        q.tail = older
     else:
-        links.prev[after] = before
+        links.pairs[2 * newer] = older
     q.count -= 1
     q.used -= size
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport enlarge, Kernel, PythonRandom
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel, PythonRandom
 
 
 cdef class RandomKernel(Kernel):
@@ -34,6 +34,9 @@ cdef class RandomKernel(Kernel):
         self.cached = enlarge(self.cached, n, 0)
         self.position = enlarge(self.position, n, -1)
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        __builtin_prefetch(&self.position[slot])
 
     cdef bint lookup(self, int32_t slot) noexcept:
         return self.position[slot] >= 0

@@ -8,7 +8,7 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint8_t
 
-from policies._kernels.kernel cimport enlarge, QueueKernel
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge, QueueKernel
 from policies._kernels.queues cimport clear, move_to_back, push_back, Queue, unlink
 
 cdef enum:
@@ -42,6 +42,10 @@ cdef class S3FIFOKernel(QueueKernel):
         self.freq = enlarge(self.freq, n, 0)
         self.ghost_hit = enlarge(self.ghost_hit, n, 0)
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        QueueKernel.prefetch(self, slot)
+        __builtin_prefetch(&self.freq[slot])
 
     cdef bint lookup(self, int32_t slot) noexcept:
         cdef int where = self.where[slot]

@@ -10,8 +10,8 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint8_t
 
 from policies._kernels.fifo cimport CACHED, FIFOKernel
-from policies._kernels.kernel cimport enlarge
-from policies._kernels.queues cimport NIL
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge
+from policies._kernels.queues cimport after, NIL
 
 
 cdef class SieveKernel(FIFOKernel):
@@ -30,6 +30,10 @@ cdef class SieveKernel(FIFOKernel):
         self.visited = enlarge(self.visited, n, 0)
         return 0
 
+    cdef void prefetch(self, int32_t slot) noexcept:
+        FIFOKernel.prefetch(self, slot)
+        __builtin_prefetch(&self.visited[slot])
+
     cdef bint lookup(self, int32_t slot) noexcept:
         if self.where[slot] == CACHED:
             self.visited[slot] = 1
@@ -37,30 +41,30 @@ cdef class SieveKernel(FIFOKernel):
         return False
 
     cdef void insert(self, int32_t slot, int64_t size) noexcept:
-        cdef int32_t examined, after
+        cdef int32_t examined, later
         self.remove(slot)
         if size > self.capacity:
             return
         while self.queue.used + size > self.capacity:
             examined = self.hand
-            after = self.next[examined]
+            later = after(&self.links, examined)
             if self.visited[examined]:  # spared: the bit is cleared, it keeps its place
                 self.visited[examined] = 0
             else:
                 self.evict(examined)
             # The hand moves on; past the back it wraps around to the front.
-            self.hand = after if after != NIL else self.queue.head
+            self.hand = later if later != NIL else self.queue.head
         self.visited[slot] = 0
         self.admit(slot, size)
         if self.hand == NIL:
             self.hand = slot
 
     cdef bint remove(self, int32_t slot) noexcept:
-        cdef int32_t after
+        cdef int32_t later
         if self.where[slot] != CACHED:
             return False
-        after = self.next[slot]
+        later = after(&self.links, slot)
         FIFOKernel.remove(self, slot)
         if slot == self.hand:
-            self.hand = after if after != NIL else self.queue.head
+            self.hand = later if later != NIL else self.queue.head
         return True

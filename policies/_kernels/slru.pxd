@@ -6,8 +6,7 @@ from policies._kernels.queues cimport Links, Queue
 
 cdef class SegmentedLRU:
     cdef Kernel owner
-    cdef int32_t[::1] prev
-    cdef int32_t[::1] next
+    cdef int32_t[::1] pairs
     cdef int32_t[::1] segment
     cdef Links links
     cdef Queue* segs

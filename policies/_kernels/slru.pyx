@@ -10,8 +10,8 @@ import numpy as np
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport enlarge, Kernel
-from policies._kernels.queues cimport clear, move_to_back, NIL, push_back, unlink
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel
+from policies._kernels.queues cimport after, clear, move_to_back, NIL, push_back, unlink
 
 
 cdef class SegmentedLRU:
@@ -23,8 +23,7 @@ cdef class SegmentedLRU:
         self.seg_capacity = np.array(seg_capacities, dtype=np.int64)
         self.capacity = capacity
         self.used = 0
-        self.prev = np.zeros(0, dtype=np.int32)
-        self.next = np.zeros(0, dtype=np.int32)
+        self.pairs = np.zeros(0, dtype=np.int32)
         self.segment = np.zeros(0, dtype=np.int32)
         self.segs = <Queue*>PyMem_Malloc(self.n_seg * sizeof(Queue))
         if self.segs == NULL:
@@ -36,11 +35,9 @@ cdef class SegmentedLRU:
         PyMem_Free(self.segs)
 
     cdef int resize(self, int32_t n) except -1:
-        self.prev = enlarge(self.prev, n, NIL)
-        self.next = enlarge(self.next, n, NIL)
+        self.pairs = enlarge(self.pairs, 2 * n, NIL)
         self.segment = enlarge(self.segment, n, -1)  # -1: not in this cache
-        self.links.prev = &self.prev[0]
-        self.links.next = &self.next[0]
+        self.links.pairs = &self.pairs[0]
         return 0
 
     cdef void relink(self, int32_t slot, int to) noexcept:
@@ -130,7 +127,7 @@ cdef class SegmentedLRU:
             slot = self.segs[seg].head
             while slot != NIL:
                 slots.append(slot)
-                slot = self.next[slot]
+                slot = after(&self.links, slot)
         return slots
 
 
@@ -148,6 +145,10 @@ cdef class SLRUKernel(Kernel):
         Kernel.resize(self, n)
         self.slru.resize(n)
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        __builtin_prefetch(&self.slru.segment[slot])
+        __builtin_prefetch(&self.slru.pairs[2 * slot])
 
     cdef bint lookup(self, int32_t slot) noexcept:
         return self.slru.hit(slot)

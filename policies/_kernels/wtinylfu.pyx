@@ -10,7 +10,7 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
-from policies._kernels.kernel cimport QueueKernel
+from policies._kernels.kernel cimport __builtin_prefetch, QueueKernel
 from policies._kernels.queues cimport clear, move_to_back, push_back, Queue, unlink
 from policies._kernels.slru cimport SegmentedLRU
 
@@ -66,6 +66,10 @@ cdef class WTinyLFUKernel(QueueKernel):
         QueueKernel.resize(self, n)
         self.main.resize(n)
         return 0
+
+    cdef void prefetch(self, int32_t slot) noexcept:
+        QueueKernel.prefetch(self, slot)
+        __builtin_prefetch(&self.main.segment[slot])
 
     # -- the sketch ------------------------------------------------------------------
     cdef void probes(self, int32_t slot, uint32_t* out) noexcept:

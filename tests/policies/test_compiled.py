@@ -280,7 +280,14 @@ def test_users_policies_and_filters_stay_python():
 def test_dense_ids_number_keys_in_order_of_first_sight(compiled):
     dense = DenseIds(compiled=compiled)
     rng = np.random.default_rng(5)
-    keys = np.concatenate([[0, -1, 2**63 - 1, -(2**63)], rng.integers(-(2**63), 2**63 - 1, 50_000), [0, 7]])
+    keys = np.concatenate(
+        [
+            [3_000_000, 0, -1, 2**63 - 1, -(2**63)],  # too far out for the direct table at first: hashed
+            rng.integers(-(2**63), 2**63 - 1, 50_000),
+            np.arange(1, 400_000),  # dense ids: the direct table widens, and 3,000,000 moves over
+            [3_500_000, 3_000_000, 7],
+        ]
+    )
     keys = np.concatenate([keys, keys[::-1]])  # every key again: all found
     ids = np.concatenate([dense(part) for part in np.array_split(keys, 7)])
     _, first = np.unique(keys, return_index=True)
