@@ -39,7 +39,7 @@ import numpy as np
 
 from policies.admission import Admitted, ProbabilisticAdmission, SizeAdmission, TinyLFUAdmission
 from policies.arc import ARC
-from policies.base import Policy, PolicyError, make_policy
+from policies.base import Policy, PolicyError, available, make_policy, policy_class
 from policies.belady import Belady
 from policies.clock import Clock
 from policies.fifo import FIFO
@@ -123,6 +123,11 @@ def make_fast_policy(name: str, capacity: int, admission=None, admission_params=
     if params.get("future") is not None:
         compiled.prepare(params["future"])
     return compiled
+
+
+def compiled_names() -> list[str]:
+    """The registered policies that have a kernel (the built-in ones), sorted."""
+    return [name for name in available() if policy_class(name) in _KERNELS]
 
 
 def compile_policy(reference: Policy) -> CompiledPolicy | None:

@@ -6,8 +6,9 @@ Two tables, one answer:
   dense already (kvsim's own Zipf traces: a permutation of 0 .. N-1; block
   numbers), index a direct table of ids: one memory access, no hashing;
 * any other key is hashed: open addressing, buckets of two int64 words
-  (key, id + 1; 0 marks an empty bucket), linear probing from a SplitMix64
-  hash, the table doubled before it is half full.
+  (key, id + 1; 0 marks an empty bucket), linear probing from the key's
+  Fibonacci hash (its top bits after a multiplication by 2**64 / golden
+  ratio), the table doubled before it is half full.
 
 The direct table covers [0, 2**k) and widens while the keys stay dense
 (a key below 8 x the keys seen + 2**20): its memory is then at most 32 bytes
@@ -30,13 +31,6 @@ cdef enum:
     DIRECT_SLACK = 8        # ... and this many per key seen
 
 
-cdef inline uint64_t mix64(uint64_t x) noexcept:
-    x += 0x9E3779B97F4A7C15ULL
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
-    return x ^ (x >> 31)
-
-
 cdef class IdMap:
     """Dense ids 0, 1, 2, ... for int64 keys, in the order they are first seen."""
 
@@ -44,6 +38,7 @@ cdef class IdMap:
     cdef Py_ssize_t direct_size
     cdef int64_t[::1] table      # 2 words per bucket: the key, its id + 1 (0: empty)
     cdef uint64_t mask           # buckets - 1 (a power of two)
+    cdef int shift               # 64 - log2(buckets): a hash's top bits are its bucket
     cdef Py_ssize_t hashed       # keys in the hash table
     cdef Py_ssize_t count
     cdef int64_t[::1] originals  # id -> key; the first `count` are in use
@@ -53,6 +48,7 @@ cdef class IdMap:
         self.direct_size = 0
         self.table = np.zeros(2 * 1024, dtype=np.int64)
         self.mask = 1023
+        self.shift = 64 - 10
         self.hashed = 0
         self.count = 0
         self.originals = np.zeros(1024, dtype=np.int64)
@@ -76,7 +72,7 @@ cdef class IdMap:
         if 0 <= key < self.direct_size:
             __builtin_prefetch(&self.direct[key])
         else:
-            __builtin_prefetch(&self.table[2 * (mix64(<uint64_t>key) & self.mask)])
+            __builtin_prefetch(&self.table[2 * self.home(key)])
 
     cdef int32_t id_of(self, int64_t key) except -1:
         cdef int64_t found
@@ -110,9 +106,13 @@ cdef class IdMap:
         self.count += 1
         return <int32_t>(self.count - 1)
 
+    cdef inline uint64_t home(self, int64_t key) noexcept:
+        """The key's first bucket: Fibonacci hashing."""
+        return (<uint64_t>key * 0x9E3779B97F4A7C15ULL) >> self.shift
+
     cdef inline int64_t find(self, int64_t key, uint64_t* bucket) noexcept:
         """The key's id in the hash table; or -1, with *bucket the empty bucket where it belongs."""
-        cdef uint64_t at = mix64(<uint64_t>key) & self.mask
+        cdef uint64_t at = self.home(key)
         cdef int64_t* table = &self.table[0]
         while table[2 * at + 1]:
             if table[2 * at] == key:
@@ -140,6 +140,9 @@ cdef class IdMap:
         cdef Py_ssize_t i
         self.table = np.zeros(2 * buckets, dtype=np.int64)
         self.mask = buckets - 1
+        self.shift = 64
+        while (<uint64_t>1 << (64 - self.shift)) < <uint64_t>buckets:
+            self.shift -= 1
         self.hashed = 0
         for i in range(0, old.shape[0], 2):
             if old[i + 1]:

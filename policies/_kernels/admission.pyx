@@ -9,7 +9,7 @@ import numpy as np
 
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
-from policies._kernels.kernel cimport AdmissionKernel, PythonRandom
+from policies._kernels.kernel cimport AdmissionKernel, mix64, PythonRandom
 
 
 cdef class SizeAdmissionKernel(AdmissionKernel):
@@ -36,14 +36,6 @@ cdef class ProbabilisticAdmissionKernel(AdmissionKernel):
 
     cdef bint admit(self, uint64_t key, int64_t size) noexcept:
         return self.rng.random() < self.probability
-
-
-cdef inline uint64_t mix64(uint64_t x) noexcept:
-    """SplitMix64's finaliser: sketch.py's mix64, the stable hash of an integer key id."""
-    x += 0x9E3779B97F4A7C15ULL
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
-    return x ^ (x >> 31)
 
 
 cdef class TinyLFUAdmissionKernel(AdmissionKernel):

@@ -1,30 +1,20 @@
 """GDSF (policies/gdsf.py) in C, over an indexed heap of priorities L + frequency * 1e6 / size."""
 
-import numpy as np
-
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.heap cimport HeapKernel
-from policies._kernels.kernel cimport enlarge
+from policies._kernels.heap cimport CountingHeapKernel
 
 
-cdef class GDSFKernel(HeapKernel):
+cdef class GDSFKernel(CountingHeapKernel):
     """Greedy-Dual-Size-Frequency: the new object goes in first, then the lowest priorities leave."""
 
-    cdef int64_t[::1] freq
     cdef double inflation  # L: the priority of the last evicted object
     cdef int64_t pushes    # ties go to the earlier priority (the Python policy's push order)
 
     def __init__(self, int64_t capacity):
-        HeapKernel.__init__(self, capacity)
-        self.freq = np.zeros(0, dtype=np.int64)
+        CountingHeapKernel.__init__(self, capacity)
         self.inflation = 0.0
         self.pushes = 0
-
-    cdef int resize(self, int32_t n) except -1:
-        HeapKernel.resize(self, n)
-        self.freq = enlarge(self.freq, n, 0)
-        return 0
 
     cdef bint lookup(self, int32_t slot) noexcept:
         if not self.heap.has(slot):

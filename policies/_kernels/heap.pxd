@@ -31,3 +31,7 @@ cdef class HeapKernel(Kernel):
 
     cdef void cache(self, int32_t slot, int64_t size, double primary, int64_t secondary) noexcept
     cdef void evict_top(self) noexcept
+
+
+cdef class CountingHeapKernel(HeapKernel):
+    cdef int64_t[::1] freq

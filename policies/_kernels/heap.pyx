@@ -156,3 +156,16 @@ cdef class HeapKernel(Kernel):
 
     def order(self):
         return self.heap.ordered()
+
+
+cdef class CountingHeapKernel(HeapKernel):
+    """A heap kernel that counts each cached slot's requests (LFU, GDSF)."""
+
+    def __init__(self, int64_t capacity):
+        HeapKernel.__init__(self, capacity)
+        self.freq = np.zeros(0, dtype=np.int64)
+
+    cdef int resize(self, int32_t n) except -1:
+        HeapKernel.resize(self, n)
+        self.freq = enlarge(self.freq, n, 0)
+        return 0

@@ -13,6 +13,14 @@ cdef enum:
 cdef object enlarge(object array, Py_ssize_t n, object fill)
 
 
+cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
+    """SplitMix64's finaliser: policies/sketch.py's mix64, the stable hash of an integer key id."""
+    x += 0x9E3779B97F4A7C15ULL
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
+    return x ^ (x >> 31)
+
+
 cdef class AdmissionKernel:
     cdef void record(self, uint64_t key) noexcept
     cdef bint admit(self, uint64_t key, int64_t size) noexcept

@@ -1,28 +1,18 @@
 """LFU (policies/lfu.py) in C, over an indexed heap of (frequency, when it was reached)."""
 
-import numpy as np
-
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.heap cimport HeapKernel
-from policies._kernels.kernel cimport enlarge
+from policies._kernels.heap cimport CountingHeapKernel
 
 
-cdef class LFUKernel(HeapKernel):
+cdef class LFUKernel(CountingHeapKernel):
     """Least frequently used; among equals, the one that reached its frequency first."""
 
-    cdef int64_t[::1] freq
     cdef int64_t stamp  # counts the times a slot reached a frequency: the tie-break
 
     def __init__(self, int64_t capacity):
-        HeapKernel.__init__(self, capacity)
-        self.freq = np.zeros(0, dtype=np.int64)
+        CountingHeapKernel.__init__(self, capacity)
         self.stamp = 0
-
-    cdef int resize(self, int32_t n) except -1:
-        HeapKernel.resize(self, n)
-        self.freq = enlarge(self.freq, n, 0)
-        return 0
 
     cdef bint lookup(self, int32_t slot) noexcept:
         if not self.heap.has(slot):

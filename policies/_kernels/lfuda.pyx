@@ -15,19 +15,12 @@ import numpy as np
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge, QueueKernel
+from policies._kernels.kernel cimport __builtin_prefetch, enlarge, mix64, QueueKernel
 from policies._kernels.queues cimport clear, push_back, Queue, unlink
 
 cdef enum:
     OUT, CACHED  # where[slot]
     ABSENT = -1  # PriorityMap.get: no bucket
-
-
-cdef inline uint64_t mix64(uint64_t x) noexcept:
-    x += 0x9E3779B97F4A7C15ULL
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
-    return x ^ (x >> 31)
 
 
 cdef class PriorityMap:
