@@ -36,7 +36,7 @@ from experiments.sweep import points
 from policies import available, engine, make_fast_policy, make_policy
 from policies.compiled import engine_of
 from policies.mrc import lru_mrc
-from policies.replay import ReplayCounts, offline, prepare_offline, replay_batches
+from policies.replay import ReplayCounts, prepare_offline, replay_batches
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
 from workloads import Lognormal, Poisson, Workload, Zipf
 from workloads.ids import DenseIds, dense_batches
@@ -163,9 +163,7 @@ def our_replay(policy, path: Path) -> ReplayCounts:
     """
     trace = open_trace(path, "oraclegeneral")
     dense = DenseIds() if engine_of(policy) == "compiled" else None
-    if offline(policy):
-        keys = trace.keys()
-        prepare_offline(policy, keys, None if dense is None else dense(keys))
+    prepare_offline([policy], trace.keys, dense)
     batches = trace.chunks() if dense is None else dense_batches(trace.chunks(), dense)
     return replay_batches(policy, batches, count_bytes=True)
 

@@ -50,7 +50,7 @@ from experiments.execute import atomic_write
 from policies import PolicyError, policy_class
 from policies.compiled import engine, engine_of, make_fast_policy
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
-from policies.replay import Replayer, offline, prepare_offline
+from policies.replay import Replayer, prepare_offline
 from workloads.ids import DenseIds, dense_batches
 from workloads.traces import FORMATS, KEY_TYPES, TraceError, detect_format, open_trace
 
@@ -283,12 +283,8 @@ def command_replay(args) -> int:
     # Compiled policies index their arrays by the keys' dense ids, numbered here once for all.
     dense = DenseIds() if any(engine_of(replayer.policy) == "compiled" for _, _, replayer in runs) else None
     try:
-        if any(offline(replayer.policy) for _, _, replayer in runs):
-            keys = trace.keys()
-            ids = None if dense is None else dense(keys)  # numbers every key: the chunks then look theirs up
-            for _, _, replayer in runs:
-                if offline(replayer.policy):
-                    prepare_offline(replayer.policy, keys, ids)
+        # Numbering the whole future first, the chunks then only look their ids up.
+        prepare_offline([replayer.policy for _, _, replayer in runs], trace.keys, dense)
         for batch in trace.chunks():
             ids = None if dense is None else dense(batch.key)
             for _, _, replayer in runs:

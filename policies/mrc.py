@@ -575,9 +575,7 @@ def replay_mrc(
         if not callable(source):
             raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
         keys, ids = _future(source, effective_rate if sampling else None)
-        for p in policies:
-            if offline(p):
-                prepare_offline(p, keys, ids)
+        prepare_offline(policies, keys, None if ids is None else lambda _: ids)
     replayers = [Replayer(p, count_bytes) for p in policies]
     requests = total_bytes = position = 0
     for keys, sizes, ids in _chunks(source):

@@ -82,8 +82,7 @@ def replay_hits(policy: Policy, keys, sizes=None, count_bytes: bool = False, ids
     sizes = np.ones(len(keys), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
     if len(sizes) != len(keys):
         raise ValueError(f"replay: {len(keys)} keys but {len(sizes)} sizes")
-    if policy.offline and not getattr(policy, "prepared", False):
-        policy.prepare(keys)
+    prepare_offline([policy], keys)
     replay_batch = getattr(policy, "replay_batch", None)
     if replay_batch is not None:
         return replay_batch(keys, sizes, count_bytes, ids)
@@ -141,12 +140,27 @@ def offline(policy) -> bool:
     return bool(getattr(policy, "offline", False))
 
 
-def prepare_offline(policy, keys, ids=None) -> None:
-    """Give an offline policy the whole key sequence; a compiled one takes the keys' dense ids too."""
-    if getattr(policy, "replay_batch", None) is not None:
+def prepare_offline(policies, keys, number=None) -> None:
+    """Give every policy that needs the future and is not prepared yet the whole key sequence.
+
+    `keys` is the sequence, warm-up included, or a callable returning it (a
+    pass over a trace, made only if some policy needs it).  `number` maps
+    keys to their dense ids (workloads.ids.DenseIds): a compiled policy
+    prepares from those, without hashing a key.
+    """
+    waiting = [policy for policy in policies if offline(policy) and not getattr(policy, "prepared", False)]
+    if not waiting:
+        return
+    if callable(keys):
+        keys = keys()
+    ids = None
+    for policy in waiting:
+        if getattr(policy, "replay_batch", None) is None:
+            policy.prepare(keys)
+            continue
+        if ids is None and number is not None:
+            ids = number(keys)
         policy.prepare(keys, ids=ids)
-    else:
-        policy.prepare(keys)
 
 
 def replay_batches(policy: Policy, batches, count_bytes: bool = False, warmup: int = 0) -> ReplayCounts:
