@@ -360,10 +360,14 @@ class CompiledPolicy(Policy):
         sizes = np.ascontiguousarray(sizes, dtype=np.int64) if count_bytes else None
         if ids is not None:
             self._feed("ids")
-            slots = np.ascontiguousarray(ids, dtype=np.int32)
+            if len(ids) != n:
+                raise ValueError(f"replay: {n} keys but {len(ids)} dense ids")
             if n:
-                self._kernel.grow_to(int(slots.max()) + 1)
-            self._kernel.replay(slots, self._key_ids(keys), sizes, hits)
+                low, high = int(np.min(ids)), int(np.max(ids))
+                if low < 0 or high >= 2**31 - 1:  # the kernel indexes its arrays with them
+                    raise ValueError(f"dense ids must be in [0, 2**31 - 1); got {low} .. {high}")
+                self._kernel.grow_to(high + 1)
+            self._kernel.replay(np.ascontiguousarray(ids, dtype=np.int32), self._key_ids(keys), sizes, hits)
             return hits.view(bool)
         self._feed("keys")
         key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)

@@ -189,6 +189,10 @@ def test_one_policy_is_fed_one_way():
     assert fast.keys() == [0, 1, 2, 3, 4]  # the original ids, named again
     with pytest.raises(PolicyError, match="feed one policy one way"):
         fast.lookup(3)
+    with pytest.raises(ValueError, match=r"dense ids must be in \[0, 2\*\*31 - 1\); got -1 \.\. 4"):
+        replay(fast, keys, ids=np.array([0, 1, -1, 3, 4]))
+    with pytest.raises(ValueError, match="5 keys but 4 dense ids"):
+        replay(fast, keys, ids=np.arange(4))
 
 
 @needs_kernels
