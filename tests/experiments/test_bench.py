@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.experiments.conftest import kvsim
 
 
@@ -21,3 +23,20 @@ def test_bench_table_and_bad_section():
     assert done.returncode == 0 and "mrc_ratio_vs_replays" in done.stdout and "target" not in done.stderr
     bad = kvsim("bench", "--only", "speed")
     assert bad.returncode == 2 and "unknown section 'speed'" in bad.stderr
+
+
+def test_bench_replay_writes_its_long_trace_once_and_times_what_users_run(tmp_path, monkeypatch):
+    pytest.importorskip("libcachesim", exc_type=ImportError)
+    from experiments import bench
+    from policies import engine
+
+    monkeypatch.setenv("KVSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(bench, "QUICK_TRACE_REQUESTS", 20_000)
+    path, description = bench.long_trace(quick=True)
+    assert path.parent == tmp_path and "20,000 requests" in description
+    written = path.stat().st_mtime_ns
+    assert bench.long_trace(quick=True)[0] == path and path.stat().st_mtime_ns == written  # reused
+    figures = bench.bench_replay(path, quick=True, names=["lru", "s3fifo", "belady"])
+    for name, figure in figures.items():
+        assert figure["engine"] == engine() and figure["ratio"] > 0
+        assert figure["miss_ratio"] == pytest.approx(figure["libcachesim_miss_ratio"], abs=1e-12), name
