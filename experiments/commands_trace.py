@@ -61,13 +61,15 @@ from experiments.checks import Invalid, parse_bytes
 from experiments.config import ConfigError
 from experiments.outdir import claim
 from experiments.user_code import add_import_option, import_modules
-from policies import PolicyError, make_policy, policy_class
+from policies import PolicyError, policy_class
+from policies.compiled import engine, engine_of, make_fast_policy
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
 from policies.replay import Replayer, prepare_offline
+from workloads.ids import DenseIds, dense_batches
 from workloads.traces import FORMATS, KEY_TYPES, TIME_UNITS, TraceError, detect_format, open_trace
 
 #: the fields of one `kvsim replay --json` result, in order
-REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio")
+REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio", "engine")
 
 DEFAULT_POINTS = 50
 
@@ -284,8 +286,9 @@ def _policy_names(text: str) -> list[str]:
 
 
 def _build(name: str, capacity: int, count_bytes: bool):
+    """The policy, compiled when the engine is (policies.compiled)."""
     try:
-        return make_policy(name, capacity, capacity_bytes=count_bytes)
+        return make_fast_policy(name, capacity, capacity_bytes=count_bytes)
     except PolicyError:
         raise
     except (TypeError, ValueError) as error:
@@ -312,17 +315,23 @@ def command_replay(args) -> int:
         for label, value, is_bytes in capacities:
             policy = _build(name, value, is_bytes)
             runs.append((name, value if not is_bytes else label, Replayer(policy, is_bytes, warmup)))
+    # Compiled policies index their arrays by the keys' dense ids, numbered here once for all.
+    dense = DenseIds() if any(engine_of(replayer.policy) == "compiled" for _, _, replayer in runs) else None
     try:
-        prepare_offline([replayer.policy for _, _, replayer in runs], trace.keys)
+        # Numbering the whole future first, the chunks then only look their ids up.
+        prepare_offline([replayer.policy for _, _, replayer in runs], trace.keys, dense)
         for batch in in_seconds(trace.chunks(), args.time_unit):
+            ids = None if dense is None else dense(batch.key)
             for _, _, replayer in runs:
-                replayer.feed(batch.key, batch.size, times=batch.time)
+                replayer.feed(batch.key, batch.size, times=batch.time, ids=ids)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
     total = runs[0][2].position
     if warmup >= total:
         raise TraceCommandError(f"--warmup {warmup} covers the whole trace ({total} requests): nothing to count")
-    rows = [replay_row(name, capacity, replayer.counts) for name, capacity, replayer in runs]
+    rows = [
+        replay_row(name, capacity, replayer.counts, engine_of(replayer.policy)) for name, capacity, replayer in runs
+    ]
     if args.json:
         print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
     else:
@@ -330,7 +339,8 @@ def command_replay(args) -> int:
     return 0
 
 
-def replay_row(policy: str, capacity, counts) -> dict:
+def replay_row(policy: str, capacity, counts, engine_name: str) -> dict:
+    """One result of `kvsim replay`; `engine_name`: "compiled" or "python", the one that ran the policy."""
     return {
         "policy": policy,
         "capacity": capacity,
@@ -339,6 +349,7 @@ def replay_row(policy: str, capacity, counts) -> dict:
         "misses": counts.misses,
         "miss_ratio": counts.miss_ratio,
         "byte_miss_ratio": counts.byte_miss_ratio,
+        "engine": engine_name,
     }
 
 
@@ -426,8 +437,9 @@ def compute_curve(
 ) -> MissRatioCurve:
     """The curve, with the trace's or the sampler's mistakes as one-line errors."""
 
-    def chunks():  # the trace, read once per pass, its times in seconds for a timed policy
-        return in_seconds(trace.chunks(), time_unit)
+    def chunks():  # the trace, read once per pass: times in seconds (a timed policy), dense ids (compiled ones)
+        batches = in_seconds(trace.chunks(), time_unit)
+        return dense_batches(batches) if engine() == "compiled" else batches
 
     try:
         curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)

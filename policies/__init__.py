@@ -6,6 +6,9 @@
     [False, False, True, False, False]
 
 Policies are pure synchronous objects with no clock (see policies/base.py).
+``make_policy`` builds the readable Python reference; ``make_fast_policy``
+the same policy compiled (policies/compiled.py) when ``engine()`` is
+"compiled", as replay and the miss-ratio curves use it.
 Registered names: arc, belady, clock, fifo, gdsf, lfu, lfuda, lirs, lru,
 random, s3fifo, sieve, slru, twoq, wtinylfu; the servers' own policies:
 redis-lru, redis-lfu, redis-random, memcached (with their memory models,
@@ -46,6 +49,7 @@ from policies.base import (
     policy_parameters,
     register,
 )
+from policies.compiled import engine, make_fast_policy  # noqa: E402
 from policies.replay import ReplayCounts, replay  # noqa: E402
 
 __all__ = [
@@ -60,6 +64,8 @@ __all__ = [
     "ReplayCounts",
     "available",
     "check_params",
+    "engine",
+    "make_fast_policy",
     "make_policy",
     "policy_class",
     "policy_parameters",

@@ -170,6 +170,14 @@ class TinyLFUAdmission(Admission):
             self._doorkeeper.clear()
             self._sketch.halve()
 
+    @property
+    def doorkeeper(self) -> BloomFilter:
+        return self._doorkeeper
+
+    @property
+    def sketch(self) -> CountMinSketch:
+        return self._sketch
+
     def estimate(self, key) -> int:
         return self._sketch.estimate(key) + (key in self._doorkeeper)
 

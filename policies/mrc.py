@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from policies.base import Policy, make_policy, policy_class
+from policies.base import Policy, policy_class
+from policies.compiled import make_fast_policy
 from policies.replay import Replayer, offline, prepare_offline, warm_count
 from policies.stack_depths import INFINITE, LRUStack, VaryingSizeError, int64_keys
 from workloads.hashing import mix64
@@ -133,39 +134,42 @@ def capacity_list(capacities) -> np.ndarray:
 
 
 def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(keys int64, sizes int64) chunks of a source (see ``_timed_chunks``)."""
-    for keys, sizes, _ in _timed_chunks(source):
+    """(keys int64, sizes int64) chunks of a source (see ``_parts``)."""
+    for keys, sizes, _, _ in _parts(source):
         yield keys, sizes
 
 
-def _timed_chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """(keys int64, sizes int64, times in seconds or None) chunks of a source.
+def _parts(source) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """(keys int64, sizes int64, times in seconds or None, dense ids or None) chunks of a source.
 
     A source is: an array or list of keys; a (keys, sizes) pair of arrays; an
     iterable of chunks, each a (keys, sizes) pair or a batch with ``key`` and
-    ``size`` arrays (workloads.RequestBatch, as a trace reader yields); or a
-    callable returning one of these, which can then be read more than once.
-    Only batches carry times (their ``time`` array), for a timed policy.
+    ``size`` arrays (workloads.RequestBatch, as a trace reader yields; with
+    an ``ids`` array too, workloads.ids.DenseBatch, the keys' dense ids,
+    which compiled policies index by); or a callable returning one of these,
+    which can then be read more than once.  Only batches carry times (their
+    ``time`` array), for a timed policy.
     """
     if callable(source):
         source = source()
     if _is_pair(source):
-        yield int64_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64), None
+        yield int64_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64), None, None
         return
     if isinstance(source, np.ndarray) or (isinstance(source, list) and not any(map(_is_chunk, source[:1]))):
         keys = int64_keys(np.asarray(source))
-        yield keys, np.ones(len(keys), dtype=np.int64), None
+        yield keys, np.ones(len(keys), dtype=np.int64), None, None
         return
     for chunk in source:
+        ids = None
         if hasattr(chunk, "key"):
-            keys, sizes = np.asarray(chunk.key), chunk.size
+            keys, sizes, ids = np.asarray(chunk.key), chunk.size, getattr(chunk, "ids", None)
         elif _is_pair(chunk):
             keys, sizes = np.asarray(chunk[0]), chunk[1]
         else:
             raise TypeError(f"a chunk must be a batch with key and size arrays or a (keys, sizes) pair; got {chunk!r}")
         if keys.dtype.kind not in "iu":
             raise TypeError(f"chunked keys must be integers (trace readers give int64 ids); got {keys.dtype}")
-        yield int64_keys(keys), np.asarray(sizes, dtype=np.int64), getattr(chunk, "time", None)
+        yield int64_keys(keys), np.asarray(sizes, dtype=np.int64), getattr(chunk, "time", None), ids
 
 
 def _is_pair(value) -> bool:
@@ -369,7 +373,7 @@ def lru_mrc(
 def _policy_factory(policy, params: dict | None, count_bytes: bool = False) -> Callable[[int], Policy]:
     if isinstance(policy, str):
         policy_class(policy)  # an unknown name fails now, with the list of valid ones
-        return lambda capacity: make_policy(policy, capacity, capacity_bytes=count_bytes, **(params or {}))
+        return lambda capacity: make_fast_policy(policy, capacity, capacity_bytes=count_bytes, **(params or {}))
     if callable(policy):
         return policy
     raise TypeError(f"policy must be a registry name or a callable capacity -> Policy; got {policy!r}")
@@ -404,22 +408,23 @@ def replay_mrc(
     sampling = threshold < _TWO64
     sizes_for = np.maximum(1, np.rint(capacities * effective_rate)).astype(np.int64) if sampling else capacities
     policies = [factory(int(c)) for c in sizes_for]
-    if any(offline(p) for p in policies) and not callable(source):
-        raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
-    prepare_offline(
-        policies, lambda: np.concatenate([k[_in_sample(k, threshold)] if sampling else k for k, _ in _chunks(source)])
-    )
+    if any(offline(p) for p in policies):
+        if not callable(source):
+            raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
+        keys, ids = _future(source, threshold if sampling else None)
+        prepare_offline(policies, keys, None if ids is None else lambda _: ids)
     replayers = [Replayer(p, count_bytes) for p in policies]
     measured = _Measured(warmup)
-    for keys, sizes, times in _timed_chunks(source):
+    for keys, sizes, times, ids in _parts(source):
         warm = measured.advance(sizes)
         if sampling:
             keep = _in_sample(keys, threshold)
             warm = int(keep[:warm].sum())
             keys, sizes = keys[keep], sizes[keep]
             times = None if times is None else np.asarray(times)[keep]
+            ids = None if ids is None else ids[keep]
         for replayer in replayers:
-            replayer.feed(keys, sizes, warm=warm, times=times)
+            replayer.feed(keys, sizes, warm=warm, times=times, ids=ids)
     requests, total_bytes = measured.requests, measured.bytes
     counts = [r.counts for r in replayers]
     if not sampling:
@@ -446,6 +451,17 @@ def replay_mrc(
         "mini",
         rate=effective_rate,
     )
+
+
+def _future(source, threshold: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The whole (sampled) key sequence of a source, and its dense ids if the source has them."""
+    keys, ids = [], []
+    for chunk_keys, _, _, chunk_ids in _parts(source):
+        keep = slice(None) if threshold is None else _in_sample(chunk_keys, threshold)
+        keys.append(chunk_keys[keep])
+        ids.append(None if chunk_ids is None else chunk_ids[keep])
+    dense = None if not ids or any(part is None for part in ids) else np.concatenate(ids)
+    return np.concatenate(keys), dense
 
 
 def is_lru(policy, params: dict | None = None) -> bool:

@@ -71,20 +71,49 @@ class ReplayCounts:
         self.hit_bytes += other.hit_bytes
 
 
-def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False, times=None) -> ReplayCounts:
+def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False, times=None, ids=None) -> ReplayCounts:
     """Feed `keys` (with object `sizes`) through `policy`; count hits.
 
     When `count_bytes` is false the policy sees every object as size 1 (its
     capacity counts objects), but byte counts still use the real sizes.
     `times` (seconds) reach a timed policy only; without them it sees 0, 1, 2, ...
+    `ids`, the keys' dense ids (workloads.ids.DenseIds), if the caller has
+    them, let a compiled policy skip mapping keys to its slots.
     """
-    # Keys may be any hashables (ints, strings, tuples); a numpy array becomes Python ints.
-    key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
-    sizes = np.ones(len(key_list), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
-    if len(sizes) != len(key_list):
-        raise ValueError(f"replay: {len(key_list)} keys but {len(sizes)} sizes")
-    prepare_offline([policy], keys if isinstance(keys, np.ndarray) else key_list)
+    hits = replay_hits(policy, keys, sizes, count_bytes, times, ids)
+    return count_hits(hits, np.ones(len(hits), dtype=np.int64) if sizes is None else sizes)
+
+
+def count_hits(hits: np.ndarray, sizes) -> ReplayCounts:
+    """The counts of requests with these hit flags and object sizes (bytes summed exactly)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    return ReplayCounts(
+        requests=len(hits),
+        hits=int(hits.sum()),
+        bytes=exact_sum(sizes),
+        hit_bytes=exact_sum(sizes[hits]),
+    )
+
+
+def replay_hits(policy: Policy, keys, sizes=None, count_bytes: bool = False, times=None, ids=None) -> np.ndarray:
+    """``replay``, request by request: a boolean array, True where a request hit.
+
+    A compiled policy (policies/compiled.py) serves the whole batch in its
+    kernel; a timed one hears each request's time first; any other goes one
+    ``access`` at a time.
+    """
+    # Keys may be any hashables (ints, strings, tuples), in an array or any iterable.
+    if not isinstance(keys, np.ndarray):
+        keys = list(keys)
+    sizes = np.ones(len(keys), dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
+    if len(sizes) != len(keys):
+        raise ValueError(f"replay: {len(keys)} keys but {len(sizes)} sizes")
+    prepare_offline([policy], keys)
+    replay_batch = getattr(policy, "replay_batch", None)
+    if replay_batch is not None:
+        return replay_batch(keys, sizes, count_bytes, ids)
     policy.expect(keys)
+    key_list = keys.tolist() if isinstance(keys, np.ndarray) else keys  # Python ints: faster dict keys
     if getattr(policy, "timed", False):
         times = np.arange(len(key_list)) if times is None else np.asarray(times)
         object_sizes = sizes.tolist() if count_bytes else [1] * len(key_list)
@@ -93,13 +122,7 @@ def replay(policy: Policy, keys, sizes=None, count_bytes: bool = False, times=No
         flags = list(map(policy.access, key_list, sizes.tolist()))
     else:
         flags = list(map(policy.access, key_list))
-    hits = np.array(flags, dtype=bool)
-    return ReplayCounts(
-        requests=len(key_list),
-        hits=int(hits.sum()),
-        bytes=exact_sum(sizes),
-        hit_bytes=exact_sum(sizes[hits]),
-    )
+    return np.array(flags, dtype=bool)
 
 
 def _timed_access(policy: Policy):
@@ -136,23 +159,21 @@ class Replayer:
         self.position = 0  # requests fed so far
         self.counts = ReplayCounts()
 
-    def feed(self, keys, sizes=None, warm: int | None = None, times=None) -> None:
+    def feed(self, keys, sizes=None, warm: int | None = None, times=None, ids=None) -> None:
         """Replay the next chunk.  `warm`: how many of its first requests are warm-up
         (default: whatever part of it lies within the first `warmup` requests).
         `times`: the requests' times in seconds, for a timed policy (default: their
-        positions in the stream, one second per request)."""
+        positions in the stream, one second per request).  `ids`: the keys' dense
+        ids, for a compiled policy (see ``replay``)."""
         keys = np.asarray(keys)
         n = len(keys)
-        sizes = np.ones(n, dtype=np.int64) if sizes is None else np.asarray(sizes)
+        sizes = np.ones(n, dtype=np.int64) if sizes is None else np.asarray(sizes, dtype=np.int64)
         if warm is None:
             warm = warm_count(self.position, n, self.warmup)
         if getattr(self.policy, "timed", False) and times is None:
             times = np.arange(self.position, self.position + n)
-        times = None if times is None else np.asarray(times)
-        if warm:
-            replay(self.policy, keys[:warm], sizes[:warm], self.count_bytes, _part(times, 0, warm))
-        if warm < n:
-            self.counts.add(replay(self.policy, keys[warm:], sizes[warm:], self.count_bytes, _part(times, warm, n)))
+        hits = replay_hits(self.policy, keys, sizes, self.count_bytes, times, ids)
+        self.counts.add(count_hits(hits[warm:], sizes[warm:]))
         self.position += n
 
 
@@ -162,35 +183,39 @@ def warm_count(start: int, n: int, warmup: int) -> int:
     return min(n, max(0, warmup - start))
 
 
-def _part(times, start: int, stop: int):
-    return None if times is None else times[start:stop]
-
-
 def offline(policy) -> bool:
     """Whether a policy (or policy class) needs the future: ``prepare(keys)`` before replay."""
     return bool(getattr(policy, "offline", False))
 
 
-def prepare_offline(policies, keys) -> None:
+def prepare_offline(policies, keys, number=None) -> None:
     """Give every policy that needs the future and is not prepared yet the whole key sequence.
 
-    `keys` is the sequence, warm-up included, or a callable returning it: it
-    is called only when some policy needs it (reading a trace's keys is a
-    pass over the file).
+    `keys` is the sequence, warm-up included, or a callable returning it (a
+    pass over a trace, made only if some policy needs it).  `number` maps
+    keys to their dense ids (workloads.ids.DenseIds): a compiled policy
+    prepares from those, without hashing a key.
     """
     waiting = [policy for policy in policies if offline(policy) and not getattr(policy, "prepared", False)]
     if not waiting:
         return
     if callable(keys):
         keys = keys()
+    ids = None
     for policy in waiting:
-        policy.prepare(keys)
+        if getattr(policy, "replay_batch", None) is None:
+            policy.prepare(keys)
+            continue
+        if ids is None and number is not None:
+            ids = number(keys)
+        policy.prepare(keys, ids=ids)
 
 
 def replay_batches(policy: Policy, batches, count_bytes: bool = False, warmup: int = 0) -> ReplayCounts:
-    """``replay`` over a stream of batches (objects with ``key`` and ``size`` arrays,
-    such as workloads.RequestBatch), counting only requests after the first `warmup`."""
+    """``replay`` over a stream of batches (objects with ``key`` and ``size`` arrays, and
+    optionally ``ids``, the keys' dense ids: workloads.RequestBatch, workloads.ids.DenseBatch),
+    counting only requests after the first `warmup`."""
     replayer = Replayer(policy, count_bytes, warmup)
     for batch in batches:
-        replayer.feed(batch.key, batch.size, times=getattr(batch, "time", None))
+        replayer.feed(batch.key, batch.size, times=getattr(batch, "time", None), ids=getattr(batch, "ids", None))
     return replayer.counts

@@ -191,10 +191,10 @@ class BloomFilter:
 
     def __init__(self, entries: int, error: float = 0.01):
         per_entry = -math.log(error) / math.log(2) ** 2
-        n_probes = max(1, round(math.log(2) * per_entry))
-        n_bits = max(math.ceil(per_entry * max(entries, 1)), 2 * n_probes)
-        self._probes = _Probes(n_bits, n_probes)
-        self._bits = bytearray(n_bits)  # a byte per bit: faster to index than packed bits
+        self.n_probes = max(1, round(math.log(2) * per_entry))
+        self.n_bits = max(math.ceil(per_entry * max(entries, 1)), 2 * self.n_probes)
+        self._probes = _Probes(self.n_bits, self.n_probes)
+        self._bits = bytearray(self.n_bits)  # a byte per bit: faster to index than packed bits
 
     def add(self, key) -> bool:
         """Set the key's bits; True if they were all set already (probably seen)."""

@@ -9,8 +9,10 @@ run (`--only` picks some; `--quick` makes each short):
     des         the fast SimPy model against the naive process-per-request
                 model, on a hit-heavy cluster; both must agree on hits and p99
     des_memory  peak memory of a 100,000,000-request run of the fast model
-    replay      trace replay per policy against libcachesim's process_trace
-                on the same oracleGeneral trace (when libcachesim is installed)
+    replay      trace replay per policy, in process and reading included, against
+                libcachesim's process_trace on the same oracleGeneral file (when
+                libcachesim is installed): a long Zipf trace, written once and
+                cached, and the shared small trace
     policies    each policy alone, keys in memory, capacity in objects,
                 against libcachesim (when it is installed)
     mrc         the one-pass LRU miss-ratio curve against per-capacity replays
@@ -43,6 +45,7 @@ from experiments.bench.reading import MEMORY, READERS, STREAMING
 from experiments.bench.replay import POLICIES, REPLAY
 from experiments.bench.scale import CONFIGS, DASK, SWEEP
 from experiments.bench.servers import SERVERS
+from policies.compiled import engine
 
 #: every section by name, in the order they run and are reported
 SECTIONS: dict[str, Section] = {
@@ -70,7 +73,7 @@ def run_bench(
 ) -> dict:
     """Every chosen section's figures in one dict (the keys of `kvsim bench --json`)."""
     chosen = set(sections)
-    figures: dict = {"quick": quick, "machine": machine()}
+    figures: dict = {"quick": quick, "machine": machine(), "engine": engine()}
     with tempfile.TemporaryDirectory(prefix="kvsim-bench-") as scratch:
         bench = Bench(quick, Path(scratch), progress or quiet)
         for name, section in SECTIONS.items():
@@ -83,7 +86,8 @@ def report(figures: dict) -> str:
     """The figures as a table, each with its target and whether it is met."""
     lines = [
         f"kvsim bench{' --quick' if figures['quick'] else ''} on {figures['machine']['processor']}, "
-        f"{figures['machine']['cores']} cores, Python {figures['machine']['python']}",
+        f"{figures['machine']['cores']} cores, Python {figures['machine']['python']}, "
+        f"{figures.get('engine', 'python')} engine",
         "",
     ]
     for section in SECTIONS.values():

@@ -127,17 +127,15 @@ def report_streaming(figures: dict) -> list[str]:
 
 
 def bench_memory(work: Path, quick: bool) -> dict:
-    """Peak resident memory of a child process that streams a long trace through LRU."""
+    """Peak resident memory of a child process that streams a long trace through LRU, as `kvsim replay`."""
     n = 2_000_000 if quick else 10_000_000
     path = work / "long.oracleGeneral.bin"
-    rng = np.random.default_rng(7)
-    write_oracle_general(path, Zipf(1_000_000, 0.9).ranks(rng, n))
+    write_oracle_general(path, Zipf(1_000_000, 0.9).ranks(rng_for(7, "bench.memory"), n))
     code = (
         "import sys\n"
-        "from policies import make_policy\n"
-        "from policies.replay import replay_batches\n"
-        "from workloads.traces import open_trace\n"
-        "counts = replay_batches(make_policy('lru', 100_000), open_trace(sys.argv[1], 'oraclegeneral').chunks())\n"
+        "from experiments.bench.replay import our_replay\n"
+        "from policies.compiled import make_fast_policy\n"
+        "counts = our_replay(make_fast_policy('lru', 100_000), sys.argv[1])\n"
         "print(counts.requests)\n"
     )
     (requests,), peak_mb = peak_memory_mb(code, path)

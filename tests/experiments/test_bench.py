@@ -96,3 +96,20 @@ def test_des_memory_section_measures_a_child_run_and_says_its_size():
     assert 0 < figures["des_peak_backend_utilisation"] < 1  # the backend keeps up: no queue grows
     table = bench.report({"quick": True, "machine": machine(), **figures})
     assert "20,000-request run (--quick; the target is for 100,000,000)" in table and "its backend utilisation" in table
+
+
+def test_bench_replay_writes_its_long_trace_once_and_times_what_users_run(tmp_path, monkeypatch):
+    pytest.importorskip("libcachesim", exc_type=ImportError)
+    from experiments.bench import replay as section
+    from policies import engine
+
+    monkeypatch.setenv("KVSIM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(section, "QUICK_TRACE_REQUESTS", 20_000)
+    path, description = section.long_trace(quick=True)
+    assert path.parent == tmp_path and "20,000 requests" in description
+    written = path.stat().st_mtime_ns
+    assert section.long_trace(quick=True)[0] == path and path.stat().st_mtime_ns == written  # reused
+    figures = section.bench_replay(path, quick=True, names=["lru", "s3fifo", "belady"])
+    for name, figure in figures.items():
+        assert figure["engine"] == engine() and figure["ratio"] > 0
+        assert figure["miss_ratio"] == pytest.approx(figure["libcachesim_miss_ratio"], abs=1e-12), name

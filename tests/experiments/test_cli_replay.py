@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from policies import make_policy, replay
+from policies import engine, make_policy, replay
 from tests.experiments.conftest import kvsim
 from tests.trace_files import oracle_records, write_bin, write_csv, write_txt, zipf_keys
+from tests.user_policy import write_user_module
 
-FIELDS = ["policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio"]
+FIELDS = ["policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio", "engine"]
 
 
 @pytest.fixture
@@ -22,6 +23,7 @@ def trace(tmp_path):
 
 
 def expected(policy, capacity, keys, sizes, count_bytes=False, warmup=0):
+    """The Python reference's counts; the CLI runs the same policy on this process's engine."""
     cache = make_policy(policy, capacity)
     replay(cache, keys[:warmup], sizes[:warmup], count_bytes)
     counts = replay(cache, keys[warmup:], sizes[warmup:], count_bytes)
@@ -31,6 +33,7 @@ def expected(policy, capacity, keys, sizes, count_bytes=False, warmup=0):
         "misses": counts.misses,
         "miss_ratio": counts.miss_ratio,
         "byte_miss_ratio": counts.byte_miss_ratio,
+        "engine": engine(),
     }
 
 
@@ -211,3 +214,31 @@ def test_mrc_bad_input_is_one_line(trace, capsys, tmp_path, args, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_users_policy_replays_in_python_beside_compiled_ones(trace, tmp_path, monkeypatch, capsys):
+    path, keys, sizes = trace
+    write_user_module(tmp_path, "my_mru")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["replay", str(path), "--policy", "lru,my_mru:MRU", "--capacity", "100", "--json"]) == 0
+    lru, mru = json.loads(capsys.readouterr().out)
+    assert (lru["engine"], mru["engine"]) == (engine(), "python")
+    assert lru == {"policy": "lru", "capacity": 100, **expected("lru", 100, keys, sizes)}
+    assert mru["misses"] == expected("my_mru:MRU", 100, keys, sizes)["misses"]
+
+
+def test_the_python_engine_on_request(trace, monkeypatch):
+    path, keys, sizes = trace
+    monkeypatch.setenv("KVSIM_ENGINE", "python")
+    done = kvsim("replay", path, "--policy", "s3fifo", "--capacity", "16KiB", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "policy": "s3fifo",
+        "capacity": "16KiB",
+        **expected("s3fifo", 16384, keys, sizes, True),
+    }
+    monkeypatch.setenv("KVSIM_ENGINE", "turbo")
+    done = kvsim("replay", path, "--policy", "s3fifo", "--capacity", "100")
+    assert done.returncode == 2 and done.stderr.strip().endswith(
+        "KVSIM_ENGINE must be 'compiled' or 'python'; got 'turbo'"
+    )

@@ -1,0 +1,73 @@
+"""FIFO and LRU (policies/fifo.py, policies/lru.py) in C: one queue of the cached slots."""
+
+from libc.stdint cimport int32_t, int64_t
+
+from policies._kernels.kernel cimport __builtin_prefetch, QueueKernel
+from policies._kernels.queues cimport clear, move_to_back, NIL, push_back, unlink
+
+
+cdef class FIFOKernel(QueueKernel):
+    """First in, first out: the queue's front is the next victim; hits change nothing.
+
+    Also the base of the other one-queue kernels (LRU, CLOCK, SIEVE), which share
+    its removal and bookkeeping and change what a hit and an eviction do.
+    """
+
+    def __init__(self, int64_t capacity):
+        QueueKernel.__init__(self, capacity)
+        clear(&self.queue)
+
+    cdef bint lookup(self, int32_t slot) noexcept:
+        return self.where[slot] == CACHED
+
+    cdef void insert(self, int32_t slot, int64_t size) noexcept:
+        self.remove(slot)  # a cached key is replaced
+        if size > self.capacity:
+            return
+        while self.queue.used + size > self.capacity:
+            self.evict(self.queue.head)
+        self.admit(slot, size)
+
+    cdef void admit(self, int32_t slot, int64_t size) noexcept:
+        """Put a new object at the back of the queue."""
+        self.size_of[slot] = size
+        self.where[slot] = CACHED
+        push_back(&self.links, &self.queue, slot, size)
+
+    cdef void evict(self, int32_t slot) noexcept:
+        unlink(&self.links, &self.queue, slot, self.size_of[slot])
+        self.where[slot] = OUT
+        self.report(slot)
+        # The front is the next victim (or the hand's next stop): its state is long out of cache.
+        if self.queue.head != NIL:
+            self.prefetch(self.queue.head)
+            __builtin_prefetch(&self.size_of[self.queue.head])
+
+    cdef bint remove(self, int32_t slot) noexcept:
+        if self.where[slot] != CACHED:
+            return False
+        unlink(&self.links, &self.queue, slot, self.size_of[slot])
+        self.where[slot] = OUT
+        return True
+
+    cdef bint contains(self, int32_t slot) noexcept:
+        return self.where[slot] == CACHED
+
+    cdef int64_t used(self) noexcept:
+        return self.queue.used
+
+    cdef Py_ssize_t count(self) noexcept:
+        return self.queue.count
+
+    def order(self):
+        return self.walk(&self.queue)
+
+
+cdef class LRUKernel(FIFOKernel):
+    """Least recently used: FIFO where a hit moves the slot to the back."""
+
+    cdef bint lookup(self, int32_t slot) noexcept:
+        if self.where[slot] == CACHED:
+            move_to_back(&self.links, &self.queue, slot)
+            return True
+        return False

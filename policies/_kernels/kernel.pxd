@@ -1,0 +1,72 @@
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
+
+from policies._kernels.queues cimport Links, Queue
+
+
+cdef extern from *:
+    void __builtin_prefetch(const void* address) noexcept nogil  # GCC's and Clang's: a hint, no effect on results
+
+cdef enum:
+    PREFETCH_DISTANCE = 16  # requests ahead
+
+
+cdef object enlarge(object array, Py_ssize_t n, object fill)
+
+
+cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
+    """SplitMix64's finaliser: policies/sketch.py's mix64, the stable hash of an integer key id."""
+    x += 0x9E3779B97F4A7C15ULL
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
+    return x ^ (x >> 31)
+
+
+cdef class AdmissionKernel:
+    cdef void record(self, uint64_t key) noexcept
+    cdef bint admit(self, uint64_t key, int64_t size) noexcept
+
+
+cdef class Kernel:
+    cdef readonly int64_t capacity
+    cdef readonly int32_t n_slots
+    cdef uint64_t[::1] ids
+    cdef int64_t[::1] size_of
+    cdef int32_t[::1] evicted
+    cdef Py_ssize_t n_evicted
+    cdef public AdmissionKernel admission
+
+    cdef int resize(self, int32_t n) except -1
+    cdef int grow(self, Py_ssize_t n_slots) except -1
+    cdef void report(self, int32_t slot) noexcept
+    cdef void prefetch(self, int32_t slot) noexcept
+    cdef bint lookup(self, int32_t slot) noexcept
+    cdef void insert(self, int32_t slot, int64_t size) noexcept
+    cdef bint remove(self, int32_t slot) noexcept
+    cdef bint contains(self, int32_t slot) noexcept
+    cdef bint holds(self, int32_t slot) noexcept
+    cdef int64_t used(self) noexcept
+    cdef Py_ssize_t count(self) noexcept
+    cdef bint access(self, int32_t slot, uint64_t key, int64_t size) noexcept
+
+
+cdef class QueueKernel(Kernel):
+    cdef int32_t[::1] pairs
+    cdef int8_t[::1] where
+    cdef Links links
+
+    cdef list walk(self, Queue* queue)
+    cdef void remember(self, Queue* ghosts, int64_t limit, int32_t slot, int8_t ghost) noexcept
+
+
+cdef extern from "numpy/random/bitgen.h":
+    ctypedef struct bitgen_t:
+        void* state
+        double (*next_double)(void* state) noexcept nogil
+
+
+cdef class PythonRandom:
+    cdef object generator
+    cdef bitgen_t* bitgen
+
+    cdef inline double random(self) noexcept:
+        return self.bitgen.next_double(self.bitgen.state)

@@ -1,0 +1,76 @@
+"""Build kvsim's optional compiled engine: Cython kernels of the built-in policies.
+
+Everything else is in pyproject.toml.  The extensions are optional: where no C
+compiler (or no Cython) is at hand, the build says so and goes on, kvsim
+installs all the same, and at run time it says once that it runs the Python
+engine (policies/compiled.py).
+
+    policies/_kernels/*.pyx   one kernel per policy family, on dense slot arrays
+    workloads/_idmap.pyx      int64 key -> dense id, as traces stream in
+"""
+
+import os
+import sys
+from glob import glob
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+
+# Every kernel is a hot loop over C arrays: no bounds or wrap-around checks (indices
+# come from the kernels themselves), no None checks on memoryviews (set in __init__),
+# C division (every operand is non-negative).
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "initializedcheck": False,
+    "cdivision": True,
+}
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that warns instead of failing: the compiled engine is optional."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as error:  # no compiler, or a compiler that cannot build these
+            self._skip(error)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as error:
+            self._skip(error, ext.name)
+
+    @staticmethod
+    def _skip(error, name="the compiled engine"):
+        print(f"kvsim: could not build {name} ({error}); kvsim will run its Python engine", file=sys.stderr)
+
+
+def extensions():
+    try:
+        import numpy
+        from Cython.Build import cythonize
+    except ImportError as error:
+        print(f"kvsim: {error.name} is missing, so the compiled engine is not built", file=sys.stderr)
+        return []
+    sources = sorted(glob("policies/_kernels/*.pyx", root_dir=HERE)) + ["workloads/_idmap.pyx"]
+    modules = cythonize(
+        sources, compiler_directives=DIRECTIVES, include_path=[str(HERE)], quiet=True, nthreads=os.cpu_count() or 1
+    )
+    for module in modules:
+        module.include_dirs.append(numpy.get_include())  # numpy/random/bitgen.h
+        module.define_macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"))
+    return modules
+
+
+# Modules compile in parallel, one per core (a minute or two on two cores).
+setup(
+    ext_modules=extensions(),
+    cmdclass={"build_ext": OptionalBuildExt},
+    options={"build_ext": {"parallel": os.cpu_count() or 1}},
+)
