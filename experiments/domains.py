@@ -64,8 +64,19 @@ class ResultError(ValueError):
     """A computed value outside its domain: reported in one line, nothing written."""
 
 
+#: columns of summaries and plans: a metric's statistic, of the metric's domain (a CI half-width: >= 0)
+STATISTICS = ("_mean", "_low", "_high")
+#: statistics that are empty (NaN) where they cannot be computed, with a single seed
+MAY_BE_EMPTY = ("_ci95", "_low", "_high")
+
+
 def domain_of(name: str) -> str:
     """The domain of a value called `name` (FINITE when nothing more is known)."""
+    if name.endswith("_ci95"):
+        return NON_NEGATIVE
+    for statistic in STATISTICS:
+        if name.endswith(statistic):
+            return domain_of(name.removesuffix(statistic))
     if name in DOMAINS:
         return DOMAINS[name]
     for suffix, domain in SUFFIXES:
@@ -107,3 +118,31 @@ def check_numbers(values: Mapping, where: str, skip: tuple = ()) -> None:
                 f"{where}: {name} = {value!r} is not {domain}; the inputs are beyond what the model "
                 "represents (nothing was written)"
             )
+
+
+def check_table(table, where: str) -> None:
+    """`check_numbers` on every row of a table (a pandas DataFrame) about to be written.
+
+    A confidence bound or half-width may be empty (NaN: one seed gives no
+    interval); every other number must be within its domain.
+    """
+    for index, row in enumerate(table.to_dict("records")):
+        values = {
+            name: value
+            for name, value in row.items()
+            if not (name.endswith(MAY_BE_EMPTY) and isinstance(value, float) and math.isnan(value))
+        }
+        check_numbers(values, f"{where}, row {index + 1}")
+
+
+def clip_bounds(table):
+    """Confidence bounds (`*_low`, `*_high`) clipped to their metric's domain: a ratio's t-interval
+    can reach below 0 or above 1, which no ratio can."""
+    for column in table.columns:
+        if column.endswith(("_low", "_high")):
+            domain = domain_of(column)
+            if domain == RATIO:
+                table[column] = table[column].clip(0.0, 1.0)
+            elif domain in (NON_NEGATIVE, COUNT):
+                table[column] = table[column].clip(lower=0.0)
+    return table

@@ -39,10 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experiments.checks import Invalid, parse_bytes
-from experiments.commands_trace import add_trace_options, open_cli_trace
 from experiments.config import ConfigError
+from experiments.domains import check_numbers
 from experiments.execute import atomic_write
 from experiments.servers import MemcachedServer, RedisServer, ServerError
+from experiments.trace_args import add_trace_options, open_cli_trace
 from policies import make_policy
 from policies.server_memory import entry_bytes
 from workloads.traces import TraceError
@@ -165,6 +166,7 @@ def command_validate(args) -> int:
     except TraceError as error:
         raise ValidateError(str(error)) from None
     path = options.out / "validate.json"
+    check_numbers(report, "validate.json")
     atomic_write(path, json.dumps(report, indent=2) + "\n")
     print(describe(report))
     print(f"-> {path}")

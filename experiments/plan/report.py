@@ -20,6 +20,7 @@ import json
 
 import pandas as pd
 
+from experiments.domains import check_table, clip_bounds
 from experiments.execute import atomic_write
 from experiments.plan import figure
 from experiments.plan.judge import HEALTHY, METRICS, WORST, Verdict
@@ -30,7 +31,8 @@ from experiments.plan.settings import TARGETS
 def write(plan) -> None:
     """plan.csv, plan.json and the figure, into the plan's directory; sets plan.paragraph and plan.figures."""
     plan.paragraph = paragraph(plan)
-    table = points_table(plan)
+    table = clip_bounds(points_table(plan))
+    check_table(table, "plan.csv")
     atomic_write(plan.out / "plan.csv", table.to_csv(index=False))
     atomic_write(plan.out / "plan.json", json.dumps(document(plan, table), indent=2) + "\n")
     plan.figures = figure.draw(plan)

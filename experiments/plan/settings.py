@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from experiments.checks import Invalid, choice, integer, number
-from experiments.commands_trace import parse_capacity
 from experiments.config import ConfigError
 from experiments.plan.memory import entry_overhead
 from experiments.schema import Key
+from experiments.trace_args import parse_capacity
 
 VARIED = ("cluster.capacity", "cluster.nodes")
 

@@ -244,3 +244,22 @@ def test_an_experiment_name_is_one_folder_name(tmp_path, name):
     work.mkdir()
     one_line_error(kvsim("run", config, cwd=work), "name: must be a simple name")
     assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "work"]
+
+
+# -- the one check of every number written ------------------------------------------------------
+
+
+def test_domains_of_summary_statistics_and_clipped_bounds():
+    import pandas as pd
+
+    from experiments.domains import RATIO, ResultError, check_table, clip_bounds, domain_of
+
+    assert domain_of("hit_ratio_mean") == domain_of("hit_ratio_low") == RATIO
+    assert domain_of("p99_ms_ci95") == domain_of("hit_ratio_ci95") != RATIO  # a half-width: >= 0
+    table = clip_bounds(pd.DataFrame({"hit_ratio_low": [-0.02, 0.5], "hit_ratio_high": [0.4, 1.03]}))
+    assert table["hit_ratio_low"].tolist() == [0.0, 0.5] and table["hit_ratio_high"].tolist() == [0.4, 1.0]
+    check_table(pd.DataFrame({"hit_ratio_mean": [0.5], "hit_ratio_ci95": [float("nan")]}), "one seed")
+    with pytest.raises(ResultError, match=r"summary, row 2: hit_ratio_mean = nan is not a ratio in \[0, 1\]"):
+        check_table(pd.DataFrame({"hit_ratio_mean": [0.5, float("nan")]}), "summary")
+    with pytest.raises(ResultError, match="p99_ms = -1.0 is not a finite number >= 0"):
+        check_table(pd.DataFrame({"p99_ms": [-1.0]}), "x")
