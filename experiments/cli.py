@@ -86,8 +86,20 @@ def version() -> str:
         return "unknown (not installed)"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line, as every other user error is.
+
+    argparse prints the whole usage before its message; the message names
+    the flag and what it wants, and `kvsim COMMAND -h` shows the usage.
+    """
+
+    def error(self, message):
+        command = self.prog.removeprefix("kvsim").strip()
+        self.exit(2, f"kvsim: error: {command + ': ' if command else ''}{message} (see {self.prog} -h)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kvsim", description="Discrete-event simulator of key-value cache clusters.")
+    parser = OneLineParser(prog="kvsim", description="Discrete-event simulator of key-value cache clusters.")
     parser.add_argument("--version", action="version", version=f"kvsim {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True

@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from experiments.results import SUMMARY_METRICS
 from sim import CDF_PROBABILITIES, METRICS
@@ -159,3 +160,19 @@ def test_run_warns_of_the_points_whose_offered_load_reaches_capacity(tmp_path):
     assert warning.startswith("kvsim: warning: offered load reaches capacity (utilisation >= 1)")
     assert f"backend.concurrency=4 (backend {results.loc[4, 'backend_utilisation']:.2f})" in warning
     assert "backend.concurrency=64" not in warning
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nosuch"], "argument COMMAND: invalid choice: 'nosuch'"),
+        ([], "the following arguments are required: COMMAND"),
+        (["run", "--workers", "0"], "run: argument --workers: must be a positive integer; got '0'"),
+        (["replay"], "replay: the following arguments are required: trace, --policy, --capacity"),
+        (["bench", "--only", "nosuch"], "--only: unknown section 'nosuch'"),
+    ],
+)
+def test_command_line_mistakes_are_one_line(args, message):
+    done = kvsim(*args)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    assert done.stderr.startswith("kvsim: error: ") and "usage:" not in done.stderr
