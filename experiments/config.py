@@ -152,6 +152,7 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
     grid: dict = {}
     zipped: dict = {}
     plan: dict = {}
+    _import_first(data)
     for section, body in data.items():
         if section == "name":
             name = _checked("name", body)
@@ -187,6 +188,16 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
     for values in sweep_values(experiment):
         check_point(with_values(config, values), values)
     return experiment
+
+
+def _import_first(data: dict) -> None:
+    """Import the modules of run.imports before any key is checked: cluster.policy may name what they register."""
+    run_section = data.get("run")
+    if not isinstance(run_section, dict) or "imports" not in run_section:
+        return
+    from experiments.user_code import import_modules  # here: user_code reports its errors as ConfigErrors
+
+    import_modules(_checked("run.imports", run_section["imports"]), where="run.imports:")
 
 
 def _checked(dotted: str, value):

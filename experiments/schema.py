@@ -178,6 +178,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "of seconds",
         ),
         "timeout_ms": Key(0.0, number(0), "a client gives up after this long and counts a timeout (0: never)"),
+        "imports": Key(
+            [],
+            string_list,
+            "modules to import first (from the current folder, as python -m finds them, or installed packages), so "
+            'that the policies they register are known by name, e.g. ["mymodule"]',
+        ),
     },
     "workload": {
         "keys": Key(100_000, integer(1, 2**40), "catalogue size: keys are 0 .. keys-1"),

@@ -18,8 +18,8 @@ def test_config_sections_and_scenario_dataclasses_use_the_same_names():
     assert set(SCHEMA["cluster"]) <= names(ClusterSpec)
     assert names(BackendSpec) == set(SCHEMA["backend"])
     assert names(BulkUpdates) == set(SCHEMA["updates"])
-    # seeds are the sweep's business; timeout_ms changes unit, and its name says so.
-    assert set(SCHEMA["run"]) - names(Scenario) == {"seeds", "timeout_ms"}
+    # seeds are the sweep's business, imports the loading's; timeout_ms changes unit, and its name says so.
+    assert set(SCHEMA["run"]) - names(Scenario) == {"seeds", "imports", "timeout_ms"}
     assert "timeout_s" in names(Scenario)
 
 

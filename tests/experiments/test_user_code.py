@@ -93,6 +93,31 @@ policy = "mymodule:MRU"
     assert (folder / "out" / "results.csv").exists()
 
 
+def test_a_config_imports_the_module_of_a_registered_name(folder):
+    config = write_config(
+        folder,
+        """
+[run]
+requests = 2000
+warmup = 0
+seeds = [1]
+imports = ["mymodule"]
+[workload]
+keys = 100
+[cluster]
+nodes = 1
+capacity = 40
+policy = "mru"
+""",
+    )
+    done = kvsim_in(folder, "run", config.name, "--out", "out", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    missing = write_config(folder, config.read_text().replace('"mymodule"', '"nosuchmodule"'), "missing.toml")
+    refused = kvsim_in(folder, "run", missing.name, "--out", "other")
+    assert refused.returncode == 2 and "run.imports: nosuchmodule: cannot import it" in refused.stderr
+    assert not (folder / "other").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
