@@ -99,13 +99,13 @@ def kvsim_version() -> str:
 
 
 def policy_sources(experiment: Experiment) -> dict[str, str]:
-    """module name -> digest of its source, for every ``module:Class`` policy of the experiment."""
-    names = {point.config["cluster"]["policy"] for point in points(experiment)}
-    sources = {}
-    for name in sorted(n for n in names if ":" in n):
-        module = name.partition(":")[0]
-        sources[module] = source_digest(module)
-    return sources
+    """module name -> digest of its source, for every user module the runs use (``module:Class``, run.imports)."""
+    modules = set(experiment.config["run"].get("imports", []))
+    for point in points(experiment):
+        name = point.config["cluster"]["policy"]
+        if ":" in name:
+            modules.add(name.partition(":")[0])
+    return {module: source_digest(module) for module in sorted(modules)}
 
 
 def source_digest(module: str) -> str:
