@@ -6,8 +6,8 @@ analytic formulas (`sim.theory`).  Takes resolved `Scenario` objects, never
 files or command lines.
 """
 
+from sim.engine import run
 from sim.metrics import CDF_PROBABILITIES, METRICS, RunResult
-from sim.model import run
 from sim.naive import run_naive
 from sim.scenario import BackendSpec, ClusterSpec, Scenario
 
