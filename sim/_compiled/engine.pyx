@@ -43,6 +43,7 @@ cdef enum:
     WRITE_FLAG = 16
     EXPIRED_FLAG = 32
     CLASS_SHIFT = 40  # workloads/stream.py
+    PREFETCH_DISTANCE = 12  # requests ahead
 
 cdef enum Balancing:
     BY_RANK       # the draws' read node
@@ -210,6 +211,9 @@ cdef class Engine:
         r.depth = <int32_t>choices.shape[1]
         self.due = min(entries_next(&self.calendar), simpy_next)
         for i in range(begin, n):
+            # A node's key map is larger than the CPU's caches: ask for a later request's bucket now.
+            if i + PREFETCH_DISTANCE < n and read_node[i + PREFETCH_DISTANCE] >= 0:
+                (<Node>self.nodes[read_node[i + PREFETCH_DISTANCE]]).prefetch(key[i + PREFETCH_DISTANCE])
             r.arrival = time[i]
             if r.arrival >= self.due and self.advance(r.arrival, simpy_next):
                 return i
