@@ -56,8 +56,10 @@ class CompiledModel(Model):
         scenario, cluster = self.scenario, self.scenario.cluster
         self.makers = policy_makers(cluster, self.seed)
         refresh_on_hit = cluster.ttl_mode == "refresh"
-        nodes = [Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, cluster.has_ttl) for index in
-                 range(cluster.nodes)]  # fmt: skip
+        nodes = [
+            Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, cluster.has_ttl, self.track_versions)
+            for index in range(cluster.nodes)
+        ]
         self.core = Engine(
             nodes,
             scenario.backend.concurrency,

@@ -14,7 +14,8 @@ cdef class Node:
     cdef bint up
     cdef bint count_bytes     # capacity in bytes: a value counts its size, else 1
     cdef bint refresh_on_hit
-    cdef bint ttls            # entries may expire: evictions must be forgotten
+    cdef bint ttls            # entries may expire (expires_at, ttl_of are kept)
+    cdef bint stamps          # versions are tracked (stamp_writes, stamp_bulk are kept)
     cdef int64_t* key_of      # slot -> key (where mapped)
     cdef uint8_t* mapped      # slot -> 1 if a key has it
     cdef double* expires_at   # slot -> expiry time; INFINITY: none
@@ -28,8 +29,9 @@ cdef class Node:
     cdef int32_t new_slot(self, int64_t key) except -1
     cdef int grow(self, Py_ssize_t room) except -1
     cdef void sweep(self) noexcept
+    cdef void release(self, int32_t slot) noexcept
     cdef void forget(self, int32_t slot) noexcept
-    cdef void forget_evicted(self) noexcept
+    cdef void evicted(self) noexcept
     cdef int32_t lookup(self, int64_t key, double now) noexcept
     cdef int fill(self, int64_t key, int64_t size, double now, double ttl, int64_t writes, int64_t bulk) except -1
     cdef bint remove(self, int64_t key) noexcept

@@ -8,10 +8,13 @@ each cached value, the admission filter's view of every read and every store.
 The kernel knows slots, not keys (policies/_kernels/kernel.pyx).  A node maps
 its keys to slots (a hash map: keys are 64-bit ids of any spread, a Zipf
 catalogue's or new ones forever) and keeps per-slot arrays beside the
-kernel's.  A slot is given to a key when it is first stored; slots the kernel
-no longer ``holds`` (neither cached nor a ghost) go back to a free list when
-the map has doubled since the last sweep, so memory follows the cache, not
-the key space: a catalogue of 10**9 keys costs what its cached keys cost.
+kernel's (expiry times and TTLs only with TTLs, version stamps only with
+versions).  A slot is given to a key when it is first stored, and goes back
+to a free list when the kernel no longer ``holds`` it (neither cached nor a
+ghost): at once when the kernel reports evicting it without a ghost, and
+otherwise (ghosts the kernel forgot silently) by a sweep, when the map has
+doubled since the last one.  So memory follows the cache, not the key space:
+a catalogue of 10**9 keys costs what its cached keys cost.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
@@ -40,9 +43,9 @@ cdef int grow_array(void** array, Py_ssize_t room, size_t item) except -1:
 cdef class Node:
     """One cache server: its kernel, its keys' slots, their TTLs and stamps; up or down."""
 
-    def __init__(self, Kernel kernel, bint count_bytes, bint refresh_on_hit, bint ttls):
+    def __init__(self, Kernel kernel, bint count_bytes, bint refresh_on_hit, bint ttls, bint stamps):
         map_init(&self.slots)
-        self.count_bytes, self.refresh_on_hit, self.ttls = count_bytes, refresh_on_hit, ttls
+        self.count_bytes, self.refresh_on_hit, self.ttls, self.stamps = count_bytes, refresh_on_hit, ttls, stamps
         self.up = True
         self.room = 0
         self.clear(kernel)
@@ -92,44 +95,54 @@ cdef class Node:
         map_set(&self.slots, key, slot)
         self.key_of[slot] = key
         self.mapped[slot] = 1
-        self.expires_at[slot] = INFINITY
-        self.ttl_of[slot] = 0.0
+        self.forget(slot)
         self.kernel.ids[slot] = <uint64_t>key  # policies.sketch.key_id of an integer key: its 64 bits
         return slot
 
     cdef int grow(self, Py_ssize_t room) except -1:
         grow_array(<void**>&self.key_of, room, sizeof(int64_t))
         grow_array(<void**>&self.mapped, room, sizeof(uint8_t))
-        grow_array(<void**>&self.expires_at, room, sizeof(double))
-        grow_array(<void**>&self.ttl_of, room, sizeof(double))
-        grow_array(<void**>&self.stamp_writes, room, sizeof(int64_t))
-        grow_array(<void**>&self.stamp_bulk, room, sizeof(int64_t))
         grow_array(<void**>&self.free_slots, room, sizeof(int32_t))
+        if self.ttls:
+            grow_array(<void**>&self.expires_at, room, sizeof(double))
+            grow_array(<void**>&self.ttl_of, room, sizeof(double))
+        if self.stamps:
+            grow_array(<void**>&self.stamp_writes, room, sizeof(int64_t))
+            grow_array(<void**>&self.stamp_bulk, room, sizeof(int64_t))
         memset(&self.mapped[self.room], 0, room - self.room)
         self.room = room
         return 0
 
     cdef void sweep(self) noexcept:
-        """Free the slots of keys the kernel no longer holds (not cached, not a ghost)."""
+        """Free the slots of keys the kernel no longer holds (ghosts it forgot without a word)."""
         cdef Py_ssize_t slot
         for slot in range(self.next_slot):
             if self.mapped[slot] and not self.kernel.holds(<int32_t>slot):
-                map_delete(&self.slots, self.key_of[slot])
-                self.mapped[slot] = 0
-                self.free_slots[self.n_free] = <int32_t>slot
-                self.n_free += 1
+                self.release(<int32_t>slot)
         self.sweep_at = max(SWEEP_FLOOR, 2 * self.slots.count)
 
-    cdef void forget(self, int32_t slot) noexcept:
-        """The slot's key left the cache: it has no expiry any more."""
-        self.expires_at[slot] = INFINITY
-        self.ttl_of[slot] = 0.0
+    cdef void release(self, int32_t slot) noexcept:
+        """The slot's key has no state left in the kernel: the slot goes back to the free list."""
+        map_delete(&self.slots, self.key_of[slot])
+        self.mapped[slot] = 0
+        self.free_slots[self.n_free] = slot
+        self.n_free += 1
 
-    cdef void forget_evicted(self) noexcept:
-        cdef Py_ssize_t i
+    cdef void forget(self, int32_t slot) noexcept:
+        """The slot's key left the cache (or just came): it has no expiry."""
         if self.ttls:
-            for i in range(self.kernel.n_evicted):
-                self.forget(self.kernel.evicted[i])
+            self.expires_at[slot] = INFINITY
+            self.ttl_of[slot] = 0.0
+
+    cdef void evicted(self) noexcept:
+        """What the kernel just evicted: its expiries go, and slots it keeps no ghost of are free."""
+        cdef Py_ssize_t i
+        cdef int32_t slot
+        for i in range(self.kernel.n_evicted):
+            slot = self.kernel.evicted[i]
+            self.forget(slot)
+            if self.mapped[slot] and not self.kernel.holds(slot):
+                self.release(slot)
 
     # -- what the request loop asks ---------------------------------------------------
     cdef int32_t lookup(self, int64_t key, double now) noexcept:
@@ -142,7 +155,7 @@ cdef class Node:
         cdef int32_t slot = <int32_t>map_get(&self.slots, key)
         cdef bint expired = False
         cdef Kernel kernel = self.kernel
-        if slot >= 0 and self.expires_at[slot] != INFINITY:
+        if slot >= 0 and self.ttls and self.expires_at[slot] != INFINITY:
             if not kernel.contains(slot):
                 self.forget(slot)
             elif self.expires_at[slot] <= now:
@@ -157,9 +170,11 @@ cdef class Node:
             return MISS
         kernel.n_evicted = 0
         if kernel.lookup(slot):
-            self.forget_evicted()
+            if kernel.n_evicted:  # hits evict too (SLRU, LIRS, W-TinyLFU cool or demote)
+                self.evicted()
             return EXPIRED if expired else slot
-        self.forget_evicted()
+        if kernel.n_evicted:
+            self.evicted()
         return EXPIRED if expired else MISS
 
     cdef int fill(self, int64_t key, int64_t size, double now, double ttl, int64_t writes, int64_t bulk) except -1:
@@ -173,23 +188,21 @@ cdef class Node:
                 slot = self.new_slot(key)
             kernel.n_evicted = 0
             kernel.insert(slot, units)
-            self.forget_evicted()
+            self.evicted()
         if kernel.used() > kernel.capacity:  # the contract, checked after every insert (sim/node.py)
             raise PolicyContractError(
                 f"policy holds {kernel.used()} units after an insert, over its capacity {kernel.capacity}"
             )
-        if slot < 0 or not kernel.contains(slot):
-            if slot >= 0:
-                self.forget(slot)
-            return 0
-        if ttl > 0:
+        if slot < 0 or not self.mapped[slot] or not kernel.contains(slot):
+            return 0  # refused (its slot, if it had one, was forgotten as it was evicted)
+        self.forget(slot)
+        if ttl > 0 and self.ttls:
             self.expires_at[slot] = now + ttl
             if self.refresh_on_hit:
                 self.ttl_of[slot] = ttl
-        else:
-            self.forget(slot)
-        self.stamp_writes[slot] = writes
-        self.stamp_bulk[slot] = bulk
+        if self.stamps:
+            self.stamp_writes[slot] = writes
+            self.stamp_bulk[slot] = bulk
         return 1
 
     cdef bint remove(self, int64_t key) noexcept:
@@ -207,7 +220,7 @@ cdef class Node:
     cdef double expiry(self, int64_t key) noexcept:
         """When the key's entry expires (INFINITY: it has none)."""
         cdef int32_t slot = <int32_t>map_get(&self.slots, key)
-        return self.expires_at[slot] if slot >= 0 else INFINITY
+        return self.expires_at[slot] if slot >= 0 and self.ttls else INFINITY
 
     # -- rare, from Python ----------------------------------------------------------------
     def keys(self):
