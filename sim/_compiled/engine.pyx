@@ -10,8 +10,8 @@ twin there.  What differs is only how things are kept:
   order); ours run before SimPy's at equal times, and when SimPy's next
   event is due the loop returns to its Python driver (sim/compiled_model.py),
   which steps SimPy and calls it again;
-* a fetch in flight or a write on its way is a Job in a pool (its targets
-  beside it), and a coalesced request a Waiter in a list of the Job's;
+* a fetch in flight or a write on its way is a Job in a pool (jobs.pxd, its
+  targets beside it), and a coalesced request a Waiter in a list of the Job's;
 * FCFS queues and live loads are heaps of doubles (heaps.pxd);
 * versions are hash maps: writes landed per key, bulk updates per class;
 * a latency known only later is kept with its request's index and arrival,
@@ -22,7 +22,7 @@ Nodes (node.pyx) hold the policy kernels and what CacheNode adds to them.
 
 import numpy as np
 
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free
 from libc.math cimport INFINITY, NAN, ceil, isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
@@ -31,6 +31,10 @@ from sim._compiled.hashmap cimport Map, map_delete, map_free, map_get, map_init,
 from sim._compiled.heaps cimport (
     EXPIRE, FILL, LAND_WRITE, REACH_BACKEND, Entries, Entry, Times, entries_next, entries_pop, entries_push,
     fcfs_submit, times_free, times_init, times_pop, times_push,
+)
+from sim._compiled.jobs cimport (
+    Job, Jobs, Late, Waiter, grow, job_free, job_new, job_targets, jobs_dealloc, jobs_init, late_add, late_dealloc, waiter_add,
+    waiter_free,
 )
 from sim._compiled.node cimport EXPIRED, Node
 
@@ -74,40 +78,6 @@ cdef struct Request:
     int32_t depth
 
 
-# A fetch in flight (sim/model.py's _Fetch) or a write on its way to the backend.
-cdef struct Job:
-    int64_t key
-    int64_t size
-    double ttl
-    int64_t writes        # the value's version as of the request: writes landed,
-    int64_t bulk          # bulk updates of its class
-    double finish         # NaN until the fetch reaches the backend
-    int32_t n_targets     # its targets (homes for a write) sit in Engine.targets, the fetching node first
-    int32_t first_waiter  # coalesced requests, -1: none
-    int32_t last_waiter
-    int64_t index         # the request that fetched, for REACH_BACKEND
-    double arrival
-    double service
-    double round_trip
-
-
-# A request that joined a fetch whose answer time is not known yet.
-cdef struct Waiter:
-    int64_t index
-    double arrival
-    double ready
-    double round_trip
-    int32_t next
-
-
-cdef int grow(void** array, Py_ssize_t room, size_t item) except -1:
-    cdef void* bigger = PyMem_Realloc(array[0], room * item)
-    if bigger == NULL:
-        raise MemoryError()
-    array[0] = bigger
-    return 0
-
-
 cdef class Engine:
     cdef list nodes
     cdef int32_t n_nodes, replicas, candidates, n_up
@@ -125,22 +95,12 @@ cdef class Engine:
     cdef Times* outstanding  # per node: answer times of requests not answered yet
     cdef int64_t* unknown    # per node: requests whose answer time is not known yet
     cdef int64_t* counts     # per node: outstanding now (scratch of choose)
-    # fetches in flight, writes on their way
+    # fetches in flight, writes on their way, coalesced requests, latencies known late
     cdef Map* in_flight      # per node: key -> job (coalescing)
-    cdef Job* jobs
-    cdef int32_t* targets    # replicas per job
-    cdef int32_t* free_jobs
-    cdef Py_ssize_t jobs_room, jobs_made, n_free_jobs
-    cdef Waiter* waiters
-    cdef Py_ssize_t waiters_room, waiters_made
-    cdef int32_t free_waiter
+    cdef Jobs jobs
+    cdef Late late
     # versions: writes landed per key, bulk updates per key class
     cdef Map writes, bulk
-    # latencies known late: (request index, arrival, latency)
-    cdef int64_t* late_index
-    cdef double* late_arrival
-    cdef double* late_latency
-    cdef Py_ssize_t n_late, late_room
 
     def __init__(self, list nodes, int backend_servers, int node_servers, bint coalesce, bint versions,
                  bint active_expiry, str balancer, double epsilon, int candidates, int replicas, str write_policy):
@@ -167,7 +127,7 @@ cdef class Engine:
             self.unknown[n] = 0
         map_init(&self.writes)
         map_init(&self.bulk)
-        self.free_waiter = -1
+        jobs_init(&self.jobs, replicas)
 
     def __dealloc__(self):
         cdef Py_ssize_t n
@@ -185,13 +145,8 @@ cdef class Engine:
         PyMem_Free(self.unknown)
         PyMem_Free(self.counts)
         PyMem_Free(self.calendar.at)
-        PyMem_Free(self.jobs)
-        PyMem_Free(self.targets)
-        PyMem_Free(self.free_jobs)
-        PyMem_Free(self.waiters)
-        PyMem_Free(self.late_index)
-        PyMem_Free(self.late_arrival)
-        PyMem_Free(self.late_latency)
+        jobs_dealloc(&self.jobs)
+        late_dealloc(&self.late)
 
     # -- the request loop: Model._walk ------------------------------------------------------
     def walk(self, const double[::1] time, const int64_t[::1] key, const int64_t[::1] size, const int8_t[::1] op,
@@ -259,12 +214,12 @@ cdef class Engine:
             flag[0] |= BACKEND_FLAG
             return self.fetch(r, wait)
         flag[0] |= COALESCED_FLAG
-        if isnan(self.jobs[job].finish):
+        if isnan(self.jobs.at[job].finish):
             wait[0] = NAN
-            self.add_waiter(job, r)
+            waiter_add(&self.jobs, job, r.index, r.arrival, r.ready, r.round_trip)
             self.unknown[r.node] += self.balancing != BY_RANK
         else:
-            done = r.ready if r.ready >= self.jobs[job].finish else self.jobs[job].finish
+            done = r.ready if r.ready >= self.jobs.at[job].finish else self.jobs.at[job].finish
             wait[0] = done - r.arrival
             if self.balancing != BY_RANK:
                 times_push(&self.outstanding[r.node], done + r.round_trip)
@@ -273,7 +228,7 @@ cdef class Engine:
     # -- misses: Model._fetch, _reach_backend, _answered, _fill --------------------------
     cdef int fetch(self, Request* r, double* wait) except -1:
         cdef int32_t job = self.new_job(r.key, r.size, r.ttl)
-        cdef int32_t* targets = &self.targets[job * self.replicas]
+        cdef int32_t* targets = job_targets(&self.jobs, job)
         cdef int32_t j, n = 1, other
         cdef double finish
         targets[0] = r.node
@@ -282,7 +237,7 @@ cdef class Engine:
             if n < self.replicas and other >= 0 and other != r.node:
                 targets[n] = other
                 n += 1
-        self.jobs[job].n_targets = n
+        self.jobs.at[job].n_targets = n
         if self.coalesce:
             map_set(&self.in_flight[r.node], r.key, job)
         if r.ready <= r.arrival:
@@ -295,39 +250,36 @@ cdef class Engine:
         # The miss reaches the backend only when its node has served it: scheduled.
         wait[0] = NAN
         self.unknown[r.node] += self.balancing != BY_RANK
-        self.jobs[job].index, self.jobs[job].arrival = r.index, r.arrival
-        self.jobs[job].service, self.jobs[job].round_trip = r.service, r.round_trip
+        self.jobs.at[job].index, self.jobs.at[job].arrival = r.index, r.arrival
+        self.jobs.at[job].service, self.jobs.at[job].round_trip = r.service, r.round_trip
         return self.schedule(r.ready, REACH_BACKEND, job, 0, 0)
 
     cdef int reach_backend(self, int32_t job, double now) except -1:
-        cdef Job* j = &self.jobs[job]
+        cdef Job* j = &self.jobs.at[job]
         cdef double finish = fcfs_submit(&self.backend, now, j.service)
-        self.set_latency(j.index, j.arrival, finish - j.arrival + j.round_trip)
-        self.settle(self.targets[job * self.replicas], finish + j.round_trip)
+        late_add(&self.late, j.index, j.arrival, finish - j.arrival + j.round_trip)
+        self.settle(job_targets(&self.jobs, job)[0], finish + j.round_trip)
         return self.answered(job, finish)
 
     cdef int answered(self, int32_t job, double finish) except -1:
         """The fetch's answer time is known: so are its waiters' latencies, and its fill is scheduled."""
-        cdef int32_t w = self.jobs[job].first_waiter, node = self.targets[job * self.replicas], next_waiter
+        cdef int32_t w = self.jobs.at[job].first_waiter, node = job_targets(&self.jobs, job)[0]
         cdef Waiter* waiter
         cdef double done
-        self.jobs[job].finish = finish
+        self.jobs.at[job].finish = finish
         while w >= 0:
-            waiter = &self.waiters[w]
+            waiter = &self.jobs.waiters[w]
             done = waiter.ready if waiter.ready >= finish else finish
-            self.set_latency(waiter.index, waiter.arrival, done - waiter.arrival + waiter.round_trip)
+            late_add(&self.late, waiter.index, waiter.arrival, done - waiter.arrival + waiter.round_trip)
             self.settle(node, done + waiter.round_trip)
-            next_waiter = waiter.next
-            waiter.next = self.free_waiter  # back to the free list
-            self.free_waiter = w
-            w = next_waiter
-        self.jobs[job].first_waiter = self.jobs[job].last_waiter = -1
+            w = waiter_free(&self.jobs, w)
+        self.jobs.at[job].first_waiter = self.jobs.at[job].last_waiter = -1
         return self.schedule(finish, FILL, job, 0, 0)
 
     cdef int fill(self, int32_t job) except -1:
         """The backend answered: store the value on the targets that are up."""
-        cdef Job* j = &self.jobs[job]
-        cdef int32_t* targets = &self.targets[job * self.replicas]
+        cdef Job* j = &self.jobs.at[job]
+        cdef int32_t* targets = job_targets(&self.jobs, job)
         cdef bint active = j.ttl > 0 and self.active_expiry
         cdef int32_t t
         cdef Node node
@@ -337,25 +289,26 @@ cdef class Engine:
                 self.schedule(j.finish + j.ttl, EXPIRE, -1, targets[t], j.key)
         if self.coalesce and map_get(&self.in_flight[targets[0]], j.key) == job:
             map_delete(&self.in_flight[targets[0]], j.key)
-        self.free_jobs[self.n_free_jobs] = job
-        self.n_free_jobs += 1
+        job_free(&self.jobs, job)
         return 0
 
     # -- writes: Model._write, _land_write (apply_write) -------------------------------------
     cdef double write(self, Request* r, int64_t key, int64_t size, double ttl, double service) except -1:
         cdef double finish = fcfs_submit(&self.backend, r.arrival, service)
         cdef int32_t job = self.new_job(key, size, ttl)
+        cdef int32_t* homes = job_targets(&self.jobs, job)
         cdef int32_t j, n = 0
         for j in range(min(self.replicas, r.depth)):
             if r.choices[j] >= 0:
-                self.targets[job * self.replicas + n] = <int32_t>r.choices[j]
+                homes[n] = <int32_t>r.choices[j]
                 n += 1
-        self.jobs[job].n_targets = n
+        self.jobs.at[job].n_targets = n
         self.schedule(finish, LAND_WRITE, job, 0, 0)
         return finish
 
     cdef int land_write(self, int32_t job, double now) except -1:
-        cdef Job* j = &self.jobs[job]
+        cdef Job* j = &self.jobs.at[job]
+        cdef int32_t* homes = job_targets(&self.jobs, job)
         cdef int64_t key = j.key
         cdef int32_t index, t
         cdef bint home
@@ -372,11 +325,10 @@ cdef class Engine:
                 node = <Node>self.nodes[index]
                 home = False
                 for t in range(j.n_targets):
-                    home = home or self.targets[job * self.replicas + t] == index
+                    home = home or homes[t] == index
                 if node.up and (home or node.contains(key)):
                     node.fill(key, j.size, now, j.ttl, self.writes_of(key), self.bulk_of(key))
-        self.free_jobs[self.n_free_jobs] = job
-        self.n_free_jobs += 1
+        job_free(&self.jobs, job)
         return 0
 
     # -- expiry: Model._expire ---------------------------------------------------------------
@@ -483,67 +435,23 @@ cdef class Engine:
         """Calendar entries not run yet."""
         return self.calendar.size
 
-    # -- pools: jobs, waiters, late latencies ------------------------------------------------------
+    # -- jobs, latencies known late ------------------------------------------------------------------
     cdef int32_t new_job(self, int64_t key, int64_t size, double ttl) except -1:
-        cdef int32_t job
-        cdef Job* j
-        if self.n_free_jobs:
-            self.n_free_jobs -= 1
-            job = self.free_jobs[self.n_free_jobs]
-        else:
-            if self.jobs_made == self.jobs_room:
-                self.jobs_room = max(2 * self.jobs_room, 256)
-                grow(<void**>&self.jobs, self.jobs_room, sizeof(Job))
-                grow(<void**>&self.targets, self.jobs_room * self.replicas, sizeof(int32_t))
-                grow(<void**>&self.free_jobs, self.jobs_room, sizeof(int32_t))
-            job = <int32_t>self.jobs_made
-            self.jobs_made += 1
-        j = &self.jobs[job]
-        j.key, j.size, j.ttl, j.finish = key, size, ttl, NAN
+        """A job for `key`, its value's version as of now."""
+        cdef int32_t job = job_new(&self.jobs)
+        cdef Job* j = &self.jobs.at[job]
+        j.key, j.size, j.ttl = key, size, ttl
         j.writes = self.writes_of(key) if self.versions else 0
         j.bulk = self.bulk_of(key) if self.versions else 0
-        j.first_waiter = j.last_waiter = -1
         return job
-
-    cdef int add_waiter(self, int32_t job, Request* r) except -1:
-        cdef int32_t w
-        if self.free_waiter >= 0:
-            w, self.free_waiter = self.free_waiter, self.waiters[self.free_waiter].next
-        else:
-            if self.waiters_made == self.waiters_room:
-                self.waiters_room = max(2 * self.waiters_room, 256)
-                grow(<void**>&self.waiters, self.waiters_room, sizeof(Waiter))
-            w = <int32_t>self.waiters_made
-            self.waiters_made += 1
-        self.waiters[w].index, self.waiters[w].arrival = r.index, r.arrival
-        self.waiters[w].ready, self.waiters[w].round_trip, self.waiters[w].next = r.ready, r.round_trip, -1
-        if self.jobs[job].last_waiter >= 0:
-            self.waiters[self.jobs[job].last_waiter].next = w
-        else:
-            self.jobs[job].first_waiter = w
-        self.jobs[job].last_waiter = w
-        return 0
-
-    cdef int set_latency(self, int64_t index, double arrival, double latency) except -1:
-        """Recorder.set_latency, deferred: the driver hands these over in this order."""
-        if self.n_late == self.late_room:
-            self.late_room = max(2 * self.late_room, 1024)
-            grow(<void**>&self.late_index, self.late_room, sizeof(int64_t))
-            grow(<void**>&self.late_arrival, self.late_room, sizeof(double))
-            grow(<void**>&self.late_latency, self.late_room, sizeof(double))
-        self.late_index[self.n_late] = index
-        self.late_arrival[self.n_late] = arrival
-        self.late_latency[self.n_late] = latency
-        self.n_late += 1
-        return 0
 
     def take_late(self):
         """The latencies known late since the last call: (indices, arrivals, latencies), in order."""
-        cdef Py_ssize_t n = self.n_late
-        indices = np.asarray(<int64_t[:n]>self.late_index).copy() if n else np.zeros(0, dtype=np.int64)
-        arrivals = np.asarray(<double[:n]>self.late_arrival).copy() if n else np.zeros(0)
-        latencies = np.asarray(<double[:n]>self.late_latency).copy() if n else np.zeros(0)
-        self.n_late = 0
+        cdef Py_ssize_t n = self.late.n
+        indices = np.asarray(<int64_t[:n]>self.late.index).copy() if n else np.zeros(0, dtype=np.int64)
+        arrivals = np.asarray(<double[:n]>self.late.arrival).copy() if n else np.zeros(0)
+        latencies = np.asarray(<double[:n]>self.late.latency).copy() if n else np.zeros(0)
+        self.late.n = 0
         return indices, arrivals, latencies
 
     # -- what SimPy's processes do (Model._set_up, _fail, _bulk_update) --------------------------
