@@ -47,7 +47,7 @@ cdef enum:
     WRITE_FLAG = 16
     EXPIRED_FLAG = 32
     CLASS_SHIFT = 40  # workloads/stream.py
-    PREFETCH_DISTANCE = 12  # requests ahead
+    PREFETCH_DISTANCE = 16  # requests ahead
 
 cdef enum Balancing:
     BY_RANK       # the draws' read node
