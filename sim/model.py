@@ -156,7 +156,7 @@ class Model:
             env.process(self._membership_changes())
         if self.scenario.updates.every_s:
             env.process(self._bulk_updates())
-        self.calendar.due = env.peek()
+        self.calendar.due = env.peek()  # the processes' first steps, at time 0
         for draws in self.draws:
             self._walk(draws)
         self._finish()

@@ -33,8 +33,8 @@ from sim._compiled.heaps cimport (
     fcfs_submit, times_free, times_init, times_pop, times_push,
 )
 from sim._compiled.jobs cimport (
-    Job, Jobs, Late, Waiter, grow, job_free, job_new, job_targets, jobs_dealloc, jobs_init, late_add, late_dealloc, waiter_add,
-    waiter_free,
+    Job, Jobs, Late, Waiter, grow, job_free, job_new, job_targets, jobs_dealloc, jobs_init, late_add, late_dealloc,
+    waiter_add, waiter_free,
 )
 from sim._compiled.node cimport EXPIRED, Node
 
@@ -61,6 +61,11 @@ cdef enum WritePolicy:
 
 BALANCING = {"p2c": TWO_CHOICES, "bounded": BOUNDED}
 WRITE_POLICIES = {"invalidate": INVALIDATE, "update": UPDATE, "none": LEAVE_STALE}
+#: the constants copied from Python modules, for a test to hold them equal
+COPIED = {
+    "HIT": HIT_FLAG, "BACKEND": BACKEND_FLAG, "COALESCED": COALESCED_FLAG, "STALE": STALE_FLAG, "WRITE": WRITE_FLAG,
+    "EXPIRED": EXPIRED_FLAG, "CLASS_SHIFT": CLASS_SHIFT,
+}
 
 
 # The request being served, as the loop read it from its batch.

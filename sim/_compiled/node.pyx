@@ -32,6 +32,10 @@ cdef enum:
     CLASS_SHIFT = 40    # workloads/stream.py: a key's class is key >> 40
 
 
+#: the constants copied from Python modules, for a test to hold them equal
+COPIED = {"CLASS_SHIFT": CLASS_SHIFT, "SWEEP_FLOOR": SWEEP_FLOOR}
+
+
 cdef int grow_array(void** array, Py_ssize_t room, size_t item) except -1:
     cdef void* bigger = PyMem_Realloc(array[0], room * item)
     if bigger == NULL:
