@@ -7,6 +7,8 @@ engine (policies/compiled.py).
 
     policies/_kernels/*.pyx   one kernel per policy family, on dense slot arrays
     workloads/_idmap.pyx      int64 key -> dense id, as traces stream in
+    workloads/_scramble.pyx   the Feistel permutation of Zipf ranks to key ids
+    sim/_compiled/*.pyx       the timed model's request loop, over the kernels
 """
 
 import os
@@ -58,7 +60,11 @@ def extensions():
     except ImportError as error:
         print(f"kvsim: {error.name} is missing, so the compiled engine is not built", file=sys.stderr)
         return []
-    sources = sorted(glob("policies/_kernels/*.pyx", root_dir=HERE)) + ["workloads/_idmap.pyx"]
+    sources = sorted(glob("policies/_kernels/*.pyx", root_dir=HERE)) + [
+        "workloads/_idmap.pyx",
+        "workloads/_scramble.pyx",
+    ]
+    sources += sorted(glob("sim/_compiled/*.pyx", root_dir=HERE))
     modules = cythonize(
         sources, compiler_directives=DIRECTIVES, include_path=[str(HERE)], quiet=True, nthreads=os.cpu_count() or 1
     )

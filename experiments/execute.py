@@ -66,6 +66,7 @@ def run_point(point: Point) -> dict:
         "timeseries": result.timeseries,
         "latency_quantiles": result.latency_quantiles,
         "latency_histogram": result.latency_histogram.to_record(),
+        "engine": result.engine,  # the request loop that ran: "compiled" or "python"
     }
 
 

@@ -1,6 +1,6 @@
 """An experiment from config to files: the body of `kvsim run` and `experiments.run`.
 
-DIR/manifest.json   what was run: resolved config, sweep, seeds, versions
+DIR/manifest.json   what was run: resolved config, sweep, seeds, versions, the request loop (engine)
 DIR/runs/*.json     one file per finished run (what resume reads)
 DIR/results.csv     one row per run;  DIR/summary.csv  one row per point
 DIR/nodes.csv       one row per run and node
@@ -22,11 +22,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from experiments import outdir, plots
+from experiments.build import scenario
 from experiments.config import ConfigError, Experiment
 from experiments.execute import Saved, atomic_write, execute, is_terminal, open_executor, saved_runs
 from experiments.outdir import claim
 from experiments.results import latency_table, nodes_table, results_table, summary_table, timeseries_table
 from experiments.sweep import Point, fingerprint, points
+from sim import engine_for
 
 #: the tables of DIR (replaced by --force)
 TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "timeseries.csv")
@@ -42,7 +44,23 @@ def versions() -> dict:
     return found
 
 
+def engines(experiment: Experiment) -> dict[str, str]:
+    """The request loop that runs each policy of the experiment: "compiled" or "python" (sim.engine_for).
+
+    Built-in policies run compiled when the compiled engine is built (and
+    KVSIM_ENGINE does not say python); a user's policy, or a server model that
+    reads the clock, runs the Python loop.  Both give the same results.
+    """
+    found: dict[str, str] = {}
+    for point in points(experiment):
+        policy = str(point.config["cluster"]["policy"])
+        if policy not in found:
+            found[policy] = engine_for(scenario(point.config))
+    return found
+
+
 def manifest(experiment: Experiment) -> dict:
+    by_policy = engines(experiment)
     return {
         "name": experiment.name,
         "source": experiment.source,
@@ -53,6 +71,8 @@ def manifest(experiment: Experiment) -> dict:
         "runs": len(points(experiment)),
         "config": experiment.config,
         "versions": versions(),
+        "engine": next(iter(by_policy.values())) if len(set(by_policy.values())) == 1 else "mixed",
+        "engines": by_policy,
     }
 
 

@@ -259,6 +259,12 @@ class CompiledPolicy(Policy):
         return self._kernel.used_units
 
     @property
+    def kernel(self):
+        """The kernel itself, with its admission filter: for a caller that feeds it slots in C (the timed
+        model's compiled loop), not through this wrapper."""
+        return self._kernel
+
+    @property
     def max_object_size(self):
         return self._max_object_size
 

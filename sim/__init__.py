@@ -6,9 +6,19 @@ analytic formulas (`sim.theory`).  Takes resolved `Scenario` objects, never
 files or command lines.
 """
 
+from sim.engine import engine_for, run
 from sim.metrics import CDF_PROBABILITIES, METRICS, RunResult
-from sim.model import run
 from sim.naive import run_naive
 from sim.scenario import BackendSpec, ClusterSpec, Scenario
 
-__all__ = ["CDF_PROBABILITIES", "METRICS", "BackendSpec", "ClusterSpec", "RunResult", "Scenario", "run", "run_naive"]
+__all__ = [
+    "CDF_PROBABILITIES",
+    "METRICS",
+    "BackendSpec",
+    "ClusterSpec",
+    "RunResult",
+    "Scenario",
+    "engine_for",
+    "run",
+    "run_naive",
+]

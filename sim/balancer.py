@@ -21,6 +21,14 @@ import numpy as np
 
 from workloads.hashing import mix64, stable_id
 
+try:
+    from sim._compiled.routing import ring_positions
+except ImportError:  # not built: numpy's searchsorted finds the same points
+    ring_positions = None
+
+#: a ring's lookup table has about this many entries per point (sim/_compiled/routing.pyx)
+TABLE_PER_POINT = 8
+
 
 class Balancer:
     """Base class.  `nodes` is the number of cache nodes, alive or not."""
@@ -83,16 +91,35 @@ class ConsistentHashRing(Balancer):
         self.owners = owners[order]
         self._rings: dict[tuple, tuple] = {}
 
-    def _ring(self, alive: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """The ring's points and owners restricted to alive nodes (cached per alive set)."""
+    def _ring(self, alive: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The ring's points and owners restricted to alive nodes, with a lookup table (cached per alive set).
+
+        The table: for each value b of a hash's top bits, the index of the
+        first point >= b << shift (and len(points) at the end).
+        """
         if alive not in self._rings:
             keep = np.isin(self.owners, np.asarray(alive))
-            self._rings[alive] = (self.points[keep], self.owners[keep])
+            points = self.points[keep]
+            bits = min(20, max(1, int(len(points) * TABLE_PER_POINT).bit_length()))
+            shift = 64 - bits
+            starts = np.arange(2**bits, dtype=np.uint64) << np.uint64(shift)
+            first = np.append(np.searchsorted(points, starts, side="left"), len(points)).astype(np.int64)
+            self._rings[alive] = (points, self.owners[keep], first, shift)
         return self._rings[alive]
 
+    def positions(self, keys, alive: tuple) -> np.ndarray:
+        """For each key, the index of the first alive point at or after its hash (len(points): wrap around)."""
+        points, _, first, shift = self._ring(alive)
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        if ring_positions is None:
+            return np.searchsorted(points, mix64(keys), side="left")
+        positions = np.empty(len(keys), dtype=np.int64)
+        ring_positions(keys, points, first, shift, positions)
+        return positions
+
     def preference(self, keys, alive, depth):
-        points, owners = self._ring(alive)
-        slots = np.searchsorted(points, mix64(keys), side="left")
+        points, owners, _, _ = self._ring(alive)
+        slots = self.positions(keys, alive)
         chosen = np.full((len(slots), depth), -1, dtype=np.int64)
         chosen[:, 0] = owners[slots % len(points)]
         if depth == 1:

@@ -41,8 +41,32 @@ SUB_BUCKETS = 512
 RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS)
 
 
+#: a float64 keeps 52 bits of fraction; a bucket within its binade is the top log2(SUB_BUCKETS) of them
+_FRACTION_BITS = 52
+_SUB_BITS = SUB_BUCKETS.bit_length() - 1
+_SMALLEST_NORMAL = np.finfo(np.float64).tiny  # 2**-1022: below it floats have no implicit leading 1
+
+
 def bucket_indices(values: np.ndarray) -> np.ndarray:
-    """Each value's bucket index (values > 0); see the module's docstring."""
+    """Each value's bucket index (values > 0); see the module's docstring.
+
+    Read off the float's bits in one pass: a normal double is
+    (1 + m / 2**52) 2**(E - 1023), so frexp's exponent is E - 1022 and its
+    fraction 0.5 + m / 2**53, and the index e * SUB_BUCKETS + floor((f - 0.5)
+    2 SUB_BUCKETS) is E * SUB_BUCKETS + (m's top bits) - 1022 * SUB_BUCKETS:
+    the bits shifted right, less a constant.  Subnormal values (below
+    2**-1022) take `frexp_indices`, the definition.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    indices = (values.view(np.int64) >> (_FRACTION_BITS - _SUB_BITS)) - 1022 * SUB_BUCKETS
+    if len(values) and values.min() < _SMALLEST_NORMAL:
+        subnormal = values < _SMALLEST_NORMAL
+        indices[subnormal] = frexp_indices(values[subnormal])
+    return indices
+
+
+def frexp_indices(values: np.ndarray) -> np.ndarray:
+    """bucket_indices by the definition: value = f 2**e with f in [0.5, 1) (frexp, exact)."""
     fraction, exponent = np.frexp(values)
     return exponent.astype(np.int64) * SUB_BUCKETS + (fraction * (2 * SUB_BUCKETS)).astype(np.int64) - SUB_BUCKETS
 

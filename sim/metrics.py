@@ -110,6 +110,8 @@ class RunResult:
     timeseries: list = field(default_factory=list)
     latency_quantiles: list = field(default_factory=list)  # ms, at CDF_PROBABILITIES
     latency_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)  # reads', seconds
+    # which request loop ran: "compiled" or "python" (the same results either way, so not compared)
+    engine: str = field(default="python", compare=False)
 
     def row(self) -> dict:
         """The flat metrics, in METRICS order."""

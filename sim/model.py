@@ -1,4 +1,4 @@
-"""The fast SimPy model: events only where time must pass.
+"""The fast SimPy model: events only where time must pass.  Its Python loop, the reference.
 
 The obvious SimPy model gives every request a process (see sim/naive.py).  It
 is easy to trust and slow.  This one produces the same hits and latencies
@@ -10,13 +10,13 @@ is easy to trust and slow.  This one produces the same hits and latencies
   naive model draws through too; everything else it does its own way);
 * a hit's latency is arithmetic, and so is a miss's: a FCFS queue with c
   servers is a heap of server-free times (sim/backend.py);
-* only what must happen *later* is a SimPy event: the backend's answer
-  filling the cache, a miss reaching the backend after queueing at its node,
-  a write landing, a node failing or coming back, a bulk update, an entry
-  expiring (with active expiry);
-* the loop hands control to SimPy only when the next scheduled event is due
-  before the next request (``env.peek()``), so runs of hits never touch the
-  scheduler.
+* only what must happen *later* is scheduled, on the model's one calendar
+  (sim/calendar.py): the backend's answer filling the cache, a miss reaching
+  the backend after queueing at its node, a write landing, an entry expiring
+  (with active expiry).  Failures and bulk updates are SimPy processes, whose
+  events the calendar merges in time order with its own;
+* runs of hits never touch the calendar nor SimPy: the loop advances them
+  only when the next scheduled thing is due before the next request.
 
 A request's life.  It arrives at time t at the node its balancer picks and
 is looked up at once.  With a node queue it then waits for one of the node's
@@ -26,31 +26,30 @@ coalescing, joins a fetch of the same key already in flight); when the
 backend answers, the value is stored on the key's replicas and the client
 gets it one round trip later.  A write goes to the backend; when it lands,
 cached copies are invalidated or updated (or left stale).
+
+This loop is the readable one, and it runs every policy: users' own, and the
+policies that read the clock (Redis's, memcached's).  Built-in policies run
+the same model with its request loop compiled (sim/compiled_model.py), which
+sim/engine.py's ``run`` picks when it can; the tests hold the two to
+identical results.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
-from heapq import heappush
 
 import numpy as np
 import simpy
 
 from sim.backend import FCFSServers
+from sim.calendar import Calendar
 from sim.cluster import build_nodes
 from sim.draws import Draws, RequestDraws
 from sim.membership import Membership
 from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
 from sim.scenario import Scenario
 from sim.versions import Versions
-from workloads.stream import CLASS_SHIFT
-
-
-def run(scenario: Scenario, seed: int) -> RunResult:
-    """Simulate `scenario` with the random streams of `seed`; a pure function of both."""
-    return _FastModel(scenario, seed).run()
 
 
 def has_writes(workload) -> bool:
@@ -82,35 +81,6 @@ def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | N
             cache.fill(key, size, now, ttl, stamp)
 
 
-def membership_changes(env, membership: Membership, nodes):
-    """A SimPy process applying the failure schedule: a node that goes down loses its cache."""
-    alive = set(membership.alive_at(0.0))
-    for index, cache in enumerate(nodes):
-        cache.up = index in alive
-    for when in membership.change_times():
-        yield env.timeout(when - env.now)
-        now_alive = set(membership.alive_at(env.now))
-        for index in alive - now_alive:
-            nodes[index].up = False
-            nodes[index].clear()
-        for index in now_alive - alive:
-            nodes[index].up = True
-        alive = now_alive
-
-
-def bulk_updates(env, updates, nodes, versions: Versions):
-    """A SimPy process: every `updates.every_s` seconds the listed classes' values change at once."""
-    classes = set(updates.classes)
-    while True:
-        yield env.timeout(updates.every_s)
-        versions.bulk_updated(classes)
-        if updates.invalidate:
-            for cache in nodes:
-                for key in cache.policy.keys():
-                    if key >> CLASS_SHIFT in classes:
-                        cache.remove(key)
-
-
 def fill_nodes(choices, node, replicas: int) -> tuple:
     """Where a fetched value is stored: the node that missed, and the key's other replicas."""
     if replicas == 1:
@@ -124,185 +94,149 @@ def write_homes(choices, replicas: int) -> tuple:
     return tuple(int(c) for c in choices[:replicas] if c >= 0)
 
 
-def alive_count(nodes) -> int:
-    return max(1, sum(1 for cache in nodes if cache.up))
-
-
 class _Fetch:
-    """A backend read in flight: when it completes (None until it reaches the backend) and who waits."""
+    """A backend read in flight: what it fetches for whom, when it completes, who else waits.
 
-    __slots__ = ("finish", "waiters")
+    `finish` is None until the read reaches the backend; `targets` are the
+    nodes its answer is stored on, the node that fetched first; `stamp` is
+    the version of the value as of the request (None without versions).
+    """
 
-    def __init__(self):
+    __slots__ = ("key", "size", "ttl", "stamp", "targets", "finish", "waiters")
+
+    def __init__(self, key, size, ttl, stamp, targets):
+        self.key, self.size, self.ttl, self.stamp, self.targets = key, size, ttl, stamp, targets
         self.finish = None
         self.waiters = []  # (request index, arrival, node done, round trip) of coalesced requests
 
+    @property
+    def node(self) -> int:
+        return self.targets[0]
 
-class _FastModel:
+
+class Model:
+    """The model's state and its run; the request loop in Python (subclasses may compile it)."""
+
+    engine = "python"
+
     def __init__(self, scenario: Scenario, seed: int):
         self.scenario, self.seed = scenario, seed
         cluster = scenario.cluster
         self.env = simpy.Environment()
-        self.nodes = build_nodes(cluster, seed)
+        self.calendar = Calendar(self.env)
         self.membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
         self.draws = RequestDraws(scenario, seed, self.membership)
         self.balancer = self.draws.balancer
         self.recorder = Recorder(scenario)
-        self.backend = FCFSServers(scenario.backend.concurrency)
+        self.replicas = cluster.replicas
+        self.coalesce = scenario.backend.coalesce
+        # Versions, for stale reads: per key, the writes that landed; per class, bulk updates.
+        self.track_versions = bool(scenario.updates.every_s) or has_writes(scenario.workload)
+        self._build()
+
+    def _build(self) -> None:
+        """The nodes, queues and books the request loop keeps."""
+        cluster = self.scenario.cluster
+        self.nodes = build_nodes(cluster, self.seed)
+        self.backend = FCFSServers(self.scenario.backend.concurrency)
         self.node_queues = (
             [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
         )
         self.in_flight = [{} for _ in self.nodes]  # per node: key -> _Fetch
-        self.replicas = cluster.replicas
-        # Versions, for stale reads: per key, the writes that landed; per class, bulk updates.
-        self.track_versions = bool(scenario.updates.every_s) or has_writes(scenario.workload)
         self.versions = Versions() if self.track_versions else None
-        # Live load, for the dynamic balancers: per node, a heap of answer times.
+        # Live load, for the dynamic balancers: per node, a heap of answer times, and the
+        # requests whose answer time is not known yet.
         self.outstanding_heaps = [[] for _ in self.nodes] if self.balancer.dynamic else None
         self.unknown_outstanding = [0] * len(self.nodes)
-        self.pending = 0  # scheduled events whose outcome a request's latency waits for
-        self.fills: list = []  # the fill calendar: a heap of (time, order, action, arguments)
-        self._order = itertools.count()  # ties on the calendar go in scheduling order
-        self.coalesce = scenario.backend.coalesce
-        # The lean loop serves configs without TTL, versions, live-load balancing, node queues, failures
-        # or policies that read the clock (CacheNode tells them the time).
-        self.plain = not (
-            any(node.timed for node in self.nodes)
-            or cluster.has_ttl
-            or self.track_versions
-            or self.balancer.dynamic
-            or self.node_queues
-            or not self.membership.static
-        )
 
     # -- the run ------------------------------------------------------------
     def run(self) -> RunResult:
         env = self.env
         if not self.membership.static:
-            env.process(membership_changes(env, self.membership, self.nodes))
+            env.process(self._membership_changes())
         if self.scenario.updates.every_s:
-            env.process(bulk_updates(env, self.scenario.updates, self.nodes, self.versions))
-        self.next_due = env.peek()
+            env.process(self._bulk_updates())
+        self.calendar.due = env.peek()  # the processes' first steps, at time 0
         for draws in self.draws:
             self._walk(draws)
-        while self.pending:
-            self._step()
-        return self.recorder.result()
+        self._finish()
+        result = self.recorder.result()
+        result.engine = self.engine
+        return result
 
-    def _at(self, when: float, action, *args) -> None:
-        """Schedule `action(*args)` at time `when` on the fill calendar."""
-        heapq.heappush(self.fills, (when, next(self._order), action, args))
+    def _finish(self) -> None:
+        """After the last request: run what is still scheduled (the answers the last misses wait for)."""
+        self.calendar.drain()
 
-    def _step(self) -> None:
-        """Run the earliest scheduled thing: a fill, or a SimPy event (fills first at equal times)."""
-        if self.fills and self.fills[0][0] <= self.env.peek():
-            _, _, action, args = heapq.heappop(self.fills)
-            action(*args)
-        else:
-            self.env.step()
+    def _record(self, draws: Draws, flags: np.ndarray, wait) -> None:
+        """Hand a walked batch to the recorder: its flags, and latencies (wait: beyond the round trip)."""
+        batch = draws.batch
+        # Every request flagged BACKEND was submitted to it with its service time; with
+        # node queues, every read at a node took a worker for its node service time.
+        backend_busy = np.where(flags & BACKEND, draws.service, 0.0)
+        node_busy = None
+        if self.scenario.cluster.has_node_queue:
+            node_busy = np.where(((flags & WRITE) == 0) & (draws.read_node >= 0), draws.node_service, 0.0)
+        latency = draws.round_trip + np.asarray(wait)
+        self.recorder.add(batch.start, batch.time, draws.read_node, flags, latency, batch.size, backend_busy, node_busy)
 
-    def _advance(self, now: float) -> float:
-        """Run everything scheduled up to `now`; return the time of the next scheduled thing.
+    # -- SimPy processes: what is rare ----------------------------------------
+    def _membership_changes(self):
+        """Apply the failure schedule: a node that goes down loses its cache, and comes back cold."""
+        alive = set(self.membership.alive_at(0.0))
+        for index in range(self.scenario.cluster.nodes):
+            self._set_up(index, index in alive)
+        for when in self.membership.change_times():
+            yield self.env.timeout(when - self.env.now)
+            now_alive = set(self.membership.alive_at(self.env.now))
+            for index in sorted(alive - now_alive):
+                self._fail(index)
+            for index in sorted(now_alive - alive):
+                self._set_up(index, True)
+            alive = now_alive
 
-        The request loop is not a SimPy process: it drives the environment with
-        ``step()``, which costs one call per event and nothing per request.
-        Fills, the one thing every miss schedules, live on a calendar of their
-        own (a heap) merged in time order with SimPy's: a heap entry costs a
-        fraction of a SimPy event, and misses are most of the events.
-        """
-        env, fills = self.env, self.fills
-        event_time = env.peek()
+    def _bulk_updates(self):
+        """Every `updates.every_s` seconds the listed classes' values change at once."""
+        updates = self.scenario.updates
+        classes = set(updates.classes)
         while True:
-            fill_time = fills[0][0] if fills else math.inf
-            if fill_time <= event_time:
-                if fill_time > now:
-                    return fill_time
-                _, _, action, args = heapq.heappop(fills)
-                action(*args)
-                if not self.plain:  # a fill may have scheduled an event (an expiry)
-                    event_time = env.peek()
-            elif event_time > now:
-                return event_time
-            else:
-                env.step()
-                event_time = env.peek()
+            yield self.env.timeout(updates.every_s)
+            self._bulk_update(classes, updates.invalidate)
 
+    def _set_up(self, index: int, up: bool) -> None:
+        self.nodes[index].up = up
+
+    def _fail(self, index: int) -> None:
+        self.nodes[index].up = False
+        self.nodes[index].clear()
+
+    def _bulk_update(self, classes: set, invalidate: bool) -> None:
+        self.versions.bulk_updated(classes)
+        if invalidate:
+            for cache in self.nodes:
+                cache.drop_classes(classes)
+
+    # -- the request loop -----------------------------------------------------
     def _walk(self, draws: Draws) -> None:
         """Serve one batch of requests, in arrival order."""
         batch = draws.batch
         n = len(batch)
         flags = bytearray(n)
         wait = [0.0] * n  # latency beyond the round trip; NaN when known only later
-        if self.plain:
-            self._walk_plain(draws, flags, wait)
-        else:
-            self._walk_general(draws, flags, wait)
-        flags = np.frombuffer(flags, dtype=np.uint8)
-        # Every request flagged BACKEND was submitted to it with its service time; with
-        # node queues, every read at a node took a worker for its node service time.
-        backend_busy = np.where(flags & BACKEND, draws.service, 0.0)
-        node_busy = None
-        if self.node_queues:
-            node_busy = np.where(((flags & WRITE) == 0) & (draws.read_node >= 0), draws.node_service, 0.0)
-        latency = draws.round_trip + np.array(wait)
-        self.recorder.add(batch.start, batch.time, draws.read_node, flags, latency, batch.size, backend_busy, node_busy)
-
-    def _walk_plain(self, draws, flags, wait) -> None:
-        """The common case, kept lean: fixed routing, no TTL, no writes, no node queues.
-
-        Every request starts flagged a hit, so the loop writes flags only for misses.
-        """
-        batch = draws.batch
-        flags[:] = bytes([HIT]) * len(batch)
-        lookups = [node.policy.lookup for node in self.nodes]
-        inserts = [node.policy.insert for node in self.nodes]
-        by_bytes = self.scenario.cluster.capacity_bytes
-        calendar, order = self.fills, self._order
-        submit = self.backend.submit
-        shared_miss = self.coalesce or self.replicas > 1
-        service = draws.service.tolist()
-        sizes = batch.size.tolist()
-        next_due = self.next_due
-        for i, now, key, node in zip(
-            range(len(batch)), batch.time.tolist(), batch.key.tolist(), draws.read_node.tolist()
-        ):
-            if now >= next_due:
-                next_due = self._advance(now)
-            if lookups[node](key):
-                continue
-            if shared_miss:
-                flags[i] = 0
-                due = self._read_miss(i, now, now, key, node, draws, flags, wait)
-            else:
-                flags[i] = BACKEND
-                due = submit(now, service[i])
-                wait[i] = due - now
-                heappush(calendar, (due, next(order), inserts[node], (key, sizes[i] if by_bytes else 1)))
-            if due < next_due:
-                next_due = due
-        self.next_due = next_due
-
-    def _walk_general(self, draws, flags, wait) -> None:
-        """Every feature: live-load balancing, writes, node queues, TTL, versions, failures."""
-        batch = draws.batch
-        nodes = self.nodes
-        node_queues = self.node_queues
+        calendar = self.calendar
+        nodes, node_queues, versions = self.nodes, self.node_queues, self.versions
         dynamic = self.balancer.dynamic
-        versions = self.versions
-        read_node = draws.read_node
-        round_trip = draws.round_trip
-        node_service = draws.node_service
-        next_due = self.next_due
-        rows = zip(range(len(batch)), batch.time.tolist(), batch.key.tolist(), read_node.tolist(), batch.op.tolist())
+        read_node, round_trip, node_service = draws.read_node, draws.round_trip, draws.node_service
+        rows = zip(range(n), batch.time.tolist(), batch.key.tolist(), read_node.tolist(), batch.op.tolist())
         for i, now, key, node, op in rows:
-            if now >= next_due:
-                next_due = self._advance(now)
+            if now >= calendar.due:
+                calendar.advance(now)
             if dynamic and node >= 0:
                 node = self._choose(draws.choices[i], now)
                 read_node[i] = node
             if op:
                 flags[i] = WRITE | BACKEND
-                next_due = min(next_due, self._write(now, key, draws, i, wait))
+                self._write(now, key, draws, i, wait)
                 continue
             if node < 0:  # every node is down: straight to the backend, nothing cached
                 flags[i] = BACKEND
@@ -319,17 +253,16 @@ class _FastModel:
                 continue
             if hit is None:
                 flags[i] = EXPIRED
-            due = self._read_miss(i, now, ready, key, node, draws, flags, wait)
-            if due < next_due:
-                next_due = due
-        self.next_due = next_due
+            self._read_miss(i, now, ready, key, node, draws, flags, wait)
+        self._record(draws, np.frombuffer(flags, dtype=np.uint8), wait)
 
-    def _read_miss(self, i, now, ready, key, node, draws, flags, wait) -> float:
-        """A read missed at `node`: join a fetch in flight, or fetch.  Returns the next event's time."""
+    def _read_miss(self, i, now, ready, key, node, draws, flags, wait) -> None:
+        """A read missed at `node`: join a fetch in flight, or fetch."""
         fetch = self.in_flight[node].get(key) if self.coalesce else None
         if fetch is None:
             flags[i] |= BACKEND
-            return self._fetch(draws.batch.start + i, now, ready, key, node, draws, i, wait)
+            self._fetch(draws.batch.start + i, now, ready, key, node, draws, i, wait)
+            return
         # Joins the fetch in flight: answered when both its node and the fetch are done.
         flags[i] |= COALESCED
         dynamic = self.outstanding_heaps is not None
@@ -342,98 +275,84 @@ class _FastModel:
             wait[i] = done - now
             if dynamic:
                 heapq.heappush(self.outstanding_heaps[node], done + draws.round_trip[i])
-        return math.inf
 
     # -- misses ---------------------------------------------------------------
-    def _fetch(self, index, now, ready, key, node, draws, i, wait) -> float:
-        """Send a read miss to the backend; return the time of the event it scheduled."""
-        fetch = _Fetch()
+    def _fetch(self, index, now, ready, key, node, draws, i, wait) -> None:
+        """Send a read miss to the backend, now or when its node has served it."""
+        stamp = self.versions.stamp(key) if self.versions else None  # the value as of the request
+        targets = fill_nodes(draws.choices[i], node, self.replicas)
+        fetch = _Fetch(key, int(draws.batch.size[i]), self._ttl_of(draws, i), stamp, targets)
         if self.coalesce:
             self.in_flight[node][key] = fetch
-        targets = fill_nodes(draws.choices[i], node, self.replicas)
-        size, ttl = int(draws.batch.size[i]), self._ttl_of(draws, i)
-        stamp = self.versions.stamp(key) if self.versions else None  # the value as of the request
+        service, round_trip = draws.service[i], draws.round_trip[i]
         if ready <= now:
-            finish = self.backend.submit(now, draws.service[i])
+            finish = self.backend.submit(now, service)
             wait[i] = finish - now
-            self._schedule_fill(fetch, finish, key, size, ttl, stamp, targets, node)
+            self._answered(fetch, finish)
             if self.outstanding_heaps is not None:
-                heapq.heappush(self.outstanding_heaps[node], finish + draws.round_trip[i])
-            return finish
-        # The miss reaches the backend only when its node has served it: an event, so the
+                heapq.heappush(self.outstanding_heaps[node], finish + round_trip)
+            return
+        # The miss reaches the backend only when its node has served it: scheduled, so the
         # backend sees its arrivals in time order.
         wait[i] = math.nan
-        service, round_trip = draws.service[i], draws.round_trip[i]
         self.unknown_outstanding[node] += self.outstanding_heaps is not None
-        self.pending += 1
+        self.calendar.at(ready, self._reach_backend, fetch, index, now, service, round_trip)
 
-        def reach_backend(_event):
-            self.pending -= 1
-            finish = self.backend.submit(ready, service)
-            self.recorder.set_latency(index, now, finish - now + round_trip)
-            self._settle_outstanding(node, finish + round_trip)
-            self._schedule_fill(fetch, finish, key, size, ttl, stamp, targets, node)
+    def _reach_backend(self, fetch, index, arrival, service, round_trip) -> None:
+        finish = self.backend.submit(self.calendar.now, service)
+        self.recorder.set_latency(index, arrival, finish - arrival + round_trip)
+        self._settle_outstanding(fetch.node, finish + round_trip)
+        self._answered(fetch, finish)
 
-        self.env.timeout(ready - self.env.now).callbacks.append(reach_backend)
-        return ready
-
-    def _schedule_fill(self, fetch, finish, key, size, ttl, stamp, targets, node) -> None:
+    def _answered(self, fetch, finish) -> None:
+        """The fetch's answer time is known: so are its waiters' latencies, and its fill is scheduled."""
         fetch.finish = finish
         for index, arrival, ready, round_trip in fetch.waiters:
             done = max(ready, finish)
             self.recorder.set_latency(index, arrival, done - arrival + round_trip)
-            self._settle_outstanding(node, done + round_trip)
+            self._settle_outstanding(fetch.node, done + round_trip)
         fetch.waiters.clear()
-        self.pending += 1
+        self.calendar.at(finish, self._fill, fetch)
 
-        def fill():
-            self.pending -= 1
-            for target in targets:
-                cache = self.nodes[target]
-                if (
-                    cache.up
-                    and cache.fill(key, size, finish, ttl, stamp)
-                    and ttl > 0
-                    and self.scenario.cluster.expiry == "active"
-                ):
-                    self._schedule_expiry(target, key, finish + ttl)
-            fetches = self.in_flight[node]
-            if fetches.get(key) is fetch:
-                del fetches[key]
-
-        self._at(finish, fill)
+    def _fill(self, fetch) -> None:
+        """The backend answered: store the value on the targets that are up."""
+        key, ttl, finish = fetch.key, fetch.ttl, fetch.finish
+        active = ttl > 0 and self.scenario.cluster.expiry == "active"
+        for target in fetch.targets:
+            cache = self.nodes[target]
+            if cache.up and cache.fill(key, fetch.size, finish, ttl, fetch.stamp) and active:
+                self.calendar.at(finish + ttl, self._expire, target, key)
+        fetches = self.in_flight[fetch.node]
+        if fetches.get(key) is fetch:
+            del fetches[key]
 
     def _ttl_of(self, draws, i) -> float:
         return float(draws.ttl[i]) if draws.ttl is not None else 0.0
 
     # -- writes ---------------------------------------------------------------
-    def _write(self, now, key, draws, i, wait) -> float:
+    def _write(self, now, key, draws, i, wait) -> None:
         """A write goes to the backend; when it lands, cached copies are invalidated or updated."""
         finish = self.backend.submit(now, draws.service[i])
         wait[i] = finish - now
         size, ttl = int(draws.batch.size[i]), self._ttl_of(draws, i)
-        write_policy = self.scenario.cluster.write_policy
         homes = write_homes(draws.choices[i], self.replicas)
+        self.calendar.at(finish, self._land_write, key, size, ttl, homes)
 
-        def land(_event):
-            apply_write(self.nodes, key, size, finish, ttl, write_policy, self.versions, homes)
-
-        self.env.timeout(finish - self.env.now).callbacks.append(land)
-        return finish
+    def _land_write(self, key, size, ttl, homes) -> None:
+        write_policy = self.scenario.cluster.write_policy
+        apply_write(self.nodes, key, size, self.calendar.now, ttl, write_policy, self.versions, homes)
 
     # -- expiry ---------------------------------------------------------------
-    def _schedule_expiry(self, target, key, when) -> None:
-        def expire(_event):
-            cache = self.nodes[target]
-            expiry = cache.expires_at.get(key)
-            if expiry is None:
-                return
-            if expiry <= self.env.now:
-                cache.remove(key)
-            else:  # refreshed by a hit since: look again when the new TTL runs out
-                self._schedule_expiry(target, key, expiry)
-
-        self.env.timeout(when - self.env.now).callbacks.append(expire)
+    def _expire(self, target, key) -> None:
+        """Active expiry: drop the entry if its time has come; if a hit extended it, look again then."""
+        cache = self.nodes[target]
+        expiry = cache.expires_at.get(key)
+        if expiry is None:
+            return
+        if expiry <= self.calendar.now:
+            cache.remove(key)
+        else:
+            self.calendar.at(expiry, self._expire, target, key)
 
     # -- live load ------------------------------------------------------------
     def _choose(self, choices, now) -> int:
@@ -447,7 +366,8 @@ class _FastModel:
             counts[node] = len(heap) + self.unknown_outstanding[node]
             total += counts[node]
         candidates = [int(c) for c in choices[: self.balancer.candidates] if c >= 0]
-        return self.balancer.choose(candidates, counts, total, alive_count(self.nodes))
+        alive = max(1, sum(1 for cache in self.nodes if cache.up))
+        return self.balancer.choose(candidates, counts, total, alive)
 
     def _settle_outstanding(self, node, answered_at) -> None:
         if self.outstanding_heaps is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from policies import Policy, PolicyContractError
+from workloads.stream import CLASS_SHIFT
 
 
 class CacheNode:
@@ -86,6 +87,11 @@ class CacheNode:
         """Drop a cached key (expiry, invalidation); the policy's memory of a key it no longer holds stays."""
         self._forget(key)
         return key in self.policy and self.policy.remove(key)
+
+    def drop_classes(self, classes) -> None:
+        """Drop every cached key of the given key classes (a bulk update that invalidates)."""
+        for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:
+            self.remove(key)
 
     def _forget(self, key) -> None:
         self.expires_at.pop(key, None)

@@ -44,9 +44,14 @@ def splitmix64(value: int, salt: int = 0) -> int:
     return x ^ (x >> 31)
 
 
+def mix64_offset(salt: int = 0) -> int:
+    """What mix64 adds to a value before mixing it, for a salt: (salt + 1) times the golden gamma."""
+    return (int(salt) * _GAMMA + _GAMMA) & MASK64
+
+
 def mix64(values, salt: int = 0) -> np.ndarray:
     """splitmix64 of each value (plus `salt`), as uint64; numpy wraps mod 2**64."""
-    offset = np.uint64((int(salt) * _GAMMA + _GAMMA) & MASK64)
+    offset = np.uint64(mix64_offset(salt))
     x = np.asarray(values).astype(np.uint64) + offset
     x = (x ^ (x >> np.uint64(30))) * np.uint64(_MIX1)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(_MIX2)

@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from workloads.hashing import mix64, unit_interval
+from workloads.hashing import mix64, mix64_offset, unit_interval
+
+try:
+    from workloads._scramble import permute as _compiled_permute
+except ImportError:  # not built: numpy's network gives the same ids, more slowly
+    _compiled_permute = None
 
 #: The largest catalogue: a rank goes through float64 arithmetic (exact for
 #: integers up to 2**53, with room to round x + 0.5), and workloads.stream gives
@@ -276,6 +282,17 @@ class FeistelPermutation:
 
     def __call__(self, values) -> np.ndarray:
         """The image of each value (integers in [0, size)), as int64."""
+        values = np.asarray(values)
+        if _compiled_permute is not None and values.ndim == 1:
+            images = np.empty(len(values), dtype=np.int64)
+            _compiled_permute(
+                np.ascontiguousarray(values, dtype=np.int64), self.size, self._bits, self._offsets, images
+            )
+            return images
+        return self.permute_numpy(values)
+
+    def permute_numpy(self, values) -> np.ndarray:
+        """__call__ in numpy: the reference, and the fallback where workloads/_scramble.pyx is not built."""
         images = self._network(np.asarray(values, dtype=np.uint64))
         outside = np.flatnonzero(images >= self.size)
         while outside.size:
@@ -283,9 +300,18 @@ class FeistelPermutation:
             outside = outside[images[outside] >= self.size]
         return images.astype(np.int64)
 
+    @cached_property
+    def _bits(self) -> int:
+        return max(2, (self.size - 1).bit_length())
+
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        """Each round key as mix64's offset, for the compiled network."""
+        return np.array([mix64_offset(key) for key in self.round_keys], dtype=np.uint64)
+
     def _network(self, x: np.ndarray) -> np.ndarray:
         """The Feistel network on [0, 2**n)."""
-        bits = max(2, (self.size - 1).bit_length())
+        bits = self._bits
         high_bits, low_bits = bits - bits // 2, bits // 2
         high, low = x >> np.uint64(low_bits), x & np.uint64((1 << low_bits) - 1)
         for key in self.round_keys:

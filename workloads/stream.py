@@ -37,6 +37,14 @@ SCAN_CLASS = 62  # ids of sequential scans
 ONE_HIT_CLASS = 63  # ids requested exactly once
 
 
+def _whole_bytes(sizes):
+    """Sizes drawn as floats, as whole bytes in [1, MAX_OBJECT_BYTES] (int64).
+
+    A heavy tail may draw beyond any machine's memory: objects are capped at MAX_OBJECT_BYTES.
+    """
+    return np.clip(np.rint(sizes), 1, MAX_OBJECT_BYTES).astype(np.int64)
+
+
 def key_class(keys) -> np.ndarray:
     """The class index of each key id."""
     return np.asarray(keys) >> CLASS_SHIFT
@@ -167,6 +175,8 @@ class Workload:
         """The size in bytes of each key (int64, at least 1): a pure function of key and seed."""
         classes = self.key_classes()
         keys = np.asarray(keys, dtype=np.int64)
+        if len(classes) == 1 and isinstance(classes[0].object_size, Constant):  # the common case, at once
+            return np.full(len(keys), _whole_bytes(np.float64(classes[0].object_size.value)), dtype=np.int64)
         owner = np.minimum(key_class(keys), len(classes) - 1)  # scans and one-hits: the last class's sizes
         sizes = np.empty(len(keys), dtype=np.float64)
         for index, cls in enumerate(classes):
@@ -178,8 +188,7 @@ class Workload:
             else:
                 u = unit_interval(keys[mask], salt=stable_id(f"sizes/{seed}"))
                 sizes[mask] = cls.object_size.quantile(u)
-        # A heavy tail may draw beyond any machine's memory: objects are capped at MAX_OBJECT_BYTES.
-        return np.clip(np.rint(sizes), 1, MAX_OBJECT_BYTES).astype(np.int64)
+        return _whole_bytes(sizes)
 
     def batches(self, seed: int, total: int, chunk: int = DEFAULT_CHUNK) -> Iterator[RequestBatch]:
         """The first `total` requests of the stream of `seed`, in batches of `chunk`."""
@@ -209,15 +218,21 @@ class Workload:
                 )
             else:
                 owner = np.zeros(n, dtype=np.int64)
-            keys = np.empty(n, dtype=np.int64)
-            for index, cls in enumerate(classes):
-                mask = owner == index
-                count = int(mask.sum())
-                if count:
-                    ranks = cls.popularity.ranks(key_rngs[index], count)
-                    local = cls.local_keys(ranks, times[mask], key_of_rank[index])
-                    keys[mask] = (index << CLASS_SHIFT) | local
-            ops = (op_rng.random(n) < write_fraction[owner]).astype(np.int8)
+            if len(classes) == 1:  # class 0's ids are its local ids
+                keys = classes[0].local_keys(classes[0].popularity.ranks(key_rngs[0], n), times, key_of_rank[0])
+            else:
+                keys = np.empty(n, dtype=np.int64)
+                for index, cls in enumerate(classes):
+                    mask = owner == index
+                    count = int(mask.sum())
+                    if count:
+                        ranks = cls.popularity.ranks(key_rngs[index], count)
+                        local = cls.local_keys(ranks, times[mask], key_of_rank[index])
+                        keys[mask] = (index << CLASS_SHIFT) | local
+            if write_fraction.any():
+                ops = (op_rng.random(n) < write_fraction[owner]).astype(np.int8)
+            else:  # no writes: the ops' own stream has nothing to decide
+                ops = np.zeros(n, dtype=np.int8)
             if self.scan_fraction or self.one_hit_fraction:
                 u = overlay_rng.random(n)
                 scan = u < self.scan_fraction

@@ -59,3 +59,17 @@ def test_fcfs_servers_hand_traced():
     assert servers.submit(2.0, 1.0) == 6.0  # waits for A (free at 5): 5 + 1
     assert servers.submit(2.5, 1.0) == 7.0  # waits for B (6) or A (6): 6 + 1
     assert servers.submit(10.0, 1.0) == 11.0  # idle servers: no wait
+
+
+@pytest.mark.parametrize("points_per_node", [1, 7, 160])
+def test_the_compiled_ring_lookup_finds_numpys_points(points_per_node):
+    """sim/_compiled/routing.pyx's table lookup answers as a binary search of the ring does, on any alive set."""
+    from sim import balancer as balancer_module
+
+    if balancer_module.ring_positions is None:
+        pytest.skip("the compiled engine is not built")
+    ring = ConsistentHashRing(5, points_per_node)
+    keys = np.concatenate([np.arange(-50, 5000), np.random.default_rng(1).integers(-(2**63), 2**63 - 1, 50_000)])
+    for alive in [(0, 1, 2, 3, 4), (1, 3), (2,)]:
+        points = ring._ring(alive)[0]
+        assert np.array_equal(ring.positions(keys, alive), np.searchsorted(points, mix64(keys), side="left"))

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from sim import CDF_PROBABILITIES, BackendSpec, ClusterSpec, Scenario, run
-from sim.histogram import RELATIVE_ERROR, LatencyHistogram, bucket_index, bucket_midpoints
+from sim.histogram import (
+    RELATIVE_ERROR,
+    SUB_BUCKETS,
+    LatencyHistogram,
+    bucket_index,
+    bucket_indices,
+    bucket_midpoints,
+    frexp_indices,
+)
 from sim.metrics import HIT, WRITE, Recorder
 from sim.timeseries import MOST_INTERVALS, TimeSeries
 from workloads import Constant, Lognormal, Poisson, Workload, Zipf
@@ -27,6 +35,25 @@ def test_buckets_by_hand():
     # 1.0 = 0.5 * 2**1 opens binade 1; the largest float below it closes binade 0.
     assert bucket_index(1.0) == 512 and bucket_index(math.nextafter(1.0, 0)) == 511
     assert bucket_midpoints([512])[0] == 1 + 1 / 1024
+
+
+def test_indices_from_the_bits_are_the_definitions():
+    """bucket_indices reads the float's bits; frexp_indices is the definition: the same index for every value."""
+    rng = np.random.default_rng(4)
+    powers = np.ldexp(1.0, np.arange(-1074, 1024))  # every power of two, subnormal ones included
+    values = np.concatenate(
+        [
+            powers,
+            np.nextafter(powers, 0)[1:],  # the largest float of each binade
+            np.nextafter(powers, np.inf)[:-1],
+            np.exp(rng.uniform(np.log(1e-9), np.log(1e6), 100_000)),
+            rng.uniform(0, 5e-310, 1000),  # subnormal
+            np.ldexp(1.0 + np.arange(SUB_BUCKETS) / SUB_BUCKETS, -10),  # every sub-bucket's lower edge
+        ]
+    )
+    values = values[values > 0]
+    assert np.array_equal(bucket_indices(values), frexp_indices(values))
+    assert [bucket_index(v) for v in values[::97].tolist()] == frexp_indices(values[::97]).tolist()
 
 
 def test_quantiles_within_relative_error_of_the_exact_ones():

@@ -65,3 +65,12 @@ def test_a_stream_over_a_trillion_keys_asks_for_scrambled_ids_in_range():
     hottest = values[np.argmax(counts)]
     assert hottest == FeistelPermutation.keyed(10**12, rng_for(1, "workload.scramble.default"))(np.array([0]))[0]
     assert hottest != 0
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 1000, 65_537, 10**9, MAX_KEYS])
+def test_the_compiled_network_gives_numpys_ids(size):
+    """workloads/_scramble.pyx is the numpy network in C: the same id for every value (cycle walks included)."""
+    pytest.importorskip("workloads._scramble")
+    scramble = FeistelPermutation.keyed(size, rng_for(size, "test"))
+    values = np.unique(np.concatenate([np.arange(min(size, 5000)), rng_for(1, "values").integers(0, size, 20_000)]))
+    assert np.array_equal(scramble(values), scramble.permute_numpy(values))
