@@ -24,7 +24,7 @@ from experiments.servers import MemcachedServer, RedisServer
 from policies.server_memory import memcached_chunk_sizes, memcached_class, memcached_item_bytes, redis_entry_bytes
 from policies.server_memory import redis_table_bytes as table
 from tests.experiments.conftest import kvsim_command, kvsim_env
-from tests.trace_files import LIBCACHESIM_DATA, write_bin, zipf_keys
+from tests.trace_files import CLOUDPHYSICS, block_io_trace, write_bin, zipf_keys
 from workloads.rng import rng_for
 
 REDIS_TOLERANCE = 0.01  # the issue's targets: |kvsim - real| hit ratio
@@ -47,16 +47,26 @@ MEMORY = {("redis", "fixed"): "8MiB", ("redis", "varied"): "8MiB", ("memcached",
 MEMORY["memcached", "varied"] = "12MiB"
 
 
+#: the block-I/O traces: generated (tests/trace_files.py), and libCacheSim's CloudPhysics sample where ../shared has it
+BLOCK_IO = ["block-io", *(["cloudphysics"] if CLOUDPHYSICS.exists() else [])]
+
+
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory):
-    """Zipf(0.9) over 30,000 keys, 30,000 requests (10,046 keys): values of 2000 bytes, or 1 to 8 KiB a key."""
+    """Zipf(0.9) over 30,000 keys, 30,000 requests (10,046 keys): values of 2000 bytes, or 1 to 8 KiB a key.
+
+    And the block-I/O traces: values of 512 B to 68 KiB, most of 60 KiB or more.
+    """
     folder = tmp_path_factory.mktemp("traces")
     keys = zipf_keys(30_000, keys=30_000, alpha=0.9, seed=3)
     distinct, which = np.unique(keys, return_inverse=True)
     sizes = np.clip(rng_for(3, "sizes").lognormal(np.log(2500), 0.6, len(distinct)), 1000, 8000).astype(np.int64)
+    block_io = block_io_trace()
     return {
         "fixed": write_bin(folder / "fixed.bin", keys, sizes=np.full(len(keys), 2000)),
         "varied": write_bin(folder / "varied.bin", keys, sizes=sizes[which]),
+        "block-io": write_bin(folder / "block-io.bin", block_io.keys, block_io.times, block_io.sizes),
+        "cloudphysics": CLOUDPHYSICS,
     }
 
 
@@ -115,12 +125,11 @@ def test_three_memory_sizes_on_redis(traces, tmp_path, capsys):
     assert ratios == sorted(ratios)
 
 
-@pytest.mark.skipif(not LIBCACHESIM_DATA.exists(), reason="the shared CloudPhysics trace is absent")
+@pytest.mark.parametrize("trace", BLOCK_IO)
 @pytest.mark.parametrize("server", ["redis", "memcached"])
-def test_agreement_on_a_real_trace(tmp_path, capsys, server):
+def test_agreement_on_a_block_io_trace(traces, tmp_path, capsys, server, trace):
     need({"redis": "redis-server", "memcached": "memcached"}[server])
-    trace = LIBCACHESIM_DATA / "cloudPhysicsIO.oracleGeneral.bin"
-    report = validate(tmp_path, capsys, server, trace, "--memory", "16MiB", "--requests", "8000")
+    report = validate(tmp_path, capsys, server, traces[trace], "--memory", "16MiB", "--requests", "8000")
     tolerance = REDIS_TOLERANCE if server == "redis" else MEMCACHED_TOLERANCE
     assert report["requests"] == 8000 and abs(report["difference"]) <= tolerance, report
 

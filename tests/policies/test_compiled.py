@@ -6,9 +6,9 @@ and admission filter runs on both engines over the same requests, and the
 hits (and, key by key, the evictions, the cached keys in the policy's own
 order, the units used) must be equal at every step:
 
-* whole replays of the parity traces (tests/policies/tracedata.py: generated
-  Zipf traces, and the shared CloudPhysics trace when present), objects and
-  bytes, fed with the keys' dense ids as `kvsim replay` does and with plain
+* whole replays of the parity traces (tests/policies/tracedata.py: a
+  generated Zipf trace and block-I/O trace, and the shared CloudPhysics trace
+  where ../shared has it), objects and bytes, fed with the keys' dense ids as `kvsim replay` does and with plain
   keys;
 * random sequences (hypothesis), key by key with inserts that arrive late and
   out of order and with removals, as a timed model drives a policy.
@@ -29,7 +29,7 @@ from policies import PolicyError, engine, make_fast_policy, make_policy, replay
 from policies.compiled import CompiledPolicy, compiled_names
 from policies.mrc import replay_mrc
 from policies.replay import Replayer, replay_hits
-from tests.policies.tracedata import cloudphysics, zipf_trace
+from tests.policies.tracedata import block_traces, zipf_trace
 from workloads.ids import DenseBatch, DenseIds
 
 needs_kernels = pytest.mark.skipif(engine() != "compiled", reason="the compiled engine is not running")
@@ -44,6 +44,10 @@ ADMISSIONS = {
 
 ZIPF = zipf_trace(20_000, 2000, 0.9, seed=4, size_sigma=0.7)
 ZIPF_CAPACITIES = [(200, False), (1000, False), (198_050, True), (2_970_753, True)]
+BLOCK_TRACES = block_traces()
+# A small cache of each kind: 2% of the objects, 2.5% of the bytes (block-io: 15,436 objects, 654 MB;
+# cloudphysics: 48,974 objects, 2.03 GB).
+BLOCK_CAPACITIES = {"block-io": [(300, False), (16_000_000, True)], "cloudphysics": [(1000, False), (50_000_000, True)]}
 
 
 def both(name, capacity, **params):
@@ -69,11 +73,12 @@ def test_same_hits_as_python_on_a_zipf_trace(name, capacity, count_bytes):
 
 
 @needs_kernels
-@pytest.mark.skipif(cloudphysics() is None, reason="the shared CloudPhysics trace is absent")
-@pytest.mark.parametrize("capacity,count_bytes", [(1000, False), (50_000_000, True)])
+@pytest.mark.parametrize(
+    "trace,capacity,count_bytes", [(trace, c, b) for trace in BLOCK_TRACES for c, b in BLOCK_CAPACITIES[trace]]
+)
 @pytest.mark.parametrize("name", POLICIES)
-def test_same_hits_as_python_on_cloudphysics(name, capacity, count_bytes):
-    assert_same_replay(name, *cloudphysics(), capacity, count_bytes)
+def test_same_hits_as_python_on_block_io_traces(name, trace, capacity, count_bytes):
+    assert_same_replay(name, *BLOCK_TRACES[trace], capacity, count_bytes)
 
 
 @needs_kernels

@@ -10,7 +10,7 @@ from policies.lru import LRU
 from policies.mrc import lru_mrc, miss_ratio_curve, replay_mrc, shards_sample
 from policies.replay import Replayer, replay_batches
 from policies.stack_depths import INFINITE, LRUStack, VaryingSizeError, stack_depths
-from tests.trace_files import LIRS_TRACES, zipf_keys
+from tests.trace_files import lirs_cases, lirs_file, zipf_keys
 from workloads.stream import RequestBatch
 
 
@@ -103,18 +103,17 @@ def test_byte_curve_equals_replay_including_small_capacities_and_size_changes():
         assert misses == replay_misses(keys, capacity, changing, count_bytes=True).misses
 
 
-@pytest.mark.skipif(not LIRS_TRACES.is_dir(), reason=f"{LIRS_TRACES} is absent (the project does not ship it)")
-@pytest.mark.parametrize("name", ["2_pools", "cpp", "cs", "gli", "multi1", "ps", "sprite"])
-def test_one_pass_curve_on_lirs_traces(name):
+@pytest.mark.parametrize("case", lirs_cases())
+def test_one_pass_curve_on_lirs_patterns(tmp_path, case):
     from workloads.traces import open_trace
 
-    trace = open_trace(LIRS_TRACES / f"{name}.txt")
+    trace = open_trace(lirs_file(case, tmp_path)[0])
     keys = trace.keys()
     distinct = len(np.unique(keys))
     capacities = sorted({1, 10, distinct // 20 or 1, distinct // 4 or 1, distinct // 2 or 1, distinct})
     curve = lru_mrc(trace.chunks, capacities)
     for capacity, misses in zip(capacities, curve.misses):
-        assert misses == replay_misses(keys, capacity).misses, (name, capacity)
+        assert misses == replay_misses(keys, capacity).misses, (case, capacity)
     assert curve.misses[-1] == distinct  # a cache of every key misses only first requests
 
 

@@ -1,10 +1,11 @@
 """Request sequences for the policy tests, and a bridge to libcachesim.
 
-* ``cloudphysics()`` loads the shared CloudPhysics sample (libCacheSim's
-  oracleGeneral binary: 24-byte little-endian records) from ``../shared`` next
-  to the repository, or returns None when that directory is absent.
+* ``block_traces()`` are the block-I/O traces: a generated one
+  (tests/trace_files.py's ``block_io_trace``) always, and the shared
+  CloudPhysics sample (libCacheSim's oracleGeneral binary: 24-byte
+  little-endian records) where ``../shared`` next to the repository has it.
 * ``zipf_trace()`` generates a Zipf request sequence with a fixed, varied size
-  per object, so a clone without ``../shared`` still tests parity.
+  per object.
 * ``golden_trace()`` is the small trace of the golden miss counts: drawn
   from splitmix64 alone, so no library's random stream can change it.
 * ``write_oracle_general()`` writes a sequence in the oracleGeneral format, and
@@ -18,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.trace_files import CLOUDPHYSICS, block_io_trace
 from workloads.hashing import mix64, unit_interval
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-CLOUDPHYSICS = SHARED / "libcachesim-data" / "cloudPhysicsIO.oracleGeneral.bin"
 
 ORACLE_GENERAL = np.dtype([("time", "<u4"), ("obj_id", "<u8"), ("obj_size", "<u4"), ("next_access_vtime", "<i8")])
 
@@ -31,12 +31,14 @@ def read_oracle_general(path) -> np.ndarray:
     return np.fromfile(path, dtype=ORACLE_GENERAL)
 
 
-def cloudphysics():
-    """(keys, sizes) of the shared CloudPhysics trace, or None if it is absent."""
-    if not CLOUDPHYSICS.exists():
-        return None
-    records = read_oracle_general(CLOUDPHYSICS)
-    return records["obj_id"].astype(np.int64), records["obj_size"].astype(np.int64)
+def block_traces() -> dict:
+    """{name: (keys, sizes)}: "block-io", generated, and "cloudphysics" where ../shared has the sample."""
+    generated = block_io_trace()
+    traces = {"block-io": (generated.keys, generated.sizes)}
+    if CLOUDPHYSICS.exists():
+        records = read_oracle_general(CLOUDPHYSICS)
+        traces["cloudphysics"] = (records["obj_id"].astype(np.int64), records["obj_size"].astype(np.int64))
+    return traces
 
 
 def zipf_trace(n_requests: int, n_objects: int, alpha: float, seed: int, size_sigma: float = 1.5):

@@ -9,7 +9,16 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from tests.trace_files import LIBCACHESIM_DATA, LIRS_TRACES, oracle_records, write_bin, write_csv, write_txt
+from tests.trace_files import (
+    LIBCACHESIM_DATA,
+    block_io_trace,
+    lirs_cases,
+    lirs_file,
+    oracle_records,
+    write_bin,
+    write_csv,
+    write_txt,
+)
 from workloads.stream import READ, WRITE
 from workloads.traces import (
     FORMATS,
@@ -311,28 +320,38 @@ def test_bad_options(tmp_path):
         open_trace(write_bin(tmp_path / "t.bin", [1]), key="lbn")
 
 
-# -- the real traces, when the shared data is there --------------------------------------
+# -- block-I/O and LIRS traces: generated, and the real ones where ../shared has them ----------
 
-needs_libcachesim_data = pytest.mark.skipif(
-    not LIBCACHESIM_DATA.is_dir(), reason=f"{LIBCACHESIM_DATA} is absent (the project does not ship it)"
-)
+BLOCK_IO_CASES = ["block-io", *(["cloudphysics"] if LIBCACHESIM_DATA.is_dir() else [])]
 
 
-@needs_libcachesim_data
-def test_cloudphysics_in_three_formats():
-    csv = read_all(open_trace(LIBCACHESIM_DATA / "cloudPhysicsIO.csv"), 1 << 14)
-    binary = read_all(open_trace(LIBCACHESIM_DATA / "cloudPhysicsIO.oracleGeneral.bin"), 1 << 14)
-    text = read_all(open_trace(LIBCACHESIM_DATA / "cloudPhysicsIO.txt"), 1 << 14)
-    assert len(csv["key"]) == len(binary["key"]) == len(text["key"]) == 113_872
-    assert len(np.unique(binary["key"])) == 48_974
+def block_io_files(case, folder):
+    """A block-I/O trace in the three formats: its (csv, oracleGeneral, txt) files, requests and objects."""
+    if case == "cloudphysics":  # libCacheSim's sample, as its SOURCE.txt counts it
+        files = [LIBCACHESIM_DATA / f"cloudPhysicsIO{suffix}" for suffix in (".csv", ".oracleGeneral.bin", ".txt")]
+        return files, 113_872, 48_974
+    trace = block_io_trace()
+    files = [
+        write_csv(folder / "b.csv", trace.keys, trace.times, trace.sizes, trace.csv_ops()),
+        write_bin(folder / "b.oracleGeneral.bin", trace.keys, trace.times, trace.sizes),
+        write_txt(folder / "b.txt", trace.keys),
+    ]
+    return files, len(trace.keys), len(np.unique(trace.keys))
+
+
+@pytest.mark.parametrize("case", BLOCK_IO_CASES)
+def test_a_block_io_trace_in_three_formats(tmp_path, case):
+    files, requests, objects = block_io_files(case, tmp_path)
+    csv, binary, text = (read_all(open_trace(path), 1 << 14) for path in files)
+    assert len(csv["key"]) == len(binary["key"]) == len(text["key"]) == requests
+    assert len(np.unique(binary["key"])) == objects
     assert (csv["key"] == binary["key"]).all() and (text["key"] == binary["key"]).all()
     assert (csv["time"] == binary["time"]).all()
-    # The CSV logs each request's size; the binary keeps one size per object.
+    # The CSV logs reads and writes; the binary has no op column, so every request reads.
     assert set(np.unique(csv["op"])) == {READ, WRITE} and (binary["op"] == READ).all()
 
 
-@pytest.mark.skipif(not LIRS_TRACES.is_dir(), reason=f"{LIRS_TRACES} is absent (the project does not ship it)")
-def test_lirs_traces_read_whole():
-    counts = {"cpp": 9047, "cs": 6781, "gli": 6015, "multi1": 15858, "ps": 10448, "sprite": 133996}
-    for name, count in counts.items():
-        assert open_trace(LIRS_TRACES / f"{name}.txt").count() == count, name
+@pytest.mark.parametrize("case", lirs_cases())
+def test_lirs_traces_read_whole(tmp_path, case):
+    path, requests = lirs_file(case, tmp_path)
+    assert open_trace(path).count() == requests
