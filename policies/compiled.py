@@ -26,6 +26,11 @@ A CompiledPolicy is fed in one of two ways, not both:
 * a batch at a time (``replay_batch``, which ``replay`` uses): given the
   keys' dense ids (workloads.ids.DenseIds), the ids *are* the slots and no
   key is hashed per request; without them the keys go through the dict.
+
+(About 470 lines, kept together: choosing the engine, translating each
+reference policy's parameters for its kernel and the one Policy facade over
+every kernel are the single place where the two engines meet; the kernels
+themselves are in policies/_kernels/.)
 """
 
 from __future__ import annotations
