@@ -32,11 +32,12 @@ def bench_sweep(quick: bool) -> dict:
     from experiments.runner import run_experiment
 
     cores = machine()["cores"]
-    # Enough runs of a fair length that start-up and the last straggler weigh little.
+    # Enough runs of a fair length that start-up and the last straggler weigh little: at the compiled
+    # loop's speed (several million requests a second) a run needs millions of requests to last a second.
     experiment = resolve(
         "quickstart",
         {
-            "run.requests": 100_000 if quick else 200_000,
+            "run.requests": 500_000 if quick else 10_000_000,
             "run.warmup": 20_000,
             "run.seeds": [1, 2] if quick else [1, 2, 3, 4],
         },
