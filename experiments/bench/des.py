@@ -32,7 +32,7 @@ TARGETS = {
 
 
 def hit_heavy_scenario(requests: int) -> Scenario:
-    """4 LRU nodes, Zipf(0.9) over 100,000 keys, about 90% hits."""
+    """4 LRU nodes of 15,000 objects, Zipf(0.9) over 100,000 keys: 88% hits."""
     return Scenario(
         workload=Workload(Zipf(100_000, 0.9), Poisson(20_000.0)),
         cluster=ClusterSpec(nodes=4, capacity=15_000, policy="lru"),
