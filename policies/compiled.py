@@ -27,10 +27,12 @@ A CompiledPolicy is fed in one of two ways, not both:
   keys' dense ids (workloads.ids.DenseIds), the ids *are* the slots and no
   key is hashed per request; without them the keys go through the dict.
 
-(About 470 lines, kept together: choosing the engine, translating each
-reference policy's parameters for its kernel and the one Policy facade over
-every kernel are the single place where the two engines meet; the kernels
-themselves are in policies/_kernels/.)
+Which kernel runs a policy is the policy's own business: each built-in class
+(and admission filter) binds its kernel in ``make_kernel``, built from the
+attributes its ``__init__`` computed, so this module knows no policy by name.
+A new built-in policy brings its module (with ``make_kernel``), its kernel
+(policies/_kernels/NAME.pyx, which setup.py builds with the others) and its
+tests; nothing here changes.
 """
 
 from __future__ import annotations
@@ -42,24 +44,10 @@ import sys
 
 import numpy as np
 
-from policies.admission import Admitted, ProbabilisticAdmission, SizeAdmission, TinyLFUAdmission
-from policies.arc import ARC
+from policies.admission import Admission, Admitted, admission_class
 from policies.base import Policy, PolicyError, available, make_policy, policy_class
-from policies.belady import Belady
-from policies.clock import Clock
-from policies.fifo import FIFO
-from policies.gdsf import GDSF
-from policies.lfu import LFU
-from policies.lfuda import LFUDA
-from policies.lirs import LIRS
-from policies.lru import LRU
-from policies.rand import Random
-from policies.s3fifo import S3FIFO
-from policies.sieve import Sieve
-from policies.sketch import CountingBloomFilter, key_id
-from policies.slru import SLRU, split_capacity
-from policies.twoq import TwoQ
-from policies.wtinylfu import WTinyLFU
+from policies.guard import is_builtin
+from policies.sketch import key_id
 
 #: the environment variable that chooses the engine: "compiled" or "python"
 ENGINE_VARIABLE = "KVSIM_ENGINE"
@@ -67,31 +55,31 @@ ENGINE_VARIABLE = "KVSIM_ENGINE"
 _said_python = False  # whether the "no compiled engine" notice was printed
 
 
-#: the kernel modules (policies/_kernels/*.pyx), by name
-KERNEL_MODULES = (
-    "admission", "arc", "belady", "clock", "fifo", "gdsf", "lfu", "lfuda", "lirs", "rand", "s3fifo", "sieve", "slru",
-    "twoq", "wtinylfu",
-)  # fmt: skip
-
-
 @functools.cache
-def _kernels() -> dict | None:
-    """The kernel modules by name, or None when they are not built."""
+def _built() -> bool:
+    """Whether the kernels are built: their common ground (policies/_kernels/kernel.pyx) imports."""
     try:
-        return {name: importlib.import_module(f"policies._kernels.{name}") for name in KERNEL_MODULES}
+        importlib.import_module("policies._kernels.kernel")
     except ImportError:
-        return None
+        return False
+    return True
+
+
+def _chosen() -> str:
+    """What KVSIM_ENGINE asks for: "", "compiled" or "python"."""
+    choice = os.environ.get(ENGINE_VARIABLE, "").strip().lower()
+    if choice not in ("", "compiled", "python"):
+        raise PolicyError(f"{ENGINE_VARIABLE} must be 'compiled' or 'python'; got {choice!r}")
+    return choice
 
 
 def engine() -> str:
     """Which engine runs the built-in policies in this process: "compiled" or "python"."""
     global _said_python
-    choice = os.environ.get(ENGINE_VARIABLE, "").strip().lower()
-    if choice not in ("", "compiled", "python"):
-        raise PolicyError(f"{ENGINE_VARIABLE} must be 'compiled' or 'python'; got {choice!r}")
+    choice = _chosen()
     if choice == "python":
         return "python"
-    if _kernels() is not None:
+    if _built():
         return "compiled"
     if choice == "compiled":
         raise PolicyError(
@@ -113,11 +101,16 @@ def engine_of(policy) -> str:
     return getattr(policy, "engine", "python")
 
 
+def has_kernel(cls: type) -> bool:
+    """Whether a policy or filter class binds a kernel of its own (Policy.make_kernel; an inherited one does not count)."""
+    return "make_kernel" in vars(cls)
+
+
 def make_fast_policy(name: str, capacity: int, admission=None, admission_params=None, **params) -> Policy:
     """``make_policy``, compiled when the engine is and the policy (and its filter) are built-in.
 
     The Python policy is built first in any case: it validates the
-    parameters (same errors on both engines) and the kernel copies its sizes.
+    parameters (same errors on both engines) and its kernel is built from it.
     """
     reference = make_policy(name, capacity, admission, admission_params, **params)
     if engine() != "compiled":
@@ -132,93 +125,57 @@ def make_fast_policy(name: str, capacity: int, admission=None, admission_params=
 
 def compiled_names() -> list[str]:
     """The registered policies that have a kernel (the built-in ones), sorted."""
-    return [name for name in available() if policy_class(name) in _KERNELS]
+    return [name for name in available() if has_kernel(policy_class(name))]
 
 
-def compile_policy(reference: Policy) -> CompiledPolicy | None:
-    """The compiled twin of a fresh built-in policy, or None if it has no kernel.
+def kernel_refusal(name: str, admission=None) -> str | None:
+    """Why ``make_fast_policy(name, ..., admission=admission)`` would not run compiled; None if it would.
+
+    Judged from the classes alone, so that choosing an engine builds nothing.
+    """
+    if _chosen() == "python":
+        return f"{ENGINE_VARIABLE}=python"
+    if not _built():
+        return "the compiled engine is not built"
+    cls = policy_class(name)
+    if not is_builtin(cls):
+        return f"policy {name!r} is not one of kvsim's own (only those have kernels)"
+    if not has_kernel(cls):
+        return f"policy {name!r} has no kernel"
+    if admission is not None:
+        filter_class = type(admission) if isinstance(admission, Admission) else admission_class(admission)
+        if not (is_builtin(filter_class) and has_kernel(filter_class)):
+            return f"admission filter {filter_class.name!r} has no kernel"
+    return None
+
+
+def kernel_of(reference: Policy):
+    """The kernel of a fresh built-in policy, with its filter's kernel in front; None if either has none.
 
     Only the exact built-in classes qualify (a user's subclass may change any
-    decision), behind no filter or a built-in one.
+    decision, and inherits no kernel), behind no filter or a built-in one.
     """
-    kernels = _kernels()
-    if kernels is None:
+    if not _built():
         return None
     policy, admission = reference, None
     if type(reference) is Admitted:
-        policy = reference.policy
-        build_admission = _ADMISSIONS.get(type(reference.admission))
-        if build_admission is None:
-            return None
-        admission = build_admission(kernels, reference.admission)
-    build = _KERNELS.get(type(policy))
-    if build is None:
+        policy, admission = reference.policy, reference.admission
+    if not has_kernel(type(policy)) or (admission is not None and not has_kernel(type(admission))):
         return None
-    wrapper = CompiledBelady if type(policy) is Belady else CompiledPolicy
-    return wrapper(reference, build(kernels, policy), admission)
+    try:
+        kernel = policy.make_kernel()
+        kernel.admission = None if admission is None else admission.make_kernel()
+    except ImportError:  # this one kernel was not built (setup.py goes on past a module it cannot compile)
+        return None
+    return kernel
 
 
-# -- each built-in policy's kernel, from the Python policy's parameters ------------------
-
-
-def _slru_segments(policy: SLRU) -> list[int]:
-    """Its segments' capacities, as SLRU.__init__ computes them (a zero gets one unit)."""
-    if policy.segments is not None:
-        capacities = split_capacity(policy.capacity, [float(p) for p in policy.segments])
-    else:
-        capacities = [policy.capacity // policy.n_seg] * policy.n_seg
-    return [max(c, 1) for c in capacities]
-
-
-def _wtinylfu(kernels, policy: WTinyLFU):
-    segments = [max(c, 1) for c in split_capacity(policy.main_capacity, (1, 4))]
-    sketch = CountingBloomFilter(policy.main_capacity, 0.001)  # its dimensions, as the policy's own
-    return kernels["wtinylfu"].WTinyLFUKernel(
-        policy.capacity,
-        policy.window_capacity,
-        policy.main_capacity,
-        segments,
-        policy.max_object_size,
-        sketch.n_counters,
-        sketch.n_probes,
-        policy.SAMPLE_FACTOR * policy.main_capacity,
-    )
-
-
-_KERNELS = {
-    FIFO: lambda k, p: k["fifo"].FIFOKernel(p.capacity),
-    LRU: lambda k, p: k["fifo"].LRUKernel(p.capacity),
-    Clock: lambda k, p: k["clock"].ClockKernel(p.capacity, p.bits, p.init_freq),
-    Sieve: lambda k, p: k["sieve"].SieveKernel(p.capacity),
-    Random: lambda k, p: k["rand"].RandomKernel(p.capacity, p.seed),
-    # S3-FIFO refuses objects of at least small_limit units: one more than it ever caches.
-    S3FIFO: lambda k, p: k["s3fifo"].S3FIFOKernel(
-        p.capacity, p.small_capacity, p.main_capacity, p.ghost_capacity, p.max_object_size + 1, p.move_to_main_threshold
-    ),
-    TwoQ: lambda k, p: k["twoq"].TwoQKernel(p.capacity, p.ain_capacity, p.am_capacity, p.aout_capacity),
-    ARC: lambda k, p: k["arc"].ARCKernel(p.capacity),
-    SLRU: lambda k, p: k["slru"].SLRUKernel(p.capacity, _slru_segments(p)),
-    LIRS: lambda k, p: k["lirs"].LIRSKernel(p.capacity, p.lir_capacity, p.hir_capacity),
-    LFU: lambda k, p: k["lfu"].LFUKernel(p.capacity),
-    LFUDA: lambda k, p: k["lfuda"].LFUDAKernel(p.capacity),
-    GDSF: lambda k, p: k["gdsf"].GDSFKernel(p.capacity),
-    WTinyLFU: _wtinylfu,
-    Belady: lambda k, p: k["belady"].BeladyKernel(p.capacity),
-}
-
-_ADMISSIONS = {
-    SizeAdmission: lambda k, a: k["admission"].SizeAdmissionKernel(a.threshold),
-    ProbabilisticAdmission: lambda k, a: k["admission"].ProbabilisticAdmissionKernel(a.probability, a.seed),
-    TinyLFUAdmission: lambda k, a: k["admission"].TinyLFUAdmissionKernel(
-        a.min_frequency,
-        a.sample_size,
-        a.doorkeeper.n_bits,
-        a.doorkeeper.n_probes,
-        a.sketch.width,
-        a.sketch.depth,
-        a.sketch.max_count,
-    ),
-}
+def compile_policy(reference: Policy) -> CompiledPolicy | None:
+    """The compiled twin of a fresh built-in policy, or None if it has no kernel (see kernel_of)."""
+    kernel = kernel_of(reference)
+    if kernel is None:
+        return None
+    return (CompiledOffline if reference.offline else CompiledPolicy)(reference, kernel)
 
 
 # -- the Policy interface over a kernel ---------------------------------------------------
@@ -245,14 +202,13 @@ class CompiledPolicy(Policy):
 
     engine = "compiled"
 
-    def __init__(self, reference: Policy, kernel, admission=None):
+    def __init__(self, reference: Policy, kernel):
         # No Policy.__init__: the reference has validated everything.
         self.name = reference.name
         self.capacity = reference.capacity
         self._params = reference.params()
         self._max_object_size = reference.max_object_size
         self._kernel = kernel
-        kernel.admission = admission
         self._slot_of: dict = {}  # key -> slot, when fed key by key
         self._key_of: list = []  # slot -> key
         self._free: list = []  # slots to reuse
@@ -403,13 +359,13 @@ class CompiledPolicy(Policy):
         return _int64([key_id(key) for key in keys])
 
 
-class CompiledBelady(CompiledPolicy):
-    """Belady's MIN as a kernel: the future is prepared in C, from the keys' dense ids."""
+class CompiledOffline(CompiledPolicy):
+    """An offline policy (Belady's MIN) as a kernel: the future is prepared in C, from the keys' dense ids."""
 
     offline = True
 
-    def __init__(self, reference, kernel, admission=None):
-        super().__init__(reference, kernel, admission)
+    def __init__(self, reference, kernel):
+        super().__init__(reference, kernel)
         self._future = None  # the prepared keys, to check each request against
         self._t = 0  # requests served so far
 
@@ -433,14 +389,14 @@ class CompiledBelady(CompiledPolicy):
         """The next len(keys) requests must be the prepared ones (the errors of Python's Belady)."""
         if self._future is None:
             raise PolicyError(
-                "belady is an offline policy: give it the whole request sequence with "
+                f"{self.name} is an offline policy: give it the whole request sequence with "
                 "prepare(keys) before the first request (replay does this); it cannot run "
                 "in a timed model, which does not know the future"
             )
         t, n = self._t, len(keys)
         if t + n > len(self._future):
             raise PolicyError(
-                f"belady was prepared with {len(self._future)} requests and got more; when "
+                f"{self.name} was prepared with {len(self._future)} requests and got more; when "
                 "replaying a trace in parts, prepare() it with the whole sequence first"
             )
         expected = self._future[t : t + n]
@@ -451,7 +407,7 @@ class CompiledBelady(CompiledPolicy):
         if len(wrong):
             i = int(wrong[0])
             raise PolicyError(
-                f"belady: request {t + i} is {_plain(keys[i])!r} but the prepared sequence has "
+                f"{self.name}: request {t + i} is {_plain(keys[i])!r} but the prepared sequence has "
                 f"{_plain(expected[i])!r} there; it must see exactly the prepared requests, in order"
             )
         self._t = t + n
@@ -467,7 +423,7 @@ class CompiledBelady(CompiledPolicy):
 
     def insert(self, key, size=1):
         if not self._kernel.is_current(self._slot_of.get(key, -1)):
-            raise PolicyError("belady inserts only the key of the latest request (its next use is known)")
+            raise PolicyError(f"{self.name} inserts only the key of the latest request (its next use is known)")
         return super().insert(key, size)
 
     def replay_batch(self, keys, sizes, count_bytes, ids=None):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from policies.compiled import compile_policy
 from policies.compiled import engine as policies_engine
+from policies.compiled import kernel_of
 from sim.cluster import policy_makers
 from sim.draws import Draws
 from sim.model import Model
@@ -36,8 +36,7 @@ def compiled_kernel(policy):
     """The kernel that runs `policy` in the compiled loop, or None if the Python loop must run it."""
     if getattr(policy, "timed", False) or getattr(policy, "offline", False):
         return None
-    compiled = compile_policy(policy)
-    return None if compiled is None else compiled.kernel
+    return kernel_of(policy)
 
 
 def loop_for(cluster: ClusterSpec, seed: int = 0) -> str:

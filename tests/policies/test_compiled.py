@@ -259,7 +259,7 @@ def test_the_python_engine_when_asked(monkeypatch):
 
 def test_without_kernels_the_python_engine_says_so_once(monkeypatch, capsys):
     monkeypatch.delenv("KVSIM_ENGINE", raising=False)
-    monkeypatch.setattr(compiled_module, "_kernels", lambda: None)
+    monkeypatch.setattr(compiled_module, "_built", lambda: False)
     monkeypatch.setattr(compiled_module, "_said_python", False)
     assert engine() == "python" and engine() == "python"
     assert make_fast_policy("arc", 10).__class__.__name__ == "ARC"
