@@ -9,6 +9,7 @@ engine (policies/compiled.py).
     workloads/_idmap.pyx      int64 key -> dense id, as traces stream in
     workloads/_scramble.pyx   the Feistel permutation of Zipf ranks to key ids
     sim/_compiled/*.pyx       the timed model's request loop, over the kernels
+    workloads/native/*.pxd    what they all build on (a hash map, a heap, splitmix64, growing memory)
 """
 
 import os

@@ -20,12 +20,13 @@ the Python engine.
 A CompiledPolicy is fed in one of two ways, not both:
 
 * key by key (``lookup``, ``insert``, ``remove``, ``access``, ``in``), with
-  any hashable keys, as a timed model does: a dict here maps keys to the
-  kernel's slots, and slots the kernel no longer holds (not cached, not a
-  ghost) are recycled, so memory follows the cache, not the key space;
+  any hashable keys, as a timed model does: the one key -> slot map in C
+  (policies/_kernels/slots.pyx, the timed model's nodes use it too) gives
+  keys slots and recycles those the kernel no longer holds (not cached, not
+  a ghost), so memory follows the cache, not the key space;
 * a batch at a time (``replay_batch``, which ``replay`` uses): given the
   keys' dense ids (workloads.ids.DenseIds), the ids *are* the slots and no
-  key is hashed per request; without them the keys go through the dict.
+  key is hashed per request; without them the keys go through the slot map.
 
 Which kernel runs a policy is the policy's own business: each built-in class
 (and admission filter) binds its kernel in ``make_kernel``, built from the
@@ -47,6 +48,7 @@ import numpy as np
 from policies.admission import Admission, Admitted, admission_class
 from policies.base import Policy, PolicyError, available, make_policy, policy_class
 from policies.guard import is_builtin
+from policies.key_handles import INT64_HIGH, INT64_LOW, KeyHandles
 from policies.sketch import key_id
 
 #: the environment variable that chooses the engine: "compiled" or "python"
@@ -180,9 +182,6 @@ def compile_policy(reference: Policy) -> CompiledPolicy | None:
 
 # -- the Policy interface over a kernel ---------------------------------------------------
 
-#: a key-by-key policy sweeps its slot map when it holds this many keys (then twice the survivors)
-SWEEP_FLOOR = 1024
-
 #: a batch of keys (without dense ids) is mapped to slots this many at a time
 MAPPED_BATCH = 1 << 14
 
@@ -209,10 +208,8 @@ class CompiledPolicy(Policy):
         self._params = reference.params()
         self._max_object_size = reference.max_object_size
         self._kernel = kernel
-        self._slot_of: dict = {}  # key -> slot, when fed key by key
-        self._key_of: list = []  # slot -> key
-        self._free: list = []  # slots to reuse
-        self._sweep_at = SWEEP_FLOOR
+        self._slots = None  # key -> slot (policies/_kernels/slots.pyx), when fed key by key,
+        self._handles = None  # through each key's int64 handle (policies/key_handles.py)
         self._fed_by = None  # "keys" or "ids", fixed by the first request
 
     @property
@@ -241,68 +238,44 @@ class CompiledPolicy(Policy):
                     "feed one policy one way (keys, or a replay with dense ids), not both"
                 )
             self._fed_by = way
+            if way == "keys":
+                from policies._kernels.slots import SlotMap
 
-    def _slot(self, key) -> int:
-        """The key's slot, a new (or recycled) one if it has none."""
-        slot = self._slot_of.get(key)
-        if slot is None:
-            if self._free:
-                slot = self._free.pop()
-                self._key_of[slot] = key
-            else:
-                slot = len(self._key_of)
-                self._key_of.append(key)
-                self._kernel.grow_to(slot + 1)
-            self._slot_of[key] = slot
-            self._kernel.set_id(slot, key_id(key))
-        return slot
+                self._slots = SlotMap(self._kernel)
+                self._handles = KeyHandles(self._slots)
 
-    def _sweep(self) -> None:
-        """Recycle the slots of keys the kernel no longer holds; run only between requests."""
-        if self._free or len(self._slot_of) < self._sweep_at:
-            return
-        holds = self._kernel.holds_slot
-        for key, slot in list(self._slot_of.items()):
-            if not holds(slot):
-                del self._slot_of[key]
-                self._key_of[slot] = None
-                self._free.append(slot)
-        self._sweep_at = max(SWEEP_FLOOR, 2 * len(self._slot_of))
+    def _ids(self, key) -> tuple[int, int]:
+        """The key's (handle, id) for the slot map (policies/key_handles.py); an int64 integer is both."""
+        if type(key) is int and INT64_LOW <= key < INT64_HIGH and not self._handles.named:
+            return key, key
+        return self._handles(key)
 
     def lookup(self, key):
-        self._feed("keys")
-        admission = self._kernel.admission
-        if admission is not None:
-            admission.record_key(key_id(key))
-        slot = self._request_slot(key)
-        return slot is not None and self._kernel.lookup_slot(slot)
-
-    def _request_slot(self, key):
-        """The slot a lookup asks about: None for a key without one (a miss with no effect)."""
-        return self._slot_of.get(key)
+        if self._fed_by != "keys":
+            self._feed("keys")
+        return self._slots.lookup(*self._ids(key))
 
     def insert(self, key, size=1):
-        self._feed("keys")
-        kernel = self._kernel
-        slot = self._slot_of.get(key)
-        admission = kernel.admission
-        if admission is not None and (slot is None or not kernel.contains_slot(slot)):
-            if not admission.admits(key_id(key), size):
-                return []
-        if slot is None:
-            self._sweep()
-            slot = self._slot(key)
-        key_of = self._key_of
-        return [key_of[victim] for victim in kernel.insert_slot(slot, size)]
+        if self._fed_by != "keys":
+            self._feed("keys")
+        victims = self._slots.insert(*self._ids(key), size)
+        return [self._handles.name(victim) for victim in victims] if self._handles.named else victims
+
+    def access(self, key, size=1):
+        if self._fed_by != "keys":
+            self._feed("keys")
+        return self._slots.access(*self._ids(key), size)
 
     def remove(self, key):
         self._feed("keys")
-        slot = self._slot_of.get(key)
-        return slot is not None and self._kernel.remove_slot(slot)
+        slot = self._slots.slot(self._ids(key)[0])
+        return slot >= 0 and self._kernel.remove_slot(slot)
 
     def __contains__(self, key):
-        slot = self._slot_of.get(key)
-        return slot is not None and self._kernel.contains_slot(slot)
+        if self._slots is None:
+            return False
+        slot = self._slots.slot(self._ids(key)[0])
+        return slot >= 0 and self._kernel.contains_slot(slot)
 
     def __len__(self):
         return len(self._kernel)
@@ -311,8 +284,10 @@ class CompiledPolicy(Policy):
         """The cached keys, in the Python policy's order."""
         if self._fed_by == "ids":
             return _int64([self._kernel.id_of(slot) for slot in self._kernel.order()]).tolist()
-        key_of = self._key_of
-        return [key_of[slot] for slot in self._kernel.order()]
+        if self._slots is None:
+            return []
+        handles = self._slots.keys()
+        return [self._handles.name(handle) for handle in handles] if self._handles.named else handles
 
     # -- a batch at a time -------------------------------------------------------------
     def replay_batch(self, keys, sizes, count_bytes: bool, ids=None) -> np.ndarray:
@@ -337,19 +312,21 @@ class CompiledPolicy(Policy):
             self._kernel.replay(np.ascontiguousarray(ids, dtype=np.int32), self._key_ids(keys), sizes, hits)
             return hits.view(bool)
         self._feed("keys")
-        key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
+        handles, key_ids = self._handles_of(keys)
+        slots = np.empty(n, dtype=np.int32)
         for low in range(0, n, MAPPED_BATCH):
-            part = key_list[low : low + MAPPED_BATCH]
-            self._sweep()  # between parts: a slot mapped for this part must stay its key's
-            slots = np.array([self._slot(key) for key in part], dtype=np.int32)
-            part_ids = keys[low : low + MAPPED_BATCH] if isinstance(keys, np.ndarray) else part
-            self._kernel.replay(
-                slots,
-                self._key_ids(part_ids),
-                None if sizes is None else sizes[low : low + MAPPED_BATCH],
-                hits[low : low + MAPPED_BATCH],
-            )
+            part = slice(low, low + MAPPED_BATCH)
+            self._slots.map_keys(handles[part], slots[part])  # sweeps between parts, none within one
+            self._kernel.replay(slots[part], key_ids[part], None if sizes is None else sizes[part], hits[part])
         return hits.view(bool)
+
+    def _handles_of(self, keys) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's (handle, id), as two int64 arrays: an array of int64 integers is both."""
+        if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" and keys.max(initial=0) < INT64_HIGH:
+            keys = np.ascontiguousarray(keys, dtype=np.int64)
+            return keys, keys
+        pairs = [self._handles(key) for key in keys]
+        return np.array([h for h, _ in pairs], dtype=np.int64), np.array([i for _, i in pairs], dtype=np.int64)
 
     @staticmethod
     def _key_ids(keys) -> np.ndarray:
@@ -414,15 +391,15 @@ class CompiledOffline(CompiledPolicy):
 
     def lookup(self, key):
         self._check([key])
-        return super().lookup(key)
+        self._feed("keys")
+        return self._slots.lookup(*self._ids(key), give_slot=True)  # every request steps through the future
 
-    def _request_slot(self, key):
-        # Every request steps through the future, a key without a slot too.
-        self._sweep()
-        return self._slot(key)
+    def access(self, key, size=1):
+        return Policy.access(self, key, size)  # its lookup and insert check the future
 
     def insert(self, key, size=1):
-        if not self._kernel.is_current(self._slot_of.get(key, -1)):
+        self._feed("keys")
+        if not self._kernel.is_current(self._slots.slot(self._ids(key)[0])):
             raise PolicyError(f"{self.name} inserts only the key of the latest request (its next use is known)")
         return super().insert(key, size)
 

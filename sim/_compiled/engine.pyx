@@ -12,7 +12,7 @@ twin there.  What differs is only how things are kept:
   which steps SimPy and calls it again;
 * a fetch in flight or a write on its way is a Job in a pool (jobs.pxd, its
   targets beside it), and a coalesced request a Waiter in a list of the Job's;
-* FCFS queues and live loads are heaps of doubles (heaps.pxd);
+* FCFS queues and live loads are heaps of times (workloads/native/heap.pxd);
 * versions are hash maps: writes landed per key, bulk updates per class;
 * a latency known only later is kept with its request's index and arrival,
   and handed to the recorder, in the order they became known, by the driver.
@@ -27,16 +27,18 @@ from libc.math cimport INFINITY, NAN, ceil, isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
 from policies._kernels.kernel cimport Kernel
-from sim._compiled.hashmap cimport Map, map_delete, map_free, map_get, map_init, map_set
 from sim._compiled.heaps cimport (
-    EXPIRE, FILL, LAND_WRITE, REACH_BACKEND, Entries, Entry, Times, entries_next, entries_pop, entries_push,
-    fcfs_submit, times_free, times_init, times_pop, times_push,
+    EXPIRE, FILL, LAND_WRITE, REACH_BACKEND, Calendar, Event, calendar_free, calendar_next, calendar_pop,
+    calendar_push, fcfs_submit, times_init,
 )
 from sim._compiled.jobs cimport (
-    Job, Jobs, Late, Waiter, grow, job_free, job_new, job_targets, jobs_dealloc, jobs_init, late_add, late_dealloc,
+    Job, Jobs, Late, Waiter, job_free, job_new, job_targets, jobs_dealloc, jobs_init, late_add, late_dealloc,
     waiter_add, waiter_free,
 )
 from sim._compiled.node cimport EXPIRED, Node
+from workloads.native.hashmap cimport Map, map_delete, map_free, map_get, map_init, map_set
+from workloads.native.heap cimport Times, times_free, times_pop, times_push
+from workloads.native.memory cimport PREFETCH_DISTANCE, grow
 
 cdef enum:
     # the flags of sim/metrics.py
@@ -47,7 +49,6 @@ cdef enum:
     WRITE_FLAG = 16
     EXPIRED_FLAG = 32
     CLASS_SHIFT = 40  # workloads/stream.py
-    PREFETCH_DISTANCE = 16  # requests ahead
 
 cdef enum Balancing:
     BY_RANK       # the draws' read node
@@ -91,7 +92,7 @@ cdef class Engine:
     cdef double epsilon
     cdef bint coalesce, versions, active_expiry, node_queues
     # the calendar
-    cdef Entries calendar
+    cdef Calendar calendar
     cdef int64_t order
     cdef double due       # the earliest thing scheduled, ours or SimPy's
     # queues and live load
@@ -120,11 +121,12 @@ cdef class Engine:
         self.write_policy = WRITE_POLICIES[write_policy]
         self.due = INFINITY
         times_init(&self.backend, backend_servers, 0.0)
-        grow(<void**>&self.workers, self.n_nodes, sizeof(Times))
-        grow(<void**>&self.outstanding, self.n_nodes, sizeof(Times))
-        grow(<void**>&self.in_flight, self.n_nodes, sizeof(Map))
-        grow(<void**>&self.unknown, self.n_nodes, sizeof(int64_t))
-        grow(<void**>&self.counts, self.n_nodes, sizeof(int64_t))
+        # Zeroed arrays (grow's): if one part cannot be made, __dealloc__ frees the others and NULLs.
+        grow(<void**>&self.workers, 0, self.n_nodes, sizeof(Times))
+        grow(<void**>&self.outstanding, 0, self.n_nodes, sizeof(Times))
+        grow(<void**>&self.in_flight, 0, self.n_nodes, sizeof(Map))
+        grow(<void**>&self.unknown, 0, self.n_nodes, sizeof(int64_t))
+        grow(<void**>&self.counts, 0, self.n_nodes, sizeof(int64_t))
         for n in range(self.n_nodes):
             times_init(&self.workers[n], node_servers, 0.0)
             times_init(&self.outstanding[n], 0, 0.0)
@@ -136,10 +138,12 @@ cdef class Engine:
 
     def __dealloc__(self):
         cdef Py_ssize_t n
-        if self.workers != NULL:
-            for n in range(self.n_nodes):
+        for n in range(self.n_nodes):  # every part is zeroed until made: freeing a NULL is nothing
+            if self.workers != NULL:
                 times_free(&self.workers[n])
+            if self.outstanding != NULL:
                 times_free(&self.outstanding[n])
+            if self.in_flight != NULL:
                 map_free(&self.in_flight[n])
         times_free(&self.backend)
         map_free(&self.writes)
@@ -149,7 +153,7 @@ cdef class Engine:
         PyMem_Free(self.in_flight)
         PyMem_Free(self.unknown)
         PyMem_Free(self.counts)
-        PyMem_Free(self.calendar.at)
+        calendar_free(&self.calendar)
         jobs_dealloc(&self.jobs)
         late_dealloc(&self.late)
 
@@ -169,7 +173,7 @@ cdef class Engine:
         cdef Node node
         cdef int32_t slot
         r.depth = <int32_t>choices.shape[1]
-        self.due = min(entries_next(&self.calendar), simpy_next)
+        self.due = min(calendar_next(&self.calendar), simpy_next)
         for i in range(begin, n):
             # A node's key map is larger than the CPU's caches: ask for a later request's bucket now.
             if i + PREFETCH_DISTANCE < n and read_node[i + PREFETCH_DISTANCE] >= 0:
@@ -393,29 +397,28 @@ cdef class Engine:
 
     # -- the calendar: sim/calendar.py ------------------------------------------------------------
     cdef int schedule(self, double when, int32_t kind, int32_t job, int32_t node, int64_t key) except -1:
-        cdef Entry entry
-        entry.time, entry.order, entry.kind, entry.job, entry.node, entry.key = when, self.order, kind, job, node, key
+        calendar_push(&self.calendar, when, self.order, Event(key, kind, node if kind == EXPIRE else job))
         self.order += 1
-        entries_push(&self.calendar, entry)
         if when < self.due:
             self.due = when
         return 0
 
     cdef int run_next(self) except -1:
-        cdef Entry entry = entries_pop(&self.calendar)
-        if entry.kind == FILL:
-            return self.fill(entry.job)
-        if entry.kind == REACH_BACKEND:
-            return self.reach_backend(entry.job, entry.time)
-        if entry.kind == LAND_WRITE:
-            return self.land_write(entry.job, entry.time)
-        return self.expire(entry.node, entry.key, entry.time)
+        cdef double when
+        cdef Event event = calendar_pop(&self.calendar, &when)
+        if event.kind == FILL:
+            return self.fill(event.target)
+        if event.kind == REACH_BACKEND:
+            return self.reach_backend(event.target, when)
+        if event.kind == LAND_WRITE:
+            return self.land_write(event.target, when)
+        return self.expire(event.target, event.key, when)
 
     cdef int advance(self, double now, double simpy_next) except -1:
         """Calendar.advance: run our entries up to `now`; 1 when SimPy's next event comes first."""
         cdef double ours
         while True:
-            ours = entries_next(&self.calendar)
+            ours = calendar_next(&self.calendar)
             if ours <= simpy_next:
                 if ours > now:
                     self.due = ours
@@ -429,8 +432,8 @@ cdef class Engine:
 
     def drain(self, double simpy_next):
         """Calendar.drain, up to SimPy's next event: True if entries are left after it (step SimPy, call again)."""
-        while self.calendar.size:
-            if entries_next(&self.calendar) > simpy_next:
+        while self.calendar.heap.size:
+            if calendar_next(&self.calendar) > simpy_next:
                 return True
             self.run_next()
         return False
@@ -438,7 +441,7 @@ cdef class Engine:
     @property
     def pending(self):
         """Calendar entries not run yet."""
-        return self.calendar.size
+        return self.calendar.heap.size
 
     # -- jobs, latencies known late ------------------------------------------------------------------
     cdef int32_t new_job(self, int64_t key, int64_t size, double ttl) except -1:
@@ -477,4 +480,4 @@ cdef class Engine:
             map_set(&self.bulk, index, self.updates_of_class(index) + 1)
         if invalidate:
             for node in self.nodes:
-                node.drop_classes(classes)
+                node.drop_keys([key for key in node.keys() if key >> CLASS_SHIFT in classes])

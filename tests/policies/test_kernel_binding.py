@@ -41,7 +41,7 @@ MACHINERY_PYTHON = [
     "sim/engine.py",
     "setup.py",
 ]
-MACHINERY_CYTHON = ["policies/_kernels/kernel.pyx", "policies/_kernels/kernel.pxd"]
+MACHINERY_CYTHON = ["policies/_kernels/kernel.pyx", "policies/_kernels/kernel.pxd", "policies/_kernels/slots.pyx"]
 MACHINERY_CYTHON += [str(path.relative_to(ROOT)) for path in sorted((ROOT / "sim/_compiled").glob("*.p*"))]
 
 
