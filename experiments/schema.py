@@ -38,6 +38,7 @@ from experiments.checks import (
     text,
     text_or_empty,
 )
+from sim.vocabulary import CHOICES  # the cluster's words (write policies, balancers, ...)
 from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 from workloads.traces import DISORDER
 
@@ -250,7 +251,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "policy_params": Key({}, table, "keyword parameters of the policy, e.g. { bits = 2 } for clock"),
         "balancer": Key(
             "consistent",
-            choice("consistent", "modulo", "rendezvous", "random", "p2c", "bounded"),
+            choice(*CHOICES["balancer"]),
             "how reads pick a node: hashing (modulo, consistent ring, rendezvous), random spray, "
             "power of two choices (p2c), consistent hashing with bounded loads",
         ),
@@ -265,12 +266,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "ttl_mode": Key(
             "insert",
-            choice("insert", "refresh"),
+            choice(*CHOICES["ttl_mode"]),
             '"insert": TTL set when stored (memcached); "refresh": every hit restarts it',
         ),
         "expiry": Key(
             "lazy",
-            choice("lazy", "active"),
+            choice(*CHOICES["expiry"]),
             '"lazy": an expired entry is dropped when looked up; "active": when it expires, freeing space',
         ),
         "node_concurrency": Key(
@@ -283,7 +284,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "write_policy": Key(
             "invalidate",
-            choice("invalidate", "update", "none"),
+            choice(*CHOICES["write_policy"]),
             "what a write does when it lands: delete cached copies (cache-aside), write "
             "through (copies and the key's home nodes get the new value), or nothing "
             "(copies stay stale until they expire)",
