@@ -35,7 +35,7 @@ def run(
     import tempfile
 
     from experiments.config import resolve
-    from experiments.runner import run_experiment
+    from experiments.execute.runner import run_experiment
 
     experiment = resolve(config_or_path, overrides)
     options = dict(workers=workers, scheduler=scheduler, force=force, progress=False)

@@ -27,12 +27,12 @@ from experiments import bench
 from experiments import configs as shipped
 from experiments.commands_trace import add_trace_commands  # kvsim replay, kvsim mrc
 from experiments.config import ConfigError, resolve
-from experiments.domains import ResultError
-from experiments.execute import ExecutorError, default_workers
-from experiments.outdir import OutputError, claim
+from experiments.config.user_code import add_import_option, import_modules, look_in_the_current_folder
+from experiments.execute.executors import ExecutorError, default_workers
+from experiments.output.domains import ResultError
+from experiments.output.outdir import OutputError, claim
+from experiments.output.tables import SATURATION, SUMMARY_METRICS, saturated
 from experiments.plan.command import add_plan_command  # kvsim plan
-from experiments.results import SATURATION, SUMMARY_METRICS, saturated
-from experiments.user_code import add_import_option, import_modules, look_in_the_current_folder
 from experiments.validate import add_validate_command  # kvsim validate
 from policies import PolicyError, available, policy_class
 from workloads.traces import TraceError
@@ -160,7 +160,7 @@ def command_run(args) -> int:
         )
     experiment = resolve(name)
     # pandas and matplotlib load only now: a bad config is reported at once.
-    from experiments.runner import TABLES, run_experiment
+    from experiments.execute.runner import TABLES, run_experiment
 
     if args.scheduler:
         # The Dask client logs each failed connection attempt and each closed

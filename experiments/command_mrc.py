@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.config import ConfigError
-from experiments.domains import check_table
-from experiments.outdir import claim
+from experiments.config.user_code import import_modules
+from experiments.output.domains import check_table
+from experiments.output.outdir import claim
 from experiments.trace_args import (
     TraceCommandError,
     build_policy,
@@ -36,7 +37,6 @@ from experiments.trace_args import (
     parse_count,
     policy_names,
 )
-from experiments.user_code import import_modules
 from policies import PolicyError
 from policies.compiled import engine
 from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve

@@ -29,7 +29,8 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.command_mrc import command_mrc
-from experiments.domains import check_numbers
+from experiments.config.user_code import add_import_option, import_modules
+from experiments.output.domains import check_numbers
 from experiments.trace_args import (
     DEFAULT_POINTS,
     TraceCommandError,
@@ -42,7 +43,6 @@ from experiments.trace_args import (
     parse_count,
     policy_names,
 )
-from experiments.user_code import add_import_option, import_modules
 from policies.compiled import engine_of
 from policies.replay import Replayer, prepare_offline
 from workloads.ids import DenseIds

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.checks import Invalid, parse_bytes
 from experiments.config import ConfigError
+from experiments.config.checks import Invalid, parse_bytes
 from policies import PolicyError, policy_class
 from policies.compiled import make_fast_policy
 from workloads.traces import FORMATS, KEY_TYPES, TIME_UNITS, TraceError, detect_format, open_trace

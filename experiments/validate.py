@@ -38,10 +38,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments.checks import Invalid, parse_bytes
 from experiments.config import ConfigError
-from experiments.domains import check_numbers
-from experiments.execute import atomic_write
+from experiments.config.checks import Invalid, parse_bytes
+from experiments.output.domains import check_numbers
+from experiments.output.outdir import atomic_write
 from experiments.servers import MemcachedServer, RedisServer, ServerError
 from experiments.trace_args import add_trace_options, open_cli_trace
 from policies import make_policy

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from experiments import configs as shipped
-from experiments.execute import default_workers, is_terminal
+from experiments.execute.executors import default_workers, is_terminal
 from experiments.plan.settings import SCHEMA, TARGETS, VARIED
 
 

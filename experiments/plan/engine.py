@@ -25,16 +25,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments.build import capacity_value
-from experiments.config import ConfigError, Experiment, check_point
-from experiments.execute import atomic_write, open_executor
-from experiments.outdir import claim
+from experiments.config.build import capacity_value
+from experiments.config.load import ConfigError, Experiment, check_point
+from experiments.config.sweep import fingerprint, with_values
+from experiments.execute.executors import open_executor
+from experiments.output.outdir import atomic_write, claim
 from experiments.plan.estimate import Estimate, Sample, estimate, sample
 from experiments.plan.judge import HEALTHY, Prober, Verdict, failure_config, more_seeds
 from experiments.plan.memory import Memory, memory, overhead_of
 from experiments.plan.search import Axis, Found, smallest_met
 from experiments.plan.settings import Settings
-from experiments.sweep import fingerprint, with_values
 
 #: the plan's own files in DIR, besides those of the runs
 PLAN_FILES = ("plan.json", "plan.csv", "plan.png", "plan.svg")
@@ -183,8 +183,8 @@ def make_plan(
 ) -> Plan:
     """Answer `settings` for `experiment` (its sweep set aside), writing DIR as the module docstring says."""
     # The files' modules load pandas and matplotlib (and force its Agg backend): only now.
+    from experiments.execute.runner import clear_outputs, prepare_out, write_tables
     from experiments.plan import report
-    from experiments.runner import clear_outputs, prepare_out, write_tables
 
     base = dataclasses.replace(experiment, grid={}, zipped={})
     asked = question(base, settings)
@@ -253,7 +253,7 @@ def survival_start(asked: Question, healthy: int) -> int:
 
 
 def manifest(base: Experiment, settings: Settings) -> dict:
-    from experiments.runner import versions
+    from experiments.execute.runner import versions
 
     return {
         "name": base.name,

@@ -25,7 +25,7 @@ Two steps, both cheap.
    * LFU under the independent reference model: the most popular keys.
 
    A cluster of N nodes of capacity C holding R copies of each key behaves
-   like one cache of N C / R (experiments/overlays.py says why), so the
+   like one cache of N C / R (experiments/plots/overlays.py says why), so the
    capacity per node is that total x R / N, and the node count is the
    total x R / C, rounded up.
 
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from experiments.build import capacity_value, scenario, workload_of
+from experiments.config.build import capacity_value, scenario, workload_of
 from experiments.plan.settings import TARGETS, Settings
 from policies.mrc import lru_mrc
 from sim import theory

@@ -2,7 +2,7 @@
 
 A point is the base config at one value, healthy or with one node failed.
 Each point runs once per seed, exactly as `kvsim run` runs a sweep point
-(experiments/execute.py: one file per run in runs/, skipped when already
+(experiments/execute/runs.py: one file per run in runs/, skipped when already
 there, on any executor), so a plan resumes and a re-run costs nothing.
 Every point sees the same request stream for a given seed (common random
 numbers), so neighbouring values differ by what the value changes, not by
@@ -44,9 +44,9 @@ from pathlib import Path
 
 from scipy import stats
 
-from experiments.execute import execute, saved_runs
+from experiments.config.sweep import Point, with_values
+from experiments.execute.runs import execute, saved_runs
 from experiments.plan.settings import TARGETS, Settings
-from experiments.sweep import Point, with_values
 
 #: the metrics a plan reports for every point, targets or not
 METRICS = tuple(TARGETS)

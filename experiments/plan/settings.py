@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from experiments.checks import Invalid, choice, integer, number
 from experiments.config import ConfigError
+from experiments.config.checks import Invalid, choice, integer, number
+from experiments.config.schema import Key
 from experiments.plan.memory import entry_overhead
-from experiments.schema import Key
 from experiments.trace_args import parse_capacity
 
 VARIED = ("cluster.capacity", "cluster.nodes")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments import overlays
+from experiments.output.tables import SATURATION, UTILISATION
+from experiments.plots import overlays
 from experiments.plots.bars import bars_figure
 from experiments.plots.frame import caption, figure
 from experiments.plots.labels import (
@@ -30,7 +31,6 @@ from experiments.plots.labels import (
 )
 from experiments.plots.style import colors, marker
 from experiments.plots.tables import Tables, config_at, series
-from experiments.results import SATURATION, UTILISATION
 
 #: a marker's size as a fraction of a panel's height: lines closer than this lie on each other,
 #: and a band narrower than this hides behind its markers

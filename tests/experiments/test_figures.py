@@ -12,9 +12,9 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.container import BarContainer
 
-from experiments import overlays, plots
+from experiments import plots
 from experiments.config import resolve
-from experiments.plots import labels, mrc
+from experiments.plots import labels, mrc, overlays
 from experiments.plots.latency import pooled_cdf
 
 

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 import experiments
-from experiments import overlays, plots
+from experiments import plots
 from experiments.config import resolve
+from experiments.plots import overlays
 from sim.metrics import TIMESERIES
 from tests.experiments.conftest import kvsim, write_config
 

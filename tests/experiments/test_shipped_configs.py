@@ -6,7 +6,7 @@ import experiments
 from experiments import configs as shipped
 from experiments import plots
 from experiments.config import load
-from experiments.sweep import sweep_values
+from experiments.config.sweep import sweep_values
 
 SHIPPED = ["capacity_curve", "node_scaling", "policy_compare", "quickstart", "ttl_sweep"]
 

@@ -3,7 +3,7 @@
 A [sweep] table varies dotted keys over a grid (every combination of their
 values) and [sweep.zip] varies keys together (the i-th values of each list
 make one row); the points are the grid's product times the zipped rows.
-experiments/config.py checks the table when it loads a config, and checks
+experiments/config/load.py checks the table when it loads a config, and checks
 every point as a whole with the functions here.
 
 Each run is a `Point`: a fully resolved config, the swept values that tell it
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: experiments.config imports this module
-    from experiments.config import Experiment
+    from experiments.config.load import Experiment
 
 
 def sweep_values(experiment: Experiment) -> list[dict]:

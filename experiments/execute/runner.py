@@ -21,13 +21,15 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments import outdir, plots
-from experiments.build import scenario
+from experiments import plots
 from experiments.config import ConfigError, Experiment
-from experiments.execute import Saved, atomic_write, execute, is_terminal, open_executor, saved_runs
-from experiments.outdir import claim
-from experiments.results import latency_table, nodes_table, results_table, summary_table, timeseries_table
-from experiments.sweep import Point, fingerprint, points
+from experiments.config.build import scenario
+from experiments.config.sweep import Point, fingerprint, points
+from experiments.execute.executors import is_terminal, open_executor
+from experiments.execute.runs import Saved, execute, saved_runs
+from experiments.output import outdir
+from experiments.output.outdir import atomic_write, claim
+from experiments.output.tables import latency_table, nodes_table, results_table, summary_table, timeseries_table
 from sim import engine_for
 
 #: the tables of DIR (replaced by --force)

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from experiments.build import latency_seconds, size_distribution, ttl_seconds
+from experiments.config.build import latency_seconds, size_distribution, ttl_seconds
 from workloads import Distribution
 from workloads.stream import MAX_OBJECT_BYTES
 

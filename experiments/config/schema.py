@@ -6,7 +6,7 @@ experiments/configs/defaults.toml is rendered from SCHEMA (experiments/
 defaults.py) and a test keeps the two in step.  To add a section, add an
 entry to SCHEMA: loading, overrides, sweeps and defaults.toml pick it up.
 
-The checks themselves live in experiments/checks.py; this module holds the
+The checks themselves live in experiments/config/checks.py; this module holds the
 ones that are about kvsim's own vocabulary: the forms of a distribution
 (size, latency, TTL), the arrival processes, and lists of tables such as
 [[workload.classes]].
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from experiments.checks import (
+from experiments.config.checks import (
     Invalid,
     boolean,
     capacity,

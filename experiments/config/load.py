@@ -2,10 +2,10 @@
 
 This is the entry point for loading: `load` a file, `resolve` a path, a
 shipped config's name, a dict or an Experiment, with dotted-key overrides.
-What the keys are lives in experiments/schema.py, how a value is checked in
-experiments/checks.py, how a checked config becomes the simulator's Scenario
-in experiments/build.py, and how a sweep expands into points in
-experiments/sweep.py.
+What the keys are lives in experiments/config/schema.py, how a value is checked in
+experiments/config/checks.py, how a checked config becomes the simulator's Scenario
+in experiments/config/build.py, and how a sweep expands into points in
+experiments/config/sweep.py.
 
 Loading never raises anything but ConfigError for a user's mistake, and its
 message is one line naming the key, what is allowed and what was given:
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experiments import configs as shipped
-from experiments.build import capacity_value, trace_workload
-from experiments.checks import Invalid, describe, did_you_mean
-from experiments.limits import run_limits
-from experiments.schema import SCHEMA, SECTIONS, TOP_LEVEL, all_keys, schema_key
-from experiments.sweep import sweep_values, with_values
+from experiments.config.build import capacity_value, trace_workload
+from experiments.config.checks import Invalid, describe, did_you_mean
+from experiments.config.limits import run_limits
+from experiments.config.schema import SCHEMA, SECTIONS, TOP_LEVEL, all_keys, schema_key
+from experiments.config.sweep import sweep_values, with_values
 from policies import PolicyError, check_params, make_policy, policy_class
 from workloads.traces import TraceError
 
@@ -195,7 +195,7 @@ def _import_first(data: dict) -> None:
     run_section = data.get("run")
     if not isinstance(run_section, dict) or "imports" not in run_section:
         return
-    from experiments.user_code import import_modules  # here: user_code reports its errors as ConfigErrors
+    from experiments.config.user_code import import_modules  # here: user_code reports its errors as ConfigErrors
 
     import_modules(_checked("run.imports", run_section["imports"]), where="run.imports:")
 

@@ -5,7 +5,7 @@ Each check is a function of one value.  The parameterized ones (`integer`,
 function and record in its `allowed` attribute what it accepts, in words, for
 the documentation in defaults.toml.  A check's message says what is allowed
 and what was given, never which key: the caller knows the key and puts it in
-front (experiments/config.py turns Invalid into a ConfigError that names it).
+front (experiments/config/load.py turns Invalid into a ConfigError that names it).
 
 The messages are a user interface: one line, the allowed values or ranges,
 the value given, and a "did you mean" for a near miss.

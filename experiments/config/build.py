@@ -1,6 +1,6 @@
 """From a validated config to the simulator's objects: the Scenario of one point.
 
-Everything here takes values that experiments/config.py has already checked
+Everything here takes values that experiments/config/load.py has already checked
 (one point's resolved config: nested dicts, every key present) and builds
 what `sim.run` understands: workloads, distributions in seconds, the cluster
 and backend specs.  Nothing here can meet a user's mistake except a trace
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from experiments.checks import parse_bytes
-from experiments.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS
+from experiments.config.checks import parse_bytes
+from experiments.config.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS
 from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 from workloads import Constant, Diurnal, KeyClass, OnOff, Poisson, Uniform, Workload, Zipf
 from workloads.traces import TraceWorkload
