@@ -22,7 +22,7 @@ from experiments.config import ConfigError
 from experiments.config.checks import Invalid, choice, integer, number
 from experiments.config.schema import Key
 from experiments.plan.memory import entry_overhead
-from experiments.trace_args import parse_capacity
+from experiments.trace.inputs import parse_capacity
 
 VARIED = ("cluster.capacity", "cluster.nodes")
 

@@ -1,5 +1,6 @@
-"""What `kvsim replay`, `kvsim mrc` and `kvsim validate` share: reading a trace named on the command
-line, and parsing capacities and policy names, with one-line errors (TraceCommandError).
+"""What `kvsim replay`, `kvsim mrc` and `kvsim validate` read from the command line: a trace
+and how to read it, capacities, counts and policy names, each checked with one-line errors
+(TraceCommandError).  The flags themselves are declared in experiments/cli/.
 
 Capacities.  A bare integer counts objects and ignores sizes; a number with
 a unit (B, KiB, MiB, GiB, TiB, or KB, MB, GB, TB) counts bytes with the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ from experiments.config import ConfigError
 from experiments.config.checks import Invalid, parse_bytes
 from policies import PolicyError, policy_class
 from policies.compiled import make_fast_policy
-from workloads.traces import FORMATS, KEY_TYPES, TIME_UNITS, TraceError, detect_format, open_trace
+from workloads.traces import TIME_UNITS, TraceError, detect_format, open_trace
 
 DEFAULT_POINTS = 50
 
@@ -41,49 +43,33 @@ class TraceCommandError(ConfigError):
     """
 
 
-def add_trace_options(parser, time_unit: bool = True) -> None:
-    """The options that say how to read a trace (and, with `time_unit`, its timestamps)."""
-    parser.add_argument(
-        "--format", choices=FORMATS, type=str.lower, help="trace format (default: from the file's extension)"
-    )
-    parser.add_argument("--key-column", metavar="NAME", help="CSV: the column holding the key (default: detected)")
-    parser.add_argument("--size-column", metavar="NAME", help="CSV: the column holding the size (default: detected)")
-    if time_unit:
-        parser.add_argument(
-            "--time-unit",
-            choices=TIME_UNITS,
-            default="s",
-            help="the unit of the trace's timestamps, for policies that read the clock (default s)",
-        )
-    parser.add_argument(
-        "--key-type",
-        choices=KEY_TYPES,
-        default="auto",
-        help="keys: integers where they are integers, else hashed text (auto); "
-        "integers only (int); always hashed text (str)",
-    )
+@dataclass(frozen=True)
+class TraceFile:
+    """A trace file named on the command line, and how to read it (--format, --key-column, ...)."""
 
+    path: Path
+    format: str | None = None
+    key_column: str | None = None
+    size_column: str | None = None
+    key_type: str = "auto"
+    time_unit: str = "s"  # what its timestamps count, for policies that read the clock
 
-def first_paragraph(function) -> str:
-    return (function.__doc__ or "").strip().split("\n\n")[0]
-
-
-def open_cli_trace(args):
-    """The trace named on the command line, with its reader options."""
-    options = {"key_type": args.key_type}
-    if args.key_column or args.size_column:
-        if (args.format or _extension_format(args.trace)) != "csv":
-            raise TraceCommandError("--key-column and --size-column apply to CSV traces only")
-        if args.key_column:
-            options["key"] = args.key_column
-        if args.size_column:
-            options["size"] = args.size_column
-    if (args.format or _extension_format(args.trace)) == "oraclegeneral":
-        options.pop("key_type")  # binary ids are integers already
-    try:
-        return open_trace(args.trace, args.format, **options)
-    except TraceError as error:
-        raise TraceCommandError(str(error)) from None
+    def open(self):
+        """The trace, opened with its reader options (TraceCommandError when it cannot be)."""
+        options = {"key_type": self.key_type}
+        if self.key_column or self.size_column:
+            if (self.format or _extension_format(self.path)) != "csv":
+                raise TraceCommandError("--key-column and --size-column apply to CSV traces only")
+            if self.key_column:
+                options["key"] = self.key_column
+            if self.size_column:
+                options["size"] = self.size_column
+        if (self.format or _extension_format(self.path)) == "oraclegeneral":
+            options.pop("key_type")  # binary ids are integers already
+        try:
+            return open_trace(self.path, self.format, **options)
+        except TraceError as error:
+            raise TraceCommandError(str(error)) from None
 
 
 def _extension_format(path: Path) -> str | None:

@@ -1,60 +1,36 @@
-"""`kvsim replay` and `kvsim mrc`: a trace through eviction policies, without a clock.
+"""`kvsim replay` and `kvsim mrc`: their flags, and what they print.
 
     kvsim replay TRACE --policy NAME[,NAME...] --capacity C[,C...]
                  [--format csv|txt|oraclegeneral] [--time-unit s|ms|us|ns] [--warmup N] [--json]
     kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
               [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N] [--shards RATE | --shards-size N]
 
-Both read the trace in chunks (workloads.traces), so its length does not
-matter, and feed the chunks to every policy and capacity at once: one read
-of the file whatever the number of policies and capacities.
-
-Capacities and time: see experiments/trace_args.py.  In `replay --json` and the table, ``capacity`` is the integer for a count
-of objects and the text as given (such as "64MiB") for bytes.  A policy
-that models a server (redis-lru, memcached, ...) takes a byte capacity as
-the server's memory limit and charges its own per-entry overheads.
-
-Policies that need the future (a class with ``offline = True``, such as
-Belady's) read the trace once more first and get the whole key sequence,
-warm-up included, with ``policy.prepare(keys)`` before the replay.
-
-`kvsim mrc` itself is experiments/command_mrc.py.
+The work is experiments/trace's: the replay (replay.py), the curve (mrc.py),
+and what both read from the flags' text (inputs.py: capacities, the trace).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-import pandas as pd
-
-from experiments.command_mrc import command_mrc
-from experiments.config.user_code import add_import_option, import_modules
-from experiments.output.domains import check_numbers
-from experiments.trace_args import (
+from experiments.cli.options import add_import_option, add_trace_options, trace_file
+from experiments.config.user_code import import_modules
+from experiments.trace.inputs import (
     DEFAULT_POINTS,
     TraceCommandError,
-    add_trace_options,
     build_policy,
-    first_paragraph,
-    in_seconds,
-    open_cli_trace,
+    parse_capacities,
     parse_capacity,
     parse_count,
     policy_names,
 )
-from policies.compiled import engine_of
-from policies.replay import Replayer, prepare_offline
-from workloads.ids import DenseIds
-from workloads.traces import TraceError
-
-#: the fields of one `kvsim replay --json` result, in order
+from policies.mrc import is_lru
 
 
-REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio", "engine")
-
-
-# -- registration ----------------------------------------------------------------------
+def first_paragraph(function) -> str:
+    return (function.__doc__ or "").strip().split("\n\n")[0]
 
 
 def add_trace_commands(commands) -> None:
@@ -120,43 +96,21 @@ def add_trace_commands(commands) -> None:
     mrc.set_defaults(handler=command_mrc)
 
 
-# -- kvsim replay -------------------------------------------------------------------------
-
-
 def command_replay(args) -> int:
     """Replay a trace through each policy at each capacity, without a clock, and print miss ratios.
 
     All combinations are fed from one read of the trace.
     """
+    from experiments.trace.replay import format_table, replay_rows  # pandas loads only now
+
     import_modules(args.imports)
     names = policy_names(args.policy)
     capacities = [(text.strip(), *parse_capacity(text)) for text in args.capacity.split(",") if text.strip()]
     if not capacities:
         raise TraceCommandError(f"--capacity: no capacity in {args.capacity!r}")
     warmup = parse_count(args.warmup, "--warmup")
-    trace = open_cli_trace(args)
-    runs = []  # (policy name, capacity label, replayer)
-    for name in names:
-        for label, value, is_bytes in capacities:
-            policy = build_policy(name, value, is_bytes)
-            runs.append((name, value if not is_bytes else label, Replayer(policy, is_bytes, warmup)))
-    # Compiled policies index their arrays by the keys' dense ids, numbered here once for all.
-    dense = DenseIds() if any(engine_of(replayer.policy) == "compiled" for _, _, replayer in runs) else None
-    try:
-        # Numbering the whole future first, the chunks then only look their ids up.
-        prepare_offline([replayer.policy for _, _, replayer in runs], trace.keys, dense)
-        for batch in in_seconds(trace.chunks(), args.time_unit):
-            ids = None if dense is None else dense(batch.key)
-            for _, _, replayer in runs:
-                replayer.feed(batch.key, batch.size, times=batch.time, ids=ids)
-    except TraceError as error:
-        raise TraceCommandError(str(error)) from None
-    total = runs[0][2].position
-    if warmup >= total:
-        raise TraceCommandError(f"--warmup {warmup} covers the whole trace ({total} requests): nothing to count")
-    rows = [
-        replay_row(name, capacity, replayer.counts, engine_of(replayer.policy)) for name, capacity, replayer in runs
-    ]
+    trace = trace_file(args).open()
+    rows = replay_rows(trace, names, capacities, warmup, args.time_unit)
     if args.json:
         print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
     else:
@@ -164,22 +118,50 @@ def command_replay(args) -> int:
     return 0
 
 
-def replay_row(policy: str, capacity, counts, engine_name: str) -> dict:
-    """One result of `kvsim replay`; `engine_name`: "compiled" or "python", the one that ran the policy."""
-    row = {
-        "policy": policy,
-        "capacity": capacity,
-        "requests": counts.requests,
-        "hits": counts.hits,
-        "misses": counts.misses,
-        "miss_ratio": counts.miss_ratio,
-        "byte_miss_ratio": counts.byte_miss_ratio,
-        "engine": engine_name,
-    }
-    check_numbers(row, f"replay of {policy} at {capacity}")
-    return row
+def command_mrc(args) -> int:
+    """Compute a policy's miss-ratio curve over a trace; write mrc.csv and its figure (mrc.png, mrc.svg).
 
+    LRU takes one pass (exact); other policies one replay per capacity.
+    """
+    from experiments.trace.mrc import curve_identity, default_out, describe_method, make_curve  # pandas loads now
 
-def format_table(rows: list[dict]) -> str:
-    table = pd.DataFrame(rows, columns=list(REPLAY_FIELDS))
-    return table.to_string(index=False, float_format=lambda v: f"{v:.6f}")
+    import_modules(args.imports)
+    name = policy_names(args.policy)
+    if len(name) != 1:
+        raise TraceCommandError("--policy: mrc draws one policy's curve; run it once per policy")
+    name = name[0]
+    capacities, count_bytes = parse_capacities(args.capacities, args.points)
+    warmup = parse_count(args.warmup, "--warmup")
+    rate = max_keys = None
+    if args.shards is not None:
+        try:
+            rate = float(args.shards)
+        except ValueError:
+            rate = math.nan
+        if not 0 < rate <= 1:
+            raise TraceCommandError(f"--shards must be a sampling rate in (0, 1], e.g. 0.01; got {args.shards!r}")
+    if args.shards_size is not None:
+        max_keys = parse_count(args.shards_size, "--shards-size", 1)
+        if not is_lru(name):
+            raise TraceCommandError(
+                "--shards-size needs LRU's stack depths; for other policies sample at a "
+                "fixed rate with --shards RATE (miniature simulation)"
+            )
+    build_policy(name, int(capacities[0]), count_bytes)  # a policy that cannot be built fails before the trace is read
+    source = trace_file(args)
+    trace = source.open()
+    out = args.out or default_out(trace, name)
+    identity = curve_identity(source, trace, name, capacities, count_bytes, warmup, rate, max_keys)
+    made = make_curve(
+        out, identity, name, trace, capacities, count_bytes, warmup, rate, max_keys, args.time_unit, args.force
+    )
+    curve = made.curve
+    print(made.table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
+    unit = "bytes" if count_bytes else "objects"
+    print(
+        f"\n{describe_method(curve)}; {curve.requests} requests, {len(curve.capacities)} capacities "
+        f"({unit}) in {made.elapsed:.2f}s -> {made.path}, {', '.join(map(str, made.figures))}"
+    )
+    for note in curve.notes:
+        print(f"note: {note}")
+    return 0
