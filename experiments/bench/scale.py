@@ -5,7 +5,7 @@
                 this machine against the local pool of two processes
     configs     every shipped experiment's wall time on all cores
 
-experiments.runner (and with it matplotlib) is imported when a section runs,
+experiments.execute.runner (and with it matplotlib) is imported when a section runs,
 not with the bench: `kvsim` builds its command line from the section names.
 """
 

@@ -11,8 +11,8 @@
 
 Each module declares its commands' flags and turns them into a call, and
 the call's result into lines on the terminal; nothing below this package
-parses a command line (their messages may name a flag, for the user to fix).  `kvsim` (pyproject.toml) and `python -m experiments`
-run `main`.
+parses a command line (a message may name a flag, for the user to fix).
+`kvsim` (pyproject.toml) and `python -m experiments` run `main`.
 """
 
 from experiments.cli.main import main

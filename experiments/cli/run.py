@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from experiments import configs as shipped
 from experiments.cli.options import add_import_option, directory, positive_int
-from experiments.config import ConfigError, resolve
+from experiments.config import resolve
 from experiments.config.user_code import import_modules
 from experiments.execute.executors import default_workers
 from experiments.output.outdir import claim
@@ -62,12 +62,7 @@ def add_plot_command(commands) -> None:
 
 def command_run(args) -> int:
     import_modules(args.imports)
-    name = args.config or "quickstart"
-    if not Path(name).exists() and not shipped.path(name).exists():
-        raise ConfigError(
-            f"{name}: no such config file, and no shipped experiment of that name; shipped: {', '.join(shipped.names())}"
-        )
-    experiment = resolve(name)
+    experiment = resolve(args.config or "quickstart")
     # pandas and matplotlib load only now: a bad config is reported at once.
     from experiments.execute.runner import TABLES, run_experiment
 

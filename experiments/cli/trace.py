@@ -105,7 +105,7 @@ def command_replay(args) -> int:
 
     import_modules(args.imports)
     names = policy_names(args.policy)
-    capacities = [(text.strip(), *parse_capacity(text)) for text in args.capacity.split(",") if text.strip()]
+    capacities = [parse_capacity(text) for text in args.capacity.split(",") if text.strip()]
     if not capacities:
         raise TraceCommandError(f"--capacity: no capacity in {args.capacity!r}")
     warmup = parse_count(args.warmup, "--warmup")

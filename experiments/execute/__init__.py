@@ -6,6 +6,6 @@
     runs.py          one file per finished run, verified before it is trusted (resume)
     dask_cluster.py  a real Dask scheduler and workers on this machine, for tests and `kvsim bench`
 
-It reads validated configs (experiments/config) and writes through
+It reads checked configs (experiments/config) and writes through
 experiments/output; it knows no command line.
 """

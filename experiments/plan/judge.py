@@ -44,7 +44,8 @@ from pathlib import Path
 
 from scipy import stats
 
-from experiments.config.sweep import Point, with_values
+from experiments.config.schema import Config, FailureTable
+from experiments.config.sweep import Point
 from experiments.execute.runs import execute, saved_runs
 from experiments.plan.settings import TARGETS, Settings
 
@@ -178,7 +179,7 @@ class Prober:
     """
 
     settings: Settings
-    config_at: Callable[[int, int | None], dict]
+    config_at: Callable[[int, int | None], Config]
     labels: Callable[[int, int | None], dict]
     seeds: list[int]
     runs_dir: Path
@@ -315,7 +316,7 @@ class Prober:
         )
 
 
-def failure_config(config: dict, node: int, at: float) -> dict:
+def failure_config(config: Config, node: int, at: float) -> Config:
     """`config` with node `node` failing at `at` seconds and never coming back."""
-    failures = [*config["cluster"]["failures"], {"node": node, "down_at": at, "up_at": math.inf}]
-    return with_values(config, {"cluster.failures": failures})
+    failures = (*config.cluster.failures, FailureTable(node=node, down_at=at, up_at=math.inf))
+    return config.replace({"cluster.failures": failures})

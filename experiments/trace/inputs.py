@@ -20,14 +20,13 @@ memcached's LRU ages) is given each request's timestamp times --time-unit
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from experiments.config import ConfigError
-from experiments.config.checks import Invalid, parse_bytes
+from experiments.config.checks import Capacity, Invalid, capacity_text
 from policies import PolicyError, policy_class
 from policies.compiled import make_fast_policy
 from workloads.traces import TIME_UNITS, TraceError, detect_format, open_trace
@@ -96,21 +95,12 @@ def parse_count(text: str, what: str, low: int = 0) -> int:
     return value
 
 
-_OBJECTS = re.compile(r"^\s*[0-9]+\s*$")
-
-
-def parse_capacity(text: str, what: str = "--capacity") -> tuple[int, bool]:
-    """'1000' -> (1000, False) objects; '64MiB' -> (67108864, True) bytes."""
-    text = text.strip()
-    if _OBJECTS.match(text):
-        value = int(text)
-        if value < 1:
-            raise TraceCommandError(f"{what}: a capacity must be at least 1; got {text!r}")
-        return value, False
+def parse_capacity(text: str, what: str = "--capacity") -> Capacity:
+    """'1000' -> 1000 objects; '64MiB' -> 67108864 bytes (config.checks.capacity_text, errors naming `what`)."""
     try:
-        return parse_bytes(text), True
+        return capacity_text(text)
     except Invalid as error:
-        raise TraceCommandError(f"{what}: {text!r} is neither a whole number of objects nor a size: {error}") from None
+        raise TraceCommandError(f"{what}: {error}") from None
 
 
 def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
@@ -121,16 +111,16 @@ def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
         if len(parts) not in (2, 3) or not all(part.strip() for part in parts):
             raise TraceCommandError(f"{what}: a range is FIRST:LAST (log-spaced) or FIRST:LAST:STEP; got {spec!r}")
         values = [parse_capacity(part, what) for part in parts]
-        kinds = {is_bytes for _, is_bytes in values}
+        kinds = {value.counts_bytes for value in values}
         if len(kinds) > 1:
             raise TraceCommandError(f"{what}: a range must be all objects or all bytes; got {spec!r}")
-        first, last = values[0][0], values[1][0]
+        first, last = values[0].amount, values[1].amount
         if last < first:
             raise TraceCommandError(f"{what}: the range's last capacity is below its first; got {spec!r}")
         if len(values) == 3:
             if points is not None:
                 raise TraceCommandError("--points applies to a log-spaced range FIRST:LAST, not to one with a step")
-            step = values[2][0]
+            step = values[2].amount
             count = (last - first) // step + 1
             if count > 100_000:
                 raise TraceCommandError(f"{what}: {spec!r} makes {count} capacities; at most 100000")
@@ -146,10 +136,10 @@ def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
     values = [parse_capacity(part, what) for part in spec.split(",") if part.strip()]
     if not values:
         raise TraceCommandError(f"{what}: no capacity in {spec!r}")
-    kinds = {is_bytes for _, is_bytes in values}
+    kinds = {value.counts_bytes for value in values}
     if len(kinds) > 1:
         raise TraceCommandError(f"{what}: one curve counts either objects or bytes; {spec!r} mixes them")
-    return np.unique(np.array([v for v, _ in values], dtype=np.int64)), kinds.pop()
+    return np.unique(np.array([value.amount for value in values], dtype=np.int64)), kinds.pop()
 
 
 def policy_names(text: str) -> list[str]:

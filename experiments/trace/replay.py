@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from experiments.config.checks import Capacity
 from experiments.output.domains import check_numbers
 from experiments.trace.inputs import TraceCommandError, build_policy, in_seconds
 from policies.compiled import engine_of
@@ -29,17 +30,16 @@ from workloads.traces import TraceError
 REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio", "engine")
 
 
-def replay_rows(trace, names: list[str], capacities: list[tuple], warmup: int, time_unit: str) -> list[dict]:
+def replay_rows(trace, names: list[str], capacities: list[Capacity], warmup: int, time_unit: str) -> list[dict]:
     """One result per policy and capacity (policies first), all fed from one read of `trace`.
 
-    `capacities`: (label, value, counts bytes) each, the label as the user wrote it;
     `time_unit`: what the trace's timestamps count, for policies that read the clock.
     """
-    runs = []  # (policy name, capacity label, replayer)
+    runs = []  # (policy name, capacity as written, replayer)
     for name in names:
-        for label, value, is_bytes in capacities:
-            policy = build_policy(name, value, is_bytes)
-            runs.append((name, value if not is_bytes else label, Replayer(policy, is_bytes, warmup)))
+        for capacity in capacities:
+            policy = build_policy(name, capacity.amount, capacity.counts_bytes)
+            runs.append((name, capacity.written, Replayer(policy, capacity.counts_bytes, warmup)))
     # Compiled policies index their arrays by the keys' dense ids, numbered here once for all.
     dense = DenseIds() if any(engine_of(replayer.policy) == "compiled" for _, _, replayer in runs) else None
     try:
