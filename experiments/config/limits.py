@@ -4,7 +4,7 @@ A config can be valid key by key and still ask for something no machine
 should try: a simulated span so long that float64 time loses the latencies
 (workload.rate = 1e-300), failures every millisecond for hours, on/off phases
 of a nanosecond, a latency distribution whose mean is infinite.  Each check
-here estimates the quantity from the validated config, compares it with a
+here estimates the quantity from the checked config, compares it with a
 stated limit and, when it is over, says what was asked, what the limit is
 and why, so the user can change the config instead of watching a hang.
 """
@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from experiments.build import latency_seconds, size_distribution, ttl_seconds
+from experiments.config.build import latency_seconds, size_distribution, ttl_seconds
+from experiments.config.schema import Config
 from workloads import Distribution
 from workloads.stream import MAX_OBJECT_BYTES
 
@@ -36,7 +37,7 @@ SORTED_BYTES_PER_REQUEST = 25  # time, key, size (8 bytes each) and op (1)
 TAIL = 1.0 - 1e-6
 
 
-def run_limits(config: dict) -> str | None:
+def run_limits(config: Config) -> str | None:
     """Why the run of this point config must not start (a one-line reason), or None."""
     for check in (_span, _latencies, _sizes, _failures, _phases, _sorting):
         reason = check(config)
@@ -45,21 +46,21 @@ def run_limits(config: dict) -> str | None:
     return None
 
 
-def span_s(config: dict) -> float | None:
+def span_s(config: Config) -> float | None:
     """The simulated seconds a run spans (None when a trace's timestamps decide it)."""
-    workload = config["workload"]
-    if workload["trace"] and workload["trace_arrivals"] == "timestamps":
+    workload = config.workload
+    if workload.trace and workload.trace_arrivals == "timestamps":
         return None
-    requests = config["run"]["requests"] + config["run"]["warmup"]
-    return requests / float(workload["rate"])
+    requests = config.run.requests + config.run.warmup
+    return requests / float(workload.rate)
 
 
-def _span(config: dict) -> str | None:
+def _span(config: Config) -> str | None:
     span = span_s(config)
     if span is not None and span > MAX_SPAN_S:
         return (
-            f"workload.rate: {config['run']['requests'] + config['run']['warmup']:,} requests at "
-            f"{config['workload']['rate']:g}/s span {span:.3g} simulated seconds; at most {MAX_SPAN_S:.0e} "
+            f"workload.rate: {config.run.requests + config.run.warmup:,} requests at "
+            f"{config.workload.rate:g}/s span {span:.3g} simulated seconds; at most {MAX_SPAN_S:.0e} "
             f"(beyond it float64 time cannot resolve the latencies): raise the rate or ask fewer requests"
         )
     return None
@@ -75,11 +76,11 @@ def _tail(distribution: Distribution) -> tuple[float, float]:
         return mean, float(distribution.quantile(np.array([TAIL]))[0])
 
 
-def _latencies(config: dict) -> str | None:
+def _latencies(config: Config) -> str | None:
     latencies = {
-        "network.hit_latency": latency_seconds(config["network"]["hit_latency"]),
-        "backend.latency": latency_seconds(config["backend"]["latency"]),
-        "cluster.node_service": latency_seconds(config["cluster"]["node_service"]),
+        "network.hit_latency": latency_seconds(config.network.hit_latency),
+        "backend.latency": latency_seconds(config.backend.latency),
+        "cluster.node_service": latency_seconds(config.cluster.node_service),
     }
     for key, distribution in latencies.items():
         mean, tail = _tail(distribution)
@@ -88,7 +89,7 @@ def _latencies(config: dict) -> str | None:
                 f"{key}: mean {mean:.3g} s and 99.9999th percentile {tail:.3g} s; each must be a finite time of "
                 f"at most {MAX_LATENCY_S:g} s (a day): lower the median, sigma or mean"
             )
-    ttl = ttl_seconds(config["cluster"]["ttl"])
+    ttl = ttl_seconds(config.cluster.ttl)
     if isinstance(ttl, Distribution):
         mean, tail = _tail(ttl)
         if not (math.isfinite(mean) and math.isfinite(tail)) or max(mean, tail) > MAX_SPAN_S:
@@ -98,10 +99,10 @@ def _latencies(config: dict) -> str | None:
     return None
 
 
-def _sizes(config: dict) -> str | None:
-    workload = config["workload"]
-    sections = [("workload.object_size", workload["object_size"])] + [
-        (f"workload.classes[{i}].object_size", c["object_size"]) for i, c in enumerate(workload["classes"])
+def _sizes(config: Config) -> str | None:
+    workload = config.workload
+    sections = [("workload.object_size", workload.object_size)] + [
+        (f"workload.classes[{i}].object_size", c.object_size) for i, c in enumerate(workload.classes)
     ]
     for key, spec in sections:
         mean, tail = _tail(size_distribution(spec))
@@ -113,23 +114,23 @@ def _sizes(config: dict) -> str | None:
     return None
 
 
-def _failures(config: dict) -> str | None:
-    cluster = config["cluster"]
+def _failures(config: Config) -> str | None:
+    cluster = config.cluster
     span = span_s(config)
-    if not cluster["mtbf_s"] or span is None:
+    if not cluster.mtbf_s or span is None:
         return None
-    changes = 2 * cluster["nodes"] * span / (cluster["mtbf_s"] + cluster["mttr_s"])
+    changes = 2 * cluster.nodes * span / (cluster.mtbf_s + cluster.mttr_s)
     if changes > MAX_MEMBERSHIP_CHANGES:
         return (
-            f"cluster.mtbf_s: {cluster['nodes']} nodes failing every {cluster['mtbf_s']:g} s and repaired in "
-            f"{cluster['mttr_s']:g} s make about {changes:.3g} failures and recoveries in {span:.3g} simulated "
+            f"cluster.mtbf_s: {cluster.nodes} nodes failing every {cluster.mtbf_s:g} s and repaired in "
+            f"{cluster.mttr_s:g} s make about {changes:.3g} failures and recoveries in {span:.3g} simulated "
             f"seconds; at most {MAX_MEMBERSHIP_CHANGES:,}: raise mtbf_s or mttr_s"
         )
     return None
 
 
-def _phases(config: dict) -> str | None:
-    arrivals = config["workload"]["arrivals"]
+def _phases(config: Config) -> str | None:
+    arrivals = config.workload.arrivals
     span = span_s(config)
     if not isinstance(arrivals, dict) or arrivals.get("process") != "onoff" or span is None:
         return None
@@ -142,11 +143,11 @@ def _phases(config: dict) -> str | None:
     return None
 
 
-def _sorting(config: dict) -> str | None:
-    workload = config["workload"]
-    if not workload["trace"] or workload["trace_disorder"] != "sort" or workload["trace_arrivals"] != "timestamps":
+def _sorting(config: Config) -> str | None:
+    workload = config.workload
+    if not workload.trace or workload.trace_disorder != "sort" or workload.trace_arrivals != "timestamps":
         return None
-    requests = config["run"]["requests"] + config["run"]["warmup"]
+    requests = config.run.requests + config.run.warmup
     need = requests * SORTED_BYTES_PER_REQUEST
     if need > MAX_SORTED_BYTES:
         return (

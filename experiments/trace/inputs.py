@@ -1,5 +1,6 @@
-"""What `kvsim replay`, `kvsim mrc` and `kvsim validate` share: reading a trace named on the command
-line, and parsing capacities and policy names, with one-line errors (TraceCommandError).
+"""What `kvsim replay`, `kvsim mrc` and `kvsim validate` read from the command line: a trace
+and how to read it, capacities, counts and policy names, each checked with one-line errors
+(TraceCommandError).  The flags themselves are declared in experiments/cli/.
 
 Capacities.  A bare integer counts objects and ignores sizes; a number with
 a unit (B, KiB, MiB, GiB, TiB, or KB, MB, GB, TB) counts bytes with the
@@ -19,16 +20,16 @@ memcached's LRU ages) is given each request's timestamp times --time-unit
 from __future__ import annotations
 
 import dataclasses
-import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from experiments.checks import Invalid, parse_bytes
 from experiments.config import ConfigError
+from experiments.config.checks import Capacity, Invalid, capacity_text
 from policies import PolicyError, policy_class
 from policies.compiled import make_fast_policy
-from workloads.traces import FORMATS, KEY_TYPES, TIME_UNITS, TraceError, detect_format, open_trace
+from workloads.traces import TIME_UNITS, TraceError, detect_format, open_trace
 
 DEFAULT_POINTS = 50
 
@@ -41,49 +42,33 @@ class TraceCommandError(ConfigError):
     """
 
 
-def add_trace_options(parser, time_unit: bool = True) -> None:
-    """The options that say how to read a trace (and, with `time_unit`, its timestamps)."""
-    parser.add_argument(
-        "--format", choices=FORMATS, type=str.lower, help="trace format (default: from the file's extension)"
-    )
-    parser.add_argument("--key-column", metavar="NAME", help="CSV: the column holding the key (default: detected)")
-    parser.add_argument("--size-column", metavar="NAME", help="CSV: the column holding the size (default: detected)")
-    if time_unit:
-        parser.add_argument(
-            "--time-unit",
-            choices=TIME_UNITS,
-            default="s",
-            help="the unit of the trace's timestamps, for policies that read the clock (default s)",
-        )
-    parser.add_argument(
-        "--key-type",
-        choices=KEY_TYPES,
-        default="auto",
-        help="keys: integers where they are integers, else hashed text (auto); "
-        "integers only (int); always hashed text (str)",
-    )
+@dataclass(frozen=True)
+class TraceFile:
+    """A trace file named on the command line, and how to read it (--format, --key-column, ...)."""
 
+    path: Path
+    format: str | None = None
+    key_column: str | None = None
+    size_column: str | None = None
+    key_type: str = "auto"
+    time_unit: str = "s"  # what its timestamps count, for policies that read the clock
 
-def first_paragraph(function) -> str:
-    return (function.__doc__ or "").strip().split("\n\n")[0]
-
-
-def open_cli_trace(args):
-    """The trace named on the command line, with its reader options."""
-    options = {"key_type": args.key_type}
-    if args.key_column or args.size_column:
-        if (args.format or _extension_format(args.trace)) != "csv":
-            raise TraceCommandError("--key-column and --size-column apply to CSV traces only")
-        if args.key_column:
-            options["key"] = args.key_column
-        if args.size_column:
-            options["size"] = args.size_column
-    if (args.format or _extension_format(args.trace)) == "oraclegeneral":
-        options.pop("key_type")  # binary ids are integers already
-    try:
-        return open_trace(args.trace, args.format, **options)
-    except TraceError as error:
-        raise TraceCommandError(str(error)) from None
+    def open(self):
+        """The trace, opened with its reader options (TraceCommandError when it cannot be)."""
+        options = {"key_type": self.key_type}
+        if self.key_column or self.size_column:
+            if (self.format or _extension_format(self.path)) != "csv":
+                raise TraceCommandError("--key-column and --size-column apply to CSV traces only")
+            if self.key_column:
+                options["key"] = self.key_column
+            if self.size_column:
+                options["size"] = self.size_column
+        if (self.format or _extension_format(self.path)) == "oraclegeneral":
+            options.pop("key_type")  # binary ids are integers already
+        try:
+            return open_trace(self.path, self.format, **options)
+        except TraceError as error:
+            raise TraceCommandError(str(error)) from None
 
 
 def _extension_format(path: Path) -> str | None:
@@ -110,21 +95,12 @@ def parse_count(text: str, what: str, low: int = 0) -> int:
     return value
 
 
-_OBJECTS = re.compile(r"^\s*[0-9]+\s*$")
-
-
-def parse_capacity(text: str, what: str = "--capacity") -> tuple[int, bool]:
-    """'1000' -> (1000, False) objects; '64MiB' -> (67108864, True) bytes."""
-    text = text.strip()
-    if _OBJECTS.match(text):
-        value = int(text)
-        if value < 1:
-            raise TraceCommandError(f"{what}: a capacity must be at least 1; got {text!r}")
-        return value, False
+def parse_capacity(text: str, what: str = "--capacity") -> Capacity:
+    """'1000' -> 1000 objects; '64MiB' -> 67108864 bytes (config.checks.capacity_text, errors naming `what`)."""
     try:
-        return parse_bytes(text), True
+        return capacity_text(text)
     except Invalid as error:
-        raise TraceCommandError(f"{what}: {text!r} is neither a whole number of objects nor a size: {error}") from None
+        raise TraceCommandError(f"{what}: {error}") from None
 
 
 def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
@@ -135,16 +111,16 @@ def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
         if len(parts) not in (2, 3) or not all(part.strip() for part in parts):
             raise TraceCommandError(f"{what}: a range is FIRST:LAST (log-spaced) or FIRST:LAST:STEP; got {spec!r}")
         values = [parse_capacity(part, what) for part in parts]
-        kinds = {is_bytes for _, is_bytes in values}
+        kinds = {value.counts_bytes for value in values}
         if len(kinds) > 1:
             raise TraceCommandError(f"{what}: a range must be all objects or all bytes; got {spec!r}")
-        first, last = values[0][0], values[1][0]
+        first, last = values[0].amount, values[1].amount
         if last < first:
             raise TraceCommandError(f"{what}: the range's last capacity is below its first; got {spec!r}")
         if len(values) == 3:
             if points is not None:
                 raise TraceCommandError("--points applies to a log-spaced range FIRST:LAST, not to one with a step")
-            step = values[2][0]
+            step = values[2].amount
             count = (last - first) // step + 1
             if count > 100_000:
                 raise TraceCommandError(f"{what}: {spec!r} makes {count} capacities; at most 100000")
@@ -160,10 +136,10 @@ def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
     values = [parse_capacity(part, what) for part in spec.split(",") if part.strip()]
     if not values:
         raise TraceCommandError(f"{what}: no capacity in {spec!r}")
-    kinds = {is_bytes for _, is_bytes in values}
+    kinds = {value.counts_bytes for value in values}
     if len(kinds) > 1:
         raise TraceCommandError(f"{what}: one curve counts either objects or bytes; {spec!r} mixes them")
-    return np.unique(np.array([v for v, _ in values], dtype=np.int64)), kinds.pop()
+    return np.unique(np.array([value.amount for value in values], dtype=np.int64)), kinds.pop()
 
 
 def policy_names(text: str) -> list[str]:

@@ -1,9 +1,4 @@
-"""Running the points of an experiment: in this process, a local pool, or Dask.
-
-Every run's result is written to DIR/runs/<run id>.json the moment it is
-done, atomically (a temporary file renamed into place), so an interrupted
-sweep loses at most the runs in progress, and running the same command again
-runs only what is missing.
+"""Where the runs of an experiment are simulated: in this process, a local pool, or Dask.
 
 Three executors share one small interface, ``imap(points)``: an iterator over
 the records of the given points, in the order they finish.
@@ -15,31 +10,25 @@ the records of the given points, in the order they finish.
 ``open_executor`` picks one.  It connects to a scheduler before anything is
 written, so an unreachable scheduler leaves no output directory behind.  The
 result of a run does not depend on where it ran: `run_point` is a pure
-function of the point, and records are stored as the JSON they round-trip
-through, so a resumed sweep and a fresh one build byte-identical tables.
+function of the point.  What is done with a run's record (checked, saved,
+found again on resume) is experiments/execute/runs.py's.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from contextlib import contextmanager
 
-from experiments.build import scenario
-from experiments.domains import ResultError, check_numbers
-from experiments.outdir import OutputError
-from experiments.sweep import Point
-from sim import METRICS, run
-from sim.histogram import LatencyHistogram
+from experiments.config.build import scenario
+from experiments.config.sweep import Point
+from sim import run
 
 #: seconds to wait for a Dask scheduler to answer: long enough for a remote
 #: cluster on a slow link, short enough that a typo in --scheduler fails fast.
@@ -68,151 +57,6 @@ def run_point(point: Point) -> dict:
         "latency_histogram": result.latency_histogram.to_record(),
         "engine": result.engine,  # the request loop that ran: "compiled" or "python"
     }
-
-
-def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write a whole file or nothing: a temporary sibling, then a rename.
-
-    A file system that refuses (full, read-only, permissions) is an
-    OutputError naming the file, and leaves no temporary behind.
-    """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    mode = "wb" if isinstance(text, bytes) else "w"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, mode) as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path} ({error.strerror or error})") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def check_record(record: dict) -> None:
-    """Every number of a run's record within its domain (ResultError otherwise): before it is saved."""
-    where = f"run {record['run_id']}"
-    check_numbers(record["metrics"], where)
-    for node in record["nodes"]:
-        check_numbers(node, f"{where}, node {node.get('node')}")
-    for row in record["timeseries"]:
-        check_numbers(row, f"{where}, time series at t = {row.get('t_start')}")
-    for value in record["latency_quantiles"]:
-        check_numbers({"latency_ms": value}, f"{where}, latency quantiles")
-    try:
-        LatencyHistogram.from_record(record["latency_histogram"])
-    except (ValueError, TypeError, KeyError):
-        raise ResultError(f"{where}: latency_histogram is not a histogram of counts") from None
-
-
-#: what a run file holds: its point's identity, the experiment's fingerprint and the results
-RECORD_KEYS = (
-    "run_id",
-    "fingerprint",
-    "index",
-    "seed",
-    "values",
-    "metrics",
-    "nodes",
-    "timeseries",
-    "latency_quantiles",
-    "latency_histogram",
-)
-
-
-def unverified_reason(record, point: Point, fingerprint: str) -> str | None:
-    """Why a saved run file is not `point`'s result in this experiment; None when it is."""
-    if not isinstance(record, dict) or any(key not in record for key in RECORD_KEYS):
-        return "not a complete run record"
-    if record["fingerprint"] != fingerprint:
-        return "written by another experiment (or another version of a policy module)"
-    if (record["run_id"], record["index"], record["seed"]) != (point.run_id, point.index, point.seed):
-        return "holds another run's results"
-    if record["values"] != json.loads(json.dumps(point.values, default=str)):
-        return "holds another sweep point's results"
-    if not isinstance(record["metrics"], dict) or set(record["metrics"]) != set(METRICS):
-        return "lacks metrics"
-    try:
-        check_record(record)
-    except (ResultError, TypeError, AttributeError, KeyError):
-        return "holds numbers outside their domain"
-    return None
-
-
-@dataclass
-class Saved:
-    """What a runs/ directory holds for an experiment's points."""
-
-    records: dict = field(default_factory=dict)  # run id -> record, for files that verify
-    unverified: list = field(default_factory=list)  # run ids whose file is there but does not verify
-
-
-def saved_runs(runs_dir: Path, points: Iterable[Point], fingerprint: str) -> Saved:
-    """The results already on disk for these points; files that do not verify are listed apart."""
-    saved = Saved()
-    for point in points:
-        path = Path(runs_dir) / f"{point.run_id}.json"
-        if not path.exists():
-            continue
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            record = None
-        if unverified_reason(record, point, fingerprint) is None:
-            saved.records[point.run_id] = record
-        else:
-            saved.unverified.append(point.run_id)
-    return saved
-
-
-def remove_temporaries(runs_dir: Path) -> None:
-    """Delete half-written files that a killed sweep left (atomic_write's temporaries)."""
-    for leftover in Path(runs_dir).glob(".*.tmp"):
-        leftover.unlink(missing_ok=True)
-
-
-def execute(
-    points: list[Point],
-    runs_dir: Path,
-    fingerprint: str,
-    executor=None,
-    on_done: Callable[[dict], None] | None = None,
-) -> list[dict]:
-    """Run the points that have no verified result saved; return all results in point order.
-
-    Each result is checked (every number in its domain) and saved, stamped
-    with the experiment's `fingerprint`, before `on_done` hears of it.
-    """
-    runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    remove_temporaries(runs_dir)
-    records = saved_runs(runs_dir, points, fingerprint).records
-    pending = [point for point in points if point.run_id not in records]
-    # closing(): an interrupted sweep stops its executor's iterator at once,
-    # which cancels the runs still queued.
-    with closing((executor or InProcess()).imap(pending)) as finished:
-        for record in finished:
-            _save({**record, "fingerprint": fingerprint}, runs_dir, records, on_done)
-    return [records[point.run_id] for point in points]
-
-
-def _save(record: dict, runs_dir: Path, records: dict, on_done) -> None:
-    """Check and save one finished run, then tell `on_done`."""
-    check_record(record)
-    text = json.dumps(record, sort_keys=True)
-    atomic_write(runs_dir / f"{record['run_id']}.json", text)
-    # Keep what a later resume would read, so both build the same tables.
-    records[record["run_id"]] = json.loads(text)
-    if on_done:
-        on_done(record)
-
-
-# -- executors --------------------------------------------------------------
 
 
 class InProcess:

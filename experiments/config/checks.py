@@ -1,11 +1,18 @@
-"""Checks of config values: the raw TOML value in, the value (normalized) or Invalid out.
+"""Checks of config values: the raw TOML value in, the checked value or Invalid out.
 
-Each check is a function of one value.  The parameterized ones (`integer`,
-`number`, `choice`, `distribution`) are factories that return such a
-function and record in its `allowed` attribute what it accepts, in words, for
-the documentation in defaults.toml.  A check's message says what is allowed
-and what was given, never which key: the caller knows the key and puts it in
-front (experiments/config.py turns Invalid into a ConfigError that names it).
+Each check is a function of one value, and what it returns is what the rest
+of kvsim reads: mostly the value itself (a number, a word, a table of
+parameters), a tuple for a list, and a `Capacity` for a capacity, parsed
+here once.  `written` turns a checked value back into what a config writes
+(TOML's numbers, strings, lists and tables): the form that tables,
+manifests and fingerprints hold.
+
+The parameterized checks (`integer`, `number`, `choice`, `distribution`) are
+factories that return such a function and record in its `allowed`
+attribute what it accepts, in words, for the documentation in
+defaults.toml.  A check's message says what is allowed and what was given,
+never which key: the caller knows the key and puts it in front
+(experiments/config/loading.py turns Invalid into a ConfigError that names it).
 
 The messages are a user interface: one line, the allowed values or ranges,
 the value given, and a "did you mean" for a near miss.
@@ -17,6 +24,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 from policies import PolicyError, policy_class
@@ -137,13 +145,13 @@ def seed_list(value):
             raise Invalid(f"must be a non-empty list of integers >= 0; got {describe(seed)} in it")
     if len(set(value)) != len(value):
         raise Invalid(f"must not repeat a seed; got {value}")
-    return value
+    return tuple(value)
 
 
 def string_list(value):
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise Invalid(f"must be a list of strings; got {describe(value)}")
-    return value
+    return tuple(value)
 
 
 _UNITS = {
@@ -171,17 +179,69 @@ def parse_bytes(value: str) -> int:
     return int(amount)
 
 
-def capacity(value):
+@dataclass(frozen=True)
+class Capacity:
+    """A node's capacity, parsed once: `amount` objects, or bytes when `counts_bytes`.
+
+    `written` is the capacity as the config (or the command line) wrote it:
+    an integer of objects, or a size such as "64MiB".
+    """
+
+    amount: int
+    counts_bytes: bool
+    written: int | str
+
+    @classmethod
+    def objects(cls, amount: int) -> Capacity:
+        return cls(amount, False, amount)
+
+    @classmethod
+    def in_bytes(cls, amount: int) -> Capacity:
+        """`amount` bytes, written as "123B"."""
+        return cls(amount, True, f"{amount}B")
+
+
+def capacity(value) -> Capacity:
     """An integer counts objects; a string with a unit counts bytes."""
     message = 'must be a positive integer (objects) or a size such as "64MiB" (bytes)'
     if isinstance(value, str):
         try:
-            parse_bytes(value)
+            amount = parse_bytes(value)
         except Invalid as error:
             raise Invalid(f"{message}; {error}") from None
-        return value
+        return Capacity(amount, True, value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise Invalid(f"{message}; got {describe(value)}")
+    return Capacity.objects(value)
+
+
+_OBJECTS = re.compile(r"^\s*[0-9]+\s*$")
+
+
+def capacity_text(text: str) -> Capacity:
+    """A capacity as a command line or a plan's range writes it: "1000" objects, "64MiB" bytes."""
+    text = text.strip()
+    if _OBJECTS.match(text):
+        value = int(text)
+        if value < 1:
+            raise Invalid(f"a capacity must be at least 1; got {text!r}")
+        return Capacity.objects(value)
+    try:
+        return Capacity(parse_bytes(text), True, text)
+    except Invalid as error:
+        raise Invalid(f"{text!r} is neither a whole number of objects nor a size: {error}") from None
+
+
+def written(value):
+    """A checked value as a config writes it: Capacity as written, tuples as lists, tables as dicts."""
+    if isinstance(value, Capacity):
+        return value.written
+    if is_dataclass(value):
+        return {item.name: written(getattr(value, item.name)) for item in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [written(item) for item in value]
+    if isinstance(value, dict):
+        return {name: written(item) for name, item in value.items()}
     return value
 
 

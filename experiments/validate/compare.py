@@ -5,7 +5,7 @@
                    [--rate 20000] [--requests N] [--value-size BYTES] [--out DIR] [--seed S]
 
 It starts the server (the binary on PATH) on 127.0.0.1 at a free port with
-that memory limit and policy (experiments/servers.py), and replays the trace
+that memory limit and policy (experiments/validate/servers.py), and replays the trace
 as a cache-aside client does: GET each key, and SET it, with a value of the
 trace's size, when the GET missed.  Requests go in pipelined batches of
 distinct keys (the batch's GETs, then its SETs), paced at --rate requests a
@@ -32,53 +32,29 @@ from __future__ import annotations
 import json
 import math
 import platform
-import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments.checks import Invalid, parse_bytes
 from experiments.config import ConfigError
-from experiments.domains import check_numbers
-from experiments.execute import atomic_write
-from experiments.servers import MemcachedServer, RedisServer, ServerError
-from experiments.trace_args import add_trace_options, open_cli_trace
+from experiments.config.checks import Invalid, parse_bytes
+from experiments.output.domains import check_numbers
+from experiments.output.outdir import atomic_write
+from experiments.validate.servers import MemcachedServer, RedisServer, Server
 from policies import make_policy
 from policies.server_memory import entry_bytes
-from workloads.traces import TraceError
 
 REDIS_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random")
 KEY_BYTES = 16  # keys are sent as 16 hex digits
 BATCH_REQUESTS = 64  # requests a pipelined batch at most
 BATCH_BYTES = 64 * 1024  # value bytes a batch at most: Redis counts the replies it holds as used memory
 MIB = 1024 * 1024
+#: --rate and --seed when not given
+DEFAULT_RATE, DEFAULT_SEED = "20000", "0"
 
 
 class ValidateError(ConfigError):
     """A bad argument to `kvsim validate`: reported in one line, exit status 2."""
-
-
-def add_validate_command(commands) -> None:
-    parser = commands.add_parser(
-        "validate",
-        help="replay a trace through a real redis-server or memcached and through kvsim's model of it",
-        description="Replay a trace through a real Redis or memcached (started here, on 127.0.0.1) "
-        "and through kvsim's model of it; compare their hit ratios.",
-    )
-    parser.add_argument("server", choices=("redis", "memcached"), help="which server (its binary must be on PATH)")
-    parser.add_argument("trace", type=Path, help="trace file (.csv, .txt, .bin/.oraclegeneral)")
-    parser.add_argument("--memory", required=True, help="memory limit: maxmemory or -m (e.g. 64MiB)")
-    parser.add_argument("--policy", help=f"Redis maxmemory-policy: {', '.join(REDIS_POLICIES)} (default allkeys-lru)")
-    parser.add_argument("--rate", default="20000", help="requests a second to replay at (default 20000)")
-    parser.add_argument("--requests", default=None, metavar="N", help="replay only the first N requests")
-    parser.add_argument(
-        "--value-size", default=None, metavar="BYTES", help="every value this long (default: the trace's sizes)"
-    )
-    parser.add_argument("--seed", default="0", help="seed of the model's random choices (default 0)")
-    parser.add_argument("--out", type=Path, help="output directory (default results/validate-<server>-<trace>/)")
-    add_trace_options(parser, time_unit=False)
-    parser.set_defaults(handler=command_validate)
 
 
 @dataclass
@@ -96,32 +72,44 @@ class Options:
     out: Path
 
 
-def check_arguments(args) -> Options:
-    """Every argument checked before anything starts: a ValidateError names the first bad one."""
+def check_options(
+    server: str,
+    trace: Path,
+    memory: str,
+    policy: str | None = None,
+    rate: str = DEFAULT_RATE,
+    requests: str | None = None,
+    value_size: str | None = None,
+    seed: str = DEFAULT_SEED,
+    out: Path | None = None,
+) -> Options:
+    """The options of `kvsim validate`, each as its flag's text, checked before anything starts.
+
+    A ValidateError names the first bad one by its flag.
+    """
     try:
-        memory = parse_bytes(args.memory)
+        memory_bytes = parse_bytes(memory)
     except Invalid as error:
         raise ValidateError(f"--memory {error}") from None
-    policy = args.policy
-    if args.server == "memcached":
+    if server == "memcached":
         if policy is not None:
             raise ValidateError("--policy applies to redis only: memcached has one eviction policy")
-        if memory % MIB or memory < 2 * MIB:
-            raise ValidateError(f"--memory for memcached is -m: whole MiB, at least 2MiB; got {args.memory!r}")
+        if memory_bytes % MIB or memory_bytes < 2 * MIB:
+            raise ValidateError(f"--memory for memcached is -m: whole MiB, at least 2MiB; got {memory!r}")
     elif policy is None:
         policy = "allkeys-lru"
     elif policy not in REDIS_POLICIES:
         raise ValidateError(f"--policy must be one of {', '.join(REDIS_POLICIES)}; got {policy!r}")
     return Options(
-        server=args.server,
-        trace=args.trace,
-        memory=memory,
+        server=server,
+        trace=trace,
+        memory=memory_bytes,
         policy=policy,
-        rate=_number(args.rate, "--rate", float, 1),
-        requests=None if args.requests is None else _number(args.requests, "--requests", int, 1),
-        value_size=None if args.value_size is None else _number(args.value_size, "--value-size", int, 0),
-        seed=_number(args.seed, "--seed", int, 0),
-        out=args.out or Path("results") / f"validate-{args.server}-{args.trace.name.split('.')[0]}",
+        rate=_number(rate, "--rate", float, 1),
+        requests=None if requests is None else _number(requests, "--requests", int, 1),
+        value_size=None if value_size is None else _number(value_size, "--value-size", int, 0),
+        seed=_number(seed, "--seed", int, 0),
+        out=out or Path("results") / f"validate-{server}-{trace.name.split('.')[0]}",
     )
 
 
@@ -135,46 +123,19 @@ def _number(text: str, flag: str, kind, low):
     return value
 
 
-def command_validate(args) -> int:
-    """Replay a trace through a real server and through kvsim's model of it; compare hit ratios."""
-    options = check_arguments(args)
-    trace = open_cli_trace(args)
-    server = (
-        RedisServer(options.memory, options.policy)
-        if options.server == "redis"
-        else MemcachedServer(options.memory // MIB)
-    )
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # a kill stops the server too
-    try:
-        try:
-            server.start()
-            report = validate(server, trace, options)
-        finally:
-            server.stop()
-            signal.signal(signal.SIGTERM, previous)
-    except KeyboardInterrupt:
-        print("kvsim: interrupted; the server was stopped and its files removed", file=sys.stderr)
-        return 130
-    except ServerError as error:
-        print(f"kvsim: error: {error}", file=sys.stderr)
-        return 1
-    except FileNotFoundError:  # no trace, no server binary: the user's to fix (exit status 2)
-        raise
-    except OSError as error:  # the connection broke: the server died under us
-        print(f"kvsim: error: {server.binary}: {error}: {server.log_tail()}", file=sys.stderr)
-        return 1
-    except TraceError as error:
-        raise ValidateError(str(error)) from None
+def server_for(options: Options) -> Server:
+    """The server to start (not started yet): redis-server or memcached with the options' memory and policy."""
+    if options.server == "redis":
+        return RedisServer(options.memory, options.policy)
+    return MemcachedServer(options.memory // MIB)
+
+
+def write_report(report: dict, options: Options) -> Path:
+    """DIR/validate.json, its numbers checked first; its path."""
     path = options.out / "validate.json"
     check_numbers(report, "validate.json")
     atomic_write(path, json.dumps(report, indent=2) + "\n")
-    print(describe(report))
-    print(f"-> {path}")
-    return 0
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    return path
 
 
 # -- the replay ------------------------------------------------------------------------------------

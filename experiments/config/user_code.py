@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 
-from experiments.config import ConfigError
+from experiments.config.loading import ConfigError
 
 
 def add_import_option(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@
     kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
               [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N] [--shards RATE | --shards-size N]
 
-`mrc` writes DIR/mrc.csv, DIR/mrc.json (what curve the folder holds) and
+`make_curve` writes DIR/mrc.csv, DIR/mrc.json (what curve the folder holds) and
 the figure (experiments/plots/mrc.py draws it, and `kvsim plot DIR` redraws
 it).  Like `kvsim run`, it locks DIR while it writes, and it refuses a
 folder holding another curve, or an experiment, unless --force: the same
@@ -18,94 +18,81 @@ scaled by RATE).
 
 from __future__ import annotations
 
-import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from experiments.config import ConfigError
-from experiments.domains import check_table
-from experiments.outdir import claim
-from experiments.trace_args import (
-    TraceCommandError,
-    build_policy,
-    in_seconds,
-    open_cli_trace,
-    parse_capacities,
-    parse_count,
-    policy_names,
-)
-from experiments.user_code import import_modules
+from experiments.output.domains import check_table
+from experiments.output.outdir import claim
+from experiments.trace.inputs import TraceCommandError, TraceFile, in_seconds
 from policies import PolicyError
 from policies.compiled import engine
-from policies.mrc import MissRatioCurve, is_lru, miss_ratio_curve
+from policies.mrc import MissRatioCurve, miss_ratio_curve
 from workloads.ids import dense_batches
 from workloads.traces import TraceError
 
 
-def command_mrc(args) -> int:
-    """Compute a policy's miss-ratio curve over a trace; write mrc.csv and its figure (mrc.png, mrc.svg).
+@dataclass
+class Made:
+    """A curve computed and written: its table, how it was computed, the figures, the seconds it took."""
 
-    LRU takes one pass (exact); other policies one replay per capacity.
+    curve: MissRatioCurve
+    table: pd.DataFrame
+    path: Path  # DIR/mrc.csv
+    figures: list
+    elapsed: float
+
+
+def make_curve(
+    out: Path,
+    identity: dict,
+    name: str,
+    trace,
+    capacities,
+    count_bytes: bool,
+    warmup: int,
+    rate,
+    max_keys,
+    time_unit: str,
+    force: bool,
+) -> Made:
+    """Compute the curve and write DIR (locked while it writes; another curve's folder only with `force`).
+
+    `identity` (curve_identity) says what curve DIR holds once written.
     """
-    import_modules(args.imports)
-    name = policy_names(args.policy)
-    if len(name) != 1:
-        raise TraceCommandError("--policy: mrc draws one policy's curve; run it once per policy")
-    name = name[0]
-    capacities, count_bytes = parse_capacities(args.capacities, args.points)
-    warmup = parse_count(args.warmup, "--warmup")
-    rate = max_keys = None
-    if args.shards is not None:
-        try:
-            rate = float(args.shards)
-        except ValueError:
-            rate = math.nan
-        if not 0 < rate <= 1:
-            raise TraceCommandError(f"--shards must be a sampling rate in (0, 1], e.g. 0.01; got {args.shards!r}")
-    if args.shards_size is not None:
-        max_keys = parse_count(args.shards_size, "--shards-size", 1)
-        if not is_lru(name):
-            raise TraceCommandError(
-                "--shards-size needs LRU's stack depths; for other policies sample at a "
-                "fixed rate with --shards RATE (miniature simulation)"
-            )
-    build_policy(name, int(capacities[0]), count_bytes)  # a policy that cannot be built fails before the trace is read
-    trace = open_cli_trace(args)
-    out = args.out or Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
-    identity = curve_identity(args, trace, name, capacities, count_bytes, warmup, rate, max_keys)
     from experiments.plots import mrc as folder  # matplotlib loads only now: the other commands start fast
 
     with claim(out) as out:
-        folder.refuse_another(out, identity, args.force)
+        folder.refuse_another(out, identity, force)
         started = time.perf_counter()
-        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, args.time_unit)
+        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, time_unit)
         elapsed = time.perf_counter() - started
         table = curve_table(curve, trace.has_size)
         about = {"trace": trace.path.name, "policy": name, "method": curve.method, "rate": curve.rate}
         about |= {"count_bytes": count_bytes, "requests": curve.requests}  # what the figure's title and axis say
         figures = folder.write(out, table, {"curve": identity, "about": about})
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
-    unit = "bytes" if count_bytes else "objects"
-    print(
-        f"\n{describe_method(curve)}; {curve.requests} requests, {len(curve.capacities)} capacities "
-        f"({unit}) in {elapsed:.2f}s -> {out / folder.CSV}, {', '.join(map(str, figures))}"
-    )
-    for note in curve.notes:
-        print(f"note: {note}")
-    return 0
+    return Made(curve, table, out / folder.CSV, figures, elapsed)
 
 
-def curve_identity(args, trace, name: str, capacities, count_bytes: bool, warmup: int, rate, max_keys) -> dict:
+def default_out(trace, name: str) -> Path:
+    """results/mrc-<trace>-<policy>/."""
+    return Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
+
+
+def curve_identity(
+    source: TraceFile, trace, name: str, capacities, count_bytes: bool, warmup: int, rate, max_keys
+) -> dict:
     """What makes two curves one: the trace and how it is read, the policy, capacities, warm-up and sampling."""
     return {
         "trace": str(trace.path.resolve()),
-        "format": args.format,
-        "key_column": args.key_column,
-        "size_column": args.size_column,
-        "key_type": args.key_type,
-        "time_unit": args.time_unit,
+        "format": source.format,
+        "key_column": source.key_column,
+        "size_column": source.size_column,
+        "key_type": source.key_type,
+        "time_unit": source.time_unit,
         "policy": name,
         "capacities": capacities.tolist(),
         "count_bytes": count_bytes,

@@ -10,7 +10,8 @@ the first one's process id, instead of mixing two experiments' files.  The
 lock goes with the process, however it ends (even kill -9): a stale lock
 file never blocks anybody.  A directory that ``claim`` created and that holds
 no result when the command fails is removed again: a mistake leaves no
-trace behind.
+trace behind.  Every file in it is written whole or not at all
+(``atomic_write``: a temporary sibling, then a rename).
 """
 
 from __future__ import annotations
@@ -116,3 +117,27 @@ def read_manifest(path: Path, marker: str, kind: type) -> dict | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
     return manifest if isinstance(manifest, dict) and isinstance(manifest.get(marker), kind) else {}
+
+
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write a whole file or nothing: a temporary sibling, then a rename.
+
+    A file system that refuses (full, read-only, permissions) is an
+    OutputError naming the file, and leaves no temporary behind.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    mode = "wb" if isinstance(text, bytes) else "w"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, mode) as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path} ({error.strerror or error})") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -1,11 +1,17 @@
-"""Experiment configs: TOML in, a validated Experiment out, errors that name the key.
+"""Experiment configs: TOML in, a checked Experiment out, errors that name the key.
 
 This is the entry point for loading: `load` a file, `resolve` a path, a
-shipped config's name, a dict or an Experiment, with dotted-key overrides.
-What the keys are lives in experiments/schema.py, how a value is checked in
-experiments/checks.py, how a checked config becomes the simulator's Scenario
-in experiments/build.py, and how a sweep expands into points in
-experiments/sweep.py.
+shipped config's name (`locate`, the one place that looks them up), a dict
+or an Experiment, with dotted-key overrides.  A config is checked once,
+here: key by key into a typed Config, then every point of its sweep as a
+whole (`check_point`, where the point's policy is built, once, to check its
+parameters).  What follows reads the Experiment's checked sweep points and
+builds nothing of them again.
+
+What the keys are lives in experiments/config/schema.py, how a value is
+checked in experiments/config/checks.py, how a checked config becomes the
+simulator's Scenario in experiments/config/build.py, and how a sweep
+expands into runs in experiments/config/sweep.py.
 
 Loading never raises anything but ConfigError for a user's mistake, and its
 message is one line naming the key, what is allowed and what was given:
@@ -17,17 +23,27 @@ message is one line naming the key, what is allowed and what was given:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from experiments import configs as shipped
-from experiments.build import capacity_value, trace_workload
-from experiments.checks import Invalid, describe, did_you_mean
-from experiments.limits import run_limits
-from experiments.schema import SCHEMA, SECTIONS, TOP_LEVEL, all_keys, schema_key
-from experiments.sweep import sweep_values, with_values
-from policies import PolicyError, check_params, make_policy, policy_class
+from experiments.config.build import request_loop, trace_workload
+from experiments.config.checks import Invalid, describe, did_you_mean, written
+from experiments.config.limits import run_limits
+from experiments.config.schema import (
+    SCHEMA,
+    SECTION_TYPES,
+    SECTIONS,
+    TOP_LEVEL,
+    ClusterSection,
+    Config,
+    all_keys,
+    schema_key,
+)
+from experiments.config.sweep import SweepPoint, sweep_rows
+from policies import Policy, PolicyError, check_params, make_policy, policy_class
 from workloads.traces import TraceError
 
 
@@ -37,39 +53,55 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Experiment:
-    """A validated config: the base values, what to sweep, and the seeds.
+    """A checked config: the base values, what to sweep, the seeds, and every point of the sweep.
 
-    config: nested dict {section: {key: value}} with every key filled in
-    grid:   dotted key -> list of values; the sweep is their product ...
+    config: the base values, every key filled in (a typed Config)
+    grid:   dotted key -> list of values as written; the sweep is their product ...
     zipped: dotted key -> list of values that vary together (equal lengths)
     plan:   the [plan] table as written: `kvsim plan` checks and reads it (experiments/plan/)
+    sweep_points: the sweep's points in order, each checked as a whole (experiments/config/sweep.py)
     """
 
     name: str
-    config: dict
+    config: Config
     grid: dict = field(default_factory=dict)
     zipped: dict = field(default_factory=dict)
     source: str = "<defaults>"
     raw: dict = field(default_factory=dict, compare=False, repr=False)  # the config as written
     plan: dict = field(default_factory=dict)
+    sweep_points: tuple = ()
 
     @property
     def seeds(self) -> list[int]:
-        return list(self.config["run"]["seeds"])
+        return list(self.config.run.seeds)
 
     @property
     def swept_keys(self) -> list[str]:
         return list(self.grid) + list(self.zipped)
+
+    @property
+    def engines(self) -> dict[str, str]:
+        """The request loop that runs each policy of the sweep ("compiled" or "python"), in sweep order."""
+        found: dict[str, str] = {}
+        for point in self.sweep_points:
+            found.setdefault(point.config.cluster.policy, point.engine)
+        return found
+
+    def without_sweep(self) -> Experiment:
+        """The base config alone (as `kvsim plan` takes it): its sweep set aside, its one point unchecked."""
+        return dataclasses.replace(self, grid={}, zipped={}, sweep_points=(SweepPoint(0, {}, self.config, ""),))
 
 
 def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
     """An Experiment from a path, a built-in config's name, a dict or an Experiment.
 
     `overrides` set dotted keys ("cluster.capacity" or cluster__capacity) before
-    validation; an overridden key is no longer swept.
+    the config is checked; an overridden key is no longer swept.
     """
     overrides = overrides or {}
     if isinstance(config_or_path, Experiment):
+        if not overrides:
+            return config_or_path  # checked already
         return from_dict(
             with_overrides(config_or_path.raw, overrides),
             source=config_or_path.source,
@@ -77,10 +109,24 @@ def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
         )
     if isinstance(config_or_path, dict):
         return from_dict(with_overrides(config_or_path, overrides))
-    path = Path(config_or_path)
-    if not path.exists() and shipped.path(str(config_or_path)).exists():
-        path = shipped.path(str(config_or_path))
-    return load(path, overrides)
+    return load(locate(config_or_path), overrides)
+
+
+def locate(path_or_name) -> Path:
+    """The config file a path or a shipped experiment's name (experiments/configs/) stands for.
+
+    A file of that path comes first; then a shipped experiment of that name;
+    else a ConfigError that lists the shipped ones.
+    """
+    path = Path(path_or_name)
+    if path.exists():
+        return path
+    if shipped.path(str(path_or_name)).exists():
+        return shipped.path(str(path_or_name))
+    raise ConfigError(
+        f"{path_or_name}: no such config file, and no shipped experiment of that name; "
+        f"shipped: {', '.join(shipped.names())}"
+    )
 
 
 def load(path: str | Path, overrides: dict | None = None) -> Experiment:
@@ -142,12 +188,10 @@ def with_overrides(data: dict, overrides: dict) -> dict:
 
 
 def from_dict(data: dict, source: str = "<dict>", default_name: str = "experiment") -> Experiment:
-    """Validate a parsed config (nested dicts, as TOML gives them)."""
+    """Check a parsed config (nested dicts, as TOML gives them), key by key and point by point."""
     if not isinstance(data, dict):
         raise ConfigError(f"a config must be a table of sections; got {describe(data)}")
-    config = {
-        section: {key: copy.deepcopy(spec.default) for key, spec in keys.items()} for section, keys in SCHEMA.items()
-    }
+    sections: dict[str, dict] = {section: {} for section in SCHEMA}  # checked values; the rest take defaults
     name = default_name
     grid: dict = {}
     zipped: dict = {}
@@ -180,14 +224,29 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
                     f"unknown key {dotted!r}{did_you_mean(dotted, suggestions)}; "
                     f"valid in [{section}]: {', '.join(SCHEMA[section])}"
                 )
-            config[section][key] = _checked(dotted, value)
-    experiment = Experiment(
-        name=name, config=config, grid=grid, zipped=zipped, source=source, raw=copy.deepcopy(data), plan=plan
-    )
+            sections[section][key] = _checked(dotted, value)
+    config = Config(**{section: SECTION_TYPES[section](**values) for section, values in sections.items()})
     # Every point of the sweep must be valid as a whole, not only key by key.
-    for values in sweep_values(experiment):
-        check_point(with_values(config, values), values)
-    return experiment
+    sweep_points = []
+    for index, values in enumerate(sweep_rows(grid, zipped)):
+        as_written = {key: written(value) for key, value in values.items()}
+        point = config.replace(values)
+        sweep_points.append(SweepPoint(index, as_written, point, check_point(point, as_written)))
+    return Experiment(
+        name=name,
+        config=config,
+        grid=_written_lists(grid),
+        zipped=_written_lists(zipped),
+        source=source,
+        raw=copy.deepcopy(data),
+        plan=plan,
+        sweep_points=tuple(sweep_points),
+    )
+
+
+def _written_lists(sweep: dict) -> dict:
+    """A sweep's checked lists (dotted key -> values) as the config writes them."""
+    return {key: [written(value) for value in values] for key, values in sweep.items()}
 
 
 def _import_first(data: dict) -> None:
@@ -195,7 +254,7 @@ def _import_first(data: dict) -> None:
     run_section = data.get("run")
     if not isinstance(run_section, dict) or "imports" not in run_section:
         return
-    from experiments.user_code import import_modules  # here: user_code reports its errors as ConfigErrors
+    from experiments.config.user_code import import_modules  # here: user_code reports its errors as ConfigErrors
 
     import_modules(_checked("run.imports", run_section["imports"]), where="run.imports:")
 
@@ -251,8 +310,13 @@ def _checked_sweep_list(where: str, dotted: str, values) -> list:
     return checked
 
 
-def check_point(config: dict, values: dict) -> None:
-    """Checks that span keys: the policy's parameters, node indices, class names, ..."""
+def check_point(config: Config, values: dict) -> str:
+    """Checks that span keys: the policy's parameters, node indices, class names, ...
+
+    `values`: the swept values (as written) that make this point, for the
+    messages.  Returns the request loop the point's policy will run in, found
+    from the policy built here, once, to check its parameters.
+    """
     where = (
         "" if not values else " (at sweep point " + ", ".join(f"{k} = {describe(v)}" for k, v in values.items()) + ")"
     )
@@ -260,70 +324,72 @@ def check_point(config: dict, values: dict) -> None:
     def fail(message):
         raise ConfigError(f"{message}{where}")
 
-    cluster, workload, run_section = config["cluster"], config["workload"], config["run"]
+    cluster, workload, run_section, updates = config.cluster, config.workload, config.run, config.updates
     try:
-        check_params(cluster["policy"], cluster["policy_params"])
+        check_params(cluster.policy, cluster.policy_params)
     except PolicyError as error:
         fail(f"cluster.policy_params: {error}")
-    if getattr(policy_class(cluster["policy"]), "offline", False):
+    if getattr(policy_class(cluster.policy), "offline", False):
         fail(
-            f"cluster.policy: {cluster['policy']!r} needs the future of the request stream and works only in "
+            f"cluster.policy: {cluster.policy!r} needs the future of the request stream and works only in "
             f"`kvsim replay`, not in the timed model"
         )
-    if run_section["requests"] + run_section["warmup"] > 2**31:
-        fail(f"run.requests + run.warmup must be at most 2**31; got {run_section['requests'] + run_section['warmup']}")
-    if cluster["replicas"] > cluster["nodes"]:
-        fail(f"cluster.replicas must be at most cluster.nodes ({cluster['nodes']}); got {cluster['replicas']}")
-    for index, outage in enumerate(cluster["failures"]):
-        if outage["node"] >= cluster["nodes"]:
-            fail(f"cluster.failures[{index}].node must be in [0, {cluster['nodes'] - 1}]; got {outage['node']}")
-        if outage["up_at"] <= outage["down_at"]:
-            fail(f"cluster.failures[{index}].up_at must be after down_at ({outage['down_at']}); got {outage['up_at']}")
-    names = [c["name"] for c in workload["classes"]] or ["default"]
+    if run_section.requests + run_section.warmup > 2**31:
+        fail(f"run.requests + run.warmup must be at most 2**31; got {run_section.requests + run_section.warmup}")
+    if cluster.replicas > cluster.nodes:
+        fail(f"cluster.replicas must be at most cluster.nodes ({cluster.nodes}); got {cluster.replicas}")
+    for index, outage in enumerate(cluster.failures):
+        if outage.node >= cluster.nodes:
+            fail(f"cluster.failures[{index}].node must be in [0, {cluster.nodes - 1}]; got {outage.node}")
+        if outage.up_at <= outage.down_at:
+            fail(f"cluster.failures[{index}].up_at must be after down_at ({outage.down_at}); got {outage.up_at}")
+    names = [c.name for c in workload.classes] or ["default"]
     if len(set(names)) != len(names):
         fail(f"workload.classes: names must be unique; got {names}")
-    for name in config["updates"]["classes"]:
+    for name in updates.classes:
         if name not in names:
             fail(f"updates.classes: no key class {name!r}{did_you_mean(name, names)}; classes: {', '.join(names)}")
-    if config["updates"]["every_s"] and not config["updates"]["classes"]:
+    if updates.every_s and not updates.classes:
         fail('updates.classes: name the key classes a bulk update changes, e.g. ["default"]')
     for where_key, section in [("workload", workload)] + [
-        (f"workload.classes[{i}]", c) for i, c in enumerate(workload["classes"])
+        (f"workload.classes[{i}]", c) for i, c in enumerate(workload.classes)
     ]:
-        if section["rotate_every_s"] and section["new_keys_per_s"]:
+        if section.rotate_every_s and section.new_keys_per_s:
             fail(f"{where_key}: rotate_every_s and new_keys_per_s cannot both be set; choose one kind of drift")
-    if workload["scan_fraction"] + workload["one_hit_fraction"] > 1:
+    if workload.scan_fraction + workload.one_hit_fraction > 1:
         fail("workload.scan_fraction + workload.one_hit_fraction must be at most 1")
-    if workload["scan_fraction"] and not workload["scan_keys"]:
+    if workload.scan_fraction and not workload.scan_keys:
         fail("workload.scan_keys must be >= 1 when workload.scan_fraction > 0")
-    if workload["trace"]:
+    if workload.trace:
         try:
             trace_workload(workload)
         except (TraceError, OSError) as error:
             fail(f"workload.trace: {error}")
-    ttl = cluster["ttl"]
+    ttl = cluster.ttl
     if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
         fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
-    reason = policy_problem(cluster)
+    policy, reason = built_policy(cluster)
     if reason:
         fail(reason)
     reason = run_limits(config)
     if reason:
         fail(reason)
+    return request_loop(policy)
 
 
-def policy_problem(cluster: dict) -> str | None:
-    """Why the point's policy cannot be built with its parameters (its own words), or None.
+def built_policy(cluster: ClusterSection) -> tuple[Policy | None, str | None]:
+    """The point's policy, built with its parameters, or None and why it cannot be (its own words).
 
     The policies check their parameters when built: building one here, once,
     turns a run that would crash on its first request into a config error.
     """
-    amount, counts_bytes = capacity_value(cluster["capacity"])
-    params = dict(cluster["policy_params"])
+    params = dict(cluster.policy_params)
     try:
-        make_policy(cluster["policy"], amount, capacity_bytes=counts_bytes, **params)
+        policy = make_policy(
+            cluster.policy, cluster.capacity.amount, capacity_bytes=cluster.capacity.counts_bytes, **params
+        )
     except PolicyError as error:
-        return f"cluster.policy_params: {error}"
+        return None, f"cluster.policy_params: {error}"
     except Exception as error:  # a policy's own check, or a user's policy failing in __init__
-        return f"cluster.policy_params: policy {cluster['policy']!r} cannot be built with {params}: {error}"
-    return None
+        return None, f"cluster.policy_params: policy {cluster.policy!r} cannot be built with {params}: {error}"
+    return policy, None

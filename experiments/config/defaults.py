@@ -4,7 +4,7 @@ The shipped defaults.toml lists every config key with its documentation,
 its default and what it accepts.  It is generated from SCHEMA so the two
 cannot drift apart; a test renders it again and compares.
 
-    python -m experiments.defaults > experiments/configs/defaults.toml
+    python -m experiments.config.defaults > experiments/configs/defaults.toml
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import textwrap
 
-from experiments.checks import allowed
-from experiments.schema import SCHEMA, TOP_LEVEL
+from experiments.config.checks import allowed
+from experiments.config.schema import SCHEMA, TOP_LEVEL
 
 HEADER = """\
 # defaults.toml: every key kvsim understands, with its default value.
@@ -22,8 +22,8 @@ HEADER = """\
 # file needs only the keys it changes; anything left out takes the value shown.
 # Latencies are in milliseconds, times in seconds, sizes in bytes.
 #
-# Generated from the schema in experiments/schema.py by
-#     python -m experiments.defaults > experiments/configs/defaults.toml
+# Generated from the schema in experiments/config/schema.py by
+#     python -m experiments.config.defaults > experiments/configs/defaults.toml
 """
 
 EXAMPLES = {

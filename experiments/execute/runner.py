@@ -6,7 +6,7 @@ DIR/results.csv     one row per run;  DIR/summary.csv  one row per point
 DIR/nodes.csv       one row per run and node
 DIR/latency.csv     each run's latency quantiles (its CDF), and its point's over all seeds
 DIR/timeseries.csv  one row per run and interval of simulated time (about 50 per run by default)
-DIR/*.png, *.svg    the figures experiments/plots.py plans for what was swept
+DIR/*.png, *.svg    the figures experiments/plots plans for what was swept
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments import outdir, plots
-from experiments.build import scenario
+from experiments import plots
 from experiments.config import ConfigError, Experiment
-from experiments.execute import Saved, atomic_write, execute, is_terminal, open_executor, saved_runs
-from experiments.outdir import claim
-from experiments.results import latency_table, nodes_table, results_table, summary_table, timeseries_table
-from experiments.sweep import Point, fingerprint, points
-from sim import engine_for
+from experiments.config.sweep import Point, fingerprint, points
+from experiments.execute.executors import is_terminal, open_executor
+from experiments.execute.runs import Saved, execute, saved_runs
+from experiments.output import outdir
+from experiments.output.outdir import atomic_write, claim
+from experiments.output.tables import latency_table, nodes_table, results_table, summary_table, timeseries_table
 
 #: the tables of DIR (replaced by --force)
 TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "timeseries.csv")
@@ -44,23 +44,8 @@ def versions() -> dict:
     return found
 
 
-def engines(experiment: Experiment) -> dict[str, str]:
-    """The request loop that runs each policy of the experiment: "compiled" or "python" (sim.engine_for).
-
-    Built-in policies run compiled when the compiled engine is built (and
-    KVSIM_ENGINE does not say python); a user's policy, or a server model that
-    reads the clock, runs the Python loop.  Both give the same results.
-    """
-    found: dict[str, str] = {}
-    for point in points(experiment):
-        policy = str(point.config["cluster"]["policy"])
-        if policy not in found:
-            found[policy] = engine_for(scenario(point.config))
-    return found
-
-
 def manifest(experiment: Experiment) -> dict:
-    by_policy = engines(experiment)
+    by_policy = experiment.engines  # found when the config was checked: no policy is built again here
     return {
         "name": experiment.name,
         "source": experiment.source,
@@ -69,7 +54,7 @@ def manifest(experiment: Experiment) -> dict:
         "seeds": experiment.seeds,
         "sweep": {"grid": experiment.grid, "zip": experiment.zipped},
         "runs": len(points(experiment)),
-        "config": experiment.config,
+        "config": experiment.config.written(),
         "versions": versions(),
         "engine": next(iter(by_policy.values())) if len(set(by_policy.values())) == 1 else "mixed",
         "engines": by_policy,
@@ -169,9 +154,9 @@ def run_experiment(
         results, summary = write_tables(out, records, experiment.swept_keys)
         drawn = plots.draw(out) if figures else []
     short = [
-        (record["metrics"]["requests"], point.config["run"]["requests"])
+        (record["metrics"]["requests"], point.config.run.requests)
         for point, record in zip(runs, records)
-        if record["metrics"]["requests"] < point.config["run"]["requests"]
+        if record["metrics"]["requests"] < point.config.run.requests
     ]
     return Outcome(
         results=results,

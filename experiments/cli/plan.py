@@ -1,4 +1,4 @@
-"""`kvsim plan`: the command line of a plan.
+"""`kvsim plan`: its flags, and what it prints (the plan itself is experiments/plan's).
 
     kvsim plan [CONFIG] [--hit-ratio H] [--byte-hit-ratio H] [--p50-ms MS] [--p95-ms MS]
                [--p99-ms MS] [--p999-ms MS] [--backend-rps RPS] [--stale-ratio R]
@@ -18,12 +18,13 @@ import sys
 from pathlib import Path
 
 from experiments import configs as shipped
-from experiments.execute import default_workers, is_terminal
+from experiments.cli.options import positive_int
+from experiments.execute.executors import default_workers, is_terminal
 from experiments.plan.settings import SCHEMA, TARGETS, VARIED
 
 
-def add_plan_command(commands, positive_int) -> None:
-    """Add `plan` to the CLI's subparsers (`positive_int`: the CLI's type for --workers)."""
+def add_plan_command(commands) -> None:
+    """Add `plan` to the CLI's subparsers."""
     parser = commands.add_parser(
         "plan",
         help="the capacity or node count that meets targets (hit ratio, p99, backend load...), and its memory",

@@ -6,7 +6,8 @@
 The scheduler picks a free port itself (--port 0) and writes its address to
 a scheduler file, so two of these never race for a port.  Workers get
 PYTHONPATH set to the source tree, so they can import kvsim without it being
-installed.  Used by the executor tests and by `kvsim bench --only dask`.  Everything started is stopped on the way out, by process group.
+installed.  Used by the executor tests and by `kvsim bench --only dask`.
+Everything started is stopped on the way out, by process group.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _start(role: str, *args, log: Path) -> subprocess.Popen:
 
 def _source_tree_env() -> dict:
     """This environment with the source tree first on PYTHONPATH."""
-    tree = str(Path(__file__).resolve().parents[1])
+    tree = str(Path(__file__).resolve().parents[2])  # experiments/execute/ -> the tree
     return {**os.environ, "PYTHONPATH": tree + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 

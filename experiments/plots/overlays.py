@@ -72,7 +72,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from experiments.build import latency_seconds
+from experiments.config.build import latency_seconds
 from sim import theory
 from workloads import Uniform, Zipf
 from workloads.popularity import PMF_MAX_KEYS
