@@ -5,13 +5,15 @@ import bz2
 import gzip
 import itertools
 import lzma
-import threading
+import os
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 import zstandard
 
+import workloads.traces.compression as streams
 from policies import make_policy, replay
 from policies.replay import replay_batches
 from sim import BackendSpec, ClusterSpec, Scenario, run
@@ -28,7 +30,6 @@ from workloads.traces import (
     write_batches,
     write_trace,
 )
-from workloads.traces.compression import BLOCK, READ_AHEAD
 
 #: a name's suffix for each format, and for each compression ("" for none)
 FORMAT_SUFFIX = {
@@ -119,7 +120,7 @@ def test_compression_is_told_by_the_first_bytes(tmp_path, requests):
 
 
 @pytest.mark.parametrize("compression", COMPRESSIONS)
-def test_concatenated_streams_are_read_whole(tmp_path, compression):
+def test_concatenated_streams_are_read_whole(tmp_path, compression, where_decompressed):
     """pzstd, pigz and pbzip2 write several frames or streams one after the other."""
     compress = COMPRESS[compression]
     path = tmp_path / f"keys.txt{COMPRESSION_SUFFIX[compression]}"
@@ -127,7 +128,7 @@ def test_concatenated_streams_are_read_whole(tmp_path, compression):
     assert open_trace(path).keys().tolist() == [1, 2, 3, 4, 5]
 
 
-def test_a_compressed_trace_replays_and_simulates_as_the_plain_one(tmp_path, requests):
+def test_a_compressed_trace_replays_and_simulates_as_the_plain_one(tmp_path, requests, where_decompressed):
     keys, sizes, times = requests["key"], requests["size"], requests["time"]
     plain = write_trace(tmp_path / "t.csv", keys, sizes, times)
     packed = write_trace(tmp_path / "t.csv.zst", keys, sizes, times)
@@ -153,10 +154,17 @@ def test_a_compressed_trace_replays_and_simulates_as_the_plain_one(tmp_path, req
     assert results[0].row() == results[1].row()  # hits, latency quantiles, every metric
 
 
-def test_compressed_reading_memory_stays_flat(tmp_path):
-    """Reading a zstd trace holds the read-ahead's few blocks, never the trace: the same bound at 4x the length."""
+@pytest.fixture(params=["here", "child"])
+def where_decompressed(request, monkeypatch):
+    """Each test that uses it runs twice: decompressing in this process, and in a child process."""
+    monkeypatch.setattr(streams, "PARALLEL_FROM", 1 << 62 if request.param == "here" else 0)
+    return request.param
+
+
+def test_compressed_reading_memory_stays_flat(tmp_path, where_decompressed):
+    """Reading a zstd trace holds a few blocks, never the trace: the same bound at 4x the length."""
     rng = np.random.default_rng(2)
-    bound = (READ_AHEAD + 2) * BLOCK + 500_000  # the queue, the block being read, a decoder's step, the chunk
+    bound = 3 * (1 << 20) + 500_000  # a decoder's step, the block being read, the chunk, the buffer
     for n in (400_000, 1_600_000):  # 9.6 and 38.4 MB decompressed
         path = write_trace(tmp_path / f"m{n}.oracleGeneral.zst", rng.integers(0, 10**9, n))
         tracemalloc.start()
@@ -166,20 +174,31 @@ def test_compressed_reading_memory_stays_flat(tmp_path):
         assert count == n and peak < bound, (n, peak, bound)
 
 
-def test_stopping_early_stops_the_decompressing_thread(tmp_path, requests):
-    path = write_trace(tmp_path / "t.txt.gz", np.arange(500_000))
-    before = threading.active_count()
+def children() -> set[int]:
+    """This process's child processes (Linux)."""
+    found = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_stopping_early_stops_the_decompressing_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(streams, "PARALLEL_FROM", 0)
+    path = write_trace(tmp_path / "t.txt.gz", np.arange(2_000_000))
+    before = children()
     batches = open_trace(path).chunks(1000)
     assert next(batches).key.tolist() == list(range(1000))
+    assert len(children() - before) == 1  # the child decompresses ahead
     batches.close()
-    assert threading.active_count() == before
+    assert children() == before
 
 
 # -- broken streams and other bad input -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("compression", COMPRESSIONS)
-def test_a_truncated_stream_names_the_record(tmp_path, compression):
+def test_a_truncated_stream_names_the_record(tmp_path, compression, where_decompressed):
     keys = np.arange(200_000)
     whole = write_trace(tmp_path / f"t.oracleGeneral{COMPRESSION_SUFFIX[compression]}", keys).read_bytes()
     cut = tmp_path / f"cut.oracleGeneral{COMPRESSION_SUFFIX[compression]}"
@@ -194,7 +213,7 @@ def test_a_truncated_stream_names_the_record(tmp_path, compression):
 
 
 @pytest.mark.parametrize("compression", COMPRESSIONS)
-def test_a_corrupt_stream_names_the_line(tmp_path, compression):
+def test_a_corrupt_stream_names_the_line(tmp_path, compression, where_decompressed):
     whole = write_trace(tmp_path / f"t.csv{COMPRESSION_SUFFIX[compression]}", np.arange(100_000)).read_bytes()
     middle = len(whole) // 2
     broken = tmp_path / f"bad.csv{COMPRESSION_SUFFIX[compression]}"

@@ -10,6 +10,7 @@ from workloads.traces import (
     CacheLibTrace,
     MSRTrace,
     TraceError,
+    TraceWorkload,
     TwitterTrace,
     detect_format,
     key_id,
@@ -246,3 +247,15 @@ def test_reader_options_say_what_each_format_takes():
     assert reader_options("msr") == ("block_size",)
     assert reader_options("oraclegeneral") == () and reader_options("arc") == ()
     assert "ttl" in reader_options("csv")
+
+
+def test_a_format_with_a_time_unit_drives_the_simulator_in_it(tmp_path):
+    """TraceWorkload(time_unit=None) takes the format's unit: MSR's 100 ns ticks, Twitter's seconds."""
+    workload = TraceWorkload(sample(tmp_path, "web_0.msr.csv", MSR), time_unit=None)
+    assert workload.seconds_per_unit == 1e-7
+    times = np.concatenate([batch.time for batch in workload.batches(seed=1, total=10)])
+    assert times.tolist() == pytest.approx([0.0, 1.3320526, 2.0])
+    assert TraceWorkload(sample(tmp_path, "plain.csv", "key,time\n1,5\n"), time_unit=None).seconds_per_unit == 1.0
+    backwards = sample(tmp_path, "t.twitter", "5,a,1,1,1,get,0\n\n4,b,1,1,1,get,0\n")
+    with pytest.raises(TraceError, match=r"t\.twitter: line 3: timestamp goes back in time"):
+        list(TraceWorkload(backwards, time_unit=None).batches(1, 10))

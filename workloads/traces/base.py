@@ -225,9 +225,12 @@ class Trace:
     def _expected(self) -> str:
         return "requests"
 
-    def open(self):
-        """The trace's bytes, decompressed when the file is compressed: a binary file object."""
-        return open_decompressed(self.path, self.compression)
+    def open(self, parallel: bool = True):
+        """The trace's bytes, decompressed when the file is compressed: a binary file object.
+
+        parallel=False for a glance at a few lines: no child process is started.
+        """
+        return open_decompressed(self.path, self.compression, parallel)
 
     def chunks(self, chunk: int = DEFAULT_CHUNK) -> Iterator[TraceBatch]:
         """The requests in order, in TraceBatch-es of at most `chunk` requests.
@@ -364,7 +367,7 @@ def nth_content_line(trace: Trace, index: int, header: bool) -> int:
     """
     seen = -1
     number = 0
-    with trace.open() as handle:
+    with trace.open(parallel=False) as handle:
         for number, raw in enumerate(handle, start=1):
             if header and number == 1:
                 continue
@@ -378,7 +381,7 @@ def nth_content_line(trace: Trace, index: int, header: bool) -> int:
 def line_at(trace: Trace, offset: int) -> int:
     """The 1-based number of the line holding byte `offset` of the trace (reads it again up to there)."""
     newlines, left = 0, offset
-    with trace.open() as handle:
+    with trace.open(parallel=False) as handle:
         while left > 0:
             data = handle.read(min(left, LINE_BLOCK))
             if not data:

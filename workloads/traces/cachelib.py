@@ -83,7 +83,7 @@ class CacheLibTrace(Trace):
     def _layout(self) -> tuple[tuple[str, ...], bool]:
         """The columns, and whether line 1 is the header naming them (else the first layout's, in order)."""
         try:
-            with self.open() as handle:
+            with self.open(parallel=False) as handle:
                 raw = handle.readline(MAX_LINE + 1)
         except StreamError as error:
             raise TraceError(f"{self.path}: line 1: {error.reason}") from None

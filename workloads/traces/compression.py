@@ -16,13 +16,16 @@ number), so a zstd trace named ``trace.bin`` reads as well as
 is an error, as is a compression kvsim cannot read (lz4, zip).  The format
 inside is told by the name without the compression suffix (base.py).
 
-Decompression runs in a thread of its own, a few blocks ahead of the reader
-(the codecs release the GIL while they work): on two cores, a replay or a
-simulation reading a compressed trace spends the time of the uncompressed
-one, the decompression hidden behind the work on the requests.  Memory is
-bounded: at most READ_AHEAD blocks of about BLOCK bytes wait in the queue, and
-no single step of a decoder makes more than a few blocks' worth of output,
-however well the input compresses.
+A long trace is decompressed by a child process (decoders.py run as a
+program) and read through a pipe: the child works on a core of its own
+whatever the reader does meanwhile, so a replay or a simulation of a
+compressed trace costs its own process about what the plain trace costs, the
+decompression done beside it on another core (a thread would not do: it
+waits for the GIL while a compiled replay holds it).  A short file, or a
+glance at a file's head, is decompressed in this process as it is read.
+Memory is bounded either way: the pipe holds at most PIPE_BYTES, and no step
+of a decoder makes more than about a megabyte, however well its input
+compresses.
 
 A stream that ends early (a truncated download) or does not decode (a
 corrupt one) raises StreamError, a TraceError that says which and after how
@@ -34,16 +37,23 @@ EOFError) reaches the caller.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import io
 import lzma
 import os
-import queue
-import threading
-import zlib
-from collections.abc import Callable, Iterator
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from workloads.traces import decoders as decoders_module
+from workloads.traces.decoders import CODEC_ERRORS, DECODERS, EXIT_CORRUPT, EXIT_TRUNCATED, Corrupt, Truncated, said
 from workloads.traces.errors import TraceError
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the pipe keeps its default size
+    fcntl = None
 
 COMPRESSIONS = ("zstd", "gzip", "xz", "bz2")
 
@@ -52,9 +62,8 @@ SUFFIXES = {".zst": "zstd", ".zstd": "zstd", ".gz": "gzip", ".xz": "xz", ".bz2":
 #: compressions recognised (by name or first bytes) only to say that kvsim does not read them
 UNSUPPORTED = {".lz4": "lz4", ".zip": "zip", ".7z": "7z"}
 
-BLOCK = 1 << 20  # decompressed bytes handed over at a time
-READ_AHEAD = 4  # blocks the decompressing thread may be ahead of the reader
-_INPUT_STEP = 1 << 18  # compressed bytes fed to a decoder at a time (zstd adapts it)
+PARALLEL_FROM = 1 << 22  # compressed bytes from which a child process decompresses (its start-up: ~30 ms)
+PIPE_BYTES = 1 << 20  # how far ahead of the reader the child may get
 _HEAD = 16  # bytes read to tell the compression
 
 
@@ -140,197 +149,117 @@ def _unsupported(path, kind: str) -> str:
     return f"{path}: {kind}-compressed traces are not read; decompress it, or recompress it as one of {readable}"
 
 
-# -- decoders: compressed bytes in, decompressed bytes out ------------------------------
+# -- the reading streams ------------------------------------------------------------------
 
 
-def _zstd_frames(read: Callable[[int], bytes]) -> Iterator[bytes]:
-    """The decompressed bytes of the zstd frames read with `read`, one frame after the other."""
-    import zstandard
-
-    # Frames made with `zstd --long=31` need a 2 GiB window; the default limit is 128 MiB.
-    maker = zstandard.ZstdDecompressor(max_window_size=1 << 31)
-    decoder, inside, data, step = maker.decompressobj(), False, b"", _INPUT_STEP
-    while True:
-        if not data:
-            data = read(step)
-            if not data:
-                if inside:  # the input ended inside a frame
-                    raise _Truncated
-                return
-        inside = True
-        try:
-            out = decoder.decompress(data)
-        except zstandard.ZstdError as error:
-            raise _Corrupt(str(error).removeprefix("zstd decompressor error: ")) from None
-        data = b""
-        if out:
-            yield out
-            # One call's output has no bound: feed less input while it compresses well.
-            step = max(1024, min(_INPUT_STEP, step * BLOCK // len(out)))
-        if decoder.eof:
-            data, decoder, inside = decoder.unused_data, maker.decompressobj(), False
-
-
-def _bounded_frames(make: Callable[[], object], read: Callable[[int], bytes], padding: bool) -> Iterator[bytes]:
-    """The decompressed bytes of a zlib-, lzma- or bz2-style decoder (`make` builds one per stream).
-
-    These take a max_length, so one step's output is at most BLOCK bytes.
-    Concatenated streams (gzip members, pbzip2's streams) are read one after
-    the other; with `padding`, zero bytes between or after them are skipped
-    (xz's stream padding).
-    """
-    decoder, inside, data = make(), False, b""
-    while True:
-        if not data and _hungry(decoder):
-            data = read(_INPUT_STEP)
-            if not data:
-                if inside:
-                    out = decoder.flush() if hasattr(decoder, "flush") else b""  # zlib's last output
-                    if out:
-                        yield out
-                    if not decoder.eof:
-                        raise _Truncated
-                return
-        if not inside:
-            data = data.lstrip(b"\0") if padding else data
-            if not data:
-                continue
-            inside = True
-        out = decoder.decompress(data, BLOCK)
-        data = getattr(decoder, "unconsumed_tail", b"")  # zlib hands back what it did not take; the others keep it
-        if out:
-            yield out
-        if decoder.eof:
-            data, decoder, inside = decoder.unused_data, make(), False
-
-
-def _hungry(decoder) -> bool:
-    """Whether the decoder wants more input (lzma and bz2 may still have output from the last)."""
-    return getattr(decoder, "needs_input", True)
-
-
-_DECODERS = {
-    "zstd": _zstd_frames,
-    "gzip": lambda read: _bounded_frames(lambda: zlib.decompressobj(wbits=31), read, padding=True),
-    "xz": lambda read: _bounded_frames(lzma.LZMADecompressor, read, padding=True),
-    "bz2": lambda read: _bounded_frames(bz2.BZ2Decompressor, read, padding=False),
-}
-
-# the codecs' own exceptions for data that does not decode (and a failing read of the file)
-_CODEC_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError)
-
-
-class _Truncated(Exception):
-    """The input ended inside a frame or stream."""
-
-
-class _Corrupt(Exception):
-    """The input does not decode; the argument says how."""
-
-
-# -- the reading stream ----------------------------------------------------------------
-
-
-class _Decompressing(io.RawIOBase):
-    """A decompressed file as a raw stream, decoded by a thread of its own up to READ_AHEAD blocks ahead.
-
-    The thread puts blocks of bytes in a bounded queue, then b"" at the end,
-    or the exception that stopped it; the reader raises that exception, a
-    codec's as a StreamError that knows how many bytes were read whole.
-    """
+class _Decompressed(io.RawIOBase):
+    """What both reading streams share: the count of bytes delivered, and StreamError for a broken stream."""
 
     def __init__(self, path: Path, compression: str):
         super().__init__()
         self.path, self.compression = path, compression
         self.delivered = 0  # decompressed bytes handed to the reader so far
-        self._file = open(path, "rb")
-        self._queue: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
-        self._stop = threading.Event()
-        self._block, self._at, self._ended = memoryview(b""), 0, False
-        self._thread = threading.Thread(target=self._produce, name=f"decompress {path.name}", daemon=True)
-        self._thread.start()
 
     def readable(self) -> bool:
         return True
 
-    def _produce(self) -> None:
-        try:
-            for block in _DECODERS[self.compression](self._file.read):
-                view = memoryview(block)
-                for low in range(0, len(view), BLOCK):  # pieces of at most BLOCK: the queue bounds memory
-                    if not self._put(view[low : low + BLOCK]):
-                        return
-            self._put(b"")
-        except BaseException as error:  # handed to the reader, which raises it
-            self._put(error)
+    def _broken(self, truncated: bool, how: str = "") -> StreamError:
+        if truncated:
+            reason = f"the {self.compression} stream ends early: the file is truncated"
+        else:
+            reason = f"the {self.compression} stream is corrupt ({how})"
+        return StreamError(self.path, reason, self.delivered)
 
-    def _put(self, item) -> bool:
-        """Queue `item`, unless the reader closes the stream meanwhile (then False)."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
 
-    def _next_block(self):
-        while True:
-            try:
-                return self._queue.get(timeout=1.0)
-            except queue.Empty:
-                if not self._thread.is_alive() and self._queue.empty():
-                    raise TraceError(f"{self.path}: the decompressing thread stopped without a word") from None
+class _InProcess(_Decompressed):
+    """Decompressed here, step by step, as the reader asks: for short files and a glance at a file's head."""
+
+    def __init__(self, path: Path, compression: str):
+        super().__init__(path, compression)
+        self._file = open(path, "rb")
+        self._blocks = DECODERS[compression](self._file.read)
+        self._block, self._at = memoryview(b""), 0
 
     def readinto(self, buffer) -> int:
-        if self._at == len(self._block):
-            if self._ended:
+        while self._at == len(self._block):
+            try:
+                self._block, self._at = memoryview(next(self._blocks)), 0
+            except StopIteration:
                 return 0
-            item = self._next_block()
-            if isinstance(item, BaseException):
-                self._ended = True
-                raise self._stream_error(item) from None
-            if not len(item):
-                self._ended = True
-                return 0
-            self._block, self._at = item, 0
+            except Truncated:
+                raise self._broken(True) from None
+            except (Corrupt, *CODEC_ERRORS) as error:
+                raise self._broken(False, said(error)) from None
         n = min(len(buffer), len(self._block) - self._at)
         buffer[:n] = self._block[self._at : self._at + n]
         self._at += n
         self.delivered += n
         return n
 
-    def _stream_error(self, error: BaseException) -> BaseException:
-        if isinstance(error, _Truncated):
-            reason = f"the {self.compression} stream ends early: the file is truncated"
-        elif isinstance(error, (_Corrupt, *_CODEC_ERRORS)):
-            reason = f"the {self.compression} stream is corrupt ({_said(error)})"
-        else:
-            return error  # not the data's fault: raised as it is
-        return StreamError(self.path, reason, self.delivered)
-
     def close(self) -> None:
         if not self.closed:
-            self._stop.set()
-            self._thread.join()
+            self._blocks.close()
             self._file.close()
         super().close()
 
 
-def _said(error: BaseException) -> str:
-    """A codec's message as part of a sentence: 'Invalid data stream' -> 'invalid data stream'."""
-    text = str(error).strip() or type(error).__name__
-    return text[0].lower() + text[1:]
+class _ChildProcess(_Decompressed):
+    """Decompressed by a child process (decoders.py run as a program), through a pipe.
+
+    The child runs on a core of its own however busy the reader keeps the
+    GIL, and the pipe bounds how far ahead it gets (PIPE_BYTES).
+    """
+
+    def __init__(self, path: Path, compression: str):
+        super().__init__(path, compression)
+        command = [sys.executable, "-P", str(Path(decoders_module.__file__)), compression, str(path)]
+        self._child = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
+        with contextlib.suppress(AttributeError, OSError):  # Linux: a wider pipe, fewer switches
+            fcntl.fcntl(self._child.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+    def readinto(self, buffer) -> int:
+        n = self._child.stdout.readinto(buffer)
+        if n:
+            self.delivered += n
+            return n
+        status = self._child.wait()
+        if status == EXIT_TRUNCATED:
+            raise self._broken(True)
+        if status != 0:
+            said_by_child = self._child.stderr.read().decode(errors="replace").strip()
+            if status == EXIT_CORRUPT:
+                raise self._broken(False, said_by_child)
+            last = said_by_child.splitlines()[-1] if said_by_child else f"exit status {status}"
+            raise TraceError(f"{self.path}: the decompressing process failed: {last}")
+        return 0
+
+    def close(self) -> None:
+        if not self.closed:
+            if self._child.poll() is None:  # stopped early: the child has more to say, and need not
+                self._child.kill()
+            self._child.wait()
+            self._child.stdout.close()
+            self._child.stderr.close()
+        super().close()
 
 
-def open_decompressed(path, compression: str | None) -> io.BufferedIOBase:
-    """The decompressed bytes of the file at `path` as a binary file object (a plain file for None)."""
+def open_decompressed(path, compression: str | None, parallel: bool = True) -> io.BufferedIOBase:
+    """The decompressed bytes of the file at `path` as a binary file object (a plain file for None).
+
+    parallel: decompress in a child process when the file is long enough
+    (PARALLEL_FROM bytes) for its start-up to pay; else here, as read.
+    """
     if compression is None:
         return open(path, "rb")
     if compression not in COMPRESSIONS:
         raise TraceError(f"unknown compression {compression!r}; valid: {', '.join(COMPRESSIONS)}")
-    # A small buffer: reads of a block or a chunk of records go straight to the stream.
-    return io.BufferedReader(_Decompressing(Path(path), compression), buffer_size=1 << 16)
+    path = Path(path)
+    child = parallel and sys.executable and path.stat().st_size >= PARALLEL_FROM
+    stream = _ChildProcess(path, compression) if child else _InProcess(path, compression)
+    # A small buffer: reads of a block of lines or a chunk of records go straight to the stream.
+    return io.BufferedReader(stream, buffer_size=1 << 16)
 
 
 # -- writing ---------------------------------------------------------------------------

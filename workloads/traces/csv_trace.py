@@ -134,7 +134,7 @@ class CSVTrace(Trace):
 
     def _read_header(self) -> list[str]:
         try:
-            with self.open() as handle:
+            with self.open(parallel=False) as handle:
                 raw = handle.readline(MAX_LINE + 1)
         except StreamError as error:
             raise TraceError(f"{self.path}: line 1: {error.reason}") from None
@@ -307,7 +307,7 @@ def _parser_message(error: Exception) -> str:
 
 
 def _first_undecodable_line(trace: Trace) -> int:
-    with trace.open() as handle:
+    with trace.open(parallel=False) as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 raw.decode("utf-8")

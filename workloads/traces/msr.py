@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
-from workloads.traces.base import Trace, TraceError, line_blocks, rechunk
+from workloads.traces.base import Trace, TraceError, line_blocks, nth_content_line, rechunk
 from workloads.traces.fields import expand, extra_fields, missing_fields, numbers, ops, parse_block
 
 NAMES = ("Timestamp", "Hostname", "DiskNumber", "Type", "Offset", "Size", "ResponseTime")
@@ -61,6 +61,14 @@ class MSRTrace(Trace):
 
     def _expected(self) -> str:
         return f"MSR Cambridge trace lines: {','.join(NAMES)}"
+
+    def where(self, index: int) -> str:
+        """A request's line (each I/O is one line and one request; with blocks, its number)."""
+        if self.block_size is not None:
+            return super().where(index)
+        with self.open(parallel=False) as handle:
+            header = handle.read(9).lower() == b"timestamp"
+        return f"line {nth_content_line(self, index, header=header)}"
 
     def _chunks(self, chunk):
         return rechunk(self._pieces(chunk), chunk)

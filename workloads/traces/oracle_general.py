@@ -37,7 +37,7 @@ class OracleGeneralTrace(Trace):
     def __init__(self, path):
         super().__init__(path)
         try:
-            with self.open() as handle:
+            with self.open(parallel=False) as handle:
                 head = handle.read(_RECORD_BYTES)
         except StreamError as error:
             raise TraceError(f"{self.path}: record 1: {error.reason}") from None

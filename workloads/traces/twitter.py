@@ -27,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
-from workloads.traces.base import Trace, TraceError, check_key_type, line_blocks, rechunk, text_keys
+from workloads.traces.base import (
+    Trace,
+    TraceError,
+    check_key_type,
+    line_blocks,
+    nth_content_line,
+    rechunk,
+    text_keys,
+)
 from workloads.traces.fields import EXTRA, missing_fields, numbers, ops, parse_block
 
 NAMES = ("timestamp", "key", "key_size", "value_size", "client_id", "operation", "ttl")
@@ -84,6 +92,9 @@ class TwitterTrace(Trace):
 
     def _expected(self) -> str:
         return f"Twitter cache-trace lines: {','.join(NAMES)}"
+
+    def where(self, index: int) -> str:
+        return f"line {nth_content_line(self, index, header=False)}"
 
     def _chunks(self, chunk):
         return rechunk(self._pieces(), chunk)
