@@ -6,6 +6,8 @@ import gzip
 import itertools
 import lzma
 import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -257,6 +259,26 @@ def test_writers_refuse_what_a_format_cannot_hold(tmp_path):
     with pytest.raises(TraceError, match=r"request 1: op 2 \(a op must be 0 or 1\)"):
         write_trace(tmp_path / "t.csv", [1], ops=[2])
     assert not list(tmp_path.iterdir())  # a failed write leaves nothing behind
+
+
+def test_the_same_requests_give_the_same_bytes_in_any_process(tmp_path, requests):
+    """A written trace is a function of its requests: no time, file name or salt in the file."""
+    c = requests
+    np.savez(tmp_path / "requests.npz", **{name: c[name] for name in ("key", "size", "time", "op")})
+    names = ["t.csv", "t.twitter.gz", "t.cachelib.zst", "t.msr.xz", "t.arc.bz2", "t.oracleGeneral.gz"]
+    (tmp_path / "here").mkdir()
+    for name in names:
+        write_trace(tmp_path / "here" / name, c["key"], c["size"], c["time"], c["op"])
+    code = (
+        "import sys, numpy as np; from pathlib import Path; from workloads.traces import write_trace\n"
+        "c = np.load(sys.argv[1]); folder = Path(sys.argv[2]); folder.mkdir()\n"
+        "for name in sys.argv[3:]: write_trace(folder / name, c['key'], c['size'], c['time'], c['op'])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-c", code, str(tmp_path / "requests.npz"), str(tmp_path / "there"), *names]
+    subprocess.run(command, check=True, env=env)
+    for name in names:
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes(), name
 
 
 def test_a_conversion_streams_batches(tmp_path, requests):

@@ -256,8 +256,11 @@ def open_decompressed(path, compression: str | None, parallel: bool = True) -> i
     if compression not in COMPRESSIONS:
         raise TraceError(f"unknown compression {compression!r}; valid: {', '.join(COMPRESSIONS)}")
     path = Path(path)
-    child = parallel and sys.executable and path.stat().st_size >= PARALLEL_FROM
-    stream = _ChildProcess(path, compression) if child else _InProcess(path, compression)
+    stream = None
+    if parallel and sys.executable and path.stat().st_size >= PARALLEL_FROM:
+        with contextlib.suppress(OSError):  # no process to be had: decompress here
+            stream = _ChildProcess(path, compression)
+    stream = stream or _InProcess(path, compression)
     # A small buffer: reads of a block of lines or a chunk of records go straight to the stream.
     return io.BufferedReader(stream, buffer_size=1 << 16)
 
@@ -282,7 +285,8 @@ def open_compressed(handle, compression: str | None, level: int | None = None):
     if compression == "gzip":
         import gzip
 
-        return gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=level, mtime=0)  # mtime 0: same bytes every time
+        # No name and no time in the header: the same requests make the same bytes, in any process.
+        return gzip.GzipFile(filename="", fileobj=handle, mode="wb", compresslevel=level, mtime=0)
     if compression == "xz":
         return lzma.LZMAFile(handle, "wb", preset=level)
     if compression == "bz2":
