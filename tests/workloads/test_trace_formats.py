@@ -189,6 +189,7 @@ def test_msr_blocks_are_every_block_an_io_touches(tmp_path):
     assert columns["key"] == [1712, 1713, 262377, 262378, 262378]
     assert columns["size"] == [4096] * 5 and columns["op"] == [W, W, R, R, R]
     assert columns["time"][:2] == [128500000000000000] * 2
+    assert read_all(open_trace(trace.path, block_size=4096, key_type="int"))["key"] == columns["key"]
 
 
 def test_msr_bad_input_is_named(tmp_path):
@@ -217,6 +218,8 @@ def test_arc_lines_expand_to_runs_of_blocks(tmp_path):
     columns = read_all(trace)
     assert columns["key"] == [100, 101, 102, 7, 5, 8, 9]
     assert columns["time"] == list(range(7)) and columns["size"] == [1] * 7 and columns["op"] == [R] * 7
+    # Block numbers are numbers; as text (key_type="str") they are hashed, as the txt reader hashes text.
+    assert read_all(open_trace(trace.path, key_type="str"))["key"] == [key_id(str(k)) for k in columns["key"]]
 
 
 def test_a_long_run_streams_in_bounded_chunks(tmp_path):
@@ -244,8 +247,8 @@ def test_arc_bad_lines_are_named(tmp_path, text, message):
 def test_reader_options_say_what_each_format_takes():
     """What a command line may pass to each reader (the rest is a TraceError from open_trace)."""
     assert reader_options("twitter") == ("key_type", "object_size")
-    assert reader_options("msr") == ("block_size",)
-    assert reader_options("oraclegeneral") == () and reader_options("arc") == ()
+    assert reader_options("msr") == ("block_size", "key_type") and reader_options("arc") == ("key_type",)
+    assert reader_options("oraclegeneral") == ()
     assert "ttl" in reader_options("csv")
 
 

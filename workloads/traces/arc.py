@@ -16,23 +16,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from workloads.traces.base import Trace, TraceError, line_blocks, rechunk
-from workloads.traces.fields import expand, extra_fields, numbers, parse_block
+from workloads.traces.base import Trace, TraceError, check_key_type, line_blocks, rechunk
+from workloads.traces.fields import expand, extra_fields, number_keys, numbers, parse_block
 
 NAMES = ("start", "count", "third", "fourth")
 _DTYPES = {"third": str, "fourth": str}
 
 
 class ArcTrace(Trace):
-    """An ARC block trace or a plain list of block numbers (see the module docstring)."""
+    """An ARC block trace or a plain list of block numbers (see the module docstring).
+
+    key_type: "auto" or "int" (the block numbers), or "str" (their text, hashed).
+    """
 
     format = "arc"
+
+    def __init__(self, path, key_type: str = "auto"):
+        check_key_type(key_type)
+        super().__init__(path)
+        self.key_type = key_type
 
     def _expected(self) -> str:
         return "lines of 'start count ignored ignored' or of one block number"
 
     def _chunks(self, chunk):
-        return rechunk(self._pieces(chunk), chunk)
+        return rechunk(number_keys(self._pieces(chunk), self.key_type), chunk)
 
     def _pieces(self, chunk: int):
         for first, block in line_blocks(self):

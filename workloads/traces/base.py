@@ -158,8 +158,9 @@ def open_trace(path, format: str | None = None, **options) -> Trace:
 
     `options` go to the format's reader (see each reader's docstring): for
     csv ``key``, ``time``, ``size``, ``op``, ``ttl``, ``names``,
-    ``delimiter``, ``key_type``; for txt, twitter and cachelib ``key_type``;
-    for twitter and cachelib ``object_size``; for msr ``block_size``.
+    ``delimiter``, ``key_type``; for txt, twitter, cachelib, msr and arc
+    ``key_type``; for twitter and cachelib ``object_size``; for msr
+    ``block_size`` (``reader_options(format)`` lists them).
     Opening checks what can be checked at once (the file exists and is not
     empty, its compression, a CSV header has the columns its format needs);
     the rest is checked while reading.

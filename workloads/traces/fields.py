@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from workloads.hashing import key_ids
 from workloads.traces.base import INT64_MAX, TraceError, content_lines
 
 #: the name of the column that catches fields beyond a format's last one (it must stay empty)
@@ -186,4 +187,16 @@ def expand(columns: dict[str, np.ndarray], counts: np.ndarray, count_up: bool, m
         piece = {name: column[rows] for name, column in columns.items()}
         if count_up:
             piece["keys"] = piece["keys"] + (positions - (ends[rows] - counts[rows]))
+        yield piece
+
+
+def number_keys(pieces: Iterator[dict], key_type: str) -> Iterator[dict]:
+    """Pieces of a format whose keys are numbers (block numbers, offsets), with key_type applied.
+
+    "auto" and "int" keep the numbers; "str" hashes their decimal text, as
+    the txt reader hashes a key that is text.
+    """
+    for piece in pieces:
+        if key_type == "str":
+            piece = {**piece, "keys": key_ids(piece["keys"].astype(str))}
         yield piece

@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
-from workloads.traces.base import Trace, TraceError, line_blocks, nth_content_line, rechunk
-from workloads.traces.fields import expand, extra_fields, missing_fields, numbers, ops, parse_block
+from workloads.traces.base import Trace, TraceError, check_key_type, line_blocks, nth_content_line, rechunk
+from workloads.traces.fields import expand, extra_fields, missing_fields, number_keys, numbers, ops, parse_block
 
 NAMES = ("Timestamp", "Hostname", "DiskNumber", "Type", "Offset", "Size", "ResponseTime")
 _DTYPES = {"Hostname": "category", "DiskNumber": "category", "Type": "category", "ResponseTime": str}
@@ -45,19 +45,22 @@ class MSRTrace(Trace):
 
     block_size: None (each I/O is one request, keyed by its offset) or a
     whole number of bytes (each I/O is a request for every block it touches).
+    key_type: "auto" or "int" (the numbers), or "str" (their text, hashed).
     """
 
     format = "msr"
     has_time = has_size = has_op = True
     seconds_per_unit = 1e-7  # a Windows filetime tick
 
-    def __init__(self, path, block_size: int | None = None):
+    def __init__(self, path, block_size: int | None = None, key_type: str = "auto"):
+        check_key_type(key_type)
         if block_size is not None and (
             isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1
         ):
             raise TraceError(f"block_size must be a positive whole number of bytes, or None; got {block_size!r}")
         super().__init__(path)
         self.block_size = None if block_size is None else int(block_size)
+        self.key_type = key_type
 
     def _expected(self) -> str:
         return f"MSR Cambridge trace lines: {','.join(NAMES)}"
@@ -71,7 +74,7 @@ class MSRTrace(Trace):
         return f"line {nth_content_line(self, index, header=header)}"
 
     def _chunks(self, chunk):
-        return rechunk(self._pieces(chunk), chunk)
+        return rechunk(number_keys(self._pieces(chunk), self.key_type), chunk)
 
     def _pieces(self, chunk: int):
         for first, block in line_blocks(self):
