@@ -100,12 +100,20 @@ def check_key_type(key_type: str) -> None:
 
 
 def text_keys(texts, key_type: str, where) -> np.ndarray:
-    """int64 ids of text keys (already stripped); `where(i)` names the i-th for errors."""
+    """int64 ids of text keys (stripped here); `where(i)` names the i-th for errors."""
     codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
+    uniques = np.array([str(text).strip() for text in uniques], dtype=object)
+    if key_type != "str":
+        try:  # every key an integer in int64's range: numpy calls int() on each, in C
+            return uniques.astype(np.int64)[codes]
+        except (ValueError, OverflowError):
+            pass  # some are text (or out of range): key by key, below
     ids = np.empty(len(uniques), dtype=np.int64)
     hashed = []
     for index, text in enumerate(uniques):
-        value = None if key_type == "str" else _integer_key(text)
+        # int() accepts only a text that opens with a sign or a digit: the others skip its exception.
+        maybe_integer = key_type != "str" and (text[:1].isdigit() or text[:1] in ("+", "-"))
+        value = _integer_key(text) if maybe_integer else None
         if value is None:
             if key_type == "int":
                 first = int(np.flatnonzero(codes == index)[0])

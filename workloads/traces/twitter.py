@@ -61,7 +61,7 @@ def key_column(column: pd.Series, key_type: str, where) -> np.ndarray:
     missing = column.isna().to_numpy()
     if missing.any():
         raise TraceError(f"{where(int(np.argmax(missing)))}: empty key")
-    return text_keys([str(text).strip() for text in column.to_numpy(dtype=object)], key_type, where)
+    return text_keys(column.to_numpy(dtype=object), key_type, where)
 
 
 def object_sizes(key_sizes, value_sizes, object_size: str, name: str, where) -> np.ndarray:
