@@ -1,4 +1,18 @@
-"""What to vary and what to report: configs, sweeps, executors, tables, plots, CLI.
+"""What to vary and what to report: from a config to runs, tables and figures, and the command line.
+
+Its rooms, each above the ones it uses (an import contract in pyproject.toml
+holds the direction):
+
+    cli/       the `kvsim` command line: each command's flags, and what it prints
+    bench/     `kvsim bench`: speed against baselines, side by side
+    plan/      `kvsim plan`: the capacity or node count that meets targets
+    validate/  `kvsim validate`: the server models against the real Redis and memcached
+    execute/   running an experiment: the runner, executors (local, Dask), run files and resume
+    trace/     `kvsim replay` and `kvsim mrc`: a trace through policies, without a clock
+    plots/     figures drawn from the files an experiment or a curve left
+    config/    a config from TOML to checked, typed points, and a point's Scenario
+    output/    what every writer shares: the tables, the domain check, output folders
+    configs/   the shipped experiments (TOML)
 
 From Python (notebooks):
 
@@ -35,7 +49,7 @@ def run(
     import tempfile
 
     from experiments.config import resolve
-    from experiments.runner import run_experiment
+    from experiments.execute.runner import run_experiment
 
     experiment = resolve(config_or_path, overrides)
     options = dict(workers=workers, scheduler=scheduler, force=force, progress=False)

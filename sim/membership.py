@@ -5,7 +5,7 @@ per node, as alternating exponential up and down times), so a batch of
 requests can be routed in one vectorized call per stretch of time in which
 the set of alive nodes does not change.
 
-A long run can hold many outages (the limit in experiments/limits.py allows
+A long run can hold many outages (the limit in experiments/config/limits.py allows
 a hundred thousand changes), so no question here scans them all: each node
 keeps its outages sorted by start, with the running maximum of their ends
 (scheduled outages may overlap), and "is node n down at t" is one bisection.

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.bench.common import Bench, Section, best_time
-from experiments.execute import atomic_write
+from experiments.output.outdir import atomic_write
 from policies import available, replay
 from policies.compiled import engine_of, make_fast_policy
 from policies.replay import ReplayCounts, prepare_offline, replay_batches

@@ -5,7 +5,7 @@
                 this machine against the local pool of two processes
     configs     every shipped experiment's wall time on all cores
 
-experiments.runner (and with it matplotlib) is imported when a section runs,
+experiments.execute.runner (and with it matplotlib) is imported when a section runs,
 not with the bench: `kvsim` builds its command line from the section names.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from experiments import configs as shipped
 from experiments.bench.common import Bench, Section, best_time, machine, target_line, value_line
 from experiments.config import resolve
-from experiments.sweep import points
+from experiments.config.sweep import points
 
 SWEEP_TARGET = (1.8, "sweep speed-up >= 1.8x on 2 workers")
 
@@ -29,7 +29,7 @@ QUICK_SIZE = {"run.requests": 2_000, "run.warmup": 500, "run.seeds": [1]}
 
 def bench_sweep(quick: bool) -> dict:
     """Wall time of the same sweep with --workers 1 and with one worker per core."""
-    from experiments.runner import run_experiment
+    from experiments.execute.runner import run_experiment
 
     cores = machine()["cores"]
     # Enough runs of a fair length that start-up and the last straggler weigh little: at the compiled
@@ -63,7 +63,7 @@ def report_sweep(figures: dict) -> list[str]:
 
 def wall_time(experiment, out: Path, figures: bool = False, **executor) -> float:
     """Seconds to run `experiment` into the fresh directory `out` on `executor` (workers= or scheduler=)."""
-    from experiments.runner import run_experiment
+    from experiments.execute.runner import run_experiment
 
     start = time.perf_counter()
     run_experiment(experiment, out, progress=False, figures=figures, **executor)
@@ -87,7 +87,7 @@ def bench_dask(quick: bool) -> dict:
         import distributed  # noqa: F401
     except ImportError:
         return {}
-    from experiments.dask_cluster import local_dask_cluster
+    from experiments.execute.dask_cluster import local_dask_cluster
 
     # The client logs every connection it closes; the figures say what matters.
     logging.getLogger("distributed").setLevel(logging.CRITICAL)

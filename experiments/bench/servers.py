@@ -19,15 +19,15 @@ size.  The traces:
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from experiments.bench.common import LIBCACHESIM_DATA, Bench, Section
+from experiments.trace.inputs import TraceFile
+from experiments.validate.compare import check_options, server_for, write_report
+from experiments.validate.compare import validate as compare
 from workloads import Poisson, Workload, Zipf
 from workloads.rng import rng_for
 from workloads.traces import write_oracle_general
@@ -54,8 +54,8 @@ def zipf_traces(folder: Path) -> dict:
     distinct, which = np.unique(keys, return_inverse=True)
     sizes = np.clip(rng_for(1, "sizes").lognormal(np.log(300), 1.0, len(distinct)), 10, 20_000).astype(np.int64)
     return {
-        ("zipf", "200 B"): (write_oracle_general(folder / "zipf-fixed.bin", keys, sizes=np.full(len(keys), 200)), []),
-        ("zipf", "varied"): (write_oracle_general(folder / "zipf-varied.bin", keys, sizes=sizes[which]), []),
+        ("zipf", "200 B"): (write_oracle_general(folder / "zipf-fixed.bin", keys, sizes=np.full(len(keys), 200)), None),
+        ("zipf", "varied"): (write_oracle_general(folder / "zipf-varied.bin", keys, sizes=sizes[which]), None),
     }
 
 
@@ -63,21 +63,16 @@ def cloudphysics_traces() -> dict:
     path = LIBCACHESIM_DATA / "cloudPhysicsIO.oracleGeneral.bin"
     if not path.exists():
         return {}
-    return {("cloudphysics", "1000 B"): (path, ["--value-size", "1000"]), ("cloudphysics", "varied"): (path, [])}
+    return {("cloudphysics", "1000 B"): (path, "1000"), ("cloudphysics", "varied"): (path, None)}
 
 
-def validate(server: str, policy: str | None, trace: Path, extra: list, memory: str, out: Path) -> dict:
-    """One `kvsim validate` run, in this process; its validate.json."""
-    from experiments.cli import main
-
-    args = ["validate", server, str(trace), "--memory", memory, "--out", str(out), *extra]
-    if policy:
-        args += ["--policy", policy]
-    with contextlib.redirect_stdout(io.StringIO()):
-        status = main(args)
-    if status != 0:
-        raise RuntimeError(f"kvsim {' '.join(args)} exited {status}")
-    return json.loads((out / "validate.json").read_text())
+def validate(server: str, policy: str | None, trace: Path, value_size: str | None, memory: str, out: Path) -> dict:
+    """One comparison as `kvsim validate` makes it, in this process; its report (also written to out/validate.json)."""
+    options = check_options(server, trace, memory, policy, value_size=value_size, out=out)
+    with server_for(options) as started:  # stopped, and its files removed, however this ends
+        report = compare(started, TraceFile(trace).open(), options)
+    write_report(report, options)
+    return report
 
 
 def measure(bench: Bench) -> dict:
@@ -88,11 +83,11 @@ def measure(bench: Bench) -> dict:
     if not bench.quick:
         traces |= cloudphysics_traces()
     rows = []
-    for (name, sizes), (trace, extra) in traces.items():
+    for (name, sizes), (trace, value_size) in traces.items():
         for memory in MEMORY[name, sizes][1:2] if bench.quick else MEMORY[name, sizes]:
             for server, policy in MODELS:
                 bench.say(f"{server} {policy or ''} on {name} ({sizes}) in {memory} ...")
-                report = validate(server, policy, trace, extra, memory, bench.work / "validate")
+                report = validate(server, policy, trace, value_size, memory, bench.work / "validate")
                 rows.append({**report, "trace": name, "values": sizes, "memory": memory})
     worst = {
         server: max(abs(row["difference"]) for row in rows if row["model"].startswith(server))

@@ -13,7 +13,8 @@ node down, and says how much memory that is.
     memory.py    objects and bytes per node and in total; per-entry overheads
     engine.py    the plan from start to files
     report.py    the paragraph, plan.csv and plan.json;  figure.py the figure
-    command.py   the command line
+
+Its command line, `kvsim plan`, is experiments/cli/plan.py.
 
 From Python (notebooks):
 

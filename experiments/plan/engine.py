@@ -18,23 +18,23 @@ experiment; plans with other targets of the same config share its runs.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments.build import capacity_value
-from experiments.config import ConfigError, Experiment, check_point
-from experiments.execute import atomic_write, open_executor
-from experiments.outdir import claim
+from experiments.config.checks import Capacity, written
+from experiments.config.loading import ConfigError, Experiment, check_point
+from experiments.config.schema import Config
+from experiments.config.sweep import fingerprint
+from experiments.execute.executors import open_executor
+from experiments.output.outdir import atomic_write, claim
 from experiments.plan.estimate import Estimate, Sample, estimate, sample
 from experiments.plan.judge import HEALTHY, Prober, Verdict, failure_config, more_seeds
 from experiments.plan.memory import Memory, memory, overhead_of
 from experiments.plan.search import Axis, Found, smallest_met
 from experiments.plan.settings import Settings
-from experiments.sweep import fingerprint, with_values
 
 #: the plan's own files in DIR, besides those of the runs
 PLAN_FILES = ("plan.json", "plan.csv", "plan.png", "plan.svg")
@@ -52,7 +52,7 @@ class Question:
 
     name: str
     settings: Settings
-    config: dict  # the base config: the experiment's, without its sweep
+    config: Config  # the base config: the experiment's, without its sweep
     low: int
     high: int
     counts_bytes: bool  # whether capacities count bytes (the varied one, or the config's when nodes vary)
@@ -63,17 +63,23 @@ class Question:
         return self.settings.vary
 
     def nodes_at(self, value: int) -> int:
-        return value if self.settings.varies_nodes else self.config["cluster"]["nodes"]
+        return value if self.settings.varies_nodes else self.config.cluster.nodes
 
     def capacity_at(self, value: int) -> int:
-        return capacity_value(self.config["cluster"]["capacity"])[0] if self.settings.varies_nodes else value
+        return self.config.cluster.capacity.amount if self.settings.varies_nodes else value
+
+    def typed(self, value: int) -> int | Capacity:
+        """A value of the varied key as a checked config holds it: a node count, or a Capacity."""
+        if self.settings.varies_nodes:
+            return value
+        return Capacity.in_bytes(value) if self.counts_bytes else Capacity.objects(value)
 
     def written(self, value: int):
         """A value as the config writes it: a capacity in bytes as "123456B"."""
-        return f"{value}B" if self.counts_bytes and not self.settings.varies_nodes else value
+        return written(self.typed(value))
 
-    def config_at(self, value: int, node_down: int | None = None) -> dict:
-        config = with_values(self.config, {self.vary: self.written(value)})
+    def config_at(self, value: int, node_down: int | None = None) -> Config:
+        config = self.config.replace({self.vary: self.typed(value)})
         return config if node_down is None else failure_config(config, node_down, self.sample.measured_from)
 
     def labels(self, value: int, node_down: int | None) -> dict:
@@ -86,25 +92,24 @@ class Question:
         )
 
     def memory(self, value: int) -> Memory:
-        cluster = self.config["cluster"]
         return memory(
             self.nodes_at(value),
             self.capacity_at(value),
             self.counts_bytes,
             self.sample.mean_object_size,
             overhead_of(self.settings.entry_overhead, self.sample.mean_object_size),
-            cluster["replicas"],
+            self.config.cluster.replicas,
         )
 
 
 def question(experiment: Experiment, settings: Settings) -> Question:
     """Fix the range and units of `settings` for `experiment`; a ConfigError when they cannot be."""
     config = experiment.config
-    cluster = config["cluster"]
-    counts_bytes = capacity_value(cluster["capacity"])[1]
+    cluster = config.cluster
+    counts_bytes = cluster.capacity.counts_bytes
     if settings.counts_bytes is not None and not settings.varies_nodes:
         counts_bytes = settings.counts_bytes  # a range in bytes plans bytes, whatever the config counts
-    if settings.survive and not settings.varies_nodes and cluster["nodes"] < 2:
+    if settings.survive and not settings.varies_nodes and cluster.nodes < 2:
         raise ConfigError("plan.survive = 1: a cluster of one node cannot lose one; set cluster.nodes >= 2")
     found = sample(config, experiment.seeds[0])
     low, high = settings.low, settings.high
@@ -119,11 +124,11 @@ def question(experiment: Experiment, settings: Settings) -> Question:
     return asked
 
 
-def default_range(config: dict, settings: Settings, found: Sample, counts_bytes: bool) -> tuple[int, int]:
+def default_range(config: Config, settings: Settings, found: Sample, counts_bytes: bool) -> tuple[int, int]:
     """From one object per node (or the largest object's bytes) to the run's whole footprint; 1 to 64 nodes."""
     if settings.varies_nodes:
         low = 2 if settings.survive else 1
-        return low, max(DEFAULT_MAX_NODES, 4 * config["cluster"]["nodes"], low)
+        return low, max(DEFAULT_MAX_NODES, 4 * config.cluster.nodes, low)
     if counts_bytes:
         return found.largest_object, max(found.distinct_bytes, found.largest_object + 1)
     return 1, max(found.distinct_keys, 2)
@@ -183,10 +188,10 @@ def make_plan(
 ) -> Plan:
     """Answer `settings` for `experiment` (its sweep set aside), writing DIR as the module docstring says."""
     # The files' modules load pandas and matplotlib (and force its Agg backend): only now.
+    from experiments.execute.runner import clear_outputs, prepare_out, write_tables
     from experiments.plan import report
-    from experiments.runner import clear_outputs, prepare_out, write_tables
 
-    base = dataclasses.replace(experiment, grid={}, zipped={})
+    base = experiment.without_sweep()
     asked = question(base, settings)
     guess = estimate(base.config, settings, asked.sample, asked.counts_bytes, asked.low, asked.high)
     with claim(Path(out)) as out:
@@ -253,7 +258,7 @@ def survival_start(asked: Question, healthy: int) -> int:
 
 
 def manifest(base: Experiment, settings: Settings) -> dict:
-    from experiments.runner import versions
+    from experiments.execute.runner import versions
 
     return {
         "name": base.name,
@@ -263,6 +268,6 @@ def manifest(base: Experiment, settings: Settings) -> dict:
         "kind": "plan",
         "plan": settings.as_dict(),
         "seeds": base.seeds,
-        "config": base.config,
+        "config": base.config.written(),
         "versions": versions(),
     }

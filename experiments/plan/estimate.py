@@ -25,7 +25,7 @@ Two steps, both cheap.
    * LFU under the independent reference model: the most popular keys.
 
    A cluster of N nodes of capacity C holding R copies of each key behaves
-   like one cache of N C / R (experiments/overlays.py says why), so the
+   like one cache of N C / R (experiments/plots/overlays.py says why), so the
    capacity per node is that total x R / N, and the node count is the
    total x R / C, rounded up.
 
@@ -43,7 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from experiments.build import capacity_value, scenario, workload_of
+from experiments.config.build import scenario, workload_of
+from experiments.config.schema import Config, WorkloadSection
 from experiments.plan.settings import TARGETS, Settings
 from policies.mrc import lru_mrc
 from sim import theory
@@ -76,15 +77,14 @@ class Sample:
     measured_seconds: float  # from it to the last request
 
 
-def stream(config: dict, seed: int):
+def stream(config: Config, seed: int):
     """The batches of `seed`'s whole request stream, warm-up included."""
-    run = config["run"]
-    return workload_of(config["workload"]).batches(seed, run["warmup"] + run["requests"])
+    return workload_of(config.workload).batches(seed, config.run.warmup + config.run.requests)
 
 
-def sample(config: dict, seed: int) -> Sample:
+def sample(config: Config, seed: int) -> Sample:
     """One pass over `seed`'s stream: sizes, footprint, writes and the measured window's times."""
-    warmup = config["run"]["warmup"]
+    warmup = config.run.warmup
     keys, sizes = np.empty(0, np.int64), np.empty(0, np.int64)
     measured = size_sum = writes = largest = 0
     first_time = last_time = None
@@ -118,7 +118,7 @@ def sample(config: dict, seed: int) -> Sample:
 # -- step 1: targets as a hit ratio ---------------------------------------------------
 
 
-def required_hit_ratio(config: dict, settings: Settings, found: Sample) -> tuple[float | None, list[str]]:
+def required_hit_ratio(config: Config, settings: Settings, found: Sample) -> tuple[float | None, list[str]]:
     """The hit ratio the targets ask for, by the formulas above, and one line of why per target."""
     needs, reasons = [], []
     for name, bound in settings.targets.items():
@@ -143,7 +143,7 @@ def _for_backend(bound: float, found: Sample) -> float:
     return 1.0 - (bound - writes) / reads if reads else 0.0
 
 
-def _for_latency(config: dict, quantile: float, bound_ms: float) -> float:
+def _for_latency(config: Config, quantile: float, bound_ms: float) -> float:
     described = scenario(config)
     rng = rng_for(0, "plan.latency")
     round_trip = described.hit_latency.sample(rng, LATENCY_DRAWS)
@@ -169,26 +169,25 @@ class Estimate:
     reasons: list
 
 
-def estimate(config: dict, settings: Settings, found: Sample, counts_bytes: bool, low: int, high: int) -> Estimate:
+def estimate(config: Config, settings: Settings, found: Sample, counts_bytes: bool, low: int, high: int) -> Estimate:
     """The varied key's value the formulas point to, within [low, high]."""
     need, reasons = required_hit_ratio(config, settings, found)
     need_bytes = settings.targets.get("byte_hit_ratio")
     if need is None and need_bytes is None:
         return Estimate(None, "no formula for these targets: a coarse scan", None, reasons)
     total, method = _total_capacity(config, found, counts_bytes, need, need_bytes)
-    cluster = config["cluster"]
+    cluster = config.cluster
     if settings.varies_nodes:
-        per_node, _ = capacity_value(cluster["capacity"])
-        value = math.ceil(total * cluster["replicas"] / per_node)
+        value = math.ceil(total * cluster.replicas / cluster.capacity.amount)
     else:
-        value = math.ceil(total * cluster["replicas"] / cluster["nodes"])
+        value = math.ceil(total * cluster.replicas / cluster.nodes)
     return Estimate(min(max(value, low), high), method, need, reasons)
 
 
 def _total_capacity(config, found: Sample, counts_bytes: bool, need, need_bytes) -> tuple[float, str]:
     """The capacity of one cache, over the whole stream, that reaches both hit ratios."""
-    policy = config["cluster"]["policy"]
-    law = _irm_popularity(config["workload"])
+    policy = config.cluster.policy
+    law = _irm_popularity(config.workload)
     if law is not None and not counts_bytes and need_bytes is None and policy in ("fifo", "random", "lfu"):
         p = law.pmf()
         ratio = theory.lfu_hit_ratio if policy == "lfu" else theory.fifo_hit_ratio
@@ -206,17 +205,17 @@ def _total_capacity(config, found: Sample, counts_bytes: bool, need, need_bytes)
     return float(total), f"LRU miss-ratio curve of seed {found.seed}'s stream{stand_in}"
 
 
-def _lru_curve(config: dict, found: Sample, counts_bytes: bool):
+def _lru_curve(config: Config, found: Sample, counts_bytes: bool):
     if counts_bytes:
         top, bottom = max(found.distinct_bytes, 2), max(1, found.largest_object)
     else:
         top, bottom = max(found.distinct_keys, 2), 1
     capacities = np.unique(np.geomspace(bottom, max(top, bottom + 1), CURVE_POINTS).astype(np.int64))
     source = ((batch.key, batch.size) for batch in stream(config, found.seed))
-    return lru_mrc(source, capacities, count_bytes=counts_bytes, warmup=config["run"]["warmup"], check_sizes=False)
+    return lru_mrc(source, capacities, count_bytes=counts_bytes, warmup=config.run.warmup, check_sizes=False)
 
 
-def _irm_popularity(workload: dict) -> Zipf | Uniform | None:
+def _irm_popularity(workload: WorkloadSection) -> Zipf | Uniform | None:
     """The popularity law when the stream is the independent reference model: one static class."""
     built = workload_of(workload)
     if not isinstance(built, Workload) or len(built.key_classes()) != 1:

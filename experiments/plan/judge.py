@@ -2,7 +2,7 @@
 
 A point is the base config at one value, healthy or with one node failed.
 Each point runs once per seed, exactly as `kvsim run` runs a sweep point
-(experiments/execute.py: one file per run in runs/, skipped when already
+(experiments/execute/runs.py: one file per run in runs/, skipped when already
 there, on any executor), so a plan resumes and a re-run costs nothing.
 Every point sees the same request stream for a given seed (common random
 numbers), so neighbouring values differ by what the value changes, not by
@@ -44,9 +44,10 @@ from pathlib import Path
 
 from scipy import stats
 
-from experiments.execute import execute, saved_runs
+from experiments.config.schema import Config, FailureTable
+from experiments.config.sweep import Point
+from experiments.execute.runs import execute, saved_runs
 from experiments.plan.settings import TARGETS, Settings
-from experiments.sweep import Point, with_values
 
 #: the metrics a plan reports for every point, targets or not
 METRICS = tuple(TARGETS)
@@ -178,7 +179,7 @@ class Prober:
     """
 
     settings: Settings
-    config_at: Callable[[int, int | None], dict]
+    config_at: Callable[[int, int | None], Config]
     labels: Callable[[int, int | None], dict]
     seeds: list[int]
     runs_dir: Path
@@ -315,7 +316,7 @@ class Prober:
         )
 
 
-def failure_config(config: dict, node: int, at: float) -> dict:
+def failure_config(config: Config, node: int, at: float) -> Config:
     """`config` with node `node` failing at `at` seconds and never coming back."""
-    failures = [*config["cluster"]["failures"], {"node": node, "down_at": at, "up_at": math.inf}]
-    return with_values(config, {"cluster.failures": failures})
+    failures = (*config.cluster.failures, FailureTable(node=node, down_at=at, up_at=math.inf))
+    return config.replace({"cluster.failures": failures})

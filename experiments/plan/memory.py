@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiments.checks import Invalid
+from experiments.config.checks import Invalid
 from policies.server_memory import entry_bytes
 
 

@@ -20,8 +20,8 @@ import json
 
 import pandas as pd
 
-from experiments.domains import check_table, clip_bounds
-from experiments.execute import atomic_write
+from experiments.output.domains import check_table, clip_bounds
+from experiments.output.outdir import atomic_write
 from experiments.plan import figure
 from experiments.plan.judge import HEALTHY, METRICS, WORST, Verdict
 from experiments.plan.memory import Memory, format_bytes

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from experiments.checks import Invalid, choice, integer, number
 from experiments.config import ConfigError
+from experiments.config.checks import Invalid, capacity_text, choice, integer, number
+from experiments.config.schema import Key
 from experiments.plan.memory import entry_overhead
-from experiments.schema import Key
-from experiments.trace_args import parse_capacity
 
 VARIED = ("cluster.capacity", "cluster.nodes")
 
@@ -202,10 +201,10 @@ def parse_range(value, where: str, vary: str) -> tuple[int, int, bool | None]:
         low, high = (_check(integer(1, 4096), _whole(end), where) for end in ends)
         counts_bytes = None
     else:
-        (low, low_bytes), (high, high_bytes) = (parse_capacity(end, where) for end in ends)
-        if low_bytes != high_bytes:
+        low_end, high_end = (_check(capacity_text, end, where) for end in ends)
+        if low_end.counts_bytes != high_end.counts_bytes:
             raise ConfigError(f"{where}: both ends must count objects, or both bytes; got {value!r}")
-        counts_bytes = low_bytes
+        low, high, counts_bytes = low_end.amount, high_end.amount, low_end.counts_bytes
     if low > high:
         raise ConfigError(f"{where}: LO must not exceed HI; got {value!r}")
     return low, high, counts_bytes

@@ -24,8 +24,9 @@ The figures, and when `plan` picks them:
     timeseries       hit ratio, p99 and backend load over time     (runs of 5 intervals or more)
 
 The modules, by job: tables (reading DIR), planning, style (look, saving),
-labels (axes, units, tick labels), frame (title and notes), and one module
-per family of figures: curves, bars, latency, nodes, timeseries, mrc.
+labels (axes, units, tick labels), frame (title and notes), overlays (what
+theory predicts, dashed over the curves), and one module per family of
+figures: curves, bars, latency, nodes, timeseries, mrc.
 """
 
 from __future__ import annotations

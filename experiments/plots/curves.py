@@ -3,7 +3,7 @@
 A line per combination of the other swept keys, with its 95% confidence band
 clipped to what the metric can be (a hit ratio within [0, 1], the busiest
 node at least the mean); a theory curve beneath where it applies
-(experiments.overlays).  What a reader could not see is said in a note under
+(experiments/plots/overlays.py).  What a reader could not see is said in a note under
 the figure: lines lying on each other (the later one is drawn hollow and
 dashed over the earlier), bands narrower than the markers, the theory's
 assumptions and the points where the run leaves them.
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments import overlays
+from experiments.output.tables import SATURATION, UTILISATION
+from experiments.plots import overlays
 from experiments.plots.bars import bars_figure
 from experiments.plots.frame import caption, figure
 from experiments.plots.labels import (
@@ -30,7 +31,6 @@ from experiments.plots.labels import (
 )
 from experiments.plots.style import colors, marker
 from experiments.plots.tables import Tables, config_at, series
-from experiments.results import SATURATION, UTILISATION
 
 #: a marker's size as a fraction of a panel's height: lines closer than this lie on each other,
 #: and a band narrower than this hides behind its markers
@@ -125,7 +125,7 @@ def mark_saturated(ax, groups, x_key: str, metric: str, title: str) -> list[str]
     """Ring the points whose offered load reaches a server's capacity, and say what that means for a latency.
 
     There the queue grows for as long as the run lasts, so the latency
-    measures the run's length as much as the system (experiments/results.py).
+    measures the run's length as much as the system (experiments/output/tables.py).
     """
     columns = [column for column in UTILISATION if column in groups[0][2].columns] if groups else []
     ringed = 0

@@ -13,7 +13,7 @@ import math
 import matplotlib.ticker
 import numpy as np
 
-from experiments.checks import Invalid, parse_bytes
+from experiments.config.checks import Invalid, parse_bytes
 
 #: what the figures call a swept key
 LABELS = {

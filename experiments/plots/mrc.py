@@ -18,10 +18,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from experiments import outdir
 from experiments.config import ConfigError
-from experiments.execute import atomic_write
-from experiments.outdir import OutputError
+from experiments.output import outdir
+from experiments.output.outdir import OutputError, atomic_write
 from experiments.plots.labels import bytes_axis
 from experiments.plots.style import STYLE, save
 

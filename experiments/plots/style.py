@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display needed (CI, ssh); set before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 
-from experiments.execute import atomic_write  # noqa: E402
+from experiments.output.outdir import atomic_write  # noqa: E402
 
 #: the look of every figure; svg.hashsalt makes SVG ids (and so bytes) repeatable
 STYLE = {

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from experiments.results import SUMMARY_METRICS
+from experiments.output.tables import SUMMARY_METRICS
 from sim import CDF_PROBABILITIES, METRICS
 from tests.experiments.conftest import kvsim
 

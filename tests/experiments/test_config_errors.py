@@ -114,7 +114,7 @@ def test_cli_bad_workers():
 
 def test_defaults_fill_every_key():
     experiment = from_dict({})
-    assert experiment.config["cluster"]["policy"] == "lru"
+    assert experiment.config.cluster.policy == "lru"
     assert experiment.seeds == [1, 2, 3]
     assert experiment.swept_keys == []
 

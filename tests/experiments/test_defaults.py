@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-from experiments import defaults
-from experiments.config import from_dict, load
-from experiments.schema import SCHEMA, all_keys
+from experiments.config import defaults, from_dict, load
+from experiments.config.schema import SCHEMA, all_keys
 
 CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"
 
@@ -33,7 +32,7 @@ def test_every_shipped_config_loads():
 
 
 def test_config_values_become_the_models_distributions_in_seconds():
-    from experiments.build import scenario
+    from experiments.config.build import scenario
     from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 
     config = from_dict(

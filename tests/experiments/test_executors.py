@@ -10,7 +10,7 @@ import termios
 import pytest
 
 from experiments.config import resolve
-from experiments.runner import run_experiment
+from experiments.execute.runner import run_experiment
 from tests.experiments.conftest import SMALL, kvsim, kvsim_command, kvsim_env, write_config
 
 TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv")
@@ -25,7 +25,7 @@ def dask_scheduler():
     """The address of a real `dask scheduler` with one `dask worker` (1 thread) on 127.0.0.1."""
     if dask_missing():
         pytest.skip("dask[distributed] is not installed (pip install -e '.[test]' brings it)")
-    from experiments.dask_cluster import local_dask_cluster
+    from experiments.execute.dask_cluster import local_dask_cluster
 
     with local_dask_cluster(workers=1, threads=1) as address:
         yield address

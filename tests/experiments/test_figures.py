@@ -12,9 +12,9 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.container import BarContainer
 
-from experiments import overlays, plots
+from experiments import plots
 from experiments.config import resolve
-from experiments.plots import labels, mrc
+from experiments.plots import labels, mrc, overlays
 from experiments.plots.latency import pooled_cdf
 
 
@@ -31,7 +31,7 @@ def tables(sweep: dict, summary: list[dict], config: dict | None = None, nodes=N
     empty = pd.DataFrame(columns=["seed", "node", "requests", "share", "hit_ratio"])
     return plots.Tables(
         name="test",
-        config=resolve(config or {}).config,
+        config=resolve(config or {}).config.written(),
         sweep=sweep,
         seeds=seeds,
         summary=pd.DataFrame([base | row for row in summary]),
@@ -209,10 +209,10 @@ def test_che_from_an_empty_cache_is_what_a_short_warm_up_measures():
     ],
 )
 def test_no_theory_curve_where_its_assumptions_do_not_hold(change, reason):
-    config = resolve(change).config
+    config = resolve(change).config.written()
     assert overlays.stream_departure(config) == reason
     assert overlays.lru_hit_ratio(config) is None
-    assert overlays.stream_departure(resolve({}).config) is None
+    assert overlays.stream_departure(resolve({}).config.written()) is None
 
 
 def test_the_ttl_formula_is_drawn_in_a_steady_state_and_for_the_ttl_mode_of_the_run():
@@ -222,10 +222,12 @@ def test_the_ttl_formula_is_drawn_in_a_steady_state_and_for_the_ttl_mode_of_the_
     config = {"run": {"warmup": 5_000}, "workload": {"keys": 5_000, "alpha": 0.8, "rate": 10_000}}
     config["cluster"] = {"capacity": 5_000, "ttl": 0.2}
     p = Zipf(5_000, 0.8).pmf()
-    assert overlays.ttl_hit_ratio(resolve(config).config) == theory.ttl_hit_ratio_catalogue(p, 10_000, 0.2)
-    refresh = resolve({**config, "cluster": {**config["cluster"], "ttl_mode": "refresh"}}).config
+    assert overlays.ttl_hit_ratio(resolve(config).config.written()) == theory.ttl_hit_ratio_catalogue(p, 10_000, 0.2)
+    refresh = resolve({**config, "cluster": {**config["cluster"], "ttl_mode": "refresh"}}).config.written()
     assert overlays.ttl_hit_ratio(refresh) == theory.ttl_hit_ratio_catalogue(p, 10_000, 0.2, reset_on_hit=True)
-    short = resolve({**config, "run": {"warmup": 1_000}}).config  # 0.1 s of warm-up: no entry is 0.2 s old yet
+    short = resolve(
+        {**config, "run": {"warmup": 1_000}}
+    ).config.written()  # 0.1 s of warm-up: no entry is 0.2 s old yet
     assert overlays.ttl_hit_ratio(short) is None
 
 

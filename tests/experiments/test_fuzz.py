@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from experiments.cli import main
-from experiments.domains import check_numbers
-from experiments.schema import SCHEMA
+from experiments.config.schema import SCHEMA
+from experiments.output.domains import check_numbers
 
 EXAMPLES = int(os.environ.get("KVSIM_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from experiments.config import resolve
-from experiments.runner import run_experiment
+from experiments.execute.runner import run_experiment
 from tests.experiments.conftest import SMALL, kvsim, kvsim_command, kvsim_env, write_config
 from tests.experiments.test_resume import RUNS, group_is_gone, saved, start_sweep, wait_for_saved_runs
 
@@ -157,7 +157,7 @@ def test_a_user_policy_edited_between_runs_is_simulated_again(tmp_path):
 
 
 def test_never_more_workers_than_runs(tmp_path, monkeypatch):
-    import experiments.runner as runner
+    import experiments.execute.runner as runner
 
     opened = []
     real = runner.open_executor
@@ -252,7 +252,7 @@ def test_an_experiment_name_is_one_folder_name(tmp_path, name):
 def test_domains_of_summary_statistics_and_clipped_bounds():
     import pandas as pd
 
-    from experiments.domains import RATIO, ResultError, check_table, clip_bounds, domain_of
+    from experiments.output.domains import RATIO, ResultError, check_table, clip_bounds, domain_of
 
     assert domain_of("hit_ratio_mean") == domain_of("hit_ratio_low") == RATIO
     assert domain_of("p99_ms_ci95") == domain_of("hit_ratio_ci95") != RATIO  # a half-width: >= 0

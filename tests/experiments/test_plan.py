@@ -9,9 +9,9 @@ from scipy import optimize
 
 import experiments
 from experiments.cli import main
+from experiments.output.tables import ci95
 from experiments.plan import plan
 from experiments.plan.judge import interval
-from experiments.results import ci95
 from sim import theory
 from tests.experiments.conftest import write_config
 from workloads import Zipf
@@ -137,9 +137,9 @@ def test_a_failure_no_value_in_the_range_survives_exits_3_after_the_healthy_answ
 def test_an_interrupted_plan_resumes_and_ends_as_an_uninterrupted_one(tmp_path, monkeypatch):
     path = write_config(tmp_path, TINY)
     whole = plan(path, out=tmp_path / "whole", hit_ratio=0.5)
-    import experiments.execute as execute
+    import experiments.execute.executors as executors
 
-    finish = execute.run_point
+    finish = executors.run_point
     calls = []
 
     def interrupted(point):
@@ -148,10 +148,10 @@ def test_an_interrupted_plan_resumes_and_ends_as_an_uninterrupted_one(tmp_path, 
             raise KeyboardInterrupt
         return finish(point)
 
-    monkeypatch.setattr(execute, "run_point", interrupted)
+    monkeypatch.setattr(executors, "run_point", interrupted)
     with pytest.raises(KeyboardInterrupt):
         plan(path, out=tmp_path / "again", hit_ratio=0.5)
-    monkeypatch.setattr(execute, "run_point", finish)
+    monkeypatch.setattr(executors, "run_point", finish)
     assert len(list((tmp_path / "again" / "runs").glob("*.json"))) == 7
     resumed = plan(path, out=tmp_path / "again", hit_ratio=0.5)
     assert resumed.ran == whole.ran - 7

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 import experiments
-from experiments import overlays, plots
+from experiments import plots
 from experiments.config import resolve
+from experiments.plots import overlays
 from sim.metrics import TIMESERIES
 from tests.experiments.conftest import kvsim, write_config
 
@@ -141,7 +142,7 @@ def test_che_overlay_matches_simulated_lru(nodes, capacity):
     config = {**THEORY, "cluster": {"nodes": nodes, "capacity": capacity}}
     simulated = experiments.run(config)["hit_ratio"].mean()
     # Four nodes of 250 behave as one LRU of 1,000: the same prediction for both.
-    assert overlays.lru_hit_ratio(resolve(config).config) == pytest.approx(simulated, abs=0.01)
+    assert overlays.lru_hit_ratio(resolve(config).config.written()) == pytest.approx(simulated, abs=0.01)
 
 
 def test_ttl_overlay_matches_a_cache_that_never_evicts():
@@ -151,7 +152,7 @@ def test_ttl_overlay_matches_a_cache_that_never_evicts():
         "cluster": {"nodes": 2, "capacity": 5000, "ttl": 0.2},
     }
     simulated = experiments.run(config)["hit_ratio"].mean()
-    assert overlays.ttl_hit_ratio(resolve(config).config) == pytest.approx(simulated, abs=0.01)
+    assert overlays.ttl_hit_ratio(resolve(config).config.written()) == pytest.approx(simulated, abs=0.01)
 
 
 @pytest.mark.parametrize(
@@ -163,20 +164,22 @@ def test_ttl_overlay_matches_a_cache_that_never_evicts():
     ],
 )
 def test_no_che_curve_where_it_does_not_apply(cluster):
-    assert overlays.lru_hit_ratio(resolve({"cluster": cluster}).config) is None
+    assert overlays.lru_hit_ratio(resolve({"cluster": cluster}).config.written()) is None
 
 
 def test_a_trillion_key_catalogue_runs_and_draws_no_theory_curve():
     """Its pmf would take 8 TB: the run draws keys in constant memory, and the overlays skip the curve."""
     config = {"run": {"requests": 5_000, "warmup": 0, "seeds": [1]}, "workload": {"keys": 10**12}}
     assert len(experiments.run(config)) == 1
-    resolved = resolve({**config, "cluster": {"capacity": 10**12, "ttl": 1.0}}).config
-    assert overlays.lru_hit_ratio(resolve(config).config) is None and overlays.ttl_hit_ratio(resolved) is None
+    resolved = resolve({**config, "cluster": {"capacity": 10**12, "ttl": 1.0}}).config.written()
+    assert overlays.lru_hit_ratio(resolve(config).config.written()) is None and overlays.ttl_hit_ratio(resolved) is None
 
 
 def test_no_ttl_curve_when_the_cache_can_evict():
     assert (
-        overlays.ttl_hit_ratio(resolve({"workload": {"keys": 5000}, "cluster": {"capacity": 4999, "ttl": 1}}).config)
+        overlays.ttl_hit_ratio(
+            resolve({"workload": {"keys": 5000}, "cluster": {"capacity": 4999, "ttl": 1}}).config.written()
+        )
         is None
     )
 

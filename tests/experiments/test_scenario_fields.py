@@ -2,9 +2,9 @@
 
 from dataclasses import fields
 
-from experiments.build import scenario
 from experiments.config import from_dict
-from experiments.schema import SCHEMA
+from experiments.config.build import scenario
+from experiments.config.schema import SCHEMA
 from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 
 

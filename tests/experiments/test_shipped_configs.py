@@ -6,7 +6,7 @@ import experiments
 from experiments import configs as shipped
 from experiments import plots
 from experiments.config import load
-from experiments.sweep import sweep_values
+from experiments.config.sweep import sweep_values
 
 SHIPPED = ["capacity_curve", "node_scaling", "policy_compare", "quickstart", "ttl_sweep"]
 
@@ -35,7 +35,7 @@ def test_runs_end_to_end_at_reduced_size_and_plots(tmp_path, name):
     points = len(sweep_values(experiment))
     results = experiments.run(name, out=tmp_path, **SMALL)
     assert len(results) == points and (results["requests"] == 2000).all()
-    one_node = experiment.config["cluster"]["nodes"] == 1 and "cluster.nodes" not in experiment.swept_keys
+    one_node = experiment.config.cluster.nodes == 1 and "cluster.nodes" not in experiment.swept_keys
     expected = plots.plan({**experiment.grid, **experiment.zipped}, one_node=one_node)
     assert len(expected) >= 2
     for figure in expected:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import experiments
-from experiments.results import SUMMARY_METRICS, ci95, summary_table
+from experiments.output.tables import SUMMARY_METRICS, ci95, summary_table
 from tests.experiments.conftest import write_config
 
 #: Student's t quantiles at p = 0.975 in closed form, independent of scipy:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 import experiments
-from experiments.build import scenario
 from experiments.config import resolve
-from experiments.sweep import points
+from experiments.config.build import scenario
+from experiments.config.sweep import points
 from sim.draws import RequestDraws
 from sim.membership import Membership
 from tests.experiments.conftest import kvsim, write_config

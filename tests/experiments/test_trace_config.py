@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.build import scenario
 from experiments.config import ConfigError, load
+from experiments.config.build import scenario
 from policies import make_policy, replay
 from sim import run
 from tests.experiments.conftest import kvsim

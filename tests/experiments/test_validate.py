@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.servers import MemcachedServer, RedisServer
+from experiments.validate.servers import MemcachedServer, RedisServer
 from policies.server_memory import memcached_chunk_sizes, memcached_class, memcached_item_bytes, redis_entry_bytes
 from policies.server_memory import redis_table_bytes as table
 from tests.experiments.conftest import kvsim_command, kvsim_env
@@ -71,7 +71,7 @@ def traces(tmp_path_factory):
 
 
 def server_dirs() -> set:
-    """The directories of the servers kvsim runs now (experiments/servers.py makes them)."""
+    """The directories of the servers kvsim runs now (experiments/validate/servers.py makes them)."""
     folder = Path(tempfile.gettempdir())
     return set(folder.glob("kvsim-redis-*")) | set(folder.glob("kvsim-memcached-*"))
 

@@ -1,0 +1,112 @@
+"""The `kvsim` command line: its parser, the dispatch to a command, and how a command ends.
+
+    kvsim run [CONFIG] [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
+    kvsim plan [CONFIG] [--hit-ratio H] [--p99-ms MS] ... [--vary KEY] [--range LO:HI] [--survive 1]
+    kvsim plot DIR
+    kvsim policies
+    kvsim replay TRACE ... | kvsim mrc TRACE ...
+    kvsim validate redis|memcached TRACE --memory 64MiB [...]
+    kvsim bench [--quick] [--json] [--only SECTIONS]
+
+Each family of commands declares its flags in a module of its own (see
+experiments/cli/__init__.py).  A user's mistake (a bad config, an unknown
+policy, a missing file) ends with exit status 2 and one line on stderr
+naming what was wrong; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from importlib import metadata
+
+from experiments.cli.bench import add_bench_command
+from experiments.cli.plan import add_plan_command
+from experiments.cli.policies import add_policies_command
+from experiments.cli.run import add_plot_command, add_run_command
+from experiments.cli.trace import add_trace_commands
+from experiments.cli.validate import add_validate_command
+from experiments.config import ConfigError
+from experiments.config.user_code import look_in_the_current_folder
+from experiments.execute.executors import ExecutorError
+from experiments.output.domains import ResultError
+from experiments.output.outdir import OutputError
+from policies import PolicyError
+from workloads.traces import TraceError
+
+#: errors that are the user's to fix: reported in one line, exit status 2
+USER_ERRORS = (ConfigError, PolicyError, ExecutorError, OutputError, ResultError, TraceError, FileNotFoundError)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a scheduler's or `timeout`'s stop, a closed terminal): handled as Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, _frame):
+    raise Stopped(signum)
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM and SIGHUP stop kvsim as Ctrl-C does: runs in progress end, saved runs stay."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
+
+
+def version() -> str:
+    try:
+        return metadata.version("kvsim")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line, as every other user error is.
+
+    argparse prints the whole usage before its message; the message names
+    the flag and what it wants, and `kvsim COMMAND -h` shows the usage.
+    """
+
+    def error(self, message):
+        command = self.prog.removeprefix("kvsim").strip()
+        self.exit(2, f"kvsim: error: {command + ': ' if command else ''}{message} (see {self.prog} -h)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="kvsim", description="Discrete-event simulator of key-value cache clusters.")
+    parser.add_argument("--version", action="version", version=f"kvsim {version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    add_run_command(commands)
+    add_plan_command(commands)
+    add_plot_command(commands)
+    add_policies_command(commands)
+    add_trace_commands(commands)
+    add_validate_command(commands)
+    add_bench_command(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stop_on_signals()
+    look_in_the_current_folder()
+    try:
+        return args.handler(args)
+    except USER_ERRORS as error:
+        message = error.args[0] if isinstance(error, ValueError) and error.args else str(error)
+        print(f"kvsim: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as stop:
+        how = f"stopped by signal {stop.signum}" if isinstance(stop, Stopped) else "interrupted"
+        print(f"kvsim: {how}; finished runs are saved: run the same command again to resume", file=sys.stderr)
+        return 128 + stop.signum if isinstance(stop, Stopped) else 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""What several commands share on the command line: argument types, --import, a trace's reader flags."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from experiments.trace.inputs import TraceFile
+from workloads.traces import FORMATS, KEY_TYPES, TIME_UNITS
+
+
+def directory(text: str) -> Path:
+    """--out: a directory path (checked further before anything is written)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a directory; got an empty path")
+    return Path(text)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value
+
+
+def add_import_option(parser: argparse.ArgumentParser) -> None:
+    """--import MODULE: import a module first, so the policies it registers are known by name."""
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import this module first (from the current folder or an installed package), so that the "
+        "policies it registers with @register are known by name; may be repeated",
+    )
+
+
+def add_trace_options(parser, time_unit: bool = True) -> None:
+    """The options that say how to read a trace (and, with `time_unit`, its timestamps)."""
+    parser.add_argument(
+        "--format", choices=FORMATS, type=str.lower, help="trace format (default: from the file's extension)"
+    )
+    parser.add_argument("--key-column", metavar="NAME", help="CSV: the column holding the key (default: detected)")
+    parser.add_argument("--size-column", metavar="NAME", help="CSV: the column holding the size (default: detected)")
+    if time_unit:
+        parser.add_argument(
+            "--time-unit",
+            choices=TIME_UNITS,
+            default="s",
+            help="the unit of the trace's timestamps, for policies that read the clock (default s)",
+        )
+    parser.add_argument(
+        "--key-type",
+        choices=KEY_TYPES,
+        default="auto",
+        help="keys: integers where they are integers, else hashed text (auto); "
+        "integers only (int); always hashed text (str)",
+    )
+
+
+def trace_file(args) -> TraceFile:
+    """The trace named on the command line (`args.trace`) with the reader options add_trace_options declared."""
+    return TraceFile(
+        args.trace, args.format, args.key_column, args.size_column, args.key_type, getattr(args, "time_unit", "s")
+    )

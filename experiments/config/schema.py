@@ -1,0 +1,446 @@
+"""The config schema: every key kvsim understands, in the typed sections a checked config is made of.
+
+A config is a TOML file of sections (run, workload, cluster, network,
+backend, updates) and an optional [sweep].  Each section is a frozen
+dataclass here, and each of its fields a key, declared once, with
+`key(default, check, doc)`: its default as a config writes it, the check a
+raw value passes (which also gives the field's typed value), and the line
+of documentation defaults.toml shows.  SCHEMA, every key by section, is read
+off these classes, and loading, overrides, sweeps and defaults.toml
+(experiments/config/defaults.py renders it; a test keeps the two in step)
+go by it.  To add a key, add a field; to add a section, a class and its
+entry in SECTION_TYPES.
+
+A checked config is a `Config` of these sections: what everything after
+loading reads (`config.cluster.capacity.amount`), never nested dicts.
+`Config.written()` gives it back as a config writes it, for manifests,
+fingerprints and run ids.
+
+The checks themselves live in experiments/config/checks.py; this module
+holds the ones that are about kvsim's own vocabulary: the forms of a
+distribution (size, latency, TTL), the arrival processes, and lists of
+tables such as [[workload.classes]].
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from experiments.config.checks import (
+    Capacity,
+    Invalid,
+    boolean,
+    capacity,
+    choice,
+    describe,
+    did_you_mean,
+    distribution,
+    integer,
+    number,
+    policy_name,
+    seed_list,
+    simple_name,
+    string_list,
+    table,
+    tagged_table,
+    text,
+    text_or_empty,
+    written,
+)
+from sim.vocabulary import CHOICES  # the cluster's words (write policies, balancers, ...)
+from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
+from workloads.traces import DISORDER
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: default, check, and the line of documentation shown in defaults.toml."""
+
+    default: Any
+    check: Callable[[Any], Any]
+    doc: str
+
+
+def key(default, check: Callable[[Any], Any], doc: str):
+    """A section's field for a config key: its typed default, and the Key in the field's metadata."""
+    try:
+        typed = check(default)
+    except Invalid:  # a default no config may write (up_at = inf: never back) stands as it is
+        typed = default
+    metadata = {"key": Key(default, check, doc)}
+    if isinstance(typed, (dict, list)):  # a table of parameters: each instance gets its own
+        return field(default_factory=lambda: copy.deepcopy(typed), metadata=metadata)
+    return field(default=typed, metadata=metadata)
+
+
+def keys_of(section: type) -> dict[str, Key]:
+    """A section's keys by name, in declaration order."""
+    return {item.name: item.metadata["key"] for item in fields(section)}
+
+
+_positive = number(0, low_open=True)
+_non_negative = number(0)
+
+#: each family: dist name -> (the Distribution it builds, its parameters and their checks,
+#: in the constructor's order)
+SIZE_FORMS = {
+    "constant": (Constant, {"bytes": integer(1)}),
+    "lognormal": (Lognormal, {"median": _positive, "sigma": _non_negative}),
+    "pareto": (Pareto, {"min": _positive, "shape": _positive}),
+}
+LATENCY_FORMS = {
+    "constant": (Constant, {"ms": _non_negative}),
+    "exponential": (Exponential, {"mean_ms": _positive}),
+    "lognormal": (Lognormal, {"median_ms": _positive, "sigma": _non_negative}),
+}
+TTL_FORMS = {
+    "constant": (Constant, {"s": _non_negative}),
+    "exponential": (Exponential, {"mean_s": _positive}),
+    "lognormal": (Lognormal, {"median_s": _positive, "sigma": _non_negative}),
+    "uniform": (UniformRange, {"low_s": _non_negative, "high_s": _positive}),
+}
+
+
+def _checks(forms: dict) -> dict:
+    """dist name -> its parameters' checks: what `distribution` needs of a family."""
+    return {name: params for name, (_, params) in forms.items()}
+
+
+size_value = distribution(_checks(SIZE_FORMS), number_means="constant")
+latency_value = distribution(_checks(LATENCY_FORMS), number_means="constant")
+ttl_value = distribution(_checks(TTL_FORMS), number_means="constant")
+
+
+def arrival_process(value):
+    """ "poisson", or a table { process = "onoff" | "diurnal", ... }; the mean rate is workload.rate."""
+    forms = (
+        '"poisson"; { process = "onoff", mean_on_s, mean_off_s, off_ratio }; '
+        '{ process = "diurnal", amplitude, period_s, peak_s }'
+    )
+    if value == "poisson":
+        return value
+    if not isinstance(value, dict) or value.get("process") not in ("onoff", "diurnal"):
+        raise Invalid(f"must be {forms}; got {describe(value)}")
+    fields = {
+        "onoff": {"mean_on_s": _positive, "mean_off_s": _positive, "off_ratio": number(0, 1)},
+        "diurnal": {"amplitude": number(0, 0.99), "period_s": _positive, "peak_s": _non_negative},
+    }[value["process"]]
+    return tagged_table(value, "process", fields)
+
+
+def interval(value):
+    """ "auto" (about 50 rows of timeseries.csv, whatever the span simulated), or seconds per row."""
+    if value == "auto":
+        return value
+    try:
+        return _positive(value)
+    except Invalid:
+        raise Invalid(f'must be "auto" or a number > 0 (seconds); got {describe(value)}') from None
+
+
+interval.allowed = '"auto" or number > 0'
+
+
+def table_list(entry: type, required: tuple = ()) -> Callable:
+    """A check for a list of tables ([[section.key]] in TOML), each an `entry` (a dataclass of keys)."""
+    entry_keys = keys_of(entry)
+
+    def check(value):
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise Invalid(
+                f"must be a list of tables ([[...]] in TOML) with keys {', '.join(entry_keys)}; got {describe(value)}"
+            )
+        checked = []
+        for index, item in enumerate(value):
+            for name in item:
+                if name not in entry_keys:
+                    valid = ", ".join(entry_keys)
+                    raise Invalid(f"[{index}]: unknown key {name!r}{did_you_mean(name, entry_keys)}; valid: {valid}")
+            values = {}
+            for name, spec in entry_keys.items():
+                if name not in item:
+                    if name in required:
+                        raise Invalid(f"[{index}]: needs {name}")
+                    continue  # the field's default
+                try:
+                    values[name] = spec.check(item[name])
+                except Invalid as error:
+                    raise Invalid(f"[{index}].{name}: {error}") from None
+            checked.append(entry(**values))
+        return tuple(checked)
+
+    return check
+
+
+@dataclass(frozen=True)
+class KeyClassTable:
+    """One of [[workload.classes]]: a class of keys with its own popularity, sizes, writes and drift."""
+
+    name: str = key("default", text, "the class's name (for updates.classes and results)")
+    share: float = key(1.0, number(0, low_open=True), "relative share of requests (normalized over classes)")
+    keys: int = key(100_000, integer(1, 2**40), "catalogue size of the class")
+    popularity: str = key("zipf", choice("zipf", "uniform"), "popularity law")
+    alpha: float = key(0.9, number(0), "Zipf exponent")
+    object_size: int | float | dict = key(1, size_value, "bytes per object, as workload.object_size")
+    write_fraction: float = key(0.0, number(0, 1), "fraction of the class's requests that are writes")
+    rotate_every_s: float = key(0.0, number(0), "seconds between hot-set rotations (0: static)")
+    rotate_by: int = key(0, integer(0), "ranks the hot set moves at each rotation")
+    new_keys_per_s: float = key(0.0, number(0), "new keys born per second, most popular when born (0: none)")
+    ttl: float = key(-1, number(-1), "TTL in seconds for this class (-1: use cluster.ttl; 0: never expires)")
+
+
+@dataclass(frozen=True)
+class FailureTable:
+    """One of [[cluster.failures]]: a node down for a while, back cold."""
+
+    node: int = key(0, integer(0), "node index, 0 .. nodes-1")
+    down_at: float = key(0.0, number(0), "seconds of simulated time when it fails")
+    up_at: float = key(float("inf"), number(0), "seconds when it comes back, cold (default: never)")
+
+
+@dataclass(frozen=True)
+class RunSection:
+    """[run]: how much to simulate, and how often."""
+
+    requests: int = key(200_000, integer(1), "measured requests per run")
+    warmup: int = key(50_000, integer(0), "requests simulated before measuring (not counted)")
+    seeds: tuple[int, ...] = key(
+        [1, 2, 3], seed_list, "one run per seed and sweep point; same seed, same request stream"
+    )
+    interval: float | str = key(
+        "auto",
+        interval,
+        'seconds per row of timeseries.csv; "auto": about 50 rows over the measured span, each a power of two '
+        "of seconds",
+    )
+    timeout_ms: float = key(0.0, number(0), "a client gives up after this long and counts a timeout (0: never)")
+    imports: tuple[str, ...] = key(
+        [],
+        string_list,
+        "modules to import first (from the current folder, as python -m finds them, or installed packages), so "
+        'that the policies they register are known by name, e.g. ["mymodule"]',
+    )
+
+
+@dataclass(frozen=True)
+class WorkloadSection:
+    """[workload]: the requests, synthetic or from a trace."""
+
+    keys: int = key(100_000, integer(1, 2**40), "catalogue size: keys are 0 .. keys-1")
+    popularity: str = key("zipf", choice("zipf", "uniform"), "key popularity law")
+    alpha: float = key(0.9, number(0), "Zipf exponent, any value >= 0 (0 is uniform)")
+    rate: float = key(20_000, number(0, low_open=True), "mean requests per second")
+    arrivals: str | dict = key(
+        "poisson",
+        arrival_process,
+        '"poisson", or bursty { process = "onoff", mean_on_s, mean_off_s, off_ratio } '
+        '(off rate / on rate), or { process = "diurnal", amplitude, period_s, peak_s }',
+    )
+    object_size: int | float | dict = key(
+        1,
+        size_value,
+        'bytes per object: a number, or { dist = "lognormal", median = 4096, sigma = 1.0 }, or { dist = "pareto", min = 100, shape = 1.5 }',
+    )
+    write_fraction: float = key(
+        0.0, number(0, 1), "fraction of requests that are writes (to the backend; see cluster.write_policy)"
+    )
+    rotate_every_s: float = key(0.0, number(0), "popularity drift: seconds between hot-set rotations (0: static)")
+    rotate_by: int = key(0, integer(0), "ranks the hot set moves at each rotation")
+    new_keys_per_s: float = key(
+        0.0, number(0), "new keys born per second, the most popular when born; the oldest retire"
+    )
+    scan_fraction: float = key(0.0, number(0, 1), "fraction of requests that are sequential scans over scan_keys keys")
+    scan_keys: int = key(0, integer(0), "keys a scan cycles through (outside the catalogue)")
+    one_hit_fraction: float = key(0.0, number(0, 1), "fraction of requests for keys requested exactly once")
+    trace: str = key(
+        "",
+        text_or_empty,
+        "replay a trace file as the request stream (a path, relative to the config "
+        "file); empty: the synthetic workload described by the keys above",
+    )
+    trace_format: str = key(
+        "auto",
+        choice("auto", "csv", "txt", "oraclegeneral"),
+        'the trace\'s format; "auto" goes by its extension (.csv, .txt, .bin)',
+    )
+    trace_time_unit: str = key("s", choice("s", "ms", "us", "ns"), "unit of the trace's timestamps")
+    trace_arrivals: str = key(
+        "timestamps",
+        choice("timestamps", "rate"),
+        "arrivals from the trace's timestamps, or Poisson at workload.rate (needed for a trace without timestamps)",
+    )
+    trace_disorder: str = key(
+        "error",
+        choice(*DISORDER),
+        'a timestamp earlier than the one before it: "error" names its line; "clamp" makes the request '
+        'arrive with the previous one; "sort" puts the run\'s requests in time order first (in memory)',
+    )
+    trace_key_column: str = key("", text_or_empty, "CSV traces: the column holding the key (empty: detect)")
+    classes: tuple[KeyClassTable, ...] = key(
+        [],
+        table_list(KeyClassTable, required=("name",)),
+        "several key classes in one stream ([[workload.classes]]); replaces keys, popularity, "
+        "alpha, object_size, write_fraction and the drift keys above",
+    )
+
+
+@dataclass(frozen=True)
+class ClusterSection:
+    """[cluster]: the cache nodes, their policy and capacity, and how requests find them."""
+
+    nodes: int = key(4, integer(1, 4096), "cache nodes")
+    capacity: Capacity = key(
+        2_500, capacity, 'per node: an integer counts objects; a size such as "64MiB" counts bytes'
+    )
+    policy: str = key("lru", policy_name, 'eviction policy (`kvsim policies` lists them) or "package.module:Class"')
+    policy_params: dict = key({}, table, "keyword parameters of the policy, e.g. { bits = 2 } for clock")
+    balancer: str = key(
+        "consistent",
+        choice(*CHOICES["balancer"]),
+        "how reads pick a node: hashing (modulo, consistent ring, rendezvous), random spray, "
+        "power of two choices (p2c), consistent hashing with bounded loads",
+    )
+    vnodes: int = key(160, integer(1, 10_000), "virtual nodes per node on the consistent-hash ring")
+    bound_epsilon: float = key(0.25, number(0), "bounded loads: no node takes more than (1 + epsilon) x the mean load")
+    replicas: int = key(1, integer(1), "copies of each key; reads go to one, fills and invalidations to all")
+    ttl: float | dict = key(
+        0,
+        ttl_value,
+        "seconds from insertion until an entry expires (0: never), or drawn per insert: "
+        '{ dist = "uniform", low_s, high_s }, exponential (mean_s), lognormal (median_s, sigma)',
+    )
+    ttl_mode: str = key(
+        "insert",
+        choice(*CHOICES["ttl_mode"]),
+        '"insert": TTL set when stored (memcached); "refresh": every hit restarts it',
+    )
+    expiry: str = key(
+        "lazy",
+        choice(*CHOICES["expiry"]),
+        '"lazy": an expired entry is dropped when looked up; "active": when it expires, freeing space',
+    )
+    node_concurrency: int = key(
+        0, integer(0, 1_000_000), "requests a node serves at once; more wait in a FCFS queue (0: no node queue)"
+    )
+    node_service: float | dict = key(
+        {"dist": "constant", "ms": 0.0},
+        latency_value,
+        "time a node spends on each request (ms), with node_concurrency > 0",
+    )
+    write_policy: str = key(
+        "invalidate",
+        choice(*CHOICES["write_policy"]),
+        "what a write does when it lands: delete cached copies (cache-aside), write "
+        "through (copies and the key's home nodes get the new value), or nothing "
+        "(copies stay stale until they expire)",
+    )
+    failures: tuple[FailureTable, ...] = key(
+        [],
+        table_list(FailureTable, required=("node", "down_at")),
+        "scheduled outages ([[cluster.failures]] node, down_at, up_at in seconds); a node comes back cold",
+    )
+    mtbf_s: float = key(0.0, number(0), "random failures: mean seconds between a node's failures (0: none)")
+    mttr_s: float = key(60.0, number(0, low_open=True), "random failures: mean seconds to repair")
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    """[network]: between the clients and the nodes."""
+
+    hit_latency: float | dict = key(
+        {"dist": "lognormal", "median_ms": 0.2, "sigma": 0.3},
+        latency_value,
+        "client <-> node round trip, paid by every request (ms)",
+    )
+
+
+@dataclass(frozen=True)
+class BackendSection:
+    """[backend]: the store behind the cache."""
+
+    latency: float | dict = key(
+        {"dist": "lognormal", "median_ms": 5.0, "sigma": 0.5},
+        latency_value,
+        "backend service time (ms): lognormal (median_ms, sigma), exponential (mean_ms) or constant (ms)",
+    )
+    concurrency: int = key(64, integer(1, 1_000_000), "requests the backend serves at once; more wait in a FCFS queue")
+    coalesce: bool = key(
+        False,
+        boolean,
+        "a miss for a key already being fetched waits for that fetch instead of asking the backend again",
+    )
+
+
+@dataclass(frozen=True)
+class UpdatesSection:
+    """[updates]: values that change at once, in bulk."""
+
+    every_s: float = key(
+        0.0,
+        number(0),
+        "seconds between bulk updates that change values at once, as when a recommender model is retrained (0: none)",
+    )
+    classes: tuple[KeyClassTable, ...] = key(
+        [],
+        string_list,
+        'key classes whose values change at each update (names from workload.classes; "default" without classes)',
+    )
+    invalidate: bool = key(
+        True, boolean, "drop the changed classes' cached entries at each update (else they go stale)"
+    )
+
+
+#: each section's name in a config, and its class
+SECTION_TYPES = {
+    "run": RunSection,
+    "workload": WorkloadSection,
+    "cluster": ClusterSection,
+    "network": NetworkSection,
+    "backend": BackendSection,
+    "updates": UpdatesSection,
+}
+
+SCHEMA: dict[str, dict[str, Key]] = {name: keys_of(section) for name, section in SECTION_TYPES.items()}
+
+TOP_LEVEL = {"name": Key("experiment", simple_name, "the experiment's name: results go to results/<name>/ by default")}
+SECTIONS = tuple(SCHEMA) + ("sweep", "plan")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A checked config: every section, every key filled in (defaults where the config says nothing)."""
+
+    run: RunSection = field(default_factory=RunSection)
+    workload: WorkloadSection = field(default_factory=WorkloadSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
+    network: NetworkSection = field(default_factory=NetworkSection)
+    backend: BackendSection = field(default_factory=BackendSection)
+    updates: UpdatesSection = field(default_factory=UpdatesSection)
+
+    def replace(self, values: dict) -> Config:
+        """A copy with dotted keys set to checked `values` ({"cluster.capacity": Capacity(...)})."""
+        sections: dict[str, dict] = {}
+        for dotted, value in values.items():
+            name, _, item = dotted.partition(".")
+            sections.setdefault(name, {})[item] = copy.deepcopy(value)
+        return replace(self, **{name: replace(getattr(self, name), **items) for name, items in sections.items()})
+
+    def written(self) -> dict:
+        """The config as a config file writes it: {section: {key: value}}, in the schema's order."""
+        return written(self)
+
+
+def all_keys() -> list[str]:
+    """Every dotted key of the schema, in declaration order."""
+    return list(TOP_LEVEL) + [f"{section}.{key}" for section, keys in SCHEMA.items() for key in keys]
+
+
+def schema_key(dotted: str) -> Key:
+    """The Key of a dotted name ("cluster.capacity", or a top-level "name")."""
+    section, _, key = dotted.partition(".")
+    if not key:
+        return TOP_LEVEL[section]
+    return SCHEMA[section][key]

@@ -1,0 +1,154 @@
+"""`kvsim mrc`: a policy's miss-ratio curve over a trace; mrc.csv, mrc.json and the figure.
+
+    kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
+              [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N] [--shards RATE | --shards-size N]
+
+`make_curve` writes DIR/mrc.csv, DIR/mrc.json (what curve the folder holds) and
+the figure (experiments/plots/mrc.py draws it, and `kvsim plot DIR` redraws
+it).  Like `kvsim run`, it locks DIR while it writes, and it refuses a
+folder holding another curve, or an experiment, unless --force: the same
+command again recomputes its own curve in place.
+
+The methods (see policies/mrc.py): LRU is one pass of stack depths, exact
+to the miss, or SHARDS sampling with --shards RATE (fixed rate) or
+--shards-size N (at most N sampled keys); every other policy is replayed at
+each capacity, or with --shards RATE in miniature (sampled keys, capacities
+scaled by RATE).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.config import ConfigError
+from experiments.output.domains import check_table
+from experiments.output.outdir import claim
+from experiments.trace.inputs import TraceCommandError, TraceFile, in_seconds
+from policies import PolicyError
+from policies.compiled import engine
+from policies.mrc import MissRatioCurve, miss_ratio_curve
+from workloads.ids import dense_batches
+from workloads.traces import TraceError
+
+
+@dataclass
+class Made:
+    """A curve computed and written: its table, how it was computed, the figures, the seconds it took."""
+
+    curve: MissRatioCurve
+    table: pd.DataFrame
+    path: Path  # DIR/mrc.csv
+    figures: list
+    elapsed: float
+
+
+def make_curve(
+    out: Path,
+    identity: dict,
+    name: str,
+    trace,
+    capacities,
+    count_bytes: bool,
+    warmup: int,
+    rate,
+    max_keys,
+    time_unit: str,
+    force: bool,
+) -> Made:
+    """Compute the curve and write DIR (locked while it writes; another curve's folder only with `force`).
+
+    `identity` (curve_identity) says what curve DIR holds once written.
+    """
+    from experiments.plots import mrc as folder  # matplotlib loads only now: the other commands start fast
+
+    with claim(out) as out:
+        folder.refuse_another(out, identity, force)
+        started = time.perf_counter()
+        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, time_unit)
+        elapsed = time.perf_counter() - started
+        table = curve_table(curve, trace.has_size)
+        about = {"trace": trace.path.name, "policy": name, "method": curve.method, "rate": curve.rate}
+        about |= {"count_bytes": count_bytes, "requests": curve.requests}  # what the figure's title and axis say
+        figures = folder.write(out, table, {"curve": identity, "about": about})
+    return Made(curve, table, out / folder.CSV, figures, elapsed)
+
+
+def default_out(trace, name: str) -> Path:
+    """results/mrc-<trace>-<policy>/."""
+    return Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
+
+
+def curve_identity(
+    source: TraceFile, trace, name: str, capacities, count_bytes: bool, warmup: int, rate, max_keys
+) -> dict:
+    """What makes two curves one: the trace and how it is read, the policy, capacities, warm-up and sampling."""
+    return {
+        "trace": str(trace.path.resolve()),
+        "format": source.format,
+        "key_column": source.key_column,
+        "size_column": source.size_column,
+        "key_type": source.key_type,
+        "time_unit": source.time_unit,
+        "policy": name,
+        "capacities": capacities.tolist(),
+        "count_bytes": count_bytes,
+        "warmup": warmup,
+        "shards": rate,
+        "shards_size": max_keys,
+    }
+
+
+def compute_curve(
+    name: str, trace, capacities, count_bytes: bool, warmup: int, rate, max_keys, time_unit
+) -> MissRatioCurve:
+    """The curve, with the trace's or the sampler's mistakes as one-line errors."""
+
+    def chunks():  # the trace, read once per pass: times in seconds (a timed policy), dense ids (compiled ones)
+        batches = in_seconds(trace.chunks(), time_unit)
+        return dense_batches(batches) if engine() == "compiled" else batches
+
+    try:
+        curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)
+    except TraceError as error:
+        raise TraceCommandError(str(error)) from None
+    except ValueError as error:
+        if isinstance(error, (ConfigError, PolicyError)):
+            raise
+        raise TraceCommandError(str(error)) from None
+    if curve.requests == 0:
+        raise TraceCommandError(f"--warmup {warmup} covers the whole trace: nothing to count")
+    return curve
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".oracleGeneral.bin", ".oraclegeneral.bin"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def describe_method(curve: MissRatioCurve) -> str:
+    if curve.method == "shards":
+        return f"LRU stack depths on a SHARDS sample (final rate {curve.rate:.4g})"
+    if curve.method == "mini":
+        return f"miniature simulations on a SHARDS sample (rate {curve.rate:.4g})"
+    return {
+        "stack": "exact LRU stack depths, one pass",
+        "stack+replay": "exact: LRU stack depths, and replays below the largest object",
+        "replay": "exact: one replay per capacity",
+    }.get(curve.method, curve.method)
+
+
+def curve_table(curve: MissRatioCurve, sizes: bool) -> pd.DataFrame:
+    """capacity, miss_ratio, and byte_miss_ratio when the trace has sizes."""
+    columns = {"capacity": curve.capacities, "miss_ratio": curve.miss_ratio}
+    if sizes:
+        columns["byte_miss_ratio"] = curve.byte_miss_ratio
+    table = pd.DataFrame(columns)
+    check_table(table, "mrc.csv")
+    return table
