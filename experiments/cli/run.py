@@ -91,6 +91,11 @@ def command_run(args) -> int:
             f"note: {len(outcome.short)} of {len(outcome.results)} runs measured fewer requests than run.requests "
             f"asks ({measured:,} of {asked:,} at the least): the trace ends first"
         )
+    for why, indices in experiment.engine_notes.items():
+        if not why.startswith("KVSIM_ENGINE"):  # asked for: no news
+            numbers = ", ".join(map(str, indices))
+            where = "every point" if len(indices) == len(experiment.sweep_points) else f"sweep point {numbers}"
+            print(f"note: {where} ran on the Python request loop (slower): {why}")
     if outcome.redone:
         print(
             f"{outcome.redone} run files in {out}/runs did not verify (another experiment's, another version of a "

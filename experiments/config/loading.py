@@ -87,9 +87,18 @@ class Experiment:
             found.setdefault(point.config.cluster.policy, point.engine)
         return found
 
+    @property
+    def engine_notes(self) -> dict[str, list[int]]:
+        """Why the Python loop runs some points -> those points' indices, in sweep order."""
+        found: dict[str, list[int]] = {}
+        for point in self.sweep_points:
+            if point.engine_note:
+                found.setdefault(point.engine_note, []).append(point.index)
+        return found
+
     def without_sweep(self) -> Experiment:
         """The base config alone (as `kvsim plan` takes it): its sweep set aside, its one point unchecked."""
-        return dataclasses.replace(self, grid={}, zipped={}, sweep_points=(SweepPoint(0, {}, self.config, ""),))
+        return dataclasses.replace(self, grid={}, zipped={}, sweep_points=(SweepPoint(0, {}, self.config, "", ""),))
 
 
 def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
@@ -231,7 +240,7 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
     for index, values in enumerate(sweep_rows(grid, zipped)):
         as_written = {key: written(value) for key, value in values.items()}
         point = config.replace(values)
-        sweep_points.append(SweepPoint(index, as_written, point, check_point(point, as_written)))
+        sweep_points.append(SweepPoint(index, as_written, point, *check_point(point, as_written)))
     return Experiment(
         name=name,
         config=config,
@@ -310,12 +319,13 @@ def _checked_sweep_list(where: str, dotted: str, values) -> list:
     return checked
 
 
-def check_point(config: Config, values: dict) -> str:
+def check_point(config: Config, values: dict) -> tuple[str, str]:
     """Checks that span keys: the policy's parameters, node indices, class names, ...
 
     `values`: the swept values (as written) that make this point, for the
-    messages.  Returns the request loop the point's policy will run in, found
-    from the policy built here, once, to check its parameters.
+    messages.  Returns the request loop the point will run in and, if that
+    is the Python loop, why (build.request_loop); the policy is built here
+    once, to check its parameters.
     """
     where = (
         "" if not values else " (at sweep point " + ", ".join(f"{k} = {describe(v)}" for k, v in values.items()) + ")"
