@@ -1,10 +1,16 @@
 """The ``csv`` format: a header line names the columns, then one request per line.
 
-The key column and the optional time, size and op columns are chosen by
-name (``key="lbn"``), or detected from common names (CSV_COLUMN_NAMES):
+The key column and the optional time, size, op and ttl columns are chosen
+by name (``key="lbn"``), or detected from common names (CSV_COLUMN_NAMES):
 libCacheSim's ``version,time,op,size,lbn`` works as is (lbn is the object
 id).  A headerless file needs ``names=[...]``.  Fields may be quoted but may
-not contain line breaks.  pandas' C parser reads the rows, a chunk at a time.
+not contain line breaks.  pandas' C parser reads the rows, a chunk at a time,
+from the file's bytes (decompressed, when it is compressed).
+
+Schema.  key: an integer or text (see workloads.traces for keys); time: a
+number in the trace's own unit; size: a whole number of bytes; op: a value
+of OP_VALUES (reads: 0, r, read, get ...; writes: 1, w, write, set, delete
+...; SCSI opcodes); ttl: whole seconds, 0 for none.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import csv
 import difflib
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,15 +26,18 @@ import pandas as pd
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
 from workloads.traces.base import (
     CONTROL_CHARACTERS,
-    INT64_MAX,
     MAX_LINE,
     Trace,
     TraceError,
     check_key_type,
+    line_at,
     nth_content_line,
     request_batch,
     text_keys,
 )
+from workloads.traces.compression import StreamError
+from workloads.traces.fields import numbers
+from workloads.traces.fields import ops as ops_of
 
 #: column names recognised when the caller does not name a column (compared in lower case)
 CSV_COLUMN_NAMES = {
@@ -37,6 +45,7 @@ CSV_COLUMN_NAMES = {
     "time": ("time", "timestamp", "ts", "clock_time", "real_time"),
     "size": ("size", "obj_size", "object_size", "bytes", "req_size"),
     "op": ("op", "operation", "opcode", "cmd", "command", "type"),
+    "ttl": ("ttl",),
 }
 
 #: op values (compared in lower case) -> READ or WRITE.  The hexadecimal SCSI
@@ -75,7 +84,7 @@ OP_VALUES = {
 class CSVTrace(Trace):
     """A CSV trace: a header line, then one request per line.
 
-    key, time, size, op: the header name of each column; None (default)
+    key, time, size, op, ttl: the header name of each column; None (default)
     detects it from common names (CSV_COLUMN_NAMES), False ignores it.  Only
     the key column is required.
     names: column names of a headerless file (then the first line is data).
@@ -86,7 +95,16 @@ class CSVTrace(Trace):
     format = "csv"
 
     def __init__(
-        self, path, key=None, time=None, size=None, op=None, names=None, delimiter: str = ",", key_type: str = "auto"
+        self,
+        path,
+        key=None,
+        time=None,
+        size=None,
+        op=None,
+        ttl=None,
+        names=None,
+        delimiter: str = ",",
+        key_type: str = "auto",
     ):
         check_key_type(key_type)
         if not isinstance(delimiter, str) or len(delimiter) != 1:
@@ -100,13 +118,14 @@ class CSVTrace(Trace):
             repeated = sorted({n for n in self.names if self.names.count(n) > 1})
             raise TraceError(f"{self.path}: line 1: the header repeats column {repeated[0]!r}")
         self.columns = {}
-        for role, given in (("key", key), ("time", time), ("size", size), ("op", op)):
+        for role, given in (("key", key), ("time", time), ("size", size), ("op", op), ("ttl", ttl)):
             column = self._column(role, given)
             if column is not None:
                 self.columns[role] = column
         self.has_time = "time" in self.columns
         self.has_size = "size" in self.columns
         self.has_op = "op" in self.columns
+        self.has_ttl = "ttl" in self.columns
 
     def _expected(self) -> str:
         key = getattr(self, "columns", {}).get("key")
@@ -114,8 +133,11 @@ class CSVTrace(Trace):
         return f"CSV: a header line, then one request per line{what}"
 
     def _read_header(self) -> list[str]:
-        with open(self.path, "rb") as handle:
-            raw = handle.readline(MAX_LINE + 1)
+        try:
+            with self.open(parallel=False) as handle:
+                raw = handle.readline(MAX_LINE + 1)
+        except StreamError as error:
+            raise TraceError(f"{self.path}: line 1: {error.reason}") from None
         if len(raw) > MAX_LINE:
             raise TraceError(f"{self.path}: line 1: longer than {MAX_LINE} bytes (expected a CSV header line)")
         try:
@@ -160,9 +182,9 @@ class CSVTrace(Trace):
         return None
 
     def where(self, index: int) -> str:
-        return f"line {nth_content_line(self.path, index, header=self.header)}"
+        return f"line {nth_content_line(self, index, header=self.header)}"
 
-    def _reader(self, chunk: int, skip_rows: int, key_as_text: bool):
+    def _reader(self, handle, chunk: int, skip_rows: int, key_as_text: bool):
         dtype = {}
         if key_as_text:
             dtype[self.columns["key"]] = str
@@ -173,9 +195,9 @@ class CSVTrace(Trace):
         first_line = 2 if self.header else 1
         if skip_rows:
             # Restarting after `skip_rows` data rows: find their physical line (rare).
-            first_line = nth_content_line(self.path, skip_rows, header=self.header)
+            first_line = nth_content_line(self, skip_rows, header=self.header)
         return pd.read_csv(
-            self.path,
+            handle,
             sep=self.delimiter,
             header=None,
             names=self.names,
@@ -198,7 +220,7 @@ class CSVTrace(Trace):
         while True:
             switched = False
             try:
-                with self._reader(chunk, row, key_as_text) as reader:
+                with self.open() as handle, self._reader(handle, chunk, row, key_as_text) as reader:
                     for frame in reader:
                         key_kind = frame[self.columns["key"]].dtype.kind
                         if key_kind == "f" and self.key_type == "auto" and not key_as_text:
@@ -208,8 +230,10 @@ class CSVTrace(Trace):
                             break
                         yield row, frame
                         row += len(frame)
+            except StreamError as error:
+                raise TraceError(f"{self.path}: line {line_at(self, error.offset)}: {error.reason}") from None
             except UnicodeDecodeError:
-                line = _first_undecodable_line(self.path)
+                line = _first_undecodable_line(self)
                 raise TraceError(
                     f"{self.path}: line {line}: not UTF-8 text (expected CSV; "
                     f"for a binary trace use format=oraclegeneral)"
@@ -229,11 +253,11 @@ class CSVTrace(Trace):
                 continue
             where = lambda i, row=row: f"{self.path}: {self.where(row + i)}"  # noqa: E731
             keys = self._key_column(frame[self.columns["key"]], where)
-            times = sizes = ops = None
+            times = sizes = ops = ttls = None
             if "time" in self.columns:
-                times = _numbers(frame[self.columns["time"]], "time", self.columns["time"], where, integer=False)
+                times = numbers(frame[self.columns["time"]], "time", self.columns["time"], where, integer=False)
             if "size" in self.columns:
-                sizes = _numbers(
+                sizes = numbers(
                     frame[self.columns["size"]],
                     "size",
                     self.columns["size"],
@@ -242,8 +266,10 @@ class CSVTrace(Trace):
                     high=MAX_OBJECT_BYTES,
                 )
             if "op" in self.columns:
-                ops = _ops(frame[self.columns["op"]], self.columns["op"], where)
-            batch = request_batch(start, keys, times, sizes, ops)
+                ops = ops_of(frame[self.columns["op"]], self.columns["op"], where, OP_VALUES)
+            if "ttl" in self.columns:
+                ttls = numbers(frame[self.columns["ttl"]], "ttl", self.columns["ttl"], where, integer=True)
+            batch = request_batch(start, keys, times, sizes, ops, ttls)
             yield batch
             start += n
 
@@ -270,72 +296,6 @@ class CSVTrace(Trace):
         return text_keys(texts, self.key_type, where)
 
 
-def _numbers(column: pd.Series, role: str, name: str, where, integer: bool, high: int = INT64_MAX) -> np.ndarray:
-    """A numeric column as int64 (or float64 for times with fractions); errors name the line.
-
-    Integers must be non-negative and at most `high` (and fit int64): a size
-    of 1e30 or -3 is a mistake in the trace, not a number to cast.
-    """
-    expected = "a non-negative integer" if integer else "a number"
-    kind = column.dtype.kind
-    if kind in "iu":
-        values = column.to_numpy()
-        if kind == "u":
-            if (values > INT64_MAX).any():
-                i = int(np.argmax(values > INT64_MAX))
-                raise TraceError(f"{where(i)}: column {name!r}: {values[i]} is too large for the {role}")
-            values = values.astype(np.int64)
-        if integer and (values < 0).any():
-            i = int(np.argmax(values < 0))
-            raise TraceError(f"{where(i)}: column {name!r}: expected {expected} ({role}), got {values[i]}")
-        _at_most(values, high, role, name, where)
-        return values.astype(np.int64, copy=False)
-    if kind == "f":
-        values = column.to_numpy()
-        bad = ~np.isfinite(values)
-        if integer:
-            bad |= (values < 0) | (values != np.floor(values))
-        if bad.any():
-            i = int(np.argmax(bad))
-            got = "an empty field" if np.isnan(values[i]) else repr(float(values[i]))
-            raise TraceError(f"{where(i)}: column {name!r}: expected {expected} ({role}), got {got}")
-        if integer:
-            _at_most(values, min(high, 2.0**63 - 1024), role, name, where)  # what float64 holds below 2**63
-        return values.astype(np.int64) if integer else values
-    # Text in a numeric column: find the first field that is not a number.
-    numeric = pd.to_numeric(column, errors="coerce")
-    bad = pd.isna(numeric).to_numpy()
-    if not bad.any():  # numbers after all (pandas kept them as text)
-        return _numbers(numeric, role, name, where, integer, high)
-    i = int(np.argmax(bad))
-    value = column.iloc[i]
-    got = "an empty field" if pd.isna(value) else repr(value)
-    raise TraceError(f"{where(i)}: column {name!r}: expected {expected} ({role}), got {got}")
-
-
-def _at_most(values: np.ndarray, high, role: str, name: str, where) -> None:
-    if (values > high).any():
-        i = int(np.argmax(values > high))
-        raise TraceError(f"{where(i)}: column {name!r}: the {role} must be at most {int(high)}; got {values[i]:g}")
-
-
-def _ops(column: pd.Series, name: str, where) -> np.ndarray:
-    """An op column (read as a category) as READ/WRITE int8."""
-    categories = column.cat.categories
-    codes = column.cat.codes.to_numpy()
-    if (codes < 0).any():
-        raise TraceError(f"{where(int(np.argmax(codes < 0)))}: column {name!r}: empty op (expected read or write)")
-    table = np.empty(len(categories), dtype=np.int8)
-    for index, value in enumerate(categories):
-        op = OP_VALUES.get(str(value).strip().lower())
-        if op is None:
-            first = int(np.argmax(codes == index))
-            valid = ", ".join(sorted(OP_VALUES))
-            raise TraceError(f"{where(first)}: column {name!r}: unknown op {value!r} (expected one of {valid})")
-        table[index] = op
-    return table[codes]
-
-
 def _parser_message(error: Exception) -> str:
     """pandas' tokenizer message, reworded: 'line N: expected 5 fields, found 6'."""
     text = str(error)
@@ -346,8 +306,8 @@ def _parser_message(error: Exception) -> str:
     return f"cannot read as CSV: {text.strip()}"
 
 
-def _first_undecodable_line(path: Path) -> int:
-    with open(path, "rb") as handle:
+def _first_undecodable_line(trace: Trace) -> int:
+    with trace.open(parallel=False) as handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 raw.decode("utf-8")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from workloads.traces.base import Trace, TraceError, request_batch
+from workloads.traces.compression import StreamError
 
 _RECORD = np.dtype([("time", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
 _RECORD_BYTES = _RECORD.itemsize  # 24
@@ -35,22 +36,23 @@ class OracleGeneralTrace(Trace):
 
     def __init__(self, path):
         super().__init__(path)
-        with open(self.path, "rb") as handle:
-            head = handle.read(_RECORD_BYTES)
+        try:
+            with self.open(parallel=False) as handle:
+                head = handle.read(_RECORD_BYTES)
+        except StreamError as error:
+            raise TraceError(f"{self.path}: record 1: {error.reason}") from None
         # The commonest mistake first: a text trace read as binary.
-        if all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head):
+        if head and all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head):
             raise TraceError(
                 f"{self.path}: record 1: looks like text, not oracleGeneral binary "
                 f"(use format=csv or format=txt for a text trace)"
             )
-        whole, extra = divmod(self.file_size, _RECORD_BYTES)
-        if extra:
-            raise TraceError(
-                f"{self.path}: {self.file_size} bytes is not a whole number of "
-                f"{_RECORD_BYTES}-byte records: record {whole + 1} is truncated "
-                f"({extra} of {_RECORD_BYTES} bytes)"
-            )
-        self.records = whole
+        self.records = None  # unknown until read, when the file is compressed
+        if self.compression is None:
+            whole, extra = divmod(self.file_size, _RECORD_BYTES)
+            if extra:
+                raise _truncated(self.path, whole, extra, None)
+            self.records = whole
 
     def _expected(self) -> str:
         return f"{_RECORD_BYTES}-byte oracleGeneral records"
@@ -58,31 +60,70 @@ class OracleGeneralTrace(Trace):
     def where(self, index: int) -> str:
         return f"record {index + 1}"
 
+    def where_offset(self, offset: int) -> str:
+        return f"record {offset // _RECORD_BYTES + 1}"
+
     def _chunks(self, chunk):
         start = 0
-        with open(self.path, "rb") as handle:
-            while start < self.records:
-                records = np.fromfile(handle, dtype=_RECORD, count=min(chunk, self.records - start))
-                n = len(records)
-                if n == 0:
-                    raise TraceError(f"{self.path}: record {start + 1}: file ended early (it shrank while being read?)")
-                position = np.arange(start + 1, start + n + 1)
-                following = records["next"]
-                bad = (following != -1) & (following <= position)
-                if bad.any():
-                    i = int(np.argmax(bad))
-                    raise TraceError(
-                        f"{self.path}: record {start + i + 1}: next access {following[i]} is neither -1 "
-                        f"nor a later request number (expected oracleGeneral records; is this a "
-                        f"different format?)"
-                    )
-                yield request_batch(
-                    start,
-                    records["id"].view(np.int64).copy(),
-                    records["time"].astype(np.int64),
-                    records["size"].astype(np.int64),
+        for records in self._record_blocks(chunk):
+            n = len(records)
+            position = np.arange(start + 1, start + n + 1)
+            following = records["next"]
+            bad = (following != -1) & (following <= position)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise TraceError(
+                    f"{self.path}: record {start + i + 1}: next access {following[i]} is neither -1 "
+                    f"nor a later request number (expected oracleGeneral records; is this a "
+                    f"different format?)"
                 )
-                start += n
+            yield request_batch(
+                start,
+                records["id"].view(np.int64).copy(),
+                records["time"].astype(np.int64),
+                records["size"].astype(np.int64),
+            )
+            start += n
+
+    def _record_blocks(self, chunk: int):
+        """Arrays of at most `chunk` records, in order: read from the file, or out of its decompressed stream."""
+        with self.open() as handle:
+            if self.compression is None:  # numpy reads the file straight into the array
+                start = 0
+                while start < self.records:
+                    records = np.fromfile(handle, dtype=_RECORD, count=min(chunk, self.records - start))
+                    if len(records) == 0:
+                        raise TraceError(
+                            f"{self.path}: record {start + 1}: file ended early (it shrank while being read?)"
+                        )
+                    yield records
+                    start += len(records)
+                return
+            start = 0
+            while True:
+                buffer = np.empty(chunk, dtype=_RECORD)
+                try:
+                    got = handle.readinto(memoryview(buffer).cast("B"))
+                except StreamError as error:
+                    raise TraceError(f"{self.path}: {self.where_offset(error.offset)}: {error.reason}") from None
+                whole, extra = divmod(got, _RECORD_BYTES)
+                if whole:
+                    yield buffer[:whole]
+                    start += whole
+                if extra:
+                    raise _truncated(self.path, start, extra, self.compression)
+                if got < len(buffer) * _RECORD_BYTES:
+                    return
+
+
+def _truncated(path, whole: int, extra: int, compression: str | None) -> TraceError:
+    """The error for a trace of `whole` records and `extra` bytes more (in its `compression`'s stream)."""
+    size = whole * _RECORD_BYTES + extra
+    holds = f"the {compression} stream holds {size} bytes," if compression else f"{size} bytes is"
+    return TraceError(
+        f"{path}: {holds} not a whole number of {_RECORD_BYTES}-byte records: "
+        f"record {whole + 1} is truncated ({extra} of {_RECORD_BYTES} bytes)"
+    )
 
 
 def next_access(keys) -> np.ndarray:

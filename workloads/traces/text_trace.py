@@ -1,26 +1,28 @@
-"""The ``txt`` format: one key per line, nothing else (libCacheSim's and the LIRS traces)."""
+"""The ``txt`` format: one key per line, nothing else (libCacheSim's and the LIRS traces).
+
+Schema.  Each non-blank line is one request: its key, an integer or text
+(see workloads.traces for keys).  No timestamps (batch times are request
+numbers), no sizes (1), no ops (reads).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
 from workloads.traces.base import (
     CONTROL_CHARACTERS,
-    MAX_LINE,
     Trace,
     TraceError,
     check_key_type,
+    line_blocks,
     nth_content_line,
-    request_batch,
+    rechunk,
     text_keys,
 )
-
-_TEXT_BLOCK = 1 << 18  # bytes read at a time from a text trace
 
 
 class TextTrace(Trace):
@@ -41,52 +43,11 @@ class TextTrace(Trace):
         return "one key per line"
 
     def where(self, index: int) -> str:
-        return f"line {nth_content_line(self.path, index, header=False)}"
-
-    def _blocks(self) -> Iterator[tuple[int, bytes]]:
-        """(1-based number of the first line, whole lines) in blocks of about _TEXT_BLOCK bytes."""
-        line = 1
-        carry = b""
-        with open(self.path, "rb") as handle:
-            while True:
-                data = handle.read(_TEXT_BLOCK)
-                if not data:
-                    if carry:
-                        yield line, carry
-                    return
-                data = carry + data
-                cut = data.rfind(b"\n") + 1
-                block, carry = data[:cut], data[cut:]
-                if len(carry) > MAX_LINE:
-                    long_line = line + block.count(b"\n")
-                    raise TraceError(
-                        f"{self.path}: line {long_line}: longer than {MAX_LINE} "
-                        f"bytes (expected one key per line; is this a binary trace?)"
-                    )
-                if block:
-                    yield line, block
-                    line += block.count(b"\n")
+        return f"line {nth_content_line(self, index, header=False)}"
 
     def _chunks(self, chunk):
-        # Blocks of the file rarely hold a whole number of chunks: keys wait
-        # in `pending` until a full chunk (or the end of the file) is there.
-        pending: list = []
-        waiting = 0
-        start = 0
-        for first, block in self._blocks():
-            keys = self._keys(block, first)
-            pending.append(keys)
-            waiting += len(keys)
-            if waiting < chunk:
-                continue
-            keys = np.concatenate(pending)
-            whole = len(keys) - len(keys) % chunk
-            for low in range(0, whole, chunk):
-                yield request_batch(start, keys[low : low + chunk])
-                start += chunk
-            pending, waiting = [keys[whole:]], len(keys) - whole
-        if waiting:
-            yield request_batch(start, np.concatenate(pending))
+        pieces = ({"keys": self._keys(block, first)} for first, block in line_blocks(self))
+        return rechunk(pieces, chunk)
 
     def _keys(self, block: bytes, first: int) -> np.ndarray:
         """The keys of a block of whole lines whose first is line `first`."""

@@ -31,8 +31,10 @@ class TraceWorkload:
     path, format, options: the trace and its reader options (see open_trace),
         such as {"key": "lbn"}; kept as a sorted tuple of pairs, so that the
         workload stays hashable like the rest of a Scenario.
-    time_unit: the unit of the trace's timestamps: "s", "ms", "us", "ns" or
-        seconds per unit as a number.  Arrival i is at
+    time_unit: the unit of the trace's timestamps: "s", "ms", "us", "ns",
+        seconds per unit as a number, or None for the unit the trace's format
+        fixes (``Trace.seconds_per_unit``: Twitter's seconds, MSR's 100 ns
+        ticks), seconds when it fixes none.  Arrival i is at
         (t_i - t_0) * time_unit seconds.
     rate: requests per second.  When given, arrivals are a Poisson process of
         that rate drawn from the run's seed (as in Workload), and the trace's
@@ -53,7 +55,7 @@ class TraceWorkload:
 
     path: str | Path
     format: str | None = None
-    time_unit: float | str = "s"
+    time_unit: float | str | None = "s"
     rate: float | None = None
     options: tuple = ()
     disorder: str = "error"
@@ -62,7 +64,9 @@ class TraceWorkload:
         options = self.options.items() if isinstance(self.options, dict) else self.options
         object.__setattr__(self, "options", tuple(sorted((str(k), v) for k, v in options)))
         unit = self.time_unit
-        if isinstance(unit, str):
+        if unit is None:
+            pass
+        elif isinstance(unit, str):
             if unit not in TIME_UNITS:
                 raise TraceError(f"time_unit must be one of {', '.join(TIME_UNITS)} or seconds per unit; got {unit!r}")
         elif isinstance(unit, bool) or not isinstance(unit, (int, float)) or not (math.isfinite(unit) and unit > 0):
@@ -79,6 +83,8 @@ class TraceWorkload:
 
     @property
     def seconds_per_unit(self) -> float:
+        if self.time_unit is None:
+            return self.trace().seconds_per_unit or 1.0
         return TIME_UNITS[self.time_unit] if isinstance(self.time_unit, str) else float(self.time_unit)
 
     def trace(self) -> Trace:
