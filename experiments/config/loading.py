@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ from experiments.config.schema import (
 from experiments.config.sweep import SweepPoint, sweep_rows
 from policies import Policy, PolicyError, check_params, make_policy, policy_class
 from workloads.traces import TraceError
+
+#: sweep points a config may make, and runs (points x seeds)
+MAX_POINTS, MAX_RUNS = 10_000, 100_000
 
 
 class ConfigError(ValueError):
@@ -162,7 +166,7 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read ({error})") from None
     try:
         return tomllib.loads(text_content)
-    except tomllib.TOMLDecodeError as error:
+    except ValueError as error:  # TOMLDecodeError, and an integer of more than 4300 digits
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
 
 
@@ -235,6 +239,12 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
                 )
             sections[section][key] = _checked(dotted, value)
     config = Config(**{section: SECTION_TYPES[section](**values) for section, values in sections.items()})
+    runs = len(sweep_rows(grid, zipped)) * len(config.run.seeds)
+    if runs > MAX_RUNS:
+        raise ConfigError(
+            f"run.seeds: {len(config.run.seeds)} seeds of {runs // len(config.run.seeds):,} sweep points make "
+            f"{runs:,} runs; at most {MAX_RUNS:,}: fewer seeds or points"
+        )
     # Every point of the sweep must be valid as a whole, not only key by key.
     sweep_points = []
     for index, values in enumerate(sweep_rows(grid, zipped)):
@@ -295,6 +305,12 @@ def _checked_sweep(body) -> tuple[dict, dict]:
     both = set(grid) & set(zipped)
     if both:
         raise ConfigError(f"sweep: {sorted(both)[0]!r} is both in the grid and in sweep.zip; use one")
+    points = math.prod(len(values) for values in grid.values()) * (len(next(iter(zipped.values()))) if zipped else 1)
+    if points > MAX_POINTS:
+        raise ConfigError(
+            f"sweep: {points:,} points (the grid's lists multiplied, times sweep.zip's length); at most "
+            f"{MAX_POINTS:,} (each is checked, run and drawn): sweep fewer values"
+        )
     return grid, zipped
 
 
