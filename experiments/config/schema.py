@@ -54,6 +54,7 @@ from sim.vocabulary import CHOICES  # the cluster's words (write policies, balan
 from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 from workloads.stream import MAX_OBJECT_BYTES, SCAN_CLASS
 from workloads.traces import DISORDER
+from workloads.traces import FORMATS as TRACE_FORMATS
 
 
 @dataclass(frozen=True)
@@ -308,8 +309,9 @@ class WorkloadSection:
     )
     trace_format: str = key(
         "auto",
-        choice("auto", "csv", "txt", "oraclegeneral"),
-        'the trace\'s format; "auto" goes by its extension (.csv, .txt, .bin)',
+        choice("auto", *TRACE_FORMATS),
+        'the trace\'s format; "auto" goes by its name (.csv, .txt, .bin, and the known names of Twitter, '
+        "CacheLib, MSR Cambridge and ARC traces), compressed or not",
     )
     trace_time_unit: str = key("s", choice("s", "ms", "us", "ns"), "unit of the trace's timestamps")
     trace_arrivals: str = key(
