@@ -56,7 +56,7 @@ def make_curve(
     warmup: int,
     rate,
     max_keys,
-    time_unit: str,
+    time_unit: str | float,
     force: bool,
 ) -> Made:
     """Compute the curve and write DIR (locked while it writes; another curve's folder only with `force`).
@@ -92,7 +92,7 @@ def curve_identity(
         "key_column": source.key_column,
         "size_column": source.size_column,
         "key_type": source.key_type,
-        "time_unit": source.time_unit,
+        "time_unit": source.unit_name(trace),
         "policy": name,
         "capacities": capacities.tolist(),
         "count_bytes": count_bytes,
