@@ -122,6 +122,15 @@ def add_trace_commands(commands) -> None:
     sampling.add_argument(
         "--shards-size", default=None, metavar="N", help="fixed-size SHARDS: keep at most N sampled keys (LRU only)"
     )
+    sampling.add_argument(
+        "--sample",
+        default=None,
+        metavar="RATE",
+        help="miniature simulation of any policy: the keys sampled at RATE in (0, 1], caches of RATE x each capacity",
+    )
+    mrc.add_argument(
+        "--check", action="store_true", help="also replay in full, and say the sampled curve's error against it"
+    )
     add_trace_options(mrc)
     add_import_option(mrc)
     mrc.set_defaults(handler=command_mrc)
@@ -202,6 +211,16 @@ def dropped_columns(grid) -> set[str]:
     return dropped if needs_footprint(grid.sizes) else dropped | {"size", "unit"}
 
 
+def parse_rate(text: str, flag: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not 0 < rate <= 1:
+        raise TraceCommandError(f"{flag} must be a sampling rate in (0, 1], e.g. 0.01; got {text!r}")
+    return rate
+
+
 def command_mrc(args) -> int:
     """Compute a policy's miss-ratio curve over a trace; write mrc.csv and its figure (mrc.png, mrc.svg).
 
@@ -217,13 +236,9 @@ def command_mrc(args) -> int:
     capacities, count_bytes = parse_capacities(args.capacities, args.points)
     warmup = parse_count(args.warmup, "--warmup")
     rate = max_keys = None
-    if args.shards is not None:
-        try:
-            rate = float(args.shards)
-        except ValueError:
-            rate = math.nan
-        if not 0 < rate <= 1:
-            raise TraceCommandError(f"--shards must be a sampling rate in (0, 1], e.g. 0.01; got {args.shards!r}")
+    for flag, given in (("--shards", args.shards), ("--sample", args.sample)):
+        if given is not None:
+            rate = parse_rate(given, flag)
     if args.shards_size is not None:
         max_keys = parse_count(args.shards_size, "--shards-size", 1)
         if not is_lru(name):
@@ -231,11 +246,16 @@ def command_mrc(args) -> int:
                 "--shards-size needs LRU's stack depths; for other policies sample at a "
                 "fixed rate with --shards RATE (miniature simulation)"
             )
+    mini = args.sample is not None
+    if args.check and rate is None and max_keys is None:
+        raise TraceCommandError(
+            "--check compares a sampled curve with full replays: give --sample, --shards or --shards-size"
+        )
     build_policy(name, int(capacities[0]), count_bytes)  # a policy that cannot be built fails before the trace is read
     source = trace_file(args)
     trace = source.open()
     out = args.out or default_out(trace, name)
-    identity = curve_identity(source, trace, name, capacities, count_bytes, warmup, rate, max_keys)
+    identity = curve_identity(source, trace, name, capacities, count_bytes, warmup, rate, max_keys, mini, args.check)
     made = make_curve(
         out,
         identity,
@@ -248,6 +268,8 @@ def command_mrc(args) -> int:
         max_keys,
         source.seconds_per_unit(trace),
         args.force,
+        mini=mini,
+        check=args.check,
     )
     curve = made.curve
     print(made.table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
@@ -258,4 +280,11 @@ def command_mrc(args) -> int:
     )
     for note in curve.notes:
         print(f"note: {note}")
+    if made.exact is not None:
+        errors = made.errors
+        print(
+            f"check: against full replays, mean absolute error {errors.mean():.4f}, largest {errors.max():.4f} "
+            f"(at capacity {int(curve.capacities[errors.argmax()])}); sampled {made.elapsed:.2f}s, "
+            f"full {made.exact_elapsed:.2f}s ({made.exact_elapsed / max(made.elapsed, 1e-9):.1f}x)"
+        )
     return 0

@@ -4,10 +4,10 @@ A *cell* is one trace, one policy and one size: one row of replay.csv.  A
 *task* is a trace and some of its cells, replayed from one read of the
 trace (experiments/trace/replay.py feeds every cell's policy each chunk):
 
-* each trace's cells are dealt round-robin into at most as many groups as
-  there are workers, so that no trace is read more often than there are
-  workers, and the work of each is spread (the groups mix policies, whose
-  costs differ, and sizes);
+* each trace's cells are dealt into at most as many groups as there are
+  workers, so that no trace is read more often than there are workers, and
+  the work of each is spread (each group gets a share of every policy,
+  whose costs differ, and of every size: ``plan_tasks``);
 * with at least twice as many traces as workers, each trace is one task:
   read once, and the traces keep every worker busy.
 
@@ -204,7 +204,16 @@ def grid_cells(grid: Grid, footprints: dict[int, Footprint], traces: list[dict])
 
 
 def plan_tasks(grid: Grid, cells: list[Cell], workers: int) -> list[Task]:
-    """The cells to replay as tasks: per trace, at most `workers` groups (see the module docstring)."""
+    """The cells to replay as tasks: per trace, at most `workers` groups (see the module docstring).
+
+    A cell goes to group (its policy's index + its size's index) mod the
+    number of groups: a Latin square, so that every group gets each size and
+    each policy about equally often.  (Both matter: a policy's cost per
+    request differs from another's by up to 4x, and a large cache costs more
+    per request than a small one, its state falling out of the CPU caches.)
+    """
+    policy_index = {name: index for index, name in enumerate(grid.policies)}
+    size_index = {size.written: index for index, size in enumerate(grid.sizes)}
     by_trace: dict[int, list[Cell]] = {}
     for cell in cells:
         by_trace.setdefault(cell.trace, []).append(cell)
@@ -212,9 +221,10 @@ def plan_tasks(grid: Grid, cells: list[Cell], workers: int) -> list[Task]:
     tasks = []
     for index, mine in by_trace.items():
         groups = 1 if traces >= 2 * workers else min(workers, len(mine), math.ceil(2 * workers / traces))
-        for group in range(groups):
-            part = tuple(mine[group::groups])
-            tasks.append(Task(grid.sources[index], grid.warmup, part, grid.imports))
+        dealt: list[list[Cell]] = [[] for _ in range(groups)]
+        for cell in mine:
+            dealt[(policy_index.get(cell.policy, 0) + size_index.get(cell.capacity, 0)) % groups].append(cell)
+        tasks += [Task(grid.sources[index], grid.warmup, tuple(part), grid.imports) for part in dealt if part]
     return tasks
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
+from experiments.config.checks import Capacity
 from experiments.trace.grid import Cell, Grid, plan_tasks
 from experiments.trace.inputs import TraceFile
 from policies import make_policy, replay
@@ -91,7 +92,8 @@ def test_compressed_traces_replay_as_the_plain_ones(tmp_path, capsys):
 
 def test_each_trace_is_read_at_most_once_per_worker():
     sources = tuple(TraceFile(f"t{i}.bin") for i in range(3))
-    grid = Grid(sources, ("a", "b", "c"), ("lru", "fifo"), (), 0)
+    sizes = (Capacity.objects(1), Capacity.objects(2))
+    grid = Grid(sources, ("a", "b", "c"), ("lru", "fifo"), sizes, 0)
     cells = [Cell(t, "abc"[t], p, c, c, False, f"{t}{p}{c}") for t in range(3) for p in ("lru", "fifo") for c in (1, 2)]
     for workers in (1, 2, 4, 8):
         tasks = plan_tasks(grid, cells, workers)
@@ -99,10 +101,11 @@ def test_each_trace_is_read_at_most_once_per_worker():
         assert all(1 <= count <= workers for count in reads.values())
         assert sorted(cell.id for task in tasks for cell in task.cells) == sorted(cell.id for cell in cells)
     assert len(plan_tasks(grid, cells, 1)) == 3  # one read per trace on one worker
-    one = plan_tasks(Grid(sources[:1], ("a",), ("lru", "fifo"), (), 0), cells[:4], 2)
+    # One trace on two workers: two reads, each policy and each size in both (a Latin square).
+    one = plan_tasks(Grid(sources[:1], ("a",), ("lru", "fifo"), sizes, 0), cells[:4], 2)
     assert [[(c.policy, c.amount) for c in task.cells] for task in one] == [
-        [("lru", 1), ("fifo", 1)],
-        [("lru", 2), ("fifo", 2)],
+        [("lru", 1), ("fifo", 2)],
+        [("lru", 2), ("fifo", 1)],
     ]
 
 
