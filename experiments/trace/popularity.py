@@ -137,7 +137,8 @@ def fit_zipf(counts: np.ndarray, one_hits: bool = False) -> ZipfFit:
         alpha, log_n = parameters[:2]
         share = 1 / (1 + np.exp(-parameters[2])) * singles / requests if one_hits else 0.0
         catalogue = np.exp(log_n)
-        if not (0 <= alpha <= 4 and 1 <= catalogue <= MAX_CATALOGUE):
+        # The law's keys include every seen key that is not a one-hit wonder of its own.
+        if not (0 <= alpha <= 4 and seen - share * requests <= catalogue <= MAX_CATALOGUE):
             return None
         return alpha, catalogue, share
 
@@ -148,14 +149,19 @@ def fit_zipf(counts: np.ndarray, one_hits: bool = False) -> ZipfFit:
         expected = np.maximum(_expected_seen(*found, requests, edges), 1e-300)
         return float(np.sum(expected - observed * np.log(expected)))
 
-    # From the log-log slope and twice the seen keys, then once more from where that ended
-    # (Nelder-Mead's simplex shrinks early on a ridge; a restart unsticks it).
-    start = [float(np.clip(loglog_fit(counts)[0], 0.2, 2.0)), np.log(2.0 * seen)] + ([0.0] if one_hits else [])
-    for _ in range(2):
-        best = optimize.minimize(
-            negative_log_likelihood, start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7}
-        )
-        start = best.x
+    # From a few starts (the log-log slope, and alphas around 1, with twice the seen keys),
+    # each run twice (Nelder-Mead's simplex shrinks early on a ridge; a restart unsticks it).
+    extra = [-2.0] if one_hits else []
+    best = None
+    for alpha0 in (float(np.clip(loglog_fit(counts)[0], 0.2, 2.0)), 0.6, 1.1):
+        start = [alpha0, np.log(2.0 * seen), *extra]
+        for _ in range(2):
+            result = optimize.minimize(
+                negative_log_likelihood, start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7}
+            )
+            start = result.x
+        if best is None or result.fun < best.fun:
+            best = result
     alpha, catalogue, share = model(best.x)
     catalogue = int(round(catalogue))
     ks = ks_distance(frequencies, alpha, catalogue, requests, edges, share)
