@@ -36,6 +36,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -246,11 +247,14 @@ def run_grid(grid: Grid, executor, workers: int, saved=None, on_note: Callable[[
     rows = {} if saved is None else saved.rows(cells)
     missing = [cell for cell in cells if cell.id not in rows]
     tasks = plan_tasks(grid, missing, workers)
-    for number, task_rows in executor.imap(list(enumerate(tasks)), run_task):
-        for cell, row in zip(tasks[number].cells, task_rows):
-            rows[cell.id] = row
-            if saved is not None:
-                saved.save(cell, row)
+    # closing(): interrupted, the executor's iterator stops at once and cancels the tasks still queued;
+    # every cell finished so far is saved.
+    with closing(executor.imap(list(enumerate(tasks)), run_task)) as finished:
+        for number, task_rows in finished:
+            for cell, row in zip(tasks[number].cells, task_rows):
+                rows[cell.id] = row
+                if saved is not None:
+                    saved.save(cell, row)
     return Outcome([rows[cell.id] for cell in cells], footprints, len(missing), len(tasks))
 
 
