@@ -3,7 +3,8 @@
 Three executors share one small interface, ``imap(points)``: an iterator over
 the records of the given points, in the order they finish.  ``imap(tasks,
 work)`` does the same for any picklable tasks and a pure module-level
-function `work` of one task (`kvsim replay`'s grid: experiments/trace/grid.py).
+function `work` of one task (`kvsim replay`'s grid: experiments/trace/grid.py);
+without `work`, ``run_point``.
 
     InProcess     one run after another in this process (--workers 1)
     LocalPool     a pool of processes on this machine (--workers N)
@@ -66,8 +67,8 @@ class InProcess:
 
     slots = 1  # runs at once
 
-    def imap(self, points: list, work: Callable = run_point) -> Iterator:
-        yield from map(work, points)
+    def imap(self, points: list, work: Callable | None = None) -> Iterator:
+        yield from map(work or run_point, points)
 
     def close(self, abandon: bool = False) -> None:
         pass
@@ -123,7 +124,8 @@ class LocalPool:
         # can deadlock the child.
         self.pool.submit(os.getpid).result()
 
-    def imap(self, points: list, work: Callable = run_point) -> Iterator:
+    def imap(self, points: list, work: Callable | None = None) -> Iterator:
+        work = work or run_point  # looked up now, not when the method was defined
         if len(points) <= 1:  # not worth a trip to another process
             yield from map(work, points)
             return
@@ -191,9 +193,10 @@ class DaskCluster:
         """Runs at once: the threads of the scheduler's workers."""
         return max(1, sum(self.client.nthreads().values()))
 
-    def imap(self, points: list, work: Callable = run_point) -> Iterator:
+    def imap(self, points: list, work: Callable | None = None) -> Iterator:
         from distributed import as_completed
 
+        work = work or run_point
         # pure=False: every run is a task of its own; no need to hash each
         # point's config into a task name.
         futures = [self.client.submit(work, point, pure=False) for point in points]
