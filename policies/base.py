@@ -112,6 +112,18 @@ class Policy:
         """The current time, in seconds, never decreasing: given before each request to a
         policy whose ``timed`` is True (and only to it).  By default: nothing."""
 
+    def make_kernel(self):
+        """This policy's C twin (a kernel of policies/_kernels) for the compiled engine, or None.
+
+        A built-in policy binds its kernel here, in its own class, and builds
+        it from the attributes its ``__init__`` computed (the capacities of its
+        parts, its sketch's dimensions, its seed): every size the two engines
+        share is derived once, by the reference.  Only a class's own
+        make_kernel counts: a subclass may change any decision, so it inherits
+        no kernel (policies/compiled.py checks that).  By default: none.
+        """
+        return None
+
     def expect(self, keys) -> None:
         """A hint that `keys` are about to be requested (replay gives it).
 

@@ -9,6 +9,7 @@ from policies import Policy, make_policy, policy_class, policy_parameters
 from policies.admission import admission_class
 from sim.node import CacheNode
 from sim.scenario import ClusterSpec
+from sim.vocabulary import REFRESH_ON_HIT
 from workloads.rng import stable_id
 
 
@@ -39,7 +40,7 @@ def policy_makers(spec: ClusterSpec, seed: int) -> list[Callable[[], Policy]]:
 
 def build_nodes(spec: ClusterSpec, seed: int) -> list[CacheNode]:
     """One CacheNode per node, each with its policy maker (see policy_makers)."""
-    refresh_on_hit = spec.ttl_mode == "refresh"
+    refresh_on_hit = spec.ttl_mode == REFRESH_ON_HIT
     return [CacheNode(maker, spec.capacity_bytes, refresh_on_hit) for maker in policy_makers(spec, seed)]
 
 

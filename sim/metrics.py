@@ -38,8 +38,7 @@ import numpy as np
 from sim.histogram import LatencyHistogram
 from sim.scenario import Scenario
 from sim.timeseries import TimeSeries, utilisation
-
-HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED = 1, 2, 4, 8, 16, 32
+from sim.vocabulary import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE  # a request's flags
 
 #: result column -> percentile
 QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
@@ -110,8 +109,10 @@ class RunResult:
     timeseries: list = field(default_factory=list)
     latency_quantiles: list = field(default_factory=list)  # ms, at CDF_PROBABILITIES
     latency_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)  # reads', seconds
-    # which request loop ran: "compiled" or "python" (the same results either way, so not compared)
+    # which request loop ran: "compiled" or "python" (the same results either way, so not compared),
+    # and when the Python one ran, why not the compiled one (sim/engine.py)
     engine: str = field(default="python", compare=False)
+    engine_note: str = field(default="", compare=False)
 
     def row(self) -> dict:
         """The flat metrics, in METRICS order."""

@@ -47,9 +47,10 @@ from sim.calendar import Calendar
 from sim.cluster import build_nodes
 from sim.draws import Draws, RequestDraws
 from sim.membership import Membership
-from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
+from sim.metrics import Recorder, RunResult
 from sim.scenario import Scenario
 from sim.versions import Versions
+from sim.vocabulary import ACTIVE, BACKEND, COALESCED, EXPIRED, HIT, INVALIDATE, LEAVE_STALE, STALE, WRITE
 
 
 def has_writes(workload) -> bool:
@@ -68,9 +69,9 @@ def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | N
     """
     if versions is not None:
         versions.write_landed(key)
-    if write_policy == "none":
+    if write_policy == LEAVE_STALE:
         return
-    if write_policy == "invalidate":
+    if write_policy == INVALIDATE:
         for cache in nodes:
             if key in cache:
                 cache.remove(key)
@@ -317,7 +318,7 @@ class Model:
     def _fill(self, fetch) -> None:
         """The backend answered: store the value on the targets that are up."""
         key, ttl, finish = fetch.key, fetch.ttl, fetch.finish
-        active = ttl > 0 and self.scenario.cluster.expiry == "active"
+        active = ttl > 0 and self.scenario.cluster.expiry == ACTIVE
         for target in fetch.targets:
             cache = self.nodes[target]
             if cache.up and cache.fill(key, fetch.size, finish, ttl, fetch.stamp) and active:

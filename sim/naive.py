@@ -35,9 +35,10 @@ from policies import PolicyContractError
 from sim.cluster import policy_makers
 from sim.draws import RequestDraws
 from sim.membership import Membership
-from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE, Recorder, RunResult
+from sim.metrics import Recorder, RunResult
 from sim.scenario import Scenario
 from sim.versions import Versions
+from sim.vocabulary import ACTIVE, BACKEND, COALESCED, EXPIRED, HIT, INVALIDATE, REFRESH_ON_HIT, STALE, UPDATE, WRITE
 from workloads.stream import CLASS_SHIFT
 
 
@@ -137,7 +138,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     env = simpy.Environment()
     cluster, updates = scenario.cluster, scenario.updates
     nodes = [
-        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == "refresh") for make in policy_makers(cluster, seed)
+        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == REFRESH_ON_HIT) for make in policy_makers(cluster, seed)
     ]
     membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
     draws = RequestDraws(scenario, seed, membership)
@@ -168,7 +169,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         """Store a fetched value on the target nodes that are up, each expiring on its own."""
         for target in targets:
             if nodes[target].up and nodes[target].store(key, size, env.now, ttl, stamp):
-                if ttl > 0 and cluster.expiry == "active":
+                if ttl > 0 and cluster.expiry == ACTIVE:
                     env.process(expire(nodes[target], key))
 
     def expire(node, key):
@@ -183,11 +184,11 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     def land_write(key, size, ttl, homes):
         """A write reached the backend: the value's version moves on, and cached copies follow."""
         versions.write_landed(key)
-        if cluster.write_policy == "invalidate":
+        if cluster.write_policy == INVALIDATE:
             for node in nodes:
                 if node.holds(key):
                     node.drop(key)
-        elif cluster.write_policy == "update":  # write through: copies and the key's homes get the value
+        elif cluster.write_policy == UPDATE:  # write through: copies and the key's homes get the value
             for index, node in enumerate(nodes):
                 if node.up and (index in homes or node.holds(key)):
                     node.store(key, size, env.now, ttl, versions.stamp(key))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.vocabulary import CHOICES, CONSISTENT, INVALIDATE, LAZY, SET_ON_INSERT
 from workloads import Constant, Distribution, Lognormal, Workload
 
 
@@ -27,14 +28,6 @@ class Outage:
     node: int
     down_at: float
     up_at: float = float("inf")
-
-
-#: ClusterSpec's fields that take one of a few words
-_CHOICES = {
-    "ttl_mode": ("insert", "refresh"),
-    "expiry": ("lazy", "active"),
-    "write_policy": ("invalidate", "update", "none"),
-}
 
 
 @dataclass(frozen=True)
@@ -65,23 +58,23 @@ class ClusterSpec:
     capacity_bytes: bool = False
     policy: str = "lru"
     policy_params: tuple = ()
-    balancer: str = "consistent"
+    balancer: str = CONSISTENT
     vnodes: int = 160
     bound_epsilon: float = 0.25
     replicas: int = 1
     ttl: float | Distribution = 0.0
     ttl_by_class: tuple = ()
-    ttl_mode: str = "insert"
-    expiry: str = "lazy"
+    ttl_mode: str = SET_ON_INSERT
+    expiry: str = LAZY
     node_concurrency: int = 0
     node_service: Distribution = Constant(0.0)
-    write_policy: str = "invalidate"
+    write_policy: str = INVALIDATE
     failures: tuple = ()
     mtbf_s: float = 0.0
     mttr_s: float = 60.0
 
     def __post_init__(self):
-        for name, allowed in _CHOICES.items():
+        for name, allowed in CHOICES.items():  # the words of sim/vocabulary.py
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
 

@@ -368,13 +368,13 @@ def check_point(config: Config, values: dict) -> str:
     ttl = cluster.ttl
     if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
         fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
-    policy, reason = built_policy(cluster)
+    _, reason = built_policy(cluster)  # built once, to check its parameters
     if reason:
         fail(reason)
     reason = run_limits(config)
     if reason:
         fail(reason)
-    return request_loop(policy)
+    return request_loop(config)
 
 
 def built_policy(cluster: ClusterSection) -> tuple[Policy | None, str | None]:

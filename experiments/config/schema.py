@@ -50,6 +50,7 @@ from experiments.config.checks import (
     text_or_empty,
     written,
 )
+from sim.vocabulary import CHOICES  # the cluster's words (write policies, balancers, ...)
 from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 from workloads.traces import DISORDER
 
@@ -298,7 +299,7 @@ class ClusterSection:
     policy_params: dict = key({}, table, "keyword parameters of the policy, e.g. { bits = 2 } for clock")
     balancer: str = key(
         "consistent",
-        choice("consistent", "modulo", "rendezvous", "random", "p2c", "bounded"),
+        choice(*CHOICES["balancer"]),
         "how reads pick a node: hashing (modulo, consistent ring, rendezvous), random spray, "
         "power of two choices (p2c), consistent hashing with bounded loads",
     )
@@ -313,12 +314,12 @@ class ClusterSection:
     )
     ttl_mode: str = key(
         "insert",
-        choice("insert", "refresh"),
+        choice(*CHOICES["ttl_mode"]),
         '"insert": TTL set when stored (memcached); "refresh": every hit restarts it',
     )
     expiry: str = key(
         "lazy",
-        choice("lazy", "active"),
+        choice(*CHOICES["expiry"]),
         '"lazy": an expired entry is dropped when looked up; "active": when it expires, freeing space',
     )
     node_concurrency: int = key(
@@ -331,7 +332,7 @@ class ClusterSection:
     )
     write_policy: str = key(
         "invalidate",
-        choice("invalidate", "update", "none"),
+        choice(*CHOICES["write_policy"]),
         "what a write does when it lands: delete cached copies (cache-aside), write "
         "through (copies and the key's home nodes get the new value), or nothing "
         "(copies stay stale until they expire)",
