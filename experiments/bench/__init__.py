@@ -20,6 +20,10 @@ run (`--only` picks some; `--quick` makes each short):
     readers     trace reading per format (csv, txt, oracleGeneral)
     streaming   replay streamed from the trace file against replay in memory
     memory      peak memory of streaming a long trace through a policy
+    grid        kvsim replay's policy x size grid on 2 workers against 1 (zstd trace)
+    compressed  reading and replaying a zstd trace against the plain one
+    miniature   miniature simulation at 1% against full replays: speed and error
+    trace_stats `kvsim trace stats` on a long trace: seconds and peak memory
     sweep       a sweep on one worker against all cores
     dask        the quickstart on a local Dask cluster against the local pool
     configs     every shipped experiment's wall time on all cores
@@ -29,7 +33,8 @@ A section is a Section (common.py): a function from the run's context
 (quick or not, a scratch directory, the shared trace) to a dict of figures,
 and one from the figures to its lines of the report.  The modules group
 them: des (des, des_memory), replay (replay, policies), curves (mrc, shards), reading
-(readers, streaming, memory), scale (sweep, dask, configs), servers.
+(readers, streaming, memory), traces (grid, compressed, miniature, trace_stats),
+scale (sweep, dask, configs), servers.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from experiments.bench.reading import MEMORY, READERS, STREAMING
 from experiments.bench.replay import POLICIES, REPLAY
 from experiments.bench.scale import CONFIGS, DASK, SWEEP
 from experiments.bench.servers import SERVERS
+from experiments.bench.traces import COMPRESSED, GRID, MINIATURE, TRACE_STATS
 from policies.compiled import engine
 
 #: every section by name, in the order they run and are reported
@@ -60,6 +66,10 @@ SECTIONS: dict[str, Section] = {
         READERS,
         STREAMING,
         MEMORY,
+        GRID,
+        COMPRESSED,
+        MINIATURE,
+        TRACE_STATS,
         SWEEP,
         DASK,
         CONFIGS,

@@ -4,7 +4,8 @@
     kvsim plan [CONFIG] [--hit-ratio H] [--p99-ms MS] ... [--vary KEY] [--range LO:HI] [--survive 1]
     kvsim plot DIR
     kvsim policies
-    kvsim replay TRACE ... | kvsim mrc TRACE ...
+    kvsim replay TRACE|DIR... | kvsim mrc TRACE ...
+    kvsim trace stats TRACE|DIR... | kvsim trace fit TRACE --out W.toml | kvsim trace make OUT ...
     kvsim validate redis|memcached TRACE --memory 64MiB [...]
     kvsim bench [--quick] [--json] [--only SECTIONS]
 
@@ -27,6 +28,7 @@ from experiments.cli.plan import add_plan_command
 from experiments.cli.policies import add_policies_command
 from experiments.cli.run import add_plot_command, add_run_command
 from experiments.cli.trace import add_trace_commands
+from experiments.cli.trace_tools import add_trace_tools
 from experiments.cli.validate import add_validate_command
 from experiments.config import ConfigError
 from experiments.config.user_code import look_in_the_current_folder
@@ -100,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_plot_command(commands)
     add_policies_command(commands)
     add_trace_commands(commands)
+    add_trace_tools(commands)
     add_validate_command(commands)
     add_bench_command(commands)
     return parser

@@ -31,6 +31,21 @@ def worker_count(text: str) -> int:
     return value
 
 
+def integer_in(low: int, high: int):
+    """An argparse type: an integer from `low` to `high`, or a one-line error saying so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low:,} to {high:,}; got {text!r}")
+        return value
+
+    return parse
+
+
 def add_import_option(parser: argparse.ArgumentParser) -> None:
     """--import MODULE: import a module first, so the policies it registers are known by name."""
     parser.add_argument(
@@ -55,8 +70,9 @@ def add_trace_options(parser, time_unit: bool = True) -> None:
         parser.add_argument(
             "--time-unit",
             choices=TIME_UNITS,
-            default="s",
-            help="the unit of the trace's timestamps, for policies that read the clock (default s)",
+            default=None,
+            help="the unit of the trace's timestamps, for policies that read the clock "
+            "(default: the unit the format fixes, such as Twitter's s or MSR's 100 ns ticks, else s)",
         )
     parser.add_argument(
         "--key-type",
@@ -67,8 +83,13 @@ def add_trace_options(parser, time_unit: bool = True) -> None:
     )
 
 
-def trace_file(args) -> TraceFile:
-    """The trace named on the command line (`args.trace`) with the reader options add_trace_options declared."""
+def trace_file(args, path: Path | None = None) -> TraceFile:
+    """The trace named on the command line (`args.trace`, or `path`) with the reader options add_trace_options declared."""
     return TraceFile(
-        args.trace, args.format, args.key_column, args.size_column, args.key_type, getattr(args, "time_unit", "s")
+        args.trace if path is None else path,
+        args.format,
+        args.key_column,
+        args.size_column,
+        args.key_type,
+        getattr(args, "time_unit", None),
     )

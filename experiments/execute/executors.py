@@ -1,7 +1,10 @@
 """Where the runs of an experiment are simulated: in this process, a local pool, or Dask.
 
 Three executors share one small interface, ``imap(points)``: an iterator over
-the records of the given points, in the order they finish.
+the records of the given points, in the order they finish.  ``imap(tasks,
+work)`` does the same for any picklable tasks and a pure module-level
+function `work` of one task (`kvsim replay`'s grid: experiments/trace/grid.py);
+without `work`, ``run_point``.
 
     InProcess     one run after another in this process (--workers 1)
     LocalPool     a pool of processes on this machine (--workers N)
@@ -22,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 
@@ -62,8 +65,10 @@ def run_point(point: Point) -> dict:
 class InProcess:
     """One run after another, in this process: no start-up cost, easy to debug."""
 
-    def imap(self, points: list[Point]) -> Iterator[dict]:
-        yield from map(run_point, points)
+    slots = 1  # runs at once
+
+    def imap(self, points: list, work: Callable | None = None) -> Iterator:
+        yield from map(work or run_point, points)
 
     def close(self, abandon: bool = False) -> None:
         pass
@@ -112,17 +117,19 @@ class LocalPool:
     """Runs in a pool of worker processes on this machine."""
 
     def __init__(self, workers: int):
+        self.slots = workers  # runs at once
         self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start, initargs=(os.getpid(),))
         # The first task starts every worker.  Start them now, before a
         # progress bar's thread exists: forking a process that has threads
         # can deadlock the child.
         self.pool.submit(os.getpid).result()
 
-    def imap(self, points: list[Point]) -> Iterator[dict]:
+    def imap(self, points: list, work: Callable | None = None) -> Iterator:
+        work = work or run_point  # looked up now, not when the method was defined
         if len(points) <= 1:  # not worth a trip to another process
-            yield from map(run_point, points)
+            yield from map(work, points)
             return
-        futures = {self.pool.submit(run_point, point) for point in points}
+        futures = {self.pool.submit(work, point) for point in points}
         try:
             while futures:
                 done, futures = wait(futures, return_when=FIRST_COMPLETED)
@@ -181,12 +188,18 @@ class DaskCluster:
                 "is it running, and is the address right?"
             ) from None
 
-    def imap(self, points: list[Point]) -> Iterator[dict]:
+    @property
+    def slots(self) -> int:
+        """Runs at once: the threads of the scheduler's workers."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def imap(self, points: list, work: Callable | None = None) -> Iterator:
         from distributed import as_completed
 
+        work = work or run_point
         # pure=False: every run is a task of its own; no need to hash each
         # point's config into a task name.
-        futures = [self.client.submit(run_point, point, pure=False) for point in points]
+        futures = [self.client.submit(work, point, pure=False) for point in points]
         try:
             for future in as_completed(futures, loop=self.client.loop):
                 yield future.result()

@@ -3,7 +3,8 @@
 `draw(out)` reads DIR's manifest.json and tables (summary.csv, nodes.csv,
 latency.csv, and timeseries.csv), asks `plan` which figures suit what was
 swept, and writes each as DIR/<name>.png and DIR/<name>.svg.  A folder
-written by `kvsim mrc` gets its miss-ratio curve redrawn instead (mrc.py).
+written by `kvsim mrc` gets its miss-ratio curve redrawn instead (mrc.py),
+one written by `kvsim replay --out` its grid's figures (replay.py).
 Nothing here runs a simulation, so `kvsim plot DIR` redraws an experiment
 (for instance after changing a figure) and draws the same bytes as the run
 did: the files carry no timestamp or version, and SVG ids come from a fixed
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from experiments.plots import mrc
+from experiments.plots import mrc, replay
 from experiments.plots.bars import policy_compare
 from experiments.plots.curves import capacity_curve, node_scaling, p99_capacity, sweep_curve, ttl_curve
 from experiments.plots.labels import axis_label
@@ -78,12 +79,14 @@ def draw(out: Path) -> list[Path]:
     """Draw every planned figure of DIR into DIR (or its miss-ratio curve); returns the files written."""
     out = Path(out)
     written = mrc.draw_curve(out) if mrc.holds_curve(out) else []
+    written += replay.draw(out) if replay.holds_grid(out) else []
     if not (out / "manifest.json").exists():
         if written:
             return written
         raise FileNotFoundError(
-            f"{out}: no experiment here (no manifest.json) and no miss-ratio curve (no mrc.csv); "
-            f"run `kvsim run --out {out}` or `kvsim mrc TRACE --out {out}` first"
+            f"{out}: no experiment here (no manifest.json) and no miss-ratio curve (no mrc.csv) or replay "
+            f"grid (no replay.csv); run `kvsim run --out {out}`, `kvsim mrc TRACE --out {out}` or "
+            f"`kvsim replay TRACE... --out {out}` first"
         )
     tables = load(out)
     names = plan(tables.sweep, has_time_course(tables.timeseries), tables.one_node)

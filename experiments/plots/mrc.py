@@ -1,6 +1,7 @@
 """The folder of a `kvsim mrc` miss-ratio curve: its files, who may write there, and its figure.
 
-DIR/mrc.csv   capacity, miss_ratio (and byte_miss_ratio when the trace has sizes)
+DIR/mrc.csv   capacity, miss_ratio (and byte_miss_ratio when the trace has sizes, exact_miss_ratio
+              with --check)
 DIR/mrc.json  what curve the folder holds: the trace, policy, capacities and
               method (`kvsim mrc` refuses to replace another curve's folder
               without --force), and what the figure's title says
@@ -93,6 +94,11 @@ def curve_figure(table: pd.DataFrame, about: dict):
     ax.plot(x, table["miss_ratio"], marker=marker, markersize=3, label="miss ratio")
     if "byte_miss_ratio" in table.columns:
         ax.plot(x, table["byte_miss_ratio"], marker=marker, markersize=3, linestyle="--", label="byte miss ratio")
+    if "exact_miss_ratio" in table.columns:  # --check: the full replays beside the sampled curve
+        ax.plot(
+            x, table["exact_miss_ratio"], color="black", linewidth=1, linestyle=":", label="miss ratio, full replays"
+        )
+    if len(ax.get_lines()) > 1:
         ax.legend()
     log = x[0] > 0 and x[-1] / x[0] >= 20
     if log:

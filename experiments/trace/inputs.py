@@ -14,7 +14,9 @@ trace's sizes.  `replay` takes a comma-separated list and may mix the two;
 
 Time.  A policy that reads the clock (Redis's LRU clock and LFU decay,
 memcached's LRU ages) is given each request's timestamp times --time-unit
-(default s); a trace without timestamps advances one second per request.
+(default: the unit the format fixes, such as Twitter's seconds or MSR's
+100 ns ticks, else s); a trace without timestamps advances one second per
+request.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from experiments.config import ConfigError
 from experiments.config.checks import Capacity, Invalid, capacity_text
 from policies import PolicyError, policy_class
 from policies.compiled import make_fast_policy
-from workloads.traces import TIME_UNITS, TraceError, detect_format, open_trace
+from workloads.traces import TIME_UNITS, TraceError, detect_format, open_trace, reader_options
 
 DEFAULT_POINTS = 50
 #: the most capacities a curve has (each is a replay, or a point of LRU's one pass)
@@ -53,24 +55,36 @@ class TraceFile:
     key_column: str | None = None
     size_column: str | None = None
     key_type: str = "auto"
-    time_unit: str = "s"  # what its timestamps count, for policies that read the clock
+    time_unit: str | None = None  # what its timestamps count (None: the format's own unit, else s)
 
     def open(self):
-        """The trace, opened with its reader options (TraceCommandError when it cannot be)."""
-        options = {"key_type": self.key_type}
-        if self.key_column or self.size_column:
-            if (self.format or _extension_format(self.path)) != "csv":
-                raise TraceCommandError("--key-column and --size-column apply to CSV traces only")
-            if self.key_column:
-                options["key"] = self.key_column
-            if self.size_column:
-                options["size"] = self.size_column
-        if (self.format or _extension_format(self.path)) == "oraclegeneral":
-            options.pop("key_type")  # binary ids are integers already
+        """The trace, opened with its reader options (TraceCommandError when it cannot be).
+
+        A reader gets only the options it takes (``reader_options``): the
+        key type for every text format, the key and size columns for CSV.
+        """
+        fmt = self.format or _extension_format(self.path)
+        if (self.key_column or self.size_column) and fmt != "csv":
+            raise TraceCommandError("--key-column and --size-column apply to CSV traces only")
+        wanted = {"key_type": self.key_type, "key": self.key_column, "size": self.size_column}
+        takes = reader_options(fmt) if fmt else ()
+        options = {name: value for name, value in wanted.items() if name in takes and value is not None}
         try:
             return open_trace(self.path, self.format, **options)
         except TraceError as error:
             raise TraceCommandError(str(error)) from None
+
+    def seconds_per_unit(self, trace) -> float:
+        """Seconds per timestamp unit: --time-unit's, else the format's own (Twitter's s, MSR's 100 ns), else 1."""
+        if self.time_unit is not None:
+            return TIME_UNITS[self.time_unit]
+        return trace.seconds_per_unit or 1.0
+
+    def unit_name(self, trace) -> str:
+        """The unit as a run's identity records it: --time-unit's name, else the format's ("1e-07 s"), else "s"."""
+        if self.time_unit is not None or trace.seconds_per_unit is None:
+            return self.time_unit or "s"
+        return f"{trace.seconds_per_unit:g} s"
 
 
 def _extension_format(path: Path) -> str | None:
@@ -80,9 +94,12 @@ def _extension_format(path: Path) -> str | None:
         return None  # open_trace will say so
 
 
-def in_seconds(batches, unit: str):
-    """The trace's batches with their timestamps in seconds (a trace without any counts requests)."""
-    scale = TIME_UNITS[unit]
+def in_seconds(batches, unit: str | float):
+    """The trace's batches with their timestamps in seconds (a trace without any counts requests).
+
+    unit: a TIME_UNITS name, or seconds per unit (TraceFile.seconds_per_unit).
+    """
+    scale = TIME_UNITS[unit] if isinstance(unit, str) else float(unit)
     for batch in batches:
         yield dataclasses.replace(batch, time=batch.time * scale)
 

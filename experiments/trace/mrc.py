@@ -1,7 +1,8 @@
 """`kvsim mrc`: a policy's miss-ratio curve over a trace; mrc.csv, mrc.json and the figure.
 
     kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
-              [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N] [--shards RATE | --shards-size N]
+              [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N]
+              [--shards RATE | --shards-size N | --sample RATE] [--check]
 
 `make_curve` writes DIR/mrc.csv, DIR/mrc.json (what curve the folder holds) and
 the figure (experiments/plots/mrc.py draws it, and `kvsim plot DIR` redraws
@@ -13,7 +14,14 @@ The methods (see policies/mrc.py): LRU is one pass of stack depths, exact
 to the miss, or SHARDS sampling with --shards RATE (fixed rate) or
 --shards-size N (at most N sampled keys); every other policy is replayed at
 each capacity, or with --shards RATE in miniature (sampled keys, capacities
-scaled by RATE).
+scaled by RATE).  --sample RATE is miniature simulation for every policy,
+LRU included (Waldspurger, Saemundsson, Ahmad and Park, USENIX ATC 2017):
+the requests whose key is in the spatial sample of RATE replayed through
+caches of RATE x each capacity.  Only sampled keys are numbered for the
+compiled kernels, so memory follows the sample.  With --check, the exact
+curve is computed too (full replays, or LRU's exact stack depths, which
+equal them) and mrc.csv gains exact_miss_ratio; the output says the mean
+and largest absolute error, and both times.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from experiments.config import ConfigError
@@ -30,8 +39,8 @@ from experiments.output.outdir import claim
 from experiments.trace.inputs import TraceCommandError, TraceFile, in_seconds
 from policies import PolicyError
 from policies.compiled import engine
-from policies.mrc import MissRatioCurve, miss_ratio_curve
-from workloads.ids import dense_batches
+from policies.mrc import MissRatioCurve, miss_ratio_curve, replay_mrc, shards_sample
+from workloads.ids import DenseBatch, DenseIds, dense_batches
 from workloads.traces import TraceError
 
 
@@ -44,6 +53,13 @@ class Made:
     path: Path  # DIR/mrc.csv
     figures: list
     elapsed: float
+    exact: MissRatioCurve | None = None  # with --check: the full replays' curve
+    exact_elapsed: float = 0.0
+
+    @property
+    def errors(self) -> np.ndarray:
+        """|sampled - exact| miss ratio at each capacity (with --check)."""
+        return np.abs(self.curve.miss_ratio - self.exact.miss_ratio)
 
 
 def make_curve(
@@ -56,25 +72,34 @@ def make_curve(
     warmup: int,
     rate,
     max_keys,
-    time_unit: str,
+    time_unit: str | float,
     force: bool,
+    mini: bool = False,
+    check: bool = False,
 ) -> Made:
     """Compute the curve and write DIR (locked while it writes; another curve's folder only with `force`).
 
     `identity` (curve_identity) says what curve DIR holds once written.
+    `mini`: miniature simulation at `rate` for any policy (--sample);
+    `check`: the exact curve too, beside it (--check).
     """
     from experiments.plots import mrc as folder  # matplotlib loads only now: the other commands start fast
 
     with claim(out) as out:
         folder.refuse_another(out, identity, force)
         started = time.perf_counter()
-        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, time_unit)
+        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, time_unit, mini)
         elapsed = time.perf_counter() - started
-        table = curve_table(curve, trace.has_size)
+        exact, exact_elapsed = None, 0.0
+        if check:
+            started = time.perf_counter()
+            exact = compute_curve(name, trace, capacities, count_bytes, warmup, None, None, time_unit)
+            exact_elapsed = time.perf_counter() - started
+        table = curve_table(curve, trace.has_size, exact)
         about = {"trace": trace.path.name, "policy": name, "method": curve.method, "rate": curve.rate}
         about |= {"count_bytes": count_bytes, "requests": curve.requests}  # what the figure's title and axis say
         figures = folder.write(out, table, {"curve": identity, "about": about})
-    return Made(curve, table, out / folder.CSV, figures, elapsed)
+    return Made(curve, table, out / folder.CSV, figures, elapsed, exact, exact_elapsed)
 
 
 def default_out(trace, name: str) -> Path:
@@ -83,7 +108,16 @@ def default_out(trace, name: str) -> Path:
 
 
 def curve_identity(
-    source: TraceFile, trace, name: str, capacities, count_bytes: bool, warmup: int, rate, max_keys
+    source: TraceFile,
+    trace,
+    name: str,
+    capacities,
+    count_bytes: bool,
+    warmup: int,
+    rate,
+    max_keys,
+    mini: bool = False,
+    check: bool = False,
 ) -> dict:
     """What makes two curves one: the trace and how it is read, the policy, capacities, warm-up and sampling."""
     return {
@@ -92,27 +126,37 @@ def curve_identity(
         "key_column": source.key_column,
         "size_column": source.size_column,
         "key_type": source.key_type,
-        "time_unit": source.time_unit,
+        "time_unit": source.unit_name(trace),
         "policy": name,
         "capacities": capacities.tolist(),
         "count_bytes": count_bytes,
         "warmup": warmup,
         "shards": rate,
         "shards_size": max_keys,
+        "sample": mini,
+        "check": check,
     }
 
 
 def compute_curve(
-    name: str, trace, capacities, count_bytes: bool, warmup: int, rate, max_keys, time_unit
+    name: str, trace, capacities, count_bytes: bool, warmup: int, rate, max_keys, time_unit, mini: bool = False
 ) -> MissRatioCurve:
-    """The curve, with the trace's or the sampler's mistakes as one-line errors."""
+    """The curve, with the trace's or the sampler's mistakes as one-line errors.
+
+    `mini`: miniature simulation at `rate`, whatever the policy (LRU too).
+    """
 
     def chunks():  # the trace, read once per pass: times in seconds (a timed policy), dense ids (compiled ones)
         batches = in_seconds(trace.chunks(), time_unit)
-        return dense_batches(batches) if engine() == "compiled" else batches
+        if engine() != "compiled":
+            return batches
+        return sampled_dense_batches(batches, rate) if mini else dense_batches(batches)
 
     try:
-        curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)
+        if mini:
+            curve = replay_mrc(name, chunks, capacities, count_bytes, warmup, rate)
+        else:
+            curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
     except ValueError as error:
@@ -122,6 +166,20 @@ def compute_curve(
     if curve.requests == 0:
         raise TraceCommandError(f"--warmup {warmup} covers the whole trace: nothing to count")
     return curve
+
+
+def sampled_dense_batches(batches, rate: float):
+    """Batches with dense ids for the keys in the spatial sample of `rate` only (0 for the others).
+
+    The miniature replay keeps only the sampled requests (the same hash
+    decides), so numbering the rest would cost time and memory for nothing.
+    """
+    dense = DenseIds()
+    for batch in batches:
+        keep = shards_sample(batch.key, rate)
+        ids = np.zeros(len(batch.key), dtype=np.int32)
+        ids[keep] = dense(batch.key[keep])
+        yield DenseBatch(batch.key, batch.size, ids, batch.time)
 
 
 def _stem(path: Path) -> str:
@@ -144,11 +202,13 @@ def describe_method(curve: MissRatioCurve) -> str:
     }.get(curve.method, curve.method)
 
 
-def curve_table(curve: MissRatioCurve, sizes: bool) -> pd.DataFrame:
-    """capacity, miss_ratio, and byte_miss_ratio when the trace has sizes."""
+def curve_table(curve: MissRatioCurve, sizes: bool, exact: MissRatioCurve | None = None) -> pd.DataFrame:
+    """capacity, miss_ratio, and byte_miss_ratio when the trace has sizes; exact_miss_ratio with `exact`."""
     columns = {"capacity": curve.capacities, "miss_ratio": curve.miss_ratio}
     if sizes:
         columns["byte_miss_ratio"] = curve.byte_miss_ratio
+    if exact is not None:
+        columns["exact_miss_ratio"] = exact.miss_ratio
     table = pd.DataFrame(columns)
     check_table(table, "mrc.csv")
     return table

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from experiments.config.checks import Capacity
 from experiments.output.domains import check_numbers
 from experiments.trace.inputs import TraceCommandError, build_policy, in_seconds
 from policies.compiled import engine_of
-from policies.replay import Replayer, prepare_offline
+from policies.replay import ReplayCounts, Replayer, prepare_offline
 from workloads.ids import DenseIds
 from workloads.traces import TraceError
 
@@ -30,33 +29,29 @@ from workloads.traces import TraceError
 REPLAY_FIELDS = ("policy", "capacity", "requests", "hits", "misses", "miss_ratio", "byte_miss_ratio", "engine")
 
 
-def replay_rows(trace, names: list[str], capacities: list[Capacity], warmup: int, time_unit: str) -> list[dict]:
-    """One result per policy and capacity (policies first), all fed from one read of `trace`.
-
-    `time_unit`: what the trace's timestamps count, for policies that read the clock.
-    """
-    runs = []  # (policy name, capacity as written, replayer)
-    for name in names:
-        for capacity in capacities:
-            policy = build_policy(name, capacity.amount, capacity.counts_bytes)
-            runs.append((name, capacity.written, Replayer(policy, capacity.counts_bytes, warmup)))
+def replay_cells(trace, cells, warmup: int, time_unit: str | float) -> list[tuple[ReplayCounts, str]]:
+    """(counts, engine) for each (policy name, capacity amount, counts bytes) cell, from one read of `trace`."""
+    replayers = []
+    for name, amount, counts_bytes in cells:
+        policy = build_policy(name, amount, counts_bytes)
+        replayers.append(Replayer(policy, counts_bytes, warmup))
     # Compiled policies index their arrays by the keys' dense ids, numbered here once for all.
-    dense = DenseIds() if any(engine_of(replayer.policy) == "compiled" for _, _, replayer in runs) else None
+    dense = DenseIds() if any(engine_of(replayer.policy) == "compiled" for replayer in replayers) else None
     try:
         # Numbering the whole future first, the chunks then only look their ids up.
-        prepare_offline([replayer.policy for _, _, replayer in runs], trace.keys, dense)
+        prepare_offline([replayer.policy for replayer in replayers], trace.keys, dense)
         for batch in in_seconds(trace.chunks(), time_unit):
             ids = None if dense is None else dense(batch.key)
-            for _, _, replayer in runs:
+            for replayer in replayers:
                 replayer.feed(batch.key, batch.size, times=batch.time, ids=ids)
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
-    total = runs[0][2].position
+    total = replayers[0].position
     if warmup >= total:
-        raise TraceCommandError(f"--warmup {warmup} covers the whole trace ({total} requests): nothing to count")
-    return [
-        replay_row(name, capacity, replayer.counts, engine_of(replayer.policy)) for name, capacity, replayer in runs
-    ]
+        raise TraceCommandError(
+            f"{trace.path}: --warmup {warmup} covers the whole trace ({total} requests): nothing to count"
+        )
+    return [(replayer.counts, engine_of(replayer.policy)) for replayer in replayers]
 
 
 def replay_row(policy: str, capacity, counts, engine_name: str) -> dict:
@@ -75,6 +70,6 @@ def replay_row(policy: str, capacity, counts, engine_name: str) -> dict:
     return row
 
 
-def format_table(rows: list[dict]) -> str:
-    table = pd.DataFrame(rows, columns=list(REPLAY_FIELDS))
+def format_table(rows: list[dict], columns=REPLAY_FIELDS) -> str:
+    table = pd.DataFrame(rows, columns=list(columns))
     return table.to_string(index=False, float_format=lambda v: f"{v:.6f}")

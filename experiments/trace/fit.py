@@ -1,0 +1,249 @@
+"""`kvsim trace fit`: a workload config fitted to a trace, with what could not be fitted in its comments.
+
+    kvsim trace fit cluster52.twitter.zst --out workload.toml
+    kvsim run workload.toml
+
+What is fitted, from the passes of `kvsim trace stats` (experiments/trace/stats.py):
+
+popularity   Zipf alpha and catalogue by maximum likelihood on the frequency of frequencies,
+             with a share of one-hit-wonder requests beside the law (workload.one_hit_fraction)
+             when the trace has more singletons than any Zipf law gives (popularity.py)
+arrivals     Poisson at the trace's mean rate; diurnal (amplitude and peak of a day's cosine,
+             fitted to the rate over time) when the trace spans two days or more
+object_size  constant when every object has one size, else lognormal (median and sigma of the
+             log sizes, each object counted once)
+writes       workload.write_fraction: the share of writes
+ttl          cluster.ttl: constant, or lognormal from the TTLs writes set
+run          requests: the trace's (at most 10,000,000), no warm-up, one seed; one node, LRU,
+             a sweep of capacities at 1%, 5%, 10%, 25% and 50% of the trace's objects
+
+Then the check that says whether the model reproduces the trace: the LRU
+miss-ratio curve of the fitted workload (its requests generated as `kvsim
+run` would, as many as the trace has, up to 5,000,000) against the trace's
+own, at 12 sizes from 0.1% to 100% of the objects: the largest gap is
+written in the file.  What the model cannot express is said in comments:
+temporal locality that independent requests do not have (a trace whose
+reuse distances bunch up, as in periodic re-reads, gives a gap the
+popularity law cannot close), a popularity that one Zipf law fits poorly
+(its KS distance), a request rate that varies without a daily period,
+operations other than reads and writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from experiments.trace.popularity import ZipfFit, fit_zipf
+from experiments.trace.stats import StatsPass, first_pass
+from policies.mrc import lru_mrc
+from workloads import Constant, Diurnal, Lognormal, Poisson, Workload, Zipf
+
+DAY = 86_400.0
+MAX_REQUESTS = 10_000_000  # run.requests at most (a longer trace still fits; the run is shorter)
+CHECK_REQUESTS = 5_000_000  # requests of the model generated for the check, at most
+SHARES = (1, 5, 10, 25, 50)  # the sweep's capacities, percent of the trace's objects
+#: a trace beyond this many objects has its own curve drawn on a SHARDS sample
+EXACT_CURVE_OBJECTS = 200_000
+
+
+@dataclass
+class FittedWorkload:
+    """What `kvsim trace fit` found: the [workload], [cluster] and [run] values, the check, the notes."""
+
+    trace: str
+    requests: int
+    objects: int
+    zipf: ZipfFit
+    rate: float
+    arrivals: str | dict
+    object_size: int | dict
+    write_fraction: float
+    ttl: float | dict
+    capacities: list[int]
+    mrc_gap: float = 0.0  # the largest |model - trace| LRU miss ratio over the checked sizes
+    mrc_gap_at: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        zipf = self.zipf
+        lines = [
+            f"{self.trace}: {self.requests:,} requests, {self.objects:,} objects",
+            f"popularity: Zipf alpha {zipf.alpha:.4f} over {zipf.catalogue:,} keys (KS {zipf.ks:.4f})"
+            + (f", one-hit wonders {zipf.one_hit_fraction:.2%} of requests" if zipf.one_hit_fraction else ""),
+            f"arrivals: {self.rate:,.1f} requests/s, {self.arrivals if isinstance(self.arrivals, str) else 'diurnal'}",
+            f"LRU miss-ratio curve: the model within {self.mrc_gap:.4f} of the trace at every checked size",
+        ]
+        return "\n".join(lines + [f"note: {note}" for note in self.notes])
+
+
+def fit_workload(trace, seconds_per_unit: float) -> FittedWorkload:
+    """Fit every part of the module docstring to `trace` (read three times: two stats passes, one curve)."""
+    first = first_pass(trace)
+    state = StatsPass(first, trace.has_time)
+    for batch in trace.chunks():
+        state.feed(batch)
+    zipf = fit_zipf(state.count, one_hits=True)
+    if zipf.one_hit_fraction < 1e-4:  # nothing beyond the law: leave the key out of the config's meaning
+        zipf = replace(zipf, one_hit_fraction=0.0)
+    fitted = FittedWorkload(
+        trace=str(trace.path),
+        requests=first.requests,
+        objects=first.objects,
+        zipf=zipf,
+        rate=1000.0,
+        arrivals="poisson",
+        object_size=fit_sizes(state.first_size) if trace.has_size else 1,
+        write_fraction=state.writes / first.requests if trace.has_op else 0.0,
+        ttl=fit_ttl(state) if trace.has_ttl else 0,
+        capacities=sorted({max(1, round(first.objects * share / 100)) for share in SHARES}),
+    )
+    fit_arrivals(fitted, state, first, seconds_per_unit)
+    if zipf.ks > 0.05:
+        fitted.notes.append(
+            f"one Zipf law fits the objects' request counts only roughly (KS distance {zipf.ks:.3f}; "
+            "below 0.02 is close): the trace's popularity has another shape"
+        )
+    if first.requests > MAX_REQUESTS:
+        fitted.notes.append(f"run.requests is {MAX_REQUESTS:,}, not the trace's {first.requests:,}")
+    check_curve(fitted, trace)
+    return fitted
+
+
+def fit_sizes(first_size: np.ndarray) -> int | dict:
+    sizes = first_size[first_size > 0]
+    if not len(sizes) or sizes.min() == sizes.max():
+        return int(sizes[0]) if len(sizes) else 1
+    logs = np.log(sizes.astype(np.float64))
+    return {"dist": "lognormal", "median": float(np.exp(logs.mean())), "sigma": float(logs.std())}
+
+
+def fit_ttl(state: StatsPass) -> float | dict:
+    found = state.ttls.percentiles()
+    if not found:
+        return 0
+    if found["p10"] == found["p90"]:
+        return float(found["p50"])
+    sigma = (np.log(found["p90"]) - np.log(max(found["p10"], 1e-9))) / 2.563  # 10th to 90th: 2.563 sigmas
+    return {"dist": "lognormal", "median_s": float(found["p50"]), "sigma": float(sigma)}
+
+
+def fit_arrivals(fitted: FittedWorkload, state: StatsPass, first, seconds_per_unit: float) -> None:
+    """Poisson at the mean rate; a daily cosine when the trace spans two days. Notes on what is left."""
+    span = (first.last_time - first.first_time) * seconds_per_unit
+    if not state.has_time or span <= 0:
+        fitted.notes.append("the trace has no timestamps (or one): workload.rate 1000/s is assumed, not fitted")
+        return
+    fitted.rate = first.requests / span
+    per_bin = state.rate.astype(np.float64)
+    mean = per_bin.mean()
+    peak = per_bin.max() / mean if mean else 1.0
+    if span >= 2 * DAY:
+        times = (np.arange(len(per_bin)) + 0.5) * span / len(per_bin)
+        phase = 2 * np.pi * times / DAY
+        cos, sin = (per_bin * np.cos(phase)).mean() / mean * 2, (per_bin * np.sin(phase)).mean() / mean * 2
+        amplitude = float(min(0.99, np.hypot(cos, sin)))
+        fitted.arrivals = {
+            "process": "diurnal",
+            "amplitude": round(amplitude, 4),
+            "period_s": DAY,
+            "peak_s": round(float(np.arctan2(sin, cos) % (2 * np.pi) / (2 * np.pi) * DAY), 1),
+        }
+    elif peak > 2.0:
+        fitted.notes.append(
+            f"the request rate varies (its peak over 1/100 of the trace is {peak:.1f}x the mean) without a "
+            "daily period to fit in the trace's span: the arrivals are Poisson at the mean rate"
+        )
+
+
+def model_workload(fitted: FittedWorkload) -> Workload:
+    """The workload the config describes (as `kvsim run` builds it), for the check."""
+    zipf = fitted.zipf
+    arrivals = fitted.arrivals
+    if isinstance(arrivals, dict):
+        arrivals = Diurnal(fitted.rate, arrivals["amplitude"], arrivals["period_s"], arrivals["peak_s"])
+    else:
+        arrivals = Poisson(fitted.rate)
+    size = fitted.object_size
+    size = Lognormal(size["median"], size["sigma"]) if isinstance(size, dict) else Constant(size)
+    return Workload(
+        Zipf(zipf.catalogue, zipf.alpha),
+        arrivals,
+        size,
+        fitted.write_fraction,
+        one_hit_fraction=zipf.one_hit_fraction,
+    )
+
+
+def check_curve(fitted: FittedWorkload, trace) -> None:
+    """The largest gap between the model's LRU miss-ratio curve and the trace's, at 12 sizes."""
+    capacities = np.unique(np.geomspace(max(1, fitted.objects // 1000), fitted.objects, 12).astype(np.int64))
+    rate = None if fitted.objects <= EXACT_CURVE_OBJECTS else EXACT_CURVE_OBJECTS / fitted.objects
+    own = lru_mrc(lambda: trace.chunks(), capacities, rate=rate).miss_ratio
+    requests = min(fitted.requests, CHECK_REQUESTS)
+    model = model_workload(fitted)
+    keys = (batch.key for batch in model.batches(1, requests))
+    theirs = lru_mrc([(k, np.ones(len(k), dtype=np.int64)) for k in keys], capacities, rate=rate).miss_ratio
+    gaps = np.abs(theirs - own)
+    fitted.mrc_gap, fitted.mrc_gap_at = float(gaps.max()), int(capacities[gaps.argmax()])
+    if fitted.mrc_gap > 0.03:
+        fitted.notes.append(
+            f"the model's LRU miss ratio is {fitted.mrc_gap:.3f} from the trace's at {fitted.mrc_gap_at:,} objects: "
+            "the trace has temporal locality (reuse bunched in time, bursts, re-reads at a period) that "
+            "independent requests from a popularity law do not have"
+        )
+
+
+# -- the config file -----------------------------------------------------------------------------
+
+
+def _toml(value) -> str:
+    """A value as TOML writes it: numbers, strings, inline tables of them, lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:_}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + " }"
+    return "[" + ", ".join(_toml(item) for item in value) + "]"
+
+
+def _comment(text: str, width: int = 88) -> list[str]:
+    import textwrap
+
+    return ["# " + line for line in textwrap.wrap(text, width - 2)]
+
+
+def workload_toml(fitted: FittedWorkload) -> str:
+    """The config `kvsim run` reads: a header saying what was fitted and what could not be, then the sections."""
+    zipf = fitted.zipf
+    name = "fit-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in fitted.trace.rsplit("/", 1)[-1])
+    lines = [f"# Fitted by `kvsim trace fit` to {fitted.trace}:"]
+    lines += _comment(
+        f"{fitted.requests:,} requests to {fitted.objects:,} objects.  Popularity: Zipf alpha {zipf.alpha:.4f} "
+        f"over {zipf.catalogue:,} keys (maximum likelihood on how many objects were requested how many times; "
+        f"KS distance {zipf.ks:.4f})"
+        + (f", and {zipf.one_hit_fraction:.2%} of requests for one-hit wonders" if zipf.one_hit_fraction else "")
+        + f".  The LRU miss-ratio curve of this workload is within {fitted.mrc_gap:.4f} of the trace's at 12 sizes "
+        f"from 0.1% to 100% of its objects (largest gap at {fitted.mrc_gap_at:,} objects)."
+    )
+    if fitted.notes:
+        lines += ["#", "# Not fitted, or fitted only roughly:"]
+        for note in fitted.notes:
+            lines += _comment(f"- {note}")
+    lines += ["", f"name = {_toml(name)}", "", "[run]"]
+    lines += [f"requests = {_toml(min(fitted.requests, MAX_REQUESTS))}", "warmup = 0", "seeds = [1]", ""]
+    lines += ["[workload]", f"keys = {_toml(zipf.catalogue)}", 'popularity = "zipf"', f"alpha = {_toml(zipf.alpha)}"]
+    lines += [f"rate = {_toml(fitted.rate)}", f"arrivals = {_toml(fitted.arrivals)}"]
+    lines += [f"object_size = {_toml(fitted.object_size)}", f"write_fraction = {_toml(fitted.write_fraction)}"]
+    lines += [f"one_hit_fraction = {_toml(zipf.one_hit_fraction)}", ""]
+    lines += ["[cluster]", "nodes = 1", f"capacity = {_toml(fitted.capacities[len(fitted.capacities) // 2])}"]
+    lines += ['policy = "lru"', f"ttl = {_toml(fitted.ttl)}", ""]
+    lines += [f"[sweep]                     # {', '.join(f'{s}%' for s in SHARES)} of the trace's objects"]
+    lines += [f'"cluster.capacity" = {_toml(fitted.capacities)}', ""]
+    return "\n".join(lines)
