@@ -162,6 +162,9 @@ def test_replay_counts_add_up_and_repeat(case):
 def test_string_and_tuple_keys_work(name):
     keys = [f"user:{i % 13}" for i in range(200)] + [("t", i % 7) for i in range(100)]
     counts = replay(make_policy(name, 8), keys)
+    if name == "mq":  # its upper queues keep the first loop's keys: no hit at all, as libcachesim's (test_mq.py)
+        assert counts.requests == 300 and counts.hits == 0
+        return
     assert counts.requests == 300 and 0 < counts.hits < 300
 
 

@@ -67,6 +67,7 @@ LIBCACHESIM = {
     "gdsf": "GDSF",
     "random": "Random",
     "lruk": "LRUK",
+    "mq": "MQ",
 }
 EXACT = [name for name in LIBCACHESIM if name != "random"]
 
@@ -162,6 +163,7 @@ GOLDEN = {
     "gdsf": (2762, 1513, 1893, 1388),
     "random": (3530, 1843, 3852, 2681),  # ours, seed 0
     "lruk": (2713, 1465, 2854, 1996),
+    "mq": (2533, 1467, 2789, 1993),
 }
 # LRU behind each admission filter: (filter, its parameters, libcachesim's admissioner (built
 # when called) or None where the numbers are ours, misses per capacity or None where the
