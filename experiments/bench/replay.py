@@ -49,6 +49,7 @@ LIBCACHESIM_NAMES = {
     "random": "Random",
     "lruk": "LRUK",
     "mq": "MQ",
+    "clock2qplus": "Clock2QPlus",
 }
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace

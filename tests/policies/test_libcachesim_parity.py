@@ -68,6 +68,7 @@ LIBCACHESIM = {
     "random": "Random",
     "lruk": "LRUK",
     "mq": "MQ",
+    "clock2qplus": "Clock2QPlus",
 }
 EXACT = [name for name in LIBCACHESIM if name != "random"]
 
@@ -164,6 +165,7 @@ GOLDEN = {
     "random": (3530, 1843, 3852, 2681),  # ours, seed 0
     "lruk": (2713, 1465, 2854, 1996),
     "mq": (2533, 1467, 2789, 1993),
+    "clock2qplus": (2737, 1546, 3018, 2097),
 }
 # LRU behind each admission filter: (filter, its parameters, libcachesim's admissioner (built
 # when called) or None where the numbers are ours, misses per capacity or None where the
