@@ -50,6 +50,7 @@ LIBCACHESIM_NAMES = {
     "lruk": "LRUK",
     "mq": "MQ",
     "clock2qplus": "Clock2QPlus",
+    "beladysize": "BeladySize",
 }
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace
