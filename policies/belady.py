@@ -44,26 +44,18 @@ def _next_uses_numpy(keys: np.ndarray) -> list:
     return [NEVER if n < 0 else n for n in result]
 
 
-@register("belady")
-class Belady(SizedPolicy):
-    """The offline optimum (MIN); ``future`` may be given here or via ``prepare``."""
+class Foresight:
+    """The future of an offline policy: ``prepare(keys)``, then one ``_advance(key)`` per request.
 
-    summary = "Belady's optimum: evicts the key requested furthest in the future (needs the trace: replay only)."
+    Holds the prepared sequence and each request's next use (the index of
+    the next request to the same key, NEVER if none); Belady and BeladySize
+    (policies/beladysize.py) are written on it.
+    """
 
     offline = True
+    _future = None
+    _t = 0
 
-    def __init__(self, capacity: int, future=None):
-        super().__init__(capacity)
-        self._entry: dict = {}  # cached key -> its live heap entry
-        self._heap: list = []  # (-next use, request index, key): furthest next use on top
-        self._future = None
-        self._next_use = None
-        self._t = 0  # index of the next request
-        self._current = None  # (key, next use) of the latest request, for its insert
-        if future is not None:
-            self.prepare(future)
-
-    # -- the future ---------------------------------------------------------
     def prepare(self, keys) -> None:
         """Give the whole request sequence this policy will be asked about."""
         if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
@@ -87,22 +79,40 @@ class Belady(SizedPolicy):
         t = self._t
         if self._future is None:
             raise PolicyError(
-                "belady is an offline policy: give it the whole request sequence with "
+                f"{self.name} is an offline policy: give it the whole request sequence with "
                 "prepare(keys) before the first request (replay does this); it cannot run "
                 "in a timed model, which does not know the future"
             )
         if t >= len(self._future):
             raise PolicyError(
-                f"belady was prepared with {len(self._future)} requests and got more; when "
+                f"{self.name} was prepared with {len(self._future)} requests and got more; when "
                 "replaying a trace in parts, prepare() it with the whole sequence first"
             )
         if self._future[t] != key:
             raise PolicyError(
-                f"belady: request {t} is {key!r} but the prepared sequence has "
+                f"{self.name}: request {t} is {key!r} but the prepared sequence has "
                 f"{self._future[t]!r} there; it must see exactly the prepared requests, in order"
             )
         self._t = t + 1
         return self._next_use[t]
+
+
+@register("belady")
+class Belady(Foresight, SizedPolicy):
+    """The offline optimum (MIN); ``future`` may be given here or via ``prepare``."""
+
+    summary = "Belady's optimum: evicts the key requested furthest in the future (needs the trace: replay only)."
+
+    def __init__(self, capacity: int, future=None):
+        super().__init__(capacity)
+        self._entry: dict = {}  # cached key -> its live heap entry
+        self._heap: list = []  # (-next use, request index, key): furthest next use on top
+        self._future = None
+        self._next_use = None
+        self._t = 0  # index of the next request
+        self._current = None  # (key, next use) of the latest request, for its insert
+        if future is not None:
+            self.prepare(future)
 
     # -- the interface --------------------------------------------------------
     def lookup(self, key):
@@ -115,7 +125,7 @@ class Belady(SizedPolicy):
 
     def insert(self, key, size=1):
         if self._current is None or self._current[0] != key:
-            raise PolicyError("belady inserts only the key of the latest request (its next use is known)")
+            raise PolicyError(f"{self.name} inserts only the key of the latest request (its next use is known)")
         if key in self.sizes:
             self.remove(key)
         return self._insert_new(key, size, self._current[1])

@@ -47,6 +47,10 @@ LIBCACHESIM_NAMES = {
     "wtinylfu": "WTinyLFU",
     "belady": "Belady",
     "random": "Random",
+    "lruk": "LRUK",
+    "mq": "MQ",
+    "clock2qplus": "Clock2QPlus",
+    "beladysize": "BeladySize",
 }
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace

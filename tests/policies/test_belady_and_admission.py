@@ -12,8 +12,8 @@ from tests.policies.tracedata import zipf_trace
 # -- Belady ---------------------------------------------------------------------
 
 
-def test_only_belady_is_offline():
-    assert [name for name in available() if make_policy(name, 4).offline] == ["belady"]
+def test_only_the_belady_family_is_offline():
+    assert [name for name in available() if make_policy(name, 4).offline] == ["belady", "beladysize"]
 
 
 def test_belady_without_the_future_says_what_to_do():
@@ -53,7 +53,9 @@ def test_belady_has_the_fewest_misses_when_objects_count_one():
     keys, _ = zipf_trace(5000, 500, 0.8, seed=7)
     optimum = replay(make_policy("belady", 60), keys).misses
     for name in available():
-        if name != "belady":
+        # BeladySize is Belady's rule that may also decline a key never requested again (as
+        # libCacheSim's): with that freedom it can beat MIN, which, as libCacheSim's, caches every miss.
+        if name not in ("belady", "beladysize"):
             assert optimum <= replay(make_policy(name, 60), keys).misses, name
     assert optimum < replay(make_policy("lru", 60), keys).misses
 

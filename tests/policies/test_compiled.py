@@ -117,7 +117,9 @@ operations = st.lists(
 
 
 @needs_kernels
-@pytest.mark.parametrize("name", [name for name in POLICIES if name != "belady"] + ["s3fifo+tinylfu", "arc+size"])
+@pytest.mark.parametrize(
+    "name", [name for name in POLICIES if name not in ("belady", "beladysize")] + ["s3fifo+tinylfu", "arc+size"]
+)
 @settings(max_examples=40, deadline=None)
 @given(steps=operations, capacity=st.sampled_from([1, 3, 8, 20]), count_bytes=st.booleans())
 def test_same_decisions_key_by_key_with_late_inserts_and_removals(name, steps, capacity, count_bytes):

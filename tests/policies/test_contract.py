@@ -68,7 +68,8 @@ def test_every_policy_family_is_registered():
 @given(stream=st.one_of(requests, long_requests), capacity=st.integers(1, 24))
 def test_never_over_capacity_and_hits_only_when_present(case, stream, capacity):
     cache = build(case, capacity, stream)
-    admission = "admission" in CASES[case][1]
+    # BeladySize, as libCacheSim's, declines a key never requested again (policies/beladysize.py)
+    admission = "admission" in CASES[case][1] or case == "beladysize"
     sizes = {}  # the size each cached key was inserted with
     for key, size, reinsert in stream:
         present = key in cache
@@ -92,7 +93,7 @@ def test_never_over_capacity_and_hits_only_when_present(case, stream, capacity):
         check_consistent(cache, sizes)
 
 
-@pytest.mark.parametrize("case", [case for case in CASES if case != "belady"])
+@pytest.mark.parametrize("case", [case for case in CASES if case not in ("belady", "beladysize")])
 @settings(max_examples=30, deadline=None)
 @given(
     stream=st.one_of(requests, long_requests),
@@ -162,6 +163,9 @@ def test_replay_counts_add_up_and_repeat(case):
 def test_string_and_tuple_keys_work(name):
     keys = [f"user:{i % 13}" for i in range(200)] + [("t", i % 7) for i in range(100)]
     counts = replay(make_policy(name, 8), keys)
+    if name == "mq":  # its upper queues keep the first loop's keys: no hit at all, as libcachesim's (test_mq.py)
+        assert counts.requests == 300 and counts.hits == 0
+        return
     assert counts.requests == 300 and 0 < counts.hits < 300
 
 

@@ -58,9 +58,13 @@ def kernel_names() -> dict[str, tuple[str, str]]:
     return found
 
 
+FIRST_FIFTEEN = "fifo lru clock sieve lfu slru twoq arc lirs s3fifo wtinylfu lfuda gdsf belady random".split()
+
+
 def test_every_compiled_policy_binds_its_kernel_in_its_own_module():
     names = kernel_names()
-    assert sorted(names) == compiled_names() and len(names) == 15
+    assert sorted(names) == compiled_names()
+    assert set(names) >= set(FIRST_FIFTEEN)  # and the policies added since (a count here would stale)
     for name, (module, kernel) in names.items():
         assert has_kernel(base.policy_class(name))
         assert module.startswith("policies._kernels.") and (ROOT / (module.replace(".", "/") + ".pyx")).exists()

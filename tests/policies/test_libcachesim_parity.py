@@ -66,6 +66,9 @@ LIBCACHESIM = {
     "lfuda": "LFUDA",
     "gdsf": "GDSF",
     "random": "Random",
+    "lruk": "LRUK",
+    "mq": "MQ",
+    "clock2qplus": "Clock2QPlus",
 }
 EXACT = [name for name in LIBCACHESIM if name != "random"]
 
@@ -160,6 +163,9 @@ GOLDEN = {
     "lfuda": (2688, 1551, 2925, 2155),
     "gdsf": (2762, 1513, 1893, 1388),
     "random": (3530, 1843, 3852, 2681),  # ours, seed 0
+    "lruk": (2713, 1465, 2854, 1996),
+    "mq": (2533, 1467, 2789, 1993),
+    "clock2qplus": (2737, 1546, 3018, 2097),
 }
 # LRU behind each admission filter: (filter, its parameters, libcachesim's admissioner (built
 # when called) or None where the numbers are ours, misses per capacity or None where the
