@@ -47,6 +47,7 @@ LIBCACHESIM_NAMES = {
     "wtinylfu": "WTinyLFU",
     "belady": "Belady",
     "random": "Random",
+    "lruprob": "LRUProb",
 }
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace

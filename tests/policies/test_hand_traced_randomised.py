@@ -1,0 +1,55 @@
+"""Eviction orders traced by hand for the randomised policies of issue 22, one small sequence each.
+
+Their draws come from each policy's own ``random.Random(seed)``; the first
+draws of seed 0 are 0.844, 0.758, 0.421, 0.259, 0.511, 0.405, 0.784, 0.303,
+0.477, 0.583, and the comments below say which draw decided what.
+"""
+
+import pytest
+
+from policies import PolicyError, make_policy, replay
+from tests.policies.test_hand_traced import trace
+from tests.policies.tracedata import zipf_trace
+
+# -- LRU-Prob ------------------------------------------------------------------------------------------
+
+
+def test_lruprob_promotes_a_hit_only_when_the_draw_says_so():
+    cache = make_policy("lruprob", 3, prob=0.5, seed=0)  # promote when the draw is below 1/2
+    hits, evicted = trace(cache, ["a", "b", "c", "a", "b", "a", "d", "c", "e"])
+    # [a b c]; a hit, draw .844: stays; b hit, .758: stays; a hit, .421: to the front -> [b c a]
+    # d evicts b -> [c a d]; c hit, .259: to the front -> [a d c]; e evicts a -> [d c e]
+    assert hits == [False, False, False, True, True, True, False, True, False]
+    assert evicted == [[], [], [], [], [], [], ["b"], [], ["a"]]
+    assert cache.keys() == ["d", "c", "e"]
+
+
+def test_lruprob_reads_prob_as_libcachesim_does():
+    # threshold = (int)(1 / prob) with prob a 32-bit float: 0.2f is 0.200000003, so one hit in 4.
+    assert [make_policy("lruprob", 10, prob=p).promote_every for p in (1, 0.5, 0.3, 0.25, 0.2, 0.1)] == [
+        1,
+        2,
+        3,
+        4,
+        4,
+        9,
+    ]
+
+
+def test_lruprob_with_prob_one_is_lru():
+    keys, sizes = zipf_trace(5000, 500, 0.9, seed=2)
+    for capacity, count_bytes in ((50, False), (400_000, True)):
+        lru = replay(make_policy("lru", capacity), keys, sizes, count_bytes=count_bytes)
+        assert replay(make_policy("lruprob", capacity, prob=1.0), keys, sizes, count_bytes=count_bytes) == lru
+
+
+def test_lruprob_same_seed_same_misses_and_seeds_differ():
+    keys, _ = zipf_trace(5000, 500, 0.9, seed=2)
+    runs = [replay(make_policy("lruprob", 50, seed=seed), keys).misses for seed in (1, 1, 2)]
+    assert runs[0] == runs[1] != runs[2]
+
+
+@pytest.mark.parametrize("prob", [0, -0.5, 1.5, True])
+def test_lruprob_refuses_a_probability_outside_zero_one(prob):
+    with pytest.raises((ValueError, PolicyError), match="prob must be in"):
+        make_policy("lruprob", 10, prob=prob)
