@@ -48,6 +48,7 @@ LIBCACHESIM_NAMES = {
     "belady": "Belady",
     "random": "Random",
     "lruprob": "LRUProb",
+    "flashprob": "FlashProb",
 }
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace

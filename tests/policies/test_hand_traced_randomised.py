@@ -53,3 +53,39 @@ def test_lruprob_same_seed_same_misses_and_seeds_differ():
 def test_lruprob_refuses_a_probability_outside_zero_one(prob):
     with pytest.raises((ValueError, PolicyError), match="prob must be in"):
         make_policy("lruprob", 10, prob=prob)
+
+
+# -- FlashProb -----------------------------------------------------------------------------------------
+
+
+def test_flashprob_writes_ram_victims_to_flash_on_the_coin():
+    # RAM share 2 (unbounded in fact: it holds what flash leaves), flash 2; a victim is written with p = 1/2.
+    cache = make_policy("flashprob", 4, ram_size_ratio=0.5, disk_admit_prob=0.5, seed=0)
+    hits, evicted = trace(cache, ["a", "b", "c", "d", "e", "b", "f", "g", "d", "h", "i"])
+    # RAM [a b c d]; e: a leaves (draw .844) -> [b c d e]; b hit -> [c d e b]; f: c leaves (.758)
+    # g: d to flash (.421), e to flash (.259), flash [d e], the total still full, b leaves (.511); RAM [f g]
+    # d hits in flash; h: f to flash (.405), flash makes room: d leaves -> flash [e f], RAM [g h]
+    # i: g leaves (.784) -> flash [e f], RAM [h i]
+    assert hits == [False, False, False, False, False, True, False, False, True, False, False]
+    assert evicted == [[], [], [], [], ["a"], [], ["c"], ["b"], [], ["d"], ["g"]]
+    assert cache.keys() == ["e", "f", "h", "i"]
+    assert cache.flash_writes == 3
+
+
+def test_flashprob_evicts_from_flash_once_the_ram_is_empty():
+    # Flash takes up to 3 units, every victim is written; only an object larger than the RAM share empties it.
+    cache = make_policy("flashprob", 4, ram_size_ratio=0.25, disk_admit_prob=1.0)
+    trace(cache, ["a", "b", "c", "d"])  # RAM [a b c d]
+    # e, 3 units: a, b, c to flash [a b c]; d to flash, which drops a -> [b c d]; the RAM is empty and 3 + 3
+    # units overflow: flash's oldest leave, b, then c.
+    assert cache.insert("e", 3) == ["a", "b", "c"]
+    assert cache.keys() == ["d", "e"]
+
+
+def test_flashprob_gives_a_tiny_cache_one_unit_of_ram():
+    # libCacheSim aborts where capacity * ram_size_ratio rounds to 0; the RAM share is then one unit.
+    cache = make_policy("flashprob", 5)
+    assert (cache.ram_capacity, cache.disk_capacity, cache.admit_every) == (1, 4, 5)
+    keys, _ = zipf_trace(3000, 50, 0.9, seed=2)
+    counts = replay(cache, keys)
+    assert 0 < counts.hits and len(cache) == 5
