@@ -49,6 +49,7 @@ LIBCACHESIM_NAMES = {
     "random": "Random",
     "lruprob": "LRUProb",
     "flashprob": "FlashProb",
+    "hyperbolic": "Hyperbolic",
 }
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace

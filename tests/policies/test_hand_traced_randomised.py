@@ -89,3 +89,19 @@ def test_flashprob_gives_a_tiny_cache_one_unit_of_ram():
     keys, _ = zipf_trace(3000, 50, 0.9, seed=2)
     counts = replay(cache, keys)
     assert 0 < counts.hits and len(cache) == 5
+
+
+# -- Hyperbolic ----------------------------------------------------------------------------------------
+
+
+def test_hyperbolic_evicts_the_sampled_key_of_fewest_hits_per_request():
+    cache = make_policy("hyperbolic", 3, n_sample=2, seed=0)
+    hits, evicted = trace(cache, ["a", "b", "c", "a", "a", "d", "e", "b"])
+    # Requests 1-3 enter a, b, c (count 1); a is hit twice (count 3).  Keys are sampled at int(draw * 3).
+    # 6, d: samples c (.844), c (.758): age 3, 1/3 -> c leaves; [a b d]
+    # 7, e: samples b (.421: 1 / age 5), a (.259: 3 / 6) -> b leaves; d fills b's place: [a d e]
+    # 8, b: samples d (.511), d (.405): 1 / 2 -> d leaves, though a's 3 / 7 is lower: a was not sampled
+    assert hits == [False, False, False, True, True, False, False, False]
+    assert evicted == [[], [], [], [], [], ["c"], ["b"], ["d"]]
+    assert cache.keys() == ["a", "e", "b"]
+    assert [round(cache.priority(key) / 1e8, 3) for key in cache.keys()] == [0.429, 1.0, float("inf")]
