@@ -50,6 +50,7 @@ LIBCACHESIM_NAMES = {
     "lruprob": "LRUProb",
     "flashprob": "FlashProb",
     "hyperbolic": "Hyperbolic",
+    "lecar": "LeCaR",
 }
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace

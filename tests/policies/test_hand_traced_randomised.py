@@ -105,3 +105,37 @@ def test_hyperbolic_evicts_the_sampled_key_of_fewest_hits_per_request():
     assert evicted == [[], [], [], [], [], ["c"], ["b"], ["d"]]
     assert cache.keys() == ["a", "e", "b"]
     assert [round(cache.priority(key) / 1e8, 3) for key in cache.keys()] == [0.429, 1.0, float("inf")]
+
+
+# -- LeCaR ---------------------------------------------------------------------------------------------
+
+
+def test_lecar_follows_its_weighted_coin_and_learns_from_regret():
+    cache = make_policy("lecar", 3, seed=0)  # ghost lists of 3 // 2 = 1 key; discount 0.005 ** (1/3) = 0.171
+    hits, evicted = trace(cache, ["a", "a", "b", "c", "d", "b"])
+    # [a b c], a counted twice.  d: LRU says a, LFU says b; the coin .84 is not below w_lru = .5: LFU,
+    # b leaves for LFU's ghosts.  b (request 6) is LFU's ghost, one request old: w_lfu *= exp(-.45 * .171),
+    # normalised (.519, .481); then LRU says a, LFU says c; .75 is not below w_lru: c leaves for LFU's ghosts.
+    assert hits == [False, True, False, False, False, False]
+    assert evicted == [[], [], [], [], ["b"], ["c"]]
+    assert cache.weights == pytest.approx((0.51923, 0.48077), abs=1e-5)
+    assert (list(cache.lru_ghosts), list(cache.lfu_ghosts)) == ([], ["c"])
+    hits, evicted = trace(cache, ["e", "a"])
+    # e: LRU says a, LFU says d; .42 < .519: a leaves for LRU's ghosts.  a (request 8) is LRU's ghost: the
+    # weights are even again; then LRU and LFU both say d, which leaves for no ghost list.
+    assert evicted == [["a"], ["d"]]
+    assert cache.keys() == ["b", "e", "a"]
+    assert cache.weights == pytest.approx((0.5, 0.5), abs=1e-9)
+    assert (list(cache.lru_ghosts), list(cache.lfu_ghosts)) == ([], ["c"])
+
+
+def test_lecar_without_weight_updates_keeps_its_weights():
+    cache = make_policy("lecar", 3, update_weight=False, lru_weight=0.8)
+    trace(cache, ["a", "a", "b", "c", "d", "b", "e", "a"])
+    assert cache.weights == (0.8, pytest.approx(0.2))
+
+
+@pytest.mark.parametrize("params", [{"lru_weight": 1.5}, {"lru_weight": -0.1}, {"update_weight": 2}])
+def test_lecar_refuses_bad_parameters(params):
+    with pytest.raises((ValueError, PolicyError), match="lru_weight|update_weight"):
+        make_policy("lecar", 10, **params)

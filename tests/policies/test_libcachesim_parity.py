@@ -374,7 +374,7 @@ def test_probabilistic_admission_is_within_half_a_percent(zipf_traces):
 # so each of its runs differs.  Five seeds of ours against five runs of libcachesim, on the parity traces
 # here (Python reference), and on traces of a million requests in the long campaign (KVSIM_LONG_TESTS=1:
 # compiled kernels, which equal the reference request for request, tests/policies/test_compiled.py).
-RANDOMISED = {"lruprob": "LRUProb", "flashprob": "FlashProb", "hyperbolic": "Hyperbolic"}
+RANDOMISED = {"lruprob": "LRUProb", "flashprob": "FlashProb", "hyperbolic": "Hyperbolic", "lecar": "LeCaR"}
 RANDOMISED_PARAMS = {"lruprob": [{}, {"prob": 0.2}]}
 SEEDS = 5
 long_run = pytest.mark.skipif(
