@@ -51,7 +51,7 @@ def promote_every(prob: float) -> int:
 class LRUProb(FIFO):
     """LRU whose hits promote with probability 1 / int(1 / prob) (``keys()``: eviction end first)."""
 
-    summary = "LRU-Prob: LRU whose hits move the key to the front only with probability prob."
+    summary = "LRU-Prob: LRU whose hits move the key to the front only with probability 1 / int(1 / prob)."
 
     def __init__(self, capacity: int, prob: float = 0.5, seed: int = 0):
         super().__init__(capacity)

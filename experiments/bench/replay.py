@@ -53,6 +53,9 @@ LIBCACHESIM_NAMES = {
     "lecar": "LeCaR",
 }
 
+#: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly
+RANDOMISED = ("random", "lruprob", "flashprob", "hyperbolic", "lecar")
+
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace
 FAST_POLICIES = ("lru", "fifo", "clock", "sieve", "s3fifo")
 REPLAY_TARGET_FAST, REPLAY_TARGET_OTHERS = 2.0, 1.0
