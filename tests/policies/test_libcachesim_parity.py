@@ -377,28 +377,32 @@ def test_probabilistic_admission_is_within_half_a_percent(zipf_traces):
 RANDOMISED = {"lruprob": "LRUProb", "flashprob": "FlashProb", "hyperbolic": "Hyperbolic", "lecar": "LeCaR"}
 RANDOMISED_PARAMS = {"lruprob": [{}, {"prob": 0.2}]}
 SEEDS = 5
+# On the short traces FlashProb's coin moves a run's miss ratio by 0.0036 (one standard deviation, 20,000
+# requests, 200 objects): the means of 5 runs would differ by more than 0.005 one time in 30, so there
+# it takes 20 runs (the issue's five seeds hold on a million requests).
+SHORT_TRACE_RUNS = {"flashprob": 20}
 long_run = pytest.mark.skipif(
     not os.environ.get("KVSIM_LONG_TESTS"), reason="a long parity campaign: set KVSIM_LONG_TESTS=1 to run it"
 )
 
 
-def mean_miss_ratios(name, trace, capacity, count_bytes, params, fast=False):
-    """(our mean miss ratio over SEEDS seeds, libcachesim's mean over SEEDS runs)."""
+def mean_miss_ratios(name, trace, capacity, count_bytes, params, fast=False, runs=SEEDS):
+    """(our mean miss ratio over `runs` seeds, libcachesim's mean over `runs` runs)."""
     keys, sizes, path = trace
     build = make_fast_policy if fast else make_policy
     ours_ratio = np.mean(
         [
             replay(build(name, capacity, seed=seed, **params), keys, sizes, count_bytes=count_bytes).miss_ratio
-            for seed in range(SEEDS)
+            for seed in range(runs)
         ]
     )
-    theirs = [libcachesim_run(path, RANDOMISED[name], capacity, count_bytes, **params)[0] for _ in range(SEEDS)]
+    theirs = [libcachesim_run(path, RANDOMISED[name], capacity, count_bytes, **params)[0] for _ in range(runs)]
     return ours_ratio, np.mean(theirs)
 
 
-def assert_randomised_parity(name, trace, capacity, count_bytes, fast=False):
+def assert_randomised_parity(name, trace, capacity, count_bytes, fast=False, runs=SEEDS):
     for params in RANDOMISED_PARAMS.get(name, [{}]):
-        ours_ratio, theirs_ratio = mean_miss_ratios(name, trace, capacity, count_bytes, params, fast)
+        ours_ratio, theirs_ratio = mean_miss_ratios(name, trace, capacity, count_bytes, params, fast, runs)
         assert abs(ours_ratio - theirs_ratio) <= 0.005, (name, params, capacity, ours_ratio, theirs_ratio)
 
 
@@ -413,14 +417,18 @@ ZIPF_RANDOMISED_POINTS = [
 @live
 @pytest.mark.parametrize("name,capacity,count_bytes", ZIPF_RANDOMISED_POINTS)
 def test_randomised_policies_are_within_half_a_percent_on_zipf(zipf_traces, name, capacity, count_bytes):
-    assert_randomised_parity(name, zipf_traces["zipf-0.9"], capacity, count_bytes)
+    assert_randomised_parity(
+        name, zipf_traces["zipf-0.9"], capacity, count_bytes, runs=SHORT_TRACE_RUNS.get(name, SEEDS)
+    )
 
 
 @live
 @pytest.mark.parametrize("name", list(RANDOMISED))
 @pytest.mark.parametrize("trace,capacity,count_bytes", [("block-io", 1500, False), ("block-io", 16_000_000, True)])
 def test_randomised_policies_are_within_half_a_percent_on_block_io(block_io_traces, name, trace, capacity, count_bytes):
-    assert_randomised_parity(name, block_io_traces[trace], capacity, count_bytes)
+    assert_randomised_parity(
+        name, block_io_traces[trace], capacity, count_bytes, runs=SHORT_TRACE_RUNS.get(name, SEEDS)
+    )
 
 
 @pytest.fixture(scope="module")
