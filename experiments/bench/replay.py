@@ -51,7 +51,14 @@ LIBCACHESIM_NAMES = {
     "mq": "MQ",
     "clock2qplus": "Clock2QPlus",
     "beladysize": "BeladySize",
+    "lruprob": "LRUProb",
+    "flashprob": "FlashProb",
+    "hyperbolic": "Hyperbolic",
+    "lecar": "LeCaR",
 }
+
+#: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly
+RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar")
 
 #: the policies whose replay must be at least twice as fast as libcachesim's (the rest: as fast), on the long trace
 FAST_POLICIES = ("lru", "fifo", "clock", "sieve", "s3fifo")

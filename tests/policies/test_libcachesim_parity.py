@@ -23,10 +23,12 @@ generators): the mean of a few seeds is within 0.005.  LIRS is exact while
 one test shows the small difference where it does not.
 """
 
+import os
+
 import numpy as np
 import pytest
 
-from policies import make_policy, replay
+from policies import make_fast_policy, make_policy, replay
 from tests.policies.tracedata import (
     CLOUDPHYSICS,
     block_traces,
@@ -36,6 +38,7 @@ from tests.policies.tracedata import (
     write_oracle_general,
     zipf_trace,
 )
+from tests.trace_files import block_io_trace
 
 try:
     import libcachesim as lcs
@@ -369,3 +372,96 @@ def test_probabilistic_admission_is_within_half_a_percent(zipf_traces):
         [libcachesim_run(path, "LRU", 400, False, admissioner=lcs.ProbAdmissioner(0.5))[0] for _ in range(4)]
     )
     assert abs(ours_ratio - theirs_ratio) <= 0.005, (ours_ratio, theirs_ratio)
+
+
+# -- randomised policies of issue 22: the mean miss ratio over five seeds, within 0.005 ------------------
+#
+# Their draws come from each policy's own seeded generator; libcachesim's from one process-wide generator,
+# so each of its runs differs.  Five seeds of ours against five runs of libcachesim, on the parity traces
+# here (Python reference), and on traces of a million requests in the long campaign (KVSIM_LONG_TESTS=1:
+# compiled kernels, which equal the reference request for request, tests/policies/test_compiled.py).
+RANDOMISED = {"lruprob": "LRUProb", "flashprob": "FlashProb", "hyperbolic": "Hyperbolic", "lecar": "LeCaR"}
+RANDOMISED_PARAMS = {"lruprob": [{}, {"prob": 0.2}]}
+SEEDS = 5
+# On the short traces FlashProb's coin moves a run's miss ratio by 0.0036 (one standard deviation, 20,000
+# requests, 200 objects): the means of 5 runs would differ by more than 0.005 one time in 30, so there
+# it takes 20 runs (the issue's five seeds hold on a million requests).
+SHORT_TRACE_RUNS = {"flashprob": 20}
+long_run = pytest.mark.skipif(
+    not os.environ.get("KVSIM_LONG_TESTS"), reason="a long parity campaign: set KVSIM_LONG_TESTS=1 to run it"
+)
+
+
+def mean_miss_ratios(name, trace, capacity, count_bytes, params, fast=False, runs=SEEDS):
+    """(our mean miss ratio over `runs` seeds, libcachesim's mean over `runs` runs)."""
+    keys, sizes, path = trace
+    build = make_fast_policy if fast else make_policy
+    ours_ratio = np.mean(
+        [
+            replay(build(name, capacity, seed=seed, **params), keys, sizes, count_bytes=count_bytes).miss_ratio
+            for seed in range(runs)
+        ]
+    )
+    theirs = [libcachesim_run(path, RANDOMISED[name], capacity, count_bytes, **params)[0] for _ in range(runs)]
+    return ours_ratio, np.mean(theirs)
+
+
+def assert_randomised_parity(name, trace, capacity, count_bytes, fast=False, runs=SEEDS):
+    for params in RANDOMISED_PARAMS.get(name, [{}]):
+        ours_ratio, theirs_ratio = mean_miss_ratios(name, trace, capacity, count_bytes, params, fast, runs)
+        assert abs(ours_ratio - theirs_ratio) <= 0.005, (name, params, capacity, ours_ratio, theirs_ratio)
+
+
+# The tiny cache: 5 objects; FlashProb's 20, the least at which libcachesim's does not abort (a RAM share of 0).
+ZIPF_RANDOMISED_POINTS = [
+    (name, 20 if (name, capacity) == ("flashprob", 5) else capacity, count_bytes)
+    for name in RANDOMISED
+    for capacity, count_bytes in [(5, False), (200, False), (1000, False), (2_970_753, True)]
+]
+
+
+@live
+@pytest.mark.parametrize("name,capacity,count_bytes", ZIPF_RANDOMISED_POINTS)
+def test_randomised_policies_are_within_half_a_percent_on_zipf(zipf_traces, name, capacity, count_bytes):
+    assert_randomised_parity(
+        name, zipf_traces["zipf-0.9"], capacity, count_bytes, runs=SHORT_TRACE_RUNS.get(name, SEEDS)
+    )
+
+
+@live
+@pytest.mark.parametrize("name", list(RANDOMISED))
+@pytest.mark.parametrize("trace,capacity,count_bytes", [("block-io", 1500, False), ("block-io", 16_000_000, True)])
+def test_randomised_policies_are_within_half_a_percent_on_block_io(block_io_traces, name, trace, capacity, count_bytes):
+    assert_randomised_parity(
+        name, block_io_traces[trace], capacity, count_bytes, runs=SHORT_TRACE_RUNS.get(name, SEEDS)
+    )
+
+
+@pytest.fixture(scope="module")
+def million_request_traces(tmp_path_factory):
+    """A Zipf(0.9) trace over 100,000 objects and a generated block-I/O trace, a million requests each."""
+    directory = tmp_path_factory.mktemp("million")
+    generated = {
+        "zipf-1m": zipf_trace(1_000_000, 100_000, 0.9, seed=11, size_sigma=1.0),
+        "block-io-1m": tuple(block_io_trace(n_requests=1_000_000, hot_objects=100_000, seed=3)[:2]),
+    }
+    return {
+        name: (keys, sizes, write_oracle_general(directory / f"{name}.oracleGeneral.bin", keys, sizes))
+        for name, (keys, sizes) in generated.items()
+    }
+
+
+# Capacities: 0.1% and 5% of the objects, 1% of the bytes (Zipf: 100,000 objects, 1.3 GB; block-io-1m:
+# about 550,000 objects).
+MILLION_CAPACITIES = [(100, False), (5000, False), (13_000_000, True)]
+
+
+@live
+@long_run
+@pytest.mark.parametrize("name", list(RANDOMISED))
+@pytest.mark.parametrize("trace", ["zipf-1m", "block-io-1m"])
+@pytest.mark.parametrize("capacity,count_bytes", MILLION_CAPACITIES)
+def test_randomised_policies_are_within_half_a_percent_on_a_million_requests(
+    million_request_traces, name, trace, capacity, count_bytes
+):
+    assert_randomised_parity(name, million_request_traces[trace], capacity, count_bytes, fast=True)
