@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import sim.compiled_model
+import sim.engine
+from experiments.config.fleet import fleet_spec, targets
 from experiments.config.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS, Config, KeyClassTable, WorkloadSection
 from policies import Policy
 from policies.compiled import engine as policies_engine
@@ -143,6 +145,7 @@ def scenario(config: Config) -> Scenario:
             failures=tuple(Outage(o.node, float(o.down_at), float(o.up_at)) for o in cluster.failures),
             mtbf_s=float(cluster.mtbf_s),
             mttr_s=float(cluster.mttr_s),
+            **fleet_spec(cluster),
         ),
         backend=BackendSpec(
             latency=latency_seconds(config.backend.latency),
@@ -159,17 +162,22 @@ def scenario(config: Config) -> Scenario:
             invalidate=updates.invalidate,
         ),
         interval=run_section.interval,
+        targets=targets(config.targets),
     )
 
 
-def request_loop(policy: Policy) -> str:
+def request_loop(policy: Policy, fleet: ClusterSpec | None = None) -> str:
     """The request loop `sim.run` gives a cluster of this policy: "compiled" or "python".
 
     sim.compiled_model.loop_for's rule, applied to the policy that checking
     a point built (loop_for builds node 0's policy itself: asking it would
-    build the policy a second time).  The manifest records what this says;
-    every run file records the loop that ran, and a test holds the two equal.
+    build the policy a second time), and sim.engine's for a fleet that lives
+    (`fleet`: a ClusterSpec of the point's fleet keys).  The manifest records
+    what this says; every run file records the loop that ran, and a test
+    holds the two equal.
     """
     if sim.compiled_model.Engine is None or policies_engine() != "compiled":
+        return "python"
+    if fleet is not None and sim.engine.python_only(fleet):
         return "python"
     return "compiled" if sim.compiled_model.compiled_kernel(policy) is not None else "python"

@@ -31,6 +31,7 @@ from pathlib import Path
 from experiments import configs as shipped
 from experiments.config.build import request_loop, trace_workload
 from experiments.config.checks import Invalid, describe, did_you_mean, written
+from experiments.config.fleet_checks import fleet_cluster, fleet_problem
 from experiments.config.limits import run_limits
 from experiments.config.schema import (
     SCHEMA,
@@ -374,7 +375,11 @@ def check_point(config: Config, values: dict) -> str:
     reason = run_limits(config)
     if reason:
         fail(reason)
-    return request_loop(policy)
+    # A living fleet's keys, checked together (experiments/config/fleet_checks.py).
+    reason = fleet_problem(config, policy)
+    if reason:
+        fail(reason)
+    return request_loop(policy, fleet_cluster(config))
 
 
 def built_policy(cluster: ClusterSection) -> tuple[Policy | None, str | None]:

@@ -34,6 +34,10 @@ def check_record(record: dict) -> None:
         check_numbers(node, f"{where}, node {node.get('node')}")
     for row in record["timeseries"]:
         check_numbers(row, f"{where}, time series at t = {row.get('t_start')}")
+    for row in record["fleet"]:
+        check_numbers(row, f"{where}, fleet change at t = {row.get('time_s')}")
+    for row in record["restarts"]:
+        check_numbers(row, f"{where}, rolling restart {row.get('restart')}")
     for value in record["latency_quantiles"]:
         check_numbers({"latency_ms": value}, f"{where}, latency quantiles")
     try:
@@ -52,6 +56,8 @@ RECORD_KEYS = (
     "metrics",
     "nodes",
     "timeseries",
+    "fleet",
+    "restarts",
     "latency_quantiles",
     "latency_histogram",
 )

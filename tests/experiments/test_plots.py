@@ -104,6 +104,10 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
             "p99_ms": 10 + (20 if 2 <= t < 4 else 0),
             "backend_rps": 200 + (400 if 2 <= t < 4 else 0),
             "backend_utilisation": 0.2 + (0.4 if 2 <= t < 4 else 0),
+            "nodes": 4,
+            "moved": 0.0,
+            "cold_misses": 0,
+            "gutter_hits": 0,
         }
         for seed in (1, 2)
         for policy in ("lru", "fifo")
