@@ -9,8 +9,14 @@ engine (policies/compiled.py).
     workloads/_idmap.pyx      int64 key -> dense id, as traces stream in
     workloads/_scramble.pyx   the Feistel permutation of Zipf ranks to key ids
     sim/_compiled/*.pyx       the timed model's request loop, over the kernels
+    workloads/native/*.pxd    what they all build on (a hash map, a heap, splitmix64, growing memory)
+
+Before compiling, the cluster's vocabulary (sim/vocabulary.py: its words and
+the request flags) is written out as C for the request loop to include
+(sim/_compiled/vocabulary.pxi), so the C code spells none of it itself.
 """
 
+import importlib.util
 import os
 import sys
 from glob import glob
@@ -53,6 +59,20 @@ class OptionalBuildExt(build_ext):
         print(f"kvsim: could not build {name} ({error}); kvsim will run its Python engine", file=sys.stderr)
 
 
+def write_vocabulary() -> None:
+    """sim/_compiled/vocabulary.pxi from sim/vocabulary.py (a leaf: loaded from its file, nothing else imported).
+
+    Rewritten only when it changes, so that an unchanged table recompiles nothing.
+    """
+    spec = importlib.util.spec_from_file_location("kvsim_vocabulary", HERE / "sim" / "vocabulary.py")
+    vocabulary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vocabulary)
+    target = HERE / "sim" / "_compiled" / "vocabulary.pxi"
+    source = vocabulary.cython_source()
+    if not target.exists() or target.read_text() != source:
+        target.write_text(source)
+
+
 def extensions():
     try:
         import numpy
@@ -65,6 +85,7 @@ def extensions():
         "workloads/_scramble.pyx",
     ]
     sources += sorted(glob("sim/_compiled/*.pyx", root_dir=HERE))
+    write_vocabulary()
     modules = cythonize(
         sources, compiler_directives=DIRECTIVES, include_path=[str(HERE)], quiet=True, nthreads=os.cpu_count() or 1
     )

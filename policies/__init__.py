@@ -16,27 +16,10 @@ policies/server_memory.py); admission filters (size,
 probabilistic, tinylfu) wrap any of them (policies/admission.py).
 """
 
-# Importing the modules registers their policies.
-from policies import (  # noqa: F401,E402
-    arc,
-    belady,
-    clock,
-    fifo,
-    gdsf,
-    lfu,
-    lfuda,
-    lirs,
-    lru,
-    memcached,
-    rand,
-    redis,
-    s3fifo,
-    sieve,
-    slru,
-    twoq,
-    wtinylfu,
-)
-from policies.admission import Admission, Admitted, available_admissions, register_admission  # noqa: E402
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+from policies.admission import Admission, Admitted, available_admissions, register_admission
 from policies.base import (
     HookPolicy,
     Policy,
@@ -49,8 +32,14 @@ from policies.base import (
     policy_parameters,
     register,
 )
-from policies.compiled import engine, make_fast_policy  # noqa: E402
-from policies.replay import ReplayCounts, replay  # noqa: E402
+from policies.compiled import engine, make_fast_policy
+from policies.replay import ReplayCounts, replay
+
+# Importing a module registers its policies (@register): every module of the package is
+# imported, so that a new policy module needs no line here.
+for _module in _pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        _importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "Admission",

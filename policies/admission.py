@@ -65,6 +65,10 @@ class Admission:
     def params(self) -> dict:
         return {}
 
+    def make_kernel(self):
+        """This filter's C twin (policies/_kernels/admission.pyx), or None; see Policy.make_kernel."""
+        return None
+
 
 @register_admission("size")
 class SizeAdmission(Admission):
@@ -90,6 +94,11 @@ class SizeAdmission(Admission):
     def params(self):
         return {"threshold": self.threshold}
 
+    def make_kernel(self):
+        from policies._kernels.admission import SizeAdmissionKernel
+
+        return SizeAdmissionKernel(self.threshold)
+
 
 @register_admission("probabilistic")
 class ProbabilisticAdmission(Admission):
@@ -114,6 +123,11 @@ class ProbabilisticAdmission(Admission):
 
     def params(self):
         return {"probability": self.probability, "seed": self.seed}
+
+    def make_kernel(self):
+        from policies._kernels.admission import ProbabilisticAdmissionKernel
+
+        return ProbabilisticAdmissionKernel(self.probability, self.seed)  # a fresh generator, from the same seed
 
 
 @register_admission("tinylfu")
@@ -190,6 +204,20 @@ class TinyLFUAdmission(Admission):
             "expected_items": self.expected_items,
             "sample_size": self.sample_size,
         }
+
+    def make_kernel(self):
+        from policies._kernels.admission import TinyLFUAdmissionKernel
+
+        door, sketch = self._doorkeeper, self._sketch  # the kernel's are these, in C, empty as these are
+        return TinyLFUAdmissionKernel(
+            self.min_frequency,
+            self.sample_size,
+            door.n_bits,
+            door.n_probes,
+            sketch.width,
+            sketch.depth,
+            sketch.max_count,
+        )
 
 
 class Admitted(Policy):

@@ -158,3 +158,8 @@ class ARC(Policy):
     def ghost_keys(self):
         """B1 then B2, each oldest first."""
         return list(self.b1) + list(self.b2)
+
+    def make_kernel(self):
+        from policies._kernels.arc import ARCKernel
+
+        return ARCKernel(self.capacity)

@@ -143,6 +143,18 @@ class Policy:
         self.capacity = _checked_capacity(capacity)
         return self.evict_to(self.capacity)
 
+    def make_kernel(self):
+        """This policy's C twin (a kernel of policies/_kernels) for the compiled engine, or None.
+
+        A built-in policy binds its kernel here, in its own class, and builds
+        it from the attributes its ``__init__`` computed (the capacities of its
+        parts, its sketch's dimensions, its seed): every size the two engines
+        share is derived once, by the reference.  Only a class's own
+        make_kernel counts: a subclass may change any decision, so it inherits
+        no kernel (policies/compiled.py checks that).  By default: none.
+        """
+        return None
+
     def expect(self, keys) -> None:
         """A hint that `keys` are about to be requested (replay gives it).
 

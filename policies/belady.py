@@ -174,3 +174,9 @@ class Belady(SizedPolicy):
         """The request index at which a cached key is next requested (inf: never)."""
         entry = self._entry.get(key)
         return None if entry is None else -entry[0]
+
+    def make_kernel(self):
+        from policies._kernels.belady import BeladyKernel
+
+        # Its future comes later, through the wrapper's prepare() (policies/compiled.py).
+        return BeladyKernel(self.capacity)

@@ -78,3 +78,8 @@ class Clock(SizedPolicy):
 
     def params(self):
         return {"bits": self.bits, "init_freq": self.init_freq}
+
+    def make_kernel(self):
+        from policies._kernels.clock import ClockKernel
+
+        return ClockKernel(self.capacity, self.bits, self.init_freq)

@@ -20,17 +20,20 @@ the Python engine.
 A CompiledPolicy is fed in one of two ways, not both:
 
 * key by key (``lookup``, ``insert``, ``remove``, ``access``, ``in``), with
-  any hashable keys, as a timed model does: a dict here maps keys to the
-  kernel's slots, and slots the kernel no longer holds (not cached, not a
-  ghost) are recycled, so memory follows the cache, not the key space;
+  any hashable keys, as a timed model does: the one key -> slot map in C
+  (policies/_kernels/slots.pyx, the timed model's nodes use it too) gives
+  keys slots and recycles those the kernel no longer holds (not cached, not
+  a ghost), so memory follows the cache, not the key space;
 * a batch at a time (``replay_batch``, which ``replay`` uses): given the
   keys' dense ids (workloads.ids.DenseIds), the ids *are* the slots and no
-  key is hashed per request; without them the keys go through the dict.
+  key is hashed per request; without them the keys go through the slot map.
 
-(About 470 lines, kept together: choosing the engine, translating each
-reference policy's parameters for its kernel and the one Policy facade over
-every kernel are the single place where the two engines meet; the kernels
-themselves are in policies/_kernels/.)
+Which kernel runs a policy is the policy's own business: each built-in class
+(and admission filter) binds its kernel in ``make_kernel``, built from the
+attributes its ``__init__`` computed, so this module knows no policy by name.
+A new built-in policy brings its module (with ``make_kernel``), its kernel
+(policies/_kernels/NAME.pyx, which setup.py builds with the others) and its
+tests; nothing here changes.
 """
 
 from __future__ import annotations
@@ -42,24 +45,11 @@ import sys
 
 import numpy as np
 
-from policies.admission import Admitted, ProbabilisticAdmission, SizeAdmission, TinyLFUAdmission
-from policies.arc import ARC
+from policies.admission import Admission, Admitted, admission_class
 from policies.base import Policy, PolicyError, available, make_policy, policy_class
-from policies.belady import Belady
-from policies.clock import Clock
-from policies.fifo import FIFO
-from policies.gdsf import GDSF
-from policies.lfu import LFU
-from policies.lfuda import LFUDA
-from policies.lirs import LIRS
-from policies.lru import LRU
-from policies.rand import Random
-from policies.s3fifo import S3FIFO
-from policies.sieve import Sieve
-from policies.sketch import CountingBloomFilter, key_id
-from policies.slru import SLRU, split_capacity
-from policies.twoq import TwoQ
-from policies.wtinylfu import WTinyLFU
+from policies.guard import is_builtin
+from policies.key_handles import INT64_HIGH, INT64_LOW, KeyHandles
+from policies.sketch import key_id
 
 #: the environment variable that chooses the engine: "compiled" or "python"
 ENGINE_VARIABLE = "KVSIM_ENGINE"
@@ -67,31 +57,31 @@ ENGINE_VARIABLE = "KVSIM_ENGINE"
 _said_python = False  # whether the "no compiled engine" notice was printed
 
 
-#: the kernel modules (policies/_kernels/*.pyx), by name
-KERNEL_MODULES = (
-    "admission", "arc", "belady", "clock", "fifo", "gdsf", "lfu", "lfuda", "lirs", "rand", "s3fifo", "sieve", "slru",
-    "twoq", "wtinylfu",
-)  # fmt: skip
-
-
 @functools.cache
-def _kernels() -> dict | None:
-    """The kernel modules by name, or None when they are not built."""
+def _built() -> bool:
+    """Whether the kernels are built: their common ground (policies/_kernels/kernel.pyx) imports."""
     try:
-        return {name: importlib.import_module(f"policies._kernels.{name}") for name in KERNEL_MODULES}
+        importlib.import_module("policies._kernels.kernel")
     except ImportError:
-        return None
+        return False
+    return True
+
+
+def _chosen() -> str:
+    """What KVSIM_ENGINE asks for: "", "compiled" or "python"."""
+    choice = os.environ.get(ENGINE_VARIABLE, "").strip().lower()
+    if choice not in ("", "compiled", "python"):
+        raise PolicyError(f"{ENGINE_VARIABLE} must be 'compiled' or 'python'; got {choice!r}")
+    return choice
 
 
 def engine() -> str:
     """Which engine runs the built-in policies in this process: "compiled" or "python"."""
     global _said_python
-    choice = os.environ.get(ENGINE_VARIABLE, "").strip().lower()
-    if choice not in ("", "compiled", "python"):
-        raise PolicyError(f"{ENGINE_VARIABLE} must be 'compiled' or 'python'; got {choice!r}")
+    choice = _chosen()
     if choice == "python":
         return "python"
-    if _kernels() is not None:
+    if _built():
         return "compiled"
     if choice == "compiled":
         raise PolicyError(
@@ -113,11 +103,16 @@ def engine_of(policy) -> str:
     return getattr(policy, "engine", "python")
 
 
+def has_kernel(cls: type) -> bool:
+    """Whether a policy or filter class binds a kernel of its own (Policy.make_kernel; an inherited one does not count)."""
+    return "make_kernel" in vars(cls)
+
+
 def make_fast_policy(name: str, capacity: int, admission=None, admission_params=None, **params) -> Policy:
     """``make_policy``, compiled when the engine is and the policy (and its filter) are built-in.
 
     The Python policy is built first in any case: it validates the
-    parameters (same errors on both engines) and the kernel copies its sizes.
+    parameters (same errors on both engines) and its kernel is built from it.
     """
     reference = make_policy(name, capacity, admission, admission_params, **params)
     if engine() != "compiled":
@@ -132,99 +127,60 @@ def make_fast_policy(name: str, capacity: int, admission=None, admission_params=
 
 def compiled_names() -> list[str]:
     """The registered policies that have a kernel (the built-in ones), sorted."""
-    return [name for name in available() if policy_class(name) in _KERNELS]
+    return [name for name in available() if has_kernel(policy_class(name))]
 
 
-def compile_policy(reference: Policy) -> CompiledPolicy | None:
-    """The compiled twin of a fresh built-in policy, or None if it has no kernel.
+def kernel_refusal(name: str, admission=None) -> str | None:
+    """Why ``make_fast_policy(name, ..., admission=admission)`` would not run compiled; None if it would.
+
+    Judged from the classes alone, so that choosing an engine builds nothing.
+    """
+    if _chosen() == "python":
+        return f"{ENGINE_VARIABLE}=python"
+    if not _built():
+        return "the compiled engine is not built"
+    cls = policy_class(name)
+    if not is_builtin(cls):
+        return f"policy {name!r} is not one of kvsim's own (only those have kernels)"
+    if not has_kernel(cls):
+        return f"policy {name!r} has no kernel"
+    if admission is not None:
+        filter_class = type(admission) if isinstance(admission, Admission) else admission_class(admission)
+        if not (is_builtin(filter_class) and has_kernel(filter_class)):
+            return f"admission filter {filter_class.name!r} has no kernel"
+    return None
+
+
+def kernel_of(reference: Policy):
+    """The kernel of a fresh built-in policy, with its filter's kernel in front; None if either has none.
 
     Only the exact built-in classes qualify (a user's subclass may change any
-    decision), behind no filter or a built-in one.
+    decision, and inherits no kernel), behind no filter or a built-in one.
     """
-    kernels = _kernels()
-    if kernels is None:
+    if not _built():
         return None
     policy, admission = reference, None
     if type(reference) is Admitted:
-        policy = reference.policy
-        build_admission = _ADMISSIONS.get(type(reference.admission))
-        if build_admission is None:
-            return None
-        admission = build_admission(kernels, reference.admission)
-    build = _KERNELS.get(type(policy))
-    if build is None:
+        policy, admission = reference.policy, reference.admission
+    if not has_kernel(type(policy)) or (admission is not None and not has_kernel(type(admission))):
         return None
-    wrapper = CompiledBelady if type(policy) is Belady else CompiledPolicy
-    return wrapper(reference, build(kernels, policy), admission)
+    try:
+        kernel = policy.make_kernel()
+        kernel.admission = None if admission is None else admission.make_kernel()
+    except ImportError:  # this one kernel was not built (setup.py goes on past a module it cannot compile)
+        return None
+    return kernel
 
 
-# -- each built-in policy's kernel, from the Python policy's parameters ------------------
-
-
-def _slru_segments(policy: SLRU) -> list[int]:
-    """Its segments' capacities, as SLRU.__init__ computes them (a zero gets one unit)."""
-    if policy.segments is not None:
-        capacities = split_capacity(policy.capacity, [float(p) for p in policy.segments])
-    else:
-        capacities = [policy.capacity // policy.n_seg] * policy.n_seg
-    return [max(c, 1) for c in capacities]
-
-
-def _wtinylfu(kernels, policy: WTinyLFU):
-    segments = [max(c, 1) for c in split_capacity(policy.main_capacity, (1, 4))]
-    sketch = CountingBloomFilter(policy.main_capacity, 0.001)  # its dimensions, as the policy's own
-    return kernels["wtinylfu"].WTinyLFUKernel(
-        policy.capacity,
-        policy.window_capacity,
-        policy.main_capacity,
-        segments,
-        policy.max_object_size,
-        sketch.n_counters,
-        sketch.n_probes,
-        policy.SAMPLE_FACTOR * policy.main_capacity,
-    )
-
-
-_KERNELS = {
-    FIFO: lambda k, p: k["fifo"].FIFOKernel(p.capacity),
-    LRU: lambda k, p: k["fifo"].LRUKernel(p.capacity),
-    Clock: lambda k, p: k["clock"].ClockKernel(p.capacity, p.bits, p.init_freq),
-    Sieve: lambda k, p: k["sieve"].SieveKernel(p.capacity),
-    Random: lambda k, p: k["rand"].RandomKernel(p.capacity, p.seed),
-    # S3-FIFO refuses objects of at least small_limit units: one more than it ever caches.
-    S3FIFO: lambda k, p: k["s3fifo"].S3FIFOKernel(
-        p.capacity, p.small_capacity, p.main_capacity, p.ghost_capacity, p.max_object_size + 1, p.move_to_main_threshold
-    ),
-    TwoQ: lambda k, p: k["twoq"].TwoQKernel(p.capacity, p.ain_capacity, p.am_capacity, p.aout_capacity),
-    ARC: lambda k, p: k["arc"].ARCKernel(p.capacity),
-    SLRU: lambda k, p: k["slru"].SLRUKernel(p.capacity, _slru_segments(p)),
-    LIRS: lambda k, p: k["lirs"].LIRSKernel(p.capacity, p.lir_capacity, p.hir_capacity),
-    LFU: lambda k, p: k["lfu"].LFUKernel(p.capacity),
-    LFUDA: lambda k, p: k["lfuda"].LFUDAKernel(p.capacity),
-    GDSF: lambda k, p: k["gdsf"].GDSFKernel(p.capacity),
-    WTinyLFU: _wtinylfu,
-    Belady: lambda k, p: k["belady"].BeladyKernel(p.capacity),
-}
-
-_ADMISSIONS = {
-    SizeAdmission: lambda k, a: k["admission"].SizeAdmissionKernel(a.threshold),
-    ProbabilisticAdmission: lambda k, a: k["admission"].ProbabilisticAdmissionKernel(a.probability, a.seed),
-    TinyLFUAdmission: lambda k, a: k["admission"].TinyLFUAdmissionKernel(
-        a.min_frequency,
-        a.sample_size,
-        a.doorkeeper.n_bits,
-        a.doorkeeper.n_probes,
-        a.sketch.width,
-        a.sketch.depth,
-        a.sketch.max_count,
-    ),
-}
+def compile_policy(reference: Policy) -> CompiledPolicy | None:
+    """The compiled twin of a fresh built-in policy, or None if it has no kernel (see kernel_of)."""
+    kernel = kernel_of(reference)
+    if kernel is None:
+        return None
+    return (CompiledOffline if reference.offline else CompiledPolicy)(reference, kernel)
 
 
 # -- the Policy interface over a kernel ---------------------------------------------------
-
-#: a key-by-key policy sweeps its slot map when it holds this many keys (then twice the survivors)
-SWEEP_FLOOR = 1024
 
 #: a batch of keys (without dense ids) is mapped to slots this many at a time
 MAPPED_BATCH = 1 << 14
@@ -245,18 +201,15 @@ class CompiledPolicy(Policy):
 
     engine = "compiled"
 
-    def __init__(self, reference: Policy, kernel, admission=None):
+    def __init__(self, reference: Policy, kernel):
         # No Policy.__init__: the reference has validated everything.
         self.name = reference.name
         self.capacity = reference.capacity
         self._params = reference.params()
         self._max_object_size = reference.max_object_size
         self._kernel = kernel
-        kernel.admission = admission
-        self._slot_of: dict = {}  # key -> slot, when fed key by key
-        self._key_of: list = []  # slot -> key
-        self._free: list = []  # slots to reuse
-        self._sweep_at = SWEEP_FLOOR
+        self._slots = None  # key -> slot (policies/_kernels/slots.pyx), when fed key by key,
+        self._handles = None  # through each key's int64 handle (policies/key_handles.py)
         self._fed_by = None  # "keys" or "ids", fixed by the first request
 
     @property
@@ -285,68 +238,44 @@ class CompiledPolicy(Policy):
                     "feed one policy one way (keys, or a replay with dense ids), not both"
                 )
             self._fed_by = way
+            if way == "keys":
+                from policies._kernels.slots import SlotMap
 
-    def _slot(self, key) -> int:
-        """The key's slot, a new (or recycled) one if it has none."""
-        slot = self._slot_of.get(key)
-        if slot is None:
-            if self._free:
-                slot = self._free.pop()
-                self._key_of[slot] = key
-            else:
-                slot = len(self._key_of)
-                self._key_of.append(key)
-                self._kernel.grow_to(slot + 1)
-            self._slot_of[key] = slot
-            self._kernel.set_id(slot, key_id(key))
-        return slot
+                self._slots = SlotMap(self._kernel)
+                self._handles = KeyHandles(self._slots)
 
-    def _sweep(self) -> None:
-        """Recycle the slots of keys the kernel no longer holds; run only between requests."""
-        if self._free or len(self._slot_of) < self._sweep_at:
-            return
-        holds = self._kernel.holds_slot
-        for key, slot in list(self._slot_of.items()):
-            if not holds(slot):
-                del self._slot_of[key]
-                self._key_of[slot] = None
-                self._free.append(slot)
-        self._sweep_at = max(SWEEP_FLOOR, 2 * len(self._slot_of))
+    def _ids(self, key) -> tuple[int, int]:
+        """The key's (handle, id) for the slot map (policies/key_handles.py); an int64 integer is both."""
+        if type(key) is int and INT64_LOW <= key < INT64_HIGH and not self._handles.named:
+            return key, key
+        return self._handles(key)
 
     def lookup(self, key):
-        self._feed("keys")
-        admission = self._kernel.admission
-        if admission is not None:
-            admission.record_key(key_id(key))
-        slot = self._request_slot(key)
-        return slot is not None and self._kernel.lookup_slot(slot)
-
-    def _request_slot(self, key):
-        """The slot a lookup asks about: None for a key without one (a miss with no effect)."""
-        return self._slot_of.get(key)
+        if self._fed_by != "keys":
+            self._feed("keys")
+        return self._slots.lookup(*self._ids(key))
 
     def insert(self, key, size=1):
-        self._feed("keys")
-        kernel = self._kernel
-        slot = self._slot_of.get(key)
-        admission = kernel.admission
-        if admission is not None and (slot is None or not kernel.contains_slot(slot)):
-            if not admission.admits(key_id(key), size):
-                return []
-        if slot is None:
-            self._sweep()
-            slot = self._slot(key)
-        key_of = self._key_of
-        return [key_of[victim] for victim in kernel.insert_slot(slot, size)]
+        if self._fed_by != "keys":
+            self._feed("keys")
+        victims = self._slots.insert(*self._ids(key), size)
+        return [self._handles.name(victim) for victim in victims] if self._handles.named else victims
+
+    def access(self, key, size=1):
+        if self._fed_by != "keys":
+            self._feed("keys")
+        return self._slots.access(*self._ids(key), size)
 
     def remove(self, key):
         self._feed("keys")
-        slot = self._slot_of.get(key)
-        return slot is not None and self._kernel.remove_slot(slot)
+        slot = self._slots.slot(self._ids(key)[0])
+        return slot >= 0 and self._kernel.remove_slot(slot)
 
     def __contains__(self, key):
-        slot = self._slot_of.get(key)
-        return slot is not None and self._kernel.contains_slot(slot)
+        if self._slots is None:
+            return False
+        slot = self._slots.slot(self._ids(key)[0])
+        return slot >= 0 and self._kernel.contains_slot(slot)
 
     def __len__(self):
         return len(self._kernel)
@@ -355,8 +284,10 @@ class CompiledPolicy(Policy):
         """The cached keys, in the Python policy's order."""
         if self._fed_by == "ids":
             return _int64([self._kernel.id_of(slot) for slot in self._kernel.order()]).tolist()
-        key_of = self._key_of
-        return [key_of[slot] for slot in self._kernel.order()]
+        if self._slots is None:
+            return []
+        handles = self._slots.keys()
+        return [self._handles.name(handle) for handle in handles] if self._handles.named else handles
 
     # -- a batch at a time -------------------------------------------------------------
     def replay_batch(self, keys, sizes, count_bytes: bool, ids=None) -> np.ndarray:
@@ -381,19 +312,21 @@ class CompiledPolicy(Policy):
             self._kernel.replay(np.ascontiguousarray(ids, dtype=np.int32), self._key_ids(keys), sizes, hits)
             return hits.view(bool)
         self._feed("keys")
-        key_list = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
+        handles, key_ids = self._handles_of(keys)
+        slots = np.empty(n, dtype=np.int32)
         for low in range(0, n, MAPPED_BATCH):
-            part = key_list[low : low + MAPPED_BATCH]
-            self._sweep()  # between parts: a slot mapped for this part must stay its key's
-            slots = np.array([self._slot(key) for key in part], dtype=np.int32)
-            part_ids = keys[low : low + MAPPED_BATCH] if isinstance(keys, np.ndarray) else part
-            self._kernel.replay(
-                slots,
-                self._key_ids(part_ids),
-                None if sizes is None else sizes[low : low + MAPPED_BATCH],
-                hits[low : low + MAPPED_BATCH],
-            )
+            part = slice(low, low + MAPPED_BATCH)
+            self._slots.map_keys(handles[part], slots[part])  # sweeps between parts, none within one
+            self._kernel.replay(slots[part], key_ids[part], None if sizes is None else sizes[part], hits[part])
         return hits.view(bool)
+
+    def _handles_of(self, keys) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's (handle, id), as two int64 arrays: an array of int64 integers is both."""
+        if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" and keys.max(initial=0) < INT64_HIGH:
+            keys = np.ascontiguousarray(keys, dtype=np.int64)
+            return keys, keys
+        pairs = [self._handles(key) for key in keys]
+        return np.array([h for h, _ in pairs], dtype=np.int64), np.array([i for _, i in pairs], dtype=np.int64)
 
     @staticmethod
     def _key_ids(keys) -> np.ndarray:
@@ -403,13 +336,13 @@ class CompiledPolicy(Policy):
         return _int64([key_id(key) for key in keys])
 
 
-class CompiledBelady(CompiledPolicy):
-    """Belady's MIN as a kernel: the future is prepared in C, from the keys' dense ids."""
+class CompiledOffline(CompiledPolicy):
+    """An offline policy (Belady's MIN) as a kernel: the future is prepared in C, from the keys' dense ids."""
 
     offline = True
 
-    def __init__(self, reference, kernel, admission=None):
-        super().__init__(reference, kernel, admission)
+    def __init__(self, reference, kernel):
+        super().__init__(reference, kernel)
         self._future = None  # the prepared keys, to check each request against
         self._t = 0  # requests served so far
 
@@ -433,14 +366,14 @@ class CompiledBelady(CompiledPolicy):
         """The next len(keys) requests must be the prepared ones (the errors of Python's Belady)."""
         if self._future is None:
             raise PolicyError(
-                "belady is an offline policy: give it the whole request sequence with "
+                f"{self.name} is an offline policy: give it the whole request sequence with "
                 "prepare(keys) before the first request (replay does this); it cannot run "
                 "in a timed model, which does not know the future"
             )
         t, n = self._t, len(keys)
         if t + n > len(self._future):
             raise PolicyError(
-                f"belady was prepared with {len(self._future)} requests and got more; when "
+                f"{self.name} was prepared with {len(self._future)} requests and got more; when "
                 "replaying a trace in parts, prepare() it with the whole sequence first"
             )
         expected = self._future[t : t + n]
@@ -451,23 +384,23 @@ class CompiledBelady(CompiledPolicy):
         if len(wrong):
             i = int(wrong[0])
             raise PolicyError(
-                f"belady: request {t + i} is {_plain(keys[i])!r} but the prepared sequence has "
+                f"{self.name}: request {t + i} is {_plain(keys[i])!r} but the prepared sequence has "
                 f"{_plain(expected[i])!r} there; it must see exactly the prepared requests, in order"
             )
         self._t = t + n
 
     def lookup(self, key):
         self._check([key])
-        return super().lookup(key)
+        self._feed("keys")
+        return self._slots.lookup(*self._ids(key), give_slot=True)  # every request steps through the future
 
-    def _request_slot(self, key):
-        # Every request steps through the future, a key without a slot too.
-        self._sweep()
-        return self._slot(key)
+    def access(self, key, size=1):
+        return Policy.access(self, key, size)  # its lookup and insert check the future
 
     def insert(self, key, size=1):
-        if not self._kernel.is_current(self._slot_of.get(key, -1)):
-            raise PolicyError("belady inserts only the key of the latest request (its next use is known)")
+        self._feed("keys")
+        if not self._kernel.is_current(self._slots.slot(self._ids(key)[0])):
+            raise PolicyError(f"{self.name} inserts only the key of the latest request (its next use is known)")
         return super().insert(key, size)
 
     def replay_batch(self, keys, sizes, count_bytes, ids=None):

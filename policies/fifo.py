@@ -48,3 +48,8 @@ class FIFO(SizedPolicy):
             return True
         self.insert(key, size)
         return False
+
+    def make_kernel(self):
+        from policies._kernels.fifo import FIFOKernel
+
+        return FIFOKernel(self.capacity)

@@ -101,3 +101,8 @@ class GDSF(SizedPolicy):
     def priority(self, key):
         entry = self._entry.get(key)
         return None if entry is None else entry[0]
+
+    def make_kernel(self):
+        from policies._kernels.gdsf import GDSFKernel
+
+        return GDSFKernel(self.capacity)

@@ -84,3 +84,8 @@ class LFU(SizedPolicy):
 
     def frequency(self, key) -> int:
         return self._freq.get(key, 0)
+
+    def make_kernel(self):
+        from policies._kernels.lfu import LFUKernel
+
+        return LFUKernel(self.capacity)

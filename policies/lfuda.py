@@ -129,3 +129,8 @@ class LFUDA(SizedPolicy):
 
     def priority(self, key):
         return self._key_of.get(key)
+
+    def make_kernel(self):
+        from policies._kernels.lfuda import LFUDAKernel
+
+        return LFUDAKernel(self.capacity)

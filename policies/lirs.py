@@ -265,3 +265,8 @@ class LIRS(Policy):
 
     def params(self):
         return {"hir_ratio": self.hir_ratio}
+
+    def make_kernel(self):
+        from policies._kernels.lirs import LIRSKernel
+
+        return LIRSKernel(self.capacity, self.lir_capacity, self.hir_capacity)

@@ -30,3 +30,8 @@ class LRU(FIFO):
             return True
         self.insert(key, size)
         return False
+
+    def make_kernel(self):
+        from policies._kernels.fifo import LRUKernel
+
+        return LRUKernel(self.capacity)

@@ -82,3 +82,9 @@ class Random(SizedPolicy):
 
     def params(self):
         return {"seed": self.seed}
+
+    def make_kernel(self):
+        from policies._kernels.rand import RandomKernel
+
+        # A generator of its own, started from the seed: the same draws as this policy's.
+        return RandomKernel(self.capacity, self.seed)

@@ -211,3 +211,15 @@ class S3FIFO(Policy):
             "ghost_size_ratio": self.ghost_size_ratio,
             "move_to_main_threshold": self.move_to_main_threshold,
         }
+
+    def make_kernel(self):
+        from policies._kernels.s3fifo import S3FIFOKernel
+
+        return S3FIFOKernel(
+            self.capacity,
+            self.small_capacity,
+            self.main_capacity,
+            self.ghost_capacity,
+            self._small_limit,
+            self.move_to_main_threshold,
+        )

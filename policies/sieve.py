@@ -95,3 +95,8 @@ class Sieve(SizedPolicy):
     def hand(self):
         """The key the hand points at (the next one it will examine), or None."""
         return next(iter(self._ahead), None)
+
+    def make_kernel(self):
+        from policies._kernels.sieve import SieveKernel
+
+        return SieveKernel(self.capacity)

@@ -164,8 +164,9 @@ class SLRU(Policy):
             seg_capacity = [capacity // int(n_seg)] * int(n_seg)
         self.n_seg = len(seg_capacity)
         self.segments = tuple(segments) if segments is not None else None
+        self.seg_capacities = [max(c, 1) for c in seg_capacity]  # a segment of capacity 0 gets one unit
         # The cache, not the sum of the rounded segments, is the limit.
-        self._slru = SegmentedLRU([max(c, 1) for c in seg_capacity], capacity)
+        self._slru = SegmentedLRU(self.seg_capacities, capacity)
 
     @property
     def used(self):
@@ -236,3 +237,8 @@ class SLRU(Policy):
         if self.segments is not None:
             return {"segments": ":".join(str(s) for s in self.segments)}
         return {"n_seg": self.n_seg}
+
+    def make_kernel(self):
+        from policies._kernels.slru import SLRUKernel
+
+        return SLRUKernel(self.capacity, self.seg_capacities)

@@ -151,3 +151,8 @@ class TwoQ(Policy):
 
     def params(self):
         return {"ain_size_ratio": self.ain_size_ratio, "aout_size_ratio": self.aout_size_ratio}
+
+    def make_kernel(self):
+        from policies._kernels.twoq import TwoQKernel
+
+        return TwoQKernel(self.capacity, self.ain_capacity, self.am_capacity, self.aout_capacity)

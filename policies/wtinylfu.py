@@ -50,13 +50,13 @@ class WTinyLFU(Policy):
         self.window_size = window_size
         self.window_capacity = max(int(capacity * window_size), 1)
         self.main_capacity = capacity - self.window_capacity
-        main_segments = [max(c, 1) for c in split_capacity(self.main_capacity, (1, 4))]
-        self._main = SegmentedLRU(main_segments, self.main_capacity)
+        self.main_segments = [max(c, 1) for c in split_capacity(self.main_capacity, (1, 4))]
+        self._main = SegmentedLRU(self.main_segments, self.main_capacity)
         self._window = SizedQueue()  # least recently used first
         self._sketch = CountingBloomFilter(self.main_capacity, 0.001)
         # The sketch's parts, at hand for the hot paths below (halving keeps the same list).
         self._counts, self._memo, self._probe = self._sketch.counts, self._sketch.memo, self._sketch.probe
-        self._max_size = min(capacity, self.window_capacity, main_segments[0], self.main_capacity)
+        self._max_size = min(capacity, self.window_capacity, self.main_segments[0], self.main_capacity)
         self._main_hits = 0
         self._sample = self.SAMPLE_FACTOR * self.main_capacity  # main hits between halvings
         self._scratch: list = []  # evictions nobody asked for (by hits, or in access())
@@ -203,3 +203,18 @@ class WTinyLFU(Policy):
 
     def params(self):
         return {"window_size": self.window_size}
+
+    def make_kernel(self):
+        from policies._kernels.wtinylfu import WTinyLFUKernel
+
+        sketch = self._sketch  # the kernel's counters are these, in C, with the same dimensions and hashes
+        return WTinyLFUKernel(
+            self.capacity,
+            self.window_capacity,
+            self.main_capacity,
+            self.main_segments,
+            self._max_size,
+            sketch.n_counters,
+            sketch.n_probes,
+            self._sample,
+        )

@@ -6,7 +6,7 @@ analytic formulas (`sim.theory`).  Takes resolved `Scenario` objects, never
 files or command lines.
 """
 
-from sim.engine import engine_for, run
+from sim.engine import engine_choice, engine_for, run
 from sim.metrics import CDF_PROBABILITIES, METRICS, RunResult
 from sim.naive import run_naive
 from sim.scenario import BackendSpec, ClusterSpec, Scenario
@@ -18,6 +18,7 @@ __all__ = [
     "ClusterSpec",
     "RunResult",
     "Scenario",
+    "engine_choice",
     "engine_for",
     "run",
     "run_naive",

@@ -9,8 +9,11 @@ a batch of keys and uses only stable hashes (workloads/hashing.py), so the
 same key lands on the same node in every process.
 
 Two balancers choose per request instead, from the live load: power of two
-choices and consistent hashing with bounded loads.  They are `dynamic`: the
-model asks them, request by request, to pick among the ranked candidates.
+choices and consistent hashing with bounded loads.  They are `dynamic`
+(sim/vocabulary.py lists which are): the model asks them, request by
+request, to pick among the ranked candidates.  Each binds its choice's C
+twin for the compiled loop in its own class (``make_chooser``: a chooser of
+sim/_compiled/balancing.pyx), as a policy binds its kernel.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import math
 
 import numpy as np
 
+from sim.vocabulary import BOUNDED, CONSISTENT, DYNAMIC_BALANCERS, MODULO, P2C, RANDOM, RENDEZVOUS
 from workloads.hashing import mix64, stable_id
 
 try:
@@ -34,13 +38,24 @@ class Balancer:
     """Base class.  `nodes` is the number of cache nodes, alive or not."""
 
     name = "balancer"
-    #: chooses per request from live load (the model calls `choose`)
-    dynamic = False
     #: reads may go to any alive node, not a key's home (no key affinity)
     spray = False
 
     def __init__(self, nodes: int):
         self.nodes = int(nodes)
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether it chooses per request from live load (the model calls `choose`)."""
+        return self.name in DYNAMIC_BALANCERS
+
+    def make_chooser(self):
+        """A dynamic balancer's choice in C (sim/_compiled/balancing.pyx), for the compiled loop; or None.
+
+        Only a class's own make_chooser counts (sim/compiled_model.py checks):
+        a subclass may choose otherwise.
+        """
+        return None
 
     def preference(self, keys: np.ndarray, alive: tuple, depth: int) -> np.ndarray:
         """(len(keys), depth) node indices: each key's first `depth` alive nodes, best first."""
@@ -59,7 +74,7 @@ class Modulo(Balancer):
     with a plain server list does.
     """
 
-    name = "modulo"
+    name = MODULO
 
     def preference(self, keys, alive, depth):
         alive_nodes = np.asarray(alive, dtype=np.int64)
@@ -78,7 +93,7 @@ class ConsistentHashRing(Balancer):
     key space each node owns has a coefficient of variation of about 1/sqrt(V).
     """
 
-    name = "consistent"
+    name = CONSISTENT
 
     def __init__(self, nodes: int, vnodes: int = 160):
         super().__init__(nodes)
@@ -149,7 +164,7 @@ class Rendezvous(Balancer):
     and no ring or virtual nodes are needed; the cost is O(N) per key.
     """
 
-    name = "rendezvous"
+    name = RENDEZVOUS
 
     def preference(self, keys, alive, depth):
         alive_nodes = np.asarray(alive, dtype=np.int64)
@@ -172,7 +187,7 @@ class RandomSpray(Modulo):
     node's worth of distinct keys: the baseline that shows what affinity buys.
     """
 
-    name = "random"
+    name = RANDOM
     spray = True
 
 
@@ -184,13 +199,17 @@ class PowerOfTwoChoices(ConsistentHashRing):
     neighbour; the price is a key cached on two nodes.
     """
 
-    name = "p2c"
-    dynamic = True
+    name = P2C
     candidates = 2
 
     def choose(self, candidates, outstanding, total_outstanding: int, alive_count: int) -> int:
         # The first of the (at most two) candidates on a tie; the only one when one node is up.
         return min(candidates, key=outstanding.__getitem__)
+
+    def make_chooser(self):
+        from sim._compiled.balancing import LeastBusy
+
+        return LeastBusy(self.candidates)
 
 
 class BoundedLoads(ConsistentHashRing):
@@ -202,8 +221,7 @@ class BoundedLoads(ConsistentHashRing):
     spots.  The walk looks at most `walk` nodes, then takes the least busy.
     """
 
-    name = "bounded"
-    dynamic = True
+    name = BOUNDED
     walk = 16
 
     def __init__(self, nodes: int, vnodes: int = 160, epsilon: float = 0.25):
@@ -222,22 +240,23 @@ class BoundedLoads(ConsistentHashRing):
                 return node
         return min(candidates, key=outstanding.__getitem__)
 
+    def make_chooser(self):
+        from sim._compiled.balancing import UnderTheBound
 
+        return UnderTheBound(self.candidates, self.epsilon)
+
+
+#: the balancers by name: every word of sim/vocabulary.py's BALANCERS
 BALANCERS = {
-    "modulo": Modulo,
-    "consistent": ConsistentHashRing,
-    "rendezvous": Rendezvous,
-    "random": RandomSpray,
-    "p2c": PowerOfTwoChoices,
-    "bounded": BoundedLoads,
+    cls.name: cls for cls in (Modulo, ConsistentHashRing, Rendezvous, RandomSpray, PowerOfTwoChoices, BoundedLoads)
 }
 
 
 def make_balancer(name: str, nodes: int, vnodes: int = 160, epsilon: float = 0.25) -> Balancer:
     if name not in BALANCERS:
         raise ValueError(f"unknown balancer {name!r}; valid: {', '.join(sorted(BALANCERS))}")
-    if name in ("modulo", "rendezvous", "random"):
+    if name in (MODULO, RENDEZVOUS, RANDOM):
         return BALANCERS[name](nodes)
-    if name == "bounded":
+    if name == BOUNDED:
         return BoundedLoads(nodes, vnodes, epsilon)
     return BALANCERS[name](nodes, vnodes)

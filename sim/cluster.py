@@ -9,6 +9,7 @@ from policies import Policy, make_policy, policy_class, policy_parameters
 from policies.admission import admission_class
 from sim.node import CacheNode
 from sim.scenario import ClusterSpec
+from sim.vocabulary import PRECOPY, REFRESH_ON_HIT
 from workloads.rng import stable_id
 
 
@@ -62,9 +63,9 @@ def _make(name: str, default_capacity: int, capacity_bytes: bool, params: dict, 
 
 def build_nodes(spec: ClusterSpec, seed: int, ids: int | None = None) -> list[CacheNode]:
     """One CacheNode per node id, then one per gutter node (see policy_makers, gutter_makers)."""
-    refresh_on_hit = spec.ttl_mode == "refresh"
+    refresh_on_hit = spec.ttl_mode == REFRESH_ON_HIT
     marks = (spec.eviction.high_watermark, spec.eviction.low_watermark) if spec.eviction else None
-    keep_sizes = spec.warmup.strategy == "precopy" and spec.capacity_bytes
+    keep_sizes = spec.warmup.strategy == PRECOPY and spec.capacity_bytes
     nodes = [
         CacheNode(maker, spec.capacity_bytes, refresh_on_hit, watermarks=marks, keep_sizes=keep_sizes)
         for maker in policy_makers(spec, seed, ids)

@@ -9,42 +9,62 @@ the latencies known late to the recorder, and carries what SimPy's processes
 do (a node going down or up, a bulk update) to the engine.
 
 It runs when the compiled engine is built (and not refused with
-KVSIM_ENGINE=python) and the cluster's policy has a kernel: a built-in one
-that neither reads the clock (Redis's, memcached's: ``policy.timed``) nor
-needs the future (Belady).  Anything else runs the Python loop.
+KVSIM_ENGINE=python), the cluster's policy has a kernel (a built-in one that
+neither reads the clock, as Redis's and memcached's do, nor needs the
+future, as Belady does) and the scenario uses only what the C loop declares
+it implements (its engine's IMPLEMENTS, a chooser for a dynamic balancer,
+and the living fleet's features, sim/vocabulary.py's FLEET_FEATURES, which
+it declares under "fleet": none yet, so a fleet that changes runs on the
+Python loop; failures of a fixed set of nodes stay compiled).  Anything
+else runs the Python loop, and ``refusal`` says why.  Choosing builds
+nothing: it reads the classes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from policies.compiled import compile_policy
-from policies.compiled import engine as policies_engine
+from policies import policy_class
+from policies.compiled import kernel_of, kernel_refusal
+from sim.balancer import BALANCERS
 from sim.cluster import policy_makers
 from sim.draws import Draws
 from sim.model import Model
-from sim.scenario import ClusterSpec
+from sim.scenario import Scenario
+from sim.vocabulary import DYNAMIC_BALANCERS as DYNAMIC
+from sim.vocabulary import REFRESH_ON_HIT
+from workloads.stream import CLASS_SHIFT
 
 try:
-    from sim._compiled.engine import Engine
+    from sim._compiled.engine import Engine, implements
     from sim._compiled.node import Node
 except ImportError:  # not built: the Python loop runs every scenario
-    Engine = Node = None
+    Engine = Node = implements = None
 
 
-def compiled_kernel(policy):
-    """The kernel that runs `policy` in the compiled loop, or None if the Python loop must run it."""
-    if getattr(policy, "timed", False) or getattr(policy, "offline", False):
-        return None
-    compiled = compile_policy(policy)
-    return None if compiled is None else compiled.kernel
-
-
-def loop_for(cluster: ClusterSpec, seed: int = 0) -> str:
-    """Which request loop runs a cluster: "compiled" or "python"."""
-    if Engine is None or policies_engine() != "compiled":
-        return "python"
-    return "compiled" if compiled_kernel(policy_makers(cluster, seed)[0]()) is not None else "python"
+def refusal(scenario: Scenario) -> str | None:
+    """Why the compiled loop cannot run `scenario` (the Python loop runs it), or None if it can."""
+    cluster = scenario.cluster
+    cls = policy_class(cluster.policy)
+    if cls.timed:
+        return f"policy {cluster.policy!r} reads the clock"
+    if cls.offline:
+        return f"policy {cluster.policy!r} needs the future"
+    why = kernel_refusal(cluster.policy, dict(cluster.policy_params).get("admission"))
+    if why is None and Engine is None:
+        why = "the compiled request loop is not built"
+    if why is not None:
+        return why
+    for field in ("write_policy", "expiry", "ttl_mode"):
+        if not implements(field, getattr(cluster, field)):
+            return f"the compiled loop does not implement {field} {getattr(cluster, field)!r}"
+    balancer = BALANCERS[cluster.balancer]
+    if cluster.balancer in DYNAMIC and "make_chooser" not in vars(balancer):
+        return f"balancer {cluster.balancer!r} has no compiled chooser"
+    for feature in cluster.fleet_features:  # a living fleet (issue 21): sim/fleet_model.py
+        if not implements("fleet", feature):
+            return f"the compiled loop does not implement a living fleet's cluster.{feature} yet"
+    return None
 
 
 class CompiledModel(Model):
@@ -55,7 +75,7 @@ class CompiledModel(Model):
     def _build(self) -> None:
         scenario, cluster = self.scenario, self.scenario.cluster
         self.makers = policy_makers(cluster, self.seed)
-        refresh_on_hit = cluster.ttl_mode == "refresh"
+        refresh_on_hit = cluster.ttl_mode == REFRESH_ON_HIT
         nodes = [
             Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, cluster.has_ttl, self.track_versions)
             for index in range(cluster.nodes)
@@ -66,17 +86,19 @@ class CompiledModel(Model):
             cluster.node_concurrency,
             self.coalesce,
             self.track_versions,
-            cluster.expiry == "active",
-            cluster.balancer,
-            cluster.bound_epsilon,
-            getattr(self.balancer, "candidates", 1),
+            cluster.expiry,
+            self.balancer.make_chooser() if self.balancer.dynamic else None,
             cluster.replicas,
             cluster.write_policy,
+            CLASS_SHIFT,
         )
 
     def _kernel(self, index: int):
-        """A fresh kernel of node `index`'s policy (at the start, and after each failure)."""
-        return compiled_kernel(self.makers[index]())
+        """A fresh kernel of node `index`'s policy (at the start, and after each failure), from its reference."""
+        kernel = kernel_of(self.makers[index]())
+        if kernel is None:  # refusal() said it has one: only a kernel that failed to build gets here
+            raise RuntimeError(f"the kernel of policy {self.scenario.cluster.policy!r} is not built")
+        return kernel
 
     def _walk(self, draws: Draws) -> None:
         batch = draws.batch

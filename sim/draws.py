@@ -26,6 +26,7 @@ from sim.fleet import planned_ids
 from sim.membership import Membership
 from sim.routing import Routing
 from sim.scenario import Scenario
+from sim.vocabulary import READ_THROUGH, REHASH
 from workloads import Distribution, key_class
 from workloads.rng import rng_for
 
@@ -45,7 +46,7 @@ class RequestDraws:
         self.balancer = make_balancer(cluster.balancer, self.ids, cluster.vnodes, cluster.bound_epsilon)
         self.routing = Routing(self.balancer, cluster.failover, cluster.replicas, self.ids, cluster.gutter_nodes)
         self.depth = self.routing.depth
-        self.warm_for = cluster.warmup.for_s if cluster.warmup.strategy == "read_through" else 0.0
+        self.warm_for = cluster.warmup.for_s if cluster.warmup.strategy == READ_THROUGH else 0.0
         self._rtt = rng_for(seed, "network.hit_latency")
         self._service = rng_for(seed, "backend.latency")
         self._node_service = rng_for(seed, "node.service")
@@ -84,7 +85,7 @@ class RequestDraws:
     def _read_nodes(self, keys, choices, segments) -> np.ndarray:
         """The node each read goes to: its read target (sim/routing.py), or a random node up (spray)."""
         if not self.balancer.spray:
-            if self.routing.failover == "rehash":
+            if self.routing.failover == REHASH:
                 return choices[:, 0].copy()
             read = np.empty(len(keys), dtype=np.int64)
             for low, high, state in segments:

@@ -32,6 +32,7 @@ import numpy as np
 
 from sim.membership import FleetRow, FleetState
 from sim.metrics import fleet_row
+from sim.vocabulary import PRECOPY
 
 #: the rows whose entries left behind are counted (module docstring)
 ORPHAN_KINDS = ("add", "remove")
@@ -64,7 +65,7 @@ class FleetChanges:
                 self._set_up(node, True)
             else:
                 self._join(node, row.capacity, node in row.after.up)
-        if self.scenario.cluster.warmup.strategy == "precopy" and row.kind in ("add", "up"):
+        if self.scenario.cluster.warmup.strategy == PRECOPY and row.kind in ("add", "up"):
             rate = self.scenario.cluster.warmup.copy_rate
             for node, since in zip(row.nodes, row.since):
                 if node in row.after.up:

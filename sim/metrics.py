@@ -50,10 +50,7 @@ import numpy as np
 from sim.histogram import LatencyHistogram
 from sim.scenario import Scenario
 from sim.timeseries import TimeSeries, utilisation
-
-HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED = 1, 2, 4, 8, 16, 32
-#: a read a warming node filled from the key's previous owner (read-through warm-up)
-WARM = 64
+from sim.vocabulary import BACKEND, COALESCED, EXPIRED, HIT, READ_THROUGH, STALE, WARM, WRITE  # a request's flags
 
 #: result column -> percentile
 QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
@@ -160,8 +157,10 @@ class RunResult:
     timeseries: list = field(default_factory=list)
     latency_quantiles: list = field(default_factory=list)  # ms, at CDF_PROBABILITIES
     latency_histogram: LatencyHistogram = field(default_factory=LatencyHistogram)  # reads', seconds
-    # which request loop ran: "compiled" or "python" (the same results either way, so not compared)
+    # which request loop ran: "compiled" or "python" (the same results either way, so not compared),
+    # and when the Python one ran, why not the compiled one (sim/engine.py)
     engine: str = field(default="python", compare=False)
+    engine_note: str = field(default="", compare=False)
 
     def row(self) -> dict:
         """The flat metrics, in METRICS order."""
@@ -283,7 +282,7 @@ class Recorder:
         """The living fleet's counts of a batch; (cold misses, gutter hits) per request for the time series,
         or () when the fleet has neither."""
         cluster = self.scenario.cluster
-        if cluster.warmup.strategy == "read_through":
+        if cluster.warmup.strategy == READ_THROUGH:
             self.warm_hits += int(np.count_nonzero(flags & WARM))
         gutter = hits & (nodes >= self.ids) if cluster.gutter else None
         missed = served & ~hits & cold if cold is not None else None

@@ -55,10 +55,11 @@ from sim.cluster import build_nodes
 from sim.draws import Draws, RequestDraws
 from sim.fleet_model import FleetChanges
 from sim.membership import Membership
-from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WARM, WRITE, Recorder, RunResult
+from sim.metrics import Recorder, RunResult
 from sim.routing import catalogue_sample
 from sim.scenario import Scenario
 from sim.versions import Versions
+from sim.vocabulary import ACTIVE, BACKEND, COALESCED, EXPIRED, HIT, INVALIDATE, LEAVE_STALE, STALE, WARM, WRITE
 
 
 def has_writes(workload) -> bool:
@@ -77,9 +78,9 @@ def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | N
     """
     if versions is not None:
         versions.write_landed(key)
-    if write_policy == "none":
+    if write_policy == LEAVE_STALE:
         return []
-    if write_policy == "invalidate":
+    if write_policy == INVALIDATE:
         for cache in nodes:
             if key in cache:
                 cache.remove(key)
@@ -366,7 +367,7 @@ class Model(FleetChanges):
         TTL; with expiry "active", of any entry with a TTL but a written value's), and the node time of a
         batch eviction it set off."""
         cache = self.nodes[target]
-        if (not written and self.scenario.cluster.expiry == "active") or cache.max_ttl:
+        if (not written and self.scenario.cluster.expiry == ACTIVE) or cache.max_ttl:
             expiry = cache.expires_at.get(key)
             if expiry is not None:
                 self.calendar.at(expiry, self._expire, target, key)

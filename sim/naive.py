@@ -38,11 +38,24 @@ from policies import PolicyContractError
 from sim.cluster import gutter_makers, policy_makers
 from sim.draws import RequestDraws
 from sim.membership import Membership
-from sim.metrics import BACKEND, COALESCED, EXPIRED, HIT, STALE, WARM, WRITE, Recorder, RunResult
+from sim.metrics import Recorder, RunResult
 from sim.naive_fleet import NaiveFleet
 from sim.routing import catalogue_sample
 from sim.scenario import Scenario
 from sim.versions import Versions
+from sim.vocabulary import (
+    ACTIVE,
+    BACKEND,
+    COALESCED,
+    EXPIRED,
+    HIT,
+    INVALIDATE,
+    REFRESH_ON_HIT,
+    STALE,
+    UPDATE,
+    WARM,
+    WRITE,
+)
 from workloads.stream import CLASS_SHIFT
 
 
@@ -165,7 +178,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     balancer, ids = draws.balancer, draws.ids
     marks = (cluster.eviction.high_watermark, cluster.eviction.low_watermark) if cluster.eviction else None
     nodes = [
-        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == "refresh", marks=marks)
+        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == REFRESH_ON_HIT, marks=marks)
         for make in policy_makers(cluster, seed, ids)
     ]
     gutter_ttl = cluster.gutter.ttl_s if cluster.gutter else 0.0
@@ -203,7 +216,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         """After a store: active expiry (any gutter entry's; with expiry "active", any entry's with a TTL
         but a written value's); a batch eviction's node time."""
         node = nodes[target]
-        if (not written and cluster.expiry == "active" and node.entries[key].ttl > 0) or node.max_ttl:
+        if (not written and cluster.expiry == ACTIVE and node.entries[key].ttl > 0) or node.max_ttl:
             env.process(expire(node, key))
         if node.burst and workers and cluster.eviction.cost_per_entry_s:
             env.process(evicting(target, node.burst * cluster.eviction.cost_per_entry_s))
@@ -227,11 +240,11 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     def land_write(key, size, ttl, homes):
         """A write reached the backend: the value's version moves on, and cached copies follow."""
         versions.write_landed(key)
-        if cluster.write_policy == "invalidate":
+        if cluster.write_policy == INVALIDATE:
             for node in nodes:
                 if node.holds(key):
                     node.drop(key)
-        elif cluster.write_policy == "update":  # write through: copies and the key's homes get the value
+        elif cluster.write_policy == UPDATE:  # write through: copies and the key's homes get the value
             for index, node in enumerate(nodes):
                 if node.up and (index in homes or node.holds(key)):
                     if node.store(key, size, env.now, ttl, versions.stamp(key)):

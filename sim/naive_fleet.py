@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from sim.metrics import fleet_row
+from sim.vocabulary import PRECOPY
 
 
 class NaiveFleet:
@@ -51,7 +52,7 @@ class NaiveFleet:
                 self.capacities[node] = row.capacity
                 cache.fail(row.capacity)
                 cache.up = node in row.after.up
-        if self.warmup.strategy == "precopy" and row.kind in ("add", "up"):
+        if self.warmup.strategy == PRECOPY and row.kind in ("add", "up"):
             for node, since in zip(row.nodes, row.since):
                 if self.nodes[node].up:
                     self.precopy(node, math.floor(self.warmup.copy_rate * (row.time - since)), row.after)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.membership import FleetState
+from sim.vocabulary import REHASH, TO_GUTTER
 from workloads.hashing import mix64, stable_id
 from workloads.stream import CLASS_SHIFT
 
@@ -55,13 +56,13 @@ class Routing:
         # Failing over, a read goes to the first node up among the key's first R choices (a dynamic
         # balancer's: among its candidates, which it then chooses from).
         self.width = max(replicas, getattr(balancer, "candidates", 1) if balancer.dynamic else 1)
-        self.target_depth = 1 if failover == "rehash" else min(self.depth, self.width)  # what targets reads
-        self._gutter_salt = stable_id("gutter")
+        self.target_depth = 1 if failover == REHASH else min(self.depth, self.width)  # what targets reads
+        self._gutter_salt = stable_id(TO_GUTTER)
         self._first: dict = {}  # routing set -> first choices of the catalogue sample (a few kept)
 
     def routing_set(self, state: FleetState) -> tuple:
         """The nodes the balancer ranks over (module docstring)."""
-        return state.up if self.failover == "rehash" else state.members
+        return state.up if self.failover == REHASH else state.members
 
     def rank(self, keys, state: FleetState, depth: int | None = None) -> np.ndarray:
         """(n, depth) candidate nodes per key, best first, -1 where there are fewer nodes to rank."""
@@ -76,7 +77,7 @@ class Routing:
     def targets(self, keys, choices: np.ndarray, state: FleetState) -> np.ndarray:
         """The node each key's read goes to: its first choice up (among R, failing over), else its gutter
         node, else -1 (the backend)."""
-        if self.failover == "rehash":
+        if self.failover == REHASH:
             return choices[:, 0].copy()
         up = np.zeros(self.ids + 1, dtype=bool)  # the last entry answers for -1
         up[list(state.up)] = True

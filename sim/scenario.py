@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.vocabulary import CHOICES, COLD, CONSISTENT, FLEET_FEATURES, INVALIDATE, LAZY, REHASH, SET_ON_INSERT, TO_GUTTER
 from workloads import Constant, Distribution, Lognormal, Workload
 
 
@@ -76,7 +77,7 @@ class Warmup:
     seconds a miss there is filled from the key's previous owner when it holds the key), or "precopy"
     (up to `copy_rate` entries per second of provisioning or outage, copied when it starts serving)."""
 
-    strategy: str = "cold"
+    strategy: str = COLD
     for_s: float = 0.0
     copy_rate: float = 0.0
 
@@ -112,15 +113,6 @@ class Targets:
 
     def __bool__(self) -> bool:
         return bool(self.p99_ms or self.hit_ratio)
-
-
-#: ClusterSpec's fields that take one of a few words
-_CHOICES = {
-    "ttl_mode": ("insert", "refresh"),
-    "expiry": ("lazy", "active"),
-    "write_policy": ("invalidate", "update", "none"),
-    "failover": ("rehash", "backend", "gutter"),
-}
 
 
 @dataclass(frozen=True)
@@ -160,32 +152,32 @@ class ClusterSpec:
     capacity_bytes: bool = False
     policy: str = "lru"
     policy_params: tuple = ()
-    balancer: str = "consistent"
+    balancer: str = CONSISTENT
     vnodes: int = 160
     bound_epsilon: float = 0.25
     replicas: int = 1
     ttl: float | Distribution = 0.0
     ttl_by_class: tuple = ()
-    ttl_mode: str = "insert"
-    expiry: str = "lazy"
+    ttl_mode: str = SET_ON_INSERT
+    expiry: str = LAZY
     node_concurrency: int = 0
     node_service: Distribution = Constant(0.0)
-    write_policy: str = "invalidate"
+    write_policy: str = INVALIDATE
     failures: tuple = ()
     mtbf_s: float = 0.0
     mttr_s: float = 60.0
     changes: tuple = ()
     restarts: Restarts | None = None
-    failover: str = "rehash"
+    failover: str = REHASH
     gutter: Gutter | None = None
     warmup: Warmup = Warmup()
     eviction: Eviction | None = None
 
     def __post_init__(self):
-        for name, allowed in _CHOICES.items():
+        for name, allowed in CHOICES.items():  # the words of sim/vocabulary.py
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        if (self.failover == "gutter") != (self.gutter is not None):
+        if (self.failover == TO_GUTTER) != (self.gutter is not None):
             raise ValueError('a gutter pool goes with failover = "gutter", and failover "gutter" needs one')
 
     @property
@@ -193,15 +185,17 @@ class ClusterSpec:
         return self.gutter.nodes if self.gutter is not None else 0
 
     @property
-    def lives(self) -> bool:
-        """Whether the fleet changes in ways only sim/fleet.py knows (beyond failures of a fixed set)."""
-        return bool(
-            self.changes
-            or self.restarts
-            or self.failover != "rehash"
-            or self.warmup.strategy != "cold"
-            or self.eviction is not None
-        )
+    def fleet_features(self) -> tuple:
+        """The living fleet's features this cluster uses (sim/vocabulary.py's FLEET_FEATURES): what only
+        sim/fleet.py knows, beyond failures of a fixed set of nodes."""
+        used = {
+            "changes": bool(self.changes),
+            "restarts": self.restarts is not None,
+            "failover": self.failover != REHASH,
+            "warmup": self.warmup.strategy != COLD,
+            "eviction": self.eviction is not None,
+        }
+        return tuple(feature for feature in FLEET_FEATURES if used[feature])
 
     @property
     def has_ttl(self) -> bool:

@@ -9,13 +9,7 @@ stays the fallback where no compiler built this.
 
 from libc.stdint cimport int64_t, uint64_t
 
-
-cdef inline uint64_t mix64(uint64_t x, uint64_t offset) noexcept nogil:
-    """workloads.hashing.mix64 of one value, its salt given as offset = (salt + 1) * golden gamma."""
-    x += offset
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
-    return x ^ (x >> 31)
+from workloads.native.hashing cimport mix64_offset
 
 
 def permute(const int64_t[::1] values, uint64_t size, int bits, const uint64_t[::1] offsets, int64_t[::1] out):
@@ -43,7 +37,7 @@ cdef inline uint64_t network(uint64_t x, int bits, const uint64_t* offsets, Py_s
     cdef uint64_t high = x >> low_bits, low = x & ((<uint64_t>1 << low_bits) - 1), mixed
     cdef Py_ssize_t r
     for r in range(rounds):
-        mixed = (high + mix64(low, offsets[r])) & ((<uint64_t>1 << high_bits) - 1)
+        mixed = (high + mix64_offset(low, offsets[r])) & ((<uint64_t>1 << high_bits) - 1)
         high, low = low, mixed
         swap = high_bits
         high_bits, low_bits = low_bits, swap

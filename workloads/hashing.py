@@ -9,7 +9,8 @@ serve the whole project:
   the 64-bit range: balancers place keys with it, SHARDS samples keys with
   it, the policies' Bloom filters and sketches probe with it.  ``mix64`` is
   the numpy form, ``splitmix64`` the form for one Python int (for the
-  policies' per-request paths); the tests hold the two equal.
+  policies' per-request paths); the tests hold the two equal.  Its C form,
+  for the compiled code, is workloads/native/hashing.pxd's mix64.
 * **BLAKE2b-64 of a text**: a text key's id in a trace (``key_id``,
   ``key_ids``: int64, as trace keys are), and the same 64 bits unsigned
   (``stable_id``) where a name becomes a seed or a salt.

@@ -5,19 +5,16 @@ point's typed Config, or one of its values) and builds what `sim.run`
 understands: workloads, distributions in seconds, the cluster and backend
 specs.  Nothing here can meet a user's mistake except a trace file that
 cannot be read (TraceError).  `request_loop` says which of sim's request
-loops a point's policy will run in.
+loops a point will run in.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import sim.compiled_model
 import sim.engine
 from experiments.config.fleet import fleet_spec, targets
 from experiments.config.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS, Config, KeyClassTable, WorkloadSection
-from policies import Policy
-from policies.compiled import engine as policies_engine
 from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 from workloads import Constant, Diurnal, KeyClass, OnOff, Poisson, Uniform, Workload, Zipf
 from workloads.traces import TraceWorkload
@@ -166,18 +163,11 @@ def scenario(config: Config) -> Scenario:
     )
 
 
-def request_loop(policy: Policy, fleet: ClusterSpec | None = None) -> str:
-    """The request loop `sim.run` gives a cluster of this policy: "compiled" or "python".
+def request_loop(config: Config) -> str:
+    """The request loop `sim.run` gives this point: "compiled" or "python".
 
-    sim.compiled_model.loop_for's rule, applied to the policy that checking
-    a point built (loop_for builds node 0's policy itself: asking it would
-    build the policy a second time), and sim.engine's for a fleet that lives
-    (`fleet`: a ClusterSpec of the point's fleet keys).  The manifest records
-    what this says; every run file records the loop that ran, and a test
-    holds the two equal.
+    sim.engine.engine_choice, which reads the point's classes and words and
+    builds nothing.  The manifest records what this says; every run file
+    records the loop that ran, and a test holds the two equal.
     """
-    if sim.compiled_model.Engine is None or policies_engine() != "compiled":
-        return "python"
-    if fleet is not None and sim.engine.python_only(fleet):
-        return "python"
-    return "compiled" if sim.compiled_model.compiled_kernel(policy) is not None else "python"
+    return sim.engine.engine_choice(scenario(config))[0]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from experiments.config.checks import Capacity, Invalid, capacity, choice, describe, integer, number, policy_name
 from experiments.config.keys import key, one_table, table_list
 from sim.scenario import Change, Eviction, Gutter, Restarts, Targets, Warmup
+from sim.vocabulary import WARMUP_STRATEGIES
 
 #: the most seconds a fleet's times may be (limits.py's MAX_SPAN_S: float64 time keeps its resolution)
 SPAN = 1e8
@@ -110,8 +111,8 @@ class WarmupTable:
     """cluster.warmup: how a node that joins or comes back is warmed."""
 
     strategy: str = key(
-        "cold",
-        choice("cold", "read_through", "precopy"),
+        WARMUP_STRATEGIES[0],
+        choice(*WARMUP_STRATEGIES),
         '"cold": nothing; "read_through": a miss is filled from the key\'s previous owner for for_s; '
         '"precopy": the previous owners\' hottest entries are copied before it serves',
     )

@@ -31,7 +31,7 @@ from pathlib import Path
 from experiments import configs as shipped
 from experiments.config.build import request_loop, trace_workload
 from experiments.config.checks import Invalid, describe, did_you_mean, written
-from experiments.config.fleet_checks import fleet_cluster, fleet_problem
+from experiments.config.fleet_checks import fleet_problem
 from experiments.config.limits import run_limits
 from experiments.config.schema import (
     SCHEMA,
@@ -369,7 +369,7 @@ def check_point(config: Config, values: dict) -> str:
     ttl = cluster.ttl
     if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
         fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
-    policy, reason = built_policy(cluster)
+    policy, reason = built_policy(cluster)  # built once, to check its parameters (and if it can resize)
     if reason:
         fail(reason)
     reason = run_limits(config)
@@ -379,7 +379,7 @@ def check_point(config: Config, values: dict) -> str:
     reason = fleet_problem(config, policy)
     if reason:
         fail(reason)
-    return request_loop(policy, fleet_cluster(config))
+    return request_loop(config)
 
 
 def built_policy(cluster: ClusterSection) -> tuple[Policy | None, str | None]:

@@ -49,6 +49,7 @@ from experiments.config.checks import (
     written,
 )
 from experiments.config.keys import Key, key, keys_of, table_list
+from sim.vocabulary import CHOICES  # the cluster's words (write policies, balancers, ...)
 from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 from workloads.traces import DISORDER
 
@@ -239,7 +240,7 @@ class ClusterSection:
     policy_params: dict = key({}, table, "keyword parameters of the policy, e.g. { bits = 2 } for clock")
     balancer: str = key(
         "consistent",
-        choice("consistent", "modulo", "rendezvous", "random", "p2c", "bounded"),
+        choice(*CHOICES["balancer"]),
         "how reads pick a node: hashing (modulo, consistent ring, rendezvous), random spray, "
         "power of two choices (p2c), consistent hashing with bounded loads",
     )
@@ -254,12 +255,12 @@ class ClusterSection:
     )
     ttl_mode: str = key(
         "insert",
-        choice("insert", "refresh"),
+        choice(*CHOICES["ttl_mode"]),
         '"insert": TTL set when stored (memcached); "refresh": every hit restarts it',
     )
     expiry: str = key(
         "lazy",
-        choice("lazy", "active"),
+        choice(*CHOICES["expiry"]),
         '"lazy": an expired entry is dropped when looked up; "active": when it expires, freeing space',
     )
     node_concurrency: int = key(
@@ -272,7 +273,7 @@ class ClusterSection:
     )
     write_policy: str = key(
         "invalidate",
-        choice("invalidate", "update", "none"),
+        choice(*CHOICES["write_policy"]),
         "what a write does when it lands: delete cached copies (cache-aside), write "
         "through (copies and the key's home nodes get the new value), or nothing "
         "(copies stay stale until they expire)",
@@ -294,8 +295,8 @@ class ClusterSection:
         {}, fleet.restarts, "rolling restarts: { every_s, down_s, order, gap_s, start_s } (every_s 0: none)"
     )
     failover: str = key(
-        "rehash",
-        choice("rehash", "backend", "gutter"),
+        CHOICES["failover"][0],
+        choice(*CHOICES["failover"]),
         "where a down node's keys go: rehashed to the nodes up, straight to the backend, or to the gutter pool",
     )
     gutter: fleet.GutterTable = key({}, fleet.gutter, "[cluster.gutter]: nodes, capacity, policy, ttl_s")

@@ -1,7 +1,7 @@
 """What an experiment's figures are drawn from: DIR's manifest and tables, read and checked.
 
 `load(DIR)` reads manifest.json, summary.csv, nodes.csv, latency.csv and
-(when present) timeseries.csv.  A missing, empty, damaged or incomplete file
+(when present) timeseries.csv and fleet.csv.  A missing, empty, damaged or incomplete file
 is one line naming it and saying how to rewrite it, never a traceback.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 
 from experiments.config import ConfigError
 from experiments.plots.labels import point_label
-from sim.metrics import TIMESERIES
+from sim.metrics import FLEET, TIMESERIES
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Tables:
     nodes: pd.DataFrame
     latency: pd.DataFrame
     timeseries: pd.DataFrame | None = None
+    fleet: pd.DataFrame | None = None  # one row per change of the fleet (none: a fixed fleet)
 
     @property
     def swept(self) -> list[str]:
@@ -48,6 +49,7 @@ REQUIRED_COLUMNS = {
     "nodes": ("seed", "node", "requests", "share", "hit_ratio"),
     "latency": ("seed", "probability", "latency_ms"),
     "timeseries": ("seed", *TIMESERIES),
+    "fleet": ("seed", *FLEET),
 }
 
 
@@ -80,13 +82,14 @@ def load(out: Path) -> Tables:
                     f"{out / (table + '.csv')}: {found[table]} {what} where the manifest's {runs} runs make "
                     f"{expected}: the file is incomplete; run the experiment again (same command) to rewrite it"
                 )
-    timeseries = out / "timeseries.csv"
+    timeseries, fleet = out / "timeseries.csv", out / "fleet.csv"
     return Tables(
         name=name,
         config=config,
         sweep=sweep,
         seeds=seeds,
         timeseries=read_table(out, "timeseries") if timeseries.exists() else None,
+        fleet=read_table(out, "fleet") if fleet.exists() else None,
         **tables,
     )
 

@@ -9,7 +9,8 @@ import numpy as np
 
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
-from policies._kernels.kernel cimport AdmissionKernel, mix64, PythonRandom
+from policies._kernels.kernel cimport AdmissionKernel, PythonRandom
+from workloads.native.hashing cimport mix64
 
 
 cdef class SizeAdmissionKernel(AdmissionKernel):

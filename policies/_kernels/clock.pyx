@@ -5,8 +5,9 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t
 
 from policies._kernels.fifo cimport CACHED, FIFOKernel
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge
+from policies._kernels.kernel cimport enlarge
 from policies._kernels.queues cimport move_to_back
+from workloads.native.memory cimport __builtin_prefetch
 
 
 cdef class ClockKernel(FIFOKernel):

@@ -2,8 +2,9 @@
 
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, QueueKernel
+from policies._kernels.kernel cimport QueueKernel
 from policies._kernels.queues cimport clear, move_to_back, NIL, push_back, unlink
+from workloads.native.memory cimport __builtin_prefetch
 
 
 cdef class FIFOKernel(QueueKernel):

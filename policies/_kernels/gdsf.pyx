@@ -33,5 +33,5 @@ cdef class GDSFKernel(CountingHeapKernel):
         self.pushes += 1
         self.cache(slot, size, self.inflation + 1.0e6 / <double>size, self.pushes)
         while self.used_units_ > self.capacity:
-            self.inflation = self.heap.entries[0].primary
+            self.inflation = self.heap.heap.at[0].primary  # the top's priority
             self.evict_top()

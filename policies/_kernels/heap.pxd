@@ -1,26 +1,17 @@
 from libc.stdint cimport int32_t, int64_t
 
 from policies._kernels.kernel cimport Kernel
-
-
-cdef struct Entry:
-    double primary
-    int64_t secondary
-    int32_t slot
+from workloads.native.heap cimport Heap
 
 
 cdef class IndexedHeap:
-    cdef Entry* entries
-    cdef Py_ssize_t size
-    cdef int32_t[::1] position
+    cdef Heap heap        # entries (primary, secondary, slot), indexed: heap.position[slot]
+    cdef Py_ssize_t n_slots
 
     cdef int resize(self, int32_t n) except -1
     cdef bint has(self, int32_t slot) noexcept
     cdef double primary(self, int32_t slot) noexcept
     cdef int32_t top(self) noexcept
-    cdef void place(self, Py_ssize_t i, Entry entry) noexcept
-    cdef void sift_up(self, Py_ssize_t i) noexcept
-    cdef void sift_down(self, Py_ssize_t i) noexcept
     cdef void set(self, int32_t slot, double primary, int64_t secondary) noexcept
     cdef void discard(self, int32_t slot) noexcept
 

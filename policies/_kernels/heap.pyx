@@ -10,105 +10,59 @@ got there, GDSF breaks ties by push order, Belady by request order.
 
 import numpy as np
 
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel
-
-
-cdef inline bint before(Entry* a, Entry* b) noexcept:
-    return a.primary < b.primary or (a.primary == b.primary and a.secondary < b.secondary)
+from policies._kernels.kernel cimport enlarge, Kernel
+from workloads.native.heap cimport HeapEntry, heap_discard, heap_free, heap_reserve, heap_set
+from workloads.native.memory cimport __builtin_prefetch, grow
 
 
 cdef class IndexedHeap:
-    """A min-heap of slots whose keys can change: each slot knows its position in the heap.
+    """A min-heap of slots whose keys can change: the one heap (workloads/native/heap.pxd), indexed by slot.
 
     The keys live in the entries themselves, so a sift reads consecutive
     memory rather than per-slot arrays scattered over the key space.
     """
 
-    def __init__(self):
-        self.entries = NULL
-        self.size = 0
-        self.position = np.zeros(0, dtype=np.int32)
-
     def __dealloc__(self):
-        PyMem_Free(self.entries)
+        heap_free(&self.heap)
+        PyMem_Free(self.heap.position)
 
     cdef int resize(self, int32_t n) except -1:
-        """Room for n slots (a heap holds each slot at most once)."""
-        cdef Entry* entries = <Entry*>PyMem_Realloc(self.entries, n * sizeof(Entry))
-        if entries == NULL:
-            raise MemoryError()
-        self.entries = entries
-        self.position = enlarge(self.position, n, -1)  # -1: not in the heap
+        """Room for slots 0 .. n-1 (a heap holds each slot at most once)."""
+        cdef Py_ssize_t slot
+        heap_reserve(&self.heap, n)
+        grow(<void**>&self.heap.position, self.n_slots, n, sizeof(int32_t))
+        for slot in range(self.n_slots, n):
+            self.heap.position[slot] = -1  # not in the heap
+        self.n_slots = n
         return 0
 
     cdef bint has(self, int32_t slot) noexcept:
-        return self.position[slot] >= 0
+        return self.heap.position[slot] >= 0
 
     cdef double primary(self, int32_t slot) noexcept:
-        return self.entries[self.position[slot]].primary
+        return self.heap.at[self.heap.position[slot]].primary
 
     cdef int32_t top(self) noexcept:
-        return self.entries[0].slot
-
-    cdef void place(self, Py_ssize_t i, Entry entry) noexcept:
-        self.entries[i] = entry
-        self.position[entry.slot] = i
-
-    cdef void sift_up(self, Py_ssize_t i) noexcept:
-        cdef Entry entry = self.entries[i]
-        cdef Py_ssize_t parent
-        while i > 0:
-            parent = (i - 1) >> 1
-            if not before(&entry, &self.entries[parent]):
-                break
-            self.place(i, self.entries[parent])
-            i = parent
-        self.place(i, entry)
-
-    cdef void sift_down(self, Py_ssize_t i) noexcept:
-        cdef Entry entry = self.entries[i]
-        cdef Py_ssize_t child
-        while True:
-            child = 2 * i + 1
-            if child >= self.size:
-                break
-            if child + 1 < self.size and before(&self.entries[child + 1], &self.entries[child]):
-                child += 1
-            if not before(&self.entries[child], &entry):
-                break
-            self.place(i, self.entries[child])
-            i = child
-        self.place(i, entry)
+        return <int32_t>self.heap.at[0].value
 
     cdef void set(self, int32_t slot, double primary, int64_t secondary) noexcept:
         """Add a slot, or give it a new key."""
-        cdef Py_ssize_t i = self.position[slot]
-        if i < 0:
-            i = self.size
-            self.size += 1
-        self.entries[i] = Entry(primary, secondary, slot)
-        self.sift_up(i)
-        self.sift_down(self.position[slot])
+        heap_set(&self.heap, HeapEntry(primary, secondary, slot))
 
     cdef void discard(self, int32_t slot) noexcept:
-        cdef Py_ssize_t i = self.position[slot]
-        cdef Entry last
-        if i < 0:
-            return
-        self.position[slot] = -1
-        self.size -= 1
-        if i < self.size:  # the last entry fills the hole, and finds its place
-            last = self.entries[self.size]
-            self.place(i, last)
-            self.sift_up(i)
-            self.sift_down(self.position[last.slot])
+        heap_discard(&self.heap, slot)
+
+    @property
+    def size(self):
+        return self.heap.size
 
     def ordered(self):
         """The slots from the minimum up."""
-        entries = sorted((self.entries[i].primary, self.entries[i].secondary, self.entries[i].slot) for i in range(self.size))
+        cdef HeapEntry* at = self.heap.at
+        entries = sorted((at[i].primary, at[i].secondary, at[i].value) for i in range(self.heap.size))
         return [slot for _, _, slot in entries]
 
 
@@ -126,7 +80,7 @@ cdef class HeapKernel(Kernel):
         return 0
 
     cdef void prefetch(self, int32_t slot) noexcept:
-        __builtin_prefetch(&self.heap.position[slot])
+        __builtin_prefetch(&self.heap.heap.position[slot])
 
     cdef void cache(self, int32_t slot, int64_t size, double primary, int64_t secondary) noexcept:
         self.size_of[slot] = size
@@ -152,7 +106,7 @@ cdef class HeapKernel(Kernel):
         return self.used_units_
 
     cdef Py_ssize_t count(self) noexcept:
-        return self.heap.size
+        return self.heap.heap.size
 
     def order(self):
         return self.heap.ordered()

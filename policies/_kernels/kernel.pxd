@@ -1,24 +1,10 @@
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 from policies._kernels.queues cimport Links, Queue
-
-
-cdef extern from *:
-    void __builtin_prefetch(const void* address) noexcept nogil  # GCC's and Clang's: a hint, no effect on results
-
-cdef enum:
-    PREFETCH_DISTANCE = 16  # requests ahead
+from workloads.native.memory cimport __builtin_prefetch, PREFETCH_DISTANCE
 
 
 cdef object enlarge(object array, Py_ssize_t n, object fill)
-
-
-cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
-    """SplitMix64's finaliser: policies/sketch.py's mix64, the stable hash of an integer key id."""
-    x += 0x9E3779B97F4A7C15ULL
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
-    return x ^ (x >> 31)
 
 
 cdef class AdmissionKernel:

@@ -7,10 +7,11 @@ links, counters).  Whoever feeds it chooses the slots:
 
 * trace replay gives each key its dense id (workloads/ids.py), so a slot is
   an index and nothing is hashed per request;
-* a caller with arbitrary keys (policies/compiled.py's Policy wrapper, and
-  later the timed model) keeps a key -> slot map of its own, and recycles
-  the slots the kernel no longer ``holds`` (neither cached nor remembered as
-  a ghost), so that memory follows the cache, not the key space.
+* a caller with arbitrary keys (policies/compiled.py's Policy wrapper, the
+  timed model's nodes) maps them to slots with the one key -> slot map
+  (slots.pyx), which recycles the slots the kernel no longer ``holds``
+  (neither cached nor remembered as a ghost), so that memory follows the
+  cache, not the key space.
 
 The C-level interface, the one the timed model's compiled loop calls
 (lookup and insert apart, since a miss is inserted when the backend answers):
@@ -58,11 +59,12 @@ cdef class AdmissionKernel:
     cdef bint admit(self, uint64_t key, int64_t size) noexcept:
         return True
 
-    def record_key(self, uint64_t key):
-        self.record(key)
+    def record_key(self, int64_t key):
+        """See a request for the key of this 64-bit id (its bits as int64, as traces and slot maps keep them)."""
+        self.record(<uint64_t>key)
 
-    def admits(self, uint64_t key, int64_t size):
-        return self.admit(key, size)
+    def admits(self, int64_t key, int64_t size):
+        return self.admit(<uint64_t>key, size)
 
 
 cdef class Kernel:
@@ -158,19 +160,9 @@ cdef class Kernel:
             hits[i] = self.access(slots[i], <uint64_t>keys[i], size)
             self.n_evicted = 0  # nobody reads a replay's evictions
 
-    # -- the same interface for Python (policies/compiled.py) ----------------------
+    # -- for Python (policies/compiled.py; lookups and inserts by key go through slots.pyx) --
     def grow_to(self, Py_ssize_t n_slots):
         self.grow(n_slots)
-
-    def lookup_slot(self, int32_t slot):
-        self.n_evicted = 0
-        return self.lookup(slot)
-
-    def insert_slot(self, int32_t slot, int64_t size):
-        """Insert; the evicted slots, in the order they left."""
-        self.n_evicted = 0
-        self.insert(slot, size)
-        return [self.evicted[i] for i in range(self.n_evicted)]
 
     def remove_slot(self, int32_t slot):
         return self.remove(slot)
@@ -178,11 +170,9 @@ cdef class Kernel:
     def contains_slot(self, int32_t slot):
         return self.contains(slot)
 
-    def holds_slot(self, int32_t slot):
-        return self.holds(slot)
-
-    def set_id(self, int32_t slot, uint64_t key):
-        self.ids[slot] = key
+    def set_id(self, int32_t slot, int64_t key):
+        """The 64-bit id the kernel hashes for the slot's key (its bits as int64)."""
+        self.ids[slot] = <uint64_t>key
 
     def id_of(self, int32_t slot):
         return self.ids[slot]

@@ -13,8 +13,9 @@ import numpy as np
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel
+from policies._kernels.kernel cimport enlarge, Kernel
 from policies._kernels.queues cimport after, clear, Links, move_to_back, NIL, push_back, Queue, unlink
+from workloads.native.memory cimport __builtin_prefetch
 
 cdef enum:
     NOT_IN_S = -1

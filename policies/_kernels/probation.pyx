@@ -11,8 +11,9 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge, QueueKernel
+from policies._kernels.kernel cimport enlarge, QueueKernel
 from policies._kernels.queues cimport clear, push_back, unlink
+from workloads.native.memory cimport __builtin_prefetch
 
 
 cdef class ProbationKernel(QueueKernel):

@@ -9,7 +9,8 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel, PythonRandom
+from policies._kernels.kernel cimport enlarge, Kernel, PythonRandom
+from workloads.native.memory cimport __builtin_prefetch
 
 
 cdef class RandomKernel(Kernel):

@@ -8,9 +8,10 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge
+from policies._kernels.kernel cimport enlarge
 from policies._kernels.probation cimport MAIN, OUT, PROBATION, ProbationKernel
 from policies._kernels.queues cimport move_to_back, push_back, unlink
+from workloads.native.memory cimport __builtin_prefetch
 
 
 cdef class S3FIFOKernel(ProbationKernel):

@@ -10,8 +10,9 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint8_t
 
 from policies._kernels.fifo cimport CACHED, FIFOKernel
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge
+from policies._kernels.kernel cimport enlarge
 from policies._kernels.queues cimport after, NIL
+from workloads.native.memory cimport __builtin_prefetch
 
 
 cdef class SieveKernel(FIFOKernel):

@@ -10,8 +10,9 @@ import numpy as np
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, enlarge, Kernel
+from policies._kernels.kernel cimport enlarge, Kernel
 from policies._kernels.queues cimport after, clear, move_to_back, NIL, push_back, unlink
+from workloads.native.memory cimport __builtin_prefetch
 
 
 cdef class SegmentedLRU:

@@ -10,9 +10,10 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
-from policies._kernels.kernel cimport __builtin_prefetch, QueueKernel
+from policies._kernels.kernel cimport QueueKernel
 from policies._kernels.queues cimport clear, move_to_back, push_back, Queue, unlink
 from policies._kernels.slru cimport SegmentedLRU
+from workloads.native.memory cimport __builtin_prefetch
 
 cdef enum:
     OUT, WINDOW  # where[slot]; the main cache keeps its own

@@ -1,11 +1,14 @@
 # The engine's pools (engine.pyx): fetches in flight and writes on their way (Jobs), requests
 # waiting on a fetch (Waiters), and latencies known late (Late).  Structs in arrays that grow by
-# doubling; a finished job or waiter goes on a free list and is reused, so a long run's memory
-# follows what is in flight, not what has been.
+# doubling (workloads/native/memory.pxd's grow: a pool that cannot grow stays as it was); a
+# finished job or waiter goes on a free list and is reused, so a long run's memory follows what
+# is in flight, not what has been.
 
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free
 from libc.math cimport NAN
 from libc.stdint cimport int32_t, int64_t
+
+from workloads.native.memory cimport grow
 
 
 # A fetch in flight (sim/model.py's _Fetch) or a write on its way to the backend.
@@ -45,15 +48,6 @@ cdef struct Jobs:
     int32_t free_waiter
 
 
-cdef inline int grow(void** array, Py_ssize_t room, size_t item) except -1:
-    """Give a PyMem array room for `room` items (its contents kept)."""
-    cdef void* bigger = PyMem_Realloc(array[0], room * item)
-    if bigger == NULL:
-        raise MemoryError()
-    array[0] = bigger
-    return 0
-
-
 cdef inline void jobs_init(Jobs* jobs, int32_t replicas) noexcept:
     jobs.replicas = replicas
     jobs.free_waiter = -1
@@ -62,15 +56,17 @@ cdef inline void jobs_init(Jobs* jobs, int32_t replicas) noexcept:
 cdef inline int32_t job_new(Jobs* jobs) except -1:
     """A job with no finish time and no waiters yet (its other fields are the caller's to set)."""
     cdef int32_t job
+    cdef Py_ssize_t room
     if jobs.n_free:
         jobs.n_free -= 1
         job = jobs.free[jobs.n_free]
     else:
         if jobs.made == jobs.room:
-            jobs.room = max(2 * jobs.room, 256)
-            grow(<void**>&jobs.at, jobs.room, sizeof(Job))
-            grow(<void**>&jobs.targets, jobs.room * jobs.replicas, sizeof(int32_t))
-            grow(<void**>&jobs.free, jobs.room, sizeof(int32_t))
+            room = max(2 * jobs.room, 256)
+            grow(<void**>&jobs.at, jobs.room, room, sizeof(Job))
+            grow(<void**>&jobs.targets, jobs.room * jobs.replicas, room * jobs.replicas, sizeof(int32_t))
+            grow(<void**>&jobs.free, jobs.room, room, sizeof(int32_t))
+            jobs.room = room
         job = <int32_t>jobs.made
         jobs.made += 1
     jobs.at[job].finish = NAN
@@ -96,8 +92,8 @@ cdef inline int waiter_add(Jobs* jobs, int32_t job, int64_t index, double arriva
         jobs.free_waiter = jobs.waiters[w].next
     else:
         if jobs.waiters_made == jobs.waiters_room:
+            grow(<void**>&jobs.waiters, jobs.waiters_room, max(2 * jobs.waiters_room, 256), sizeof(Waiter))
             jobs.waiters_room = max(2 * jobs.waiters_room, 256)
-            grow(<void**>&jobs.waiters, jobs.waiters_room, sizeof(Waiter))
         w = <int32_t>jobs.waiters_made
         jobs.waiters_made += 1
     jobs.waiters[w].index, jobs.waiters[w].arrival = index, arrival
@@ -134,11 +130,13 @@ cdef struct Late:
 
 
 cdef inline int late_add(Late* late, int64_t index, double arrival, double latency) except -1:
+    cdef Py_ssize_t room
     if late.n == late.room:
-        late.room = max(2 * late.room, 1024)
-        grow(<void**>&late.index, late.room, sizeof(int64_t))
-        grow(<void**>&late.arrival, late.room, sizeof(double))
-        grow(<void**>&late.latency, late.room, sizeof(double))
+        room = max(2 * late.room, 1024)
+        grow(<void**>&late.index, late.room, room, sizeof(int64_t))
+        grow(<void**>&late.arrival, late.room, room, sizeof(double))
+        grow(<void**>&late.latency, late.room, room, sizeof(double))
+        late.room = room
     late.index[late.n], late.arrival[late.n], late.latency[late.n] = index, arrival, latency
     late.n += 1
     return 0

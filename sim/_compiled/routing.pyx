@@ -11,12 +11,7 @@ fallback where no compiler built this (tests/sim hold the two equal).
 
 from libc.stdint cimport int64_t, uint64_t
 
-
-cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
-    x += 0x9E3779B97F4A7C15ULL
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL
-    return x ^ (x >> 31)
+from workloads.native.hashing cimport mix64
 
 
 def ring_positions(const int64_t[::1] keys, const uint64_t[::1] points, const int64_t[::1] first, int shift,

@@ -177,13 +177,43 @@ def test_string_keys_and_their_order():
 
 
 @needs_kernels
+def test_keys_of_every_kind_are_told_apart_and_given_back():
+    keys = [3, "3", (3,), 2**63 + 3, -3, np.int64(3), b"3", 2**64 - 1, -7, "a", 3.5, True]
+    reference, fast = both("arc", 4)
+    for key in keys * 3 + keys[::-1]:
+        assert fast.access(key) == reference.access(key)
+        assert fast.keys() == reference.keys()
+    assert fast.insert("late") == reference.insert("late")
+    assert fast.keys() == reference.keys()
+
+
+@needs_kernels
+@pytest.mark.parametrize("name", ["lru", "wtinylfu", "s3fifo"])
+def test_keys_that_share_a_64_bit_id_or_a_handle_stay_apart(name):
+    from policies.key_handles import FIRST_NAMED, signed
+    from policies.sketch import key_id
+
+    # "abc" and b"abc" have one id, and so has the integer `twin`; -1 and 2**64 - 1 too.  The first
+    # named key's handle is FIRST_NAMED, which an integer key then claims: the named key moves.
+    twin = signed(key_id("abc"))
+    keys = ["abc", twin, b"abc", FIRST_NAMED, "x", -1, 2**64 - 1, FIRST_NAMED + 1, ("abc",)]
+    reference, fast = both(name, 6)
+    for key in keys * 3 + keys[::-1]:
+        assert fast.access(key) == reference.access(key)
+        assert fast.keys() == reference.keys()
+        assert (len(fast), key in fast) == (len(reference), key in reference)
+
+
+@needs_kernels
 def test_slots_are_recycled_so_memory_follows_the_cache():
     fast = make_fast_policy("s3fifo", 100)
     for key in range(20_000):  # every key new: evicted and forgotten (or a ghost) soon after
         fast.access(key)
     assert len(fast) == 100
     # At most 100 cached and 90 ghosts are held: slots are swept when the map holds the floor, or twice that.
-    assert len(fast._key_of) <= compiled_module.SWEEP_FLOOR
+    from policies._kernels.slots import SWEEP_FLOOR
+
+    assert fast._slots.made_slots <= SWEEP_FLOOR
 
 
 @needs_kernels
@@ -259,7 +289,7 @@ def test_the_python_engine_when_asked(monkeypatch):
 
 def test_without_kernels_the_python_engine_says_so_once(monkeypatch, capsys):
     monkeypatch.delenv("KVSIM_ENGINE", raising=False)
-    monkeypatch.setattr(compiled_module, "_kernels", lambda: None)
+    monkeypatch.setattr(compiled_module, "_built", lambda: False)
     monkeypatch.setattr(compiled_module, "_said_python", False)
     assert engine() == "python" and engine() == "python"
     assert make_fast_policy("arc", 10).__class__.__name__ == "ARC"

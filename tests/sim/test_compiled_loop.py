@@ -35,17 +35,6 @@ def test_the_compiled_loop_gives_the_python_loops_results(case):
     assert compiled.timeseries == python.timeseries
 
 
-def test_the_constants_the_c_code_copies_are_the_python_ones():
-    from policies.compiled import SWEEP_FLOOR
-    from sim import metrics
-    from sim._compiled import engine, node
-    from workloads.stream import CLASS_SHIFT
-
-    flags = {name: getattr(metrics, name) for name in ("HIT", "BACKEND", "COALESCED", "STALE", "WRITE", "EXPIRED")}
-    assert engine.COPIED == {**flags, "CLASS_SHIFT": CLASS_SHIFT}
-    assert node.COPIED == {"CLASS_SHIFT": CLASS_SHIFT, "SWEEP_FLOOR": SWEEP_FLOOR}
-
-
 def test_run_picks_the_compiled_loop_for_built_in_policies_only():
     assert run(scenario(), 1).engine == engine_for(scenario())
     timed = scenario(cluster=ClusterSpec(nodes=1, capacity=100, policy="redis-lru"), requests=500, warmup=0)

@@ -4,15 +4,19 @@ The Python loop (sim/model.py with sim/fleet_model.py) and the naive model
 (sim/naive.py with sim/naive_fleet.py) decide each feature their own way:
 nodes joining, leaving, resized, restarted, failing over to the backend or
 a gutter pool, warmed by read-through or pre-copy, evicting in batches.
-The compiled loop runs these scenarios when it implements them; until then
-they run on the Python loop, and `engine_for` says so.
+The compiled loop runs these scenarios when it declares it implements them
+(sim/vocabulary.py's FLEET_FEATURES, under "fleet"); until then they run on
+the Python loop, and the run says why (`engine_note`).
 """
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policies import engine
 from sim import BackendSpec, ClusterSpec, engine_for, run, run_naive
+from sim.compiled_model import Engine
+from sim.engine import engine_choice
 from sim.scenario import Change, Eviction, Gutter, Outage, Restarts, Targets, Warmup
 from tests.sim.test_model_vs_naive import scenario
 from workloads import Exponential, Lognormal, Poisson, UniformRange, Workload, Zipf
@@ -154,6 +158,29 @@ def test_fast_and_naive_models_agree_on_a_living_fleet(case):
     assert_same(fast, naive)
     assert fast.engine == engine_for(sc) == "python"  # not in the compiled loop yet: it says so
     assert 0 < fast.hits < fast.requests
+
+
+FEATURE_OF = {
+    "changes": ClusterSpec(changes=(Change(1.0, add=1),)),
+    "restarts": ClusterSpec(restarts=Restarts(every_s=1.0, down_s=0.1)),
+    "failover": ClusterSpec(failover="backend"),
+    "warmup": ClusterSpec(warmup=Warmup("read_through", for_s=1.0)),
+    "eviction": ClusterSpec(eviction=Eviction(1.0, 0.9)),
+}
+
+
+@pytest.mark.skipif(Engine is None or engine() != "compiled", reason="the compiled loop is not running")
+@pytest.mark.parametrize("feature", list(FEATURE_OF))
+def test_the_compiled_loop_declines_each_fleet_feature_saying_which(feature):
+    sc = scenario(cluster=FEATURE_OF[feature], requests=300, warmup=0)
+    assert sc.cluster.fleet_features == (feature,)
+    note = f"the compiled loop does not implement a living fleet's cluster.{feature} yet"
+    assert engine_choice(sc) == ("python", note)
+    result = run(sc, seed=3)
+    assert (result.engine, result.engine_note) == ("python", note)
+    # Outages of a fixed set of nodes are no living fleet: they stay in the compiled loop.
+    outages = scenario(cluster=ClusterSpec(failures=(Outage(0, 0.01, 0.02),)), requests=300, warmup=0)
+    assert outages.cluster.fleet_features == () and engine_choice(outages) == ("compiled", "")
 
 
 def test_the_cases_exercise_what_they_claim():

@@ -1,20 +1,21 @@
-# An int64 -> int64 hash map in C: a node's key -> slot, the versions' key -> writes landed,
-# a node's key -> fetch in flight.
+# An int64 -> int64 hash map in C, the one the compiled code uses: a node's key -> slot,
+# the versions' key -> writes landed, a node's key -> fetch in flight, LFU-DA's priority ->
+# bucket, the dense-id map's sparse keys.
 #
-# Open addressing with linear probing from the key's Fibonacci hash (its top bits after a
-# multiplication by 2**64 / golden ratio), as workloads/_idmap.pyx; a bucket is two words
-# side by side (the key, its value + 1; 0 marks an empty bucket), so a probe reads one cache
-# line.  The table doubles before it is half full.  Deletion shifts the entries after the hole
-# back (Knuth's algorithm R), so no tombstones pile up: a map whose keys come and go (slots
-# recycled, fetches done) stays as fast as a fresh one.  Values are >= 0; -1 means "absent".
-# Everything is inline: the request loop's hottest lookups compile into it.
+# Open addressing with linear probing from the key's Fibonacci hash (hashing.pxd); a
+# bucket is two words side by side (the key, its value + 1; 0 marks an empty bucket), so a
+# probe reads one cache line.  The table doubles before it is half full.  Deletion shifts
+# the entries after the hole back (Knuth's algorithm R), so no tombstones pile up: a map
+# whose keys come and go (slots recycled, fetches done) stays as fast as a fresh one.
+# Values are >= 0; -1 means "absent".  A Map starts zeroed (a struct member of a cdef
+# class is) and becomes usable with map_init; map_free on a zeroed or freed Map is safe.
 
+from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 
-cdef extern from *:
-    void __builtin_prefetch(const void* address) noexcept nogil  # GCC's and Clang's: a hint, no effect on results
+from workloads.native.hashing cimport fibonacci
+from workloads.native.memory cimport __builtin_prefetch
 
 cdef enum:
     MAP_FIRST_BUCKETS = 64
@@ -28,10 +29,11 @@ cdef struct Map:
 
 
 cdef inline int map_init(Map* m, Py_ssize_t buckets=MAP_FIRST_BUCKETS) except -1:
-    """An empty map of `buckets` buckets (a power of two)."""
-    m.table = <int64_t*>calloc(2 * buckets, sizeof(int64_t))
-    if m.table == NULL:
+    """Make a zeroed Map an empty map of `buckets` buckets (a power of two)."""
+    cdef int64_t* table = <int64_t*>PyMem_Calloc(2 * buckets, sizeof(int64_t))
+    if table == NULL:
         raise MemoryError()
+    m.table = table
     m.mask = buckets - 1
     m.shift = 64
     while (<uint64_t>1 << (64 - m.shift)) < <uint64_t>buckets:
@@ -41,8 +43,10 @@ cdef inline int map_init(Map* m, Py_ssize_t buckets=MAP_FIRST_BUCKETS) except -1
 
 
 cdef inline void map_free(Map* m) noexcept:
-    free(m.table)
+    PyMem_Free(m.table)
     m.table = NULL
+    m.mask = 0
+    m.count = 0
 
 
 cdef inline void map_clear(Map* m) noexcept:
@@ -51,7 +55,7 @@ cdef inline void map_clear(Map* m) noexcept:
 
 
 cdef inline uint64_t map_home(const Map* m, int64_t key) noexcept nogil:
-    return (<uint64_t>key * 0x9E3779B97F4A7C15ULL) >> m.shift
+    return fibonacci(<uint64_t>key, m.shift)
 
 
 cdef inline void map_prefetch(const Map* m, int64_t key) noexcept nogil:
@@ -69,21 +73,26 @@ cdef inline int64_t map_get(const Map* m, int64_t key) noexcept nogil:
     return -1
 
 
+cdef inline void map_place(Map* m, int64_t key, int64_t stored) noexcept nogil:
+    """Put a key known to be absent (its value + 1 in `stored`) in its first empty bucket; there is one."""
+    cdef uint64_t at = map_home(m, key)
+    while m.table[2 * at + 1]:
+        at = (at + 1) & m.mask
+    m.table[2 * at] = key
+    m.table[2 * at + 1] = stored
+    m.count += 1
+
+
 cdef inline int map_grow(Map* m) except -1:
-    """Twice the buckets, every entry rehashed."""
-    cdef int64_t* old = m.table
+    """Twice the buckets, every entry rehashed; without the memory, the map stays as it was."""
+    cdef Map bigger
     cdef Py_ssize_t i, buckets = m.mask + 1
-    cdef uint64_t at
-    map_init(m, 2 * buckets)
+    map_init(&bigger, 2 * buckets)
     for i in range(buckets):
-        if old[2 * i + 1]:
-            at = map_home(m, old[2 * i])
-            while m.table[2 * at + 1]:
-                at = (at + 1) & m.mask
-            m.table[2 * at] = old[2 * i]
-            m.table[2 * at + 1] = old[2 * i + 1]
-            m.count += 1
-    free(old)
+        if m.table[2 * i + 1]:
+            map_place(&bigger, m.table[2 * i], m.table[2 * i + 1])
+    PyMem_Free(m.table)
+    m[0] = bigger
     return 0
 
 
@@ -104,7 +113,7 @@ cdef inline int map_set(Map* m, int64_t key, int64_t value) except -1:
     return 0
 
 
-cdef inline void map_delete(Map* m, int64_t key) noexcept:
+cdef inline void map_delete(Map* m, int64_t key) noexcept nogil:
     """Remove `key` if it is there; the entries after it move back over the hole."""
     cdef int64_t* table = m.table
     cdef uint64_t hole = map_home(m, key), at, home
@@ -124,3 +133,12 @@ cdef inline void map_delete(Map* m, int64_t key) noexcept:
     table[2 * hole] = 0
     table[2 * hole + 1] = 0
     m.count -= 1
+
+
+cdef inline bint map_entry(const Map* m, Py_ssize_t bucket, int64_t* key, int64_t* value) noexcept nogil:
+    """Bucket `bucket` (0 .. mask): False if empty, else True with its key and value (to walk the map)."""
+    if not m.table[2 * bucket + 1]:
+        return False
+    key[0] = m.table[2 * bucket]
+    value[0] = m.table[2 * bucket + 1] - 1
+    return True

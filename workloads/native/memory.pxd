@@ -1,0 +1,32 @@
+# Memory for the compiled code: blocks that grow, and asking for memory before it is read.
+#
+# `grow` is the one way a C block grows, and the one way it fails: the block keeps its
+# contents and gains zeroed items; if the memory is not there, the block stays exactly as
+# it was (still valid, still its owner's to free, once) and MemoryError is raised.  Zeroed
+# items mean an owner that fails half way through building its parts frees NULLs and
+# zeros, never garbage.
+
+from cpython.mem cimport PyMem_Realloc
+from libc.stdint cimport SIZE_MAX
+from libc.string cimport memset
+
+cdef extern from *:
+    void __builtin_prefetch(const void* address) noexcept nogil  # GCC's and Clang's: a hint, no effect on results
+
+cdef enum:
+    PREFETCH_DISTANCE = 16  # a loop over requests asks for the memory of the request this far ahead
+
+
+cdef inline int grow(void** block, Py_ssize_t count, Py_ssize_t new_count, size_t item) except -1:
+    """Make *block (a PyMem block of `count` items, or NULL) hold `new_count`: items kept, new ones zeroed."""
+    cdef void* bigger
+    if new_count <= count:
+        return 0
+    if <size_t>new_count > SIZE_MAX // item:
+        raise MemoryError()
+    bigger = PyMem_Realloc(block[0], <size_t>new_count * item)
+    if bigger == NULL:
+        raise MemoryError()
+    memset(<char*>bigger + <size_t>count * item, 0, <size_t>(new_count - count) * item)
+    block[0] = bigger
+    return 0
