@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from experiments.config.checks import Capacity, Invalid, capacity, choice, describe, integer, number, policy_name
 from experiments.config.keys import key, one_table, table_list
 from sim.scenario import Change, Eviction, Gutter, Restarts, Targets, Warmup
-from sim.vocabulary import WARMUP_STRATEGIES
+from sim.vocabulary import TO_GUTTER, WARMUP_STRATEGIES
 
 #: the most seconds a fleet's times may be (limits.py's MAX_SPAN_S: float64 time keeps its resolution)
 SPAN = 1e8
@@ -98,7 +98,8 @@ policy_or_clusters.allowed = '"" (the cluster\'s policy) or a policy name'
 
 @dataclass(frozen=True)
 class GutterTable:
-    """[cluster.gutter]: the gutter pool that takes a down node's keys (cluster.failover = "gutter")."""
+    """[cluster.gutter]: the gutter pool that takes a down node's keys (cluster.failover = "gutter"; with
+    another failover it is not built, so that a sweep over cluster.failover can keep it)."""
 
     nodes: int = key(0, integer(0, 4096), "gutter nodes (0: no pool)")
     capacity: Capacity = key(1000, capacity, "per gutter node, in cluster.capacity's unit")
@@ -181,7 +182,7 @@ def fleet_spec(cluster) -> dict:
         else None,
         "failover": cluster.failover,
         "gutter": Gutter(gutter.nodes, gutter.capacity.amount, gutter.policy, float(gutter.ttl_s))
-        if gutter.nodes
+        if gutter.nodes and cluster.failover == TO_GUTTER  # (only then: experiments/config/fleet_checks.py)
         else None,
         "warmup": Warmup(warmup.strategy, float(warmup.for_s), float(warmup.copy_rate)),
         "eviction": Eviction(

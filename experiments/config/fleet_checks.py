@@ -4,7 +4,7 @@
 one line naming the key and what is allowed, for changes out of time order
 or after the run's end, a plan no fleet can follow (shrinking below one
 node, an id removed that is not there: sim/fleet.py plans the whole run),
-watermarks out of order, a gutter without its failover, a warm-up without
+watermarks out of order, failover "gutter" without a pool, a warm-up without
 its parameter, a policy that cannot be resized asked to, targets without a
 fixed time-series interval.  (experiments/config/fleet.py builds the keys
 into the simulator's specs.)
@@ -21,6 +21,7 @@ from experiments.config.schema import Config
 from policies import Policy
 from sim.fleet import FleetError, planned_ids
 from sim.scenario import ClusterSpec
+from sim.vocabulary import TO_GUTTER
 
 #: node ids a run may use (cluster.nodes' own bound)
 MAX_IDS = 4096
@@ -93,10 +94,9 @@ def _restarts(config: Config) -> str | None:
 
 def _failover(config: Config) -> str | None:
     cluster = config.cluster
-    if (cluster.failover == "gutter") != (cluster.gutter.nodes > 0):
-        if cluster.failover == "gutter":
-            return 'cluster.gutter.nodes: failover = "gutter" needs a gutter pool of at least one node'
-        return f'cluster.gutter: a gutter pool takes a down node\'s keys only with failover = "gutter"; got "{cluster.failover}"'
+    # A pool with another failover is not built (a sweep over cluster.failover keeps its [cluster.gutter]).
+    if cluster.failover == TO_GUTTER and not cluster.gutter.nodes:
+        return 'cluster.gutter.nodes: failover = "gutter" needs a gutter pool of at least one node'
     if cluster.gutter.nodes and cluster.gutter.capacity.counts_bytes != cluster.capacity.counts_bytes:
         unit = "bytes" if cluster.capacity.counts_bytes else "objects"
         return f"cluster.gutter.capacity: must count {unit}, as cluster.capacity does"

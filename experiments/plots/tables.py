@@ -123,11 +123,24 @@ def series(frame: pd.DataFrame, swept: list[str], x_key: str | None) -> list[tup
     others = [key for key in swept if key != x_key]
     if not others:
         return [("", {}, frame)]
+    short = {key: distinct_parts(frame[key].unique()) for key in others}
     found = []
     for values, rows in frame.groupby(others, sort=False):
         values = values if isinstance(values, tuple) else (values,)
-        found.append((point_label(others, values), dict(zip(others, values)), rows))
+        shown = [short[key].get(value, value) for key, value in zip(others, values)]
+        found.append((point_label(others, shown), dict(zip(others, values)), rows))
     return found
+
+
+def distinct_parts(values) -> dict:
+    """Swept tables as cells ("{down_s=20, gap_s=0}") -> the parts in which they differ ("{gap_s=0}"), so
+    that a legend says what changes from line to line; other values are left out (kept as they are)."""
+    tables = [v for v in values if isinstance(v, str) and v.startswith("{") and v.endswith("}")]
+    if len(tables) < 2 or len(tables) != len(values):
+        return {}
+    parts = {table: table[1:-1].split(", ") for table in tables}
+    common = set.intersection(*(set(p) for p in parts.values()))
+    return {table: "{" + ", ".join(p for p in parts[table] if p not in common) + "}" for table in tables}
 
 
 def config_at(config: dict, values: dict) -> dict:

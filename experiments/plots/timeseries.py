@@ -3,7 +3,9 @@
 When the fleet changed during a run (DIR/fleet.csv has rows), a panel of
 the nodes serving goes on top, and every change is marked across the
 panels at its time: a solid line where nodes joined, left or were resized,
-a dotted one where a node went down or came back (a failure, a restart).
+a dotted one where a node went down or came back (a failure, a restart),
+in grey, or, when a sweep draws several lines, in the colour of the line
+whose runs it happened in.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ TIMESERIES_PANELS = {"hit_ratio": "hit ratio", "p99_ms": "p99 latency (ms)", "ba
 
 #: the panel on top when the fleet changed
 FLEET_PANEL = {"nodes": "nodes serving"}
+
+#: the colour of the marks of a figure of one line (with several, each line's marks take its colour)
+MARK_COLOR = "0.55"
 
 #: the kinds of fleet.csv rows marked with a solid line (the others, down and up, dotted)
 PLANNED_KINDS = ("add", "remove", "capacity")
@@ -48,7 +53,9 @@ def timeseries(tables: Tables):
     fig, axes = figure(tables, "over time", panels=panels, rows=panels, width=2 * PANEL[0], height=height, intervals="")
     hours = frame["t_start"].max() > 3 * 3600  # a day reads better in hours
     scale = 3600 if hours else 1
-    for color, width, (label, _, rows) in zip(colors(len(groups)), layered_widths(len(groups)), groups):
+    for color, width, (label, values, rows) in zip(colors(len(groups)), layered_widths(len(groups)), groups):
+        if changes is not None:  # each line's own changes, in its colour when there are several
+            mark_changes(axes, of_point(changes, values), scale, color if len(groups) > 1 else MARK_COLOR)
         for ax, column in zip(axes, shown):
             ax.plot(
                 rows["t_start"] / scale,
@@ -64,8 +71,6 @@ def timeseries(tables: Tables):
             ax.set_ylim(0, frame[column].max() + 1)
         else:
             ax.set_ylim(0, 1 if column == "hit_ratio" else None)
-    if changes is not None:
-        mark_changes(axes, changes, scale)
     axes[-1].set_xlabel("time (h)" if hours else "time (s)")
     if len(groups) > 1:
         axes[0].legend(ncols=min(len(groups), 4))
@@ -81,11 +86,19 @@ def fleet_changes(tables: Tables) -> pd.DataFrame | None:
     return fleet
 
 
-def mark_changes(axes, changes: pd.DataFrame, scale: float) -> None:
+def of_point(changes: pd.DataFrame, values: dict) -> pd.DataFrame:
+    """The changes of the runs of one sweep point (`values`: swept key -> value), all seeds."""
+    mine = pd.Series(True, index=changes.index)
+    for key, value in values.items():
+        mine &= changes[key] == value
+    return changes[mine]
+
+
+def mark_changes(axes, changes: pd.DataFrame, scale: float, color) -> None:
     """A vertical line across every panel at each change's time: solid for planned kinds, dotted for outages."""
     for planned in (True, False):
         kinds = changes["kind"].isin(PLANNED_KINDS)
         times = sorted(set((changes.loc[kinds if planned else ~kinds, "time_s"] / scale).tolist()))
         for ax in axes:
             for when in times:
-                ax.axvline(when, color="0.55", linewidth=0.6, linestyle="-" if planned else ":", zorder=0)
+                ax.axvline(when, color=color, linewidth=0.6, alpha=0.6, linestyle="-" if planned else ":", zorder=0)

@@ -60,10 +60,6 @@ BAD = [
     ("[cluster]\neviction = { high_watermark = 1.5 }\n", "cluster.eviction: high_watermark must be a number in [0, 1]"),
     ('[cluster]\nfailover = "gutter"\n', 'cluster.gutter.nodes: failover = "gutter" needs a gutter pool'),
     (
-        "[cluster.gutter]\nnodes = 2\n",
-        'cluster.gutter: a gutter pool takes a down node\'s keys only with failover = "gutter"',
-    ),
-    (
         '[cluster]\nwarmup = { strategy = "read_through" }\n',
         'cluster.warmup.for_s: strategy "read_through" needs for_s > 0',
     ),
@@ -91,6 +87,13 @@ def test_bad_fleet_config_is_one_line_naming_the_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as caught:
         load(path)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_gutter_pool_is_built_only_with_failover_gutter_so_a_sweep_over_failover_keeps_it(tmp_path):
+    text = BASE + '[cluster.gutter]\nnodes = 2\n[sweep]\n"cluster.failover" = ["rehash", "backend", "gutter"]\n'
+    experiment = load(write_config(tmp_path, text))
+    pools = [scenario(point.config).cluster.gutter for point in experiment.sweep_points]
+    assert pools[:2] == [None, None] and pools[2] == Gutter(nodes=2, capacity=1000, policy="", ttl_s=10.0)
 
 
 def test_the_cli_refuses_a_shrinking_fleet_with_exit_2_and_writes_nothing(tmp_path):

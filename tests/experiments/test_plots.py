@@ -9,6 +9,7 @@ import experiments
 from experiments import plots
 from experiments.config import resolve
 from experiments.plots import overlays
+from experiments.plots.tables import distinct_parts
 from sim.metrics import TIMESERIES
 from tests.experiments.conftest import kvsim, write_config
 
@@ -265,3 +266,9 @@ def test_plot_on_a_damaged_directory_is_one_line(tmp_path):
     assert done.returncode == 2 and "not a kvsim manifest" in done.stderr and "Traceback" not in done.stderr
     empty = kvsim("plot", tmp_path / "nothing")
     assert empty.returncode == 2 and "no manifest.json" in empty.stderr
+
+
+def test_a_legend_of_swept_tables_names_only_what_differs_between_them():
+    values = ["{down_s=20, gap_s=0, order=id}", "{down_s=20, gap_s=40, order=id}"]
+    assert distinct_parts(values) == {values[0]: "{gap_s=0}", values[1]: "{gap_s=40}"}
+    assert distinct_parts(["lru", "fifo"]) == {} and distinct_parts([values[0]]) == {}
