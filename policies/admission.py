@@ -271,6 +271,19 @@ class Admitted(Policy):
     def remove(self, key):
         return self.policy.remove(key)
 
+    @property
+    def resizable(self) -> bool:
+        return self.policy.resizable
+
+    def evict_to(self, units):
+        return self.policy.evict_to(units)
+
+    def resize(self, capacity):
+        """The wrapped policy's new capacity; the filter keeps its sketch as sized (it counts requests)."""
+        evicted = self.policy.resize(capacity)
+        self.capacity = self.policy.capacity
+        return evicted
+
     def __contains__(self, key):
         return key in self.policy
 

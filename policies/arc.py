@@ -111,6 +111,25 @@ class ARC(Policy):
             b2.pop_oldest()
         return self._replace(hit_b2=False)
 
+    def evict_to(self, units):
+        """REPLACE (T1's or T2's LRU object into its ghost list) until at most `units` are cached."""
+        evicted = []
+        while self.t1.used + self.t2.used > units:
+            evicted.append(self._replace(hit_b2=False))
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity c: the target p is kept within [0, c], the cache evicted by REPLACE down to c,
+        and the ghosts trimmed (oldest first) to the paper's bounds |T1| + |B1| <= c, the four lists <= 2c."""
+        evicted = super().resize(capacity)
+        self.p = min(self.p, self.capacity)
+        t1, t2, b1, b2 = self.t1, self.t2, self.b1, self.b2
+        while b1 and t1.used + b1.used > self.capacity:
+            b1.pop_oldest()
+        while (b1 or b2) and t1.used + t2.used + b1.used + b2.used > 2 * self.capacity:
+            (b2 if b2 else b1).pop_oldest()
+        return evicted
+
     def remove(self, key):
         self._ghost_hits.pop(key, None)
         # A key is on one list at most.

@@ -46,6 +46,14 @@ from policies.limits import capacity_error
 Key = Hashable
 
 
+def _checked_capacity(capacity) -> int:
+    """`capacity` as an int, or ValueError saying what a capacity may be (policies/limits.py)."""
+    problem = capacity_error(capacity)
+    if problem:
+        raise ValueError(problem)
+    return int(capacity)
+
+
 class Policy:
     """Base class of every eviction policy.
 
@@ -63,10 +71,7 @@ class Policy:
     timed = False
 
     def __init__(self, capacity: int):
-        problem = capacity_error(capacity)
-        if problem:
-            raise ValueError(problem)
-        self.capacity = int(capacity)
+        self.capacity = _checked_capacity(capacity)
         if not isinstance(getattr(type(self), "used", None), property):
             self.used = 0  # a policy made of parts may compute `used` as a property instead
 
@@ -114,6 +119,33 @@ class Policy:
     def advance(self, now: float) -> None:
         """The current time, in seconds, never decreasing: given before each request to a
         policy whose ``timed`` is True (and only to it).  By default: nothing."""
+
+    # -- resizing: a server's memory limit changed at run time (CONFIG SET maxmemory) --------------
+    def evict_to(self, units: int) -> list:
+        """Evict, in the policy's own victim order, until at most `units` are used; the evicted keys.
+
+        The capacity is unchanged: this is what a server's eviction loop does
+        when it frees memory down to a mark (batch eviction), and the second
+        step of ``resize``.  A policy that does not define it cannot be resized
+        (its ``resizable`` is False, and the config check tells the user).
+        """
+        raise NotImplementedError(f"policy {self.name!r} cannot evict to a size (it has no evict_to)")
+
+    @property
+    def resizable(self) -> bool:
+        """Whether this policy can evict to a size (be resized, evict in batches): it defines evict_to."""
+        return type(self).evict_to is not Policy.evict_to
+
+    def resize(self, capacity: int) -> list:
+        """Give the cache a new capacity, at once; the keys evicted to fit it.
+
+        Shrinking evicts through the policy's own order down to the new size;
+        growing takes effect for the next inserts.  By default the capacity is
+        all a policy derives its state from; a policy made of parts (S3-FIFO's
+        queues, SLRU's segments) re-derives their sizes as its constructor does.
+        """
+        self.capacity = _checked_capacity(capacity)
+        return self.evict_to(self.capacity)
 
     def make_kernel(self):
         """This policy's C twin (a kernel of policies/_kernels) for the compiled engine, or None.
@@ -237,6 +269,17 @@ class HookPolicy(SizedPolicy):
         self.sizes[key] = size
         self.used += size
         self.on_insert(key)
+        return evicted
+
+    def evict_to(self, units):
+        """Evict victim() after victim() until at most `units` are used: every hook policy can be resized."""
+        evicted = []
+        while self.used > units:
+            victim = self.victim()
+            if victim not in self.sizes:
+                raise PolicyContractError(f"victim() returned {victim!r}, which is not cached")
+            self.remove(victim)
+            evicted.append(victim)
         return evicted
 
     def remove(self, key):

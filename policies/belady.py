@@ -142,9 +142,17 @@ class Belady(Foresight, SizedPolicy):
     def _insert_new(self, key, size, next_use):
         if size > self.capacity:
             return []
+        evicted = self.evict_to(self.capacity - size)
+        self.sizes[key] = size
+        self.used += size
+        self._push(key, next_use)
+        return evicted
+
+    def evict_to(self, units):
+        """Evict the keys used furthest in the future until at most `units` are used."""
         evicted = []
         heap, entry_of = self._heap, self._entry
-        while self.used + size > self.capacity:
+        while self.used > units:
             entry = heapq.heappop(heap)
             victim = entry[2]
             if entry_of.get(victim) is not entry:
@@ -152,9 +160,6 @@ class Belady(Foresight, SizedPolicy):
             del entry_of[victim]
             self.used -= self.sizes.pop(victim)
             evicted.append(victim)
-        self.sizes[key] = size
-        self.used += size
-        self._push(key, next_use)
         return evicted
 
     def _push(self, key, next_use) -> None:

@@ -45,9 +45,17 @@ class Clock(SizedPolicy):
     def insert(self, key, size=1):
         if not self._replaces(key, size):
             return []
+        evicted = self.evict_to(self.capacity - size)
+        self.sizes[key] = size
+        self._counts[key] = self.init_freq
+        self.used += size
+        return evicted
+
+    def evict_to(self, units):
+        """Turn the hand until at most `units` are used: set counters are decremented and spared."""
         evicted = []
         counts = self._counts
-        while self.used + size > self.capacity:
+        while self.used > units:
             victim, count = next(iter(counts.items()))
             if count:
                 counts[victim] = count - 1
@@ -56,9 +64,6 @@ class Clock(SizedPolicy):
             del counts[victim]
             self.used -= self.sizes.pop(victim)
             evicted.append(victim)
-        self.sizes[key] = size
-        self._counts[key] = self.init_freq
-        self.used += size
         return evicted
 
     def remove(self, key):

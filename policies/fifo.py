@@ -29,13 +29,18 @@ class FIFO(SizedPolicy):
     def insert(self, key, size=1):
         if not self._replaces(key, size):
             return []
+        evicted = self.evict_to(self.capacity - size)
+        self.sizes[key] = size
+        self.used += size
+        return evicted
+
+    def evict_to(self, units):
+        """Evict the oldest insertions (LRU: the least recently used) until at most `units` are used."""
         evicted = []
-        while self.used + size > self.capacity:
+        while self.used > units:
             victim, victim_size = self.sizes.popitem(last=False)
             self.used -= victim_size
             evicted.append(victim)
-        self.sizes[key] = size
-        self.used += size
         return evicted
 
     def access(self, key, size=1):

@@ -58,9 +58,13 @@ class GDSF(SizedPolicy):
         self._freq[key] = 1
         self.used += size
         self._push(key, self.inflation + 1.0e6 / size)
+        return self.evict_to(self.capacity)
+
+    def evict_to(self, units):
+        """Evict the lowest priorities (each raising the inflation L) until at most `units` are used."""
         evicted = []
         heap, entry_of = self._heap, self._entry
-        while self.used > self.capacity:
+        while self.used > units:
             entry = heapq.heappop(heap)
             victim = entry[3]
             if entry_of.get(victim) is not entry:

@@ -66,6 +66,31 @@ class Guarded(Policy):
     def remove(self, key):
         return bool(self._call("remove", key, self.inner.remove, key))
 
+    @property
+    def resizable(self) -> bool:
+        return self.inner.resizable
+
+    def evict_to(self, units):
+        """The user's evict_to, held to its promise: at most `units` left, and its victims gone."""
+        evicted = list(self._call("evict_to", None, self.inner.evict_to, units) or [])
+        self._check_evictions("evict_to", evicted, units)
+        return evicted
+
+    def resize(self, capacity):
+        evicted = list(self._call("resize", None, self.inner.resize, capacity) or [])
+        self.capacity = self.inner.capacity
+        self._check_evictions("resize", evicted, self.capacity)
+        return evicted
+
+    def _check_evictions(self, method: str, evicted: list, units: int) -> None:
+        inner = self.inner
+        used = self._call("used", None, lambda: inner.used)
+        if used > units:
+            self._broken(method, None, f"left {used} units cached, over the {units} asked for")
+        for victim in evicted:
+            if self._call("__contains__", victim, inner.__contains__, victim):
+                self._broken(method, victim, f"reported evicting {victim!r}, which is still cached")
+
     def __contains__(self, key):
         return bool(self._call("__contains__", key, self.inner.__contains__, key))
 

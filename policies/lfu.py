@@ -44,8 +44,18 @@ class LFU(SizedPolicy):
     def insert(self, key, size=1):
         if not self._replaces(key, size):
             return []
+        evicted = self.evict_to(self.capacity - size)
+        self.sizes[key] = size
+        self._freq[key] = 1
+        self._buckets.setdefault(1, OrderedDict())[key] = None
+        self._min_freq = 1
+        self.used += size
+        return evicted
+
+    def evict_to(self, units):
+        """Evict the least frequently used keys (the oldest among equals) until at most `units` are used."""
         evicted = []
-        while self.used + size > self.capacity:
+        while self.used > units:
             bucket = self._buckets[self._min_freq]
             victim, _ = bucket.popitem(last=False)
             if not bucket:
@@ -54,11 +64,6 @@ class LFU(SizedPolicy):
             del self._freq[victim]
             self.used -= self.sizes.pop(victim)
             evicted.append(victim)
-        self.sizes[key] = size
-        self._freq[key] = 1
-        self._buckets.setdefault(1, OrderedDict())[key] = None
-        self._min_freq = 1
-        self.used += size
         return evicted
 
     def remove(self, key):

@@ -58,14 +58,19 @@ class LFUDA(SizedPolicy):
     def insert(self, key, size=1):
         if not self._replaces(key, size):
             return []
-        evicted = []
-        while self.used + size > self.capacity:
-            evicted.append(self._evict())
+        evicted = self.evict_to(self.capacity - size)
         priority = self.age + 1
         self.sizes[key] = size
         self._key_of[key] = priority
         self._bucket(priority)[key] = None
         self.used += size
+        return evicted
+
+    def evict_to(self, units):
+        """Evict the lowest LFU-DA keys (raising the age) until at most `units` are used."""
+        evicted = []
+        while self.used > units:
+            evicted.append(self._evict())
         return evicted
 
     def _bucket(self, priority: int) -> OrderedDict:

@@ -200,6 +200,39 @@ class LIRS(Policy):
             key, _ = self.nonresident.popitem(last=False)
             self.stack.discard(key)
 
+    # -- resizing ---------------------------------------------------------------
+    def evict_to(self, units):
+        """Evict resident HIR objects (Q's LRU end) until at most `units` are cached; with Q empty, the LIR
+        object at the bottom of S is demoted first (to be the next victim)."""
+        self._evicted = evicted = []
+        self._evict_down_to(units)
+        self._evicted = []
+        return evicted
+
+    def _evict_down_to(self, units) -> None:
+        while self.lir.used + self.queue.used > units:
+            if self.queue:
+                self._evict_hir()
+            else:
+                self._evict_lir()
+
+    def resize(self, capacity):
+        """A new capacity: the LIR and HIR shares re-derived as the constructor derives them; LIR objects
+        over the new LIR share are demoted (bottom of S first), Q evicted to its share, then the cache to
+        the capacity, and S's non-resident entries bounded by twice it."""
+        shares = LIRS(capacity, self.hir_ratio)
+        self.capacity = shares.capacity
+        self.hir_capacity, self.lir_capacity = shares.hir_capacity, shares.lir_capacity
+        self._evicted = evicted = []
+        while self.lir.used > self.lir_capacity:
+            self._evict_lir()
+        while self.queue.used > self.hir_capacity:
+            self._evict_hir()
+        self._evict_down_to(capacity)
+        self._evicted = []
+        self._limit_stack()
+        return evicted
+
     # -- the rest of the interface ---------------------------------------------
     def remove(self, key):
         """Forget `key` everywhere (S, the LIR set, Q, the non-resident list)."""

@@ -43,9 +43,19 @@ class Random(SizedPolicy):
     def _insert_new(self, key, size):
         if size > self.capacity:
             return []
+        evicted = self.evict_to(self.capacity - size)
+        keys, slot, sizes = self._keys, self._slot, self.sizes
+        sizes[key] = size
+        slot[key] = len(keys)
+        keys.append(key)
+        self.used += size
+        return evicted
+
+    def evict_to(self, units):
+        """Evict uniformly random keys (the policy's own generator) until at most `units` are used."""
         evicted = []
         keys, slot, sizes = self._keys, self._slot, self.sizes
-        while self.used + size > self.capacity:
+        while self.used > units:
             index = int(self._random() * len(keys))  # uniform over the cached keys
             victim = keys[index]
             last = keys.pop()  # the last key fills the victim's slot
@@ -55,10 +65,6 @@ class Random(SizedPolicy):
             del slot[victim]
             self.used -= sizes.pop(victim)
             evicted.append(victim)
-        sizes[key] = size
-        slot[key] = len(keys)
-        keys.append(key)
-        self.used += size
         return evicted
 
     def remove(self, key):

@@ -203,11 +203,22 @@ class RedisCache(Policy):
     # -- eviction -----------------------------------------------------------------------
     def _evict(self) -> list:
         """performEvictions: evict until the memory is within the limit (or nothing is left)."""
+        return self.evict_to(self.capacity)
+
+    def evict_to(self, units):
+        """performEvictions down to `units` (the memory counted as Redis counts it, baseline included)."""
         evicted = []
-        while self.used > self.capacity and self._keys:
+        while self.used > units and self._keys:
             victim = self._victim()
             self.remove(victim)
             evicted.append(victim)
+        return evicted
+
+    def resize(self, capacity):
+        """CONFIG SET maxmemory: the new limit, and evictions down to it at once (as Redis does on its
+        next command).  The longest value that fits follows the new limit."""
+        evicted = super().resize(capacity)
+        self._max_size = self._largest_value() if self.capacity_bytes else self.capacity
         return evicted
 
     def _grow_table(self, cost: int) -> None:

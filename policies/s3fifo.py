@@ -152,6 +152,27 @@ class S3FIFO(Policy):
             return key
         return None
 
+    def evict_to(self, units):
+        """Evict as S3-FIFO makes room (from main when it is over its share, else from small, promoting
+        proven objects on the way) until at most `units` are cached."""
+        evicted = []
+        while self.small.used + self.main.used > units:
+            victim = self._evict()
+            if victim is not None:
+                evicted.append(victim)
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity: the small, main and ghost shares re-derived as the constructor derives them
+        (the ghost forgets its oldest keys to fit), then evicted down to it."""
+        shares = S3FIFO(capacity, self.small_size_ratio, self.ghost_size_ratio, self.move_to_main_threshold)
+        self.small_capacity, self.main_capacity = shares.small_capacity, shares.main_capacity
+        self._small_limit = shares._small_limit
+        self.ghost.capacity = shares.ghost.capacity
+        while self.ghost.used > self.ghost.capacity:
+            self.ghost.pop_oldest()
+        return super().resize(capacity)
+
     def remove(self, key):
         self._ghost_hits.discard(key)
         if key in self.ghost:

@@ -48,23 +48,27 @@ class Sieve(SizedPolicy):
     def insert(self, key, size=1):
         if not self._replaces(key, size):
             return []
-        evicted = []
-        if self.used + size > self.capacity:
-            visited, ahead, behind = self._visited, self._ahead, self._behind
-            while self.used + size > self.capacity:
-                victim = ahead.popitem(last=False)[0]
-                if victim in visited:  # spared: clear the bit, the hand moves on
-                    visited.discard(victim)
-                    behind[victim] = None
-                else:
-                    self.used -= self.sizes.pop(victim)
-                    evicted.append(victim)
-                if not ahead:  # the hand passed the head: it wraps around to the tail
-                    ahead, behind = behind, ahead
-                    self._ahead, self._behind = ahead, behind
+        evicted = self.evict_to(self.capacity - size) if self.used + size > self.capacity else []
         self.sizes[key] = size
         self._ahead[key] = None
         self.used += size
+        return evicted
+
+    def evict_to(self, units):
+        """Move the hand until at most `units` are used: visited keys are spared (their bit cleared)."""
+        evicted = []
+        visited, ahead, behind = self._visited, self._ahead, self._behind
+        while self.used > units:
+            victim = ahead.popitem(last=False)[0]
+            if victim in visited:  # spared: clear the bit, the hand moves on
+                visited.discard(victim)
+                behind[victim] = None
+            else:
+                self.used -= self.sizes.pop(victim)
+                evicted.append(victim)
+            if not ahead:  # the hand passed the head: it wraps around to the tail
+                ahead, behind = behind, ahead
+                self._ahead, self._behind = ahead, behind
         return evicted
 
     def access(self, key, size=1):

@@ -94,6 +94,21 @@ class SegmentedLRU:
                 return key
         raise RuntimeError("evict from an empty SLRU")
 
+    def evict_to(self, units: int) -> None:
+        """Evict (LRU of the lowest non-empty segment) until at most `units` are cached."""
+        while self.used > units:
+            self.evict()
+
+    def resize(self, segment_capacities, capacity: int) -> None:
+        """New segment capacities and limit: each segment over its new capacity cools, from the top
+        down (its LRU objects drop a segment, out of the cache from segment 0), then evict to the limit."""
+        self.seg_capacity = list(segment_capacities)
+        self.capacity = capacity
+        for seg in reversed(range(len(self.segments))):
+            while self.segments[seg].used > self.seg_capacity[seg]:
+                self._cool(seg)
+        self.evict_to(capacity)
+
     def insert(self, key, size: int) -> None:
         """Put a new key in the lowest segment with room, else make room and use segment 0."""
         for seg, segment in enumerate(self.segments):
@@ -167,8 +182,7 @@ class SLRU(Policy):
         if size > self.capacity or not slru.can_insert(size):
             return []
         slru.evicted = evicted = []
-        while slru.used + size > self.capacity:
-            slru.evict()
+        slru.evict_to(self.capacity - size)
         slru.insert(key, size)
         slru.evicted = []  # evictions by later hits are not this insert's
         return evicted
@@ -178,6 +192,25 @@ class SLRU(Policy):
             return True
         self.insert(key, size)
         return False
+
+    def evict_to(self, units):
+        """Evict the LRU objects of the lowest non-empty segments until at most `units` are cached."""
+        slru = self._slru
+        slru.evicted = evicted = []
+        slru.evict_to(units)
+        slru.evicted = []
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity: the segments re-derived as the constructor derives them; a segment over its
+        new size cools into the one below (from the top), then the cache evicts down to the capacity."""
+        shares = SLRU(capacity, self.n_seg, self.segments)
+        self.capacity = shares.capacity
+        slru = self._slru
+        slru.evicted = evicted = []
+        slru.resize(shares._slru.seg_capacity, shares.capacity)
+        slru.evicted = []
+        return evicted
 
     def remove(self, key):
         return self._slru.remove(key) is not None

@@ -100,6 +100,24 @@ class TwoQ(Policy):
             victim, _ = self.am.pop_oldest()
         return victim
 
+    def evict_to(self, units):
+        """Evict as 2Q makes room (Ain's oldest into Aout while Ain is over its share, else Am's LRU
+        object) until at most `units` are cached."""
+        evicted = []
+        while self.ain.used + self.am.used > units:
+            evicted.append(self._evict())
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity: Ain's, Am's and Aout's shares re-derived as the constructor derives them (Aout
+        forgets its oldest keys to fit), then evicted down to it."""
+        shares = TwoQ(capacity, self.ain_size_ratio, self.aout_size_ratio)
+        self.ain_capacity, self.am_capacity = shares.ain_capacity, shares.am_capacity
+        self.aout.capacity = shares.aout.capacity
+        while self.aout.used > self.aout.capacity:
+            self.aout.pop_oldest()
+        return super().resize(capacity)
+
     def remove(self, key):
         self._ghost_hits.discard(key)
         # A key is on one queue at most.

@@ -152,6 +152,31 @@ class WTinyLFU(Policy):
                 counts[i] += 1
         main.evict()
 
+    def evict_to(self, units):
+        """Evict as W-TinyLFU makes room (window candidates duel main's victim) until at most `units`
+        are cached."""
+        main = self._main
+        main.evicted = evicted = []
+        while self._window.used + main.used > units:
+            self._evict()
+        main.evicted = self._scratch
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity: window, main and main's segments re-derived as the constructor derives them
+        (main's over-full segments cool from the top), then evicted down to it.  The frequency sketch
+        keeps its width and counts (it sizes itself once, as Caffeine's does until it is told more);
+        its halving period follows the new main capacity."""
+        shares = WTinyLFU(capacity, self.window_size)
+        self.capacity = shares.capacity
+        self.window_capacity, self.main_capacity = shares.window_capacity, shares.main_capacity
+        self._max_size, self._sample = shares._max_size, shares._sample
+        main = self._main
+        main.evicted = evicted = []
+        main.resize(shares._main.seg_capacity, shares.main_capacity)
+        main.evicted = self._scratch
+        return evicted + self.evict_to(capacity)
+
     def expect(self, keys) -> None:
         self._sketch.preload(keys)
 

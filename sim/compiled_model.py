@@ -12,9 +12,12 @@ It runs when the compiled engine is built (and not refused with
 KVSIM_ENGINE=python), the cluster's policy has a kernel (a built-in one that
 neither reads the clock, as Redis's and memcached's do, nor needs the
 future, as Belady does) and the scenario uses only what the C loop declares
-it implements (its engine's IMPLEMENTS, and a chooser for a dynamic
-balancer).  Anything else runs the Python loop, and ``refusal`` says why.
-Choosing builds nothing: it reads the classes.
+it implements (its engine's IMPLEMENTS, a chooser for a dynamic balancer,
+and the living fleet's features, sim/vocabulary.py's FLEET_FEATURES, which
+it declares under "fleet": none yet, so a fleet that changes runs on the
+Python loop; failures of a fixed set of nodes stay compiled).  Anything
+else runs the Python loop, and ``refusal`` says why.  Choosing builds
+nothing: it reads the classes.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ def refusal(scenario: Scenario) -> str | None:
     balancer = BALANCERS[cluster.balancer]
     if cluster.balancer in DYNAMIC and "make_chooser" not in vars(balancer):
         return f"balancer {cluster.balancer!r} has no compiled chooser"
+    for feature in cluster.fleet_features:  # a living fleet (issue 21): sim/fleet_model.py
+        if not implements("fleet", feature):
+            return f"the compiled loop does not implement a living fleet's cluster.{feature} yet"
     return None
 
 

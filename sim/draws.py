@@ -3,11 +3,18 @@
 The fast model (sim/model.py) and the naive one (sim/naive.py) must see the
 same world to be compared request by request, so they draw it here, once:
 the requests themselves (times, keys, sizes, reads or writes), each
-request's candidate nodes ranked by the balancer given the nodes up at its
-arrival (sim/membership.py's schedule), the node a read is sent to, and the
-numbers each request will need (round trip, backend and node service times,
-TTL).  What the models then *do* with a request is theirs, and is what the
-equality tests compare.
+request's candidate nodes ranked by the balancer given the fleet at its
+arrival (sim/membership.py's schedule, sim/routing.py's ranking and
+failover), the node a read is sent to, and the numbers each request will
+need (round trip, backend and node service times, TTL).  What the models
+then *do* with a request is theirs, and is what the equality tests compare.
+
+Once the fleet has changed, two more columns say what the change did to a
+request's key (each one more ranking, only for the stretches that need it):
+`cold`, whether its read target differs from the one it had before the
+latest change of the fleet (a miss there is a cold miss), and, with the
+read-through warm-up, `warm_from`, the node that served the key just before
+the node it now goes to joined or came back, while that node warms up.
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from sim.balancer import make_balancer
+from sim.fleet import planned_ids
 from sim.membership import Membership
+from sim.routing import Routing
 from sim.scenario import Scenario
+from sim.vocabulary import READ_THROUGH, REHASH
 from workloads import Distribution, key_class
 from workloads.rng import rng_for
 
@@ -32,8 +42,11 @@ class RequestDraws:
     def __init__(self, scenario: Scenario, seed: int, membership: Membership):
         cluster = scenario.cluster
         self.scenario, self.seed, self.membership = scenario, seed, membership
-        self.balancer = make_balancer(cluster.balancer, cluster.nodes, cluster.vnodes, cluster.bound_epsilon)
-        self.depth = min(cluster.nodes, max(cluster.replicas, getattr(self.balancer, "candidates", 1)))
+        self.ids = planned_ids(cluster)
+        self.balancer = make_balancer(cluster.balancer, self.ids, cluster.vnodes, cluster.bound_epsilon)
+        self.routing = Routing(self.balancer, cluster.failover, cluster.replicas, self.ids, cluster.gutter_nodes)
+        self.depth = self.routing.depth
+        self.warm_for = cluster.warmup.for_s if cluster.warmup.strategy == READ_THROUGH else 0.0
         self._rtt = rng_for(seed, "network.hit_latency")
         self._service = rng_for(seed, "backend.latency")
         self._node_service = rng_for(seed, "node.service")
@@ -46,40 +59,47 @@ class RequestDraws:
         cluster = scenario.cluster
         for batch in scenario.workload.batches(self.seed, scenario.total_requests):
             n = len(batch)
-            choices = self._route(batch.time, batch.key)
+            segments = list(self._segments(batch.time))
+            choices = self._route(batch.key, segments)
+            read_node = self._read_nodes(batch.key, choices, segments)
             node_service = cluster.node_service.sample(self._node_service, n) if cluster.has_node_queue else None
             yield Draws(
                 batch=batch,
                 choices=choices,
-                read_node=self._read_nodes(batch.time, choices),
+                read_node=read_node,
                 round_trip=scenario.hit_latency.sample(self._rtt, n),
                 service=scenario.backend.latency.sample(self._service, n),
                 node_service=node_service,
                 ttl=self._ttls(batch.key),
+                cold=self._cold(batch, read_node, segments),
+                warm_from=self._warm_from(batch, read_node, segments),
             )
 
-    def _route(self, times, keys) -> np.ndarray:
-        """(n, depth) ranked candidate nodes per request, -1 where no node is up."""
+    def _route(self, keys, segments) -> np.ndarray:
+        """(n, depth) ranked candidate nodes per request, -1 where there are fewer nodes to rank."""
         choices = np.full((len(keys), self.depth), -1, dtype=np.int64)
-        for low, high, alive in self._segments(times):
-            if alive:
-                depth = min(self.depth, len(alive))
-                choices[low:high, :depth] = self.balancer.preference(keys[low:high], alive, depth)
+        for low, high, state in segments:
+            choices[low:high] = self.routing.rank(keys[low:high], state)
         return choices
 
-    def _read_nodes(self, times, choices) -> np.ndarray:
-        """The node each read goes to: the key's first choice, or a random alive node (spray)."""
+    def _read_nodes(self, keys, choices, segments) -> np.ndarray:
+        """The node each read goes to: its read target (sim/routing.py), or a random node up (spray)."""
         if not self.balancer.spray:
-            return choices[:, 0].copy()
+            if self.routing.failover == REHASH:
+                return choices[:, 0].copy()
+            read = np.empty(len(keys), dtype=np.int64)
+            for low, high, state in segments:
+                read[low:high] = self.routing.targets(keys[low:high], choices[low:high], state)
+            return read
         read = choices[:, 0].copy()
         draws = self._spray.random(len(read))
-        for low, high, alive in self._segments(times):
-            if alive:
-                read[low:high] = np.asarray(alive)[(draws[low:high] * len(alive)).astype(np.int64)]
+        for low, high, state in segments:
+            if state.up:
+                read[low:high] = np.asarray(state.up)[(draws[low:high] * len(state.up)).astype(np.int64)]
         return read
 
     def _segments(self, times):
-        """(first, end, alive nodes) for each stretch of the batch in which the alive set holds."""
+        """(first, end, fleet state) for each stretch of the batch in which the fleet holds."""
         cuts = [0]
         if not self.membership.static:
             changes = self.membership.changes_between(times[0], times[-1])
@@ -87,7 +107,39 @@ class RequestDraws:
         cuts.append(len(times))
         for low, high in zip(cuts, cuts[1:]):
             if high > low:
-                yield low, high, self.membership.alive_at(times[low])
+                yield low, high, self.membership.state_at(times[low])
+
+    def _targets_in(self, keys, state) -> np.ndarray:
+        """The read targets of `keys` had the fleet been in `state`."""
+        return self.routing.targets(keys, self.routing.rank(keys, state, self.routing.target_depth), state)
+
+    def _cold(self, batch, read_node, segments) -> np.ndarray | None:
+        """Per request: is its read target not the one it had before the fleet's latest change?"""
+        if self.membership.static or self.balancer.spray:
+            return None
+        cold = np.zeros(len(batch), dtype=bool)
+        for low, high, _ in segments:
+            previous = self.membership.previous_change(float(batch.time[low]))
+            if previous is not None:
+                keys = batch.key[low:high]
+                cold[low:high] = self._targets_in(keys, previous[1]) != read_node[low:high]
+        return cold
+
+    def _warm_from(self, batch, read_node, segments) -> np.ndarray | None:
+        """Per request: while its read target warms up (read-through), the node that served its key just
+        before that node joined or came back (-1: none)."""
+        if not self.warm_for or self.membership.static or self.balancer.spray:
+            return None
+        warm_from = np.full(len(batch), -1, dtype=np.int64)
+        times = batch.time
+        for low, high, _ in segments:
+            start = float(times[low])
+            for when, node, before in self.membership.arrivals_between(start - self.warm_for, start):
+                end = low + int(np.searchsorted(times[low:high], when + self.warm_for, side="left"))
+                mine = np.flatnonzero(read_node[low:end] == node) + low
+                if len(mine):
+                    warm_from[mine] = self._targets_in(batch.key[mine], before)
+        return warm_from
 
     def _ttls(self, keys) -> np.ndarray | None:
         """Each request's TTL, used if its answer is stored (0: no expiry), or None without TTLs."""
@@ -108,15 +160,30 @@ class RequestDraws:
 class Draws:
     """One batch of requests and their draws, one entry per request (see RequestDraws).
 
-    choices:      (n, depth) the key's candidate nodes, best first, -1 where no node is up
-    read_node:    the node a read is sent to (the first choice, or a random alive node with spray)
+    choices:      (n, depth) the key's candidate nodes, best first, -1 where there are fewer
+    read_node:    the node a read is sent to: the first choice, or (failing over) the first up of the key's
+                  first R, its gutter node (ids from P), -1 for the backend; a random node up with spray
     round_trip:   client <-> node seconds; service: backend seconds
     node_service: node worker seconds (None without node queues)
     ttl:          seconds the answer lives if stored, 0 for never (None without TTLs)
+    cold:         whether read_node differs from the key's before the fleet's latest change (None: the fleet
+                  never changes)
+    warm_from:    the node a read-through warm-up may fill from (-1: none; None without read-through)
     """
 
-    __slots__ = ("batch", "choices", "read_node", "round_trip", "service", "node_service", "ttl")
+    __slots__ = (
+        "batch",
+        "choices",
+        "read_node",
+        "round_trip",
+        "service",
+        "node_service",
+        "ttl",
+        "cold",
+        "warm_from",
+    )
 
-    def __init__(self, batch, choices, read_node, round_trip, service, node_service, ttl):
+    def __init__(self, batch, choices, read_node, round_trip, service, node_service, ttl, cold=None, warm_from=None):
         self.batch, self.choices, self.read_node = batch, choices, read_node
         self.round_trip, self.service, self.node_service, self.ttl = round_trip, service, node_service, ttl
+        self.cold, self.warm_from = cold, warm_from

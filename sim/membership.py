@@ -1,25 +1,44 @@
-"""Which nodes are up, over time: scheduled outages and random failures.
+"""Which nodes serve, over time: the fleet's plan, rolling restarts, scheduled outages, random failures.
 
-The schedule is known in advance (random failures are drawn from the seed,
-per node, as alternating exponential up and down times), so a batch of
-requests can be routed in one vectorized call per stretch of time in which
-the set of alive nodes does not change.
+All of it is a schedule known in advance (random failures are drawn from the
+seed, per node id, as alternating exponential up and down times; rolling
+restarts are planned walk by walk, sim/fleet.py), so a batch of requests can
+be routed in one vectorized call per stretch of time in which the fleet does
+not change, and both models are given the same schedule.
 
-A long run can hold many outages (the limit in experiments/config/limits.py allows
-a hundred thousand changes), so no question here scans them all: each node
-keeps its outages sorted by start, with the running maximum of their ends
-(scheduled outages may overlap), and "is node n down at t" is one bisection.
-Random failures are drawn ahead in growing steps (each node's own stream, so
-how far ahead they are drawn never changes what is drawn).
+At any time a node id is absent, provisioning (taken, not serving), a
+member that is up, or a member that is down (in an outage: a failure or a
+restart).  An outage counts only while its id is a member.  `state_at(t)`
+gives the members and the members up; `transitions()` gives, at each time
+the fleet changes, its rows (FleetRow): what changed (add, remove, down, up,
+capacity), for which ids, why, and the state before and after.  Changes at
+one instant are taken in the order remove, up, down, capacity, add, each row
+seeing the state the rows before it left (so a rolling restart without a gap
+reads "node 1 up, node 2 down", never two nodes down at once).
+
+A long run can hold many outages (the limit in experiments/config/limits.py
+allows a hundred thousand changes), so no question here scans them all: each
+node keeps its outages sorted by start, with the running maximum of their
+ends (scheduled outages may overlap), and "is node n down at t" is one
+bisection.  Random failures and restart walks are drawn ahead in growing
+steps (each node's own stream, so how far ahead they are drawn never changes
+what is drawn).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from dataclasses import dataclass
 
-from sim.scenario import Outage
+from sim.fleet import FleetPlan, RestartWalk, restart_walks
+from sim.scenario import ClusterSpec, Outage
 from workloads.rng import rng_for
+
+ABSENT, PENDING, UP, DOWN = "absent", "provisioning", "up", "down"
+
+#: the order of the rows of one instant
+ROW_ORDER = ("remove", "up", "down", "capacity", "add")
 
 
 class _NodeOutages:
@@ -43,77 +62,281 @@ class _NodeOutages:
         return index >= 0 and t < self.ends_so_far[index]
 
 
+@dataclass(frozen=True)
+class FleetState:
+    """The fleet at an instant: the member ids, and those of them that are up (both sorted)."""
+
+    members: tuple
+    up: tuple
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    """One change of the fleet (a row of fleet.csv, with what the models need to apply it).
+
+    kind:     add, remove, down, up or capacity; nodes: the ids it concerns
+    reason:   planned, restart, failure (an autoscaler adds scale_out, scale_in, schedule)
+    before, after: the FleetState around this row
+    capacity: a capacity row's new capacity, or the capacity an add's nodes join with
+    since:    per node: when an added node was decided (it provisioned since), when a returning
+              node went down (0 for other kinds)
+    """
+
+    time: float
+    kind: str
+    nodes: tuple
+    reason: str
+    before: FleetState
+    after: FleetState
+    capacity: int = 0
+    since: tuple = ()
+
+    @property
+    def serving(self) -> int:
+        return len(self.after.up)
+
+
 class Membership:
-    def __init__(self, nodes: int, failures=(), mtbf_s: float = 0.0, mttr_s: float = 0.0, seed: int = 0):
-        self.nodes = int(nodes)
+    """The schedule of the fleet: who is a member, who is up, and when that changes (module docstring)."""
+
+    def __init__(self, nodes: int, failures=(), mtbf_s: float = 0.0, mttr_s: float = 0.0, seed: int = 0, cluster=None):
+        cluster = cluster or ClusterSpec(nodes=nodes)
+        self.plan = FleetPlan.of(cluster)
         self.outages: list[Outage] = list(failures)  # the scheduled ones, and the random ones drawn so far
-        self.mtbf_s, self.mttr_s = float(mtbf_s), float(mttr_s)
-        self._rngs = [rng_for(seed, f"failures.node{n}") for n in range(self.nodes)] if self.mtbf_s else []
-        self._next_failure = [rng.exponential(self.mtbf_s) for rng in self._rngs]
+        self.mtbf_s, self.mttr_s, self.seed = float(mtbf_s), float(mttr_s), seed
+        self._failures: dict[int, _NodeOutages] = {}
+        self._restarts: dict[int, _NodeOutages] = {}
+        self._rngs: dict[int, object] = {}
+        self._next_failure: dict[int, float] = {}
+        self._walks = restart_walks(cluster.restarts, self.plan, seed) if cluster.restarts else None
+        self._next_walk = next(self._walks) if self._walks else None
+        self.walks: list[RestartWalk] = []  # the restart walks begun so far
         self._known_until = 0.0
-        self._by_node = [_NodeOutages() for _ in range(self.nodes)]
         self._changes: list[float] = []
-        self._add(sorted(self.outages, key=lambda o: o.down_at))
+        self._states: dict[float, FleetState] = {}
+        self._ensure_nodes()
+        for outage in sorted(self.outages, key=lambda o: o.down_at):
+            self._failures[outage.node].add(outage.down_at, outage.up_at)
+        self._merge([o.down_at for o in self.outages] + [o.up_at for o in self.outages] + self.plan.times())
+
+    @classmethod
+    def of(cls, cluster: ClusterSpec, seed: int) -> Membership:
+        return cls(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed, cluster)
 
     @property
     def static(self) -> bool:
-        """True when every node is up all the time."""
-        return not self.outages and not self.mtbf_s
+        """True when every node is a member and up all the time."""
+        return not self.outages and not self.mtbf_s and not self._walks and not self.plan.changes
 
-    def _add(self, outages: list[Outage]) -> None:
-        """Record outages (each node's in order of start) and their change times."""
-        times = []
-        for outage in outages:
-            self._by_node[outage.node].add(outage.down_at, outage.up_at)
-            times.append(outage.down_at)
-            if math.isfinite(outage.up_at):
-                times.append(outage.up_at)
-        # Two sorted runs (the known times, the new ones): Timsort merges them in linear time.
-        self._changes = sorted(set(self._changes).union(times)) if times else self._changes
+    @property
+    def ids(self) -> int:
+        return self.plan.ids
+
+    # -- drawing ahead ---------------------------------------------------------------------
+    def _ensure_nodes(self) -> None:
+        """Outage books (and, with random failures, a stream) for every id the plan has taken."""
+        for node in range(self.plan.ids):
+            if node not in self._failures:
+                self._failures[node], self._restarts[node] = _NodeOutages(), _NodeOutages()
+                if self.mtbf_s:
+                    self._rngs[node] = rng = rng_for(self.seed, f"failures.node{node}")
+                    self._next_failure[node] = rng.exponential(self.mtbf_s)
+
+    def _merge(self, times) -> None:
+        finite = [t for t in times if math.isfinite(t)]
+        if finite:  # two sorted runs (the known times, the new ones): Timsort merges them in linear time
+            self._changes = sorted(set(self._changes).union(finite))
+
+    def _frontier(self) -> float:
+        """The earliest time at which something not drawn yet may happen."""
+        walk = self._next_walk.start if self._next_walk else math.inf
+        return min([*self._next_failure.values(), self.plan.next_planned_at(), walk])
 
     def _extend(self, horizon: float) -> None:
-        """Draw random outages until every node's next failure lies beyond `horizon`."""
-        if not self.mtbf_s or horizon <= self._known_until:
+        """Draw everything (plan, restart walks, random failures) that begins at or before `horizon`."""
+        if horizon <= self._known_until and self._frontier() > horizon:
             return
-        drawn = []
-        for node, rng in enumerate(self._rngs):
+        times = []
+        self.plan.advance(horizon)
+        self._ensure_nodes()
+        times += self.plan.times()
+        while self._next_walk is not None and self._next_walk.start <= horizon:
+            walk = self._next_walk
+            self.walks.append(walk)
+            for node, down, up in walk.outages:
+                self._restarts[node].add(down, up)
+                times += [down, up]
+            self._next_walk = next(self._walks)
+        for node, rng in self._rngs.items():
             while self._next_failure[node] <= horizon:
                 down = self._next_failure[node]
                 up = down + rng.exponential(self.mttr_s)
-                drawn.append(Outage(node, down, up))
+                self.outages.append(Outage(node, down, up))
+                self._failures[node].add(down, up)
+                times += [down, up]
                 self._next_failure[node] = up + rng.exponential(self.mtbf_s)
-        self._known_until = horizon
-        self.outages += drawn
-        self._add(drawn)
+        self._known_until = max(self._known_until, horizon)
+        self._merge(times)
+
+    # -- the state at an instant ------------------------------------------------------------
+    def status(self, node: int, t: float) -> str:
+        stint = self.plan.stint_at(node, t)
+        if stint is None:
+            return ABSENT
+        if t < stint.joins:
+            return PENDING
+        down = self._failures[node].down_at(t) or self._restarts[node].down_at(t)
+        return DOWN if down else UP
+
+    def state_at(self, t: float) -> FleetState:
+        """The members and the members up at time t (an outage covers [down_at, up_at))."""
+        self._extend(t)
+        state = self._states.get(t)
+        if state is None:
+            statuses = [self.status(n, t) for n in range(self.plan.ids)]
+            state = FleetState(
+                tuple(n for n, s in enumerate(statuses) if s in (UP, DOWN)),
+                tuple(n for n, s in enumerate(statuses) if s == UP),
+            )
+            if len(self._states) > 4096:
+                self._states.clear()
+            self._states[t] = state
+        return state
 
     def alive_at(self, t: float) -> tuple:
-        """The nodes up at time t (an outage covers [down_at, up_at))."""
-        self._extend(t)
-        return tuple(n for n, outages in enumerate(self._by_node) if not outages.down_at(t))
+        """The members up at time t."""
+        return self.state_at(t).up
 
+    # -- when it changes ----------------------------------------------------------------------
     def changes_between(self, start: float, end: float) -> list[float]:
-        """Times in (start, end] at which the alive set may change."""
+        """Times in (start, end] at which the fleet may change."""
         self._extend(end)
         low = bisect.bisect_right(self._changes, start)
         high = bisect.bisect_right(self._changes, end)
         return self._changes[low:high]
 
     def next_change_after(self, t: float) -> float | None:
-        """The first time after t at which the alive set may change (None: never again)."""
+        """The first time after t at which the fleet may change (None: never again)."""
         while True:
             index = bisect.bisect_right(self._changes, t)
             known = self._changes[index] if index < len(self._changes) else math.inf
-            undrawn = min(self._next_failure, default=math.inf)  # every earlier failure is drawn
-            if known < undrawn:
+            frontier = self._frontier()
+            if known < frontier:
                 return known
-            if undrawn == math.inf:
+            if frontier == math.inf:
                 return None
             # Draw ahead in growing steps: one failure at a time would cost a merge per change.
-            self._extend(max(undrawn, 2.0 * self._known_until))
+            self._extend(max(frontier, 2.0 * self._known_until))
 
     def change_times(self):
-        """The times at which the alive set may change, in order; endless with random failures."""
+        """The times at which the fleet may change, in order; endless with random failures or restarts."""
         when = self.next_change_after(0.0)
         while when is not None:
             yield when
             when = self.next_change_after(when)
+
+    def previous_change(self, t: float) -> tuple[float, FleetState] | None:
+        """The latest instant at or before t at which the members or the members up changed, and the
+        state just before it; None if they never changed by t."""
+        self._extend(t)
+        index = bisect.bisect_right(self._changes, t) - 1
+        state = self.state_at(t)
+        while index >= 0:
+            before = self.state_at(self._changes[index - 1] if index else 0.0)
+            if before != state:
+                return self._changes[index], before
+            index -= 1
+        return None
+
+    def arrivals_between(self, start: float, end: float) -> list[tuple[float, int, FleetState]]:
+        """(time, node, state just before) for each node that started serving (joined, or came back up)
+        in (start, end], in time order."""
+        found = []
+        for when in self.changes_between(start, end):
+            index = bisect.bisect_left(self._changes, when)
+            before = self.state_at(self._changes[index - 1] if index else 0.0)
+            for node in sorted(set(self.state_at(when).up) - set(before.up)):
+                found.append((when, node, before))
+        return found
+
+    # -- the rows -----------------------------------------------------------------------------
+    def transitions(self):
+        """(time, rows) at each instant the fleet changes, in time order (module docstring)."""
+        statuses = {n: self.status(n, 0.0) for n in range(self.plan.ids)}
+        down_since = {n: 0.0 for n, s in statuses.items() if s == DOWN}
+        down_reason: dict[int, str] = {}
+        for when in self.change_times():
+            rows = []
+            new = {n: self.status(n, when) for n in range(self.plan.ids)}
+            state = _state(statuses)
+            for kind in ROW_ORDER:
+                for reason, nodes, capacity, since in self._changed(kind, when, statuses, new, down_since, down_reason):
+                    for node in nodes:
+                        statuses[node] = new.get(node, ABSENT) if kind != "capacity" else statuses[node]
+                    after = _state(statuses)
+                    rows.append(FleetRow(when, kind, nodes, reason, state, after, capacity, since))
+                    state = after
+            statuses = new
+            if rows:
+                yield when, rows
+
+    def _changed(self, kind, when, old, new, down_since, down_reason):
+        """The rows of one kind at instant `when`: (reason, nodes, capacity, since) each."""
+        serving = (UP, DOWN)
+        if kind == "remove":
+            nodes = tuple(n for n in sorted(old) if old[n] in serving and new.get(n) not in serving)
+            for reason in sorted({self._stint_left(n, when) for n in nodes}):
+                yield reason, tuple(n for n in nodes if self._stint_left(n, when) == reason), 0, ()
+        elif kind == "down":
+            nodes = [n for n in sorted(old) if old[n] == UP and new.get(n) == DOWN]
+            for n in nodes:
+                down_since[n] = when
+                down_reason[n] = "restart" if self._restarts[n].down_at(when) else "failure"
+            for reason in ("failure", "restart"):
+                group = tuple(n for n in nodes if down_reason[n] == reason)
+                if group:
+                    yield reason, group, 0, ()
+        elif kind == "capacity":
+            for change in self.plan.capacities:
+                if change.at_s == when:
+                    nodes = tuple(n for n in change.nodes if new.get(n) in serving)
+                    if nodes:
+                        yield change.reason, nodes, change.capacity, ()
+        elif kind == "up":
+            nodes = [n for n in sorted(old) if old[n] == DOWN and new.get(n) == UP]
+            for reason in ("failure", "restart"):
+                group = tuple(n for n in nodes if down_reason.get(n, "failure") == reason)
+                if group:
+                    yield reason, group, 0, tuple(down_since.get(n, 0.0) for n in group)
+        else:  # add
+            nodes = [n for n in sorted(new) if new[n] in serving and old.get(n, ABSENT) not in serving]
+            for n in nodes:
+                if new[n] == DOWN:
+                    down_since[n] = when
+            stints = {n: self.plan.stint_at(n, when) for n in nodes}
+            for reason in sorted({s.reason for s in stints.values()}):
+                group = tuple(n for n in nodes if stints[n].reason == reason)
+                joins_with = self.plan.fleet_capacity_at(when)
+                yield reason, group, joins_with, tuple(stints[n].decided for n in group)
+
+    def _stint_left(self, node: int, when: float) -> str:
+        stint = self.plan.stint_at(node, math.nextafter(when, -math.inf))
+        return stint.left if stint is not None else "planned"
+
+    # -- what the schedule says about cost and restarts ---------------------------------------
+    def cost(self, start: float, end: float) -> tuple[float, float]:
+        """(node-seconds, capacity-seconds) of the fleet provisioned over [start, end] (sim/fleet.py)."""
+        self._extend(end)
+        return self.plan.cost(start, end)
+
+    def restart_windows(self, down_s: float, until: float) -> list[tuple[int, float, float]]:
+        """(restart index, first down, last up + down_s) of each rolling restart begun by `until`."""
+        self._extend(until)
+        return [(walk.index, walk.start, walk.last_up + down_s) for walk in self.walks if walk.start <= until]
+
+
+def _state(statuses: dict) -> FleetState:
+    return FleetState(
+        tuple(n for n in sorted(statuses) if statuses[n] in (UP, DOWN)),
+        tuple(n for n in sorted(statuses) if statuses[n] == UP),
+    )

@@ -13,6 +13,18 @@ known, with `set_latency`.
 Hit ratio, byte hit ratio and latency quantiles are over reads; writes are
 counted in `writes` and in `backend_requests`.
 
+A fleet that changes (sim/fleet.py) adds its own counts: `cold_misses`
+(read misses at a node for a key whose read target changed at the fleet's
+latest change, sim/draws.py), `gutter_hits` (hits at gutter nodes, ids from
+P), `warm_hits` (misses a warming node filled from the key's previous
+owner), `changes` (rows of fleet.csv), and its cost over the measured
+window, from the schedule: `node_seconds` (members and provisioning nodes,
+the gutter pool too) and the capacity they hold over time, in
+`byte_seconds` when capacities count bytes, else in `object_seconds`.
+With service targets, `violation_s` is the seconds of the time-series rows
+that miss one (a p99 above its target, a hit ratio below).  Per node id,
+`hit_ratio` is the node's own: a hit counts at the node that was asked.
+
 Utilisation is offered load over capacity in the measured window (its
 first arrival to its last, sim/timeseries.py):
 
@@ -38,7 +50,7 @@ import numpy as np
 from sim.histogram import LatencyHistogram
 from sim.scenario import Scenario
 from sim.timeseries import TimeSeries, utilisation
-from sim.vocabulary import BACKEND, COALESCED, EXPIRED, HIT, STALE, WRITE  # a request's flags
+from sim.vocabulary import BACKEND, COALESCED, EXPIRED, HIT, READ_THROUGH, STALE, WARM, WRITE  # a request's flags
 
 #: result column -> percentile
 QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
@@ -75,10 +87,36 @@ METRICS = (
     "writes",
     "backend_utilisation",
     "node_utilisation",
+    "cold_misses",
+    "gutter_hits",
+    "warm_hits",
+    "changes",
+    "node_seconds",
+    "byte_seconds",
+    "object_seconds",
+    "violation_s",
 )
 
 #: columns of a time-series row (sim/timeseries.py says what each is)
-TIMESERIES = ("t_start", "t_end", "requests", "hit_ratio", "p99_ms", "backend_rps", "backend_utilisation")
+TIMESERIES = (
+    "t_start",
+    "t_end",
+    "requests",
+    "hit_ratio",
+    "p99_ms",
+    "backend_rps",
+    "backend_utilisation",
+    "nodes",
+    "moved",
+    "cold_misses",
+    "gutter_hits",
+)
+
+#: columns of fleet.csv: one row per change of the fleet (sim/membership.py's FleetRow, with its effect)
+FLEET = ("time_s", "decided_s", "kind", "node_ids", "nodes", "moved_share", "orphaned", "signal", "reason")
+
+#: columns of restarts.csv: one row per rolling restart, from its first node down to down_s after its last up
+RESTARTS = ("restart", "start_s", "end_s", "requests", "hit_ratio", "backend_requests")
 
 
 @dataclass
@@ -103,6 +141,16 @@ class RunResult:
     writes: int = 0
     backend_utilisation: float = 0.0
     node_utilisation: float = 0.0  # the busiest node's
+    cold_misses: int = 0
+    gutter_hits: int = 0
+    warm_hits: int = 0
+    changes: int = 0
+    node_seconds: float = 0.0
+    byte_seconds: float = 0.0
+    object_seconds: float = 0.0
+    violation_s: float = 0.0
+    fleet: list = field(default_factory=list)  # fleet.csv's rows (FLEET)
+    restarts: list = field(default_factory=list)  # restarts.csv's rows (RESTARTS)
     node_requests: list = field(default_factory=list)
     node_hits: list = field(default_factory=list)
     node_utilisations: list = field(default_factory=list)
@@ -146,7 +194,8 @@ class Recorder:
     `result` checks that none is missing.
     """
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, ids: int | None = None):
+        self.scenario = scenario
         self.warmup = scenario.warmup
         self.timeout = scenario.timeout_s
         self.backend_servers = scenario.backend.concurrency
@@ -156,21 +205,25 @@ class Recorder:
         self.awaited = 0  # measured latencies still to come through set_latency
         self.early: list = []  # (arrival, latency) given before their batch was added
         self.coalesced = self.expired = self.stale = self.timeouts = 0
+        self.cold_misses = self.gutter_hits = self.warm_hits = 0
         self.bytes = self.hit_bytes = 0
         self.read_seconds = 0.0  # the sum of reads' latencies, for the mean
-        nodes = scenario.cluster.nodes
+        self.ids = scenario.cluster.nodes if ids is None else ids  # the fleet's node ids; gutter nodes after
+        self.windows: list = []  # [index, start, end, requests, reads, hits, backend] per rolling restart
+        nodes = self.ids + scenario.cluster.gutter_nodes
         self.node_requests = np.zeros(nodes, dtype=np.int64)
         self.node_hits = np.zeros(nodes, dtype=np.int64)
         self.node_busy = np.zeros(nodes)  # seconds of node service asked of each node
 
-    def add(self, start: int, times, nodes, flags, latency, sizes, backend_busy, node_busy=None) -> None:
+    def add(self, start: int, times, nodes, flags, latency, sizes, backend_busy, node_busy=None, cold=None) -> None:
         """Record requests [start, start + n) of the stream: arrays of n, in arrival order.
 
         nodes: the node each request was served by (-1: none was up); flags:
         uint8; latency: seconds, NaN where it is not known yet; sizes: bytes;
         backend_busy, node_busy: seconds of service each request asked of the
         backend and of its node's workers (0 where none; node_busy None
-        without node queues).
+        without node queues); cold: whether each request's read target moved at the fleet's latest
+        change (None: the fleet never changed).
         """
         n = len(times)
         first = max(0, self.warmup - start)  # the batch's first measured request
@@ -185,6 +238,7 @@ class Recorder:
                 sizes[measured],
                 backend_busy[measured],
                 None if node_busy is None else node_busy[measured],
+                None if cold is None else cold[measured],
             )
         early, self.early = self.early, []
         for arrival, value in early:
@@ -199,10 +253,11 @@ class Recorder:
         else:
             self._late(arrival, latency)
 
-    def _count(self, times, nodes, flags, latency, sizes, backend_busy, node_busy) -> None:
+    def _count(self, times, nodes, flags, latency, sizes, backend_busy, node_busy, cold) -> None:
         reads = (flags & WRITE) == 0
         hits = (flags & HIT) != 0
         served = reads & (nodes >= 0)
+        fleet = self._count_fleet(times, nodes, flags, reads, hits, served, cold)
         self.coalesced += int(np.count_nonzero(flags & COALESCED))
         self.expired += int(np.count_nonzero(flags & EXPIRED))
         self.stale += int(np.count_nonzero(flags & STALE))
@@ -221,7 +276,35 @@ class Recorder:
             latency = np.where(late, self.timeout, latency)
         read_latency = np.where(reads, latency, np.nan)
         self.read_seconds += float(read_latency[reads & ~unknown].sum())
-        self.series.add(times, reads, hits, (flags & BACKEND) != 0, backend_busy, read_latency)
+        self.series.add(times, reads, hits, (flags & BACKEND) != 0, backend_busy, read_latency, *fleet)
+
+    def _count_fleet(self, times, nodes, flags, reads, hits, served, cold) -> tuple:
+        """The living fleet's counts of a batch; (cold misses, gutter hits) per request for the time series,
+        or () when the fleet has neither."""
+        cluster = self.scenario.cluster
+        if cluster.warmup.strategy == READ_THROUGH:
+            self.warm_hits += int(np.count_nonzero(flags & WARM))
+        gutter = hits & (nodes >= self.ids) if cluster.gutter else None
+        missed = served & ~hits & cold if cold is not None else None
+        if self.windows:
+            backend = (flags & BACKEND) != 0
+            for window in self.windows:
+                inside = (times >= window[1]) & (times < window[2])
+                counts = (inside, inside & reads, inside & hits, inside & backend)
+                window[3:] = [w + int(np.count_nonzero(c)) for w, c in zip(window[3:], counts)]
+        if gutter is None and missed is None:
+            return ()
+        zeros = np.zeros(len(times), dtype=bool)
+        gutter = zeros if gutter is None else gutter
+        missed = zeros if missed is None else missed
+        self.gutter_hits += int(np.count_nonzero(gutter))
+        self.cold_misses += int(np.count_nonzero(missed))
+        return missed, gutter
+
+    def watch_restarts(self, windows) -> None:
+        """Count the requests arriving in each rolling restart's window [start, end), from now on."""
+        known = {w[0] for w in self.windows}
+        self.windows += [[index, start, end, 0, 0, 0, 0] for index, start, end in windows if index not in known]
 
     def _late(self, arrival: float, latency: float) -> None:
         self.awaited -= 1
@@ -231,16 +314,22 @@ class Recorder:
         self.read_seconds += latency
         self.series.add_latency(arrival, latency)
 
-    def result(self) -> RunResult:
+    def result(self, fleet: list | None = None, membership=None) -> RunResult:
+        """The run's result; `fleet`: fleet.csv's rows, `membership`: the schedule (for the fleet's cost)."""
         if self.awaited or self.early:
             raise RuntimeError("a request's latency was never recorded, or recorded twice (a model bug)")
+        # The changes up to the last arrival: the models may run on while the last answers are pending.
+        fleet = [row for row in fleet or [] if row["time_s"] <= self.series.last]
         total = self.series.total()
         reads = total.reads
         histogram = total.latency
         quantiles = histogram.quantiles([p / 100 for p in QUANTILES.values()]) * 1000.0
-        mean_load = self.node_requests.mean()
+        mean_load = self.node_requests[: self.ids].mean()
         window = self.series.length
         node_utilisations = [utilisation(busy, self.node_servers, window) for busy in self.node_busy.tolist()]
+        initial = membership.state_at(0.0) if membership is not None else None
+        steps = (len(initial.up) if initial else self.scenario.cluster.nodes, fleet)
+        rows = self.series.rows(self.backend_servers, steps)
         return RunResult(
             requests=total.requests,
             hits=total.hits,
@@ -249,7 +338,7 @@ class Recorder:
             backend_requests=total.backend,
             mean_ms=self.read_seconds * 1000.0 / reads if reads else 0.0,
             **{name: float(q) for name, q in zip(QUANTILES, quantiles)},
-            imbalance=float(self.node_requests.max() / mean_load) if mean_load else 0.0,
+            imbalance=float(self.node_requests[: self.ids].max() / mean_load) if mean_load else 0.0,
             coalesced=self.coalesced,
             expired=self.expired,
             stale=self.stale,
@@ -257,10 +346,75 @@ class Recorder:
             writes=total.requests - reads,
             backend_utilisation=utilisation(total.backend_busy, self.backend_servers, window),
             node_utilisation=max(node_utilisations),
+            cold_misses=self.cold_misses,
+            gutter_hits=self.gutter_hits,
+            warm_hits=self.warm_hits,
+            changes=len(fleet),
+            **self._cost(membership),
+            violation_s=violation_seconds(rows, self.scenario.targets),
+            fleet=fleet,
+            restarts=self._restarts(),
             node_requests=self.node_requests.tolist(),
             node_hits=self.node_hits.tolist(),
             node_utilisations=node_utilisations,
-            timeseries=self.series.rows(self.backend_servers),
+            timeseries=rows,
             latency_quantiles=(histogram.quantiles(CDF_PROBABILITIES) * 1000.0).tolist(),
             latency_histogram=histogram,
         )
+
+    def _cost(self, membership) -> dict:
+        """node_seconds and the capacity held over the measured window (byte_seconds or object_seconds)."""
+        cluster = self.scenario.cluster
+        start, end = (self.series.start or 0.0), self.series.end
+        if membership is not None:
+            nodes, capacity = membership.cost(start, end)
+        else:
+            nodes, capacity = cluster.nodes * (end - start), cluster.nodes * cluster.capacity * (end - start)
+        if cluster.gutter is not None:
+            nodes += cluster.gutter.nodes * (end - start)
+            capacity += cluster.gutter.nodes * cluster.gutter.capacity * (end - start)
+        unit = "byte_seconds" if cluster.capacity_bytes else "object_seconds"
+        return {"node_seconds": nodes, unit: capacity}
+
+    def _restarts(self) -> list[dict]:
+        """restarts.csv's rows: per rolling restart, the measured requests of its window."""
+        return [
+            {
+                "restart": index,
+                "start_s": start,
+                "end_s": end,
+                "requests": requests,
+                "hit_ratio": hits / reads if reads else 0.0,
+                "backend_requests": backend,
+            }
+            for index, start, end, requests, reads, hits, backend in self.windows
+        ]
+
+
+def violation_seconds(rows: list[dict], targets) -> float:
+    """Seconds of the time-series rows that miss a target: a p99 above it, a hit ratio below it."""
+    if not targets:
+        return 0.0
+    missed = 0.0
+    for row in rows:
+        if (targets.p99_ms and row["p99_ms"] > targets.p99_ms) or (
+            targets.hit_ratio and row["hit_ratio"] < targets.hit_ratio
+        ):
+            missed += row["t_end"] - row["t_start"]
+    return missed
+
+
+def fleet_row(row, moved: float, orphaned: int, signal: str = "") -> dict:
+    """A row of fleet.csv (FLEET) for a change of the fleet (sim/membership.py's FleetRow), with what it
+    moved (sim/routing.py) and the entries it left behind (counted by each model)."""
+    return {
+        "time_s": row.time,
+        "decided_s": min(row.since) if row.kind == "add" and row.since else row.time,
+        "kind": row.kind,
+        "node_ids": " ".join(str(n) for n in row.nodes),
+        "nodes": row.serving,
+        "moved_share": moved,
+        "orphaned": orphaned,
+        "signal": signal,
+        "reason": row.reason,
+    }

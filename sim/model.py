@@ -27,6 +27,13 @@ backend answers, the value is stored on the key's replicas and the client
 gets it one round trip later.  A write goes to the backend; when it lands,
 cached copies are invalidated or updated (or left stale).
 
+A fleet that changes (sim/fleet.py: nodes added and removed, resized,
+restarted, failing over to the backend or a gutter pool, warmed up, evicting
+in batches) is applied by sim/fleet_model.py's part of the Model at the
+instants the schedule gives; in the loop it is a few more decisions: a read
+whose node is a gutter node, a miss filled from a warming node's previous
+owner (read-through), a batch eviction's node time.
+
 This loop is the readable one, and it runs every policy: users' own, and the
 policies that read the clock (Redis's, memcached's).  Built-in policies run
 the same model with its request loop compiled (sim/compiled_model.py), which
@@ -46,11 +53,13 @@ from sim.backend import FCFSServers
 from sim.calendar import Calendar
 from sim.cluster import build_nodes
 from sim.draws import Draws, RequestDraws
+from sim.fleet_model import FleetChanges
 from sim.membership import Membership
 from sim.metrics import Recorder, RunResult
+from sim.routing import catalogue_sample
 from sim.scenario import Scenario
 from sim.versions import Versions
-from sim.vocabulary import ACTIVE, BACKEND, COALESCED, EXPIRED, HIT, INVALIDATE, LEAVE_STALE, STALE, WRITE
+from sim.vocabulary import ACTIVE, BACKEND, COALESCED, EXPIRED, HIT, INVALIDATE, LEAVE_STALE, STALE, WARM, WRITE
 
 
 def has_writes(workload) -> bool:
@@ -60,26 +69,28 @@ def has_writes(workload) -> bool:
     return any(cls.write_fraction > 0 for cls in workload.key_classes())
 
 
-def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None, homes=()) -> None:
-    """A write has landed at the backend: what happens to cached copies.
+def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None, homes=()) -> list:
+    """A write has landed at the backend: what happens to cached copies; the nodes that stored it.
 
-    "invalidate" deletes every copy (cache-aside); "update" writes through:
-    every copy and the key's home nodes get the new value; "none" leaves
-    copies as they are, stale until they expire.
+    "invalidate" deletes every copy (cache-aside; gutter nodes' too); "update"
+    writes through: every copy and the key's home nodes get the new value;
+    "none" leaves copies as they are, stale until they expire.
     """
     if versions is not None:
         versions.write_landed(key)
     if write_policy == LEAVE_STALE:
-        return
+        return []
     if write_policy == INVALIDATE:
         for cache in nodes:
             if key in cache:
                 cache.remove(key)
-        return
+        return []
     stamp = versions.stamp(key) if versions is not None else None
-    for index, cache in enumerate(nodes):
-        if cache.up and (index in homes or key in cache):
-            cache.fill(key, size, now, ttl, stamp)
+    return [
+        index
+        for index, cache in enumerate(nodes)
+        if cache.up and (index in homes or key in cache) and cache.fill(key, size, now, ttl, stamp)
+    ]
 
 
 def fill_nodes(choices, node, replicas: int) -> tuple:
@@ -115,7 +126,7 @@ class _Fetch:
         return self.targets[0]
 
 
-class Model:
+class Model(FleetChanges):
     """The model's state and its run; the request loop in Python (subclasses may compile it)."""
 
     engine = "python"
@@ -125,20 +136,26 @@ class Model:
         cluster = scenario.cluster
         self.env = simpy.Environment()
         self.calendar = Calendar(self.env)
-        self.membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
+        self.membership = Membership.of(cluster, seed)
         self.draws = RequestDraws(scenario, seed, self.membership)
-        self.balancer = self.draws.balancer
-        self.recorder = Recorder(scenario)
+        self.balancer, self.routing = self.draws.balancer, self.draws.routing
+        self.ids = self.draws.ids  # node ids (P); gutter nodes come after them
+        self.recorder = Recorder(scenario, self.ids)
         self.replicas = cluster.replicas
         self.coalesce = scenario.backend.coalesce
         # Versions, for stale reads: per key, the writes that landed; per class, bulk updates.
         self.track_versions = bool(scenario.updates.every_s) or has_writes(scenario.workload)
+        self.fleet_log: list[dict] = []  # fleet.csv's rows
+        self.capacity_of = [cluster.capacity] * self.ids  # each node id's capacity now
+        self.catalogue = catalogue_sample(scenario.workload) if not self.membership.static else None
         self._build()
 
     def _build(self) -> None:
         """The nodes, queues and books the request loop keeps."""
         cluster = self.scenario.cluster
-        self.nodes = build_nodes(cluster, self.seed)
+        self.nodes = build_nodes(cluster, self.seed, self.ids)
+        eviction = cluster.eviction
+        self.burst_cost = eviction.cost_per_entry_s if eviction and cluster.has_node_queue else 0.0
         self.backend = FCFSServers(self.scenario.backend.concurrency)
         self.node_queues = (
             [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
@@ -154,14 +171,18 @@ class Model:
     def run(self) -> RunResult:
         env = self.env
         if not self.membership.static:
-            env.process(self._membership_changes())
+            env.process(self._fleet_changes())
         if self.scenario.updates.every_s:
             env.process(self._bulk_updates())
         self.calendar.due = env.peek()  # the processes' first steps, at time 0
+        restarts = self.scenario.cluster.restarts
         for draws in self.draws:
+            if restarts:
+                windows = self.membership.restart_windows(restarts.down_s, float(draws.batch.time[-1]))
+                self.recorder.watch_restarts(windows)
             self._walk(draws)
         self._finish()
-        result = self.recorder.result()
+        result = self.recorder.result(self.fleet_log, self.membership)
         result.engine = self.engine
         return result
 
@@ -179,23 +200,11 @@ class Model:
         if self.scenario.cluster.has_node_queue:
             node_busy = np.where(((flags & WRITE) == 0) & (draws.read_node >= 0), draws.node_service, 0.0)
         latency = draws.round_trip + np.asarray(wait)
-        self.recorder.add(batch.start, batch.time, draws.read_node, flags, latency, batch.size, backend_busy, node_busy)
+        self.recorder.add(
+            batch.start, batch.time, draws.read_node, flags, latency, batch.size, backend_busy, node_busy, draws.cold
+        )
 
-    # -- SimPy processes: what is rare ----------------------------------------
-    def _membership_changes(self):
-        """Apply the failure schedule: a node that goes down loses its cache, and comes back cold."""
-        alive = set(self.membership.alive_at(0.0))
-        for index in range(self.scenario.cluster.nodes):
-            self._set_up(index, index in alive)
-        for when in self.membership.change_times():
-            yield self.env.timeout(when - self.env.now)
-            now_alive = set(self.membership.alive_at(self.env.now))
-            for index in sorted(alive - now_alive):
-                self._fail(index)
-            for index in sorted(now_alive - alive):
-                self._set_up(index, True)
-            alive = now_alive
-
+    # -- SimPy processes: what is rare (the fleet's changes: sim/fleet_model.py) -----------------
     def _bulk_updates(self):
         """Every `updates.every_s` seconds the listed classes' values change at once."""
         updates = self.scenario.updates
@@ -209,7 +218,7 @@ class Model:
 
     def _fail(self, index: int) -> None:
         self.nodes[index].up = False
-        self.nodes[index].clear()
+        self.nodes[index].clear(self.capacity_of[index])
 
     def _bulk_update(self, classes: set, invalidate: bool) -> None:
         self.versions.bulk_updated(classes)
@@ -226,13 +235,15 @@ class Model:
         wait = [0.0] * n  # latency beyond the round trip; NaN when known only later
         calendar = self.calendar
         nodes, node_queues, versions = self.nodes, self.node_queues, self.versions
-        dynamic = self.balancer.dynamic
+        dynamic, ids = self.balancer.dynamic, self.ids
         read_node, round_trip, node_service = draws.read_node, draws.round_trip, draws.node_service
+        # With read-through, a dynamic balancer's pick must be the node the draws warmed: keep theirs.
+        self._drawn = read_node.copy() if dynamic and draws.warm_from is not None else read_node
         rows = zip(range(n), batch.time.tolist(), batch.key.tolist(), read_node.tolist(), batch.op.tolist())
         for i, now, key, node, op in rows:
             if now >= calendar.due:
                 calendar.advance(now)
-            if dynamic and node >= 0:
+            if dynamic and 0 <= node < ids:  # (a gutter node is every candidate's stand-in: no choice)
                 node = self._choose(draws.choices[i], now)
                 read_node[i] = node
             if op:
@@ -258,9 +269,11 @@ class Model:
         self._record(draws, np.frombuffer(flags, dtype=np.uint8), wait)
 
     def _read_miss(self, i, now, ready, key, node, draws, flags, wait) -> None:
-        """A read missed at `node`: join a fetch in flight, or fetch."""
+        """A read missed at `node`: join a fetch in flight, or fill from a warm peer, or fetch."""
         fetch = self.in_flight[node].get(key) if self.coalesce else None
         if fetch is None:
+            if draws.warm_from is not None and self._read_through(i, now, ready, key, node, draws, flags, wait):
+                return
             flags[i] |= BACKEND
             self._fetch(draws.batch.start + i, now, ready, key, node, draws, i, wait)
             return
@@ -277,11 +290,34 @@ class Model:
             if dynamic:
                 heapq.heappush(self.outstanding_heaps[node], done + draws.round_trip[i])
 
+    def _read_through(self, i, now, ready, key, node, draws, flags, wait) -> bool:
+        """Read-through warm-up: fill a warming node's miss from the key's previous owner, if it is up and
+        holds the key.  The owner sees a hit; the copy keeps its expiry and stamp, stored at once; the
+        read pays one more round trip (node to node).  False when it cannot (then the backend)."""
+        source = int(draws.warm_from[i])
+        if source < 0 or source == node or self._drawn[i] != node:
+            return False
+        owner = self.nodes[source]
+        if not owner.up or not owner.live(key, now):
+            return False
+        owner.lookup(key, now)
+        cache = self.nodes[node]
+        size = int(draws.batch.size[i])
+        stamp = owner.stamps.get(key)
+        if cache.fill_copy(key, size, now, owner.expires_at.get(key), owner.ttl_of.get(key), stamp):
+            self._stored(node, key, now)
+        stale = self.versions is not None and stamp != self.versions.stamp(key)
+        flags[i] |= WARM | STALE if stale else WARM
+        wait[i] = ready - now + draws.round_trip[i]
+        if self.outstanding_heaps is not None:
+            heapq.heappush(self.outstanding_heaps[node], ready + 2 * draws.round_trip[i])
+        return True
+
     # -- misses ---------------------------------------------------------------
     def _fetch(self, index, now, ready, key, node, draws, i, wait) -> None:
         """Send a read miss to the backend, now or when its node has served it."""
         stamp = self.versions.stamp(key) if self.versions else None  # the value as of the request
-        targets = fill_nodes(draws.choices[i], node, self.replicas)
+        targets = fill_nodes(draws.choices[i], node, self.replicas) if node < self.ids else (node,)
         fetch = _Fetch(key, int(draws.batch.size[i]), self._ttl_of(draws, i), stamp, targets)
         if self.coalesce:
             self.in_flight[node][key] = fetch
@@ -317,15 +353,28 @@ class Model:
 
     def _fill(self, fetch) -> None:
         """The backend answered: store the value on the targets that are up."""
-        key, ttl, finish = fetch.key, fetch.ttl, fetch.finish
-        active = ttl > 0 and self.scenario.cluster.expiry == ACTIVE
+        key, finish = fetch.key, fetch.finish
         for target in fetch.targets:
             cache = self.nodes[target]
-            if cache.up and cache.fill(key, fetch.size, finish, ttl, fetch.stamp) and active:
-                self.calendar.at(finish + ttl, self._expire, target, key)
+            if cache.up and cache.fill(key, fetch.size, finish, fetch.ttl, fetch.stamp):
+                self._stored(target, key, finish)
         fetches = self.in_flight[fetch.node]
         if fetches.get(key) is fetch:
             del fetches[key]
+
+    def _stored(self, target, key, now, written: bool = False) -> None:
+        """After a store at `target`: its active expiry (on a gutter node, which keeps no entry past its
+        TTL; with expiry "active", of any entry with a TTL but a written value's), and the node time of a
+        batch eviction it set off."""
+        cache = self.nodes[target]
+        if (not written and self.scenario.cluster.expiry == ACTIVE) or cache.max_ttl:
+            expiry = cache.expires_at.get(key)
+            if expiry is not None:
+                self.calendar.at(expiry, self._expire, target, key)
+        if cache.burst:
+            if self.burst_cost:  # one worker evicts the batch: the requests behind it wait
+                self.node_queues[target].submit(now, self.burst_cost * cache.burst)
+            cache.burst = 0
 
     def _ttl_of(self, draws, i) -> float:
         return float(draws.ttl[i]) if draws.ttl is not None else 0.0
@@ -340,8 +389,9 @@ class Model:
         self.calendar.at(finish, self._land_write, key, size, ttl, homes)
 
     def _land_write(self, key, size, ttl, homes) -> None:
-        write_policy = self.scenario.cluster.write_policy
-        apply_write(self.nodes, key, size, self.calendar.now, ttl, write_policy, self.versions, homes)
+        write_policy, now = self.scenario.cluster.write_policy, self.calendar.now
+        for index in apply_write(self.nodes, key, size, now, ttl, write_policy, self.versions, homes):
+            self._stored(index, key, now, written=True)
 
     # -- expiry ---------------------------------------------------------------
     def _expire(self, target, key) -> None:
@@ -366,8 +416,9 @@ class Model:
                 heapq.heappop(heap)
             counts[node] = len(heap) + self.unknown_outstanding[node]
             total += counts[node]
-        candidates = [int(c) for c in choices[: self.balancer.candidates] if c >= 0]
-        alive = max(1, sum(1 for cache in self.nodes if cache.up))
+        nodes = self.nodes
+        candidates = [int(c) for c in choices[: self.balancer.candidates] if c >= 0 and nodes[c].up]
+        alive = max(1, sum(1 for cache in nodes[: self.ids] if cache.up))
         return self.balancer.choose(candidates, counts, total, alive)
 
     def _settle_outstanding(self, node, answered_at) -> None:

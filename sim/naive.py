@@ -12,15 +12,18 @@ same hits and the same latencies for the same scenario and seed, and `kvsim
 bench` compares their speed.
 
 The two models share only what they are *given*: the requests with their
-random numbers and ranked candidate nodes (sim/draws.py), the failure
-schedule (sim/membership.py), the version stamps (sim/versions.py), the
+random numbers and ranked candidate nodes (sim/draws.py), the fleet's
+schedule (sim/membership.py) and its routing (sim/routing.py: rankings,
+read targets, keys moved), the version stamps (sim/versions.py), the
 policies and how each node's is made (sim/cluster.py), the balancers'
 choices (sim/balancer.py) and the metrics (sim/metrics.py).  Everything the
 simulator *decides* is written again here, the plain way, and not imported
 from the fast model (an import contract forbids it): what a node does with
 TTLs and versions, where a fetched value is stored, what a landed write
 does, nodes going down and coming back, bulk updates, expiry, queues and
-live load.  So a wrong decision in the fast model shows as a difference.
+live load; and what the fleet's changes do (sim/naive_fleet.py), gutter
+nodes, read-through and pre-copy warm-ups, batch evictions and their node
+time.  So a wrong decision in the fast model shows as a difference.
 """
 
 from __future__ import annotations
@@ -32,23 +35,38 @@ import numpy as np
 import simpy
 
 from policies import PolicyContractError
-from sim.cluster import policy_makers
+from sim.cluster import gutter_makers, policy_makers
 from sim.draws import RequestDraws
 from sim.membership import Membership
 from sim.metrics import Recorder, RunResult
+from sim.naive_fleet import NaiveFleet
+from sim.routing import catalogue_sample
 from sim.scenario import Scenario
 from sim.versions import Versions
-from sim.vocabulary import ACTIVE, BACKEND, COALESCED, EXPIRED, HIT, INVALIDATE, REFRESH_ON_HIT, STALE, UPDATE, WRITE
+from sim.vocabulary import (
+    ACTIVE,
+    BACKEND,
+    COALESCED,
+    EXPIRED,
+    HIT,
+    INVALIDATE,
+    REFRESH_ON_HIT,
+    STALE,
+    UPDATE,
+    WARM,
+    WRITE,
+)
 from workloads.stream import CLASS_SHIFT
 
 
 @dataclass(slots=True)
 class _Entry:
-    """What a node knows of a key it stored: when it expires, its TTL, the version of its value."""
+    """What a node knows of a key it stored: when it expires, its TTL, the version of its value, its size."""
 
     expires_at: float
     ttl: float
     stamp: tuple
+    size: int = 1
 
 
 class _Node:
@@ -59,11 +77,14 @@ class _Node:
     is simply ignored, and replaced when the key is stored again.
     """
 
-    def __init__(self, make_policy, count_bytes: bool, refresh_on_hit: bool):
+    def __init__(self, make_policy, count_bytes: bool, refresh_on_hit: bool, max_ttl: float = 0.0, marks=None):
         self.make_policy = make_policy
         self.policy = make_policy()
         self.count_bytes = count_bytes
-        self.refresh_on_hit = refresh_on_hit
+        self.refresh_on_hit = refresh_on_hit and not max_ttl
+        self.max_ttl = max_ttl  # a gutter node keeps nothing longer
+        self.marks = marks  # batch eviction: (high, low) fractions of the capacity
+        self.burst = 0  # entries evicted by batch evictions not yet charged
         self.entries: dict = {}
         self.up = True
 
@@ -91,8 +112,20 @@ class _Node:
             entry.expires_at = now + entry.ttl
         return None if expired else hit
 
+    def live(self, key, now: float) -> bool:
+        return self.holds(key) and self.entries[key].expires_at > now
+
     def store(self, key, size: int, now: float, ttl: float, stamp: tuple) -> bool:
         """Store a value at `now` for `ttl` seconds (0: for ever); False if the policy refuses it."""
+        if self.max_ttl:
+            ttl = min(ttl, self.max_ttl) if ttl > 0 else self.max_ttl
+        return self._put(key, size, now, _Entry(now + ttl if ttl > 0 else math.inf, ttl, stamp, size))
+
+    def store_copy(self, key, now: float, entry: _Entry) -> bool:
+        """Store a copy of another node's entry: its expiry, TTL and stamp."""
+        return self._put(key, entry.size, now, _Entry(entry.expires_at, entry.ttl, entry.stamp, entry.size))
+
+    def _put(self, key, size: int, now: float, entry: _Entry) -> bool:
         self.tell_time(now)
         self.policy.insert(key, size if self.count_bytes else 1)
         if self.policy.used > self.policy.capacity:  # the contract, checked after every insert
@@ -100,9 +133,11 @@ class _Node:
                 f"policy {self.policy.name!r} holds {self.policy.used} units after an insert, "
                 f"over its capacity {self.policy.capacity}"
             )
+        if self.marks and self.policy.used >= self.marks[0] * self.policy.capacity:
+            self.burst += len(self.policy.evict_to(int(self.marks[1] * self.policy.capacity)))
         if not self.holds(key):
             return False
-        self.entries[key] = _Entry(now + ttl if ttl > 0 else math.inf, ttl, stamp)
+        self.entries[key] = entry
         return True
 
     def drop(self, key) -> None:
@@ -113,10 +148,11 @@ class _Node:
         for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:
             self.policy.remove(key)
 
-    def fail(self) -> None:
-        """The node went down: it loses everything, and will come back with a fresh, empty policy."""
+    def fail(self, capacity: int) -> None:
+        """The node went down (or left): it loses everything, and will come back with a fresh, empty
+        policy of `capacity`."""
         self.up = False
-        self.policy = self.make_policy()
+        self.policy = self.make_policy(capacity)
         self.entries.clear()
 
 
@@ -137,12 +173,17 @@ def _fill_targets(choices, node: int, replicas: int) -> list[int]:
 def run_naive(scenario: Scenario, seed: int) -> RunResult:
     env = simpy.Environment()
     cluster, updates = scenario.cluster, scenario.updates
-    nodes = [
-        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == REFRESH_ON_HIT) for make in policy_makers(cluster, seed)
-    ]
-    membership = Membership(cluster.nodes, cluster.failures, cluster.mtbf_s, cluster.mttr_s, seed)
+    membership = Membership.of(cluster, seed)
     draws = RequestDraws(scenario, seed, membership)
-    balancer = draws.balancer
+    balancer, ids = draws.balancer, draws.ids
+    marks = (cluster.eviction.high_watermark, cluster.eviction.low_watermark) if cluster.eviction else None
+    nodes = [
+        _Node(make, cluster.capacity_bytes, cluster.ttl_mode == REFRESH_ON_HIT, marks=marks)
+        for make in policy_makers(cluster, seed, ids)
+    ]
+    gutter_ttl = cluster.gutter.ttl_s if cluster.gutter else 0.0
+    nodes += [_Node(make, cluster.capacity_bytes, False, max_ttl=gutter_ttl) for make in gutter_makers(cluster, seed)]
+    capacities = [cluster.capacity] * ids
     backend = simpy.Resource(env, capacity=scenario.backend.concurrency)
     workers = (
         [simpy.Resource(env, capacity=cluster.node_concurrency) for _ in nodes] if cluster.has_node_queue else None
@@ -169,8 +210,23 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         """Store a fetched value on the target nodes that are up, each expiring on its own."""
         for target in targets:
             if nodes[target].up and nodes[target].store(key, size, env.now, ttl, stamp):
-                if ttl > 0 and cluster.expiry == ACTIVE:
-                    env.process(expire(nodes[target], key))
+                stored(target, key)
+
+    def stored(target, key, written=False):
+        """After a store: active expiry (any gutter entry's; with expiry "active", any entry's with a TTL
+        but a written value's); a batch eviction's node time."""
+        node = nodes[target]
+        if (not written and cluster.expiry == ACTIVE and node.entries[key].ttl > 0) or node.max_ttl:
+            env.process(expire(node, key))
+        if node.burst and workers and cluster.eviction.cost_per_entry_s:
+            env.process(evicting(target, node.burst * cluster.eviction.cost_per_entry_s))
+        node.burst = 0
+
+    def evicting(target, seconds):
+        """A batch eviction holds one of the node's workers."""
+        with workers[target].request() as worker:
+            yield worker
+            yield env.timeout(seconds)
 
     def expire(node, key):
         """Active expiry: drop `key` when its entry runs out (later, if hits restart its TTL)."""
@@ -191,13 +247,27 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         elif cluster.write_policy == UPDATE:  # write through: copies and the key's homes get the value
             for index, node in enumerate(nodes):
                 if node.up and (index in homes or node.holds(key)):
-                    node.store(key, size, env.now, ttl, versions.stamp(key))
+                    if node.store(key, size, env.now, ttl, versions.stamp(key)):
+                        stored(index, key, written=True)
 
-    def request(i, key, choices, spray_node, size, op, round_trip, service, node_service, ttl):
+    def read_through(key, node, source, drawn):
+        """A warming node's miss, filled from the key's previous owner when it is up and holds the key:
+        whether the value was stale, or None when it could not be."""
+        owner = nodes[source] if 0 <= source != node and drawn == node else None
+        if owner is None or not owner.up or not owner.live(key, env.now):
+            return None
+        owner.lookup(key, env.now)  # the owner serves it: a hit in its policy
+        entry = owner.entries[key]
+        if nodes[node].store_copy(key, env.now, entry):
+            stored(node, key)
+        return entry.stamp != versions.stamp(key)
+
+    def request(i, key, choices, spray_node, size, op, round_trip, service, node_service, ttl, warm_source):
         nonlocal active
         active += 1
         arrival = env.now
         node = spray_node
+        trips = 1  # round trips the answer takes: two when a warming node asks a peer
         if op:
             flags[i] = WRITE | BACKEND
             yield from backend_call(i, service)
@@ -206,10 +276,11 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             flags[i] = BACKEND
             yield from backend_call(i, service)
         else:
-            if balancer.dynamic:
-                candidates = [int(c) for c in choices[: balancer.candidates] if c >= 0]
-                alive = max(1, sum(n.up for n in nodes))
+            if balancer.dynamic and node < ids:
+                candidates = [int(c) for c in choices[: balancer.candidates] if c >= 0 and nodes[c].up]
+                alive = max(1, sum(n.up for n in nodes[:ids]))
                 node = balancer.choose(candidates, dict(enumerate(busy)), sum(busy), alive)
+            if balancer.dynamic:
                 busy[node] += 1
             cache = nodes[node]
             found = cache.lookup(key, env.now)
@@ -220,8 +291,12 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             else:
                 flags[i] = EXPIRED if found is None else 0
                 fetch = in_flight[node].get(key) if coalesce else None
+                stale = None if fetch is not None else read_through(key, node, warm_source, spray_node)
                 if fetch is not None:
                     flags[i] |= COALESCED
+                elif stale is not None:
+                    flags[i] |= WARM | (STALE if stale else 0)
+                    trips = 2
                 else:
                     flags[i] |= BACKEND
                     stamp = versions.stamp(key)  # the value as of now
@@ -236,28 +311,20 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                     node_busy[i] = env.now - began
             if fetching is not None:
                 yield from backend_call(i, service)
-                store(_fill_targets(choices, node, cluster.replicas), key, size, ttl, stamp)
+                targets = _fill_targets(choices, node, cluster.replicas) if node < ids else [node]
+                store(targets, key, size, ttl, stamp)
                 if in_flight[node].get(key) is fetching:
                     del in_flight[node][key]
                 fetching.succeed()
             elif fetch is not None and not fetch.triggered:
                 yield fetch
         read_node[i] = node
-        yield env.timeout(round_trip)
+        for _ in range(trips):
+            yield env.timeout(round_trip)
         latency[i] = env.now - arrival
         if balancer.dynamic and not op and node >= 0:
             busy[node] -= 1
         active -= 1
-
-    def failures():
-        """Nodes go down and come back on the membership schedule; a node going down loses everything."""
-        for when in membership.change_times():
-            yield env.timeout(when - env.now)
-            alive = membership.alive_at(env.now)
-            for index, node in enumerate(nodes):
-                if node.up and index not in alive:
-                    node.fail()
-                node.up = index in alive
 
     def bulk_updates():
         """Every `every_s` seconds the listed classes' values change; with invalidate, their copies go."""
@@ -287,24 +354,30 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                         float(batch_draws.service[j]),
                         node_service,
                         ttl,
+                        -1 if batch_draws.warm_from is None else int(batch_draws.warm_from[j]),
                     )
                 )
 
     active = 0  # request processes not finished
     batches = list(draws)
-    for index, node in enumerate(nodes):
-        node.up = index in membership.alive_at(0.0)
-    env.process(failures())
+    initial = membership.state_at(0.0)
+    for index, node in enumerate(nodes[:ids]):
+        node.up = index in initial.up
+    catalogue = None if membership.static else catalogue_sample(scenario.workload)
+    fleet = NaiveFleet(env, nodes, capacities, draws.routing, catalogue, cluster.warmup, stored)
+    env.process(fleet.process(membership))
     if updates.every_s:
         env.process(bulk_updates())
     env.run(until=env.process(source(batches)))
     while active:
         env.step()
 
-    recorder = Recorder(scenario)
+    recorder = Recorder(scenario, ids)
     for batch_draws in batches:
         batch = batch_draws.batch
         span = slice(batch.start, batch.start + len(batch))
+        if cluster.restarts:
+            recorder.watch_restarts(membership.restart_windows(cluster.restarts.down_s, float(batch.time[-1])))
         recorder.add(
             batch.start,
             batch.time,
@@ -314,5 +387,6 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             batch.size,
             backend_busy[span],
             None if node_busy is None else node_busy[span],
+            batch_draws.cold,
         )
-    return recorder.result()
+    return recorder.result(fleet.log, membership)

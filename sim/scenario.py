@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.vocabulary import CHOICES, CONSISTENT, INVALIDATE, LAZY, SET_ON_INSERT
+from sim.vocabulary import CHOICES, COLD, CONSISTENT, FLEET_FEATURES, INVALIDATE, LAZY, REHASH, SET_ON_INSERT, TO_GUTTER
 from workloads import Constant, Distribution, Lognormal, Workload
 
 
@@ -28,6 +28,91 @@ class Outage:
     node: int
     down_at: float
     up_at: float = float("inf")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A planned change of the fleet at `at_s` seconds: exactly one of add, remove or capacity.
+
+    add:         N nodes join, each taking the lowest free node id (ids are StatefulSet-like ordinals:
+                 the first nodes are 0 .. nodes-1, and a removed id may be taken again)
+    remove:      N (the N highest ids: the newest) or a tuple of node ids
+    capacity:    a new capacity (in the cluster's unit) for the `nodes` listed, or, with no `nodes`,
+                 for the whole fleet: every member, and nodes added later
+    provision_s: an add's nodes are provisioning this long before they serve (pre-copy happens then)
+    """
+
+    at_s: float
+    add: int = 0
+    remove: int | tuple = 0
+    capacity: int = 0
+    nodes: tuple = ()
+    provision_s: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        return "add" if self.add else "remove" if self.remove else "capacity"
+
+
+@dataclass(frozen=True)
+class Restarts:
+    """Rolling restarts: from `start_s` (None: `every_s`), every `every_s` seconds, the members in turn
+    (by id, or in a random order per restart) go down for `down_s` and come back cold, the next going
+    down `gap_s` after the previous is back."""
+
+    every_s: float
+    down_s: float
+    order: str = "id"
+    gap_s: float = 0.0
+    start_s: float | None = None
+
+    @property
+    def first_s(self) -> float:
+        return self.every_s if self.start_s is None else self.start_s
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """How a node that joins or returns is warmed: "cold" (nothing), "read_through" (for `for_s`
+    seconds a miss there is filled from the key's previous owner when it holds the key), or "precopy"
+    (up to `copy_rate` entries per second of provisioning or outage, copied when it starts serving)."""
+
+    strategy: str = COLD
+    for_s: float = 0.0
+    copy_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class Gutter:
+    """The gutter pool (Facebook's memcache, NSDI 2013, section 3.3): `nodes` small nodes that take a
+    down node's keys, each entry kept at most `ttl_s` seconds.  policy "" is the cluster's."""
+
+    nodes: int = 1
+    capacity: int = 1000
+    policy: str = ""
+    ttl_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Eviction:
+    """Batch eviction: when an insert leaves a node at or above `high_watermark` x capacity, it evicts
+    down to `low_watermark` x capacity at once; with node queues the burst keeps one worker busy for
+    `cost_per_entry_s` per entry evicted."""
+
+    high_watermark: float = 1.0
+    low_watermark: float = 0.9
+    cost_per_entry_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Service targets (0: none): the time-series rows that miss one count toward `violation_s`."""
+
+    p99_ms: float = 0.0
+    hit_ratio: float = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.p99_ms or self.hit_ratio)
 
 
 @dataclass(frozen=True)
@@ -51,6 +136,15 @@ class ClusterSpec:
                     "none" leaves them stale until they expire
     failures:       scheduled outages (Outage objects)
     mtbf_s, mttr_s: random failures: mean seconds between a node's failures (0: none), and to repair
+
+    A fleet that lives (sim/fleet.py):
+    changes:        planned Change objects, in time order
+    restarts:       rolling Restarts, or None
+    failover:       where a down node's keys go: "rehash" (the balancer ranks the nodes up), "backend"
+                    (straight there, nothing cached) or "gutter" (the gutter pool)
+    gutter:         the Gutter pool (failover "gutter")
+    warmup:         how a joining or returning node is warmed (Warmup)
+    eviction:       batch Eviction between watermarks, or None (a policy evicts what each insert needs)
     """
 
     nodes: int = 4
@@ -72,11 +166,36 @@ class ClusterSpec:
     failures: tuple = ()
     mtbf_s: float = 0.0
     mttr_s: float = 60.0
+    changes: tuple = ()
+    restarts: Restarts | None = None
+    failover: str = REHASH
+    gutter: Gutter | None = None
+    warmup: Warmup = Warmup()
+    eviction: Eviction | None = None
 
     def __post_init__(self):
         for name, allowed in CHOICES.items():  # the words of sim/vocabulary.py
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if (self.failover == TO_GUTTER) != (self.gutter is not None):
+            raise ValueError('a gutter pool goes with failover = "gutter", and failover "gutter" needs one')
+
+    @property
+    def gutter_nodes(self) -> int:
+        return self.gutter.nodes if self.gutter is not None else 0
+
+    @property
+    def fleet_features(self) -> tuple:
+        """The living fleet's features this cluster uses (sim/vocabulary.py's FLEET_FEATURES): what only
+        sim/fleet.py knows, beyond failures of a fixed set of nodes."""
+        used = {
+            "changes": bool(self.changes),
+            "restarts": self.restarts is not None,
+            "failover": self.failover != REHASH,
+            "warmup": self.warmup.strategy != COLD,
+            "eviction": self.eviction is not None,
+        }
+        return tuple(feature for feature in FLEET_FEATURES if used[feature])
 
     @property
     def has_ttl(self) -> bool:
@@ -123,6 +242,7 @@ class Scenario:
     timeout_s: a client gives up after this many seconds (0: never); counted.
     interval: seconds per time-series row, or "auto": about 50 rows, whatever the span
     (sim/timeseries.py).
+    targets: service targets; the seconds of the time series that miss them are `violation_s`.
     """
 
     workload: Workload
@@ -134,6 +254,7 @@ class Scenario:
     timeout_s: float = 0.0
     updates: BulkUpdates = field(default_factory=BulkUpdates)
     interval: float | str = "auto"
+    targets: Targets = field(default_factory=Targets)
 
     @property
     def total_requests(self) -> int:

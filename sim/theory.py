@@ -6,7 +6,8 @@ total rate, and results that depend only on p take p alone.
 
 * Che's approximation for LRU under the independent reference model (IRM):
   each key stays cached for a characteristic time T after its last request,
-  where T solves sum_i (1 - exp(-p_i T)) = C.
+  where T solves sum_i (1 - exp(-p_i T)) = C; and its transient, a cold
+  cache filling (a node back from a restart).
 * FIFO and RANDOM under IRM: the same idea with sum_i p_i T / (1 + p_i T) = C.
 * LFU (perfect, static) under IRM: the C most popular keys stay.
 * TTL caches without a capacity limit, Poisson requests at rate r, TTL t.
@@ -44,6 +45,22 @@ def che_hit_ratio(p: np.ndarray, capacity: float) -> float:
         return 1.0
     t = che_time(p, capacity)
     return float(np.sum(p * -np.expm1(-p * t)))
+
+
+def che_transient_hit_ratio(p: np.ndarray, capacity: float, requests: np.ndarray) -> np.ndarray:
+    """A cold LRU cache filling: the hit ratio of the request that comes `requests` requests after it
+    started empty (a node back from a restart), under IRM.
+
+    Until the cache is full a request hits when its key was asked since the
+    start: probability 1 - exp(-p_i n), each key's first-request-since-restart
+    probability.  By Che's characteristic time T (in requests) the expected
+    number of distinct keys seen reaches C: the cache is full, and behaves as
+    in steady state, where a key hits when asked within the last T requests.
+    So h(n) = sum_i p_i (1 - exp(-p_i min(n, T))).
+    """
+    p = np.asarray(p)
+    horizon = np.minimum(np.asarray(requests, dtype=float), che_time(p, capacity) if capacity < len(p) else np.inf)
+    return np.array([float(np.sum(p * -np.expm1(-p * n))) for n in np.atleast_1d(horizon)])
 
 
 def fifo_hit_ratio(p: np.ndarray, capacity: float) -> float:

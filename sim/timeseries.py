@@ -16,6 +16,11 @@ by the time that row really covers:
                         service time those requests asked for / (servers x
                         (t_end - t_start)); 1 means busy all the time on
                         average, above 1 the queue grows (see sim/metrics.py)
+    nodes               nodes serving (members up) at the row's end
+    moved               the catalogue moved by the fleet's changes in the row: the sum of
+                        their moved_share (sim/routing.py)
+    cold_misses         read misses for keys whose node changed at the fleet's latest change
+    gutter_hits         hits at gutter nodes
 
 Intervals with no measured arrival have no row.  A request's row is the one
 of its arrival, also for a latency known only later (a miss that waited on a
@@ -43,6 +48,7 @@ are reported as 0.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -59,10 +65,11 @@ FIRST_WIDTH = 2.0**-20
 class Interval:
     """What was measured in one interval: request counts, backend demand, read latencies."""
 
-    __slots__ = ("requests", "reads", "hits", "backend", "backend_busy", "latency")
+    __slots__ = ("requests", "reads", "hits", "backend", "backend_busy", "latency", "cold_misses", "gutter_hits")
 
     def __init__(self):
         self.requests = self.reads = self.hits = self.backend = 0
+        self.cold_misses = self.gutter_hits = 0
         self.backend_busy = 0.0  # seconds of backend service asked for
         self.latency = LatencyHistogram()  # reads' latencies, seconds
 
@@ -72,6 +79,8 @@ class Interval:
         self.hits += other.hits
         self.backend += other.backend
         self.backend_busy += other.backend_busy
+        self.cold_misses += other.cold_misses
+        self.gutter_hits += other.gutter_hits
         self.latency.merge(other.latency)
 
 
@@ -89,12 +98,13 @@ class TimeSeries:
         self.last = 0.0  # the latest measured arrival
         self.tick = math.inf  # the smallest positive gap between two measured arrivals
 
-    def add(self, times, reads, hits, backend, backend_busy, latency) -> None:
+    def add(self, times, reads, hits, backend, backend_busy, latency, cold_misses=None, gutter_hits=None) -> None:
         """Count a batch of measured requests, in arrival order.
 
         reads, hits, backend: boolean arrays; backend_busy: seconds of backend
         service each asked for; latency: seconds, NaN for writes and for
-        latencies not known yet (given later to `add_latency`).
+        latencies not known yet (given later to `add_latency`); cold_misses,
+        gutter_hits: boolean arrays, or None when the fleet has neither.
         """
         if not len(times):
             return
@@ -121,6 +131,12 @@ class TimeSeries:
             starts.tolist(),
             ends.tolist(),
         )
+        fleet = None
+        if cold_misses is not None:
+            fleet = zip(
+                np.add.reduceat(cold_misses, starts, dtype=np.int64).tolist(),
+                np.add.reduceat(gutter_hits, starts, dtype=np.int64).tolist(),
+            )
         for key, requests, read_count, hit_count, backend_count, busy, low, high in per_interval:
             interval = self.intervals.get(key)
             if interval is None:
@@ -131,6 +147,10 @@ class TimeSeries:
             interval.backend += backend_count
             interval.backend_busy += busy
             interval.latency.add(latency[low:high][recorded[low:high]])
+            if fleet is not None:
+                cold, gutter = next(fleet)
+                interval.cold_misses += cold
+                interval.gutter_hits += gutter
 
     def add_latency(self, arrival: float, latency: float) -> None:
         """A read's latency known only now: counted in the interval of its arrival (already added)."""
@@ -170,10 +190,15 @@ class TimeSeries:
             total.merge(self.intervals[key])
         return total
 
-    def rows(self, backend_servers: int) -> list[dict]:
-        """One row per interval that saw measured requests, in time order (module docstring)."""
+    def rows(self, backend_servers: int, fleet: tuple = (0, ())) -> list[dict]:
+        """One row per interval that saw measured requests, in time order (module docstring).
+
+        fleet: (nodes serving at the start, fleet.csv's rows) for the nodes and moved columns.
+        """
         rows = []
         end = self.end
+        serving, changes = fleet
+        times = [change["time_s"] for change in changes]
         for key in sorted(self.intervals):
             interval = self.intervals[key]
             t_start = max(key * self.width, self.start)
@@ -188,9 +213,20 @@ class TimeSeries:
                     "p99_ms": float(interval.latency.quantiles([0.99])[0]) * 1000.0,
                     "backend_rps": interval.backend / length if length > 0 else 0.0,
                     "backend_utilisation": utilisation(interval.backend_busy, backend_servers, length),
+                    **_fleet_columns(serving, changes, times, t_start, t_end),
+                    "cold_misses": interval.cold_misses,
+                    "gutter_hits": interval.gutter_hits,
                 }
             )
         return rows
+
+
+def _fleet_columns(serving: int, changes: list, times: list, t_start: float, t_end: float) -> dict:
+    """nodes: serving just before t_end (after every change before it); moved: changes in [t_start, t_end)."""
+    before_end = bisect.bisect_left(times, t_end)
+    nodes = changes[before_end - 1]["nodes"] if before_end else serving
+    first = bisect.bisect_left(times, t_start)
+    return {"nodes": nodes, "moved": float(sum(change["moved_share"] for change in changes[first:before_end]))}
 
 
 def utilisation(busy: float, servers: int, seconds: float) -> float:

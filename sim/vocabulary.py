@@ -31,17 +31,36 @@ STATIC_BALANCERS = CONSISTENT, MODULO, RENDEZVOUS, RANDOM = ("consistent", "modu
 DYNAMIC_BALANCERS = P2C, BOUNDED = ("p2c", "bounded")
 BALANCERS = STATIC_BALANCERS + DYNAMIC_BALANCERS
 
+#: cluster.failover: where a down node's keys go (a living fleet, sim/routing.py): to the next node up of
+#: their ranking, straight to the backend, or to a gutter pool
+FAILOVER_MODES = REHASH, TO_BACKEND, TO_GUTTER = ("rehash", "backend", "gutter")
+
+#: cluster.warmup.strategy: how a node that joins or returns is warmed (sim/fleet_model.py)
+WARMUP_STRATEGIES = COLD, READ_THROUGH, PRECOPY = ("cold", "read_through", "precopy")
+
 #: ClusterSpec's fields that take one of a few words, with their words in the order a config lists them
 CHOICES = {
     "balancer": BALANCERS,
     "ttl_mode": TTL_MODES,
     "expiry": EXPIRY_MODES,
     "write_policy": WRITE_POLICIES,
+    "failover": FAILOVER_MODES,
 }
 
+#: the living fleet's features (issue 21), by the cluster key that turns each on (ClusterSpec.fleet_features)
+FLEET_FEATURES = ("changes", "restarts", "failover", "warmup", "eviction")
+
+#: what a loop may declare it implements beyond the fields' words: a feature is coded as a word of its
+#: group, and the compiled loop runs a scenario using one only when its IMPLEMENTS lists it there
+FEATURES = {"fleet": FLEET_FEATURES}
+
+#: every coded group of words: the fields' choices, then the features
+CODED = {**CHOICES, **FEATURES}
+
 #: a request's flags, bits of one byte per request that the models hand the Recorder (sim/metrics.py)
-FLAGS = {"HIT": 1, "BACKEND": 2, "COALESCED": 4, "STALE": 8, "WRITE": 16, "EXPIRED": 32}
-HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED = FLAGS.values()
+#: (WARM: a read a warming node filled from the key's previous owner, the read-through warm-up)
+FLAGS = {"HIT": 1, "BACKEND": 2, "COALESCED": 4, "STALE": 8, "WRITE": 16, "EXPIRED": 32, "WARM": 64}
+HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED, WARM = FLAGS.values()
 
 
 def code_name(field: str, word: str) -> str:
@@ -57,10 +76,10 @@ def cython_source() -> str:
         "cdef enum:  # a request's flags",
         *(f"    {name}_FLAG = {value}" for name, value in FLAGS.items()),
     ]
-    for field, words in CHOICES.items():
+    for field, words in CODED.items():
         lines += ["", f"cdef enum:  # {field}", *(f"    {code_name(field, w)} = {i}" for i, w in enumerate(words))]
     lines += ["", "#: each field's words -> their codes (the enums above)", "CODES = {"]
-    for field, words in CHOICES.items():
+    for field, words in CODED.items():
         lines.append(f"    {field!r}: {{{', '.join(f'{w!r}: {i}' for i, w in enumerate(words))}}},")
     lines += ["}", ""]
     return "\n".join(lines)

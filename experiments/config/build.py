@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sim.engine
+from experiments.config.fleet import fleet_spec, targets
 from experiments.config.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS, Config, KeyClassTable, WorkloadSection
 from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 from workloads import Constant, Diurnal, KeyClass, OnOff, Poisson, Uniform, Workload, Zipf
@@ -141,6 +142,7 @@ def scenario(config: Config) -> Scenario:
             failures=tuple(Outage(o.node, float(o.down_at), float(o.up_at)) for o in cluster.failures),
             mtbf_s=float(cluster.mtbf_s),
             mttr_s=float(cluster.mttr_s),
+            **fleet_spec(cluster),
         ),
         backend=BackendSpec(
             latency=latency_seconds(config.backend.latency),
@@ -157,6 +159,7 @@ def scenario(config: Config) -> Scenario:
             invalidate=updates.invalidate,
         ),
         interval=run_section.interval,
+        targets=targets(config.targets),
     )
 
 

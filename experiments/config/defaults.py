@@ -37,6 +37,16 @@ EXAMPLES = {
 # object_size = 512
 # ttl = 3600              # seconds; -1 uses cluster.ttl
 """,
+    "cluster.changes": """\
+# Example (two nodes join at 1 hour after 2 minutes of provisioning; the newest leaves at 2 hours):
+# [[cluster.changes]]
+# at_s = 3600
+# add = 2
+# provision_s = 120
+# [[cluster.changes]]
+# at_s = 7200
+# remove = 1              # or a list of node ids, e.g. [0, 3]; or capacity = "32MiB" (nodes = [ids])
+""",
     "cluster.failures": """\
 # Example (node 0 down from 10 to 20 minutes, then back, cold):
 # [[cluster.failures]]

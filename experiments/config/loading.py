@@ -32,6 +32,7 @@ from pathlib import Path
 from experiments import configs as shipped
 from experiments.config.build import request_loop, trace_workload
 from experiments.config.checks import Invalid, describe, did_you_mean, written
+from experiments.config.fleet_checks import fleet_problem
 from experiments.config.limits import run_limits
 from experiments.config.schema import (
     SCHEMA,
@@ -394,10 +395,14 @@ def check_point(config: Config, values: dict) -> tuple[str, str]:
     ttl = cluster.ttl
     if isinstance(ttl, dict) and ttl["dist"] == "uniform" and ttl["high_s"] <= ttl["low_s"]:
         fail(f"cluster.ttl: high_s must be greater than low_s; got {ttl['low_s']} and {ttl['high_s']}")
-    _, reason = built_policy(cluster)  # built once, to check its parameters
+    policy, reason = built_policy(cluster)  # built once, to check its parameters (and if it can resize)
     if reason:
         fail(reason)
     reason = run_limits(config)
+    if reason:
+        fail(reason)
+    # A living fleet's keys, checked together (experiments/config/fleet_checks.py).
+    reason = fleet_problem(config, policy)
     if reason:
         fail(reason)
     return request_loop(config)

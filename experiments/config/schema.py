@@ -1,7 +1,7 @@
 """The config schema: every key kvsim understands, in the typed sections a checked config is made of.
 
 A config is a TOML file of sections (run, workload, cluster, network,
-backend, updates) and an optional [sweep].  Each section is a frozen
+backend, updates, targets) and an optional [sweep].  Each section is a frozen
 dataclass here, and each of its fields a key, declared once, with
 `key(default, check, doc)`: its default as a config writes it, the check a
 raw value passes (which also gives the field's typed value), and the line
@@ -25,10 +25,9 @@ tables such as [[workload.classes]].
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
 
+from experiments.config import fleet
 from experiments.config.checks import (
     Capacity,
     Invalid,
@@ -36,7 +35,6 @@ from experiments.config.checks import (
     capacity,
     choice,
     describe,
-    did_you_mean,
     distribution,
     integer,
     number,
@@ -50,38 +48,12 @@ from experiments.config.checks import (
     text_or_empty,
     written,
 )
+from experiments.config.keys import Key, key, keys_of, table_list
 from sim.vocabulary import CHOICES  # the cluster's words (write policies, balancers, ...)
 from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
 from workloads.stream import MAX_OBJECT_BYTES, SCAN_CLASS
 from workloads.traces import DISORDER
 from workloads.traces import FORMATS as TRACE_FORMATS
-
-
-@dataclass(frozen=True)
-class Key:
-    """One config key: default, check, and the line of documentation shown in defaults.toml."""
-
-    default: Any
-    check: Callable[[Any], Any]
-    doc: str
-
-
-def key(default, check: Callable[[Any], Any], doc: str):
-    """A section's field for a config key: its typed default, and the Key in the field's metadata."""
-    try:
-        typed = check(default)
-    except Invalid:  # a default no config may write (up_at = inf: never back) stands as it is
-        typed = default
-    metadata = {"key": Key(default, check, doc)}
-    if isinstance(typed, (dict, list)):  # a table of parameters: each instance gets its own
-        return field(default_factory=lambda: copy.deepcopy(typed), metadata=metadata)
-    return field(default=typed, metadata=metadata)
-
-
-def keys_of(section: type) -> dict[str, Key]:
-    """A section's keys by name, in declaration order."""
-    return {item.name: item.metadata["key"] for item in fields(section)}
-
 
 #: upper bounds of the numeric keys.  Each key takes what the simulator holds exactly and
 #: in sane time and memory; what several keys multiply together (phases, births, rows of a
@@ -183,40 +155,6 @@ def interval(value):
 
 
 interval.allowed = f'"auto" or number in (0, {MAX_SECONDS:g}]'
-
-
-def table_list(entry: type, required: tuple = (), most: int | None = None, why: str = "") -> Callable:
-    """A check for a list of tables ([[section.key]] in TOML), each an `entry` (a dataclass of keys),
-    at most `most` of them (`why` says why)."""
-    entry_keys = keys_of(entry)
-
-    def check(value):
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise Invalid(
-                f"must be a list of tables ([[...]] in TOML) with keys {', '.join(entry_keys)}; got {describe(value)}"
-            )
-        if most is not None and len(value) > most:
-            raise Invalid(f"at most {most} tables ({why}); got {len(value)}")
-        checked = []
-        for index, item in enumerate(value):
-            for name in item:
-                if name not in entry_keys:
-                    valid = ", ".join(entry_keys)
-                    raise Invalid(f"[{index}]: unknown key {name!r}{did_you_mean(name, entry_keys)}; valid: {valid}")
-            values = {}
-            for name, spec in entry_keys.items():
-                if name not in item:
-                    if name in required:
-                        raise Invalid(f"[{index}]: needs {name}")
-                    continue  # the field's default
-                try:
-                    values[name] = spec.check(item[name])
-                except Invalid as error:
-                    raise Invalid(f"[{index}].{name}: {error}") from None
-            checked.append(entry(**values))
-        return tuple(checked)
-
-    return check
 
 
 @dataclass(frozen=True)
@@ -393,6 +331,29 @@ class ClusterSection:
     )
     mtbf_s: float = key(0.0, _seconds, "random failures: mean seconds between a node's failures (0: none)")
     mttr_s: float = key(60.0, _positive_seconds, "random failures: mean seconds to repair")
+    # -- a living fleet (experiments/config/fleet.py, sim/fleet.py) ------------------------------
+    changes: tuple[fleet.ChangeTable, ...] = key(
+        [],
+        fleet.changes,
+        "planned changes of the fleet ([[cluster.changes]] at_s, and add, remove or capacity)",
+    )
+    restarts: fleet.RestartsTable = key(
+        {}, fleet.restarts, "rolling restarts: { every_s, down_s, order, gap_s, start_s } (every_s 0: none)"
+    )
+    failover: str = key(
+        CHOICES["failover"][0],
+        choice(*CHOICES["failover"]),
+        "where a down node's keys go: rehashed to the nodes up, straight to the backend, or to the gutter pool",
+    )
+    gutter: fleet.GutterTable = key({}, fleet.gutter, "[cluster.gutter]: nodes, capacity, policy, ttl_s")
+    warmup: fleet.WarmupTable = key(
+        {},
+        fleet.warmup,
+        'how a joining or returning node is warmed: { strategy = "cold" | "read_through" | "precopy", for_s, copy_rate }',
+    )
+    eviction: fleet.EvictionTable = key(
+        {}, fleet.eviction, "batch eviction: { high_watermark, low_watermark, cost_per_entry_s } (0: off)"
+    )
 
 
 @dataclass(frozen=True)
@@ -450,6 +411,7 @@ SECTION_TYPES = {
     "network": NetworkSection,
     "backend": BackendSection,
     "updates": UpdatesSection,
+    "targets": fleet.TargetsSection,
 }
 
 SCHEMA: dict[str, dict[str, Key]] = {name: keys_of(section) for name, section in SECTION_TYPES.items()}
@@ -468,6 +430,7 @@ class Config:
     network: NetworkSection = field(default_factory=NetworkSection)
     backend: BackendSection = field(default_factory=BackendSection)
     updates: UpdatesSection = field(default_factory=UpdatesSection)
+    targets: fleet.TargetsSection = field(default_factory=fleet.TargetsSection)
 
     def replace(self, values: dict) -> Config:
         """A copy with dotted keys set to checked `values` ({"cluster.capacity": Capacity(...)})."""

@@ -56,6 +56,8 @@ def run_point(point: Point) -> dict:
         "metrics": result.row(),
         "nodes": result.nodes(),
         "timeseries": result.timeseries,
+        "fleet": result.fleet,
+        "restarts": result.restarts,
         "latency_quantiles": result.latency_quantiles,
         "latency_histogram": result.latency_histogram.to_record(),
         "engine": result.engine,  # the request loop that ran: "compiled" or "python"

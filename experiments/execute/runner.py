@@ -6,6 +6,8 @@ DIR/results.csv     one row per run;  DIR/summary.csv  one row per point
 DIR/nodes.csv       one row per run and node
 DIR/latency.csv     each run's latency quantiles (its CDF), and its point's over all seeds
 DIR/timeseries.csv  one row per run and interval of simulated time (about 50 per run by default)
+DIR/fleet.csv       one row per run and change of the fleet (nodes added, removed, down, up, resized)
+DIR/restarts.csv    one row per run and rolling restart
 DIR/*.png, *.svg    the figures experiments/plots plans for what was swept
 """
 
@@ -28,10 +30,26 @@ from experiments.execute.executors import is_terminal, open_executor
 from experiments.execute.runs import Saved, execute, saved_runs
 from experiments.output import outdir
 from experiments.output.outdir import atomic_write, claim
-from experiments.output.tables import latency_table, nodes_table, results_table, summary_table, timeseries_table
+from experiments.output.tables import (
+    fleet_table,
+    latency_table,
+    nodes_table,
+    restarts_table,
+    results_table,
+    summary_table,
+    timeseries_table,
+)
 
 #: the tables of DIR (replaced by --force)
-TABLES = ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "timeseries.csv")
+TABLES = (
+    "results.csv",
+    "summary.csv",
+    "nodes.csv",
+    "latency.csv",
+    "timeseries.csv",
+    "fleet.csv",
+    "restarts.csv",
+)
 
 
 def versions() -> dict:
@@ -183,7 +201,8 @@ def simulate(
 
 
 def write_tables(out: Path, records: list[dict], swept: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """results.csv, summary.csv, nodes.csv, latency.csv and timeseries.csv from the runs' records."""
+    """results.csv, summary.csv, nodes.csv, latency.csv, timeseries.csv, fleet.csv and restarts.csv from
+    the runs' records."""
     results = results_table(records, swept)
     summary = summary_table(records, swept)
     atomic_write(out / "results.csv", results.to_csv(index=False))
@@ -191,4 +210,6 @@ def write_tables(out: Path, records: list[dict], swept: list[str]) -> tuple[pd.D
     atomic_write(out / "nodes.csv", nodes_table(records, swept).to_csv(index=False))
     atomic_write(out / "latency.csv", latency_table(records, swept).to_csv(index=False))
     atomic_write(out / "timeseries.csv", timeseries_table(records, swept).to_csv(index=False))
+    atomic_write(out / "fleet.csv", fleet_table(records, swept).to_csv(index=False))
+    atomic_write(out / "restarts.csv", restarts_table(records, swept).to_csv(index=False))
     return results, summary

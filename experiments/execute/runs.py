@@ -73,6 +73,13 @@ def check_record(record: dict, nodes: int | None = None) -> None:
     _check_fields(dict(enumerate(quantiles)), range(len(quantiles)), f"{where}, latency quantiles", "latency_ms")
     if any(later < earlier for earlier, later in zip(quantiles, quantiles[1:])):
         raise ResultError(f"{where}: latency_quantiles must not decrease")
+    for part in ("fleet", "restarts"):
+        if not isinstance(record[part], list) or not all(isinstance(row, dict) for row in record[part]):
+            raise ResultError(f"{where}: {part} must be a list of rows")
+    for row in record["fleet"]:
+        check_numbers(row, f"{where}, fleet change at t = {row.get('time_s')}")
+    for row in record["restarts"]:
+        check_numbers(row, f"{where}, rolling restart {row.get('restart')}")
     try:
         LatencyHistogram.from_record(record["latency_histogram"])
     except (ValueError, TypeError, KeyError, AttributeError):
@@ -102,6 +109,8 @@ RECORD_KEYS = (
     "metrics",
     "nodes",
     "timeseries",
+    "fleet",
+    "restarts",
     "latency_quantiles",
     "latency_histogram",
     "digest",

@@ -46,6 +46,19 @@ DOMAINS = {
     "backend_rps": NON_NEGATIVE,
     "mean_ms": NON_NEGATIVE,
     "latency_ms": NON_NEGATIVE,
+    # a living fleet (sim/metrics.py): its counts, its cost, fleet.csv's and restarts.csv's rows
+    "cold_misses": COUNT,
+    "gutter_hits": COUNT,
+    "warm_hits": COUNT,
+    "changes": COUNT,
+    "node_seconds": NON_NEGATIVE,
+    "byte_seconds": NON_NEGATIVE,
+    "object_seconds": NON_NEGATIVE,
+    "nodes": COUNT,
+    "moved": NON_NEGATIVE,
+    "moved_share": RATIO,
+    "orphaned": COUNT,
+    "restart": COUNT,
 }
 
 #: name endings: what a value so named is

@@ -8,6 +8,10 @@ nodes.csv     seed, the swept keys, node, requests, share, hit_ratio,
               utilisation (offered load over the node's workers' capacity)
 timeseries.csv  seed, the swept keys, then one row per interval of simulated
               time (sim.metrics.TIMESERIES; sim/timeseries.py says what each is)
+fleet.csv     seed, the swept keys, then one row per change of the fleet
+              (sim.metrics.FLEET: its time, kind, nodes, what it moved, why)
+restarts.csv  seed, the swept keys, then one row per rolling restart
+              (sim.metrics.RESTARTS: its window's requests, hit ratio, backend load)
 latency.csv   seed, the swept keys, probability, latency_ms, pooled_ms: each
               run's latency quantiles at sim.CDF_PROBABILITIES (its CDF), and
               those of its point's reads pooled over all the point's seeds
@@ -27,7 +31,7 @@ from scipy import stats
 
 from sim import CDF_PROBABILITIES, METRICS
 from sim.histogram import LatencyHistogram
-from sim.metrics import TIMESERIES
+from sim.metrics import FLEET, RESTARTS, TIMESERIES
 
 #: metrics summarized across seeds
 SUMMARY_METRICS = (
@@ -83,6 +87,19 @@ def timeseries_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
         for row in r.get("timeseries", [])
     ]
     return pd.DataFrame(rows, columns=["seed", *swept, *TIMESERIES])
+
+
+def fleet_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
+    return _per_run_rows(records, swept, "fleet", FLEET)
+
+
+def restarts_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
+    return _per_run_rows(records, swept, "restarts", RESTARTS)
+
+
+def _per_run_rows(records: list[dict], swept: list[str], name: str, columns: tuple) -> pd.DataFrame:
+    rows = [{"seed": r["seed"], **{k: cell(r["values"][k]) for k in swept}, **row} for r in records for row in r[name]]
+    return pd.DataFrame(rows, columns=["seed", *swept, *columns])
 
 
 def latency_table(records: list[dict], swept: list[str]) -> pd.DataFrame:

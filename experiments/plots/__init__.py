@@ -1,7 +1,7 @@
 """Plots of an experiment, drawn from the files in its output directory.
 
 `draw(out)` reads DIR's manifest.json and tables (summary.csv, nodes.csv,
-latency.csv, and timeseries.csv), asks `plan` which figures suit what was
+latency.csv, timeseries.csv and fleet.csv), asks `plan` which figures suit what was
 swept, and writes each as DIR/<name>.png and DIR/<name>.svg.  A folder
 written by `kvsim mrc` gets its miss-ratio curve redrawn instead (mrc.py),
 one written by `kvsim replay --out` its grid's figures (replay.py).
@@ -22,7 +22,8 @@ The figures, and when `plan` picks them:
                      (bars when its values are categories, such as balancers)
     latency_cdf      the points' latency distributions as steps, body and tail   (always)
     node_load        each node's requests relative to the mean   (unless one node throughout)
-    timeseries       hit ratio, p99 and backend load over time     (runs of 5 intervals or more)
+    timeseries       hit ratio, p99 and backend load over time     (runs of 5 intervals or more);
+                     with a fleet that changed (fleet.csv), the nodes serving on top, each change marked
 
 The modules, by job: tables (reading DIR), planning, style (look, saving),
 labels (axes, units, tick labels), frame (title and notes), overlays (what

@@ -1,7 +1,7 @@
 """What an experiment's figures are drawn from: DIR's manifest and tables, read and checked.
 
 `load(DIR)` reads manifest.json, summary.csv, nodes.csv, latency.csv and
-(when present) timeseries.csv.  A missing, empty, damaged or incomplete file
+(when present) timeseries.csv and fleet.csv.  A missing, empty, damaged or incomplete file
 is one line naming it and saying how to rewrite it, never a traceback.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 from experiments.config import ConfigError
 from experiments.output.tables import cell
 from experiments.plots.labels import point_label
-from sim.metrics import TIMESERIES
+from sim.metrics import FLEET, TIMESERIES
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Tables:
     nodes: pd.DataFrame
     latency: pd.DataFrame
     timeseries: pd.DataFrame | None = None
+    fleet: pd.DataFrame | None = None  # one row per change of the fleet (none: a fixed fleet)
 
     @property
     def swept(self) -> list[str]:
@@ -49,6 +50,7 @@ REQUIRED_COLUMNS = {
     "nodes": ("seed", "node", "requests", "share", "hit_ratio"),
     "latency": ("seed", "probability", "latency_ms"),
     "timeseries": ("seed", *TIMESERIES),
+    "fleet": ("seed", *FLEET),
 }
 
 
@@ -81,8 +83,9 @@ def load(out: Path) -> Tables:
                     f"{out / (table + '.csv')}: {found[table]} {what} where the manifest's {runs} runs make "
                     f"{expected}: the file is incomplete; run the experiment again (same command) to rewrite it"
                 )
-    if (out / "timeseries.csv").exists():
-        tables["timeseries"] = read_table(out, "timeseries")
+    for optional in ("timeseries", "fleet"):  # fleet.csv: only a run whose fleet changes writes rows
+        if (out / f"{optional}.csv").exists():
+            tables[optional] = read_table(out, optional)
     for frame in tables.values():
         for key, values in sweep.items():
             if key in frame.columns:
@@ -153,11 +156,24 @@ def series(frame: pd.DataFrame, swept: list[str], x_key: str | None) -> list[tup
     others = [key for key in swept if key != x_key]
     if not others:
         return [("", {}, frame)]
+    short = {key: distinct_parts(frame[key].unique()) for key in others}
     found = []
     for values, rows in frame.groupby(others, sort=False):
         values = values if isinstance(values, tuple) else (values,)
-        found.append((point_label(others, values), dict(zip(others, values)), rows))
+        shown = [short[key].get(value, value) for key, value in zip(others, values)]
+        found.append((point_label(others, shown), dict(zip(others, values)), rows))
     return found
+
+
+def distinct_parts(values) -> dict:
+    """Swept tables as cells ("{down_s=20, gap_s=0}") -> the parts in which they differ ("{gap_s=0}"), so
+    that a legend says what changes from line to line; other values are left out (kept as they are)."""
+    tables = [v for v in values if isinstance(v, str) and v.startswith("{") and v.endswith("}")]
+    if len(tables) < 2 or len(tables) != len(values):
+        return {}
+    parts = {table: table[1:-1].split(", ") for table in tables}
+    common = set.intersection(*(set(p) for p in parts.values()))
+    return {table: "{" + ", ".join(p for p in parts[table] if p not in common) + "}" for table in tables}
 
 
 def config_at(tables: Tables, values: dict) -> dict:

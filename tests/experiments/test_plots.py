@@ -1,5 +1,6 @@
 """Figures: planned from what was swept, drawn from DIR's files, with theory where it applies."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +9,7 @@ import experiments
 from experiments import plots
 from experiments.config import resolve
 from experiments.plots import overlays
+from experiments.plots.tables import distinct_parts
 from sim.metrics import TIMESERIES
 from tests.experiments.conftest import kvsim, write_config
 
@@ -104,6 +106,10 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
             "p99_ms": 10 + (20 if 2 <= t < 4 else 0),
             "backend_rps": 200 + (400 if 2 <= t < 4 else 0),
             "backend_utilisation": 0.2 + (0.4 if 2 <= t < 4 else 0),
+            "nodes": 4,
+            "moved": 0.0,
+            "cold_misses": 0,
+            "gutter_hits": 0,
         }
         for seed in (1, 2)
         for policy in ("lru", "fifo")
@@ -118,10 +124,80 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
         svg = (grid_dir / "timeseries.svg").read_text()
         for text in ("time (s)", *plots.TIMESERIES_PANELS.values()):
             assert text in svg
+        assert "nodes serving" not in svg  # a fixed fleet (fleet.csv has no rows): no panel of nodes
     finally:
         timeseries.unlink()
     plots.draw(grid_dir)
     assert not (grid_dir / "timeseries.png").exists()  # a figure no longer planned is removed
+
+
+def test_a_fleet_that_changed_gets_a_nodes_panel_on_top_and_each_change_marked(grid_dir):
+    rows = [
+        {
+            "seed": seed,
+            "cluster.policy": policy,
+            "cluster.capacity": capacity,
+            "t_start": t,
+            "t_end": t + 0.5,
+            "requests": 500,
+            "hit_ratio": 0.5,
+            "p99_ms": 10,
+            "backend_rps": 200,
+            "backend_utilisation": 0.2,
+            "nodes": 2 + (t >= 2) - (5 <= t < 6),  # one joins at 2 s; one is down from 5 s to 6 s
+            "moved": 0.0,
+            "cold_misses": 0,
+            "gutter_hits": 0,
+        }
+        for seed in (1, 2)
+        for policy in ("lru", "fifo")
+        for capacity in (50, 100, 200)
+        for t in np.arange(0, 8, 0.5)
+    ]
+    changes = [
+        {
+            "seed": 1,
+            "cluster.policy": "lru",
+            "cluster.capacity": 50,
+            "time_s": time,
+            "decided_s": time,
+            "kind": kind,
+            "node_ids": node,
+            "nodes": nodes,
+            "moved_share": 0.3,
+            "orphaned": 0,
+            "signal": "",
+            "reason": reason,
+        }
+        for time, kind, node, nodes, reason in [
+            (2.0, "add", "2", 3, "planned"),
+            (5.0, "down", "0", 2, "failure"),
+            (6.0, "up", "0", 3, "failure"),
+        ]
+    ]
+    timeseries, fleet = grid_dir / "timeseries.csv", grid_dir / "fleet.csv"
+    before = fleet.read_text()
+    pd.DataFrame(rows).to_csv(timeseries, index=False)
+    pd.DataFrame(changes).to_csv(fleet, index=False)
+    try:
+        figure = plots.PLOTS["timeseries"](plots.load(grid_dir))
+        axes = figure.axes
+        assert [ax.get_ylabel() for ax in axes] == ["nodes serving", *plots.TIMESERIES_PANELS.values()]
+        for ax in axes:
+            marks = {
+                (line.get_xdata()[0], line.get_linestyle())
+                for line in ax.get_lines()
+                if len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2
+            }
+            assert marks == {(2.0, "-"), (5.0, ":"), (6.0, ":")}
+        drawn = [line for line in axes[0].get_lines() if len(line.get_xdata()) > 2]
+        plt.close(figure)
+        assert max(line.get_ydata().max() for line in drawn) == 3 and min(line.get_ydata().min() for line in drawn) == 2
+        written = plots.draw(grid_dir)
+        assert grid_dir / "timeseries.svg" in written and "nodes serving" in (grid_dir / "timeseries.svg").read_text()
+    finally:
+        timeseries.unlink()
+        fleet.write_text(before)
 
 
 def test_plot_without_an_experiment_exits_2(tmp_path):
@@ -190,3 +266,9 @@ def test_plot_on_a_damaged_directory_is_one_line(tmp_path):
     assert done.returncode == 2 and "not a kvsim manifest" in done.stderr and "Traceback" not in done.stderr
     empty = kvsim("plot", tmp_path / "nothing")
     assert empty.returncode == 2 and "no manifest.json" in empty.stderr
+
+
+def test_a_legend_of_swept_tables_names_only_what_differs_between_them():
+    values = ["{down_s=20, gap_s=0, order=id}", "{down_s=20, gap_s=40, order=id}"]
+    assert distinct_parts(values) == {values[0]: "{gap_s=0}", values[1]: "{gap_s=40}"}
+    assert distinct_parts(["lru", "fifo"]) == {} and distinct_parts([values[0]]) == {}

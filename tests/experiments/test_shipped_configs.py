@@ -1,5 +1,6 @@
 """Every experiment in experiments/configs/ loads, says what it shows, runs end to end and plots."""
 
+import pandas as pd
 import pytest
 
 import experiments
@@ -8,7 +9,7 @@ from experiments import plots
 from experiments.config import load
 from experiments.config.sweep import sweep_values
 
-SHIPPED = ["capacity_curve", "node_scaling", "policy_compare", "quickstart", "ttl_sweep"]
+SHIPPED = ["capacity_curve", "gutter", "node_scaling", "policy_compare", "quickstart", "rolling_restart", "ttl_sweep"]
 
 #: the same experiments at a size for a test: every point, one seed, few requests
 SMALL = {"run.requests": 2000, "run.warmup": 500, "run.seeds": [1]}
@@ -41,3 +42,17 @@ def test_runs_end_to_end_at_reduced_size_and_plots(tmp_path, name):
     for figure in expected:
         for suffix in (".png", ".svg"):
             assert (tmp_path / f"{figure}{suffix}").stat().st_size > 5000, figure
+
+
+def test_on_the_shipped_gutter_experiment_a_pool_spares_the_backend_during_the_outage(tmp_path):
+    """Issue 21's claim for the shipped `gutter` experiment, over its first 100 s of outage (one seed)."""
+    results = experiments.run(
+        "gutter",
+        out=tmp_path,
+        **{"run.requests": 300_000, "run.seeds": [1]},
+    )
+    assert list(results["cluster.failover"]) == ["rehash", "backend", "gutter"]
+    rows = pd.read_csv(tmp_path / "timeseries.csv")
+    outage = rows[(rows["t_start"] >= 300) & (rows["t_end"] <= 400)]
+    rate = outage.groupby("cluster.failover")["backend_rps"].mean()
+    assert rate["gutter"] < 0.95 * rate["backend"]

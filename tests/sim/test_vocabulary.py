@@ -29,9 +29,8 @@ def test_the_c_the_build_generated_is_the_table():
     assert generated.read_text() == vocabulary.cython_source()
     from sim._compiled import engine as loop
 
-    assert loop.CODES == {
-        field: {word: i for i, word in enumerate(words)} for field, words in vocabulary.CHOICES.items()
-    }
+    assert loop.CODES == {field: {word: i for i, word in enumerate(words)} for field, words in vocabulary.CODED.items()}
+    assert set(vocabulary.CHOICES) | {"fleet"} <= set(loop.CODES)
 
 
 def test_the_generated_c_names_every_word_and_flag():

@@ -1,0 +1,147 @@
+"""What the fast model does when the fleet changes: its rows applied, warm-ups, entries left behind.
+
+sim/membership.py gives the model, at each instant the fleet changes, its
+rows (add, remove, down, up, capacity); this mixin of sim/model.py's Model
+applies them, the fast model's way (the naive model, sim/naive.py, has its
+own), and keeps fleet.csv's rows:
+
+* remove: the node leaves, its cache dropped; down: it loses everything and
+  is out until it comes back cold (up); add: an id joins cold, at the
+  fleet's capacity (or down, if its id is in an outage); capacity: the
+  node's policy resizes at once (sim/node.py), also while it is down;
+* with the pre-copy warm-up, a node that starts serving (an add after a
+  provisioning delay, an up after an outage) is first filled with up to
+  copy_rate x (those seconds) entries of the keys it will serve, taken from
+  the nodes that hold them now, hottest first (the reverse of each holder's
+  keys() order), holders interleaved by rank (their first, then their
+  second, ...), a key once, while the entries fit its capacity; they go in
+  coldest first with their expiry and stamps.  It is a snapshot at the
+  serving time, an approximation of a copy spread over the delay;
+* the read-through warm-up is in the request loop (Model._read_through);
+* each row's `moved_share` comes from the routing (sim/routing.py), and
+  `orphaned` counts the entries a membership change (add, remove) leaves on
+  the nodes that stay up but no longer own their keys (they take space until
+  evicted; a leaving node's entries are dropped with it).  Outages (down,
+  up) are not counted there: after a return the nodes that covered for it
+  still hold some of its keys, as any client-side rehashing cluster does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.membership import FleetRow, FleetState
+from sim.metrics import fleet_row
+from sim.vocabulary import PRECOPY
+
+#: the rows whose entries left behind are counted (module docstring)
+ORPHAN_KINDS = ("add", "remove")
+
+
+class FleetChanges:
+    """Model's part that applies the fleet's rows (module docstring); it needs Model's attributes."""
+
+    def _fleet_changes(self):
+        """A SimPy process: the fleet as it is at time 0, then each instant's rows in turn."""
+        initial = self.membership.state_at(0.0)
+        for index in range(self.ids):
+            self._set_up(index, index in initial.up)
+        for when, rows in self.membership.transitions():
+            yield self.env.timeout(when - self.env.now)
+            for row in rows:
+                self._apply_row(row)
+
+    def _apply_row(self, row: FleetRow) -> None:
+        orphaned = self._orphans(row) if row.kind in ORPHAN_KINDS else 0
+        moved = self.routing.moved_share(self.catalogue, row.before, row.after)
+        for node in row.nodes:
+            if row.kind == "remove":
+                self._leave(node)
+            elif row.kind == "down":
+                self._fail(node)
+            elif row.kind == "capacity":
+                self._resize(node, row.capacity)
+            elif row.kind == "up":
+                self._set_up(node, True)
+            else:
+                self._join(node, row.capacity, node in row.after.up)
+        if self.scenario.cluster.warmup.strategy == PRECOPY and row.kind in ("add", "up"):
+            rate = self.scenario.cluster.warmup.copy_rate
+            for node, since in zip(row.nodes, row.since):
+                if node in row.after.up:
+                    self._precopy(node, int(rate * (row.time - since)), row.after)
+        self.fleet_log.append(fleet_row(row, moved, orphaned))
+
+    # -- a node's part in a change (the compiled model has its own) -------------------------------
+    def _leave(self, index: int) -> None:
+        self._fail(index)
+
+    def _join(self, index: int, capacity: int, up: bool) -> None:
+        self.capacity_of[index] = capacity
+        self.nodes[index].clear(capacity)
+        self._set_up(index, up)
+
+    def _resize(self, index: int, capacity: int) -> None:
+        self.capacity_of[index] = capacity
+        self.nodes[index].resize(capacity)
+
+    # -- pre-copy ---------------------------------------------------------------------------------
+    def _precopy(self, index: int, budget: int, state: FleetState) -> None:
+        """Fill a node that starts serving with copies of its keys' entries (module docstring)."""
+        if budget < 1:
+            return
+        now, target = self.env.now, self.nodes[index]
+        ranked = []  # per holder: (holder, its keys that `index` will serve, hottest first)
+        for holder, cache in enumerate(self.nodes):
+            if holder == index or not cache.up or not len(cache.policy):
+                continue
+            keys = np.fromiter(reversed(cache.policy.keys()), dtype=np.int64)
+            routing = self.routing
+            keys = keys[routing.targets(keys, routing.rank(keys, state, routing.target_depth), state) == index]
+            ranked.append((holder, [k for k in keys.tolist() if cache.live(k, now)]))
+        picked, seen, units = [], set(), 0
+        for holder, key in _by_rank(ranked):
+            if key in seen:
+                continue
+            size = self._entry_size(holder, key)
+            if len(picked) == budget or units + size > target.policy.capacity:
+                break
+            picked.append((holder, key, size))
+            seen.add(key)
+            units += size
+        for holder, key, size in reversed(picked):  # coldest first
+            source = self.nodes[holder]
+            copied = target.fill_copy(
+                key, size, now, source.expires_at.get(key), source.ttl_of.get(key), source.stamps.get(key)
+            )
+            if copied:
+                self._stored(index, key, now)
+
+    def _entry_size(self, holder: int, key) -> int:
+        """The units an entry takes: its size with a byte capacity, else 1."""
+        sizes = self.nodes[holder].sizes
+        return sizes[key] if sizes is not None else 1
+
+    # -- entries left behind ------------------------------------------------------------------------
+    def _orphans(self, row: FleetRow) -> int:
+        """Entries on the nodes up before and after `row` that they owned before it and not after."""
+        routing = self.routing
+        before, after = routing.routing_set(row.before), routing.routing_set(row.after)
+        if not routing.owns_keys or before == after:
+            return 0
+        count = 0
+        for node in sorted(set(row.before.up) & set(row.after.up)):
+            keys = np.fromiter(self.nodes[node].policy.keys(), dtype=np.int64)
+            if len(keys):
+                owned_before = (routing.homes(keys, before) == node).any(axis=1)
+                owned_after = (routing.homes(keys, after) == node).any(axis=1)
+                count += int(np.count_nonzero(owned_before & ~owned_after))
+        return count
+
+
+def _by_rank(ranked):
+    """(holder, key): every holder's first key, then every holder's second, ..."""
+    for rank in range(max((len(keys) for _, keys in ranked), default=0)):
+        for holder, keys in ranked:
+            if rank < len(keys):
+                yield holder, keys[rank]
