@@ -41,6 +41,8 @@ import importlib
 import inspect
 from collections.abc import Hashable
 
+from policies.limits import MAX_CAPACITY
+
 Key = Hashable
 
 
@@ -63,6 +65,8 @@ class Policy:
     def __init__(self, capacity: int):
         if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
             raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        if capacity > MAX_CAPACITY:  # beyond what the compiled engine's 64-bit sums hold (policies/limits.py)
+            raise ValueError(f"capacity must be at most 2**62 (4 EiB), got {capacity!r}")
         self.capacity = int(capacity)
         if not isinstance(getattr(type(self), "used", None), property):
             self.used = 0  # a policy made of parts may compute `used` as a property instead
