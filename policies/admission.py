@@ -24,7 +24,7 @@ from __future__ import annotations
 import random as _random
 
 from policies.base import Policy, PolicyError, policy_parameters
-from policies.limits import INT64_MAX, MAX_OBJECT_SIZE, check_int
+from policies.limits import INT64_MAX, MAX_CAPACITY, check_int
 from policies.sketch import BloomFilter, CountMinSketch
 
 _ADMISSIONS: dict[str, type[Admission]] = {}
@@ -85,7 +85,8 @@ class SizeAdmission(Admission):
 
     def __init__(self, capacity: int, threshold: int):
         super().__init__(capacity)
-        self.threshold = check_int("size admission: threshold", threshold, 1, MAX_OBJECT_SIZE + 1)
+        # Above the capacity every object passes the filter: the policy alone then decides.
+        self.threshold = check_int("size admission: threshold", threshold, 1, MAX_CAPACITY + 1)
 
     def admit(self, key, size):
         return size < self.threshold

@@ -41,7 +41,7 @@ import importlib
 import inspect
 from collections.abc import Hashable
 
-from policies.limits import MAX_CAPACITY
+from policies.limits import capacity_error
 
 Key = Hashable
 
@@ -63,10 +63,9 @@ class Policy:
     timed = False
 
     def __init__(self, capacity: int):
-        if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
-            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
-        if capacity > MAX_CAPACITY:  # beyond what the compiled engine's 64-bit sums hold (policies/limits.py)
-            raise ValueError(f"capacity must be at most 2**62 (4 EiB), got {capacity!r}")
+        problem = capacity_error(capacity)
+        if problem:
+            raise ValueError(problem)
         self.capacity = int(capacity)
         if not isinstance(getattr(type(self), "used", None), property):
             self.used = 0  # a policy made of parts may compute `used` as a property instead

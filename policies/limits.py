@@ -1,34 +1,58 @@
-"""The largest values the compiled engine holds, in one place both engines and the config checks read.
+"""The largest capacity a cache may have: one home for a limit that the config checks and the kernels share.
 
-The kernels (policies/_kernels) and the timed model's loop in C
-(sim/_compiled) keep capacities, sizes, used bytes and counters in signed
-64-bit integers.  Python's integers do not overflow, C's wrap silently; so
-every value that reaches C is bounded here, and a value beyond a bound is
-refused up front (a PolicyError from the policy, a one-line config or CLI
-error naming the limit) instead of reaching C.  The bounds are chosen so
-that no sum the kernels form can pass 2**63 - 1:
+A policy counts its capacity, its used room and its objects' sizes in
+integers: unbounded in the Python policies, 64-bit in the compiled kernels
+(policies/_kernels).  So that both engines hold every accepted capacity
+exactly, and give the same answer for it, the capacity is bounded here, far
+inside int64, and everything that accepts a capacity (a policy, a config's
+cluster.capacity, the capacities of `kvsim replay`, `mrc` and `plan`) reads
+this bound and refuses what lies beyond it in one line that names it.
 
-* a capacity is at most ``MAX_CAPACITY`` = 2**62 (4 EiB); an object larger
-  than the capacity is never cached, so the used units (at most the
-  capacity) plus the size of an object being admitted (at most the capacity)
-  stay below 2**63;
-* an object size is at most ``MAX_OBJECT_SIZE`` = 2**62 for the same reason;
-* per-key counters (LFU's, CLOCK's, LFU-DA's keys) grow by at most one per
-  request, and no run has 2**62 requests.
-
-A policy's own parameters that a kernel stores in a fixed-width field get
-their own bounds in the policy's validation (``check_int`` below says them
-all alike).
+With objects of at most workloads.stream.MAX_OBJECT_BYTES (2**40 bytes), a
+cache's used room plus the object being inserted stays below 2**51, and a
+kernel may multiply a capacity by up to 2**12 (W-TinyLFU's halving period is
+32 x its main capacity) and still stay inside int64: the kernels' arithmetic
+is sized for these two limits.
 """
 
 from __future__ import annotations
 
-#: int64's largest value: C's counters and sizes wrap past it
+#: the largest capacity of a cache, in objects or in bytes (1 PiB): far beyond any node's memory,
+#: and small enough that sums and small multiples of it cannot overflow a 64-bit integer
+MAX_CAPACITY = 2**50
+
+#: MAX_CAPACITY as the messages write it
+MAX_CAPACITY_TEXT = "2**50 (1 PiB, or as many objects)"
+
+
+def capacity_error(capacity) -> str | None:
+    """Why `capacity` is not a capacity a policy accepts (a positive integer up to MAX_CAPACITY), or None."""
+    if isinstance(capacity, bool) or not isinstance(capacity, int) and not _whole_number(capacity):
+        return f"capacity must be a positive integer, got {capacity!r}"
+    if capacity < 1:
+        return f"capacity must be a positive integer, got {capacity!r}"
+    if capacity > MAX_CAPACITY:
+        return f"capacity must be at most {MAX_CAPACITY_TEXT}; got {capacity!r}"
+    return None
+
+
+def _whole_number(value) -> bool:
+    try:
+        return int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+# -- the kernels' other fixed-width fields ---------------------------------------------------
+#
+# Capacities are bounded above; the rest a kernel keeps in 64 bits is bounded here or in the
+# policy that owns it.  Per-key counters (LFU's, CLOCK's, LFU-DA's paper keys) grow by at most
+# one per request, and no run has 2**62 requests.  A policy parameter that a kernel stores in
+# a fixed-width field, or that multiplies work or memory, gets a range in the policy's own
+# validation, said alike by check_int; policies/README.md lists them.
+
+#: int64's largest value: C's sums and counters wrap past it
 INT64_MAX = 2**63 - 1
-#: the largest capacity (objects or bytes) a policy accepts: 2**62 (4 EiB)
-MAX_CAPACITY = 2**62
-#: the largest object size (bytes) a policy, a workload or a trace may give: 2**62
-MAX_OBJECT_SIZE = 2**62
 
 
 def check_int(name: str, value, low: int, high: int) -> int:

@@ -1,8 +1,8 @@
 """The limits of policies/limits.py: what a policy refuses, and the two engines agreeing up to it.
 
 The compiled engine keeps capacities, sizes and counters in 64-bit integers,
-so every value is bounded before it reaches C: capacities and sizes at 2**62,
-and every parameter a kernel keeps in a fixed-width field in its own range.
+so every value is bounded before it reaches C: capacities at 2**50, sizes
+above the capacity never cached (however large), and every parameter a kernel keeps in a fixed-width field in its own range.
 Here each bound is refused one step past it (an error naming the parameter
 and the range) and both engines give the same hits at both ends of it; LFU-DA
 in libCacheSim's aging, whose keys double, stops with the same error in both.
@@ -37,20 +37,22 @@ def same_hits(name, capacity, keys=KEYS, sizes=SIZES, count_bytes=False, **param
 
 
 @pytest.mark.parametrize("name", compiled_names())
-def test_a_capacity_past_two_to_the_62_is_refused_by_every_policy(name):
-    with pytest.raises(ValueError, match=r"capacity must be at most 2\*\*62 \(4 EiB\), got 4611686018427387905"):
+def test_a_capacity_past_the_limit_is_refused_by_every_policy(name):
+    with pytest.raises(
+        ValueError, match=r"capacity must be at most 2\*\*50 \(1 PiB, or as many objects\); got 1125899906842625"
+    ):
         make_policy(name, MAX_CAPACITY + 1)
-    with pytest.raises(ValueError, match="capacity must be at most 2"):
+    with pytest.raises(ValueError, match="capacity must be at most 2"):  # the issue's 2**63 - 1
         make_policy(name, 2**63 - 1)
 
 
 @pytest.mark.parametrize("name", [name for name in compiled_names() if name != "belady"])
 def test_at_the_largest_capacity_both_engines_count_the_same_bytes(name):
-    # Objects of 2**60 .. 2**62 bytes in a cache of 2**62: used + size would pass int64 only
-    # beyond these limits.  (The issue's case: capacity 2**63 - 1 and three 2**62 objects kept,
-    # used = -4.6e18 in C, is refused above.)
-    keys = np.array([1, 2, 3, 1, 4, 2, 5, 5, 1, 3, 2, 4], dtype=np.int64)
-    sizes = np.array([2**62, 2**61, 2**61, 2**60, 2**62, 2**60, 2**61, 2**61, 2**60, 2**60, 2**61, 2**60])
+    # Objects of 2**48 .. 2**50 bytes, and far larger ones (never cached), in a cache of 2**50.
+    # (The issue's case, capacity 2**63 - 1 and three 2**62 objects all kept with used =
+    # -4.6e18 in C, is refused above.)
+    keys = np.array([1, 2, 3, 1, 4, 2, 5, 5, 1, 3, 2, 4, 6], dtype=np.int64)
+    sizes = np.array([2**50, 2**49, 2**49, 2**48, 2**50, 2**48, 2**49, 2**49, 2**48, 2**48, 2**49, 2**48, 2**62])
     hits = same_hits(name, MAX_CAPACITY, keys, sizes, count_bytes=True)
     policy = make_policy(name, MAX_CAPACITY)
     for key, size in zip(keys, sizes):
@@ -128,7 +130,7 @@ def test_slru_segments_are_bounded_in_number_and_finite(segments, ok):
 @pytest.mark.parametrize(
     "params,message",
     [
-        ({"threshold": 2**62 + 2}, r"threshold must be an integer in \[1, 4611686018427387905\]"),
+        ({"threshold": 2**50 + 2}, r"threshold must be an integer in \[1, 1125899906842625\]"),
         ({"threshold": 0}, "threshold must be an integer"),
     ],
 )
@@ -154,9 +156,9 @@ def test_tinylfu_parameters_are_bounded(params, message):
 
 def test_the_largest_size_threshold_admits_the_largest_object_in_both_engines():
     keys = np.array([1, 1, 2, 3, 2], dtype=np.int64)
-    sizes = np.array([2**62, 2**62, 2**61, 2**61, 2**61])
-    params = {"admission": "size", "admission_params": {"threshold": 2**62 + 1}}
-    # 1 fills the cache; 2 evicts it; 3 fits beside 2 (2**61 + 2**61 = 2**62)
+    sizes = np.array([2**50, 2**50, 2**49, 2**49, 2**49])
+    params = {"admission": "size", "admission_params": {"threshold": 2**50 + 1}}
+    # 1 fills the cache; 2 evicts it; 3 fits beside 2 (2**49 + 2**49 = 2**50)
     assert list(same_hits("lru", MAX_CAPACITY, keys, sizes, count_bytes=True, **params)) == [0, 1, 0, 0, 1]
 
 
