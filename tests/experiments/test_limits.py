@@ -35,7 +35,10 @@ CASES = {
         "objects may be at most 2**40 bytes",
     ),
     "ttl": ('[cluster]\nttl = { dist = "lognormal", median_s = 1, sigma = 1e10 }\n', "cluster.ttl: mean inf s"),
-    "clock bits": ('[cluster]\npolicy = "clock"\npolicy_params = { bits = -3 }\n', "bits must be a positive integer"),
+    "clock bits": (
+        '[cluster]\npolicy = "clock"\npolicy_params = { bits = -3 }\n',
+        "bits must be an integer in [1, 32]",
+    ),
     "s3fifo ratio": (
         '[cluster]\npolicy = "s3fifo"\npolicy_params = { small_size_ratio = 5 }\n',
         "small_size_ratio must be in (0, 1), got 5",
