@@ -45,7 +45,7 @@ CASES = {
     ),
     "slru segments": (
         '[cluster]\npolicy = "slru"\npolicy_params = { n_seg = 0 }\n',
-        "n_seg must be a positive integer",
+        "n_seg must be an integer in [1, 64]",
     ),
     "random seed": (
         '[cluster]\npolicy = "random"\npolicy_params = { seed = "x" }\n',
