@@ -39,6 +39,15 @@ DIRECTIVES = {
 }
 
 
+# KVSIM_SANITIZE=1 (.ci/sanitize): the checks back on, and the C compiled with AddressSanitizer
+# and UndefinedBehaviorSanitizer, for a build that runs the engines' equality tests and their
+# fuzzing and fails on any report.  Never a build to install: it is several times slower.
+SANITIZE = os.environ.get("KVSIM_SANITIZE") == "1"
+if SANITIZE:
+    DIRECTIVES.update(boundscheck=True, wraparound=True, initializedcheck=True)
+SANITIZER_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"]
+
+
 class OptionalBuildExt(build_ext):
     """build_ext that warns instead of failing: the compiled engine is optional."""
 
@@ -92,6 +101,9 @@ def extensions():
     for module in modules:
         module.include_dirs.append(numpy.get_include())  # numpy/random/bitgen.h
         module.define_macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"))
+        if SANITIZE:
+            module.extra_compile_args += SANITIZER_FLAGS + ["-O1"]
+            module.extra_link_args += SANITIZER_FLAGS
     return modules
 
 

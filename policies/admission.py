@@ -24,6 +24,7 @@ from __future__ import annotations
 import random as _random
 
 from policies.base import Policy, PolicyError, policy_parameters
+from policies.limits import INT64_MAX, MAX_CAPACITY, check_int
 from policies.sketch import BloomFilter, CountMinSketch
 
 _ADMISSIONS: dict[str, type[Admission]] = {}
@@ -84,9 +85,8 @@ class SizeAdmission(Admission):
 
     def __init__(self, capacity: int, threshold: int):
         super().__init__(capacity)
-        if int(threshold) != threshold or threshold < 1:
-            raise ValueError(f"size admission: threshold must be a positive integer, got {threshold!r}")
-        self.threshold = int(threshold)
+        # Above the capacity every object passes the filter: the policy alone then decides.
+        self.threshold = check_int("size admission: threshold", threshold, 1, MAX_CAPACITY + 1)
 
     def admit(self, key, size):
         return size < self.threshold
@@ -130,6 +130,10 @@ class ProbabilisticAdmission(Admission):
         return ProbabilisticAdmissionKernel(self.probability, self.seed)  # a fresh generator, from the same seed
 
 
+#: the largest tinylfu expected_items: its sketch and doorkeeper take memory in proportion
+MAX_EXPECTED_ITEMS = 2**26
+
+
 @register_admission("tinylfu")
 class TinyLFUAdmission(Admission):
     """Admit a key once it has been requested `min_frequency` times recently.
@@ -161,13 +165,20 @@ class TinyLFUAdmission(Admission):
         false_positive_rate: float = 0.01,
     ):
         super().__init__(capacity)
-        if int(min_frequency) != min_frequency or min_frequency < 1:
-            raise ValueError(f"tinylfu admission: min_frequency must be a positive integer, got {min_frequency!r}")
-        self.min_frequency = int(min_frequency)
-        self.expected_items = int(expected_items) if expected_items else min(capacity, 1 << 16)
-        self.sample_size = int(sample_size) if sample_size else 10 * self.expected_items
-        if self.expected_items < 1 or self.sample_size < 1:
-            raise ValueError("tinylfu admission: expected_items and sample_size must be positive")
+        self.min_frequency = check_int("tinylfu admission: min_frequency", min_frequency, 1, 2**31 - 1)
+        # The sketch and the doorkeeper are sized by expected_items: bounded, as memory is.
+        self.expected_items = (
+            check_int("tinylfu admission: expected_items", expected_items, 1, MAX_EXPECTED_ITEMS)
+            if expected_items is not None
+            else min(capacity, 1 << 16)
+        )
+        self.sample_size = (
+            check_int("tinylfu admission: sample_size", sample_size, 1, INT64_MAX)
+            if sample_size is not None
+            else 10 * self.expected_items
+        )
+        if not 0 < false_positive_rate < 1:
+            raise ValueError(f"tinylfu admission: false_positive_rate must be in (0, 1), got {false_positive_rate!r}")
         self.false_positive_rate = false_positive_rate
         # The doorkeeper holds the keys seen once within a sample: up to sample_size of them
         # (but memory is bounded by expected_items when a very long sample is asked for).

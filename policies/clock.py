@@ -15,6 +15,12 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from policies.base import SizedPolicy, register
+from policies.limits import check_int
+
+#: the widest counter (libCacheSim's n_bit_counter lives in a C int)
+MAX_BITS = 32
+#: the largest first count (libCacheSim lets it pass the counter's maximum, up to this here)
+MAX_INIT_FREQ = 255
 
 
 @register("clock")
@@ -25,12 +31,10 @@ class Clock(SizedPolicy):
 
     def __init__(self, capacity: int, bits: int = 1, init_freq: int = 0):
         super().__init__(capacity)
-        if int(bits) != bits or bits < 1:
-            raise ValueError(f"bits must be a positive integer, got {bits!r}")
-        if int(init_freq) != init_freq or init_freq < 0:
-            raise ValueError(f"init_freq must be a non-negative integer, got {init_freq!r}")
-        self.bits = int(bits)
-        self.init_freq = int(init_freq)
+        # A counter of more than 32 bits counts nothing a run could reach; the kernel keeps it in
+        # 64.  Every new key costs init_freq turns of the hand: bounded, so that no insert hangs.
+        self.bits = check_int("bits", bits, 1, MAX_BITS)
+        self.init_freq = check_int("init_freq", init_freq, 0, MAX_INIT_FREQ)
         self._max_count = (1 << self.bits) - 1
         self._counts: OrderedDict = OrderedDict()  # key -> counter, oldest first
 

@@ -258,13 +258,17 @@ class CompiledPolicy(Policy):
     def insert(self, key, size=1):
         if self._fed_by != "keys":
             self._feed("keys")
-        victims = self._slots.insert(*self._ids(key), size)
+        victims = self._slots.insert(*self._ids(key), self._fitted(size))
         return [self._handles.name(victim) for victim in victims] if self._handles.named else victims
 
     def access(self, key, size=1):
         if self._fed_by != "keys":
             self._feed("keys")
-        return self._slots.access(*self._ids(key), size)
+        return self._slots.access(*self._ids(key), self._fitted(size))
+
+    def _fitted(self, size):
+        """A size the kernel's int64 holds: one above the capacity is never cached, however far above."""
+        return size if size <= self.capacity else self.capacity + 1
 
     def remove(self, key):
         self._feed("keys")

@@ -41,3 +41,23 @@ def _whole_number(value) -> bool:
         return int(value) == value
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+# -- the kernels' other fixed-width fields ---------------------------------------------------
+#
+# Capacities are bounded above; the rest a kernel keeps in 64 bits is bounded here or in the
+# policy that owns it.  Per-key counters (LFU's, CLOCK's, LFU-DA's paper keys) grow by at most
+# one per request, and no run has 2**62 requests.  A policy parameter that a kernel stores in
+# a fixed-width field, or that multiplies work or memory, gets a range in the policy's own
+# validation, said alike by check_int; policies/README.md lists them.
+
+#: int64's largest value: C's sums and counters wrap past it
+INT64_MAX = 2**63 - 1
+
+
+def check_int(name: str, value, low: int, high: int) -> int:
+    """`value` as an int if it is an integer in [low, high]; else ValueError naming `name` and the range."""
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)

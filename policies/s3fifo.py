@@ -36,6 +36,7 @@ Lookup and insert are apart in a timed model, so a ghost hit seen by
 from __future__ import annotations
 
 from policies.base import Policy, register
+from policies.limits import check_int
 from policies.queues import GhostList, SizedQueue
 
 
@@ -57,13 +58,11 @@ class S3FIFO(Policy):
         super().__init__(capacity)
         if not 0 < small_size_ratio < 1:
             raise ValueError(f"small_size_ratio must be in (0, 1), got {small_size_ratio!r}")
-        if ghost_size_ratio < 0:
-            raise ValueError(f"ghost_size_ratio must be >= 0, got {ghost_size_ratio!r}")
-        if int(move_to_main_threshold) != move_to_main_threshold or move_to_main_threshold < 1:
-            raise ValueError(f"move_to_main_threshold must be a positive integer, got {move_to_main_threshold!r}")
+        if not 0 <= ghost_size_ratio <= 1:  # a ghost of up to the capacity: its units stay within int64
+            raise ValueError(f"ghost_size_ratio must be in [0, 1], got {ghost_size_ratio!r}")
         self.small_size_ratio = small_size_ratio
         self.ghost_size_ratio = ghost_size_ratio
-        self.move_to_main_threshold = int(move_to_main_threshold)
+        self.move_to_main_threshold = check_int("move_to_main_threshold", move_to_main_threshold, 1, 2**31 - 1)
         self.small_capacity = max(int(capacity * small_size_ratio), 1)
         self.main_capacity = capacity - self.small_capacity
         # libCacheSim refuses objects of size >= the small queue; a one-unit queue takes one unit.

@@ -25,8 +25,14 @@ SLRU_can_insert).
 
 from __future__ import annotations
 
+import math
+
 from policies.base import Policy, register
+from policies.limits import check_int
 from policies.queues import SizedQueue
+
+#: the most segments an SLRU takes (each is a queue; a policy of thousands would only be slow)
+MAX_SEGMENTS = 64
 
 
 class SegmentedLRU:
@@ -155,13 +161,13 @@ class SLRU(Policy):
         super().__init__(capacity)
         if segments is not None:
             parts = [float(p) for p in segments]
-            if not parts or any(p <= 0 for p in parts):
-                raise ValueError(f"segments must be positive relative sizes, got {segments!r}")
+            if not 0 < len(parts) <= MAX_SEGMENTS or not all(0 < p < math.inf for p in parts):
+                raise ValueError(
+                    f"segments must be 1 to {MAX_SEGMENTS} positive finite relative sizes, got {segments!r}"
+                )
             seg_capacity = split_capacity(capacity, parts)
         else:
-            if int(n_seg) != n_seg or n_seg < 1:
-                raise ValueError(f"n_seg must be a positive integer, got {n_seg!r}")
-            seg_capacity = [capacity // int(n_seg)] * int(n_seg)
+            seg_capacity = [capacity // check_int("n_seg", n_seg, 1, MAX_SEGMENTS)] * int(n_seg)
         self.n_seg = len(seg_capacity)
         self.segments = tuple(segments) if segments is not None else None
         self.seg_capacities = [max(c, 1) for c in seg_capacity]  # a segment of capacity 0 gets one unit

@@ -40,8 +40,8 @@ class TwoQ(Policy):
         super().__init__(capacity)
         if not 0 < ain_size_ratio < 1:
             raise ValueError(f"ain_size_ratio must be in (0, 1), got {ain_size_ratio!r}")
-        if aout_size_ratio < 0:
-            raise ValueError(f"aout_size_ratio must be >= 0, got {aout_size_ratio!r}")
+        if not 0 <= aout_size_ratio <= 1:  # a ghost of up to the capacity: its units stay within int64
+            raise ValueError(f"aout_size_ratio must be in [0, 1], got {aout_size_ratio!r}")
         self.ain_size_ratio = ain_size_ratio
         self.aout_size_ratio = aout_size_ratio
         self.ain_capacity = max(int(capacity * ain_size_ratio), 1)

@@ -29,6 +29,7 @@ nothing.
 from __future__ import annotations
 
 from policies.base import Policy, register
+from policies.limits import INT64_MAX
 from policies.queues import SizedQueue
 from policies.sketch import CountingBloomFilter
 from policies.slru import SegmentedLRU, split_capacity
@@ -216,5 +217,5 @@ class WTinyLFU(Policy):
             self._max_size,
             sketch.n_counters,
             sketch.n_probes,
-            self._sample,
+            min(self._sample, INT64_MAX),  # 32 x 2**62 passes int64; no run makes 2**63 main hits
         )

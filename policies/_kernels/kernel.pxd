@@ -6,6 +6,9 @@ from workloads.native.memory cimport __builtin_prefetch, PREFETCH_DISTANCE
 
 cdef object enlarge(object array, Py_ssize_t n, object fill)
 
+cdef extern from *:
+    const int64_t INT64_MAX  # <stdint.h>'s
+
 
 cdef class AdmissionKernel:
     cdef void record(self, uint64_t key) noexcept
@@ -20,7 +23,10 @@ cdef class Kernel:
     cdef int32_t[::1] evicted
     cdef Py_ssize_t n_evicted
     cdef public AdmissionKernel admission
+    cdef object failure               # the first error a call that cannot raise met (None: none)
 
+    cdef void fail(self, object error) noexcept
+    cdef int check(self) except -1
     cdef int resize(self, int32_t n) except -1
     cdef int grow(self, Py_ssize_t n_slots) except -1
     cdef void report(self, int32_t slot) noexcept

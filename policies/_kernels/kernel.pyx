@@ -78,6 +78,7 @@ cdef class Kernel:
         self.evicted = np.zeros(0, dtype=np.int32)
         self.n_evicted = 0
         self.admission = None
+        self.failure = None
         # Subclasses make their own (empty) arrays; callers grow() before they use a slot.
 
     cdef int resize(self, int32_t n) except -1:
@@ -94,6 +95,23 @@ cdef class Kernel:
             if n_slots > 2**31 - 1:
                 raise OverflowError(f"{n_slots} slots: at most 2**31 - 1 distinct keys")
             self.resize(<int32_t>min(max(n_slots, 2 * <Py_ssize_t>self.n_slots, 64), 2**31 - 1))
+        return 0
+
+    cdef void fail(self, object error) noexcept:
+        """Record an error met where nothing may raise (a lookup or insert in the hot loops).
+
+        The loops' calls return plain values, so a kernel that cannot go on
+        (no memory, a number past int64) records the error here and leaves
+        its state as it was for that step; the caller raises it at its next
+        check().  The first error is kept: the later ones follow from it.
+        """
+        if self.failure is None:
+            self.failure = error
+
+    cdef int check(self) except -1:
+        """Raise the error fail() recorded, if any (every caller of lookup and insert checks)."""
+        if self.failure is not None:
+            raise self.failure
         return 0
 
     cdef void report(self, int32_t slot) noexcept:
@@ -159,6 +177,8 @@ cdef class Kernel:
                 size = sizes[i]
             hits[i] = self.access(slots[i], <uint64_t>keys[i], size)
             self.n_evicted = 0  # nobody reads a replay's evictions
+            if self.failure is not None:
+                self.check()
 
     # -- for Python (policies/compiled.py; lookups and inserts by key go through slots.pyx) --
     def grow_to(self, Py_ssize_t n_slots):

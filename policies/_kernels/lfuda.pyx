@@ -1,5 +1,12 @@
 """LFU-DA (policies/lfuda.py) in C: buckets of slots by priority, and the age L.
 
+Both agings of the Python policy.  The paper's keys a slot by its reference
+count plus the age, evicts the smallest priority (the `every` heap below) and
+sets the age to it; its priorities never exceed the requests served.
+libCacheSim's adds the age to a hit slot's priority, which can pass 2**63 - 1:
+the kernel then refuses the hit, as the Python policy does, and records the
+error for its caller (``Kernel.fail``), since a lookup cannot raise.
+
 The Python policy's structures, one for one: a bucket (a FIFO of slots) per
 priority in use, found through a hash map; a lazy min-heap of priorities
 (the Python ``_heap``) from which the age moves up to the next priority; and
@@ -12,10 +19,12 @@ would not do.
 
 import numpy as np
 
+from policies.base import PolicyError
+
 from cpython.mem cimport PyMem_Free
 from libc.stdint cimport int32_t, int64_t
 
-from policies._kernels.kernel cimport enlarge, QueueKernel
+from policies._kernels.kernel cimport enlarge, INT64_MAX, QueueKernel
 from policies._kernels.queues cimport clear, push_back, Queue, unlink
 from workloads.native.hashmap cimport Map, map_delete, map_entry, map_free, map_get, map_init, map_set
 from workloads.native.heap cimport Heap, HeapEntry, heap_free, heap_pop, heap_push, sift_up
@@ -55,7 +64,9 @@ cdef class LFUDAKernel(QueueKernel):
     """LFU with dynamic aging, the Python policy's buckets and age, step for step."""
 
     cdef int64_t age
+    cdef bint additive                # libCacheSim's aging: a hit adds the age (else the paper's: L + F)
     cdef int64_t[::1] priority
+    cdef int64_t[::1] references      # F, the paper's reference count of a cached slot
     cdef Map bucket_of                # priority -> index in `buckets`
     cdef Queue* buckets               # FIFOs of slots, over the kernel's links
     cdef int32_t* free                # bucket indices to reuse, free[:n_free]
@@ -65,10 +76,12 @@ cdef class LFUDAKernel(QueueKernel):
     cdef int64_t used_units_
     cdef Py_ssize_t n_cached
 
-    def __init__(self, int64_t capacity):
+    def __init__(self, int64_t capacity, bint additive):
         QueueKernel.__init__(self, capacity)
         self.age = 0
+        self.additive = additive
         self.priority = np.zeros(0, dtype=np.int64)
+        self.references = np.zeros(0, dtype=np.int64)
         map_init(&self.bucket_of)
         self.n_buckets = self.n_free = self.room = 0
         self.used_units_ = 0
@@ -84,6 +97,7 @@ cdef class LFUDAKernel(QueueKernel):
     cdef int resize(self, int32_t n) except -1:
         QueueKernel.resize(self, n)
         self.priority = enlarge(self.priority, n, 0)
+        self.references = enlarge(self.references, n, 0)
         return 0
 
     cdef void prefetch(self, int32_t slot) noexcept:
@@ -156,11 +170,29 @@ cdef class LFUDAKernel(QueueKernel):
         if self.where[slot] != CACHED:
             return False
         old = self.priority[slot]
-        new = old + self.age
-        if self.take_out(slot) and old == self.age:
-            self.advance_age()  # before the slot lands in its new bucket, as libCacheSim
-        self.append(new, slot)
+        if not self.additive:
+            self.references[slot] += 1
+            new = self.age + self.references[slot]
+            self.take_out(slot)
+        else:
+            if old > INT64_MAX - self.age:
+                self.fail(PolicyError(
+                    "lfuda (aging = 'libcachesim'): a key passed 2**63 - 1 (libCacheSim adds the age on every "
+                    "hit, so keys double); use aging = 'paper'"
+                ))
+                return True
+            new = old + self.age
+            if self.take_out(slot) and old == self.age:
+                self.advance_age()  # before the slot lands in its new bucket, as libCacheSim
+        self.put(new, slot)
         return True
+
+    cdef void put(self, int64_t priority, int32_t slot) noexcept:
+        """append() where nothing can raise: a failure (no memory) is recorded for the caller."""
+        try:
+            self.append(priority, slot)
+        except MemoryError as error:
+            self.fail(error)
 
     cdef void insert(self, int32_t slot, int64_t size) noexcept:
         self.remove(slot)
@@ -172,17 +204,19 @@ cdef class LFUDAKernel(QueueKernel):
         self.size_of[slot] = size
         self.used_units_ += size
         self.n_cached += 1
-        self.append(self.age + 1, slot)
+        self.references[slot] = 1
+        self.put(self.age + 1, slot)
 
     cdef void evict(self) noexcept:
-        cdef int64_t priority = max(self.age, 1)  # libCacheSim's min_freq 0 and 1 both mean the key-1 bucket
+        # The paper's: the smallest priority; libCacheSim's: the age's (its min_freq 0 and 1 both mean key 1).
+        cdef int64_t priority = self.smallest() if not self.additive else max(self.age, 1)
         cdef int32_t index = <int32_t>map_get(&self.bucket_of, priority), victim
         if index == ABSENT:  # the age lost track (libCacheSim would fail here): the true minimum
             priority = self.smallest()
             index = <int32_t>map_get(&self.bucket_of, priority)
         victim = self.buckets[index].head
         self.age = priority
-        if self.take_out(victim):
+        if self.take_out(victim) and self.additive:
             self.advance_age()
         self.drop(victim)
         self.report(victim)
@@ -195,7 +229,7 @@ cdef class LFUDAKernel(QueueKernel):
     cdef bint remove(self, int32_t slot) noexcept:
         if self.where[slot] != CACHED:
             return False
-        if self.take_out(slot) and self.priority[slot] == self.age:
+        if self.take_out(slot) and self.priority[slot] == self.age and self.additive:
             self.advance_age()
         self.drop(slot)
         return True

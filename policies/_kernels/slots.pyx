@@ -125,6 +125,7 @@ cdef class SlotMap:
             slot = self.give(key, key_id)
         kernel.n_evicted = 0
         hit = kernel.lookup(slot)  # a hit may evict (SLRU, LIRS, W-TinyLFU cool or demote)
+        kernel.check()
         self.release_evicted()
         return hit
 
@@ -140,6 +141,7 @@ cdef class SlotMap:
             slot = self.give(key, key_id)
         kernel.n_evicted = 0
         kernel.insert(slot, size)
+        kernel.check()
         evicted = [self.key_of[kernel.evicted[i]] for i in range(kernel.n_evicted)]
         self.release_evicted()
         return evicted
@@ -153,6 +155,7 @@ cdef class SlotMap:
             admission.record(<uint64_t>key_id)
         kernel.n_evicted = 0
         if slot >= 0 and kernel.lookup(slot):
+            kernel.check()
             self.release_evicted()
             return True
         if kernel.n_evicted:  # a miss that evicted: the key's own slot is read again below
@@ -165,6 +168,7 @@ cdef class SlotMap:
             slot = self.give(key, key_id)
         kernel.n_evicted = 0
         kernel.insert(slot, size)
+        kernel.check()
         self.release_evicted()
         return False
 

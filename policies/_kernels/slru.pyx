@@ -7,12 +7,12 @@ cache from segment 0), a new object goes to the lowest segment with room.
 
 import numpy as np
 
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free
 from libc.stdint cimport int32_t, int64_t
 
 from policies._kernels.kernel cimport enlarge, Kernel
 from policies._kernels.queues cimport after, clear, move_to_back, NIL, push_back, unlink
-from workloads.native.memory cimport __builtin_prefetch
+from workloads.native.memory cimport __builtin_prefetch, grow
 
 
 cdef class SegmentedLRU:
@@ -26,9 +26,7 @@ cdef class SegmentedLRU:
         self.used = 0
         self.pairs = np.zeros(0, dtype=np.int32)
         self.segment = np.zeros(0, dtype=np.int32)
-        self.segs = <Queue*>PyMem_Malloc(self.n_seg * sizeof(Queue))
-        if self.segs == NULL:
-            raise MemoryError()
+        grow(<void**>&self.segs, 0, self.n_seg, sizeof(Queue))  # the one way to allocate (memory.pxd)
         for seg in range(self.n_seg):
             clear(&self.segs[seg])
 

@@ -196,6 +196,8 @@ cdef class Engine:
             r.ready = fcfs_submit(&self.workers[r.node], r.arrival, node_service[i]) if self.node_queues else r.arrival
             node = <Node>self.nodes[r.node]
             slot = node.lookup(key[i], r.arrival)
+            if node.kernel.failure is not None:  # the kernel could not go on (policies/_kernels/kernel.pyx)
+                node.kernel.check()
             if slot >= 0:
                 flags[i] = HIT_FLAG | STALE_FLAG if self.versions and self.stale(node, slot, key[i]) else HIT_FLAG
                 wait[i] = r.ready - r.arrival

@@ -124,6 +124,7 @@ cdef class Node:
                 slot = self.new_slot(key)
             kernel.n_evicted = 0
             kernel.insert(slot, units)
+            kernel.check()
             self.evicted()
         if kernel.used() > kernel.capacity:  # the contract, checked after every insert (sim/node.py)
             raise PolicyContractError(

@@ -105,14 +105,17 @@ CASES = {
         + "]\n",
         "run.seeds: 1000 seeds of 101 sweep points make 101,000 runs; at most 100,000",
     ),
-    "clock bits": ('[cluster]\npolicy = "clock"\npolicy_params = { bits = -3 }\n', "bits must be a positive integer"),
+    "clock bits": (
+        '[cluster]\npolicy = "clock"\npolicy_params = { bits = -3 }\n',
+        "bits must be an integer in [1, 32]",
+    ),
     "s3fifo ratio": (
         '[cluster]\npolicy = "s3fifo"\npolicy_params = { small_size_ratio = 5 }\n',
         "small_size_ratio must be in (0, 1), got 5",
     ),
     "slru segments": (
         '[cluster]\npolicy = "slru"\npolicy_params = { n_seg = 0 }\n',
-        "n_seg must be a positive integer",
+        "n_seg must be an integer in [1, 64]",
     ),
     "random seed": (
         '[cluster]\npolicy = "random"\npolicy_params = { seed = "x" }\n',

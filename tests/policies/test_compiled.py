@@ -34,7 +34,12 @@ from workloads.ids import DenseBatch, DenseIds
 
 needs_kernels = pytest.mark.skipif(engine() != "compiled", reason="the compiled engine is not running")
 
-POLICIES = compiled_names()  # every built-in policy (a policy of Python only has no kernel)
+#: policies run again with other parameters: (policy, parameters)
+VARIANTS = {
+    "lfuda-libcachesim": ("lfuda", {"aging": "libcachesim"}),
+    "clock-widest": ("clock", {"bits": 32, "init_freq": 255}),  # both ends of CLOCK's ranges
+}
+POLICIES = compiled_names() + list(VARIANTS)  # every built-in policy (a policy of Python only has no kernel)
 ADMISSIONS = {
     "size": {"threshold": 20_000},
     "probabilistic": {"probability": 0.4, "seed": 3},
@@ -51,7 +56,9 @@ BLOCK_CAPACITIES = {"block-io": [(300, False), (16_000_000, True)], "cloudphysic
 
 
 def both(name, capacity, **params):
-    """The Python reference and the compiled policy, built alike."""
+    """The Python reference and the compiled policy, built alike (`name` may be one of VARIANTS)."""
+    name, variant = VARIANTS.get(name, (name, {}))
+    params = {**variant, **params}
     return make_policy(name, capacity, **params), make_fast_policy(name, capacity, **params)
 
 
@@ -152,7 +159,7 @@ def test_lfuda_age_may_pass_the_smallest_priority():
     # age from before).  Evictions then take the bucket at the age where there is one, the
     # smallest priority only where there is none; a kernel that got either wrong (a heap of
     # priorities, or 1's new priority from the new age) misses differently by the end.
-    reference, fast = both("lfuda", 2)
+    reference, fast = both("lfuda-libcachesim", 2)
     for cache in (reference, fast):
         hits = [cache.access(key) for key in [5, 1, 4, 4, 1, 4, 1, 3, 1]]
         assert hits == [False, False, False, True, True, True, True, False, False]

@@ -264,8 +264,34 @@ def test_wtinylfu_window_victims_duel_mains_victim():
     assert cache.estimate("i") == 4  # 3 insertions/duels + the won duel
 
 
-def test_lfuda_ages_out_formerly_popular_keys():
+def test_lfuda_keys_objects_by_age_plus_reference_count():
+    # The paper's LFU-DA: K = L + F, re-keyed with the current age L on each hit;
+    # an eviction takes the smallest K (first come first out) and sets L to it.
     cache = make_policy("lfuda", 3)
+    hits, evicted = trace(cache, list("abcadaeafgh"))
+    # L = 0: a b c get K = 1 (F = 1);  a hit: F = 2, K = 0 + 2 = 2
+    # d: evict b (K 1), L = 1; d gets 2;  a hit: F = 3, K = 1 + 3 = 4
+    # e: evict c (1), L = 1; e gets 2;  a hit: F = 4, K = 1 + 4 = 5
+    # f: evict d (2, before e), L = 2; f gets 3;  g: evict e (2), L = 2; g gets 3
+    # h: evict f (3, before g), L = 3; h gets 4.  a, hit three times, stays
+    assert hits == [False, False, False, True, False, True, False, True, False, False, False]
+    assert evicted == [[], [], [], [], ["b"], [], ["c"], [], ["d"], ["e"], ["f"]]
+    assert cache.keys() == ["g", "h", "a"] and cache.age == 3
+    assert [cache.priority(k) for k in "gha"] == [3, 4, 5]
+
+
+def test_lfuda_paper_keys_never_pass_the_requests_served():
+    # A key is a sum of reference counts of distinct requests: at most the requests so far.
+    cache = make_policy("lfuda", 10)
+    keys = [i % 13 if i % 3 else 0 for i in range(20_000)]
+    for served, key in enumerate(keys, start=1):
+        cache.access(key)
+        assert max(cache.priority(k) for k in cache.keys()) <= served
+    assert cache.priority(0) > 6000  # the hot key's count has climbed with its hits
+
+
+def test_lfuda_libcachesim_ages_out_formerly_popular_keys():
+    cache = make_policy("lfuda", 3, aging="libcachesim")
     hits, evicted = trace(cache, list("abcadaeafgh"))
     # age L = 0: a b c get key 1; a hit adds L = 0 (LRU order within key 1: b c a)
     # d: evict b (key 1), L = 1; d gets L + 1 = 2

@@ -120,8 +120,12 @@ def block_io_traces(tmp_path_factory):
     return traces
 
 
+#: our parameters that give libCacheSim's variant where the default differs (LFU-DA: the paper's aging)
+LIBCACHESIM_PARAMS = {"lfuda": {"aging": "libcachesim"}}
+
+
 def ours(name, keys, sizes, capacity, count_bytes, **params):
-    policy = make_policy(name, capacity, **params)
+    policy = make_policy(name, capacity, **{**LIBCACHESIM_PARAMS.get(name, {}), **params})
     counts = replay(policy, keys, sizes, count_bytes=count_bytes)
     if name == "lirs":  # exactness holds while this libCacheSim undefined case did not arise
         assert policy.self_evicting_hits == 0

@@ -15,7 +15,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memset
 
 from workloads.native.hashing cimport fibonacci
-from workloads.native.memory cimport __builtin_prefetch
+from workloads.native.memory cimport __builtin_prefetch, refused
 
 cdef enum:
     MAP_FIRST_BUCKETS = 64
@@ -30,7 +30,7 @@ cdef struct Map:
 
 cdef inline int map_init(Map* m, Py_ssize_t buckets=MAP_FIRST_BUCKETS) except -1:
     """Make a zeroed Map an empty map of `buckets` buckets (a power of two)."""
-    cdef int64_t* table = <int64_t*>PyMem_Calloc(2 * buckets, sizeof(int64_t))
+    cdef int64_t* table = NULL if refused() else <int64_t*>PyMem_Calloc(2 * buckets, sizeof(int64_t))
     if table == NULL:
         raise MemoryError()
     m.table = table

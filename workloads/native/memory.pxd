@@ -4,11 +4,43 @@
 # contents and gains zeroed items; if the memory is not there, the block stays exactly as
 # it was (still valid, still its owner's to free, once) and MemoryError is raised.  Zeroed
 # items mean an owner that fails half way through building its parts frees NULLs and
-# zeros, never garbage.
+# zeros, never garbage.  (hashmap.pxd's map_init asks through `refused` too.)
+#
+# A test makes each allocation fail in turn: with KVSIM_FAIL_ALLOCATION=N in the
+# environment, the N-th allocation (counting from 0) of each extension module is refused,
+# as if the memory were not there, and the later ones are not
+# (tests/policies/test_allocation_failures.py).  Without it, `refused` is one compare.
 
 from cpython.mem cimport PyMem_Realloc
 from libc.stdint cimport SIZE_MAX
+from libc.stdlib cimport atol, getenv
 from libc.string cimport memset
+
+cdef extern from *:
+    """
+    /* Allocations of this module still to go before the one refused; -2: the environment not read, -1: none refused. */
+    static long kvsim_allocations_before_refusal = -2;
+    """
+    long kvsim_allocations_before_refusal
+
+
+cdef inline bint refused() noexcept nogil:
+    """Whether the test hook (KVSIM_FAIL_ALLOCATION) refuses this allocation."""
+    global kvsim_allocations_before_refusal
+    cdef const char* text
+    if kvsim_allocations_before_refusal == -1:
+        return False
+    if kvsim_allocations_before_refusal == -2:
+        text = getenv("KVSIM_FAIL_ALLOCATION")
+        kvsim_allocations_before_refusal = atol(text) if text != NULL and text[0] != 0 else -1
+        if kvsim_allocations_before_refusal < 0:
+            kvsim_allocations_before_refusal = -1
+            return False
+    if kvsim_allocations_before_refusal == 0:
+        kvsim_allocations_before_refusal = -1
+        return True
+    kvsim_allocations_before_refusal -= 1
+    return False
 
 cdef extern from *:
     void __builtin_prefetch(const void* address) noexcept nogil  # GCC's and Clang's: a hint, no effect on results
@@ -22,7 +54,7 @@ cdef inline int grow(void** block, Py_ssize_t count, Py_ssize_t new_count, size_
     cdef void* bigger
     if new_count <= count:
         return 0
-    if <size_t>new_count > SIZE_MAX // item:
+    if <size_t>new_count > SIZE_MAX // item or refused():
         raise MemoryError()
     bigger = PyMem_Realloc(block[0], <size_t>new_count * item)
     if bigger == NULL:
