@@ -15,6 +15,7 @@ import json
 import math
 from pathlib import Path
 
+from experiments.analysis.mrc import is_lru
 from experiments.cli.options import add_import_option, add_trace_options, trace_file
 from experiments.config.user_code import import_modules
 from experiments.trace.inputs import (
@@ -26,7 +27,6 @@ from experiments.trace.inputs import (
     parse_count,
     policy_names,
 )
-from policies.mrc import is_lru
 
 
 def first_paragraph(function) -> str:

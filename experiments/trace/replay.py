@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from experiments.analysis.replay import Replayer, prepare_offline
 from experiments.config.checks import Capacity
 from experiments.output.domains import check_numbers
 from experiments.trace.inputs import TraceCommandError, build_policy, in_seconds
 from policies.compiled import engine_of
-from policies.replay import Replayer, prepare_offline
 from workloads.ids import DenseIds
 from workloads.traces import TraceError
 

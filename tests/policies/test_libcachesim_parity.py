@@ -26,7 +26,8 @@ one test shows the small difference where it does not.
 import numpy as np
 import pytest
 
-from policies import make_policy, replay
+from experiments.analysis import replay
+from policies import make_policy
 from tests.policies.tracedata import (
     CLOUDPHYSICS,
     block_traces,

@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from policies import make_policy, replay
+from experiments.analysis import replay
+from policies import make_policy
 from policies.redis import EVPOOL_SIZE, LFU_INIT_VAL, LRU_CLOCK_MAX
 from policies.server_memory import jemalloc_size, redis_entry_bytes, redis_table_bytes
 
