@@ -77,9 +77,6 @@ class LFU(SizedPolicy):
         """Next victim first: by frequency, then by time of reaching it."""
         return [key for freq in sorted(self._buckets) for key in self._buckets[freq]]
 
-    def frequency(self, key) -> int:
-        return self._freq.get(key, 0)
-
     def make_kernel(self):
         from policies._kernels.lfu import LFUKernel
 

@@ -24,10 +24,6 @@ class Poisson:
         if not self.rate > 0:
             raise ValueError(f"rate must be > 0 requests per second, got {self.rate!r}")
 
-    @property
-    def mean_rate(self) -> float:
-        return float(self.rate)
-
     def gaps(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` inter-arrival times in seconds."""
         return rng.exponential(1.0 / self.rate, n)
@@ -66,10 +62,6 @@ class OnOff:
     def __post_init__(self):
         if not (self.on_rate > 0 and self.off_rate >= 0 and self.mean_on > 0 and self.mean_off > 0):
             raise ValueError("OnOff needs on_rate > 0, off_rate >= 0, mean_on > 0 and mean_off > 0")
-
-    @property
-    def mean_rate(self) -> float:
-        return (self.on_rate * self.mean_on + self.off_rate * self.mean_off) / (self.mean_on + self.mean_off)
 
     def stream(self, rng: np.random.Generator) -> _OnOffStream:
         return _OnOffStream(self, rng)
@@ -120,10 +112,6 @@ class Diurnal:
     def __post_init__(self):
         if not (self.rate > 0 and 0 <= self.amplitude < 1 and self.period > 0):
             raise ValueError("Diurnal needs rate > 0, 0 <= amplitude < 1 and period > 0")
-
-    @property
-    def mean_rate(self) -> float:
-        return float(self.rate)
 
     def rate_at(self, t) -> np.ndarray:
         return self.rate * (1.0 + self.amplitude * np.cos(2.0 * math.pi * (np.asarray(t) - self.peak) / self.period))

@@ -31,10 +31,6 @@ class Distribution:
     def mean(self) -> float:
         raise NotImplementedError
 
-    def scaled(self, factor: float) -> Distribution:
-        """The same shape with every value multiplied by `factor` (e.g. ms -> s)."""
-        raise NotImplementedError
-
 
 @dataclass(frozen=True)
 class Constant(Distribution):
@@ -51,9 +47,6 @@ class Constant(Distribution):
     @property
     def mean(self):
         return float(self.value)
-
-    def scaled(self, factor):
-        return Constant(self.value * factor)
 
 
 @dataclass(frozen=True)
@@ -72,9 +65,6 @@ class Exponential(Distribution):
     def mean(self):
         return float(self.mean_value)
 
-    def scaled(self, factor):
-        return Exponential(self.mean_value * factor)
-
 
 @dataclass(frozen=True)
 class Lognormal(Distribution):
@@ -92,9 +82,6 @@ class Lognormal(Distribution):
     @property
     def mean(self):
         return self.median * math.exp(self.sigma**2 / 2)
-
-    def scaled(self, factor):
-        return Lognormal(self.median * factor, self.sigma)
 
 
 @dataclass(frozen=True)
@@ -120,9 +107,6 @@ class Pareto(Distribution):
             return math.inf
         return self.shape * self.minimum / (self.shape - 1)
 
-    def scaled(self, factor):
-        return Pareto(self.minimum * factor, self.shape)
-
 
 @dataclass(frozen=True)
 class UniformRange(Distribution):
@@ -140,6 +124,3 @@ class UniformRange(Distribution):
     @property
     def mean(self):
         return (self.low + self.high) / 2
-
-    def scaled(self, factor):
-        return UniformRange(self.low * factor, self.high * factor)
