@@ -16,6 +16,7 @@ hash it; ``__call__`` gives both.
 from __future__ import annotations
 
 import operator
+from collections.abc import Hashable
 
 from policies.sketch import key_id
 
@@ -50,7 +51,7 @@ class KeyHandles:
         self.named: dict = {}  # handle -> named key (empty: every key so far was an int64 integer)
         self._next = FIRST_NAMED
 
-    def __call__(self, key) -> tuple[int, int]:
+    def __call__(self, key: Hashable) -> tuple[int, int]:
         """(handle, id) of a key."""
         value = as_int64(key)
         if value is None:
@@ -62,7 +63,7 @@ class KeyHandles:
             self._move(value)
         return value, value
 
-    def name(self, handle: int):
+    def name(self, handle: int) -> Hashable:
         """The key a handle stands for."""
         return self.named.get(handle, handle)
 
@@ -73,7 +74,7 @@ class KeyHandles:
         self._next += 1
         return self._next - 1
 
-    def _name(self, key) -> int:
+    def _name(self, key: Hashable) -> int:
         if len(self.named) > 2 * self._slots.count + 1024:  # forget the names of keys that have no slot
             self.named = {h: k for h, k in self.named.items() if self._slots.has(h)}
             self._handle_of = {k: h for h, k in self.named.items()}

@@ -90,7 +90,7 @@ class LFUDA(SizedPolicy):
         self.used -= self.sizes.pop(victim)
         return victim
 
-    def _smallest_above(self, floor: int):
+    def _smallest_above(self, floor: int) -> int | None:
         """The smallest priority above `floor` that has a bucket, or None.
 
         The age never decreases, so heap entries at or below it are dropped for good.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterable
 
 from sim.scenario import Outage
 from workloads.rng import rng_for
@@ -44,7 +45,9 @@ class _NodeOutages:
 
 
 class Membership:
-    def __init__(self, nodes: int, failures=(), mtbf_s: float = 0.0, mttr_s: float = 0.0, seed: int = 0):
+    def __init__(
+        self, nodes: int, failures: Iterable[Outage] = (), mtbf_s: float = 0.0, mttr_s: float = 0.0, seed: int = 0
+    ) -> None:
         self.nodes = int(nodes)
         self.outages: list[Outage] = list(failures)  # the scheduled ones, and the random ones drawn so far
         self.mtbf_s, self.mttr_s = float(mtbf_s), float(mttr_s)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Diurnal:
         if not (self.rate > 0 and 0 <= self.amplitude < 1 and self.period > 0):
             raise ValueError("Diurnal needs rate > 0, 0 <= amplitude < 1 and period > 0")
 
-    def rate_at(self, t) -> np.ndarray:
+    def rate_at(self, t: ArrayLike) -> np.ndarray:
         return self.rate * (1.0 + self.amplitude * np.cos(2.0 * math.pi * (np.asarray(t) - self.peak) / self.period))
 
     def stream(self, rng: np.random.Generator) -> _DiurnalStream:
