@@ -40,8 +40,11 @@ import difflib
 import importlib
 import inspect
 from collections.abc import Hashable
+from typing import Any
 
 Key = Hashable
+#: a policy's compiled twin, a Cython kernel of policies/_kernels (the checker sees no types in C)
+Kernel = Any
 
 
 class Policy:
@@ -112,7 +115,7 @@ class Policy:
         """The current time, in seconds, never decreasing: given before each request to a
         policy whose ``timed`` is True (and only to it).  By default: nothing."""
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel | None:
         """This policy's C twin (a kernel of policies/_kernels) for the compiled engine, or None.
 
         A built-in policy binds its kernel here, in its own class, and builds

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 
 @register("fifo")
@@ -23,10 +23,10 @@ class FIFO(SizedPolicy):
         super().__init__(capacity)
         self.sizes: OrderedDict = OrderedDict()
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         return key in self.sizes
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if not self._replaces(key, size):
             return []
         evicted = []
@@ -38,13 +38,13 @@ class FIFO(SizedPolicy):
         self.used += size
         return evicted
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if key in self.sizes:
             return True
         self.insert(key, size)
         return False
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.fifo import FIFOKernel
 
         return FIFOKernel(self.capacity)

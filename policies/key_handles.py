@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Hashable
+from typing import Any
 
 from policies.sketch import key_id
 
@@ -26,7 +27,7 @@ INT64_LOW, INT64_HIGH = -(1 << 63), 1 << 63
 FIRST_NAMED = -(1 << 62)
 
 
-def as_int64(key):
+def as_int64(key: Any) -> int | None:
     """An integer key within int64, as an int; None for any other key."""
     if type(key) is int:
         return key if INT64_LOW <= key < INT64_HIGH else None
@@ -45,7 +46,7 @@ def signed(unsigned: int) -> int:
 class KeyHandles:
     """Handles and ids for the keys of one slot map (`slots`: has(handle), rekey(old, new), count)."""
 
-    def __init__(self, slots):
+    def __init__(self, slots: Any) -> None:  # a SlotMap (policies/_kernels/slots.pyx)
         self._slots = slots
         self._handle_of: dict = {}  # named key -> its handle
         self.named: dict = {}  # handle -> named key (empty: every key so far was an int64 integer)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 
 @register("lfuda")
@@ -40,7 +40,7 @@ class LFUDA(SizedPolicy):
         self._buckets: dict[int, OrderedDict] = {}  # priority -> keys in the order they got it
         self._heap: list = []  # priorities that may have a bucket (lazy)
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         old = self._key_of.get(key)
         if old is None:
             return False
@@ -55,7 +55,7 @@ class LFUDA(SizedPolicy):
         self._bucket(new)[key] = None
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if not self._replaces(key, size):
             return []
         evicted = []
@@ -75,7 +75,7 @@ class LFUDA(SizedPolicy):
             heapq.heappush(self._heap, priority)
         return bucket
 
-    def _evict(self):
+    def _evict(self) -> Key:
         priority = max(self.age, 1)  # libCacheSim's min_freq 0 and 1 both mean the key-1 bucket
         bucket = self._buckets.get(priority)
         if bucket is None:  # the age lost track (libCacheSim would fail here): take the true minimum
@@ -106,7 +106,7 @@ class LFUDA(SizedPolicy):
         if nxt is not None:
             self.age = nxt
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         priority = self._key_of.pop(key)
@@ -118,14 +118,14 @@ class LFUDA(SizedPolicy):
                 self._advance_age()
         return True
 
-    def keys(self):
+    def keys(self) -> list:
         """By LFU-DA key, then by the time of getting it (next victim first)."""
         return [key for priority in sorted(self._buckets) for key in self._buckets[priority]]
 
-    def priority(self, key):
+    def priority(self, key: Key) -> int | None:
         return self._key_of.get(key)
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.lfuda import LFUDAKernel
 
         return LFUDAKernel(self.capacity)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sim.scenario import Outage
 from workloads.rng import rng_for
@@ -26,7 +26,7 @@ from workloads.rng import rng_for
 class _NodeOutages:
     """One node's outages, by start time, and the latest end among those started so far."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.starts: list[float] = []
         self.ends_so_far: list[float] = []  # max(up_at) over outages[0..i]: covers overlaps
 
@@ -114,7 +114,7 @@ class Membership:
             # Draw ahead in growing steps: one failure at a time would cost a merge per change.
             self._extend(max(undrawn, 2.0 * self._known_until))
 
-    def change_times(self):
+    def change_times(self) -> Iterator[float]:
         """The times at which the alive set may change, in order; endless with random failures."""
         when = self.next_change_after(0.0)
         while when is not None:

@@ -73,7 +73,7 @@ class ClusterSpec:
     mtbf_s: float = 0.0
     mttr_s: float = 60.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():  # the words of sim/vocabulary.py
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")

@@ -14,7 +14,7 @@ class Versions:
     an entry whose stamp is not the current version is a stale read.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.writes: dict = {}
         self.bulk_updates: dict = {}
 

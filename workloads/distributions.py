@@ -38,14 +38,14 @@ class Constant(Distribution):
 
     value: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, float(self.value))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), float(self.value))
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return float(self.value)
 
 
@@ -55,14 +55,14 @@ class Exponential(Distribution):
 
     mean_value: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean_value, n)
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return -self.mean_value * np.log1p(-np.asarray(u))
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return float(self.mean_value)
 
 
@@ -73,14 +73,14 @@ class Lognormal(Distribution):
     median: float
     sigma: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.median * np.exp(self.sigma * rng.standard_normal(n))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return self.median * np.exp(self.sigma * special.ndtri(np.asarray(u)))
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return self.median * math.exp(self.sigma**2 / 2)
 
 
@@ -94,15 +94,15 @@ class Pareto(Distribution):
     minimum: float
     shape: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         # Inverse CDF on 1 - U, which lies in (0, 1]: no division by zero.
         return self.quantile(rng.random(n))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return self.minimum * (1.0 - np.asarray(u)) ** (-1.0 / self.shape)
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         if self.shape <= 1:
             return math.inf
         return self.shape * self.minimum / (self.shape - 1)
@@ -115,12 +115,12 @@ class UniformRange(Distribution):
     low: float
     high: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.quantile(rng.random(n))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return self.low + (self.high - self.low) * np.asarray(u)
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return (self.low + self.high) / 2

@@ -35,7 +35,7 @@ except ImportError:  # not built: kvsim then runs its Python engine, which needs
 class DictIdMap:
     """The fallback map: a dict from key to id."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._ids: dict = {}
 
     def __len__(self) -> int:
