@@ -42,6 +42,8 @@ import inspect
 from collections.abc import Hashable
 from typing import Any
 
+from policies.limits import capacity_error
+
 Key = Hashable
 #: a policy's compiled twin, a Cython kernel of policies/_kernels (the checker sees no types in C)
 Kernel = Any
@@ -64,8 +66,9 @@ class Policy:
     timed = False
 
     def __init__(self, capacity: int):
-        if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
-            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        problem = capacity_error(capacity)
+        if problem:
+            raise ValueError(problem)
         self.capacity = int(capacity)
         if not isinstance(getattr(type(self), "used", None), property):
             self.used = 0  # a policy made of parts may compute `used` as a property instead

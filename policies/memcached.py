@@ -43,6 +43,7 @@ from collections import OrderedDict
 from policies.base import Policy, register
 from policies.server_memory import (
     MEMCACHED_ITEM_MAX,
+    MEMCACHED_LEAST_MEMORY,
     MEMCACHED_PAGE,
     memcached_chunk_sizes,
     memcached_class,
@@ -89,6 +90,34 @@ class SlabClass:
         return next(iter(q.items())) if q else None
 
 
+def _check_settings(capacity, capacity_bytes, key_bytes, min_chunk, hot_pct, warm_pct, hot_max, warm_max) -> None:
+    """Refuse what memcached's own option parsing refuses (memcached.c), in one line naming the parameter.
+
+    -m at least twice -I ("Cannot set item size limit higher than 1/2 of
+    memory max"), -n above 0, hot_lru_pct and warm_lru_pct each from 1 to 79
+    and together at most 80, hot_max_factor and warm_max_factor above 0 (and
+    here finite and at most 2**32: they scale ages in 32-bit seconds).
+    -f is checked where the classes are made (server_memory.memcached_chunk_sizes).
+    """
+    if int(key_bytes) != key_bytes or not 1 <= key_bytes <= 250:
+        raise ValueError(f"key_bytes must be an integer from 1 to 250 (memcached's key limit); got {key_bytes!r}")
+    if capacity_bytes and capacity < MEMCACHED_LEAST_MEMORY:
+        raise ValueError(
+            f"memcached's memory (-m) must be at least {MEMCACHED_LEAST_MEMORY} bytes (2MiB): it refuses less than "
+            f"twice its largest item (-I 1m); got {capacity}"
+        )
+    if isinstance(min_chunk, bool) or int(min_chunk) != min_chunk or not 1 <= min_chunk <= MEMCACHED_PAGE:
+        raise ValueError(f"min_chunk must be an integer from 1 to {MEMCACHED_PAGE} (memcached's -n); got {min_chunk!r}")
+    for name, pct in (("hot_pct", hot_pct), ("warm_pct", warm_pct)):
+        if isinstance(pct, bool) or int(pct) != pct or not 1 <= pct <= 79:
+            raise ValueError(f"{name} must be an integer from 1 to 79 (memcached's {name[:4]}_lru_pct); got {pct!r}")
+    if hot_pct + warm_pct > 80:
+        raise ValueError(f"hot_pct + warm_pct must be at most 80, as memcached requires; got {hot_pct} + {warm_pct}")
+    for name, factor in (("hot_max_factor", hot_max), ("warm_max_factor", warm_max)):
+        if not (isinstance(factor, (int, float)) and not isinstance(factor, bool) and 0 < factor <= 2**32):
+            raise ValueError(f"{name} must be a number in (0, 2**32] (memcached's {name}); got {factor!r}")
+
+
 @register("memcached")
 class Memcached(Policy):
     """memcached 1.6: slab classes (growth factor 1.25), each a segmented LRU kept by a maintainer."""
@@ -96,6 +125,7 @@ class Memcached(Policy):
     summary = "memcached 1.6: slab classes by size, each a hot/warm/cold segmented LRU (memory counted as memcached counts it)."
 
     timed = True
+    server = "memcached"  # whose memory a byte capacity counts (experiments/plan/memory.py reads it)
 
     def __init__(
         self,
@@ -111,11 +141,9 @@ class Memcached(Policy):
         cas: bool = True,
     ):
         super().__init__(capacity)
-        if int(key_bytes) != key_bytes or not 1 <= key_bytes <= 250:
-            raise ValueError(f"key_bytes must be an integer from 1 to 250 (memcached's key limit); got {key_bytes!r}")
-        for name, pct in (("hot_pct", hot_pct), ("warm_pct", warm_pct)):
-            if not 0 < pct < 100:
-                raise ValueError(f"{name} must be a percentage between 0 and 100; got {pct!r}")
+        _check_settings(
+            capacity, capacity_bytes, key_bytes, min_chunk, hot_pct, warm_pct, hot_max_factor, warm_max_factor
+        )
         self.capacity_bytes = bool(capacity_bytes)
         self.key_bytes = int(key_bytes)
         self.growth_factor = growth_factor
@@ -190,6 +218,11 @@ class Memcached(Policy):
 
     def keys(self):
         return list(self.items)
+
+    @classmethod
+    def least_capacity(cls, capacity_bytes: bool = False, **_) -> int:
+        """The smallest capacity memcached runs with: -m of 2 MiB (twice -I); one unit when counting units."""
+        return MEMCACHED_LEAST_MEMORY if capacity_bytes else 1
 
     @property
     def max_object_size(self) -> int:

@@ -43,6 +43,7 @@ import math
 import random as _random
 
 from policies.base import Policy, register
+from policies.limits import MAX_CAPACITY
 from policies.server_memory import (
     REDIS_BASELINE_BYTES,
     jemalloc_size,
@@ -58,6 +59,17 @@ LFU_COUNTER_MAX = 255
 LFU_MINUTES_MAX = 65535  # the LFU decrement time is 16 bits of minutes
 _DICT_INITIAL_BUCKETS = 4
 _DICT_MAX_LOAD = 1.618  # HASHTABLE_MAX_LOAD_FACTOR: beyond it the table grows whatever maxmemory says
+REDIS_KEY_MAX = 512 * 1024 * 1024  # a key is a string: proto-max-bulk-len's default
+REDIS_INT_MAX = 2**31 - 1  # INT_MAX: the top of Redis's integer settings
+REDIS_MAX_SAMPLES = 64  # maxmemory-samples at most (Redis 8's bound; 7.0 takes up to INT_MAX)
+
+
+def _whole(value, low: int, high: int) -> bool:
+    """Whether `value` is an integer (not a truth value) from `low` to `high`."""
+    try:
+        return not isinstance(value, bool) and int(value) == value and low <= value <= high
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 class RedisCache(Policy):
@@ -66,6 +78,8 @@ class RedisCache(Policy):
     A subclass says how a key is stamped when created (``_created``) and
     read (``_touched``) and which key goes next (``_victim``).
     """
+
+    server = "redis"  # whose memory a byte capacity counts (experiments/plan/memory.py reads it)
 
     def __init__(
         self,
@@ -76,10 +90,14 @@ class RedisCache(Policy):
         seed: int = 0,
     ):
         super().__init__(capacity)
-        if int(key_bytes) != key_bytes or key_bytes < 1:
-            raise ValueError(f"key_bytes must be a positive integer; got {key_bytes!r}")
-        if int(baseline) != baseline or baseline < 0:
-            raise ValueError(f"baseline must be an integer >= 0 bytes; got {baseline!r}")
+        if not _whole(key_bytes, 1, REDIS_KEY_MAX):
+            raise ValueError(
+                f"key_bytes must be an integer from 1 to {REDIS_KEY_MAX} (Redis's longest key); got {key_bytes!r}"
+            )
+        if not _whole(baseline, 0, MAX_CAPACITY):
+            raise ValueError(f"baseline must be an integer from 0 to 2**50 bytes; got {baseline!r}")
+        if not _whole(seed, 0, 2**64 - 1):
+            raise ValueError(f"seed must be an integer from 0 to 2**64 - 1; got {seed!r}")
         self.capacity_bytes = bool(capacity_bytes)
         self.key_bytes = int(key_bytes)
         self.baseline = int(baseline)
@@ -93,13 +111,23 @@ class RedisCache(Policy):
             self.used = self.baseline
             # Dict entry and key: the same for every key; the value's part depends on its length.
             self._key_cost = jemalloc_size(24) + redis_key_bytes(self.key_bytes)
-            least = self.baseline + redis_table_bytes(_DICT_INITIAL_BUCKETS) + self._key_cost + redis_value_bytes(0)
+            least = self.least_capacity(True, key_bytes=self.key_bytes, baseline=self.baseline)
             if self.capacity < least:
                 raise ValueError(
                     f"a maxmemory of {self.capacity} bytes holds no key: Redis counts {self.baseline} bytes "
                     f"with none (baseline); give at least {least} bytes"
                 )
         self._max_size = self._largest_value() if self.capacity_bytes else self.capacity
+
+    @classmethod
+    def least_capacity(
+        cls, capacity_bytes: bool = False, key_bytes: int = 16, baseline: int = REDIS_BASELINE_BYTES, **_
+    ) -> int:
+        """The smallest capacity that holds a key: in bytes, the baseline, the first table and one empty value."""
+        if not capacity_bytes:
+            return 1
+        key_cost = jemalloc_size(24) + redis_key_bytes(int(key_bytes))
+        return int(baseline) + redis_table_bytes(_DICT_INITIAL_BUCKETS) + key_cost + redis_value_bytes(0)
 
     # -- the interface ------------------------------------------------------------------
     def lookup(self, key):
@@ -232,8 +260,11 @@ class SampledPool(RedisCache):
 
     def __init__(self, capacity: int, samples: int, **common):
         super().__init__(capacity, **common)
-        if int(samples) != samples or samples < 1:
-            raise ValueError(f"samples must be a positive integer; got {samples!r}")
+        if not _whole(samples, 1, REDIS_MAX_SAMPLES):
+            raise ValueError(
+                f"samples must be an integer from 1 to {REDIS_MAX_SAMPLES} (maxmemory-samples: each eviction "
+                f"looks at this many keys; Redis 8 bounds it so); got {samples!r}"
+            )
         self.samples = int(samples)
         self.pool: list = []  # (score, key), ascending: the best candidate last
 
@@ -323,10 +354,12 @@ class RedisLFU(SampledPool):
         baseline: int = REDIS_BASELINE_BYTES,
         seed: int = 0,
     ):
-        if not log_factor >= 0:
-            raise ValueError(f"log_factor must be >= 0; got {log_factor!r}")
-        if int(decay_time) != decay_time or decay_time < 0:
-            raise ValueError(f"decay_time must be an integer >= 0 minutes; got {decay_time!r}")
+        if not (isinstance(log_factor, (int, float)) and 0 <= log_factor <= REDIS_INT_MAX):
+            raise ValueError(f"log_factor must be a number from 0 to 2**31 - 1 (lfu-log-factor); got {log_factor!r}")
+        if not _whole(decay_time, 0, REDIS_INT_MAX):
+            raise ValueError(
+                f"decay_time must be an integer from 0 to 2**31 - 1 minutes (lfu-decay-time); got {decay_time!r}"
+            )
         super().__init__(
             capacity, samples, capacity_bytes=capacity_bytes, key_bytes=key_bytes, baseline=baseline, seed=seed
         )

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 
 SERVERS = ("redis", "memcached")
 
@@ -67,6 +68,8 @@ _REDIS_BUCKET = 8  # one pointer per hash-table bucket
 MEMCACHED_ITEM_HEADER = 48  # sizeof(item) on 64-bit builds
 MEMCACHED_PAGE = 1024 * 1024  # settings.slab_page_size
 MEMCACHED_ITEM_MAX = 1024 * 1024  # settings.item_size_max (-I)
+MEMCACHED_MAX_CLASSES = 63  # MAX_NUMBER_OF_SLAB_CLASSES (63 + 1) less class 0, which holds no items
+MEMCACHED_LEAST_MEMORY = 2 * MEMCACHED_ITEM_MAX  # -m may not be less than twice -I (memcached.c)
 _MEMCACHED_ALIGN = 8  # CHUNK_ALIGN_BYTES
 
 
@@ -135,13 +138,21 @@ def memcached_chunk_sizes(
 
     growth_factor: `-f`; min_chunk: `-n` (room for key and value in the first
     class); chunk_max: the largest chunk (default half a page, `-o slab_chunk_max`).
+
+    As slabs_init does: from the item header plus `-n`, each class's chunk
+    the previous one's times `-f`, truncated to whole bytes (an unsigned int
+    in C) and aligned up to 8, while it is below chunk_max / `-f`, and for at
+    most 62 classes; then the class of chunk_max: 63 classes at most (its
+    array holds MAX_NUMBER_OF_SLAB_CLASSES = 64, and class 0 is not one).  A
+    factor so close to 1 that the truncation undoes it (-f 1.01 at 96 bytes)
+    repeats a size until the cap, as memcached does.
     """
-    if not growth_factor > 1:
-        raise ValueError(f"growth_factor must be > 1; got {growth_factor!r}")
+    if not (isinstance(growth_factor, (int, float)) and math.isfinite(growth_factor) and growth_factor > 1):
+        raise ValueError(f"growth_factor must be a finite number > 1 (memcached's -f); got {growth_factor!r}")
     chunk_max = page_bytes // 2 if chunk_max is None else chunk_max
-    sizes = []
+    sizes: list[int] = []
     size = MEMCACHED_ITEM_HEADER + min_chunk
-    while size < chunk_max / growth_factor:
+    while size < chunk_max / growth_factor and len(sizes) < MEMCACHED_MAX_CLASSES - 1:
         size += -size % _MEMCACHED_ALIGN
         sizes.append(size)
         size = int(size * growth_factor)

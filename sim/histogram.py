@@ -41,6 +41,12 @@ SUB_BUCKETS = 512
 RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS)
 
 
+#: the bucket indices of positive float64 values lie in [FIRST_INDEX, END_INDEX): from 2**-1074,
+#: the smallest subnormal, to below 2**1024 (a run file's histogram is checked against them)
+FIRST_INDEX, END_INDEX = -1074 * SUB_BUCKETS, 1025 * SUB_BUCKETS
+#: a bucket's count at most, in a run file: an int64, with room to merge
+MAX_COUNT = 2**62
+
 #: a float64 keeps 52 bits of fraction; a bucket within its binade is the top log2(SUB_BUCKETS) of them
 _FRACTION_BITS = 52
 _SUB_BITS = SUB_BUCKETS.bit_length() - 1
@@ -197,9 +203,13 @@ class LatencyHistogram:
     def from_record(cls, record: dict) -> LatencyHistogram:
         """The histogram `to_record` wrote (ValueError when `record` is not one)."""
         zeros, first, counts = record["zeros"], record["first"], record["counts"]
-        whole = (type(zeros) is int and zeros >= 0, type(first) is int, isinstance(counts, list))
-        if not all(whole) or not all(type(count) is int and count >= 0 for count in counts):
-            raise ValueError("not a latency histogram: zeros, first and counts must be whole numbers, counts >= 0")
+        whole = (type(zeros) is int and 0 <= zeros <= MAX_COUNT, type(first) is int, isinstance(counts, list))
+        if not all(whole) or not all(type(count) is int and 0 <= count <= MAX_COUNT for count in counts):
+            raise ValueError(
+                "not a latency histogram: zeros, first and counts must be whole numbers, counts from 0 to 2**62"
+            )
+        if not FIRST_INDEX <= first <= first + len(counts) <= END_INDEX:
+            raise ValueError("not a latency histogram: its buckets lie beyond those of any float64")
         histogram = cls()
         histogram.zeros, histogram.first, histogram.counts = zeros, first, np.array(counts, dtype=np.int64)
         return histogram

@@ -25,6 +25,10 @@ class Poisson:
         if not self.rate > 0:
             raise ValueError(f"rate must be > 0 requests per second, got {self.rate!r}")
 
+    @property
+    def mean_rate(self) -> float:
+        return float(self.rate)
+
     def gaps(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` inter-arrival times in seconds."""
         return rng.exponential(1.0 / self.rate, n)
@@ -64,37 +68,59 @@ class OnOff:
         if not (self.on_rate > 0 and self.off_rate >= 0 and self.mean_on > 0 and self.mean_off > 0):
             raise ValueError("OnOff needs on_rate > 0, off_rate >= 0, mean_on > 0 and mean_off > 0")
 
+    @property
+    def mean_rate(self) -> float:
+        return (self.on_rate * self.mean_on + self.off_rate * self.mean_off) / (self.mean_on + self.mean_off)
+
     def stream(self, rng: np.random.Generator) -> _OnOffStream:
         return _OnOffStream(self, rng)
 
 
 class _OnOffStream:
+    """One realisation of an on/off process, drawn as it is taken.
+
+    Within a phase the arrivals are a Poisson process: exponential gaps from
+    the last arrival (or the phase's start) until the phase ends, where the
+    gap that crosses the end is dropped (the process is memoryless) and the
+    next phase starts.  Gaps are drawn a phase's expected arrivals at a time,
+    and never more than the batch still needs: memory follows the batch, not
+    the phase, however long the phases are (a phase of a day at 20,000
+    requests a second is 1.7 billion arrivals, drawn as they are taken).
+    """
+
     def __init__(self, process: OnOff, rng: np.random.Generator):
         self.process, self.rng = process, rng
         self.on = bool(rng.random() < process.mean_on / (process.mean_on + process.mean_off))
-        self.phase_start = 0.0
-        self.buffer = np.empty(0)
+        self.clock = 0.0  # the last arrival, or the current phase's start
+        self.phase_end = self._length()
 
-    def _next_phase(self) -> np.ndarray:
-        """Arrivals of the current phase (a Poisson count placed uniformly), then switch phase."""
-        process, rng = self.process, self.rng
-        length = rng.exponential(process.mean_on if self.on else process.mean_off)
-        rate = process.on_rate if self.on else process.off_rate
-        count = rng.poisson(rate * length) if rate > 0 else 0
-        times = self.phase_start + np.sort(rng.random(count)) * length
-        self.phase_start += length
+    def _length(self) -> float:
+        return float(self.rng.exponential(self.process.mean_on if self.on else self.process.mean_off))
+
+    def _next_phase(self) -> None:
+        self.clock = self.phase_end
         self.on = not self.on
-        return times
+        self.phase_end = self.clock + self._length()
 
     def take(self, n: int) -> np.ndarray:
-        parts, have = [self.buffer], len(self.buffer)
+        process, rng = self.process, self.rng
+        parts, have = [], 0
         while have < n:
-            phase = self._next_phase()
-            parts.append(phase)
-            have += len(phase)
-        times = np.concatenate(parts)
-        self.buffer = times[n:]
-        return times[:n]
+            rate = process.on_rate if self.on else process.off_rate
+            if rate <= 0:
+                self._next_phase()
+                continue
+            expected = rate * (self.phase_end - self.clock)
+            want = min(n - have, int(min(expected, n)) + 16)
+            times = self.clock + np.cumsum(rng.exponential(1.0 / rate, want))
+            inside = int(np.searchsorted(times, self.phase_end))
+            parts.append(times[:inside])
+            have += inside
+            if inside < want:  # a gap crossed the phase's end
+                self._next_phase()
+            else:
+                self.clock = float(times[-1])
+        return np.concatenate(parts) if parts else np.empty(0)
 
 
 @dataclass(frozen=True)
@@ -113,6 +139,10 @@ class Diurnal:
     def __post_init__(self) -> None:
         if not (self.rate > 0 and 0 <= self.amplitude < 1 and self.period > 0):
             raise ValueError("Diurnal needs rate > 0, 0 <= amplitude < 1 and period > 0")
+
+    @property
+    def mean_rate(self) -> float:
+        return float(self.rate)
 
     def rate_at(self, t: ArrayLike) -> np.ndarray:
         return self.rate * (1.0 + self.amplitude * np.cos(2.0 * math.pi * (np.asarray(t) - self.peak) / self.period))

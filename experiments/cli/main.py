@@ -17,6 +17,7 @@ naming what was wrong; never a traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from importlib import metadata
@@ -34,6 +35,9 @@ from experiments.output.domains import ResultError
 from experiments.output.outdir import OutputError
 from policies import PolicyError
 from workloads.traces import TraceError
+
+#: a command-line word read as a value even though it starts with "-": "-5", "-5:100", "-.5", "-1e9"
+NUMBER_LIKE = re.compile(r"^-\.?[0-9]")
 
 #: errors that are the user's to fix: reported in one line, exit status 2
 USER_ERRORS = (ConfigError, PolicyError, ExecutorError, OutputError, ResultError, TraceError, FileNotFoundError)
@@ -69,7 +73,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     argparse prints the whole usage before its message; the message names
     the flag and what it wants, and `kvsim COMMAND -h` shows the usage.
+
+    A word that starts with "-" and a digit (or ".digit") is a value, never a
+    flag: argparse takes only plain negative numbers for values, so
+    `--range -5:100` would end in "expected one argument"; here it reaches
+    the flag's own check, which says what a range may be.  (No kvsim flag
+    looks like a number.)
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NUMBER_LIKE
 
     def error(self, message):
         command = self.prog.removeprefix("kvsim").strip()

@@ -16,13 +16,18 @@ def directory(text: str) -> Path:
     return Path(text)
 
 
-def positive_int(text: str) -> int:
+#: --workers at most: processes are started as runs need them, but each holds a simulation in memory
+MAX_WORKERS = 1024
+
+
+def worker_count(text: str) -> int:
+    """--workers: local processes, from 1 to MAX_WORKERS."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+        value = None
+    if value is None or not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_WORKERS}; got {text!r}")
     return value
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from experiments import configs as shipped
-from experiments.cli.options import positive_int
+from experiments.cli.options import worker_count
 from experiments.execute.executors import default_workers, is_terminal
 from experiments.plan.settings import SCHEMA, TARGETS, VARIED
 
@@ -55,7 +55,7 @@ def add_plan_command(commands) -> None:
     )
     parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: results/<name>/plan/)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, default=None, help="local processes (default: all cores)")
+    where.add_argument("--workers", type=worker_count, default=None, help="local processes (default: all cores)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on a Dask scheduler's workers")
     parser.add_argument("--force", action="store_true", help="replace the results of a different experiment in --out")
     parser.set_defaults(handler=command_plan)
@@ -79,9 +79,15 @@ def command_plan(args) -> int:
     asked = settings(experiment.plan, {key: getattr(args, key) for key in _KEYS})
     if args.scheduler:
         logging.getLogger("distributed").setLevel(logging.CRITICAL)  # errors are reported in one line
-    if experiment.grid or experiment.zipped:
-        keys = ", ".join(experiment.swept_keys)
-        print(f"kvsim plan: the config's [sweep] ({keys}) is set aside: the plan varies {asked.vary}", file=sys.stderr)
+
+    def settled() -> None:
+        """Once the question holds (a mistake in it is the only line on stderr): say what was set aside."""
+        if experiment.grid or experiment.zipped:
+            keys = ", ".join(experiment.swept_keys)
+            print(
+                f"kvsim plan: the config's [sweep] ({keys}) is set aside: the plan varies {asked.vary}", file=sys.stderr
+            )
+
     say = (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) if is_terminal() else None
     out = args.out or Path("results") / experiment.name / "plan"
     plan = make_plan(
@@ -92,6 +98,7 @@ def command_plan(args) -> int:
         scheduler=args.scheduler,
         force=args.force,
         say=say,
+        settled=settled,
     )
     print(plan.paragraph)
     print(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from experiments import configs as shipped
-from experiments.cli.options import add_import_option, directory, positive_int
+from experiments.cli.options import add_import_option, directory, worker_count
 from experiments.config import resolve
 from experiments.config.user_code import import_modules
 from experiments.execute.executors import default_workers
@@ -33,7 +33,7 @@ def add_run_command(commands) -> None:
     run_parser.add_argument("--out", type=directory, help="output directory (default: results/<name>/)")
     where = run_parser.add_mutually_exclusive_group()
     where.add_argument(
-        "--workers", type=positive_int, default=None, help="local processes to run points in (default: all cores)"
+        "--workers", type=worker_count, default=None, help="local processes to run points in (default: all cores)"
     )
     where.add_argument(
         "--scheduler",
@@ -91,6 +91,11 @@ def command_run(args) -> int:
             f"note: {len(outcome.short)} of {len(outcome.results)} runs measured fewer requests than run.requests "
             f"asks ({measured:,} of {asked:,} at the least): the trace ends first"
         )
+    for why, indices in experiment.engine_notes.items():
+        if not why.startswith("KVSIM_ENGINE"):  # asked for: no news
+            numbers = ", ".join(map(str, indices))
+            where = "every point" if len(indices) == len(experiment.sweep_points) else f"sweep point {numbers}"
+            print(f"note: {where} ran on the Python request loop (slower): {why}")
     if outcome.redone:
         print(
             f"{outcome.redone} run files in {out}/runs did not verify (another experiment's, another version of a "

@@ -45,6 +45,9 @@ def add_validate_command(commands) -> None:
         "--value-size", default=None, metavar="BYTES", help="every value this long (default: the trace's sizes)"
     )
     parser.add_argument(
+        "--growth-factor", default=None, metavar="F", help="memcached's -f: slab classes grow by this (default 1.25)"
+    )
+    parser.add_argument(
         "--seed", default=DEFAULT_SEED, help=f"seed of the model's random choices (default {DEFAULT_SEED})"
     )
     parser.add_argument("--out", type=Path, help="output directory (default results/validate-<server>-<trace>/)")
@@ -64,6 +67,7 @@ def command_validate(args) -> int:
         args.value_size,
         args.seed,
         args.out,
+        args.growth_factor,
     )
     trace = trace_file(args).open()
     server = server_for(options)

@@ -160,11 +160,12 @@ def scenario(config: Config) -> Scenario:
     )
 
 
-def request_loop(config: Config) -> str:
-    """The request loop `sim.run` gives this point: "compiled" or "python".
+def request_loop(config: Config) -> tuple[str, str]:
+    """The request loop `sim.run` gives this point, "compiled" or "python", and why not the compiled one.
 
     sim.engine.engine_choice, which reads the point's classes and words and
-    builds nothing.  The manifest records what this says; every run file
-    records the loop that ran, and a test holds the two equal.
+    builds nothing; the reason is "" when the compiled loop runs it.  The
+    manifest records what this says; every run file records the loop that
+    ran, and a test holds the two equal.
     """
-    return sim.engine.engine_choice(scenario(config))[0]
+    return sim.engine.engine_choice(scenario(config))

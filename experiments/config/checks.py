@@ -25,9 +25,11 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
+from decimal import Decimal
 from typing import Any
 
 from policies import PolicyError, policy_class
+from policies.limits import MAX_CAPACITY, MAX_CAPACITY_TEXT
 
 
 class Invalid(ValueError):
@@ -76,6 +78,7 @@ def number(low: float | None = None, high: float | None = None, low_open: bool =
 
 
 def _range_text(low, high, low_open=False) -> str:
+    low, high = _bound_text(low), _bound_text(high)
     if low is not None and high is not None:
         return f" in {'(' if low_open else '['}{low}, {high}]"
     if low is not None:
@@ -83,6 +86,11 @@ def _range_text(low, high, low_open=False) -> str:
     if high is not None:
         return f" <= {high}"
     return ""
+
+
+def _bound_text(bound):
+    """A range's end as a message writes it: integers in full, other numbers short (1e+12)."""
+    return f"{bound:g}" if isinstance(bound, float) else bound
 
 
 def choice(*options: str) -> Callable:
@@ -137,15 +145,26 @@ def simple_name(value):
 simple_name.allowed = "a simple name: letters, digits, '_', '-', '.'"
 
 
+#: a seed at most (numpy's generators take any, but a seed is also a column and a file name),
+#: and seeds a config may list (each one a run of every sweep point)
+MAX_SEED, MAX_SEEDS = 2**63 - 1, 1000
+
+
 def seed_list(value):
+    what = f"a non-empty list of at most {MAX_SEEDS} integers from 0 to 2**63 - 1"
     if not isinstance(value, list) or not value:
-        raise Invalid(f"must be a non-empty list of integers >= 0, e.g. [1, 2, 3]; got {describe(value)}")
+        raise Invalid(f"must be {what}, e.g. [1, 2, 3]; got {describe(value)}")
+    if len(value) > MAX_SEEDS:
+        raise Invalid(f"must be {what}; got {len(value)} seeds")
     for seed in value:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise Invalid(f"must be a non-empty list of integers >= 0; got {describe(seed)} in it")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise Invalid(f"must be {what}; got {describe(seed)} in it")
     if len(set(value)) != len(value):
         raise Invalid(f"must not repeat a seed; got {value}")
     return tuple(value)
+
+
+seed_list.allowed = "list of integers from 0 to 2**63 - 1"
 
 
 def string_list(value):
@@ -169,14 +188,22 @@ _SIZE_PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$")
 
 
 def parse_bytes(value: str) -> int:
-    """'64MiB' -> 67108864.  Units: B, KB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB."""
-    match = _SIZE_PATTERN.match(value)
+    """'64MiB' -> 67108864.  Units: B, KB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB.
+
+    The number is read exactly (a decimal, not a float: "9007199254740993B" is
+    that many bytes) and a fraction of a byte is dropped; one of more than 40
+    digits stands for 10**41 bytes, beyond what any caller takes.
+    """
+    match = _SIZE_PATTERN.match(value) if isinstance(value, str) else None
     if not match or match.group(2).upper() not in _UNITS:
-        raise Invalid(f'must be a size such as "64MiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB); got {value!r}')
-    amount = float(match.group(1)) * _UNITS[match.group(2).upper()]
+        given = shown(value) if isinstance(value, str) else repr(value)
+        raise Invalid(f'must be a size such as "64MiB" (units B, KiB, MiB, GiB, TiB, KB, MB, GB, TB); got {given}')
+    if len(match.group(1)) > 40:  # beyond any size the callers take (and beyond what int() reads of a decimal)
+        return 10**41
+    amount = int(Decimal(match.group(1)) * _UNITS[match.group(2).upper()])
     if amount < 1:
         raise Invalid(f"must be at least 1 byte; got {value!r}")
-    return int(amount)
+    return amount
 
 
 @dataclass(frozen=True)
@@ -202,34 +229,65 @@ class Capacity:
 
 
 def capacity(value) -> Capacity:
-    """An integer counts objects; a string with a unit counts bytes."""
+    """An integer counts objects; a string with a unit counts bytes; either at most MAX_CAPACITY."""
     message = 'must be a positive integer (objects) or a size such as "64MiB" (bytes)'
     if isinstance(value, str):
         try:
             amount = parse_bytes(value)
         except Invalid as error:
             raise Invalid(f"{message}; {error}") from None
-        return Capacity(amount, True, value)
+        return _at_most_max(Capacity(amount, True, value))
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise Invalid(f"{message}; got {describe(value)}")
-    return Capacity.objects(value)
+    return _at_most_max(Capacity.objects(value))
 
 
-_OBJECTS = re.compile(r"^\s*[0-9]+\s*$")
+capacity.allowed = 'integer (objects) or size such as "64MiB" (bytes), from 1 to 2**50'
+
+
+def shown(text: str, most: int = 60) -> str:
+    """`text` quoted as a message shows it: whole up to `most` characters, else its start and its length."""
+    return repr(text) if len(text) <= most else f"{text[: most - 20]!r}... ({len(text):,} characters)"
+
+
+def _magnitude(amount: int) -> str:
+    """A whole number in three digits: 9.9e+18."""
+    return f"{amount:.3g}"
+
+
+def _at_most_max(checked: Capacity) -> Capacity:
+    """`checked`, or Invalid when it is beyond what a cache may hold (policies/limits.py)."""
+    if checked.amount > MAX_CAPACITY:
+        written = str(checked.written)
+        unit = "bytes" if checked.counts_bytes else "objects"
+        amount = f" ({_magnitude(checked.amount)} {unit})" if len(written) <= 40 else ""
+        raise Invalid(
+            f"a capacity may be at most {MAX_CAPACITY_TEXT}, so that the caches' sums stay exact; "
+            f"got {shown(written)}{amount}"
+        )
+    return checked
+
+
+_OBJECTS = re.compile(r"^\s*[-+]?[0-9]+\s*$")
 
 
 def capacity_text(text: str) -> Capacity:
     """A capacity as a command line or a plan's range writes it: "1000" objects, "64MiB" bytes."""
     text = text.strip()
     if _OBJECTS.match(text):
-        value = int(text)
+        value = int(text) if len(text) <= 40 else int(text[0] + "9" * 40)  # as long: as far beyond (and int() reads it)
         if value < 1:
-            raise Invalid(f"a capacity must be at least 1; got {text!r}")
-        return Capacity.objects(value)
+            raise Invalid(f"a capacity must be at least 1; got {shown(text)}")
+        if value > MAX_CAPACITY:
+            raise Invalid(
+                f"a capacity may be at most {MAX_CAPACITY_TEXT}, so that the caches' sums stay exact; got {shown(text)}"
+            )
+        return _at_most_max(Capacity(value, False, value))
     try:
-        return Capacity(parse_bytes(text), True, text)
+        amount = parse_bytes(text)
     except Invalid as error:
-        raise Invalid(f"{text!r} is neither a whole number of objects nor a size: {error}") from None
+        raise Invalid(f"{shown(text)} is neither a whole number of objects nor a size: {error}") from None
+    return _at_most_max(Capacity(amount, True, text))
 
 
 def written(value):

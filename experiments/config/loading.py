@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ from experiments.config.schema import (
 from experiments.config.sweep import SweepPoint, sweep_rows
 from policies import Policy, PolicyError, check_params, make_policy, policy_class
 from workloads.traces import TraceError
+
+#: sweep points a config may make, and runs (points x seeds)
+MAX_POINTS, MAX_RUNS = 10_000, 100_000
 
 
 class ConfigError(ValueError):
@@ -87,9 +91,18 @@ class Experiment:
             found.setdefault(point.config.cluster.policy, point.engine)
         return found
 
+    @property
+    def engine_notes(self) -> dict[str, list[int]]:
+        """Why the Python loop runs some points -> those points' indices, in sweep order."""
+        found: dict[str, list[int]] = {}
+        for point in self.sweep_points:
+            if point.engine_note:
+                found.setdefault(point.engine_note, []).append(point.index)
+        return found
+
     def without_sweep(self) -> Experiment:
         """The base config alone (as `kvsim plan` takes it): its sweep set aside, its one point unchecked."""
-        return dataclasses.replace(self, grid={}, zipped={}, sweep_points=(SweepPoint(0, {}, self.config, ""),))
+        return dataclasses.replace(self, grid={}, zipped={}, sweep_points=(SweepPoint(0, {}, self.config, "", ""),))
 
 
 def resolve(config_or_path, overrides: dict | None = None) -> Experiment:
@@ -153,7 +166,7 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot read ({error})") from None
     try:
         return tomllib.loads(text_content)
-    except tomllib.TOMLDecodeError as error:
+    except ValueError as error:  # TOMLDecodeError, and an integer of more than 4300 digits
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
 
 
@@ -226,12 +239,18 @@ def from_dict(data: dict, source: str = "<dict>", default_name: str = "experimen
                 )
             sections[section][key] = _checked(dotted, value)
     config = Config(**{section: SECTION_TYPES[section](**values) for section, values in sections.items()})
+    runs = len(sweep_rows(grid, zipped)) * len(config.run.seeds)
+    if runs > MAX_RUNS:
+        raise ConfigError(
+            f"run.seeds: {len(config.run.seeds)} seeds of {runs // len(config.run.seeds):,} sweep points make "
+            f"{runs:,} runs; at most {MAX_RUNS:,}: fewer seeds or points"
+        )
     # Every point of the sweep must be valid as a whole, not only key by key.
     sweep_points = []
     for index, values in enumerate(sweep_rows(grid, zipped)):
         as_written = {key: written(value) for key, value in values.items()}
         point = config.replace(values)
-        sweep_points.append(SweepPoint(index, as_written, point, check_point(point, as_written)))
+        sweep_points.append(SweepPoint(index, as_written, point, *check_point(point, as_written)))
     return Experiment(
         name=name,
         config=config,
@@ -286,6 +305,12 @@ def _checked_sweep(body) -> tuple[dict, dict]:
     both = set(grid) & set(zipped)
     if both:
         raise ConfigError(f"sweep: {sorted(both)[0]!r} is both in the grid and in sweep.zip; use one")
+    points = math.prod(len(values) for values in grid.values()) * (len(next(iter(zipped.values()))) if zipped else 1)
+    if points > MAX_POINTS:
+        raise ConfigError(
+            f"sweep: {points:,} points (the grid's lists multiplied, times sweep.zip's length); at most "
+            f"{MAX_POINTS:,} (each is checked, run and drawn): sweep fewer values"
+        )
     return grid, zipped
 
 
@@ -310,12 +335,13 @@ def _checked_sweep_list(where: str, dotted: str, values) -> list:
     return checked
 
 
-def check_point(config: Config, values: dict) -> str:
+def check_point(config: Config, values: dict) -> tuple[str, str]:
     """Checks that span keys: the policy's parameters, node indices, class names, ...
 
     `values`: the swept values (as written) that make this point, for the
-    messages.  Returns the request loop the point's policy will run in, found
-    from the policy built here, once, to check its parameters.
+    messages.  Returns the request loop the point will run in and, if that
+    is the Python loop, why (build.request_loop); the policy is built here
+    once, to check its parameters.
     """
     where = (
         "" if not values else " (at sweep point " + ", ".join(f"{k} = {describe(v)}" for k, v in values.items()) + ")"

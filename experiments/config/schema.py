@@ -52,7 +52,9 @@ from experiments.config.checks import (
 )
 from sim.vocabulary import CHOICES  # the cluster's words (write policies, balancers, ...)
 from workloads import Constant, Exponential, Lognormal, Pareto, UniformRange
+from workloads.stream import MAX_OBJECT_BYTES, SCAN_CLASS
 from workloads.traces import DISORDER
+from workloads.traces import FORMATS as TRACE_FORMATS
 
 
 @dataclass(frozen=True)
@@ -81,26 +83,61 @@ def keys_of(section: type) -> dict[str, Key]:
     return {item.name: item.metadata["key"] for item in fields(section)}
 
 
+#: upper bounds of the numeric keys.  Each key takes what the simulator holds exactly and
+#: in sane time and memory; what several keys multiply together (phases, births, rows of a
+#: time series, queue slots) is bounded as a whole by experiments/config/limits.py.
+#: seconds: any simulated span is an instant beside this (31,700 years)
+MAX_SECONDS = 1e12
+#: milliseconds any single latency or timeout may take (a day)
+MAX_MILLISECONDS = 86_400_000.0
+#: requests (or new keys) a second: beyond it arrival gaps fall below float64's resolution
+#: of simulated time within seconds
+MAX_RATE = 1e12
+#: requests a run may measure (warm-up included): counters and request indices stay 32-bit
+MAX_REQUESTS = 2**31
+#: keys a catalogue, a scan or a class may hold: a key class's ids are 40 bits (workloads/stream.py)
+MAX_KEYS = 2**40
+#: a Zipf exponent beyond this puts every request on the first key (2**-100 is below any ratio shown)
+MAX_ALPHA = 100.0
+#: a lognormal's sigma beyond this has no finite tail in float64; a Pareto shape beyond this is a constant
+MAX_SIGMA, MAX_SHAPE = 100.0, 1e6
+#: key classes a workload may have: class ids 62 and 63 mark scans and one-hit wonders
+MAX_CLASSES = SCAN_CLASS
+#: cache nodes a cluster may have
+MAX_NODES = 4096
+#: a class's share of the requests, relative to the others'
+MAX_SHARE = 1e9
+#: bounded loads' epsilon: beyond this no node is ever over its bound
+MAX_EPSILON = 1e6
+#: a diurnal period's shortest: the cycle's phase at any simulated time stays a finite number
+MIN_PERIOD_S = 1e-6
+
 _positive = number(0, low_open=True)
 _non_negative = number(0)
+_seconds = number(0, MAX_SECONDS)
+_positive_seconds = number(0, MAX_SECONDS, low_open=True)
+_milliseconds = number(0, MAX_MILLISECONDS)
+_positive_milliseconds = number(0, MAX_MILLISECONDS, low_open=True)
+_sigma = number(0, MAX_SIGMA)
+_object_bytes = number(0, MAX_OBJECT_BYTES, low_open=True)
 
 #: each family: dist name -> (the Distribution it builds, its parameters and their checks,
 #: in the constructor's order)
 SIZE_FORMS = {
-    "constant": (Constant, {"bytes": integer(1)}),
-    "lognormal": (Lognormal, {"median": _positive, "sigma": _non_negative}),
-    "pareto": (Pareto, {"min": _positive, "shape": _positive}),
+    "constant": (Constant, {"bytes": integer(1, MAX_OBJECT_BYTES)}),
+    "lognormal": (Lognormal, {"median": _object_bytes, "sigma": _sigma}),
+    "pareto": (Pareto, {"min": _object_bytes, "shape": number(0, MAX_SHAPE, low_open=True)}),
 }
 LATENCY_FORMS = {
-    "constant": (Constant, {"ms": _non_negative}),
-    "exponential": (Exponential, {"mean_ms": _positive}),
-    "lognormal": (Lognormal, {"median_ms": _positive, "sigma": _non_negative}),
+    "constant": (Constant, {"ms": _milliseconds}),
+    "exponential": (Exponential, {"mean_ms": _positive_milliseconds}),
+    "lognormal": (Lognormal, {"median_ms": _positive_milliseconds, "sigma": _sigma}),
 }
 TTL_FORMS = {
-    "constant": (Constant, {"s": _non_negative}),
-    "exponential": (Exponential, {"mean_s": _positive}),
-    "lognormal": (Lognormal, {"median_s": _positive, "sigma": _non_negative}),
-    "uniform": (UniformRange, {"low_s": _non_negative, "high_s": _positive}),
+    "constant": (Constant, {"s": _seconds}),
+    "exponential": (Exponential, {"mean_s": _positive_seconds}),
+    "lognormal": (Lognormal, {"median_s": _positive_seconds, "sigma": _sigma}),
+    "uniform": (UniformRange, {"low_s": _seconds, "high_s": _positive_seconds}),
 }
 
 
@@ -125,8 +162,12 @@ def arrival_process(value):
     if not isinstance(value, dict) or value.get("process") not in ("onoff", "diurnal"):
         raise Invalid(f"must be {forms}; got {describe(value)}")
     fields = {
-        "onoff": {"mean_on_s": _positive, "mean_off_s": _positive, "off_ratio": number(0, 1)},
-        "diurnal": {"amplitude": number(0, 0.99), "period_s": _positive, "peak_s": _non_negative},
+        "onoff": {"mean_on_s": _positive_seconds, "mean_off_s": _positive_seconds, "off_ratio": number(0, 1)},
+        "diurnal": {
+            "amplitude": number(0, 0.99),
+            "period_s": number(MIN_PERIOD_S, MAX_SECONDS),
+            "peak_s": _seconds,
+        },
     }[value["process"]]
     return tagged_table(value, "process", fields)
 
@@ -136,16 +177,17 @@ def interval(value):
     if value == "auto":
         return value
     try:
-        return _positive(value)
+        return _positive_seconds(value)
     except Invalid:
-        raise Invalid(f'must be "auto" or a number > 0 (seconds); got {describe(value)}') from None
+        raise Invalid(f'must be "auto" or a number of seconds in (0, {MAX_SECONDS:g}]; got {describe(value)}') from None
 
 
-interval.allowed = '"auto" or number > 0'
+interval.allowed = f'"auto" or number in (0, {MAX_SECONDS:g}]'
 
 
-def table_list(entry: type, required: tuple = ()) -> Callable:
-    """A check for a list of tables ([[section.key]] in TOML), each an `entry` (a dataclass of keys)."""
+def table_list(entry: type, required: tuple = (), most: int | None = None, why: str = "") -> Callable:
+    """A check for a list of tables ([[section.key]] in TOML), each an `entry` (a dataclass of keys),
+    at most `most` of them (`why` says why)."""
     entry_keys = keys_of(entry)
 
     def check(value):
@@ -153,6 +195,8 @@ def table_list(entry: type, required: tuple = ()) -> Callable:
             raise Invalid(
                 f"must be a list of tables ([[...]] in TOML) with keys {', '.join(entry_keys)}; got {describe(value)}"
             )
+        if most is not None and len(value) > most:
+            raise Invalid(f"at most {most} tables ({why}); got {len(value)}")
         checked = []
         for index, item in enumerate(value):
             for name in item:
@@ -180,33 +224,35 @@ class KeyClassTable:
     """One of [[workload.classes]]: a class of keys with its own popularity, sizes, writes and drift."""
 
     name: str = key("default", text, "the class's name (for updates.classes and results)")
-    share: float = key(1.0, number(0, low_open=True), "relative share of requests (normalized over classes)")
-    keys: int = key(100_000, integer(1, 2**40), "catalogue size of the class")
+    share: float = key(1.0, number(0, MAX_SHARE, low_open=True), "relative share of requests (normalized over classes)")
+    keys: int = key(100_000, integer(1, MAX_KEYS), "catalogue size of the class")
     popularity: str = key("zipf", choice("zipf", "uniform"), "popularity law")
-    alpha: float = key(0.9, number(0), "Zipf exponent")
+    alpha: float = key(0.9, number(0, MAX_ALPHA), "Zipf exponent")
     object_size: int | float | dict = key(1, size_value, "bytes per object, as workload.object_size")
     write_fraction: float = key(0.0, number(0, 1), "fraction of the class's requests that are writes")
-    rotate_every_s: float = key(0.0, number(0), "seconds between hot-set rotations (0: static)")
-    rotate_by: int = key(0, integer(0), "ranks the hot set moves at each rotation")
-    new_keys_per_s: float = key(0.0, number(0), "new keys born per second, most popular when born (0: none)")
-    ttl: float = key(-1, number(-1), "TTL in seconds for this class (-1: use cluster.ttl; 0: never expires)")
+    rotate_every_s: float = key(0.0, _seconds, "seconds between hot-set rotations (0: static)")
+    rotate_by: int = key(0, integer(0, MAX_KEYS), "ranks the hot set moves at each rotation")
+    new_keys_per_s: float = key(0.0, number(0, MAX_RATE), "new keys born per second, most popular when born (0: none)")
+    ttl: float = key(
+        -1, number(-1, MAX_SECONDS), "TTL in seconds for this class (-1: use cluster.ttl; 0: never expires)"
+    )
 
 
 @dataclass(frozen=True)
 class FailureTable:
     """One of [[cluster.failures]]: a node down for a while, back cold."""
 
-    node: int = key(0, integer(0), "node index, 0 .. nodes-1")
-    down_at: float = key(0.0, number(0), "seconds of simulated time when it fails")
-    up_at: float = key(float("inf"), number(0), "seconds when it comes back, cold (default: never)")
+    node: int = key(0, integer(0, MAX_NODES - 1), "node index, 0 .. nodes-1")
+    down_at: float = key(0.0, _seconds, "seconds of simulated time when it fails")
+    up_at: float = key(float("inf"), _seconds, "seconds when it comes back, cold (default: never)")
 
 
 @dataclass(frozen=True)
 class RunSection:
     """[run]: how much to simulate, and how often."""
 
-    requests: int = key(200_000, integer(1), "measured requests per run")
-    warmup: int = key(50_000, integer(0), "requests simulated before measuring (not counted)")
+    requests: int = key(200_000, integer(1, MAX_REQUESTS), "measured requests per run")
+    warmup: int = key(50_000, integer(0, MAX_REQUESTS), "requests simulated before measuring (not counted)")
     seeds: tuple[int, ...] = key(
         [1, 2, 3], seed_list, "one run per seed and sweep point; same seed, same request stream"
     )
@@ -216,7 +262,7 @@ class RunSection:
         'seconds per row of timeseries.csv; "auto": about 50 rows over the measured span, each a power of two '
         "of seconds",
     )
-    timeout_ms: float = key(0.0, number(0), "a client gives up after this long and counts a timeout (0: never)")
+    timeout_ms: float = key(0.0, _milliseconds, "a client gives up after this long and counts a timeout (0: never)")
     imports: tuple[str, ...] = key(
         [],
         string_list,
@@ -229,10 +275,10 @@ class RunSection:
 class WorkloadSection:
     """[workload]: the requests, synthetic or from a trace."""
 
-    keys: int = key(100_000, integer(1, 2**40), "catalogue size: keys are 0 .. keys-1")
+    keys: int = key(100_000, integer(1, MAX_KEYS), "catalogue size: keys are 0 .. keys-1")
     popularity: str = key("zipf", choice("zipf", "uniform"), "key popularity law")
-    alpha: float = key(0.9, number(0), "Zipf exponent, any value >= 0 (0 is uniform)")
-    rate: float = key(20_000, number(0, low_open=True), "mean requests per second")
+    alpha: float = key(0.9, number(0, MAX_ALPHA), "Zipf exponent (0 is uniform)")
+    rate: float = key(20_000, number(0, MAX_RATE, low_open=True), "mean requests per second")
     arrivals: str | dict = key(
         "poisson",
         arrival_process,
@@ -247,13 +293,13 @@ class WorkloadSection:
     write_fraction: float = key(
         0.0, number(0, 1), "fraction of requests that are writes (to the backend; see cluster.write_policy)"
     )
-    rotate_every_s: float = key(0.0, number(0), "popularity drift: seconds between hot-set rotations (0: static)")
-    rotate_by: int = key(0, integer(0), "ranks the hot set moves at each rotation")
+    rotate_every_s: float = key(0.0, _seconds, "popularity drift: seconds between hot-set rotations (0: static)")
+    rotate_by: int = key(0, integer(0, MAX_KEYS), "ranks the hot set moves at each rotation")
     new_keys_per_s: float = key(
-        0.0, number(0), "new keys born per second, the most popular when born; the oldest retire"
+        0.0, number(0, MAX_RATE), "new keys born per second, the most popular when born; the oldest retire"
     )
     scan_fraction: float = key(0.0, number(0, 1), "fraction of requests that are sequential scans over scan_keys keys")
-    scan_keys: int = key(0, integer(0), "keys a scan cycles through (outside the catalogue)")
+    scan_keys: int = key(0, integer(0, MAX_KEYS), "keys a scan cycles through (outside the catalogue)")
     one_hit_fraction: float = key(0.0, number(0, 1), "fraction of requests for keys requested exactly once")
     trace: str = key(
         "",
@@ -263,8 +309,9 @@ class WorkloadSection:
     )
     trace_format: str = key(
         "auto",
-        choice("auto", "csv", "txt", "oraclegeneral"),
-        'the trace\'s format; "auto" goes by its extension (.csv, .txt, .bin)',
+        choice("auto", *TRACE_FORMATS),
+        'the trace\'s format; "auto" goes by its name (.csv, .txt, .bin, and the known names of Twitter, '
+        "CacheLib, MSR Cambridge and ARC traces), compressed or not",
     )
     trace_time_unit: str = key("s", choice("s", "ms", "us", "ns"), "unit of the trace's timestamps")
     trace_arrivals: str = key(
@@ -281,7 +328,7 @@ class WorkloadSection:
     trace_key_column: str = key("", text_or_empty, "CSV traces: the column holding the key (empty: detect)")
     classes: tuple[KeyClassTable, ...] = key(
         [],
-        table_list(KeyClassTable, required=("name",)),
+        table_list(KeyClassTable, required=("name",), most=MAX_CLASSES, why="a key's top bits name its class"),
         "several key classes in one stream ([[workload.classes]]); replaces keys, popularity, "
         "alpha, object_size, write_fraction and the drift keys above",
     )
@@ -291,7 +338,7 @@ class WorkloadSection:
 class ClusterSection:
     """[cluster]: the cache nodes, their policy and capacity, and how requests find them."""
 
-    nodes: int = key(4, integer(1, 4096), "cache nodes")
+    nodes: int = key(4, integer(1, MAX_NODES), "cache nodes")
     capacity: Capacity = key(
         2_500, capacity, 'per node: an integer counts objects; a size such as "64MiB" counts bytes'
     )
@@ -304,8 +351,10 @@ class ClusterSection:
         "power of two choices (p2c), consistent hashing with bounded loads",
     )
     vnodes: int = key(160, integer(1, 10_000), "virtual nodes per node on the consistent-hash ring")
-    bound_epsilon: float = key(0.25, number(0), "bounded loads: no node takes more than (1 + epsilon) x the mean load")
-    replicas: int = key(1, integer(1), "copies of each key; reads go to one, fills and invalidations to all")
+    bound_epsilon: float = key(
+        0.25, number(0, MAX_EPSILON), "bounded loads: no node takes more than (1 + epsilon) x the mean load"
+    )
+    replicas: int = key(1, integer(1, MAX_NODES), "copies of each key; reads go to one, fills and invalidations to all")
     ttl: float | dict = key(
         0,
         ttl_value,
@@ -342,8 +391,8 @@ class ClusterSection:
         table_list(FailureTable, required=("node", "down_at")),
         "scheduled outages ([[cluster.failures]] node, down_at, up_at in seconds); a node comes back cold",
     )
-    mtbf_s: float = key(0.0, number(0), "random failures: mean seconds between a node's failures (0: none)")
-    mttr_s: float = key(60.0, number(0, low_open=True), "random failures: mean seconds to repair")
+    mtbf_s: float = key(0.0, _seconds, "random failures: mean seconds between a node's failures (0: none)")
+    mttr_s: float = key(60.0, _positive_seconds, "random failures: mean seconds to repair")
 
 
 @dataclass(frozen=True)
@@ -380,7 +429,7 @@ class UpdatesSection:
 
     every_s: float = key(
         0.0,
-        number(0),
+        _seconds,
         "seconds between bulk updates that change values at once, as when a recommender model is retrained (0: none)",
     )
     classes: tuple[KeyClassTable, ...] = key(

@@ -47,13 +47,15 @@ class SweepPoint:
     """A point of the sweep, checked as a whole when the config was loaded.
 
     engine: the request loop that will run it, "compiled" or "python", found
-    when its policy was built to check its parameters.
+    when the point was checked; engine_note: why the Python loop runs it
+    ("" when the compiled loop does), as sim.engine.engine_choice says.
     """
 
     index: int  # position in the sweep
     values: dict  # dotted key -> value as written, for the swept keys
     config: Config
     engine: str
+    engine_note: str = ""
 
 
 @dataclass(frozen=True)

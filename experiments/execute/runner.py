@@ -58,6 +58,7 @@ def manifest(experiment: Experiment) -> dict:
         "versions": versions(),
         "engine": next(iter(by_policy.values())) if len(set(by_policy.values())) == 1 else "mixed",
         "engines": by_policy,
+        "engine_notes": experiment.engine_notes,
     }
 
 

@@ -114,7 +114,7 @@ def read_manifest(path: Path, marker: str, kind: type) -> dict | None:
         return None
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError):  # not JSON, or an integer of more than 4300 digits
         return {}
     return manifest if isinstance(manifest, dict) and isinstance(manifest.get(marker), kind) else {}
 

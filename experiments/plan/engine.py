@@ -32,9 +32,11 @@ from experiments.execute.executors import open_executor
 from experiments.output.outdir import atomic_write, claim
 from experiments.plan.estimate import Estimate, Sample, estimate, sample
 from experiments.plan.judge import HEALTHY, Prober, Verdict, failure_config, more_seeds
-from experiments.plan.memory import Memory, memory, overhead_of
+from experiments.plan.memory import Memory, ServerModel, memory, overhead_of, server_model
 from experiments.plan.search import Axis, Found, smallest_met
 from experiments.plan.settings import Settings
+from policies import policy_class
+from policies.limits import MAX_CAPACITY
 
 #: the plan's own files in DIR, besides those of the runs
 PLAN_FILES = ("plan.json", "plan.csv", "plan.png", "plan.svg")
@@ -57,6 +59,7 @@ class Question:
     high: int
     counts_bytes: bool  # whether capacities count bytes (the varied one, or the config's when nodes vary)
     sample: Sample
+    server: ServerModel | None = None  # the server whose memory the policy counts, with a byte capacity
 
     @property
     def vary(self) -> str:
@@ -92,13 +95,15 @@ class Question:
         )
 
     def memory(self, value: int) -> Memory:
+        overhead = self.server.kind if self.server else self.settings.entry_overhead
         return memory(
             self.nodes_at(value),
             self.capacity_at(value),
             self.counts_bytes,
             self.sample.mean_object_size,
-            overhead_of(self.settings.entry_overhead, self.sample.mean_object_size),
+            overhead_of(overhead, self.sample.mean_object_size),
             self.config.cluster.replicas,
+            self.server,
         )
 
 
@@ -112,26 +117,44 @@ def question(experiment: Experiment, settings: Settings) -> Question:
     if settings.survive and not settings.varies_nodes and cluster.nodes < 2:
         raise ConfigError("plan.survive = 1: a cluster of one node cannot lose one; set cluster.nodes >= 2")
     found = sample(config, experiment.seeds[0])
+    server = server_model(cluster.policy, cluster.policy_params, found.size_values) if counts_bytes else None
     low, high = settings.low, settings.high
     if low is None:
-        low, high = default_range(config, settings, found, counts_bytes)
+        low, high = default_range(config, settings, found, counts_bytes, server)
     if settings.survive and settings.varies_nodes and low < 2:
         raise ConfigError(f"plan.range: with survive = 1 a cluster needs at least 2 nodes; the range starts at {low}")
-    asked = Question(experiment.name, settings, config, low, high, counts_bytes, found)
+    asked = Question(experiment.name, settings, config, low, high, counts_bytes, found, server)
     for value in (low, high):
         point = asked.config_at(value, 0 if settings.survive else None)
-        check_point(point, {settings.vary: asked.written(value)})
+        try:
+            check_point(point, {})
+        except ConfigError as error:
+            given = "the range asked" if settings.low is not None else "the default range"
+            raise ConfigError(f"{given} reaches {settings.vary} = {asked.written(value)!r}, where {error}") from None
     return asked
 
 
-def default_range(config: Config, settings: Settings, found: Sample, counts_bytes: bool) -> tuple[int, int]:
-    """From one object per node (or the largest object's bytes) to the run's whole footprint; 1 to 64 nodes."""
+def default_range(
+    config: Config, settings: Settings, found: Sample, counts_bytes: bool, server: ServerModel | None = None
+) -> tuple[int, int]:
+    """From one object per node (or the largest object's bytes) to the run's whole footprint; 1 to 64 nodes.
+
+    A policy that models a server's memory starts where the server does
+    (Redis: its memory with no key and one entry; memcached: -m of 2 MiB),
+    and its footprint counts each entry as the server does.
+    """
     if settings.varies_nodes:
         low = 2 if settings.survive else 1
         return low, max(DEFAULT_MAX_NODES, 4 * config.cluster.nodes, low)
-    if counts_bytes:
+    if not counts_bytes:
+        return 1, max(found.distinct_keys, 2)
+    if server is None:
         return found.largest_object, max(found.distinct_bytes, found.largest_object + 1)
-    return 1, max(found.distinct_keys, 2)
+    cluster = config.cluster
+    least = policy_class(cluster.policy).least_capacity(True, **cluster.policy_params)
+    entries = found.distinct_bytes + found.distinct_keys * overhead_of(server.kind, found.mean_object_size).bytes
+    low = max(found.largest_object, least)
+    return low, min(max(least + entries + server.beyond, low + 1), MAX_CAPACITY)
 
 
 @dataclass
@@ -185,14 +208,20 @@ def make_plan(
     scheduler: str | None = None,
     force: bool = False,
     say: Callable[[str], None] | None = None,
+    settled: Callable[[], None] | None = None,
 ) -> Plan:
-    """Answer `settings` for `experiment` (its sweep set aside), writing DIR as the module docstring says."""
+    """Answer `settings` for `experiment` (its sweep set aside), writing DIR as the module docstring says.
+
+    `settled` is called once the question is known to hold, before anything is simulated.
+    """
     # The files' modules load pandas and matplotlib (and force its Agg backend): only now.
     from experiments.execute.runner import clear_outputs, prepare_out, write_tables
     from experiments.plan import report
 
     base = experiment.without_sweep()
     asked = question(base, settings)
+    if settled:
+        settled()
     guess = estimate(base.config, settings, asked.sample, asked.counts_bytes, asked.low, asked.high)
     with claim(Path(out)) as out:
         clear = prepare_out(out, base, force, repair=False)

@@ -75,6 +75,7 @@ class Sample:
     write_share: float
     measured_from: float  # seconds: the first measured request's arrival
     measured_seconds: float  # from it to the last request
+    size_values: tuple = ()  # the distinct object sizes (slab classes for memcached's memory)
 
 
 def stream(config: Config, seed: int):
@@ -112,6 +113,7 @@ def sample(config: Config, seed: int) -> Sample:
         write_share=writes / measured if measured else 0.0,
         measured_from=first_time,
         measured_seconds=max(last_time - first_time, 0.0),
+        size_values=tuple(np.unique(sizes).tolist()),
     )
 
 

@@ -102,10 +102,12 @@ def panel(ax, plan, name: str) -> None:
 
 
 def view(asked, values: list[int]) -> tuple[float, float]:
-    """The x range shown: the values tried, with a margin, within the plan's range."""
+    """The x range shown: the values tried, with a margin, within the plan's range (a range of
+    one value, LO = HI, is shown with the margin around it)."""
     if asked.settings.varies_nodes:
         return max(asked.low, min(values)) - 0.5, min(asked.high, max(values)) + 0.5
-    return max(asked.low, min(values) / MARGIN), min(asked.high, max(values) * MARGIN)
+    low, high = max(asked.low, min(values) / MARGIN), min(asked.high, max(values) * MARGIN)
+    return (low, high) if low < high else (low / MARGIN, high * MARGIN)
 
 
 def series(ax, verdicts, name: str, color, marker: str, label: str) -> None:

@@ -132,6 +132,8 @@ def memory_text(memory: Memory) -> str:
     )
     text = f"{format_bytes(memory.bytes_per_node)} each: {memory.objects_per_node:,.0f} objects of {mean} mean + "
     text += f"{memory.overhead.bytes} B per entry"
+    if memory.fixed_bytes:
+        text += f" + {format_bytes(memory.fixed_bytes)} {memory.fixed_label}"
     if memory.nodes > 1:
         text += f"; {format_bytes(memory.total_bytes)} in all"
     if memory.replicas > 1:

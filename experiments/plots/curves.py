@@ -29,7 +29,7 @@ from experiments.plots.labels import (
     spans_decades,
     tick_label,
 )
-from experiments.plots.style import colors, marker
+from experiments.plots.style import colors, marker, place_legends
 from experiments.plots.tables import Tables, config_at, series
 
 #: a marker's size as a fraction of a panel's height: lines closer than this lie on each other,
@@ -117,7 +117,7 @@ def curve_panel(ax, tables: Tables, x_key: str, metric: str, overlay: overlays.O
     set_x_axis(ax, x_key, tables.summary[x_key].tolist())
     scale.apply(ax, metric)
     if len(ax.get_legend_handles_labels()[0]) > 1:
-        ax.legend(loc=emptier_corner(scale, lines))
+        place_legends(ax.figure, {ax: emptier_corner(scale, lines)})
     return notes
 
 
@@ -205,7 +205,7 @@ def draw_overlay(ax, tables: Tables, overlay: overlays.Overlay, groups) -> list[
     grid = dense(numeric_axis(tables.summary[overlay.key].tolist()))
     predictions = []  # (series label, colour, predicted, steady state or None)
     for color, (label, values, _) in zip(colors(len(groups)), groups):
-        config = config_at(tables.config, values)
+        config = config_at(tables, values)
         predicted = overlay.curve(config, grid)
         if predicted is not None and np.isfinite(predicted).sum() > 1:  # a line, not a lone point
             steady = overlay.curve(config, grid, overlay.steady) if overlay.steady else None
@@ -237,7 +237,7 @@ def saturation_note(tables: Tables, overlay: overlays.Overlay, groups) -> list[s
     """A note naming the points where the predicted misses reach what the backend serves (overlays.saturation)."""
     found = {}  # swept value -> (misses/s, served/s)
     for _, values, rows in groups:
-        config = config_at(tables.config, values)
+        config = config_at(tables, values)
         for value in rows[overlay.key].tolist():
             point = overlay.at(config, value)
             predicted = overlay.predict(point)

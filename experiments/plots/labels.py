@@ -9,6 +9,7 @@ ten: `bytes_axis` puts its ticks at round binary sizes and names them so.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import matplotlib.ticker
 import numpy as np
@@ -60,23 +61,38 @@ def value_label(key: str, value) -> str:
     return str(value) if key == "cluster.policy" else f"{short(key)}={value}"
 
 
+#: a legend entry or tick label longer than this goes on several lines (a zip of many keys names them all)
+LABEL_WIDTH = 40
+
+
 def point_label(keys: list[str], values) -> str:
-    return ", ".join(value_label(k, v) for k, v in zip(keys, values))
+    """The swept values of a point as a legend entry, "ttl=0, alpha=0.9", on lines of at most LABEL_WIDTH."""
+    text = ", ".join(value_label(k, v) for k, v in zip(keys, values))
+    return textwrap.fill(text, width=LABEL_WIDTH, break_long_words=False, break_on_hyphens=False)
 
 
 def numeric_axis(values) -> np.ndarray | None:
-    """Positions for an axis of swept values, or None when they are not numbers."""
-    positions = []
+    """Positions for an axis of swept values, or None when they are not numbers of one kind.
+
+    Numbers stand where they are, sizes ("64MiB") at their bytes; numbers and
+    sizes together (a capacity in objects beside one in bytes), truth values,
+    words and tables of parameters have no common axis: they are categories.
+    """
+    positions, kinds = [], set()
     for value in values:
-        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
             positions.append(float(value))
+            kinds.add("number")
         elif isinstance(value, str):
             try:
                 positions.append(float(parse_bytes(value)))
             except Invalid:
                 return None
+            kinds.add("size")
         else:
             return None
+    if len(kinds) > 1 or not np.isfinite(positions).all():
+        return None
     return np.array(positions)
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from experiments.plots.frame import caption, figure
 from experiments.plots.labels import point_label
-from experiments.plots.style import LAYERED, colors, layered_widths
+from experiments.plots.style import LAYERED, colors, layered_widths, place_legends
 from experiments.plots.tables import Tables, series
 
 #: more curves than this in one latency CDF are a tangle
@@ -84,8 +84,8 @@ def latency_cdf(tables: Tables):
     for ax in (body, tail):
         ax.set_xscale("log")
         ax.set_xlabel("latency (ms)")
-    body.legend(loc="lower right")  # a CDF has risen by the right: its lower right is empty
-    tail.legend(loc="lower left")  # the tails fall to the lower right: that corner is empty
+    # A CDF has risen by the right: its lower right is empty; the tails fall to the lower right.
+    place_legends(fig, {body: "lower right", tail: "lower left"})
     per_run = latency.groupby(["seed", *keys], sort=False).size()
     points = f"{per_run.min()}" if per_run.min() == per_run.max() else f"{per_run.min()} to {per_run.max()}"
     caption(

@@ -13,9 +13,11 @@ bytes as `kvsim mrc` drew.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from experiments.config import ConfigError
@@ -51,7 +53,36 @@ def read_curve(out: Path) -> pd.DataFrame:
         raise ConfigError(f"{path}: not a miss-ratio curve; run `kvsim mrc` again to rewrite it") from None
     if not {"capacity", "miss_ratio"} <= set(table.columns) or table.empty:
         raise ConfigError(f"{path}: not a miss-ratio curve (columns capacity, miss_ratio); run `kvsim mrc` again")
-    return table
+    return checked_columns(table, path)
+
+
+def checked_columns(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The curve's columns as numbers in their domains, or ConfigError naming the first cell that is not.
+
+    `kvsim mrc` writes positive capacities, ascending, and ratios from 0 to 1;
+    a cell edited or damaged since (a word, an empty cell, nan, 1e300) would
+    otherwise reach the figure and end in a traceback there.
+    """
+    ratios = [name for name in ("miss_ratio", "byte_miss_ratio") if name in table.columns]
+    numbers = {name: pd.to_numeric(table[name], errors="coerce") for name in ("capacity", *ratios)}
+    for name, column in numbers.items():
+        low, high = (0.0, 1.0) if name in ratios else (0.0, math.inf)
+        bad = ~(column.between(low, high) & np.isfinite(column) & ((column > 0) | (name in ratios)))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            allowed = "a ratio from 0 to 1" if name in ratios else "a positive number"
+            raise ConfigError(
+                f"{path}: row {row + 2}: {name} = {_cell_text(table[name].iloc[row])} is not {allowed}; "
+                "run `kvsim mrc` again to rewrite it"
+            )
+    if not (np.diff(numbers["capacity"].to_numpy()) > 0).all():
+        raise ConfigError(f"{path}: the capacities are not ascending; run `kvsim mrc` again to rewrite it")
+    return table.assign(**numbers)
+
+
+def _cell_text(item) -> str:
+    """A cell as a message quotes it: text as written, a number as Python prints it (not np.float64(...))."""
+    return repr(item) if isinstance(item, str) else repr(item.item() if isinstance(item, np.generic) else item)
 
 
 def curve_figure(table: pd.DataFrame, about: dict):
@@ -82,9 +113,25 @@ def draw_curve(out: Path) -> list[Path]:
     """Draw DIR/mrc.png and mrc.svg from mrc.csv (and mrc.json); returns the files written."""
     out = Path(out)
     table = read_curve(out)
-    about = (read_manifest(out) or {}).get("about", {})
+    about = figure_about((read_manifest(out) or {}).get("about"))
     with plt.rc_context(STYLE):
         return save(curve_figure(table, about), out / FIGURE)
+
+
+def figure_about(about) -> dict:
+    """mrc.json's "about", the fields the figure reads kept only where they are what `kvsim mrc` writes.
+
+    A damaged field is left out and the figure says "?" (or "exact") there
+    instead: the curve itself comes from mrc.csv, checked by read_curve.
+    """
+    if not isinstance(about, dict):
+        return {}
+    kinds = {"trace": str, "policy": str, "method": str, "count_bytes": bool}
+    kept = {name: about[name] for name, kind in kinds.items() if isinstance(about.get(name), kind)}
+    rate = about.get("rate")
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate <= 1:
+        kept["rate"] = rate
+    return kept
 
 
 def refuse_another(out: Path, identity: dict, force: bool) -> None:

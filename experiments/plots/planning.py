@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from experiments.plots.labels import numeric_axis
 from sim.metrics import TIMESERIES
 
 #: swept key -> the figures that show it, in drawing order, and how many
@@ -14,6 +15,9 @@ FOR_KEY = {
     "cluster.nodes": (("node_scaling",), 3),
     "cluster.policy": (("policy_compare",), 2),
 }
+
+#: the keys of FOR_KEY whose figures are bars, a bar per value of any kind
+CATEGORICAL = ("cluster.policy",)
 
 #: a time series is worth a figure when a run spans at least this many intervals
 TIME_COURSE_INTERVALS = 5
@@ -45,9 +49,15 @@ def _figures_for(sweep: dict, at_least: bool) -> list[str]:
     return [
         name
         for key, (figures, enough) in FOR_KEY.items()
-        if key in sweep and (len(sweep[key]) >= enough or not at_least)
+        if key in sweep and (len(sweep[key]) >= enough or not at_least) and _drawable(key, sweep[key])
         for name in figures
     ]
+
+
+def _drawable(key: str, values: list) -> bool:
+    """Whether the key's own figures can show these values: a curve needs numbers of one kind on its axis
+    (a capacity sweep of 100 objects and "1KiB" has none, and gets bars of the generic figure instead)."""
+    return key in CATEGORICAL or numeric_axis(values) is not None
 
 
 def has_time_course(timeseries: pd.DataFrame | None) -> bool:

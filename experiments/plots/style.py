@@ -61,6 +61,36 @@ def layered_widths(count: int) -> list[float]:
     return [max(0.8, 2.6 - 0.5 * index) for index in range(count)]
 
 
+#: lines of legend entries that fit inside a panel; a longer legend goes beside the panels
+PANEL_LEGEND_LINES = 12
+#: a legend's entries are this many points high per line of text ("small" type, with spacing),
+#: and a character this many inches wide
+LEGEND_LINE_POINTS, LEGEND_CHARACTER_INCHES = 11.5, 0.07
+
+
+def place_legends(fig, corners: dict, **options) -> None:
+    """A legend in each panel of `corners` (axes -> location), as long as it fits there; else one beside the panels.
+
+    A point's label names every swept value, and a zip of several keys makes
+    entries of several lines: more than PANEL_LEGEND_LINES in all would hide
+    the panel (or collapse it), so the panels' common legend goes to their
+    right, and the figure grows by its width (and height, if it is taller).
+    """
+    first = next(iter(corners))
+    handles, labels = first.get_legend_handles_labels()
+    heights = [label.count("\n") + 1 for label in labels]
+    if sum(heights) <= PANEL_LEGEND_LINES:
+        for ax, location in corners.items():
+            ax.legend(loc=location, **options)
+        return
+    if fig.legends:  # another panel of the figure placed the common legend already
+        return
+    fig.legend(handles, labels, loc="outside right upper")
+    widest = max(len(line) for label in labels for line in label.split("\n"))
+    fig.set_figwidth(fig.get_figwidth() + widest * LEGEND_CHARACTER_INCHES + 0.8)
+    fig.set_figheight(max(fig.get_figheight(), sum(heights) * LEGEND_LINE_POINTS / 72 + 1.5))
+
+
 def save(figure, stem: Path) -> list[Path]:
     """Write `figure` as stem.png and stem.svg, atomically, without metadata that changes run to run."""
     paths = []

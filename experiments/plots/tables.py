@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.config import ConfigError
+from experiments.output.tables import cell
 from experiments.plots.labels import point_label
 from sim.metrics import TIMESERIES
 
@@ -80,15 +81,47 @@ def load(out: Path) -> Tables:
                     f"{out / (table + '.csv')}: {found[table]} {what} where the manifest's {runs} runs make "
                     f"{expected}: the file is incomplete; run the experiment again (same command) to rewrite it"
                 )
-    timeseries = out / "timeseries.csv"
-    return Tables(
-        name=name,
-        config=config,
-        sweep=sweep,
-        seeds=seeds,
-        timeseries=read_table(out, "timeseries") if timeseries.exists() else None,
-        **tables,
-    )
+    if (out / "timeseries.csv").exists():
+        tables["timeseries"] = read_table(out, "timeseries")
+    for frame in tables.values():
+        for key, values in sweep.items():
+            if key in frame.columns:
+                frame[key] = swept_column(frame[key], values)
+    return Tables(name=name, config=config, sweep=sweep, seeds=seeds, **tables)
+
+
+def swept_column(column: pd.Series, values: list) -> pd.Series:
+    """A swept key's column as the figures read it: each cell the value the manifest swept.
+
+    A table writes a swept value as its cell (output.tables.cell: a number,
+    a word, a table of parameters as "lognormal(median=4096, sigma=1.0)"), and
+    reading it back loses the kind of value where a sweep mixes them (100 and
+    "1KiB", 0 and a TTL distribution): pandas reads such a column as text.
+    Here each cell becomes the manifest's value again (a number stays a
+    number; a table of parameters stays its cell's text, the figures' label
+    for it), so that whatever a sweep may hold, its figures can place it:
+    on an axis when every value is a number of one kind, else as a category.
+    """
+    found = {_cell_identity(cell(value)): _figure_value(value) for value in values}
+    typed = [found.get(_cell_identity(item), item) for item in column.tolist()]
+    return pd.Series(typed, index=column.index, name=column.name)
+
+
+def _figure_value(value):
+    """A swept value as the figures hold it: a number or a word as it is, a table of parameters as its cell."""
+    return value if isinstance(value, (bool, int, float, str)) else cell(value)
+
+
+def _cell_identity(item) -> tuple:
+    """What a cell holds, whether written by kvsim or read back by pandas: 100, 100.0 and "100" are one number."""
+    if isinstance(item, (bool, np.bool_)):
+        return ("bool", bool(item))
+    if isinstance(item, (int, float, np.integer, np.floating)):
+        return ("number", float(item))
+    try:
+        return ("number", float(item))
+    except (TypeError, ValueError):
+        return ("text", str(item))
 
 
 def count_runs(frame: pd.DataFrame, swept: list[str]) -> int:
@@ -127,10 +160,12 @@ def series(frame: pd.DataFrame, swept: list[str], x_key: str | None) -> list[tup
     return found
 
 
-def config_at(config: dict, values: dict) -> dict:
-    """The base config with swept values (as read back from a table) set."""
-    point = {section: dict(body) for section, body in config.items()}
+def config_at(tables: Tables, values: dict) -> dict:
+    """The base config with swept values (as the figures hold them, see swept_column) set as the manifest has them."""
+    point = {section: dict(body) for section, body in tables.config.items()}
     for key, value in values.items():
         section, _, name = key.partition(".")
-        point[section][name] = value.item() if isinstance(value, np.generic) else value
+        identity = _cell_identity(value)
+        swept = [item for item in tables.sweep.get(key, []) if _cell_identity(cell(item)) == identity]
+        point[section][name] = swept[0] if swept else value.item() if isinstance(value, np.generic) else value
     return point

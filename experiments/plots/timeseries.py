@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from experiments.plots.frame import caption, figure
-from experiments.plots.style import LAYERED, PANEL, colors, layered_widths
+from experiments.plots.style import LAYERED, PANEL, colors, layered_widths, place_legends
 from experiments.plots.tables import Tables, series
 
 #: the time-series columns (of sim.metrics.TIMESERIES) drawn over time, a panel each, and their axis labels
@@ -38,6 +38,6 @@ def timeseries(tables: Tables):
         ax.set_ylim(0, 1 if column == "hit_ratio" else None)
     axes[-1].set_xlabel("time (h)" if hours else "time (s)")
     if len(groups) > 1:
-        axes[0].legend(ncols=min(len(groups), 4))
+        place_legends(fig, {axes[0]: "best"}, ncols=min(len(groups), 4))
         caption(fig, [LAYERED])
     return fig

@@ -32,6 +32,8 @@ from policies.compiled import make_fast_policy
 from workloads.traces import TIME_UNITS, TraceError, detect_format, open_trace
 
 DEFAULT_POINTS = 50
+#: the most capacities a curve has (each is a replay, or a point of LRU's one pass)
+MAX_CAPACITIES = 100_000
 
 
 class TraceCommandError(ConfigError):
@@ -85,13 +87,19 @@ def in_seconds(batches, unit: str):
         yield dataclasses.replace(batch, time=batch.time * scale)
 
 
-def parse_count(text: str, what: str, low: int = 0) -> int:
+#: the largest count a flag takes (requests, sampled keys): far beyond any trace, and inside int64
+MAX_COUNT = 2**62
+
+
+def parse_count(text: str, what: str, low: int = 0, high: int = MAX_COUNT) -> int:
+    """A whole number from `low` to `high` written on the command line, or a TraceCommandError naming `what`."""
     try:
         value = int(text)
     except (TypeError, ValueError):
-        raise TraceCommandError(f"{what} must be an integer >= {low}; got {text!r}") from None
-    if value < low:
-        raise TraceCommandError(f"{what} must be an integer >= {low}; got {text!r}")
+        value = None
+    if value is None or not low <= value <= high:
+        bound = "2**62" if high == MAX_COUNT else f"{high:,}"
+        raise TraceCommandError(f"{what} must be an integer from {low} to {bound}; got {text!r}")
     return value
 
 
@@ -122,18 +130,19 @@ def parse_capacities(spec: str, points: str | None) -> tuple[np.ndarray, bool]:
                 raise TraceCommandError("--points applies to a log-spaced range FIRST:LAST, not to one with a step")
             step = values[2].amount
             count = (last - first) // step + 1
-            if count > 100_000:
-                raise TraceCommandError(f"{what}: {spec!r} makes {count} capacities; at most 100000")
+            if count > MAX_CAPACITIES:
+                raise TraceCommandError(f"{what}: {spec!r} makes {count:,} capacities; at most {MAX_CAPACITIES:,}")
             capacities = np.arange(first, last + 1, step, dtype=np.int64)
         else:
-            n = DEFAULT_POINTS if points is None else parse_count(points, "--points", 2)
-            if n > 100_000:
-                raise TraceCommandError(f"--points must be at most 100000; got {n}")
+            n = DEFAULT_POINTS if points is None else parse_count(points, "--points", 2, MAX_CAPACITIES)
             capacities = np.rint(np.geomspace(first, last, n)).astype(np.int64)
         return np.unique(capacities), kinds.pop()
     if points is not None:
         raise TraceCommandError("--points applies to a log-spaced range FIRST:LAST")
-    values = [parse_capacity(part, what) for part in spec.split(",") if part.strip()]
+    parts = [part for part in spec.split(",") if part.strip()]
+    if len(parts) > MAX_CAPACITIES:
+        raise TraceCommandError(f"{what}: {len(parts):,} capacities; at most {MAX_CAPACITIES:,}")
+    values = [parse_capacity(part, what) for part in parts]
     if not values:
         raise TraceCommandError(f"{what}: no capacity in {spec!r}")
     kinds = {value.counts_bytes for value in values}

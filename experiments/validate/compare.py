@@ -1,7 +1,7 @@
 """`kvsim validate`: a trace through a real Redis or memcached, and through kvsim's model of it.
 
     kvsim validate redis TRACE --memory 64MiB [--policy allkeys-lru|allkeys-lfu|allkeys-random]
-    kvsim validate memcached TRACE --memory 64MiB
+    kvsim validate memcached TRACE --memory 64MiB [--growth-factor 1.25]
                    [--rate 20000] [--requests N] [--value-size BYTES] [--out DIR] [--seed S]
 
 It starts the server (the binary on PATH) on 127.0.0.1 at a free port with
@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experiments.config import ConfigError
-from experiments.config.checks import Invalid, parse_bytes
+from experiments.config.checks import Invalid, parse_bytes, shown
 from experiments.output.domains import check_numbers
 from experiments.output.outdir import atomic_write
+from experiments.trace.inputs import MAX_COUNT
 from experiments.validate.servers import MemcachedServer, RedisServer, Server
 from policies import make_policy
 from policies.server_memory import entry_bytes
@@ -49,6 +50,10 @@ KEY_BYTES = 16  # keys are sent as 16 hex digits
 BATCH_REQUESTS = 64  # requests a pipelined batch at most
 BATCH_BYTES = 64 * 1024  # value bytes a batch at most: Redis counts the replies it holds as used memory
 MIB = 1024 * 1024
+#: --memory at most: the server allocates up to this much on this machine
+MAX_MEMORY = 2**40
+#: --rate at most (requests a second: a pace no server reaches, so the replay goes as fast as it can)
+MAX_RATE = 1e9
 #: --rate and --seed when not given
 DEFAULT_RATE, DEFAULT_SEED = "20000", "0"
 
@@ -70,6 +75,7 @@ class Options:
     value_size: int | None
     seed: int
     out: Path
+    growth_factor: float | None = None  # memcached's -f (None: its default)
 
 
 def check_options(
@@ -82,6 +88,7 @@ def check_options(
     value_size: str | None = None,
     seed: str = DEFAULT_SEED,
     out: Path | None = None,
+    growth_factor: str | None = None,
 ) -> Options:
     """The options of `kvsim validate`, each as its flag's text, checked before anything starts.
 
@@ -91,6 +98,8 @@ def check_options(
         memory_bytes = parse_bytes(memory)
     except Invalid as error:
         raise ValidateError(f"--memory {error}") from None
+    if growth_factor is not None and server != "memcached":
+        raise ValidateError("--growth-factor applies to memcached only: it is memcached's -f")
     if server == "memcached":
         if policy is not None:
             raise ValidateError("--policy applies to redis only: memcached has one eviction policy")
@@ -100,34 +109,69 @@ def check_options(
         policy = "allkeys-lru"
     elif policy not in REDIS_POLICIES:
         raise ValidateError(f"--policy must be one of {', '.join(REDIS_POLICIES)}; got {policy!r}")
+    if memory_bytes > MAX_MEMORY:
+        raise ValidateError(
+            f"--memory may be at most 1TiB (the server allocates it on this machine); got {shown(memory)}"
+        )
     return Options(
         server=server,
         trace=trace,
         memory=memory_bytes,
         policy=policy,
-        rate=_number(rate, "--rate", float, 1),
-        requests=None if requests is None else _number(requests, "--requests", int, 1),
-        value_size=None if value_size is None else _number(value_size, "--value-size", int, 0),
-        seed=_number(seed, "--seed", int, 0),
+        rate=_number(rate, "--rate", float, 1, MAX_RATE),
+        requests=None if requests is None else _number(requests, "--requests", int, 1, MAX_COUNT),
+        value_size=None if value_size is None else _value_size(value_size, SERVERS[server]),
+        seed=_number(seed, "--seed", int, 0, 2**63 - 1),
         out=out or Path("results") / f"validate-{server}-{trace.name.split('.')[0]}",
+        growth_factor=None if growth_factor is None else _growth_factor(growth_factor),
     )
 
 
-def _number(text: str, flag: str, kind, low):
+def _growth_factor(text: str) -> float:
+    """--growth-factor: memcached's -f, which it takes when above 1 (memcached.c); here also finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 1):
+        raise ValidateError(f"--growth-factor must be a number > 1, as memcached's -f; got {text!r}")
+    return value
+
+
+def _number(text: str, flag: str, kind, low, high):
     try:
         value = kind(text)
+    except (ValueError, OverflowError):
+        value = None
+    if value is None or not math.isfinite(value) or not low <= value <= high:
+        what = "an integer" if kind is int else "a number"
+        raise ValidateError(f"{flag} must be {what} from {low} to {high:.6g}; got {text!r}")
+    return value
+
+
+def _value_size(text: str, server: type[Server]) -> int:
+    """--value-size: bytes from 0 to the longest value the server accepts (a longer one it refuses whole)."""
+    try:
+        value = int(text)
     except ValueError:
         value = None
-    if value is None or not math.isfinite(value) or value < low:
-        raise ValidateError(f"{flag} must be {'an integer' if kind is int else 'a number'} >= {low}; got {text!r}")
+    if value is None or not 0 <= value <= server.max_value:
+        raise ValidateError(
+            f"--value-size must be a whole number of bytes from 0 to {server.max_value} for {server.kind} "
+            f"({server.value_limit}: the longest value it accepts); got {text!r}"
+        )
     return value
+
+
+#: the servers by name
+SERVERS = {"redis": RedisServer, "memcached": MemcachedServer}
 
 
 def server_for(options: Options) -> Server:
     """The server to start (not started yet): redis-server or memcached with the options' memory and policy."""
     if options.server == "redis":
         return RedisServer(options.memory, options.policy)
-    return MemcachedServer(options.memory // MIB)
+    return MemcachedServer(options.memory // MIB, growth_factor=options.growth_factor)
 
 
 def write_report(report: dict, options: Options) -> Path:
@@ -249,7 +293,8 @@ def models(server, options: Options) -> dict:
     else:
         name = "memcached"
         params = {
-            "growth_factor": float(settings["growth_factor"]),
+            # "stats settings" prints -f to two decimals: the factor asked for, when one was
+            "growth_factor": options.growth_factor or float(settings["growth_factor"]),
             "min_chunk": int(settings["chunk_size"]),
             "hot_pct": int(settings["hot_lru_pct"]),
             "warm_pct": int(settings["warm_lru_pct"]),
@@ -346,7 +391,11 @@ def describe(report: dict) -> str:
     """The report as a few lines for the terminal."""
     memory = report["memory"]
     label = f"{memory // MIB}MiB" if memory % MIB == 0 else f"{memory} bytes"
-    setting = f"{report['policy']}, maxmemory {label}" if report["server"] == "redis" else f"-m {memory // MIB}"
+    setting = (
+        f"{report['policy']}, maxmemory {label}"
+        if report["server"] == "redis"
+        else f"-m {memory // MIB}, -f {report['settings']['growth_factor']}"
+    )
     binary = Path(report["binary"]).name
     rows = [
         (f"real {binary}", report["server_hit_ratio"], report["server_keys"]),

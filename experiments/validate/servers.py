@@ -6,7 +6,10 @@
         server.stats()                                         # the server's own counters
 
 A server is started on 127.0.0.1 at a free port, in a new session (Ctrl-C
-reaches kvsim, which stops it), with its files in a temporary directory.
+reaches kvsim, which stops it), with its files in a temporary directory:
+kvsim-<kind>-* under `scratch` if given, else under the system's temporary
+directory ($TMPDIR, as Python's tempfile finds it), so that a caller (a
+test, a CI job) may keep them in a folder of its own.
 kvsim connects only once the process it started is listening on that port
 (read from /proc where there is one) and checks the pid the server reports,
 so it never talks to a server it did not start.  ``stop`` (also on leaving
@@ -30,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from policies.server_memory import MEMCACHED_ITEM_MAX
+
 _START_TIMEOUT = 10.0  # seconds for a server to listen
 _STOP_TIMEOUT = 5.0  # seconds for a server to exit on SIGTERM before SIGKILL
 
@@ -43,8 +48,13 @@ class Server:
 
     binary = ""
     kind = ""
+    package = ""  # the Debian package that installs `binary`
+    #: the longest value the server accepts in one SET (its default setting, named in `value_limit`)
+    max_value = 0
+    value_limit = ""
 
-    def __init__(self):
+    def __init__(self, scratch: Path | None = None):
+        self.scratch = scratch  # where the server's directory is made (None: the system's temporary directory)
         self.process: subprocess.Popen | None = None
         self.directory: Path | None = None
         self.path = ""
@@ -60,9 +70,9 @@ class Server:
     def start(self) -> Server:
         path = shutil.which(self.binary)
         if path is None:
-            raise FileNotFoundError(f"{self.binary} not found on PATH (Debian: apt-get install {self.kind}-server)")
+            raise FileNotFoundError(f"{self.binary} not found on PATH (Debian: apt-get install {self.package})")
         self.path = path
-        self.directory = Path(tempfile.mkdtemp(prefix=f"kvsim-{self.kind}-"))
+        self.directory = Path(tempfile.mkdtemp(prefix=f"kvsim-{self.kind}-", dir=self.scratch))
         for _ in range(5):  # a port taken between our look and the server's bind: try another
             self.port = free_port()
             with open(self.directory / "server.log", "ab") as log:  # the child keeps its own copy
@@ -161,7 +171,20 @@ class Server:
         raise NotImplementedError
 
     def set_many(self, keys: list[bytes], sizes: list[int]) -> int:
-        """SET each key to a value of its size (pipelined); the number the server refused."""
+        """SET each key to a value of its size (pipelined); the number the server refused.
+
+        A value longer than `max_value` is not sent: the server refuses it
+        (memcached: "object too large"; Redis closes the connection on a bulk
+        string beyond proto-max-bulk-len), and it is counted refused.
+        """
+        fitting = [(key, size) for key, size in zip(keys, sizes) if size <= self.max_value]
+        refused = len(keys) - len(fitting)
+        if fitting:
+            refused += self._set_many([key for key, _ in fitting], [size for _, size in fitting])
+        return refused
+
+    def _set_many(self, keys: list[bytes], sizes: list[int]) -> int:
+        """SET each key to a value of its size (pipelined, each at most `max_value`); the number refused."""
         raise NotImplementedError
 
     def stats(self) -> dict:
@@ -174,9 +197,12 @@ class RedisServer(Server):
 
     binary = "redis-server"
     kind = "redis"
+    package = "redis-server"
+    max_value = 512 * 1024 * 1024
+    value_limit = "its proto-max-bulk-len, 512MiB"
 
-    def __init__(self, memory: int, policy: str = "allkeys-lru"):
-        super().__init__()
+    def __init__(self, memory: int, policy: str = "allkeys-lru", scratch: Path | None = None):
+        super().__init__(scratch)
         self.memory, self.policy = memory, policy
 
     def command_line(self, port):
@@ -226,7 +252,7 @@ class RedisServer(Server):
             hits.append(n >= 0)
         return hits
 
-    def set_many(self, keys, sizes):
+    def _set_many(self, keys, sizes):
         self.sock.sendall(
             b"".join(
                 b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, n, value(n)) for k, n in zip(keys, sizes)
@@ -258,18 +284,22 @@ class RedisServer(Server):
 
 
 class MemcachedServer(Server):
-    """memcached with `-m` megabytes and its default settings."""
+    """memcached with `-m` megabytes, its growth factor `-f` if given, and its default settings otherwise."""
 
     binary = "memcached"
     kind = "memcached"
+    package = "memcached"
+    max_value = MEMCACHED_ITEM_MAX
+    value_limit = "its item size max, -I 1m"
 
-    def __init__(self, megabytes: int):
-        super().__init__()
-        self.megabytes = megabytes
+    def __init__(self, megabytes: int, growth_factor: float | None = None, scratch: Path | None = None):
+        super().__init__(scratch)
+        self.megabytes, self.growth_factor = megabytes, growth_factor
 
     def command_line(self, port):
         user = ["-u", pwd.getpwuid(os.geteuid()).pw_name] if os.geteuid() == 0 else []  # root must say so
-        return ["-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", str(self.megabytes), *user]
+        factor = ["-f", repr(self.growth_factor)] if self.growth_factor is not None else []
+        return ["-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", str(self.megabytes), *factor, *user]
 
     def _stats(self, which: bytes = b"") -> dict:
         self.sock.sendall(b"stats %s\r\n" % which if which else b"stats\r\n")
@@ -294,7 +324,7 @@ class MemcachedServer(Server):
             found.add(key)
         return [key in found for key in keys]
 
-    def set_many(self, keys, sizes):
+    def _set_many(self, keys, sizes):
         self.sock.sendall(b"".join(b"set %s 0 0 %d\r\n%s\r\n" % (k, n, value(n)) for k, n in zip(keys, sizes)))
         return sum(self._line() != b"STORED\r\n" for _ in keys)
 

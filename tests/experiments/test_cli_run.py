@@ -167,7 +167,7 @@ def test_run_warns_of_the_points_whose_offered_load_reaches_capacity(tmp_path):
     [
         (["nosuch"], "argument COMMAND: invalid choice: 'nosuch'"),
         ([], "the following arguments are required: COMMAND"),
-        (["run", "--workers", "0"], "run: argument --workers: must be a positive integer; got '0'"),
+        (["run", "--workers", "0"], "run: argument --workers: must be an integer from 1 to 1024; got '0'"),
         (["replay"], "replay: the following arguments are required: trace, --policy, --capacity"),
         (["bench", "--only", "nosuch"], "--only: unknown section 'nosuch'"),
     ],

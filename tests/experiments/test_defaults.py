@@ -10,7 +10,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"
 
 def test_shipped_defaults_toml_is_the_rendered_schema():
     assert (CONFIGS / "defaults.toml").read_text() == defaults.render(), (
-        "regenerate it: python -m experiments.defaults > experiments/configs/defaults.toml"
+        "regenerate it: python -m experiments.config.defaults > experiments/configs/defaults.toml"
     )
 
 

@@ -15,8 +15,12 @@ SMALL_RUN = "[run]\nrequests = 2000\nwarmup = 0\nseeds = [1]\n"
 CASES = {
     "rate": ("[workload]\nrate = 1e-300\n", "workload.rate: 2,000 requests at 1e-300/s span 2e+303 simulated seconds"),
     "lognormal sigma": (
-        '[backend]\nlatency = { dist = "lognormal", median_ms = 5, sigma = 1e300 }\n',
+        '[backend]\nlatency = { dist = "lognormal", median_ms = 5, sigma = 50 }\n',
         "backend.latency: mean inf s",
+    ),
+    "lognormal sigma beyond any tail": (
+        '[backend]\nlatency = { dist = "lognormal", median_ms = 5, sigma = 1e300 }\n',
+        "backend.latency: sigma must be a number in [0, 100]; got 1e+300",
     ),
     "concurrency": (
         "[backend]\nconcurrency = 1e300\n",
@@ -31,10 +35,76 @@ CASES = {
         "workload.arrivals: on/off phases of 1e-09 s",
     ),
     "object size": (
-        '[workload]\nobject_size = { dist = "lognormal", median = 1e18, sigma = 1 }\n',
+        '[workload]\nobject_size = { dist = "lognormal", median = 1e12, sigma = 1 }\n',
         "objects may be at most 2**40 bytes",
     ),
-    "ttl": ('[cluster]\nttl = { dist = "lognormal", median_s = 1, sigma = 1e10 }\n', "cluster.ttl: mean inf s"),
+    "ttl": ('[cluster]\nttl = { dist = "lognormal", median_s = 1, sigma = 50 }\n', "cluster.ttl: mean inf s"),
+    "a key class's ttl": (
+        '[[workload.classes]]\nname = "a"\nttl = 1e9\n',
+        "workload.classes[0].ttl: 1e+09 s; at most 1e+08 s",
+    ),
+    "on/off phases longer than any run": (
+        '[workload]\narrivals = { process = "onoff", mean_on_s = 1e7, mean_off_s = 1e7, off_ratio = 0.5 }\n',
+        "workload.arrivals: phases of mean 1e+07 s last up to 1.38e+08 s",
+    ),
+    "on/off phases that need an infinite rate": (
+        '[workload]\narrivals = { process = "onoff", mean_on_s = 1e-300, mean_off_s = 1, off_ratio = 0 }\n',
+        "needs 2e+304 requests/s while on; at most 1e+12",
+    ),
+    "bulk updates every nanosecond": (
+        '[updates]\nevery_s = 1e-9\nclasses = ["default"]\n',
+        "updates.every_s: a bulk update every 1e-09 s makes 1e+08 in 0.1 simulated seconds; at most 100,000",
+    ),
+    "bulk updates that scan too much": (
+        "[run]\nrequests = 2_000_000\nwarmup = 0\nseeds = [1]\n"
+        '[updates]\nevery_s = 1e-3\nclasses = ["default"]\n[cluster]\ncapacity = 1_000_000\n',
+        "updates.every_s: 1e+05 bulk updates that invalidate, each scanning up to 2e+06 cached entries",
+    ),
+    "new keys beyond a class's ids": (
+        "[workload]\nnew_keys_per_s = 1e300\n",
+        "workload.new_keys_per_s: must be a number in [0, 1e+12]; got 1e+300",
+    ),
+    "new keys for too long": (
+        "[workload]\nnew_keys_per_s = 1e12\nrate = 1\n",
+        "workload.new_keys_per_s: 1e+12 new keys a second over a run of up to",
+    ),
+    "rotations beyond int64": (
+        "[workload]\nrotate_every_s = 1e-300\nrotate_by = 7\n",
+        "workload.rotate_every_s: rotations every 1e-300 s by 7 ranks move the hot set",
+    ),
+    "node queues": (
+        "[cluster]\nnodes = 4096\nnode_concurrency = 1_000_000\n",
+        "cluster.node_concurrency: 4,096 nodes of 1,000,000 workers are 4,096,000,000 queue servers",
+    ),
+    "the hash ring": (
+        "[cluster]\nnodes = 4096\nvnodes = 10_000\n",
+        "cluster.vnodes: 4,096 nodes of 10,000 virtual nodes are 40,960,000 points",
+    ),
+    "rows of the time series": (
+        "[run]\nrequests = 200_000\nwarmup = 0\nseeds = [1]\ninterval = 1e-9\n",
+        "run.interval: 1e-09 s over a run of up to",
+    ),
+    "key classes": (
+        "".join(f'[[workload.classes]]\nname = "c{i}"\nkeys = 10\n' for i in range(63)),
+        "workload.classes: at most 62 tables (a key's top bits name its class); got 63",
+    ),
+    "capacity beyond what a cache holds": (
+        '[cluster]\ncapacity = "9000000TiB"\n',
+        "cluster.capacity: a capacity may be at most 2**50 (1 PiB, or as many objects)",
+    ),
+    "sweep points": (
+        '[sweep]\n"cluster.capacity" = [' + ", ".join(map(str, range(1, 101))) + "]\n"
+        '"workload.alpha" = [' + ", ".join(str(i / 100) for i in range(101)) + "]\n",
+        "sweep: 10,100 points (the grid's lists multiplied, times sweep.zip's length); at most 10,000",
+    ),
+    "runs": (
+        "[run]\nrequests = 10\nseeds = ["
+        + ", ".join(map(str, range(1000)))
+        + ']\n[sweep]\n"cluster.capacity" = ['
+        + ", ".join(map(str, range(1, 102)))
+        + "]\n",
+        "run.seeds: 1000 seeds of 101 sweep points make 101,000 runs; at most 100,000",
+    ),
     "clock bits": ('[cluster]\npolicy = "clock"\npolicy_params = { bits = -3 }\n', "bits must be a positive integer"),
     "s3fifo ratio": (
         '[cluster]\npolicy = "s3fifo"\npolicy_params = { small_size_ratio = 5 }\n',
@@ -53,7 +123,7 @@ CASES = {
 
 @pytest.mark.parametrize("body, message", CASES.values(), ids=CASES.keys())
 def test_refused_up_front_in_one_line(tmp_path, capsys, body, message):
-    config = write_config(tmp_path, SMALL_RUN + body)
+    config = write_config(tmp_path, body if "[run]" in body else SMALL_RUN + body)
     out = tmp_path / "out"
     assert main(["run", str(config), "--out", str(out)]) == 2
     err = capsys.readouterr().err

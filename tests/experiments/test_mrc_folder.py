@@ -77,3 +77,36 @@ def test_plot_on_a_folder_with_neither_says_both_commands(tmp_path):
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "no experiment here (no manifest.json) and no miss-ratio curve (no mrc.csv)" in done.stderr
     assert "kvsim mrc TRACE --out" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "cell", "said"),
+    [
+        (3, 0, "\x0070", "row 4: capacity = '\\x0070' is not a positive number"),
+        (2, 1, "1e300", "row 3: miss_ratio = 1e+300 is not a ratio from 0 to 1"),
+        (1, 2, "", "row 2: byte_miss_ratio = nan is not a ratio from 0 to 1"),
+        (5, 0, "1", "the capacities are not ascending"),
+    ],
+)
+def test_a_damaged_curve_cell_is_named_in_one_line(tmp_path, trace, row, column, cell, said):
+    out = tmp_path / "curve"
+    assert kvsim("mrc", trace, "--capacities", "10:100:10", "--out", out).returncode == 0
+    lines = (out / "mrc.csv").read_text().splitlines()
+    cells = lines[row].split(",")
+    cells[column] = cell
+    lines[row] = ",".join(cells)
+    (out / "mrc.csv").write_text("\n".join(lines) + "\n")
+    done = kvsim("plot", out)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert said in done.stderr and "run `kvsim mrc` again" in done.stderr
+
+
+def test_a_damaged_about_in_mrc_json_still_draws_the_curve(tmp_path, trace):
+    out = tmp_path / "curve"
+    assert kvsim("mrc", trace, "--capacities", "10:100:10", "--out", out).returncode == 0
+    manifest = json.loads((out / "mrc.json").read_text())
+    manifest["about"] |= {"rate": "fast", "policy": 7, "count_bytes": "yes"}
+    (out / "mrc.json").write_text(json.dumps(manifest))
+    done = kvsim("plot", out)
+    assert done.returncode == 0, done.stderr
+    assert "?" in (out / "mrc.svg").read_text()  # the policy's name was damaged: the title says so

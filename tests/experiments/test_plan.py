@@ -12,6 +12,7 @@ from experiments.cli import main
 from experiments.output.tables import ci95
 from experiments.plan import plan
 from experiments.plan.judge import interval
+from policies import policy_class
 from sim import theory
 from tests.experiments.conftest import write_config
 from workloads import Zipf
@@ -180,6 +181,9 @@ def test_bad_input_exits_2_in_one_line_and_writes_nothing(tmp_path, capsys):
     path = write_config(tmp_path, TINY)
     one_node = write_config(tmp_path, TINY.replace("nodes = 2", "nodes = 1"), "one.toml")
     bad_table = write_config(tmp_path, TINY + '[plan]\nhit_ratio = 0.5\nvary = "nodes"\n', "bad.toml")
+    # a sweep the plan sets aside, and a range the Redis model cannot hold: one line, not the note and the error
+    redis_sweep = TINY.replace("capacity = 20", 'capacity = "2MiB"\npolicy = "redis-lru"')
+    swept = write_config(tmp_path, redis_sweep + '[sweep]\n"cluster.nodes" = [1, 2]\n', "swept.toml")
     out = tmp_path / "out"
     cases = [
         ([str(path)], "a plan needs at least one target"),
@@ -187,6 +191,14 @@ def test_bad_input_exits_2_in_one_line_and_writes_nothing(tmp_path, capsys):
         ([str(path), "--p99-ms", "5", "--range", "9:3"], "--range: LO must not exceed HI"),
         ([str(one_node), "--hit-ratio", "0.5", "--survive", "1"], "a cluster of one node cannot lose one"),
         ([str(bad_table)], "plan.vary: must be one of"),
+        ([str(path), "--p99-ms", "5", "--range", "-5:100"], "--range: a capacity must be at least 1; got '-5'"),
+        (
+            [str(path), "--p99-ms", "5", "--range", "1:9223372036854775807"],
+            "--range: a capacity may be at most 2**50 (1 PiB, or as many objects)",
+        ),
+        ([str(path), "--p99-ms", "5", "--range", "1:99999999999999999999TiB"], "--range: a capacity may be at most"),
+        ([str(path), "--p99-ms", "5", "--entry-overhead", "9" * 20], "--entry-overhead: must be"),
+        ([str(swept), "--p99-ms", "5", "--range", "1KiB:2MiB"], "the range asked reaches cluster.capacity = '1024B'"),
     ]
     for args, message in cases:
         assert main(["plan", *args, "--out", str(out)]) == 2
@@ -200,3 +212,69 @@ def test_a_plan_table_in_the_config_is_the_question_and_kvsim_run_ignores_it(tmp
     planned = plan(path)
     assert planned.question.settings.targets == {"hit_ratio": 0.5} and planned.question.high == 60
     assert len(experiments.run(path)) == 3
+
+
+SERVER = """
+name = "server"
+[run]
+requests = 10_000
+warmup = 10_000
+seeds = [1, 2, 3]
+[workload]
+keys = 50_000
+alpha = 0.7
+object_size = 200
+rate = 20_000
+[cluster]
+nodes = 1
+capacity = "4MiB"
+policy = "{policy}"
+"""
+
+
+def test_a_plain_plan_of_a_server_model_starts_where_the_server_does(tmp_path, capsys):
+    """No --range: Redis's model starts above its memory with no key, memcached's at -m 2 MiB (each used
+    to exit 2 below it, or answer "4 nodes x 1 B"); the memory per node is the server's own limit."""
+    for policy, least in (("redis-lru", "1014 KiB"), ("memcached", "2 MiB")):
+        path = write_config(tmp_path, SERVER.format(policy=policy), f"{policy}.toml")
+        out = tmp_path / policy
+        args = ["--hit-ratio", "0.2", "--max-seeds", "3", "--out", str(out), "--workers", "1"]
+        assert main(["plan", str(path), *args]) == 0
+        printed = capsys.readouterr().out
+        planned = json.loads((out / "plan.json").read_text())
+        value, memory = planned["answer"]["healthy"]["value"], planned["answer"]["memory"]
+        assert value >= policy_class(policy).least_capacity(True), printed
+        low = min(pd.read_csv(out / "plan.csv")["cluster.capacity"].str.removesuffix("B").astype(int))
+        assert low >= policy_class(policy).least_capacity(True)
+        assert printed.startswith("1 node x ") and (f"+ {least} of Redis's own" in printed) == (policy == "redis-lru")
+        if policy == "redis-lru":  # maxmemory holds the baseline: the memory is the limit itself
+            assert memory["bytes_per_node"] == value and memory["fixed_bytes_per_node"] > 2**19
+        else:  # one slab class of 200-byte values: no page beyond -m
+            assert memory["bytes_per_node"] == value and memory["fixed_bytes_per_node"] == 0
+
+
+def test_memcacheds_answer_is_reproduced_by_kvsim_run_and_one_step_below_is_not(tmp_path, capsys):
+    path = write_config(tmp_path, SERVER.format(policy="memcached"))
+    out = tmp_path / "plan"
+    assert main(["plan", str(path), "--hit-ratio", "0.4", "--out", str(out), "--workers", "1"]) == 0
+    answer = json.loads((out / "plan.json").read_text())["answer"]["healthy"]
+    assert answer["below"] is not None and answer["value"] > 2 * 2**20  # above memcached's least -m
+    capsys.readouterr()
+    points = pd.read_csv(out / "plan.csv")
+    for capacity, met in ((answer["value"], True), (answer["below"], False)):
+        seeds = int(points[points["cluster.capacity"] == f"{capacity}B"]["seeds"].iloc[0])
+        toml = SERVER.format(policy="memcached").replace('"4MiB"', f'"{capacity}B"')
+        toml = toml.replace("[1, 2, 3]", str(list(range(1, seeds + 1))))
+        run_out = tmp_path / f"run{capacity}"
+        assert main(["run", str(write_config(tmp_path, toml, f"c{capacity}.toml")), "--out", str(run_out)]) == 0
+        summary = pd.read_csv(run_out / "summary.csv").iloc[0]
+        assert bool(summary["hit_ratio_mean"] - summary["hit_ratio_ci95"] >= 0.4) == met, (capacity, summary)
+    capsys.readouterr()
+
+
+def test_a_zero_width_range_draws_its_one_point_without_warnings(tmp_path, capsys, recwarn):
+    path = write_config(tmp_path, TINY)
+    assert main(["plan", str(path), "--hit-ratio", "0.3", "--range", "30:30", "--out", str(tmp_path / "p")]) == 0
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)], [str(w.message) for w in recwarn]
+    assert (tmp_path / "p" / "plan.png").exists()
+    capsys.readouterr()

@@ -10,6 +10,8 @@ from experiments.config.build import scenario
 from policies import make_policy
 from sim import run
 from tests.experiments.conftest import kvsim
+from workloads.traces import FORMATS
+from workloads.traces.writers import write_trace as write_trace_as
 
 
 def write_trace(path, n=6000, keys=300, seed=1):
@@ -114,3 +116,20 @@ def test_sizes_out_of_range_are_named_by_line(tmp_path, size, message):
     (tmp_path / "t.csv").write_text(f"version,time,op,size,lbn\n1,0,r,5,1\n1,1,r,{size},2\n")
     done = kvsim("replay", tmp_path / "t.csv", "--policy", "lru", "--capacity", "1MiB")
     assert done.returncode == 2 and "line 3" in done.stderr and message in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_every_trace_format_can_be_named_in_a_config(tmp_path, format):
+    # A name that says nothing, so that only workload.trace_format can tell the reader.
+    rng = np.random.default_rng(7)
+    keys = (rng.zipf(1.3, 3000) % 300).astype(np.int64) + 1
+    write_trace_as(tmp_path / "requests.data", keys, sizes=np.full(len(keys), 100), format=format)
+    text = CONFIG.replace("requests.txt", "requests.data").replace("requests = 5000", "requests = 2000")
+    (tmp_path / "exp.toml").write_text(
+        text.replace('trace = "requests.data"', f'trace = "requests.data"\ntrace_format = "{format}"')
+    )
+    experiment = load(tmp_path / "exp.toml")
+    result = run(scenario(experiment.config), seed=1)
+    policy = make_policy("lru", 50)
+    replay(policy, keys[:1000])
+    assert result.requests == 2000 and result.hits == replay(policy, keys[1000:3000]).hits

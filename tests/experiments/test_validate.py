@@ -8,6 +8,7 @@ here is small (about a second); the full agreement table is in the README.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -70,20 +71,30 @@ def traces(tmp_path_factory):
     }
 
 
-def server_dirs() -> set:
-    """The directories of the servers kvsim runs now (experiments/validate/servers.py makes them)."""
-    folder = Path(tempfile.gettempdir())
-    return set(folder.glob("kvsim-redis-*")) | set(folder.glob("kvsim-memcached-*"))
+@pytest.fixture(autouse=True)
+def scratch(tmp_path, monkeypatch) -> Path:
+    """This test's own temporary folder, where the servers it starts keep their files (as $TMPDIR would
+    put them): the test asserts about what it made, never about the system's temporary directory,
+    where other kvsim processes validate at the same time."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def server_dirs(scratch: Path) -> set:
+    """The directories of the servers this test started and has not stopped (servers.py makes them)."""
+    return set(scratch.glob("kvsim-redis-*")) | set(scratch.glob("kvsim-memcached-*"))
 
 
 def validate(tmp_path, capsys, *args, rate=40_000) -> dict:
     """Run `kvsim validate` in process; the report it wrote, after checking the server is gone."""
-    before = server_dirs()
+    scratch = Path(tempfile.gettempdir())  # this test's own (the `scratch` fixture)
     assert main(["validate", *map(str, args), "--rate", str(rate), "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "validate.json").read_text())
     assert f"{report['server_hit_ratio']:.5f}" in capsys.readouterr().out
     assert not Path(f"/proc/{report['pid']}").exists() or sys.platform != "linux"  # the server has exited
-    assert server_dirs() <= before  # its files are gone too
+    assert not server_dirs(scratch)  # its files are gone too
     assert report["server_counters_match"] and report["sets_refused"] == 0
     return report
 
@@ -178,8 +189,24 @@ def test_memcached_slab_classes_are_the_servers():
         (["memcached", "{trace}", "--memory", "64MiB", "--policy", "allkeys-lru"], "--policy applies to redis only"),
         (["memcached", "{trace}", "--memory", "1536KiB"], "whole MiB, at least 2MiB"),
         (["redis", "{trace}", "--memory", "64MiB", "--policy", "volatile-lru"], "--policy must be one of"),
-        (["redis", "{trace}", "--memory", "64MiB", "--rate", "0"], "--rate must be a number >= 1"),
+        (["redis", "{trace}", "--memory", "64MiB", "--rate", "0"], "--rate must be a number from 1 to 1e+09"),
         (["redis", "{trace}", "--memory", "64MiB", "--requests", "ten"], "--requests must be an integer"),
+        (["redis", "{trace}", "--memory", "64MiB", "--requests", "-5"], "--requests must be an integer from 1"),
+        (["redis", "{trace}", "--memory", "64MiB", "--requests", "9" * 30], "--requests must be an integer from 1"),
+        (["redis", "{trace}", "--memory", "2TiB"], "--memory may be at most 1TiB"),
+        (["redis", "{trace}", "--memory", "64MiB", "--seed", str(2**63)], "--seed must be an integer from 0"),
+        (
+            ["redis", "{trace}", "--memory", "64MiB", "--value-size", str(512 * 2**20 + 1)],
+            "--value-size must be a whole number of bytes from 0 to 536870912 for redis (its proto-max-bulk-len, "
+            "512MiB: the longest value it accepts)",
+        ),
+        (
+            ["memcached", "{trace}", "--memory", "64MiB", "--value-size", "1e12"],
+            "--value-size must be a whole number of bytes from 0 to 1048576 for memcached (its item size max, -I 1m",
+        ),
+        (["memcached", "{trace}", "--memory", "64MiB", "--growth-factor", "1"], "--growth-factor must be a number > 1"),
+        (["memcached", "{trace}", "--memory", "64MiB", "--growth-factor", "nan"], "--growth-factor must be a number"),
+        (["redis", "{trace}", "--memory", "64MiB", "--growth-factor", "1.1"], "--growth-factor applies to memcached"),
         (["redis", "{missing}", "--memory", "64MiB"], "no such trace file"),
     ],
 )
@@ -191,23 +218,56 @@ def test_bad_arguments_stop_with_one_line(traces, tmp_path, capsys, args, messag
     assert not (tmp_path / "out").exists()
 
 
-def test_a_missing_server_binary_is_named(traces, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no redis-server on PATH
-    assert main(["validate", "redis", str(traces["fixed"]), "--memory", "8MiB", "--out", str(tmp_path / "o")]) == 2
-    assert "redis-server not found on PATH" in capsys.readouterr().err
+@pytest.mark.parametrize("server, package", [("redis", "redis-server"), ("memcached", "memcached")])
+def test_a_missing_server_binary_is_named_with_its_package(traces, tmp_path, capsys, monkeypatch, server, package):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no server on PATH
+    assert main(["validate", server, str(traces["fixed"]), "--memory", "8MiB", "--out", str(tmp_path / "o")]) == 2
+    error = capsys.readouterr().err
+    binary = {"redis": "redis-server", "memcached": "memcached"}[server]
+    assert f"{binary} not found on PATH (Debian: apt-get install {package})" in error
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("server", ["redis", "memcached"])
+def test_values_longer_than_the_server_takes_are_refused_sets_not_a_broken_connection(tmp_path, capsys, server):
+    """A trace's value beyond what the server accepts (memcached's -I, Redis's proto-max-bulk-len) is a SET
+    the server refuses: counted so, never sent (Redis would close the connection on it)."""
+    need({"redis": "redis-server", "memcached": "memcached"}[server])
+    limit = {"redis": RedisServer.max_value, "memcached": MemcachedServer.max_value}[server]
+    keys = np.arange(200) % 50
+    sizes = np.where(keys % 10 == 0, limit + 1, 100)  # keys 0, 10, 20, 30, 40: too long, each miss a SET
+    trace = write_bin(tmp_path / "long-values.bin", keys, sizes=sizes)
+    assert main(["validate", server, str(trace), "--memory", "8MiB", "--out", str(tmp_path / "o")]) == 0
+    report = json.loads((tmp_path / "o" / "validate.json").read_text())
+    assert report["sets_refused"] == 5 * 4 and report["server_hit_ratio"] == report["model_hit_ratio"]
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("factor", ["1.01", "1.1", "1.25", "2"])
+def test_the_models_slab_classes_are_memcacheds_at_any_growth_factor(factor):
+    """memcached -vv lists its classes: at most 63 (62 grown by -f, then the largest), even where -f is
+    so close to 1 that the chunk never grows (1.01 at 96 bytes: 62 classes of 96 bytes)."""
+    need("memcached")
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    command = ["memcached", "-f", factor, "-vv", "-p", "0", "-U", "0", *user]  # no port: it lists and waits
+    try:
+        listed = subprocess.run(command, capture_output=True, text=True, timeout=1).stderr
+    except subprocess.TimeoutExpired as stopped:  # killed after its second: what it printed by then
+        listed = (stopped.stderr or b"").decode()
+    classes = dict(re.findall(r"slab class\s+(\d+): chunk size\s+(\d+)", listed))
+    server = tuple(int(classes[index]) for index in sorted(classes, key=int))
+    assert memcached_chunk_sizes(float(factor)) == server and len(server) <= 63
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="finds the server's process in /proc")
-def test_ctrl_c_stops_the_server_and_removes_its_files(tmp_path):
+def test_ctrl_c_stops_the_server_and_removes_its_files(tmp_path, scratch):
     need("redis-server")
     keys = zipf_keys(200_000, keys=50_000, seed=4)
     trace = write_bin(tmp_path / "long.bin", keys, sizes=np.full(len(keys), 100))
-    before = server_dirs()
     command = kvsim_command("validate", "redis", trace, "--memory", "8MiB", "--rate", "2000", "--out", tmp_path / "o")
     run = subprocess.Popen(
         command,
-        env=kvsim_env(),
+        env={**kvsim_env(), "TMPDIR": str(scratch)},  # the server's files in this test's own folder
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -216,9 +276,9 @@ def test_ctrl_c_stops_the_server_and_removes_its_files(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
-    while not (server_dirs() - before) and time.monotonic() < deadline:
+    while not server_dirs(scratch) and time.monotonic() < deadline:
         time.sleep(0.05)
-    started = server_dirs() - before
+    started = server_dirs(scratch)
     assert started, "the server never started"
     children = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
     time.sleep(0.5)  # into the replay

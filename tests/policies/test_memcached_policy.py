@@ -1,8 +1,10 @@
 """memcached's segmented LRU and slab classes (policies/memcached.py), traced by hand."""
 
+import re
+
 import pytest
 
-from policies import make_policy
+from policies import make_policy, policy_class
 from policies.memcached import ACTIVE, FETCHED
 from policies.server_memory import (
     MEMCACHED_PAGE,
@@ -112,3 +114,42 @@ def test_items_above_the_largest_chunk_take_several():
 def test_bad_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         make_policy("memcached", 10, **bad)
+
+
+def test_slab_classes_stop_at_63_as_memcached_does():
+    # -f 1.1 grows 96 bytes to 512 KiB in 88 steps; memcached keeps 62 of them and the largest class.
+    sizes = memcached_chunk_sizes(1.1)
+    assert len(sizes) == 63 and sizes[:3] == (96, 112, 128) and sizes[-2:] == (43008, 524288)
+    # -f 1.0104 at 96 bytes: 96 x 1.0104 truncates back to 96, so the chunk never grows (the model
+    # used to loop for ever); memcached repeats it up to the cap.
+    assert memcached_chunk_sizes(1.0104) == (96,) * 62 + (524288,)
+    assert memcached_chunk_sizes(1e300) == (524288,)  # the first chunk is already beyond 512 KiB / -f
+    cache = make_policy("memcached", 4 * MEMCACHED_PAGE, capacity_bytes=True, growth_factor=1.0104)
+    cache.insert("a", 10)
+    assert len(cache.classes) == 63 and cache.items["a"].cls == 0
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"growth_factor": 1.0}, "growth_factor must be a finite number > 1 (memcached's -f)"),
+        ({"growth_factor": float("inf")}, "growth_factor must be a finite number > 1"),
+        ({"min_chunk": 0}, "min_chunk must be an integer from 1 to 1048576 (memcached's -n)"),
+        ({"hot_pct": 80}, "hot_pct must be an integer from 1 to 79"),
+        ({"hot_pct": 50, "warm_pct": 31}, "hot_pct + warm_pct must be at most 80"),
+        ({"warm_max_factor": 0}, "warm_max_factor must be a number in (0, 2**32]"),
+        ({"hot_max_factor": float("nan")}, "hot_max_factor must be a number in (0, 2**32]"),
+    ],
+)
+def test_memcacheds_own_option_ranges(bad, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_policy("memcached", 4 * MEMCACHED_PAGE, capacity_bytes=True, **bad)
+
+
+def test_memory_below_what_memcached_runs_with_is_refused():
+    """memcached refuses -m below twice its largest item (-I 1m): the model does too, instead of giving
+    each slab class its first page out of nothing (a plan of "4 nodes x 1 B")."""
+    with pytest.raises(ValueError, match=r"memcached's memory \(-m\) must be at least 2097152 bytes"):
+        make_policy("memcached", 2 * MEMCACHED_PAGE - 1, capacity_bytes=True)
+    assert policy_class("memcached").least_capacity(True) == 2 * MEMCACHED_PAGE
+    assert make_policy("memcached", 2 * MEMCACHED_PAGE, capacity_bytes=True).capacity == 2 * MEMCACHED_PAGE

@@ -6,11 +6,12 @@ must sample and evict.
 """
 
 import random
+import re
 
 import pytest
 
 from experiments.analysis import replay
-from policies import make_policy
+from policies import make_policy, policy_class
 from policies.redis import EVPOOL_SIZE, LFU_INIT_VAL, LRU_CLOCK_MAX
 from policies.server_memory import jemalloc_size, redis_entry_bytes, redis_table_bytes
 
@@ -225,3 +226,29 @@ def test_replay_gives_timed_policies_the_trace_times(name):
     assert with_times == again
     virtual = replay(make_policy(name, 3, seed=1), keys)  # one second per request
     assert virtual.requests == with_times.requests == 200
+
+
+@pytest.mark.parametrize(
+    "policy, bad, message",
+    [
+        ("redis-lru", {"samples": 0}, "samples must be an integer from 1 to 64 (maxmemory-samples"),
+        ("redis-lru", {"samples": 65}, "samples must be an integer from 1 to 64"),
+        ("redis-lfu", {"log_factor": float("nan")}, "log_factor must be a number from 0 to 2**31 - 1"),
+        ("redis-lfu", {"decay_time": 2**31}, "decay_time must be an integer from 0 to 2**31 - 1 minutes"),
+        ("redis-random", {"key_bytes": 0}, "key_bytes must be an integer from 1 to 536870912"),
+        ("redis-random", {"baseline": 2**51}, "baseline must be an integer from 0 to 2**50 bytes"),
+        ("redis-random", {"seed": -1}, "seed must be an integer from 0 to 2**64 - 1"),
+    ],
+)
+def test_parameters_are_bounded_as_redis_bounds_them(policy, bad, message):
+    """Each parameter within what Redis's own config takes (and maxmemory-samples, which multiplies the
+    work of every eviction, within Redis 8's 64)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make_policy(policy, 4 * 2**20, capacity_bytes=True, **bad)
+
+
+def test_the_least_memory_is_what_the_model_refuses_below():
+    least = policy_class("redis-lru").least_capacity(True)
+    assert make_policy("redis-lru", least, capacity_bytes=True).capacity == least
+    with pytest.raises(ValueError, match="holds no key"):
+        make_policy("redis-lru", least - 1, capacity_bytes=True)
