@@ -8,7 +8,8 @@
 Policies are pure synchronous objects with no clock (see policies/base.py).
 ``make_policy`` builds the readable Python reference; ``make_fast_policy``
 the same policy compiled (policies/compiled.py) when ``engine()`` is
-"compiled", as replay and the miss-ratio curves use it.
+"compiled", as trace replay and the miss-ratio curves use it (they drive
+policies but are not policies: experiments/analysis).
 Registered names: arc, belady, clock, fifo, gdsf, lfu, lfuda, lirs, lru,
 random, s3fifo, sieve, slru, twoq, wtinylfu; the servers' own policies:
 redis-lru, redis-lfu, redis-random, memcached (with their memory models,
@@ -33,7 +34,6 @@ from policies.base import (
     register,
 )
 from policies.compiled import engine, make_fast_policy
-from policies.replay import ReplayCounts, replay
 
 # Importing a module registers its policies (@register): every module of the package is
 # imported, so that a new policy module needs no line here.
@@ -50,7 +50,6 @@ __all__ = [
     "Policy",
     "PolicyContractError",
     "PolicyError",
-    "ReplayCounts",
     "available",
     "check_params",
     "engine",
@@ -59,5 +58,4 @@ __all__ = [
     "policy_class",
     "policy_parameters",
     "register",
-    "replay",
 ]

@@ -40,10 +40,13 @@ import difflib
 import importlib
 import inspect
 from collections.abc import Hashable
+from typing import Any
 
 from policies.limits import capacity_error
 
 Key = Hashable
+#: a policy's compiled twin, a Cython kernel of policies/_kernels (the checker sees no types in C)
+Kernel = Any
 
 
 def _checked_capacity(capacity) -> int:
@@ -147,7 +150,7 @@ class Policy:
         self.capacity = _checked_capacity(capacity)
         return self.evict_to(self.capacity)
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel | None:
         """This policy's C twin (a kernel of policies/_kernels) for the compiled engine, or None.
 
         A built-in policy binds its kernel here, in its own class, and builds

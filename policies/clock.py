@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 from policies.limits import check_int
 
 #: the widest counter (libCacheSim's n_bit_counter lives in a C int)
@@ -38,7 +38,7 @@ class Clock(SizedPolicy):
         self._max_count = (1 << self.bits) - 1
         self._counts: OrderedDict = OrderedDict()  # key -> counter, oldest first
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         count = self._counts.get(key)
         if count is None:
             return False
@@ -46,7 +46,7 @@ class Clock(SizedPolicy):
             self._counts[key] = count + 1
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if not self._replaces(key, size):
             return []
         evicted = self.evict_to(self.capacity - size)
@@ -55,7 +55,7 @@ class Clock(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list:
         """Turn the hand until at most `units` are used: set counters are decremented and spared."""
         evicted = []
         counts = self._counts
@@ -70,20 +70,20 @@ class Clock(SizedPolicy):
             evicted.append(victim)
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         del self._counts[key]
         return True
 
-    def keys(self):
+    def keys(self) -> list:
         """From the hand onwards."""
         return list(self._counts)
 
-    def params(self):
+    def params(self) -> dict:
         return {"bits": self.bits, "init_freq": self.init_freq}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.clock import ClockKernel
 
         return ClockKernel(self.capacity, self.bits, self.init_freq)

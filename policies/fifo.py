@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 
 @register("fifo")
@@ -23,10 +23,10 @@ class FIFO(SizedPolicy):
         super().__init__(capacity)
         self.sizes: OrderedDict = OrderedDict()
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         return key in self.sizes
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if not self._replaces(key, size):
             return []
         evicted = self.evict_to(self.capacity - size)
@@ -34,7 +34,7 @@ class FIFO(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list:
         """Evict the oldest insertions (LRU: the least recently used) until at most `units` are used."""
         evicted = []
         while self.used > units:
@@ -43,13 +43,13 @@ class FIFO(SizedPolicy):
             evicted.append(victim)
         return evicted
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if key in self.sizes:
             return True
         self.insert(key, size)
         return False
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.fifo import FIFOKernel
 
         return FIFOKernel(self.capacity)

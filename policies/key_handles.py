@@ -16,6 +16,8 @@ hash it; ``__call__`` gives both.
 from __future__ import annotations
 
 import operator
+from collections.abc import Hashable
+from typing import Any
 
 from policies.sketch import key_id
 
@@ -25,7 +27,7 @@ INT64_LOW, INT64_HIGH = -(1 << 63), 1 << 63
 FIRST_NAMED = -(1 << 62)
 
 
-def as_int64(key):
+def as_int64(key: Any) -> int | None:
     """An integer key within int64, as an int; None for any other key."""
     if type(key) is int:
         return key if INT64_LOW <= key < INT64_HIGH else None
@@ -44,13 +46,13 @@ def signed(unsigned: int) -> int:
 class KeyHandles:
     """Handles and ids for the keys of one slot map (`slots`: has(handle), rekey(old, new), count)."""
 
-    def __init__(self, slots):
+    def __init__(self, slots: Any) -> None:  # a SlotMap (policies/_kernels/slots.pyx)
         self._slots = slots
         self._handle_of: dict = {}  # named key -> its handle
         self.named: dict = {}  # handle -> named key (empty: every key so far was an int64 integer)
         self._next = FIRST_NAMED
 
-    def __call__(self, key) -> tuple[int, int]:
+    def __call__(self, key: Hashable) -> tuple[int, int]:
         """(handle, id) of a key."""
         value = as_int64(key)
         if value is None:
@@ -62,7 +64,7 @@ class KeyHandles:
             self._move(value)
         return value, value
 
-    def name(self, handle: int):
+    def name(self, handle: int) -> Hashable:
         """The key a handle stands for."""
         return self.named.get(handle, handle)
 
@@ -73,7 +75,7 @@ class KeyHandles:
         self._next += 1
         return self._next - 1
 
-    def _name(self, key) -> int:
+    def _name(self, key: Hashable) -> int:
         if len(self.named) > 2 * self._slots.count + 1024:  # forget the names of keys that have no slot
             self.named = {h: k for h, k in self.named.items() if self._slots.has(h)}
             self._handle_of = {k: h for h, k in self.named.items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 
 @register("lfu")
@@ -27,7 +27,7 @@ class LFU(SizedPolicy):
         self._buckets: dict[int, OrderedDict] = {}  # count -> keys in the order they got there
         self._min_freq = 0
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         freq = self._freq.get(key)
         if freq is None:
             return False
@@ -41,7 +41,7 @@ class LFU(SizedPolicy):
         self._buckets.setdefault(freq + 1, OrderedDict())[key] = None
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if not self._replaces(key, size):
             return []
         evicted = self.evict_to(self.capacity - size)
@@ -52,7 +52,7 @@ class LFU(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list:
         """Evict the least frequently used keys (the oldest among equals) until at most `units` are used."""
         evicted = []
         while self.used > units:
@@ -66,7 +66,7 @@ class LFU(SizedPolicy):
             evicted.append(victim)
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         freq = self._freq.pop(key)
@@ -78,14 +78,11 @@ class LFU(SizedPolicy):
                 self._min_freq = min(self._buckets, default=0)
         return True
 
-    def keys(self):
+    def keys(self) -> list:
         """Next victim first: by frequency, then by time of reaching it."""
         return [key for freq in sorted(self._buckets) for key in self._buckets[freq]]
 
-    def frequency(self, key) -> int:
-        return self._freq.get(key, 0)
-
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.lfu import LFUKernel
 
         return LFUKernel(self.capacity)

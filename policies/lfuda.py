@@ -36,7 +36,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 
-from policies.base import PolicyError, SizedPolicy, register
+from policies.base import Kernel, Key, PolicyError, SizedPolicy, register
 from policies.limits import INT64_MAX
 
 #: the two rules for a hit's new key (see the module's docstring)
@@ -60,7 +60,7 @@ class LFUDA(SizedPolicy):
         self._buckets: dict[int, OrderedDict] = {}  # priority -> keys in the order they got it
         self._heap: list = []  # priorities that may have a bucket (lazy)
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         old = self._key_of.get(key)
         if old is None:
             return False
@@ -81,7 +81,7 @@ class LFUDA(SizedPolicy):
         self._bucket(new)[key] = None
         return True
 
-    def _take_out(self, key, priority) -> bool:
+    def _take_out(self, key: Key, priority: int) -> bool:
         """Take a key out of its bucket; True if that emptied (and dropped) the bucket."""
         bucket = self._buckets[priority]
         del bucket[key]
@@ -90,7 +90,7 @@ class LFUDA(SizedPolicy):
         del self._buckets[priority]
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if not self._replaces(key, size):
             return []
         evicted = self.evict_to(self.capacity - size)
@@ -102,7 +102,7 @@ class LFUDA(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list:
         """Evict the lowest LFU-DA keys (raising the age) until at most `units` are used."""
         evicted = []
         while self.used > units:
@@ -119,7 +119,7 @@ class LFUDA(SizedPolicy):
                 heapq.heapify(self._heap)
         return bucket
 
-    def _evict(self):
+    def _evict(self) -> Key:
         if self.aging == "paper":
             return self._evict_smallest()
         priority = max(self.age, 1)  # libCacheSim's min_freq 0 and 1 both mean the key-1 bucket
@@ -150,7 +150,7 @@ class LFUDA(SizedPolicy):
         self.used -= self.sizes.pop(victim)
         return victim
 
-    def _smallest_above(self, floor: int):
+    def _smallest_above(self, floor: int) -> int | None:
         """The smallest priority above `floor` that has a bucket, or None.
 
         The age never decreases, so heap entries at or below it are dropped for good
@@ -167,7 +167,7 @@ class LFUDA(SizedPolicy):
         if nxt is not None:
             self.age = nxt
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         priority = self._key_of.pop(key)
@@ -176,17 +176,17 @@ class LFUDA(SizedPolicy):
             self._advance_age()
         return True
 
-    def keys(self):
+    def keys(self) -> list:
         """By LFU-DA key, then by the time of getting it (next victim first)."""
         return [key for priority in sorted(self._buckets) for key in self._buckets[priority]]
 
-    def priority(self, key):
+    def priority(self, key: Key) -> int | None:
         return self._key_of.get(key)
 
-    def params(self):
+    def params(self) -> dict:
         return {"aging": self.aging}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.lfuda import LFUDAKernel
 
         return LFUDAKernel(self.capacity, self.aging == "libcachesim")

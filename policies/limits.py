@@ -17,6 +17,8 @@ is sized for these two limits.
 
 from __future__ import annotations
 
+from typing import Any
+
 #: the largest capacity of a cache, in objects or in bytes (1 PiB): far beyond any node's memory,
 #: and small enough that sums and small multiples of it cannot overflow a 64-bit integer
 MAX_CAPACITY = 2**50
@@ -25,7 +27,7 @@ MAX_CAPACITY = 2**50
 MAX_CAPACITY_TEXT = "2**50 (1 PiB, or as many objects)"
 
 
-def capacity_error(capacity) -> str | None:
+def capacity_error(capacity: Any) -> str | None:
     """Why `capacity` is not a capacity a policy accepts (a positive integer up to MAX_CAPACITY), or None."""
     if isinstance(capacity, bool) or not isinstance(capacity, int) and not _whole_number(capacity):
         return f"capacity must be a positive integer, got {capacity!r}"
@@ -36,7 +38,7 @@ def capacity_error(capacity) -> str | None:
     return None
 
 
-def _whole_number(value) -> bool:
+def _whole_number(value: Any) -> bool:
     try:
         return int(value) == value
     except (TypeError, ValueError, OverflowError):
@@ -55,7 +57,7 @@ def _whole_number(value) -> bool:
 INT64_MAX = 2**63 - 1
 
 
-def check_int(name: str, value, low: int, high: int) -> int:
+def check_int(name: str, value: Any, low: int, high: int) -> int:
     """`value` as an int if it is an integer in [low, high]; else ValueError naming `name` and the range."""
     whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     if isinstance(value, bool) or not whole or not low <= value <= high:

@@ -8,7 +8,7 @@ Web caching systems: modeling, design and experimental results", IEEE JSAC
 
 from __future__ import annotations
 
-from policies.base import register
+from policies.base import Kernel, Key, register
 from policies.fifo import FIFO
 
 
@@ -18,20 +18,20 @@ class LRU(FIFO):
 
     summary = "Least recently used: evicts the key requested longest ago."
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.sizes:
             self.sizes.move_to_end(key)
             return True
         return False
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if key in self.sizes:
             self.sizes.move_to_end(key)
             return True
         self.insert(key, size)
         return False
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.fifo import LRUKernel
 
         return LRUKernel(self.capacity)

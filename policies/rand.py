@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random as _random
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 
 @register("random")
@@ -26,21 +26,21 @@ class Random(SizedPolicy):
         self._slot: dict = {}  # key -> index in self._keys
         self._keys: list = []
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         return key in self.sizes
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if key in self.sizes:
             self.remove(key)
         return self._insert_new(key, size)
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if key in self.sizes:
             return True
         self._insert_new(key, size)
         return False
 
-    def _insert_new(self, key, size):
+    def _insert_new(self, key: Key, size: int) -> list:
         if size > self.capacity:
             return []
         evicted = self.evict_to(self.capacity - size)
@@ -51,7 +51,7 @@ class Random(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list:
         """Evict uniformly random keys (the policy's own generator) until at most `units` are used."""
         evicted = []
         keys, slot, sizes = self._keys, self._slot, self.sizes
@@ -67,7 +67,7 @@ class Random(SizedPolicy):
             evicted.append(victim)
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         slot = self._slot.pop(key)
@@ -77,13 +77,13 @@ class Random(SizedPolicy):
             self._slot[last] = slot
         return True
 
-    def keys(self):
+    def keys(self) -> list:
         return list(self._keys)
 
-    def params(self):
+    def params(self) -> dict:
         return {"seed": self.seed}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.rand import RandomKernel
 
         # A generator of its own, started from the seed: the same draws as this policy's.

@@ -150,7 +150,7 @@ def memcached_chunk_sizes(
     if not (isinstance(growth_factor, (int, float)) and math.isfinite(growth_factor) and growth_factor > 1):
         raise ValueError(f"growth_factor must be a finite number > 1 (memcached's -f); got {growth_factor!r}")
     chunk_max = page_bytes // 2 if chunk_max is None else chunk_max
-    sizes = []
+    sizes: list[int] = []
     size = MEMCACHED_ITEM_HEADER + min_chunk
     while size < chunk_max / growth_factor and len(sizes) < MEMCACHED_MAX_CLASSES - 1:
         size += -size % _MEMCACHED_ALIGN

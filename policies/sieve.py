@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 
 @register("sieve")
@@ -39,13 +39,13 @@ class Sieve(SizedPolicy):
         self._ahead: OrderedDict = OrderedDict()  # from the hand to the head, oldest first
         self._behind: OrderedDict = OrderedDict()  # from the tail to the hand, oldest first
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.sizes:
             self._visited.add(key)
             return True
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list:
         if not self._replaces(key, size):
             return []
         evicted = self.evict_to(self.capacity - size) if self.used + size > self.capacity else []
@@ -54,7 +54,7 @@ class Sieve(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list:
         """Move the hand until at most `units` are used: visited keys are spared (their bit cleared)."""
         evicted = []
         visited, ahead, behind = self._visited, self._ahead, self._behind
@@ -71,14 +71,14 @@ class Sieve(SizedPolicy):
                 self._ahead, self._behind = ahead, behind
         return evicted
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if key in self.sizes:
             self._visited.add(key)
             return True
         self.insert(key, size)
         return False
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         self._visited.discard(key)
@@ -88,15 +88,15 @@ class Sieve(SizedPolicy):
             self._ahead, self._behind = self._behind, self._ahead
         return True
 
-    def keys(self):
+    def keys(self) -> list:
         """From the tail to the head of the queue."""
         return list(self._behind) + list(self._ahead)
 
-    def hand(self):
+    def hand(self) -> Key | None:
         """The key the hand points at (the next one it will examine), or None."""
         return next(iter(self._ahead), None)
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.sieve import SieveKernel
 
         return SieveKernel(self.capacity)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from heapq import heappop, heappush
 
 import simpy
@@ -38,7 +39,7 @@ class Calendar:
         self.now = 0.0  # the time of the entry being run (SimPy's env.now lags behind)
         self.due = env.peek()  # the time of the earliest thing scheduled, ours or SimPy's
 
-    def at(self, when: float, action, *args) -> None:
+    def at(self, when: float, action: Callable[..., object], *args: object) -> None:
         """Run ``action(*args)`` at time `when`."""
         heappush(self._entries, (when, next(self._order), action, args))
         if when < self.due:

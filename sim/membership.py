@@ -44,7 +44,7 @@ ROW_ORDER = ("remove", "up", "down", "capacity", "add")
 class _NodeOutages:
     """One node's outages, by start time, and the latest end among those started so far."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.starts: list[float] = []
         self.ends_so_far: list[float] = []  # max(up_at) over outages[0..i]: covers overlaps
 

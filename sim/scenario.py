@@ -173,7 +173,7 @@ class ClusterSpec:
     warmup: Warmup = Warmup()
     eviction: Eviction | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():  # the words of sim/vocabulary.py
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")

@@ -18,12 +18,13 @@ total rate, and results that depend only on p take p alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy import optimize
 
 
-def _characteristic_time(occupancy, capacity: float, p: np.ndarray) -> float:
+def _characteristic_time(occupancy: Callable[[np.ndarray, float], float], capacity: float, p: np.ndarray) -> float:
     """T > 0 with occupancy(p, T) = capacity (occupancy increases in T from 0 to len(p))."""
     if not 0 < capacity < len(p):
         raise ValueError(f"capacity must be in (0, {len(p)}) keys; got {capacity}")

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Poisson:
 
     rate: float
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.rate > 0:
             raise ValueError(f"rate must be > 0 requests per second, got {self.rate!r}")
 
@@ -63,7 +64,7 @@ class OnOff:
     mean_on: float
     mean_off: float
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not (self.on_rate > 0 and self.off_rate >= 0 and self.mean_on > 0 and self.mean_off > 0):
             raise ValueError("OnOff needs on_rate > 0, off_rate >= 0, mean_on > 0 and mean_off > 0")
 
@@ -135,7 +136,7 @@ class Diurnal:
     period: float = 86_400.0
     peak: float = 50_400.0  # 14:00
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not (self.rate > 0 and 0 <= self.amplitude < 1 and self.period > 0):
             raise ValueError("Diurnal needs rate > 0, 0 <= amplitude < 1 and period > 0")
 
@@ -143,7 +144,7 @@ class Diurnal:
     def mean_rate(self) -> float:
         return float(self.rate)
 
-    def rate_at(self, t) -> np.ndarray:
+    def rate_at(self, t: ArrayLike) -> np.ndarray:
         return self.rate * (1.0 + self.amplitude * np.cos(2.0 * math.pi * (np.asarray(t) - self.peak) / self.period))
 
     def stream(self, rng: np.random.Generator) -> _DiurnalStream:

@@ -31,10 +31,6 @@ class Distribution:
     def mean(self) -> float:
         raise NotImplementedError
 
-    def scaled(self, factor: float) -> Distribution:
-        """The same shape with every value multiplied by `factor` (e.g. ms -> s)."""
-        raise NotImplementedError
-
 
 @dataclass(frozen=True)
 class Constant(Distribution):
@@ -42,18 +38,15 @@ class Constant(Distribution):
 
     value: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, float(self.value))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), float(self.value))
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return float(self.value)
-
-    def scaled(self, factor):
-        return Constant(self.value * factor)
 
 
 @dataclass(frozen=True)
@@ -62,18 +55,15 @@ class Exponential(Distribution):
 
     mean_value: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean_value, n)
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return -self.mean_value * np.log1p(-np.asarray(u))
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return float(self.mean_value)
-
-    def scaled(self, factor):
-        return Exponential(self.mean_value * factor)
 
 
 @dataclass(frozen=True)
@@ -83,18 +73,15 @@ class Lognormal(Distribution):
     median: float
     sigma: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.median * np.exp(self.sigma * rng.standard_normal(n))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return self.median * np.exp(self.sigma * special.ndtri(np.asarray(u)))
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return self.median * math.exp(self.sigma**2 / 2)
-
-    def scaled(self, factor):
-        return Lognormal(self.median * factor, self.sigma)
 
 
 @dataclass(frozen=True)
@@ -107,21 +94,18 @@ class Pareto(Distribution):
     minimum: float
     shape: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         # Inverse CDF on 1 - U, which lies in (0, 1]: no division by zero.
         return self.quantile(rng.random(n))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return self.minimum * (1.0 - np.asarray(u)) ** (-1.0 / self.shape)
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         if self.shape <= 1:
             return math.inf
         return self.shape * self.minimum / (self.shape - 1)
-
-    def scaled(self, factor):
-        return Pareto(self.minimum * factor, self.shape)
 
 
 @dataclass(frozen=True)
@@ -131,15 +115,12 @@ class UniformRange(Distribution):
     low: float
     high: float
 
-    def sample(self, rng, n):
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.quantile(rng.random(n))
 
-    def quantile(self, u):
+    def quantile(self, u: np.ndarray) -> np.ndarray:
         return self.low + (self.high - self.low) * np.asarray(u)
 
     @property
-    def mean(self):
+    def mean(self) -> float:
         return (self.low + self.high) / 2
-
-    def scaled(self, factor):
-        return UniformRange(self.low * factor, self.high * factor)

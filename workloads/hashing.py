@@ -24,8 +24,10 @@ packages.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 MASK64 = (1 << 64) - 1
 
@@ -50,7 +52,7 @@ def mix64_offset(salt: int = 0) -> int:
     return (int(salt) * _GAMMA + _GAMMA) & MASK64
 
 
-def mix64(values, salt: int = 0) -> np.ndarray:
+def mix64(values: ArrayLike, salt: int = 0) -> np.ndarray:
     """splitmix64 of each value (plus `salt`), as uint64; numpy wraps mod 2**64."""
     offset = np.uint64(mix64_offset(salt))
     x = np.asarray(values).astype(np.uint64) + offset
@@ -59,7 +61,7 @@ def mix64(values, salt: int = 0) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def unit_interval(values, salt: int = 0) -> np.ndarray:
+def unit_interval(values: ArrayLike, salt: int = 0) -> np.ndarray:
     """A uniform number in [0, 1) per value, from its stable hash (53 random bits)."""
     return (mix64(values, salt) >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
@@ -78,7 +80,7 @@ def key_id(text: str | bytes) -> int:
     return int.from_bytes(_digest(text), "little", signed=True)
 
 
-def key_ids(texts) -> np.ndarray:
+def key_ids(texts: Iterable[str | bytes]) -> np.ndarray:
     """``key_id`` of each text, as an int64 array."""
     return np.frombuffer(b"".join(map(_digest, texts)), dtype="<i8").astype(np.int64)
 

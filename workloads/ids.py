@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 try:
     from workloads._idmap import IdMap
@@ -34,7 +35,7 @@ except ImportError:  # not built: kvsim then runs its Python engine, which needs
 class DictIdMap:
     """The fallback map: a dict from key to id."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._ids: dict = {}
 
     def __len__(self) -> int:
@@ -54,7 +55,7 @@ class DenseIds:
     def __init__(self, compiled: bool = True):
         self._map = IdMap() if compiled and IdMap is not None else DictIdMap()
 
-    def __call__(self, keys) -> np.ndarray:
+    def __call__(self, keys: ArrayLike) -> np.ndarray:
         """The ids of `keys` (an integer array), numbering the new ones on."""
         keys = np.ascontiguousarray(keys).astype(np.int64, copy=False)
         out = np.empty(len(keys), dtype=np.int32)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.analysis.mrc import lru_mrc
+from experiments.analysis.replay import replay_batches
 from experiments.bench.common import Bench, Section, best_time, target_line
 from policies import make_policy
-from policies.mrc import lru_mrc
-from policies.replay import replay_batches
 from workloads import Poisson, Workload, Zipf
 from workloads.traces import open_trace
 

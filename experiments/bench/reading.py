@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.analysis import replay
+from experiments.analysis.replay import replay_batches
 from experiments.bench.common import (
     LIBCACHESIM_DATA,
     Bench,
@@ -23,8 +25,7 @@ from experiments.bench.common import (
     target_line,
     value_line,
 )
-from policies import make_policy, replay
-from policies.replay import replay_batches
+from policies import make_policy
 from workloads import Zipf
 from workloads.rng import rng_for
 from workloads.traces import open_trace, write_oracle_general

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.analysis import replay
+from experiments.analysis.replay import ReplayCounts, prepare_offline, replay_batches
 from experiments.bench.common import Bench, Section, best_time
 from experiments.output.outdir import atomic_write
-from policies import available, replay
+from policies import available
 from policies.compiled import engine_of, make_fast_policy
-from policies.replay import ReplayCounts, prepare_offline, replay_batches
 from workloads import Lognormal, Poisson, Workload, Zipf
 from workloads.ids import DenseIds, dense_batches
 from workloads.traces import open_trace, oracle_general_records

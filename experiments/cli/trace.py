@@ -18,6 +18,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from experiments.analysis.mrc import is_lru
 from experiments.cli.options import add_import_option, add_trace_options, directory, trace_file, worker_count
 from experiments.config.user_code import import_modules
 from experiments.execute.executors import default_workers, open_executor
@@ -32,7 +33,6 @@ from experiments.trace.inputs import (
 )
 from experiments.trace.sizes import needs_footprint, parse_sizes
 from experiments.trace.sources import trace_paths
-from policies.mrc import is_lru
 
 
 def first_paragraph(function) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 
 from experiments.config.checks import describe
-from experiments.config.fleet import fleet_spec, plan_fields
+from experiments.config.fleet import plan_fields
 from experiments.config.limits import MAX_MEMBERSHIP_CHANGES, span_s
 from experiments.config.schema import Config
 from policies import Policy
@@ -155,8 +155,3 @@ def _resizing(config: Config, policy: Policy | None) -> str | None:
             except ValueError as error:
                 return f"cluster.changes[{index}].capacity: {error}"
     return None
-
-
-def fleet_cluster(config: Config) -> ClusterSpec:
-    """A ClusterSpec with the point's fleet keys only: what sim/engine.py asks of a fleet."""
-    return ClusterSpec(**fleet_spec(config.cluster))

@@ -19,7 +19,7 @@ Two steps, both cheap.
 
    * LRU (and any policy without a formula of its own, as a stand-in): the
      miss-ratio curve of the first seed's request stream, in one pass of
-     stack depths (policies/mrc.py), in objects or in bytes;
+     stack depths (experiments/analysis/mrc.py), in objects or in bytes;
    * FIFO and RANDOM under the independent reference model: the
      characteristic-time approximation (sim.theory.fifo_hit_ratio);
    * LFU under the independent reference model: the most popular keys.
@@ -43,10 +43,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from experiments.analysis.mrc import lru_mrc
 from experiments.config.build import scenario, workload_of
 from experiments.config.schema import Config, WorkloadSection
 from experiments.plan.settings import TARGETS, Settings
-from policies.mrc import lru_mrc
 from sim import theory
 from workloads import Uniform, Workload, Zipf
 from workloads.rng import rng_for

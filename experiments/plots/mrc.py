@@ -29,7 +29,7 @@ from experiments.plots.style import STYLE, save
 
 CSV, MANIFEST, FIGURE = "mrc.csv", "mrc.json", "mrc"
 
-#: mrc.json's "method" (policies.mrc.MissRatioCurve.method) as the title says it
+#: mrc.json's "method" (experiments.analysis.curve.MissRatioCurve.method) as the title says it
 METHODS = {"shards": "SHARDS R={rate:.3g}", "mini": "mini-sim R={rate:.3g}"}
 
 

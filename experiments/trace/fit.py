@@ -35,9 +35,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from experiments.analysis.mrc import lru_mrc
 from experiments.trace.popularity import ZipfFit, fit_zipf
 from experiments.trace.stats import StatsPass, first_pass
-from policies.mrc import lru_mrc
 from workloads import Constant, Diurnal, Lognormal, Poisson, Workload, Zipf
 
 DAY = 86_400.0

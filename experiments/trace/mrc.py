@@ -10,7 +10,7 @@ it).  Like `kvsim run`, it locks DIR while it writes, and it refuses a
 folder holding another curve, or an experiment, unless --force: the same
 command again recomputes its own curve in place.
 
-The methods (see policies/mrc.py): LRU is one pass of stack depths, exact
+The methods (see experiments/analysis/mrc.py): LRU is one pass of stack depths, exact
 to the miss, or SHARDS sampling with --shards RATE (fixed rate) or
 --shards-size N (at most N sampled keys); every other policy is replayed at
 each capacity, or with --shards RATE in miniature (sampled keys, capacities
@@ -33,13 +33,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from experiments.analysis import MissRatioCurve, miss_ratio_curve
+from experiments.analysis.mrc import replay_mrc, shards_sample
 from experiments.config import ConfigError
 from experiments.output.domains import check_table
 from experiments.output.outdir import claim
 from experiments.trace.inputs import TraceCommandError, TraceFile, in_seconds
 from policies import PolicyError
 from policies.compiled import engine
-from policies.mrc import MissRatioCurve, miss_ratio_curve, replay_mrc, shards_sample
 from workloads.ids import DenseBatch, DenseIds, dense_batches
 from workloads.traces import TraceError
 

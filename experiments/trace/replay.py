@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from experiments.output.domains import check_numbers
+from experiments.analysis.replay import ReplayCounts, Replayer, prepare_offline
 from experiments.trace.inputs import TraceCommandError, build_policy, in_seconds
 from policies.compiled import engine_of
-from policies.replay import ReplayCounts, Replayer, prepare_offline
 from workloads.ids import DenseIds
 from workloads.traces import TraceError
 
@@ -52,22 +51,6 @@ def replay_cells(trace, cells, warmup: int, time_unit: str | float) -> list[tupl
             f"{trace.path}: --warmup {warmup} covers the whole trace ({total} requests): nothing to count"
         )
     return [(replayer.counts, engine_of(replayer.policy)) for replayer in replayers]
-
-
-def replay_row(policy: str, capacity, counts, engine_name: str) -> dict:
-    """One result of `kvsim replay`; `engine_name`: "compiled" or "python", the one that ran the policy."""
-    row = {
-        "policy": policy,
-        "capacity": capacity,
-        "requests": counts.requests,
-        "hits": counts.hits,
-        "misses": counts.misses,
-        "miss_ratio": counts.miss_ratio,
-        "byte_miss_ratio": counts.byte_miss_ratio,
-        "engine": engine_name,
-    }
-    check_numbers(row, f"replay of {policy} at {capacity}")
-    return row
 
 
 def format_table(rows: list[dict], columns=REPLAY_FIELDS) -> str:

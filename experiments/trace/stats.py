@@ -35,9 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.analysis.mrc import shards_sample
+from experiments.analysis.stack_depths import INFINITE, LRUStack
 from experiments.trace.popularity import fit_zipf, loglog_fit
-from policies.mrc import shards_sample
-from policies.stack_depths import INFINITE, LRUStack
 from workloads.ids import DenseIds
 from workloads.stream import WRITE
 from workloads.traces import TraceError

@@ -131,7 +131,7 @@ class Server:
     def __enter__(self) -> Server:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *_exc_info) -> None:
         self.stop()
 
     def log_tail(self) -> str:

@@ -1,5 +1,10 @@
 """The timed model's request loop in C: sim/model.py's Model, for built-in policies.
 
+(Over 450 lines, kept whole: one class, one loop over one calendar, each
+method the twin of one in sim/model.py's Model, read in the same order; the
+parts that stand alone are apart already: heaps.pxd, jobs.pxd, node.pyx,
+balancing.pyx.)
+
 sim/model.py is the reference; this is the same model, decision for decision
 and in the same order, so that both give identical results (the tests
 compare every RunResult field on every feature).  Each method here names its

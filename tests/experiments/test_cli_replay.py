@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.analysis import replay
 from experiments.cli import main
-from policies import engine, make_policy, replay
+from policies import engine, make_policy
 from tests.experiments.conftest import kvsim
 from tests.trace_files import oracle_records, write_bin, write_csv, write_txt, zipf_keys
 from tests.user_policy import write_user_module

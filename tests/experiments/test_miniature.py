@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.analysis.mrc import replay_mrc
 from experiments.cli import main
 from experiments.trace.mrc import compute_curve
-from policies.mrc import replay_mrc
 from tests.trace_files import CLOUDPHYSICS, zipf_keys
 from workloads.traces import open_trace, write_trace
 

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.analysis import replay
 from experiments.cli import main
 from experiments.config.checks import Capacity
 from experiments.trace.grid import Cell, Grid, plan_tasks
 from experiments.trace.inputs import TraceFile
-from policies import make_policy, replay
+from policies import make_policy
 from tests.experiments.conftest import kvsim
 from tests.experiments.test_executors import dask_scheduler  # noqa: F401  (a fixture)
 from tests.trace_files import zipf_keys

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.analysis import replay
 from experiments.config import ConfigError, load
 from experiments.config.build import scenario
-from policies import make_policy, replay
+from policies import make_policy
 from sim import run
 from tests.experiments.conftest import kvsim
 from workloads.traces import FORMATS

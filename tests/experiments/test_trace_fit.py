@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from experiments.analysis.mrc import lru_mrc
 from experiments.cli import main
 from experiments.config import resolve
 from experiments.trace.fit import fit_workload, model_workload
-from policies.mrc import lru_mrc
 from tests.trace_files import CLOUDPHYSICS, zipf_keys
 from workloads.traces import open_trace, write_trace
 

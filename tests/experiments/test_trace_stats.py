@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
+from experiments.analysis.stack_depths import previous_and_next
 from experiments.cli import main
 from experiments.trace.popularity import fit_zipf, loglog_fit
 from experiments.trace.stats import trace_stats
-from policies.stack_depths import previous_and_next
 from tests.trace_files import CLOUDPHYSICS, block_io_trace, zipf_keys
 from workloads.traces import open_trace, write_trace
 

@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """
 import numpy as np
-from policies import make_fast_policy, replay
+from experiments.analysis import replay
+from policies import make_fast_policy
 from policies.compiled import compiled_names
 from sim.compiled_model import CompiledModel
 from tests.policies.tracedata import zipf_trace

@@ -5,7 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from policies import Admission, Admitted, PolicyError, available, check_params, make_policy, register_admission, replay
+from experiments.analysis import replay
+from policies import Admission, Admitted, PolicyError, available, check_params, make_policy, register_admission
 from policies.admission import TinyLFUAdmission, available_admissions
 from tests.policies.tracedata import zipf_trace
 

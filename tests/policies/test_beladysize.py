@@ -13,7 +13,8 @@ import os
 import numpy as np
 import pytest
 
-from policies import PolicyError, engine, make_fast_policy, make_policy, replay
+from experiments.analysis import replay
+from policies import PolicyError, engine, make_fast_policy, make_policy
 from policies.compiled import CompiledPolicy
 from tests.policies.test_hand_traced import trace
 from tests.policies.test_libcachesim_parity import live

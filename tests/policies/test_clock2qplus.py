@@ -2,7 +2,8 @@
 
 import pytest
 
-from policies import make_policy, replay
+from experiments.analysis import replay
+from policies import make_policy
 from tests.policies.test_hand_traced import trace
 from tests.policies.test_libcachesim_parity import live
 from tests.policies.tracedata import block_traces, libcachesim_misses, write_oracle_general

@@ -25,10 +25,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policies.compiled as compiled_module
-from policies import PolicyError, engine, make_fast_policy, make_policy, replay
+from experiments.analysis import replay
+from experiments.analysis.mrc import replay_mrc
+from experiments.analysis.replay import Replayer, replay_hits
+from policies import PolicyError, engine, make_fast_policy, make_policy
 from policies.compiled import CompiledPolicy, compiled_names
-from policies.mrc import replay_mrc
-from policies.replay import Replayer, replay_hits
 from tests.policies.tracedata import block_traces, zipf_trace
 from workloads.ids import DenseBatch, DenseIds
 

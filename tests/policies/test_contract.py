@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies import HookPolicy, PolicyError, available, make_policy, policy_class, replay
+from experiments.analysis import replay
+from policies import HookPolicy, PolicyError, available, make_policy, policy_class
 from tests.user_policy import write_user_module
 
 POLICIES = available()

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies import PolicyContractError, make_policy, replay
+from experiments.analysis import replay
+from policies import PolicyContractError, make_policy
 from policies.guard import Guarded
 from sim import BackendSpec, ClusterSpec, Scenario, run, run_naive
 from workloads import Poisson, Workload, Zipf

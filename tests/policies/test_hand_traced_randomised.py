@@ -7,7 +7,8 @@ draws of seed 0 are 0.844, 0.758, 0.421, 0.259, 0.511, 0.405, 0.784, 0.303,
 
 import pytest
 
-from policies import PolicyError, make_policy, replay
+from experiments.analysis import replay
+from policies import PolicyError, make_policy
 from tests.policies.test_hand_traced import trace
 from tests.policies.tracedata import zipf_trace
 

@@ -14,7 +14,10 @@ its tests, and nothing else:
 finds it; tests/policies/test_compiled.py holds every compiled name to its
 reference.)  The tests below check both halves: the machinery names no
 policy, and a policy that is new to it, bound in its class alone, runs
-compiled in a replay and in the timed model.
+compiled in a replay and in the timed model, and in the Python engine as
+the reference, and keeps the contract and the kernel's equality with its
+reference that every registered policy is held to (the parametrized tests
+of test_contract.py and test_compiled.py, run here on it).
 """
 
 import ast
@@ -25,10 +28,10 @@ import numpy as np
 import pytest
 
 import policies.base as base
-from policies import engine, make_fast_policy, make_policy
+from experiments.analysis.replay import replay_hits
+from policies import available, engine, make_fast_policy, make_policy
 from policies.compiled import CompiledPolicy, compile_policy, compiled_names, has_kernel, kernel_refusal
 from policies.fifo import FIFO
-from policies.replay import replay_hits
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_kernels = pytest.mark.skipif(engine() != "compiled", reason="the compiled engine is not running")
@@ -141,3 +144,45 @@ def test_a_new_policy_bound_in_its_class_runs_the_compiled_loop(twin_registered)
     compiled = run(sc, 5)
     assert compiled.engine == "compiled"
     assert compiled == Model(sc, 5).run()
+
+
+def test_a_new_policy_is_found_where_every_test_looks(twin_registered):
+    """The parametrized tests read the registry: a new module is in them with no line added to them."""
+    assert twin_registered in available() and twin_registered in compiled_names()
+    assert has_kernel(FIFOTwin) and not has_kernel(Unbound)
+
+
+def test_a_new_policy_keeps_the_contract(twin_registered, monkeypatch):
+    from tests.policies import test_contract
+
+    monkeypatch.setitem(test_contract.CASES, twin_registered, (twin_registered, {}))
+    test_contract.test_never_over_capacity_and_hits_only_when_present(case=twin_registered)
+    test_contract.test_inserts_that_arrive_late_and_out_of_order(case=twin_registered)
+    test_contract.test_remove_leaves_no_trace(case=twin_registered)
+    test_contract.test_replay_counts_add_up_and_repeat(twin_registered)
+
+
+@needs_kernels
+def test_a_new_policy_makes_its_references_decisions_key_by_key(twin_registered):
+    from tests.policies import test_compiled
+
+    assert isinstance(make_fast_policy(twin_registered, 8), CompiledPolicy)  # else it would compare Python with Python
+    test_compiled.test_same_decisions_key_by_key_with_late_inserts_and_removals(name=twin_registered)
+
+
+def test_a_new_policy_runs_on_the_python_engine_as_the_reference(twin_registered, monkeypatch):
+    from sim import ClusterSpec, run
+    from sim.naive import run_naive
+    from tests.sim.test_model_vs_naive import scenario
+
+    monkeypatch.setenv("KVSIM_ENGINE", "python")
+    assert not isinstance(make_fast_policy(twin_registered, 50), CompiledPolicy)
+    keys = np.random.default_rng(4).zipf(1.2, 3000).astype(np.int64) % 300
+    expected = replay_hits(make_policy("fifo", 40), keys, None, False)
+    np.testing.assert_array_equal(replay_hits(make_fast_policy(twin_registered, 40), keys, None, False), expected)
+    sc = scenario(cluster=ClusterSpec(nodes=3, capacity=60, policy=twin_registered), requests=3000, warmup=500)
+    python = run(sc, 5)
+    assert python.engine == "python" and "KVSIM_ENGINE=python" in python.engine_note
+    naive = run_naive(sc, 5)
+    assert (python.hits, python.backend_requests) == (naive.hits, naive.backend_requests)
+    assert 0 < python.hits < python.requests

@@ -28,7 +28,8 @@ import os
 import numpy as np
 import pytest
 
-from policies import make_fast_policy, make_policy, replay
+from experiments.analysis import replay
+from policies import make_fast_policy, make_policy
 from tests.policies.tracedata import (
     CLOUDPHYSICS,
     block_traces,

@@ -11,10 +11,11 @@ in libCacheSim's aging, whose keys double, stops with the same error in both.
 import numpy as np
 import pytest
 
-from policies import PolicyError, engine, make_fast_policy, make_policy, replay
+from experiments.analysis import replay
+from experiments.analysis.replay import replay_hits
+from policies import PolicyError, engine, make_fast_policy, make_policy
 from policies.compiled import compiled_names
 from policies.limits import MAX_CAPACITY, check_int
-from policies.replay import replay_hits
 from tests.policies.tracedata import zipf_trace
 
 needs_kernels = pytest.mark.skipif(engine() != "compiled", reason="the compiled engine is not running")

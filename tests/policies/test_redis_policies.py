@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from policies import make_policy, policy_class, replay
+from experiments.analysis import replay
+from policies import make_policy, policy_class
 from policies.redis import EVPOOL_SIZE, LFU_INIT_VAL, LRU_CLOCK_MAX
 from policies.server_memory import jemalloc_size, redis_entry_bytes, redis_table_bytes
 

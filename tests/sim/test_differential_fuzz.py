@@ -22,10 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from experiments.analysis.replay import replay_hits
 from policies import PolicyError, engine, make_fast_policy, make_policy
 from policies.compiled import compiled_names
 from policies.limits import MAX_CAPACITY
-from policies.replay import replay_hits
 from sim import BackendSpec, ClusterSpec, Scenario
 from sim.compiled_model import CompiledModel, Engine
 from sim.model import Model

@@ -16,8 +16,9 @@ import pytest
 import zstandard
 
 import workloads.traces.compression as streams
-from policies import make_policy, replay
-from policies.replay import replay_batches
+from experiments.analysis import replay
+from experiments.analysis.replay import replay_batches
+from policies import make_policy
 from sim import BackendSpec, ClusterSpec, Scenario, run
 from workloads import Constant
 from workloads.stream import READ

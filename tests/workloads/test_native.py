@@ -2,7 +2,8 @@
 
 One hash map, one heap, one way to grow memory, one splitmix64, in .pxd
 files of inline C.  The dependency direction of DESIGN.md holds for C too:
-import-linter reads Python imports only, so the cimports are checked here.
+import-linter reads Python imports only, so the Cython files' imports and
+cimports are checked by tests/test_layers.py.
 What the parts compute is checked where they are used: splitmix64 against
 workloads/hashing.py by the ring lookup (tests/sim), the Feistel scramble
 (test_scramble.py) and the TinyLFU filter (tests/policies/test_compiled.py);
@@ -13,37 +14,16 @@ Python one; the heap by LFU, LFU-DA, GDSF, Belady and the calendar.
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
-#: where each folder of Cython code may cimport from (besides libc, cpython and numpy)
-ALLOWED = {
-    "workloads/native": ("workloads.native",),
-    "workloads": ("workloads.native",),
-    "policies/_kernels": ("policies._kernels", "workloads.native"),
-    "sim/_compiled": ("sim._compiled", "policies._kernels", "workloads.native"),
-}
-EXTERNAL = ("libc", "cpython", "numpy", "cython")
+#: the folders of Cython code
+FOLDERS = ("workloads/native", "workloads", "policies/_kernels", "sim/_compiled")
 
 
 def cython_files():
-    for folder in ALLOWED:
+    for folder in FOLDERS:
         for path in sorted((ROOT / folder).glob("*.p[yx][xd]")):
             yield folder, path
-
-
-def cimported(path: Path) -> list[str]:
-    text = path.read_text()
-    return re.findall(r"^\s*from\s+([\w.]+)\s+cimport", text, re.M) + re.findall(r"^\s*cimport\s+([\w.]+)", text, re.M)
-
-
-@pytest.mark.parametrize("folder,path", list(cython_files()), ids=lambda p: getattr(p, "name", p))
-def test_cimports_follow_the_dependency_direction(folder, path):
-    for module in cimported(path):
-        if module.split(".")[0] in EXTERNAL:
-            continue
-        assert module.startswith(ALLOWED[folder]), f"{path.relative_to(ROOT)} cimports {module}"
 
 
 def test_the_leaf_is_pxd_files_and_imports_nothing_of_ours():

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from policies import make_policy, replay
+from experiments.analysis import replay
+from policies import make_policy
 from sim import BackendSpec, ClusterSpec, Scenario, run
 from tests.trace_files import write_csv, write_txt
 from workloads import Constant

@@ -9,6 +9,6 @@ A leaf, as workloads/hashing.py is: it cimports nothing of ours, so the
 policies' kernels (policies/_kernels), the dense-id map (workloads/_idmap.pyx)
 and the timed model's loop (sim/_compiled) all build on it without a new
 dependency between the packages (pyproject.toml's import contracts; the
-cimports are checked by tests/workloads/test_native.py).  Everything is
+cimports are checked by tests/test_layers.py).  Everything is
 inline: it compiles into each hot loop that uses it, with no call.
 """

@@ -24,6 +24,7 @@ bytes an object), each chunk then dropped.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,9 @@ class Footprint:
         return self.bytes / self.objects if self.objects else 0.0
 
 
-def footprint(trace, chunk: int = DEFAULT_CHUNK, format: str | None = None, **options) -> Footprint:
+def footprint(
+    trace: Trace | str | os.PathLike, chunk: int = DEFAULT_CHUNK, format: str | None = None, **options: object
+) -> Footprint:
     """The Footprint of a trace (a Trace, or a path opened with `format` and reader `options`)."""
     if not isinstance(trace, Trace):
         trace = open_trace(trace, format, **options)

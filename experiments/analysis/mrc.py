@@ -1,7 +1,7 @@
 """Miss-ratio curves: the miss ratio of a cache at many capacities, without a clock.
 
 LRU needs one pass: its hits at every capacity follow from the requests'
-stack depths (policies/stack_depths.py, after Mattson et al. 1970), which
+stack depths (experiments/analysis/stack_depths.py, after Mattson et al. 1970), which
 ``lru_mrc`` walks block by block and tallies per capacity.  Other policies
 are replayed once per capacity, all capacities fed from one read of the
 trace (``replay_mrc``); ``miss_ratio_curve`` picks the method.
@@ -30,22 +30,22 @@ Ahmad and Park, "Cache Modeling and Optimization using Miniature
 Simulations", USENIX ATC 2017) for policies without the inclusion property:
 replay the sampled requests through a cache of capacity R * C.
 
-(About 500 lines, kept together: both ways of drawing a curve share their
-result type, their sources and their warm-up counting; the depth algorithm
-itself is in policies/stack_depths.py.)
+Both ways of drawing a curve share their result type and their sources
+(experiments/analysis/curve.py) and their warm-up counting; the depth
+algorithm itself is in experiments/analysis/stack_depths.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import numpy as np
 
+from experiments.analysis.curve import MissRatioCurve, capacity_list, source_chunks, source_parts
+from experiments.analysis.replay import Replayer, offline, prepare_offline, warm_count
+from experiments.analysis.stack_depths import INFINITE, LRUStack, VaryingSizeError
 from policies.base import Policy, policy_class
 from policies.compiled import make_fast_policy
-from policies.replay import Replayer, offline, prepare_offline, warm_count
-from policies.stack_depths import INFINITE, LRUStack, VaryingSizeError, int64_keys
 from workloads.hashing import mix64
 
 #: requests walked per block by the streaming algorithms (at least; blocks grow with the stack)
@@ -77,107 +77,7 @@ def shards_sample(keys, rate: float) -> np.ndarray:
     return _in_sample(np.asarray(keys), threshold)
 
 
-# -- curves ---------------------------------------------------------------------------
-
-
-@dataclass
-class MissRatioCurve:
-    """Misses at each capacity.
-
-    capacities: int64, ascending, in objects or (count_bytes) bytes.
-    requests, bytes: the measured requests (after warm-up) and their bytes.
-    misses, missed_bytes: per capacity; integers when exact, estimates
-        (floats) when sampled.
-    method: "stack" (one-pass LRU), "replay" (one replay per capacity),
-        "shards" (sampled stack depths), "mini" (sampled replays at capacity
-        R x C), or a combination such as "stack+replay".
-    rate: the sampling rate in effect at the end (1.0 without sampling).
-    """
-
-    capacities: np.ndarray
-    count_bytes: bool
-    requests: int
-    bytes: int
-    misses: np.ndarray
-    missed_bytes: np.ndarray
-    method: str = "stack"
-    rate: float = 1.0
-    notes: list = field(default_factory=list)
-    max_size: int = 0  # the largest request size seen (bytes curves are exact from there up)
-
-    @property
-    def exact(self) -> bool:
-        return self.rate == 1.0
-
-    @property
-    def miss_ratio(self) -> np.ndarray:
-        return self.misses / self.requests if self.requests else np.zeros(len(self.capacities))
-
-    @property
-    def byte_miss_ratio(self) -> np.ndarray:
-        return self.missed_bytes / self.bytes if self.bytes else np.zeros(len(self.capacities))
-
-    def rows(self) -> list[dict]:
-        """One dict per capacity: capacity, miss_ratio, byte_miss_ratio."""
-        return [
-            {"capacity": int(c), "miss_ratio": float(m), "byte_miss_ratio": float(b)}
-            for c, m, b in zip(self.capacities, self.miss_ratio, self.byte_miss_ratio)
-        ]
-
-
-def capacity_list(capacities) -> np.ndarray:
-    """Capacities as a sorted int64 array of distinct positive integers."""
-    values = np.unique(np.asarray(capacities, dtype=np.int64))
-    if len(values) == 0 or values[0] < 1:
-        raise ValueError(f"capacities must be positive integers; got {list(capacities)!r}")
-    return values
-
-
-def _chunks(source) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(keys int64, sizes int64) chunks of a source (see ``_parts``)."""
-    for keys, sizes, _, _ in _parts(source):
-        yield keys, sizes
-
-
-def _parts(source) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
-    """(keys int64, sizes int64, times in seconds or None, dense ids or None) chunks of a source.
-
-    A source is: an array or list of keys; a (keys, sizes) pair of arrays; an
-    iterable of chunks, each a (keys, sizes) pair or a batch with ``key`` and
-    ``size`` arrays (workloads.RequestBatch, as a trace reader yields; with
-    an ``ids`` array too, workloads.ids.DenseBatch, the keys' dense ids,
-    which compiled policies index by); or a callable returning one of these,
-    which can then be read more than once.  Only batches carry times (their
-    ``time`` array), for a timed policy.
-    """
-    if callable(source):
-        source = source()
-    if _is_pair(source):
-        yield int64_keys(np.asarray(source[0])), np.asarray(source[1], dtype=np.int64), None, None
-        return
-    if isinstance(source, np.ndarray) or (isinstance(source, list) and not any(map(_is_chunk, source[:1]))):
-        keys = int64_keys(np.asarray(source))
-        yield keys, np.ones(len(keys), dtype=np.int64), None, None
-        return
-    for chunk in source:
-        ids = None
-        if hasattr(chunk, "key"):
-            keys, sizes, ids = np.asarray(chunk.key), chunk.size, getattr(chunk, "ids", None)
-        elif _is_pair(chunk):
-            keys, sizes = np.asarray(chunk[0]), chunk[1]
-        else:
-            raise TypeError(f"a chunk must be a batch with key and size arrays or a (keys, sizes) pair; got {chunk!r}")
-        if keys.dtype.kind not in "iu":
-            raise TypeError(f"chunked keys must be integers (trace readers give int64 ids); got {keys.dtype}")
-        yield int64_keys(keys), np.asarray(sizes, dtype=np.int64), getattr(chunk, "time", None), ids
-
-
-def _is_pair(value) -> bool:
-    return isinstance(value, tuple) and len(value) == 2 and all(np.ndim(part) == 1 for part in value)
-
-
-def _is_chunk(value) -> bool:
-    return hasattr(value, "key") or _is_pair(value)
+# -- the one-pass LRU curve ------------------------------------------------------------
 
 
 class _Tally:
@@ -350,7 +250,7 @@ def lru_mrc(
     check_sizes: bool | None = None,
     block: int = DEFAULT_BLOCK,
 ) -> MissRatioCurve:
-    """The LRU miss-ratio curve in one pass over `source` (see ``_chunks`` for sources).
+    """The LRU miss-ratio curve in one pass over `source` (see ``source_parts`` in curve.py for sources).
 
     Exact (method "stack") without sampling: the misses equal those of
     replaying an LRU cache of each capacity, request for request.  With
@@ -365,7 +265,7 @@ def lru_mrc(
     warmup: the first requests feed the stack but are not counted.
     """
     sampler = StackDistanceSampler(capacities, count_bytes, warmup, rate, max_keys, check_sizes, block)
-    for keys, sizes in _chunks(source):
+    for keys, sizes in source_chunks(source):
         sampler.feed(keys, sizes)
     return sampler.curve(adjust)
 
@@ -399,7 +299,7 @@ def replay_mrc(
     misses over sampled requests.
     A policy with ``offline = True`` gets ``prepare(keys)`` with the (sampled)
     key sequence first; that reads the source once more, so it must be a
-    callable (see ``_chunks``).
+    callable (see ``source_parts`` in curve.py).
     """
     capacities = capacity_list(capacities)
     factory = _policy_factory(policy, params, count_bytes)
@@ -415,7 +315,7 @@ def replay_mrc(
         prepare_offline(policies, keys, None if ids is None else lambda _: ids)
     replayers = [Replayer(p, count_bytes) for p in policies]
     measured = _Measured(warmup)
-    for keys, sizes, times, ids in _parts(source):
+    for keys, sizes, times, ids in source_parts(source):
         warm = measured.advance(sizes)
         if sampling:
             keep = _in_sample(keys, threshold)
@@ -456,7 +356,7 @@ def replay_mrc(
 def _future(source, threshold: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The whole (sampled) key sequence of a source, and its dense ids if the source has them."""
     keys, ids = [], []
-    for chunk_keys, _, _, chunk_ids in _parts(source):
+    for chunk_keys, _, _, chunk_ids in source_parts(source):
         keep = slice(None) if threshold is None else _in_sample(chunk_keys, threshold)
         keys.append(chunk_keys[keep])
         ids.append(None if chunk_ids is None else chunk_ids[keep])

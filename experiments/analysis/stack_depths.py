@@ -7,7 +7,7 @@ hierarchies", IBM Systems Journal 9(2), 1970): an LRU cache of capacity C
 holds the C most recently used objects, so a request hits exactly when its
 **stack depth** -- the position of its key in the recency stack, 1 for the
 most recent -- is at most C.  The histogram of depths is the whole curve
-(policies/mrc.py draws it).
+(experiments/analysis/mrc.py draws it).
 
 Depths in O(n log n), vectorized
 --------------------------------

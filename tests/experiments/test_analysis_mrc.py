@@ -5,11 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies import make_policy, replay
+from experiments.analysis import replay
+from experiments.analysis.mrc import lru_mrc, miss_ratio_curve, replay_mrc, shards_sample
+from experiments.analysis.replay import Replayer, replay_batches
+from experiments.analysis.stack_depths import INFINITE, LRUStack, VaryingSizeError, stack_depths
+from policies import make_policy
 from policies.lru import LRU
-from policies.mrc import lru_mrc, miss_ratio_curve, replay_mrc, shards_sample
-from policies.replay import Replayer, replay_batches
-from policies.stack_depths import INFINITE, LRUStack, VaryingSizeError, stack_depths
 from tests.trace_files import lirs_cases, lirs_file, zipf_keys
 from workloads.stream import RequestBatch
 
