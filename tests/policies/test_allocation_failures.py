@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import numpy as np
 from experiments.analysis import replay
-from policies import make_fast_policy
+from policies import make_fast_policy, policy_class
 from policies.compiled import compiled_names
 from sim.compiled_model import CompiledModel
 from tests.policies.tracedata import zipf_trace
@@ -43,10 +43,10 @@ for name, way in parts:
         if name == "model":
             CompiledModel(scenario(requests=2000), 3).run()
         elif way == "batch":
-            params = {"future": keys.tolist()} if name == "belady" else {}
+            params = {"future": keys.tolist()} if policy_class(name).offline else {}
             replay(make_fast_policy(name, 60, **params), keys, sizes)
         else:
-            policy = make_fast_policy(name, 50_000, **({"future": keys.tolist()} if name == "belady" else {}))
+            policy = make_fast_policy(name, 50_000, **({"future": keys.tolist()} if policy_class(name).offline else {}))
             for key, size in zip(keys.tolist(), sizes.tolist()):
                 if not policy.lookup(key):
                     policy.insert(key, size)

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from experiments.analysis.replay import replay_hits
-from policies import PolicyError, engine, make_fast_policy, make_policy
+from policies import PolicyError, engine, make_fast_policy, make_policy, policy_class
 from policies.compiled import compiled_names
 from policies.limits import MAX_CAPACITY
 from sim import BackendSpec, ClusterSpec, Scenario
@@ -38,7 +38,7 @@ EXAMPLES = int(os.environ.get("KVSIM_FUZZ_EXAMPLES", "25"))
 fuzz = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 
 #: what a timed model can run: every built-in policy but the offline one
-TIMED_POLICIES = [name for name in compiled_names() if name != "belady"]
+TIMED_POLICIES = [name for name in compiled_names() if not policy_class(name).offline]
 
 
 def outcome(model_class, scenario, seed):
@@ -123,7 +123,7 @@ def test_both_engines_replay_random_traces_alike(name, requests, capacity, count
     keys = np.array([key for key, _ in requests], dtype=np.int64)
     # a trace's sizes are int64 (workloads/traces.py): the largest ones stand for "beyond any cache"
     sizes = np.array([min(size, 2**63 - 1) for _, size in requests], dtype=np.int64)
-    params = {"future": keys.tolist()} if name == "belady" else {}
+    params = {"future": keys.tolist()} if policy_class(name).offline else {}
     reference, fast = make_policy(name, capacity, **params), make_fast_policy(name, capacity, **params)
     expected = replay_hits(reference, keys, sizes, count_bytes)
     np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes), expected)
