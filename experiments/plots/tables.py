@@ -72,6 +72,11 @@ def load(out: Path) -> Tables:
             f"`kvsim run CONFIG --out {out} --repair` rewrites it from the run files that verify"
         ) from None
     tables = {table: read_table(out, table) for table in ("summary", "nodes", "latency")}
+    for optional in ("timeseries", "fleet"):  # fleet.csv: only a run whose fleet changes writes rows
+        if (out / f"{optional}.csv").exists():
+            tables[optional] = read_table(out, optional)
+    for table, frame in tables.items():
+        check_swept_columns(out / f"{table}.csv", frame, sweep)
     runs = manifest.get("runs")
     if isinstance(runs, int):
         # latency.csv has as many rows per run as the run recorded: count its runs, not its rows.
@@ -83,14 +88,22 @@ def load(out: Path) -> Tables:
                     f"{out / (table + '.csv')}: {found[table]} {what} where the manifest's {runs} runs make "
                     f"{expected}: the file is incomplete; run the experiment again (same command) to rewrite it"
                 )
-    for optional in ("timeseries", "fleet"):  # fleet.csv: only a run whose fleet changes writes rows
-        if (out / f"{optional}.csv").exists():
-            tables[optional] = read_table(out, optional)
     for frame in tables.values():
         for key, values in sweep.items():
             if key in frame.columns:
                 frame[key] = swept_column(frame[key], values)
     return Tables(name=name, config=config, sweep=sweep, seeds=seeds, **tables)
+
+
+def check_swept_columns(path: Path, frame: pd.DataFrame, sweep: dict) -> None:
+    """Each swept key a column of the table with a value in every row, or ConfigError: the figures
+    place every row by its swept values (a damaged header or an emptied cell would leave one nowhere)."""
+    for key in sweep:
+        if key not in frame.columns or (len(frame) and frame[key].isna().any()):
+            raise ConfigError(
+                f"{path}: the swept column {key!r} is missing or has empty cells; "
+                "run the experiment again (same command) to rewrite it"
+            )
 
 
 def swept_column(column: pd.Series, values: list) -> pd.Series:

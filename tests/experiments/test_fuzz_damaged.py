@@ -234,3 +234,17 @@ def test_any_flag_value_is_a_clean_run_or_a_one_line_refusal(small_inputs, tmp_p
     status, _, stderr = run_cli(args)
     judge(status, stderr, None, f"kvsim {' '.join(a[:40] for a in args)}", also=(3,) if command == "plan" else ())
     shutil.rmtree(scratch)
+
+
+@pytest.mark.parametrize("row", [0, 1], ids=["header", "first row"])
+def test_a_swept_column_emptied_in_a_table_is_named_by_plot(pristine, tmp_path, row):
+    # Found by a long campaign: the header's or a row's swept cell emptied crashed the figures.
+    config, out = copy_of(pristine, tmp_path)
+    path = out / "summary.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[row].split(",")
+    cells[0] = ""
+    lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    status, _, stderr = run_cli(["plot", str(out)])
+    assert status == 2 and "summary.csv: the swept column" in stderr and len(stderr.strip().splitlines()) == 1
