@@ -77,6 +77,8 @@ def load(out: Path) -> Tables:
             tables[optional] = read_table(out, optional)
     for table, frame in tables.items():
         check_swept_columns(out / f"{table}.csv", frame, sweep)
+        if table in NUMERIC_TABLES:
+            check_numeric_columns(out / f"{table}.csv", frame, sweep)
     runs = manifest.get("runs")
     if isinstance(runs, int):
         # latency.csv has as many rows per run as the run recorded: count its runs, not its rows.
@@ -93,6 +95,27 @@ def load(out: Path) -> Tables:
             if key in frame.columns:
                 frame[key] = swept_column(frame[key], values)
     return Tables(name=name, config=config, sweep=sweep, seeds=seeds, **tables)
+
+
+#: the tables whose every column but the swept keys holds numbers (fleet.csv has words too)
+NUMERIC_TABLES = ("summary", "nodes", "latency", "timeseries")
+
+
+def check_numeric_columns(path: Path, frame: pd.DataFrame, sweep: dict) -> None:
+    """Every column but the swept keys numbers (an empty cell is a missing number), or ConfigError
+    naming the column and the first cell that is not one: the figures compute with them."""
+    for column in frame.columns:
+        if column in sweep or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        cells = frame[column].dropna()
+        numbers = pd.to_numeric(cells, errors="coerce")
+        if numbers.isna().any():
+            bad = cells[numbers.isna()].iloc[0]
+            raise ConfigError(
+                f"{path}: column {column!r} holds {bad!r} where a number belongs; "
+                "run the experiment again (same command) to rewrite it"
+            )
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
 
 
 def check_swept_columns(path: Path, frame: pd.DataFrame, sweep: dict) -> None:

@@ -248,3 +248,20 @@ def test_a_swept_column_emptied_in_a_table_is_named_by_plot(pristine, tmp_path, 
     path.write_text("\n".join(lines) + "\n")
     status, _, stderr = run_cli(["plot", str(out)])
     assert status == 2 and "summary.csv: the swept column" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("table,row,value", [("latency.csv", 1, "x"), ("summary.csv", 2, "True")])
+def test_a_word_where_a_table_holds_numbers_is_named_by_plot(pristine, tmp_path, table, row, value):
+    # Found by a long campaign: a word in a numeric column crashed the figures' arithmetic.
+    config, out = copy_of(pristine, tmp_path)
+    path = out / table
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    column = next(i for i, name in enumerate(header) if name in ("probability", "hit_ratio_mean"))
+    cells = lines[row].split(",")
+    cells[column] = value
+    lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    status, _, stderr = run_cli(["plot", str(out)])
+    assert status == 2 and f"{table}: column {header[column]!r} holds {value!r}" in stderr
+    assert len(stderr.strip().splitlines()) == 1
