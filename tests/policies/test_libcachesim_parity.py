@@ -288,11 +288,11 @@ def test_the_capacities_span_small_and_large_caches(zipf_traces):
         assert ours("lru", keys, sizes, large, count_bytes).miss_ratio < 0.32
 
 
-def mean_miss_ratio_of_random(keys, sizes, path, capacity, count_bytes, runs=8):
-    # 8 runs a side: libcachesim's runs differ from process to process, and 4 left the two means
-    # 0.005 apart about once in a few dozen suites at 200 objects.
+def mean_miss_ratio_of_random(keys, sizes, path, capacity, count_bytes, runs=8, our_runs=None):
+    # libcachesim's runs differ from process to process: each side is a mean over several runs.
+    our_runs = runs if our_runs is None else our_runs
     our_ratio = np.mean(
-        [ours("random", keys, sizes, capacity, count_bytes, seed=seed).miss_ratio for seed in range(runs)]
+        [ours("random", keys, sizes, capacity, count_bytes, seed=seed).miss_ratio for seed in range(our_runs)]
     )
     # libcachesim's Random draws from a generator shared by all its caches: each run differs.
     their_ratio = np.mean([libcachesim_run(path, "Random", capacity, count_bytes)[0] for _ in range(runs)])
@@ -301,9 +301,18 @@ def mean_miss_ratio_of_random(keys, sizes, path, capacity, count_bytes, runs=8):
 
 @live
 @pytest.mark.parametrize("capacity,count_bytes", [(200, False), (1000, False), (2_970_753, True)])
-def test_random_is_within_half_a_percent_on_zipf(zipf_traces, capacity, count_bytes):
-    ours_ratio, theirs_ratio = mean_miss_ratio_of_random(*zipf_traces["zipf-0.9"], capacity, count_bytes)
-    assert abs(ours_ratio - theirs_ratio) <= 0.005, (ours_ratio, theirs_ratio)
+def test_random_is_within_one_percent_on_zipf(zipf_traces, capacity, count_bytes):
+    # libcachesim's Random does not pick its victim uniformly among the cached objects (it draws a
+    # bucket of its hash table and takes the bucket's first object, so an object behind another in
+    # its chain is never the victim), and on this trace it misses a little more: 40 runs a
+    # side put its mean 0.0024 above ours at 200 objects and 0.0031 at 1000, with run-to-run
+    # standard deviations of 0.0022 (ours) and 0.0037 (its).  So the bound is that offset plus four
+    # standard errors of the difference of the means (32 runs of ours, 8 of its: 0.0014), rounded
+    # up to 0.01; a half-percent bound failed one CI run in about twenty.
+    ours_ratio, theirs_ratio = mean_miss_ratio_of_random(
+        *zipf_traces["zipf-0.9"], capacity, count_bytes, runs=8, our_runs=32
+    )
+    assert abs(ours_ratio - theirs_ratio) <= 0.01, (ours_ratio, theirs_ratio)
 
 
 # 10% of the objects, 2.5% of the bytes; block-io's runs see about as many requests as cloudphysics' 2.
