@@ -22,18 +22,21 @@ already cached.  Filters live in their own registry: ``size``,
 from __future__ import annotations
 
 import random as _random
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from policies.base import Policy, PolicyError, policy_parameters
+from policies.base import Kernel, Key, Policy, PolicyError, policy_parameters
 from policies.limits import INT64_MAX, MAX_CAPACITY, check_int
 from policies.sketch import BloomFilter, CountMinSketch
 
 _ADMISSIONS: dict[str, type[Admission]] = {}
+_A = TypeVar("_A", bound="type[Admission]")
 
 
-def register_admission(name: str):
+def register_admission(name: str) -> Callable[[_A], _A]:
     """Class decorator: make an admission filter available under `name`."""
 
-    def decorate(cls):
+    def decorate(cls: _A) -> _A:
         cls.name = name
         _ADMISSIONS[name] = cls
         return cls
@@ -56,17 +59,17 @@ class Admission:
     def __init__(self, capacity: int):
         self.capacity = capacity
 
-    def record(self, key) -> None:
+    def record(self, key: Key) -> None:
         """See one request (called for every request, hit or miss, before the lookup)."""
 
-    def admit(self, key, size: int) -> bool:
+    def admit(self, key: Key, size: int) -> bool:
         """May `key` (not cached, `size` units) enter the cache now?"""
         raise NotImplementedError
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, object]:
         return {}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel | None:
         """This filter's C twin (policies/_kernels/admission.pyx), or None; see Policy.make_kernel."""
         return None
 
@@ -88,13 +91,13 @@ class SizeAdmission(Admission):
         # Above the capacity every object passes the filter: the policy alone then decides.
         self.threshold = check_int("size admission: threshold", threshold, 1, MAX_CAPACITY + 1)
 
-    def admit(self, key, size):
+    def admit(self, key: Key, size: int) -> bool:
         return size < self.threshold
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"threshold": self.threshold}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.admission import SizeAdmissionKernel
 
         return SizeAdmissionKernel(self.threshold)
@@ -118,13 +121,13 @@ class ProbabilisticAdmission(Admission):
         self.seed = int(seed)
         self._random = _random.Random(self.seed).random
 
-    def admit(self, key, size):
+    def admit(self, key: Key, size: int) -> bool:
         return self._random() < self.probability
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"probability": self.probability, "seed": self.seed}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.admission import ProbabilisticAdmissionKernel
 
         return ProbabilisticAdmissionKernel(self.probability, self.seed)  # a fresh generator, from the same seed
@@ -186,7 +189,7 @@ class TinyLFUAdmission(Admission):
         self._sketch = CountMinSketch(max(self.expected_items, 64))
         self._recorded = 0
 
-    def record(self, key):
+    def record(self, key: Key) -> None:
         if self._doorkeeper.add(key):  # seen before: now it counts
             self._sketch.add(key)
         self._recorded += 1
@@ -203,20 +206,20 @@ class TinyLFUAdmission(Admission):
     def sketch(self) -> CountMinSketch:
         return self._sketch
 
-    def estimate(self, key) -> int:
+    def estimate(self, key: Key) -> int:
         return self._sketch.estimate(key) + (key in self._doorkeeper)
 
-    def admit(self, key, size):
+    def admit(self, key: Key, size: int) -> bool:
         return self.estimate(key) >= self.min_frequency
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {
             "min_frequency": self.min_frequency,
             "expected_items": self.expected_items,
             "sample_size": self.sample_size,
         }
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.admission import TinyLFUAdmissionKernel
 
         door, sketch = self._doorkeeper, self._sketch  # the kernel's are these, in C, empty as these are
@@ -242,24 +245,25 @@ class Admitted(Policy):
         self.name = f"{policy.name}+{admission.name}"
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # read-only here: the wrapped policy's
         return self.policy.used
 
     @property
-    def offline(self):
+    def offline(self) -> bool:  # type: ignore[override]  # the wrapped policy's
         return self.policy.offline
 
     @property
-    def timed(self):
+    def timed(self) -> bool:  # type: ignore[override]  # the wrapped policy's
         return self.policy.timed
 
-    def advance(self, now) -> None:
+    def advance(self, now: float) -> None:
         self.policy.advance(now)
 
-    def prepare(self, keys) -> None:
-        self.policy.prepare(keys)
+    def prepare(self, keys: Iterable[Key]) -> None:
+        # Called only on an offline policy (replay checks `offline` first), and offline ones define prepare.
+        self.policy.prepare(keys)  # type: ignore[attr-defined]
 
-    def expect(self, keys) -> None:
+    def expect(self, keys: Iterable[Key]) -> None:
         self.policy.expect(keys)
 
     @property
@@ -267,44 +271,44 @@ class Admitted(Policy):
         return getattr(self.policy, "prepared", True)
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return self.policy.max_object_size
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         self.admission.record(key)
         return self.policy.lookup(key)
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if key not in self.policy and not self.admission.admit(key, size):
             return []
         return self.policy.insert(key, size)
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         return self.policy.remove(key)
 
     @property
     def resizable(self) -> bool:
         return self.policy.resizable
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         return self.policy.evict_to(units)
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """The wrapped policy's new capacity; the filter keeps its sketch as sized (it counts requests)."""
         evicted = self.policy.resize(capacity)
         self.capacity = self.policy.capacity
         return evicted
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.policy
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.policy)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return self.policy.keys()
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         params = dict(self.policy.params())
         params["admission"] = self.admission.name
         params.update({f"admission_{k}": v for k, v in self.admission.params().items()})
@@ -318,7 +322,7 @@ def admission_class(name: str) -> type[Admission]:
         raise PolicyError(f"unknown admission {name!r}; valid: {', '.join(available_admissions())}") from None
 
 
-def check_admission(admission, admission_params) -> None:
+def check_admission(admission: str | Admission | None, admission_params: dict[str, object] | None) -> None:
     """Raise PolicyError for an unknown admission name or parameter."""
     if admission is None:
         if admission_params:
@@ -337,7 +341,9 @@ def check_admission(admission, admission_params) -> None:
             )
 
 
-def with_admission(policy: Policy, admission, admission_params=None) -> Admitted:
+def with_admission(
+    policy: Policy, admission: str | Admission, admission_params: dict[str, object] | None = None
+) -> Admitted:
     """Wrap `policy` in an admission filter given by name (with params) or as an object."""
     check_admission(admission, admission_params)
     if not isinstance(admission, Admission):

@@ -30,7 +30,7 @@ seen by ``lookup`` is remembered per key until that key's ``insert``.
 
 from __future__ import annotations
 
-from policies.base import Policy, register
+from policies.base import Kernel, Key, Policy, register
 from policies.queues import SizedQueue
 
 
@@ -50,10 +50,10 @@ class ARC(Policy):
         self._ghost_hits: dict = {}  # key -> 1 (hit B1) or 2 (hit B2), until its insert
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self.t1.used + self.t2.used
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         t1, t2, b1, b2 = self.t1, self.t2, self.b1, self.b2
         if key in t1:  # seen twice now: T1 -> T2
             t2.push(key, t1.remove(key))
@@ -72,7 +72,7 @@ class ARC(Policy):
             self._ghost_hits[key] = 2
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         ghost = self._ghost_hits.pop(key, 0)
         # A key being cached is no longer a ghost: when lookup and insert are apart, it may
         # have been cached (and evicted into a ghost list) by an earlier insert meanwhile.
@@ -92,14 +92,14 @@ class ARC(Policy):
             t1.push(key, size)
         return evicted
 
-    def _replace(self, hit_b2: bool):
+    def _replace(self, hit_b2: bool) -> Key:
         """REPLACE: evict T1's or T2's LRU object into its ghost list; return its key."""
         t1 = self.t1
         if (t1.used > 0 and (t1.used > self.p or (t1.used == self.p and hit_b2))) or self.t2.used == 0:
             return t1.move_oldest_to(self.b1)
         return self.t2.move_oldest_to(self.b2)
 
-    def _evict_for_new(self, size: int):
+    def _evict_for_new(self, size: int) -> Key:
         """Make room for a key on no list (the paper's case IV), one object at a time."""
         t1, t2, b1, b2 = self.t1, self.t2, self.b1, self.b2
         if t1.used + b1.used + size > self.capacity:
@@ -111,14 +111,14 @@ class ARC(Policy):
             b2.pop_oldest()
         return self._replace(hit_b2=False)
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """REPLACE (T1's or T2's LRU object into its ghost list) until at most `units` are cached."""
         evicted = []
         while self.t1.used + self.t2.used > units:
             evicted.append(self._replace(hit_b2=False))
         return evicted
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """A new capacity c: the target p is kept within [0, c], the cache evicted by REPLACE down to c,
         and the ghosts trimmed (oldest first) to the paper's bounds |T1| + |B1| <= c, the four lists <= 2c."""
         evicted = super().resize(capacity)
@@ -130,7 +130,7 @@ class ARC(Policy):
             (b2 if b2 else b1).pop_oldest()
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         self._ghost_hits.pop(key, None)
         # A key is on one list at most.
         if key in self.t1:
@@ -145,21 +145,21 @@ class ARC(Policy):
             return False
         return True
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.t1 or key in self.t2
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.t1) + len(self.t2)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """T1 then T2, each least recently used first."""
         return list(self.t1) + list(self.t2)
 
-    def ghost_keys(self):
+    def ghost_keys(self) -> list[Key]:
         """B1 then B2, each oldest first."""
         return list(self.b1) + list(self.b2)
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.arc import ARCKernel
 
         return ARCKernel(self.capacity)

@@ -39,17 +39,20 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from policies.limits import capacity_error
+
+if TYPE_CHECKING:  # admission.py imports this module: its names are for the checker only
+    from policies.admission import Admission
 
 Key = Hashable
 #: a policy's compiled twin, a Cython kernel of policies/_kernels (the checker sees no types in C)
 Kernel = Any
 
 
-def _checked_capacity(capacity) -> int:
+def _checked_capacity(capacity: int) -> int:
     """`capacity` as an int, or ValueError saying what a capacity may be (policies/limits.py)."""
     problem = capacity_error(capacity)
     if problem:
@@ -82,7 +85,7 @@ class Policy:
     def lookup(self, key: Key) -> bool:
         raise NotImplementedError
 
-    def insert(self, key: Key, size: int = 1) -> list:
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         raise NotImplementedError
 
     def remove(self, key: Key) -> bool:
@@ -94,7 +97,7 @@ class Policy:
     def __len__(self) -> int:
         raise NotImplementedError
 
-    def keys(self) -> list:
+    def keys(self) -> list[Key]:
         """The cached keys (in the policy's own order, where it has one)."""
         raise NotImplementedError
 
@@ -115,7 +118,7 @@ class Policy:
         self.insert(key, size)
         return False
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, object]:
         """The policy's parameters, as extra result columns."""
         return {}
 
@@ -124,7 +127,7 @@ class Policy:
         policy whose ``timed`` is True (and only to it).  By default: nothing."""
 
     # -- resizing: a server's memory limit changed at run time (CONFIG SET maxmemory) --------------
-    def evict_to(self, units: int) -> list:
+    def evict_to(self, units: int) -> list[Key]:
         """Evict, in the policy's own victim order, until at most `units` are used; the evicted keys.
 
         The capacity is unchanged: this is what a server's eviction loop does
@@ -139,7 +142,7 @@ class Policy:
         """Whether this policy can evict to a size (be resized, evict in batches): it defines evict_to."""
         return type(self).evict_to is not Policy.evict_to
 
-    def resize(self, capacity: int) -> list:
+    def resize(self, capacity: int) -> list[Key]:
         """Give the cache a new capacity, at once; the keys evicted to fit it.
 
         Shrinking evicts through the policy's own order down to the new size;
@@ -162,7 +165,7 @@ class Policy:
         """
         return None
 
-    def expect(self, keys) -> None:
+    def expect(self, keys: Iterable[Key]) -> None:
         """A hint that `keys` are about to be requested (replay gives it).
 
         A policy may do per-key work in bulk here (W-TinyLFU hashes the keys
@@ -188,9 +191,9 @@ class SizedPolicy(Policy):
 
     def __init__(self, capacity: int):
         super().__init__(capacity)
-        self.sizes: dict = {}
+        self.sizes: dict[Key, int] = {}
 
-    def _replaces(self, key, size) -> bool:
+    def _replaces(self, key: Key, size: int) -> bool:
         """Begin an insert: a cached `key` is replaced; False when `size` can never fit.
 
         As in libCacheSim, an object larger than the cache is not admitted and
@@ -200,22 +203,22 @@ class SizedPolicy(Policy):
             self.remove(key)
         return size <= self.capacity
 
-    def _drop(self, key):
+    def _drop(self, key: Key) -> int | None:
         size = self.sizes.pop(key, None)
         if size is not None:
             self.used -= size
         return size
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         return self._drop(key) is not None
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.sizes
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.sizes)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return list(self.sizes)
 
 
@@ -235,10 +238,10 @@ class HookPolicy(SizedPolicy):
             def __init__(self, capacity):
                 super().__init__(capacity)
                 self.order = OrderedDict()
-            def on_insert(self, key): self.order[key] = None
-            def on_hit(self, key): self.order.move_to_end(key)
-            def on_remove(self, key): del self.order[key]
-            def victim(self): return next(iter(self.order))
+            def on_insert(self, key: Key) -> None: self.order[key] = None
+            def on_hit(self, key: Key) -> None: self.order.move_to_end(key)
+            def on_remove(self, key: Key) -> None: del self.order[key]
+            def victim(self) -> Key: return next(iter(self.order))
     """
 
     def on_insert(self, key: Key) -> None:
@@ -253,16 +256,16 @@ class HookPolicy(SizedPolicy):
     def victim(self) -> Key:
         raise NotImplementedError
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.sizes:
             self.on_hit(key)
             return True
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if not self._replaces(key, size):
             return []
-        evicted = []
+        evicted: list[Key] = []
         while self.used + size > self.capacity:
             victim = self.victim()
             if victim not in self.sizes:  # removing it would free nothing: the loop would never end
@@ -274,9 +277,9 @@ class HookPolicy(SizedPolicy):
         self.on_insert(key)
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict victim() after victim() until at most `units` are used: every hook policy can be resized."""
-        evicted = []
+        evicted: list[Key] = []
         while self.used > units:
             victim = self.victim()
             if victim not in self.sizes:
@@ -285,7 +288,7 @@ class HookPolicy(SizedPolicy):
             evicted.append(victim)
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         self.on_remove(key)
@@ -305,10 +308,13 @@ class PolicyContractError(PolicyError):
     """A policy broke the interface's contract (see policies/guard.py): the user's to fix."""
 
 
-def register(name: str):
+_P = TypeVar("_P", bound=type[Policy])
+
+
+def register(name: str) -> Callable[[_P], _P]:
     """Class decorator: make a policy available under a lowercase `name`."""
 
-    def decorate(cls):
+    def decorate(cls: _P) -> _P:
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise ValueError(f"policy name {name!r} is already registered by {_REGISTRY[name].__name__}")
         cls.name = name
@@ -355,8 +361,8 @@ def _import_policy(spec: str) -> type[Policy]:
 _CAPACITY_PARAMETERS = ("self", "capacity", "capacity_bytes")
 
 
-def policy_parameters(cls: type[Policy]) -> list[str]:
-    """The keyword parameters a policy class accepts besides capacity (and capacity_bytes)."""
+def policy_parameters(cls: type[Policy] | type[Admission]) -> list[str]:
+    """The keyword parameters a policy (or admission filter) class accepts besides capacity (and capacity_bytes)."""
     signature = inspect.signature(cls.__init__)
     return [
         p
@@ -370,7 +376,7 @@ def policy_parameters(cls: type[Policy]) -> list[str]:
 ADMISSION_KEYS = ("admission", "admission_params")
 
 
-def check_params(name: str, params: dict) -> None:
+def check_params(name: str, params: dict[str, Any]) -> None:  # Any: each parameter has its own type
     """Raise PolicyError if `params` names a parameter the policy does not take.
 
     ``admission`` and ``admission_params`` are accepted for every policy and
@@ -389,7 +395,12 @@ def check_params(name: str, params: dict) -> None:
 
 
 def make_policy(
-    name: str, capacity: int, admission=None, admission_params=None, capacity_bytes: bool = False, **params
+    name: str,
+    capacity: int,
+    admission: str | Admission | None = None,
+    admission_params: dict[str, object] | None = None,
+    capacity_bytes: bool = False,
+    **params: Any,  # each parameter of its own type
 ) -> Policy:
     """Build a policy by registry name (or ``module:Class``) with keyword parameters.
 

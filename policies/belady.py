@@ -22,15 +22,20 @@ first never changes a hit or a miss, since none of them is requested again.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 
-from policies.base import PolicyError, SizedPolicy, register
+from policies.base import Kernel, Key, PolicyError, SizedPolicy, register
 
 NEVER = float("inf")  # the next use of a key that is not requested again
 
+#: Belady's heap entry: (-next use, request index, key)
+_Entry = tuple[float, int, Key]
 
-def _next_uses_numpy(keys: np.ndarray) -> list:
+
+def _next_uses_numpy(keys: npt.NDArray[np.integer]) -> list[float]:
     """For each request, the index of the next request to the same key (NEVER if none).
 
     Sorting the request indices by key (stably) lists each key's requests in
@@ -53,17 +58,19 @@ class Foresight:
     """
 
     offline = True
-    _future = None
+    name: str  # the registry's, set by @register on the policy written on this
+    _future: list[Key] | None = None
+    _next_use: list[float]  # (set with _future by prepare)
     _t = 0
 
-    def prepare(self, keys) -> None:
+    def prepare(self, keys: Iterable[Key]) -> None:
         """Give the whole request sequence this policy will be asked about."""
         if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
             future, next_use = keys.tolist(), _next_uses_numpy(keys)
         else:
             future = list(keys)
             next_use = [NEVER] * len(future)
-            seen: dict = {}
+            seen: dict[Key, float] = {}
             for i in range(len(future) - 1, -1, -1):  # walk back: the last sighting is the next use
                 key = future[i]
                 next_use[i] = seen.get(key, NEVER)
@@ -74,7 +81,7 @@ class Foresight:
     def prepared(self) -> bool:
         return self._future is not None
 
-    def _advance(self, key):
+    def _advance(self, key: Key) -> float:
         """Move to the next request, which must be `key`; return its next use."""
         t = self._t
         if self._future is None:
@@ -103,19 +110,18 @@ class Belady(Foresight, SizedPolicy):
 
     summary = "Belady's optimum: evicts the key requested furthest in the future (needs the trace: replay only)."
 
-    def __init__(self, capacity: int, future=None):
+    def __init__(self, capacity: int, future: Iterable[Key] | None = None):
         super().__init__(capacity)
-        self._entry: dict = {}  # cached key -> its live heap entry
-        self._heap: list = []  # (-next use, request index, key): furthest next use on top
+        self._entry: dict[Key, _Entry] = {}  # cached key -> its live heap entry
+        self._heap: list[_Entry] = []  # (-next use, request index, key): furthest next use on top
         self._future = None
-        self._next_use = None
         self._t = 0  # index of the next request
-        self._current = None  # (key, next use) of the latest request, for its insert
+        self._current: tuple[Key, float] | None = None  # (key, next use) of the latest request, for its insert
         if future is not None:
             self.prepare(future)
 
     # -- the interface --------------------------------------------------------
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         next_use = self._advance(key)
         self._current = (key, next_use)
         if key in self.sizes:
@@ -123,14 +129,14 @@ class Belady(Foresight, SizedPolicy):
             return True
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if self._current is None or self._current[0] != key:
             raise PolicyError(f"{self.name} inserts only the key of the latest request (its next use is known)")
         if key in self.sizes:
             self.remove(key)
         return self._insert_new(key, size, self._current[1])
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         next_use = self._advance(key)
         if key in self.sizes:
             self._push(key, next_use)
@@ -139,7 +145,7 @@ class Belady(Foresight, SizedPolicy):
         self._insert_new(key, size, next_use)
         return False
 
-    def _insert_new(self, key, size, next_use):
+    def _insert_new(self, key: Key, size: int, next_use: float) -> list[Key]:
         if size > self.capacity:
             return []
         evicted = self.evict_to(self.capacity - size)
@@ -148,9 +154,9 @@ class Belady(Foresight, SizedPolicy):
         self._push(key, next_use)
         return evicted
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict the keys used furthest in the future until at most `units` are used."""
-        evicted = []
+        evicted: list[Key] = []
         heap, entry_of = self._heap, self._entry
         while self.used > units:
             entry = heapq.heappop(heap)
@@ -162,7 +168,7 @@ class Belady(Foresight, SizedPolicy):
             evicted.append(victim)
         return evicted
 
-    def _push(self, key, next_use) -> None:
+    def _push(self, key: Key, next_use: float) -> None:
         entry = (-next_use, self._t, key)
         self._entry[key] = entry
         heapq.heappush(self._heap, entry)
@@ -170,22 +176,22 @@ class Belady(Foresight, SizedPolicy):
             self._heap = [e for e in self._heap if self._entry.get(e[2]) is e]
             heapq.heapify(self._heap)
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         del self._entry[key]
         return True
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Next victim first: furthest next use first."""
         return [entry[2] for entry in sorted(self._entry.values())]
 
-    def next_use(self, key):
+    def next_use(self, key: Key) -> float | None:
         """The request index at which a cached key is next requested (inf: never)."""
         entry = self._entry.get(key)
         return None if entry is None else -entry[0]
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.belady import BeladyKernel
 
         # Its future comes later, through the wrapper's prepare() (policies/compiled.py).

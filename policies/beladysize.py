@@ -37,8 +37,9 @@ Differences from libCacheSim 0.3.5's C code:
 from __future__ import annotations
 
 import random as _random
+from collections.abc import Iterable
 
-from policies.base import PolicyError, SizedPolicy, register
+from policies.base import Kernel, Key, PolicyError, SizedPolicy, register
 from policies.belady import NEVER, Foresight
 
 MAX_SAMPLES = 2**31 - 1  # the kernel keeps n_samples in an int32
@@ -50,22 +51,22 @@ class BeladySize(Foresight, SizedPolicy):
 
     summary = "BeladySize: of 128 sampled keys evicts the largest size x distance to next request (replay only)."
 
-    def __init__(self, capacity: int, n_samples: int = 128, seed: int = 0, future=None):
+    def __init__(self, capacity: int, n_samples: int = 128, seed: int = 0, future: Iterable[Key] | None = None):
         super().__init__(capacity)
         if not 1 <= int(n_samples) <= MAX_SAMPLES:
             raise PolicyError(f"beladysize: n_samples must be an integer from 1 to {MAX_SAMPLES}, got {n_samples!r}")
         self.n_samples, self.seed = int(n_samples), int(seed)
         self._random = _random.Random(self.seed).random  # the policy's own generator
-        self._keys: list = []  # the cached keys, in the order the sampler indexes them
-        self._index: dict = {}  # key -> its index in self._keys
-        self._next: dict = {}  # key -> the request index of its next use
+        self._keys: list[Key] = []  # the cached keys, in the order the sampler indexes them
+        self._index: dict[Key, int] = {}  # key -> its index in self._keys
+        self._next: dict[Key, float] = {}  # key -> the request index of its next use
         self._now = -1  # index of the latest request
-        self._current = None  # (key, next use) of the latest request, for its insert
+        self._current: tuple[Key, float] | None = None  # (key, next use) of the latest request, for its insert
         if future is not None:
             self.prepare(future)
 
     # -- the interface --------------------------------------------------------
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         next_use = self._advance(key)
         self._now = self._t - 1
         self._current = (key, next_use)
@@ -77,23 +78,23 @@ class BeladySize(Foresight, SizedPolicy):
             self._next[key] = next_use
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if self._current is None or self._current[0] != key:
             raise PolicyError(f"{self.name} inserts only the key of the latest request (its next use is known)")
         if key in self.sizes:
             self.remove(key)
         return self._insert_new(key, size, self._current[1])
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if self.lookup(key):
             return True
-        self._insert_new(key, size, self._current[1])
+        self._insert_new(key, size, self._current[1])  # type: ignore[index]  # lookup() has just set it
         return False
 
-    def _insert_new(self, key, size, next_use):
+    def _insert_new(self, key: Key, size: int, next_use: float) -> list[Key]:
         if size > self.capacity or next_use == NEVER:
             return []  # too large, or never requested again: not cached
-        evicted = []
+        evicted: list[Key] = []
         while self.used + size > self.capacity:
             victim = self._heaviest_of_sample()
             self.remove(victim)
@@ -105,11 +106,12 @@ class BeladySize(Foresight, SizedPolicy):
         self._keys.append(key)
         return evicted
 
-    def _heaviest_of_sample(self):
+    def _heaviest_of_sample(self) -> Key:
         """Draw n_samples cached keys (with replacement); the first of the largest size x distance."""
         keys, sizes, next_of, now, draw = self._keys, self.sizes, self._next, self._now, self._random
         n = len(keys)
-        best, best_weight = None, -1
+        best: Key = None  # (never returned: every weight beats -1)
+        best_weight: float = -1
         for _ in range(self.n_samples):
             candidate = keys[int(draw() * n)]
             weight = sizes[candidate] * (next_of[candidate] - now)
@@ -117,7 +119,7 @@ class BeladySize(Foresight, SizedPolicy):
                 best, best_weight = candidate, weight
         return best
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         del self._next[key]
@@ -128,18 +130,18 @@ class BeladySize(Foresight, SizedPolicy):
             self._index[last] = index
         return True
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """The cached keys in the sampler's order."""
         return list(self._keys)
 
-    def next_use(self, key):
+    def next_use(self, key: Key) -> float | None:
         """The request index at which a cached key is next requested."""
         return self._next.get(key)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"n_samples": self.n_samples, "seed": self.seed}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.beladysize import BeladySizeKernel
 
         # Its future comes later, through the wrapper's prepare(); the same generator and seed.

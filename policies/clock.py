@@ -55,7 +55,7 @@ class Clock(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units: int) -> list:
+    def evict_to(self, units: int) -> list[Key]:
         """Turn the hand until at most `units` are used: set counters are decremented and spared."""
         evicted = []
         counts = self._counts
@@ -80,7 +80,7 @@ class Clock(SizedPolicy):
         """From the hand onwards."""
         return list(self._counts)
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, object]:
         return {"bits": self.bits, "init_freq": self.init_freq}
 
     def make_kernel(self) -> Kernel:

@@ -29,7 +29,7 @@ small capacity * corr_window_ratio, kept fractional, as there.
 
 from __future__ import annotations
 
-from policies.base import register
+from policies.base import Kernel, Key, register
 from policies.s3fifo import S3FIFO
 
 
@@ -65,7 +65,7 @@ class Clock2QPlus(S3FIFO):
     def fifo_size_ratio(self) -> float:
         return self.small_size_ratio
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         freq = self.freq
         if key in freq:
             at = self.admitted_at.get(key)
@@ -77,14 +77,14 @@ class Clock2QPlus(S3FIFO):
             self._ghost_hits.add(key)
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         evicted = super().insert(key, size)
         if key in self.small:
             self.admitted += 1
             self.admitted_at[key] = self.admitted
         return evicted
 
-    def _evict_small(self):
+    def _evict_small(self) -> Key | None:
         small, freq, admitted_at = self.small, self.freq, self.admitted_at
         while small:
             key, size = small.pop_oldest()
@@ -98,7 +98,7 @@ class Clock2QPlus(S3FIFO):
             return key
         return None
 
-    def _evict_main(self):
+    def _evict_main(self) -> Key | None:
         main, freq = self.main, self.freq
         while main:
             key = main.oldest()
@@ -111,11 +111,11 @@ class Clock2QPlus(S3FIFO):
             return key
         return None
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         self.admitted_at.pop(key, None)
         return super().remove(key)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {
             "fifo_size_ratio": self.small_size_ratio,
             "ghost_size_ratio": self.ghost_size_ratio,
@@ -123,7 +123,7 @@ class Clock2QPlus(S3FIFO):
             "corr_window_ratio": self.corr_window_ratio,
         }
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.clock2qplus import Clock2QPlusKernel
 
         return Clock2QPlusKernel(

@@ -42,14 +42,21 @@ import functools
 import importlib
 import os
 import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from policies.admission import Admission, Admitted, admission_class
-from policies.base import Policy, PolicyError, available, make_policy, policy_class
+from policies.base import Kernel, Key, Policy, PolicyError, available, make_policy, policy_class
 from policies.guard import is_builtin
 from policies.key_handles import INT64_HIGH, INT64_LOW, KeyHandles
 from policies.sketch import key_id
+
+if TYPE_CHECKING:
+    #: a batch of requests' keys: an int64 array (a trace's), or any sequence of hashable keys
+    KeyBatch = npt.NDArray[np.int64] | Sequence[Key]
 
 #: the environment variable that chooses the engine: "compiled" or "python"
 ENGINE_VARIABLE = "KVSIM_ENGINE"
@@ -98,7 +105,7 @@ def engine() -> str:
     return "python"
 
 
-def engine_of(policy) -> str:
+def engine_of(policy: Policy) -> str:
     """The engine that runs `policy`: "compiled" for a CompiledPolicy, else "python"."""
     return getattr(policy, "engine", "python")
 
@@ -108,7 +115,13 @@ def has_kernel(cls: type) -> bool:
     return "make_kernel" in vars(cls)
 
 
-def make_fast_policy(name: str, capacity: int, admission=None, admission_params=None, **params) -> Policy:
+def make_fast_policy(
+    name: str,
+    capacity: int,
+    admission: str | Admission | None = None,
+    admission_params: dict[str, object] | None = None,
+    **params: Any,  # each parameter of its own type
+) -> Policy:
     """``make_policy``, compiled when the engine is and the policy (and its filter) are built-in.
 
     The Python policy is built first in any case: it validates the
@@ -121,7 +134,8 @@ def make_fast_policy(name: str, capacity: int, admission=None, admission_params=
     if compiled is None:
         return reference
     if params.get("future") is not None:
-        compiled.prepare(params["future"])
+        # Only an offline policy takes a future, and its twin is a CompiledOffline.
+        compiled.prepare(params["future"])  # type: ignore[attr-defined]
     return compiled
 
 
@@ -130,7 +144,7 @@ def compiled_names() -> list[str]:
     return [name for name in available() if has_kernel(policy_class(name))]
 
 
-def kernel_refusal(name: str, admission=None) -> str | None:
+def kernel_refusal(name: str, admission: str | Admission | None = None) -> str | None:
     """Why ``make_fast_policy(name, ..., admission=admission)`` would not run compiled; None if it would.
 
     Judged from the classes alone, so that choosing an engine builds nothing.
@@ -151,7 +165,7 @@ def kernel_refusal(name: str, admission=None) -> str | None:
     return None
 
 
-def kernel_of(reference: Policy):
+def kernel_of(reference: Policy) -> Kernel | None:
     """The kernel of a fresh built-in policy, with its filter's kernel in front; None if either has none.
 
     Only the exact built-in classes qualify (a user's subclass may change any
@@ -165,7 +179,7 @@ def kernel_of(reference: Policy):
     if not has_kernel(type(policy)) or (admission is not None and not has_kernel(type(admission))):
         return None
     try:
-        kernel = policy.make_kernel()
+        kernel: Kernel = policy.make_kernel()  # (not None: has_kernel said it binds one)
         kernel.admission = None if admission is None else admission.make_kernel()
     except ImportError:  # this one kernel was not built (setup.py goes on past a module it cannot compile)
         return None
@@ -186,12 +200,12 @@ def compile_policy(reference: Policy) -> CompiledPolicy | None:
 MAPPED_BATCH = 1 << 14
 
 
-def _int64(key_ids: list) -> np.ndarray:
+def _int64(key_ids: list[int]) -> npt.NDArray[np.int64]:
     """64-bit key ids (0 .. 2**64-1) as int64 with the same bits, as traces store them."""
     return np.array(key_ids, dtype=np.uint64).view(np.int64)
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """A numpy scalar as the Python value it holds (for messages)."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -201,32 +215,33 @@ class CompiledPolicy(Policy):
 
     engine = "compiled"
 
-    def __init__(self, reference: Policy, kernel):
+    def __init__(self, reference: Policy, kernel: Kernel):
         # No Policy.__init__: the reference has validated everything.
         self.name = reference.name
         self.capacity = reference.capacity
         self._params = reference.params()
         self._max_object_size = reference.max_object_size
         self._kernel = kernel
-        self._slots = None  # key -> slot (policies/_kernels/slots.pyx), when fed key by key,
-        self._handles = None  # through each key's int64 handle (policies/key_handles.py)
-        self._fed_by = None  # "keys" or "ids", fixed by the first request
+        self._slots: Kernel = None  # key -> slot (policies/_kernels/slots.pyx), when fed key by key,
+        # through each key's int64 handle (policies/key_handles.py); set with _slots, before any use
+        self._handles: KeyHandles = None  # type: ignore[assignment]
+        self._fed_by: str | None = None  # "keys" or "ids", fixed by the first request
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self._kernel.used_units
 
     @property
-    def kernel(self):
+    def kernel(self) -> Kernel:
         """The kernel itself, with its admission filter: for a caller that feeds it slots in C (the timed
         model's compiled loop), not through this wrapper."""
         return self._kernel
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return self._max_object_size
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return dict(self._params)
 
     # -- key by key ------------------------------------------------------------------
@@ -244,47 +259,47 @@ class CompiledPolicy(Policy):
                 self._slots = SlotMap(self._kernel)
                 self._handles = KeyHandles(self._slots)
 
-    def _ids(self, key) -> tuple[int, int]:
+    def _ids(self, key: Key) -> tuple[int, int]:
         """The key's (handle, id) for the slot map (policies/key_handles.py); an int64 integer is both."""
         if type(key) is int and INT64_LOW <= key < INT64_HIGH and not self._handles.named:
             return key, key
         return self._handles(key)
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if self._fed_by != "keys":
             self._feed("keys")
         return self._slots.lookup(*self._ids(key))
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if self._fed_by != "keys":
             self._feed("keys")
         victims = self._slots.insert(*self._ids(key), self._fitted(size))
         return [self._handles.name(victim) for victim in victims] if self._handles.named else victims
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if self._fed_by != "keys":
             self._feed("keys")
         return self._slots.access(*self._ids(key), self._fitted(size))
 
-    def _fitted(self, size):
+    def _fitted(self, size: int) -> int:
         """A size the kernel's int64 holds: one above the capacity is never cached, however far above."""
         return size if size <= self.capacity else self.capacity + 1
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         self._feed("keys")
         slot = self._slots.slot(self._ids(key)[0])
         return slot >= 0 and self._kernel.remove_slot(slot)
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         if self._slots is None:
             return False
         slot = self._slots.slot(self._ids(key)[0])
         return slot >= 0 and self._kernel.contains_slot(slot)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._kernel)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """The cached keys, in the Python policy's order."""
         if self._fed_by == "ids":
             return _int64([self._kernel.id_of(slot) for slot in self._kernel.order()]).tolist()
@@ -294,7 +309,13 @@ class CompiledPolicy(Policy):
         return [self._handles.name(handle) for handle in handles] if self._handles.named else handles
 
     # -- a batch at a time -------------------------------------------------------------
-    def replay_batch(self, keys, sizes, count_bytes: bool, ids=None) -> np.ndarray:
+    def replay_batch(
+        self,
+        keys: KeyBatch,
+        sizes: npt.NDArray[np.int64] | None,
+        count_bytes: bool,
+        ids: npt.NDArray[np.integer] | None = None,
+    ) -> npt.NDArray[np.bool_]:
         """Serve a batch of requests; a boolean array, True where a request hit.
 
         `keys`: an int64 array (or any sequence of hashable keys); `sizes`: an
@@ -324,7 +345,7 @@ class CompiledPolicy(Policy):
             self._kernel.replay(slots[part], key_ids[part], None if sizes is None else sizes[part], hits[part])
         return hits.view(bool)
 
-    def _handles_of(self, keys) -> tuple[np.ndarray, np.ndarray]:
+    def _handles_of(self, keys: KeyBatch) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Each key's (handle, id), as two int64 arrays: an array of int64 integers is both."""
         if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" and keys.max(initial=0) < INT64_HIGH:
             keys = np.ascontiguousarray(keys, dtype=np.int64)
@@ -333,7 +354,7 @@ class CompiledPolicy(Policy):
         return np.array([h for h, _ in pairs], dtype=np.int64), np.array([i for _, i in pairs], dtype=np.int64)
 
     @staticmethod
-    def _key_ids(keys) -> np.ndarray:
+    def _key_ids(keys: KeyBatch) -> npt.NDArray[np.int64]:
         """Each key's 64-bit id (policies.sketch.key_id) as int64: integer arrays are their own ids."""
         if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
             return np.ascontiguousarray(keys).astype(np.int64, copy=False)
@@ -345,16 +366,16 @@ class CompiledOffline(CompiledPolicy):
 
     offline = True
 
-    def __init__(self, reference, kernel):
+    def __init__(self, reference: Policy, kernel: Kernel):
         super().__init__(reference, kernel)
-        self._future = None  # the prepared keys, to check each request against
+        self._future: npt.NDArray[np.generic] | None = None  # the prepared keys, to check each request against
         self._t = 0  # requests served so far
 
-    def prepare(self, keys, ids=None) -> None:
+    def prepare(self, keys: Iterable[Key], ids: npt.NDArray[np.integer] | None = None) -> None:
         """Give the whole request sequence (with its dense ids, if the caller has them)."""
         future = keys if isinstance(keys, np.ndarray) else np.array(list(keys), dtype=object)
         if ids is None:
-            first_seen: dict = {}
+            first_seen: dict[Key, int] = {}
             ids = np.fromiter(
                 (first_seen.setdefault(key, len(first_seen)) for key in future.tolist()), np.int64, len(future)
             )
@@ -366,7 +387,7 @@ class CompiledOffline(CompiledPolicy):
     def prepared(self) -> bool:
         return self._future is not None
 
-    def _check(self, keys) -> None:
+    def _check(self, keys: KeyBatch) -> None:
         """The next len(keys) requests must be the prepared ones (the errors of Python's Belady)."""
         if self._future is None:
             raise PolicyError(
@@ -381,6 +402,7 @@ class CompiledOffline(CompiledPolicy):
                 "replaying a trace in parts, prepare() it with the whole sequence first"
             )
         expected = self._future[t : t + n]
+        wrong: npt.NDArray[np.intp] | list[int]
         if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" and expected.dtype.kind in "iu":
             wrong = np.flatnonzero(expected != keys)
         else:
@@ -393,20 +415,26 @@ class CompiledOffline(CompiledPolicy):
             )
         self._t = t + n
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         self._check([key])
         self._feed("keys")
         return self._slots.lookup(*self._ids(key), give_slot=True)  # every request steps through the future
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         return Policy.access(self, key, size)  # its lookup and insert check the future
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         self._feed("keys")
         if not self._kernel.is_current(self._slots.slot(self._ids(key)[0])):
             raise PolicyError(f"{self.name} inserts only the key of the latest request (its next use is known)")
         return super().insert(key, size)
 
-    def replay_batch(self, keys, sizes, count_bytes, ids=None):
+    def replay_batch(
+        self,
+        keys: KeyBatch,
+        sizes: npt.NDArray[np.int64] | None,
+        count_bytes: bool,
+        ids: npt.NDArray[np.integer] | None = None,
+    ) -> npt.NDArray[np.bool_]:
         self._check(keys)
         return super().replay_batch(keys, sizes, count_bytes, ids)

@@ -34,7 +34,7 @@ class FIFO(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units: int) -> list:
+    def evict_to(self, units: int) -> list[Key]:
         """Evict the oldest insertions (LRU: the least recently used) until at most `units` are used."""
         evicted = []
         while self.used > units:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import random as _random
 
-from policies.base import Policy, register
+from policies.base import Kernel, Key, Policy, register
 from policies.queues import SizedQueue
 
 
@@ -68,20 +68,20 @@ class FlashProb(Policy):
         self.flash_writes = 0
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self.ram.used + self.disk.used
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.ram:
             self.ram.move_to_end(key)
             return True
         return key in self.disk
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         self.remove(key)
         if size > self.capacity:
             return []
-        evicted = []
+        evicted: list[Key] = []
         while self.ram.used + self.disk.used + size > self.capacity:
             self._evict(evicted)
         self.ram.push(key, size)
@@ -105,23 +105,23 @@ class FlashProb(Policy):
             evicted.append(disk.pop_oldest()[0])
         disk.push(key, size)
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         return self.ram.discard(key) is not None or self.disk.discard(key) is not None
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.ram or key in self.disk
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.ram) + len(self.disk)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Flash (oldest first), then the RAM (least recently used first)."""
         return list(self.disk) + list(self.ram)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"ram_size_ratio": self.ram_size_ratio, "disk_admit_prob": self.disk_admit_prob, "seed": self.seed}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.flashprob import FlashProbKernel
 
         # The same generator, started from the same seed: the same coins, victim for victim.

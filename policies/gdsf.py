@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import heapq
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
+
+#: a heap entry: (priority, request, push count, key)
+_Entry = tuple[float, int, int, Key]
 
 
 @register("gdsf")
@@ -33,13 +36,13 @@ class GDSF(SizedPolicy):
     def __init__(self, capacity: int):
         super().__init__(capacity)
         self.inflation = 0.0  # L: the priority of the last evicted object
-        self._freq: dict = {}
-        self._entry: dict = {}  # cached key -> its live heap entry (priority, request, push, key)
-        self._heap: list = []
+        self._freq: dict[Key, int] = {}
+        self._entry: dict[Key, _Entry] = {}  # cached key -> its live heap entry (priority, request, push, key)
+        self._heap: list[_Entry] = []
         self._clock = 0  # request counter: the tie-break stamp
         self._pushes = 0
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         self._clock += 1
         freq = self._freq.get(key)
         if freq is None:
@@ -49,7 +52,7 @@ class GDSF(SizedPolicy):
         self._push(key, self.inflation + freq * 1.0e6 / self.sizes[key])
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if not self._replaces(key, size):
             return []
         # Insert first, then evict while over capacity (libCacheSim's GDSF_get): the
@@ -60,9 +63,9 @@ class GDSF(SizedPolicy):
         self._push(key, self.inflation + 1.0e6 / size)
         return self.evict_to(self.capacity)
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict the lowest priorities (each raising the inflation L) until at most `units` are used."""
-        evicted = []
+        evicted: list[Key] = []
         heap, entry_of = self._heap, self._entry
         while self.used > units:
             entry = heapq.heappop(heap)
@@ -76,7 +79,7 @@ class GDSF(SizedPolicy):
             evicted.append(victim)
         return evicted
 
-    def _push(self, key, priority: float) -> None:
+    def _push(self, key: Key, priority: float) -> None:
         # Ties on priority go to the earlier request (libCacheSim's order); the push count
         # separates entries of the same request, so keys themselves are never compared.
         self._pushes += 1
@@ -87,22 +90,22 @@ class GDSF(SizedPolicy):
             self._heap = [e for e in self._heap if self._entry.get(e[3]) is e]
             heapq.heapify(self._heap)
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         del self._entry[key]
         del self._freq[key]
         return True
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Next victim first: lowest priority first."""
         return [entry[3] for entry in sorted(self._entry.values())]
 
-    def priority(self, key):
+    def priority(self, key: Key) -> float | None:
         entry = self._entry.get(key)
         return None if entry is None else entry[0]
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.gdsf import GDSFKernel
 
         return GDSFKernel(self.capacity)

@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import inspect
 import traceback
+from collections.abc import Callable, Iterable
+from typing import NoReturn, TypeVar
 
-from policies.base import Policy, PolicyContractError
+from policies.base import Key, Policy, PolicyContractError
+
+_T = TypeVar("_T")
 
 
 def is_builtin(cls: type) -> bool:
@@ -40,11 +44,11 @@ class Guarded(Policy):
         self._source = _source_file(type(policy))
 
     # -- the checked interface --------------------------------------------------
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         self.requests += 1
         return bool(self._call("lookup", key, self.inner.lookup, key))
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         evicted = self._call("insert", key, self.inner.insert, key, size)
         if evicted is None:
             evicted = []
@@ -57,32 +61,32 @@ class Guarded(Policy):
                 self._broken("insert", key, f"reported evicting {victim!r}, which is still cached")
         return list(evicted)
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if self.lookup(key):
             return True
         self.insert(key, size)
         return False
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         return bool(self._call("remove", key, self.inner.remove, key))
 
     @property
     def resizable(self) -> bool:
         return self.inner.resizable
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """The user's evict_to, held to its promise: at most `units` left, and its victims gone."""
         evicted = list(self._call("evict_to", None, self.inner.evict_to, units) or [])
         self._check_evictions("evict_to", evicted, units)
         return evicted
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         evicted = list(self._call("resize", None, self.inner.resize, capacity) or [])
         self.capacity = self.inner.capacity
         self._check_evictions("resize", evicted, self.capacity)
         return evicted
 
-    def _check_evictions(self, method: str, evicted: list, units: int) -> None:
+    def _check_evictions(self, method: str, evicted: list[Key], units: int) -> None:
         inner = self.inner
         used = self._call("used", None, lambda: inner.used)
         if used > units:
@@ -91,52 +95,53 @@ class Guarded(Policy):
             if self._call("__contains__", victim, inner.__contains__, victim):
                 self._broken(method, victim, f"reported evicting {victim!r}, which is still cached")
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return bool(self._call("__contains__", key, self.inner.__contains__, key))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self._call("__len__", None, self.inner.__len__)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return list(self._call("keys", None, self.inner.keys))
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # read-only here: the inner policy's
         return self.inner.used
 
     @property
-    def offline(self):
+    def offline(self) -> bool:  # type: ignore[override]  # the inner policy's
         return self.inner.offline
 
     @property
-    def prepared(self):
+    def prepared(self) -> bool:
         return getattr(self.inner, "prepared", False)
 
-    def prepare(self, keys) -> None:
-        self._call("prepare", None, self.inner.prepare, keys)
+    def prepare(self, keys: Iterable[Key]) -> None:
+        # Called only on an offline policy (replay checks `offline` first), and offline ones define prepare.
+        self._call("prepare", None, self.inner.prepare, keys)  # type: ignore[attr-defined]
 
-    def expect(self, keys) -> None:
+    def expect(self, keys: Iterable[Key]) -> None:
         self._call("expect", None, self.inner.expect, keys)
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return self.inner.max_object_size
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return self._call("params", None, self.inner.params)
 
     @property
-    def timed(self):
+    def timed(self) -> bool:  # type: ignore[override]  # the inner policy's
         return getattr(self.inner, "timed", False)
 
-    def advance(self, now) -> None:
+    def advance(self, now: float) -> None:
         self._call("advance", None, self.inner.advance, now)
 
     def __repr__(self) -> str:
         return f"Guarded({self.inner!r})"
 
     # -- reporting ---------------------------------------------------------------
-    def _call(self, method: str, key, function, *args):
+    def _call(self, method: str, key: Key | None, function: Callable[..., _T], *args: object) -> _T:
         try:
             return function(*args)
         except PolicyContractError as error:
@@ -147,10 +152,10 @@ class Guarded(Policy):
                 f"{self._where(failed, key)}: raised {type(error).__name__}: {error}".splitlines()[0]
             ) from None
 
-    def _broken(self, method: str, key, what: str):
+    def _broken(self, method: str, key: Key | None, what: str) -> NoReturn:
         raise PolicyContractError(f"{self._where(method, key)}: {what}")
 
-    def _where(self, method: str, key) -> str:
+    def _where(self, method: str, key: Key | None) -> str:
         about = f" (key {key!r}, request {self.requests:,} at this cache)" if key is not None else ""
         return f"policy {self.spec!r} broke its contract in {method}(){about}"
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import random as _random
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 #: libCacheSim's starting "best" priority: a sample is chosen only if below it
 NO_CANDIDATE = 1.0e16
@@ -67,14 +67,14 @@ class Hyperbolic(SizedPolicy):
         self._keys: list = []  # the cached keys, densely, for sampling
         self._index: dict = {}  # cached key -> its index in _keys
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.sizes:
             self.requests += 1
             self.count[key] += 1
             return True
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         self.requests += 1  # a miss's request is counted by its insert (see the module docstring)
         if not self._replaces(key, size):
             return []
@@ -91,12 +91,12 @@ class Hyperbolic(SizedPolicy):
         self._keys.append(key)
         return evicted
 
-    def priority(self, key) -> float:
+    def priority(self, key: Key) -> float:
         """Hits per request since the key entered (scaled by 1e8, as libCacheSim's); +inf at age 0."""
         age = self.requests - self.entered[key]
         return 1.0e8 * self.count[key] / age if age > 0 else float("inf")
 
-    def victim(self):
+    def victim(self) -> Key:
         """Of n_sample keys drawn with replacement, the first of least priority."""
         keys, draw = self._keys, self._random
         best, best_priority, first = None, NO_CANDIDATE, None
@@ -109,7 +109,7 @@ class Hyperbolic(SizedPolicy):
                 best, best_priority = key, priority
         return first if best is None else best
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         del self.count[key], self.entered[key]
@@ -120,13 +120,13 @@ class Hyperbolic(SizedPolicy):
             self._index[last] = index
         return True
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return list(self._keys)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"n_sample": self.n_sample, "seed": self.seed}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.hyperbolic import HyperbolicKernel
 
         # The same generator, started from the same seed: the same samples, eviction for eviction.

@@ -53,7 +53,7 @@ import math
 import random as _random
 from collections import OrderedDict
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 from policies.queues import SizedQueue
 
 #: libCacheSim's learning rate, and the discount's value after `capacity` requests
@@ -92,7 +92,7 @@ class LeCaR(SizedPolicy):
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.sizes:
             self.requests += 1
             self.recency.move_to_end(key)
@@ -110,7 +110,7 @@ class LeCaR(SizedPolicy):
             self.requests += 1
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if key in self._pending:  # its request was counted by its lookup
             self._pending.discard(key)
         else:
@@ -130,7 +130,7 @@ class LeCaR(SizedPolicy):
         self._min_count = 1
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         self._pending.discard(key)
         self._forget_ghost(key)
         if self._drop(key) is None:
@@ -141,13 +141,13 @@ class LeCaR(SizedPolicy):
 
     # -- the experts and the coin -------------------------------------------------------------------
 
-    def lru_choice(self):
+    def lru_choice(self) -> Key:
         return next(iter(self.recency))
 
-    def lfu_choice(self):
+    def lfu_choice(self) -> Key:
         return next(iter(self._buckets[self._min_count]))
 
-    def _evict(self):
+    def _evict(self) -> Key:
         """Evict the experts' common choice, or follow LRU with probability w_lru (1% steps); the key."""
         by_lru, by_lfu = self.lru_choice(), self.lfu_choice()
         if by_lru == by_lfu:
@@ -163,7 +163,7 @@ class LeCaR(SizedPolicy):
             self._remember(victim, size, ghosts)
         return victim
 
-    def _remember(self, key, size, ghosts: SizedQueue):
+    def _remember(self, key: Key, size: int, ghosts: SizedQueue) -> None:
         """Add a ghost, then drop the oldest while the list is over half the capacity."""
         ghosts.push(key, size)
         self.evicted_at[key] = self.requests
@@ -171,7 +171,7 @@ class LeCaR(SizedPolicy):
             old, _ = ghosts.pop_oldest()
             del self.evicted_at[old]
 
-    def _regret(self, key, ghosts: SizedQueue, lru_was_wrong: bool):
+    def _regret(self, key: Key, ghosts: SizedQueue, lru_was_wrong: bool) -> None:
         """A ghost was requested: the expert that evicted it loses weight, the more the sooner."""
         age = self.requests - self.evicted_at.pop(key)
         ghosts.remove(key)
@@ -188,13 +188,13 @@ class LeCaR(SizedPolicy):
         total = wrong + right + 2e-10
         return wrong / total, (right + 1e-10) / total
 
-    def _forget_ghost(self, key):
+    def _forget_ghost(self, key: Key) -> None:
         if self.evicted_at.pop(key, None) is not None:
             (self.lru_ghosts if key in self.lru_ghosts else self.lfu_ghosts).remove(key)
 
     # -- the LFU expert's buckets ------------------------------------------------------------------
 
-    def _count_up(self, key):
+    def _count_up(self, key: Key) -> None:
         count = self.count[key]
         bucket = self._buckets[count]
         del bucket[key]
@@ -205,7 +205,7 @@ class LeCaR(SizedPolicy):
         self.count[key] = count + 1
         self._buckets.setdefault(count + 1, OrderedDict())[key] = None
 
-    def _uncount(self, key):
+    def _uncount(self, key: Key) -> None:
         count = self.count.pop(key)
         bucket = self._buckets[count]
         del bucket[key]
@@ -216,7 +216,7 @@ class LeCaR(SizedPolicy):
 
     # -- introspection ---------------------------------------------------------------------------
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return list(self.recency)
 
     @property
@@ -224,10 +224,10 @@ class LeCaR(SizedPolicy):
         """(w_lru, w_lfu): the probabilities of following each expert when they disagree."""
         return self.w_lru, self.w_lfu
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"update_weight": self.update_weight, "lru_weight": self.lru_weight, "seed": self.seed}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.lecar import LeCaRKernel
 
         # The same generator, started from the same seed: the same coins, eviction for eviction.

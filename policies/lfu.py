@@ -52,7 +52,7 @@ class LFU(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units: int) -> list:
+    def evict_to(self, units: int) -> list[Key]:
         """Evict the least frequently used keys (the oldest among equals) until at most `units` are used."""
         evicted = []
         while self.used > units:

@@ -102,7 +102,7 @@ class LFUDA(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units: int) -> list:
+    def evict_to(self, units: int) -> list[Key]:
         """Evict the lowest LFU-DA keys (raising the age) until at most `units` are used."""
         evicted = []
         while self.used > units:
@@ -137,9 +137,10 @@ class LFUDA(SizedPolicy):
         self.used -= self.sizes.pop(victim)
         return victim
 
-    def _evict_smallest(self):
+    def _evict_smallest(self) -> Key:
         """The paper's eviction: the first key of the smallest priority goes, and the age becomes that priority."""
-        priority = self._smallest_above(-1)
+        # Called on a cache that holds a key, so a bucket exists and its priority is not None.
+        priority: int = self._smallest_above(-1)  # type: ignore[assignment]
         bucket = self._buckets[priority]
         victim = bucket.popitem(last=False)[0]
         self.age = priority
@@ -183,7 +184,7 @@ class LFUDA(SizedPolicy):
     def priority(self, key: Key) -> int | None:
         return self._key_of.get(key)
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, object]:
         return {"aging": self.aging}
 
     def make_kernel(self) -> Kernel:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from policies.base import Policy, register
+from policies.base import Kernel, Key, Policy, register
 from policies.queues import SizedQueue
 
 
@@ -72,11 +72,11 @@ class LIRS(Policy):
         self.self_evicting_hits = 0  # hits whose own demotions evicted the object (see above)
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self.lir.used + self.queue.used
 
     # -- requests ---------------------------------------------------------
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         stack, queue = self.stack, self.queue
         in_queue = key in queue
         if in_queue:
@@ -97,16 +97,17 @@ class LIRS(Policy):
             self._limit_stack()
         return hit
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if key in self:
             self.remove(key)
-        self._evicted = evicted = []
+        evicted: list[Key] = []
+        self._evicted = evicted
         self._insert(key, size)
         self._evicted = []  # evictions by later hits are not this insert's
         self._limit_stack()
         return evicted
 
-    def _insert(self, key, size) -> None:
+    def _insert(self, key: Key, size: int) -> None:
         returning = key in self.stack  # what is left of a cached key in S is a non-resident entry
         if size > self.lir_capacity or size > self.hir_capacity:
             # Too large for the HIR share: refused (as libCacheSim refuses a new key; a
@@ -125,7 +126,7 @@ class LIRS(Policy):
             self.queue.push(key, size)
         self.stack.push(key, size)
 
-    def _return_as_lir(self, key, size) -> None:
+    def _return_as_lir(self, key: Key, size: int) -> None:
         """A non-resident entry of S came back: it was reused within the LIR set's horizon."""
         stack, lir, queue = self.stack, self.lir, self.queue
         old_size = stack[key]
@@ -142,14 +143,14 @@ class LIRS(Policy):
             stack.push(key, size)
         lir.push(key, size)
 
-    def _hir_hit_in_stack(self, key) -> None:
+    def _hir_hit_in_stack(self, key: Key) -> None:
         """A resident HIR object hit while in S: it leaves Q and becomes LIR."""
         size = self.queue.remove(key)
         while self.lir.used + size > self.lir_capacity:
             self._evict_lir()
         self.lir.push(key, size)
 
-    def _hir_hit_in_queue(self, key) -> None:
+    def _hir_hit_in_queue(self, key: Key) -> None:
         """A resident HIR object hit while only in Q: it re-enters S, still HIR."""
         size = self.queue[key]
         while self.lir.used + size > self.lir_capacity:
@@ -201,29 +202,31 @@ class LIRS(Policy):
             self.stack.discard(key)
 
     # -- resizing ---------------------------------------------------------------
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict resident HIR objects (Q's LRU end) until at most `units` are cached; with Q empty, the LIR
         object at the bottom of S is demoted first (to be the next victim)."""
-        self._evicted = evicted = []
+        evicted: list[Key] = []
+        self._evicted = evicted
         self._evict_down_to(units)
         self._evicted = []
         return evicted
 
-    def _evict_down_to(self, units) -> None:
+    def _evict_down_to(self, units: int) -> None:
         while self.lir.used + self.queue.used > units:
             if self.queue:
                 self._evict_hir()
             else:
                 self._evict_lir()
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """A new capacity: the LIR and HIR shares re-derived as the constructor derives them; LIR objects
         over the new LIR share are demoted (bottom of S first), Q evicted to its share, then the cache to
         the capacity, and S's non-resident entries bounded by twice it."""
         shares = LIRS(capacity, self.hir_ratio)
         self.capacity = shares.capacity
         self.hir_capacity, self.lir_capacity = shares.hir_capacity, shares.lir_capacity
-        self._evicted = evicted = []
+        evicted: list[Key] = []
+        self._evicted = evicted
         while self.lir.used > self.lir_capacity:
             self._evict_lir()
         while self.queue.used > self.hir_capacity:
@@ -234,7 +237,7 @@ class LIRS(Policy):
         return evicted
 
     # -- the rest of the interface ---------------------------------------------
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         """Forget `key` everywhere (S, the LIR set, Q, the non-resident list)."""
         present = key in self
         self.stack.discard(key)
@@ -245,28 +248,28 @@ class LIRS(Policy):
             self._prune()
         return present
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.queue or key in self.lir
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.queue) + len(self.lir)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """LIR keys (bottom of S first), then resident HIR keys (Q's LRU end first)."""
         return self.lir_keys() + list(self.queue)
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return min(self.lir_capacity, self.hir_capacity)
 
-    def lir_keys(self):
+    def lir_keys(self) -> list[Key]:
         lir = self.lir
         return [key for key in self.stack if key in lir]
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"hir_ratio": self.hir_ratio}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.lirs import LIRSKernel
 
         return LIRSKernel(self.capacity, self.lir_capacity, self.hir_capacity)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict, deque
 
-from policies.base import SizedPolicy, register
+from policies.base import Kernel, Key, SizedPolicy, register
 
 #: the largest K: the kernel keeps K request times per key
 MAX_K = 64
@@ -52,12 +52,12 @@ class LRUK(SizedPolicy):
             raise ValueError(f"k must be an integer in [1, {MAX_K}], got {k!r}")
         self.k = int(k)
         self.clock = 0  # one tick per lookup and per insert
-        self.history: dict = {}  # cached key -> deque of its last k request times, oldest first
-        self.young: OrderedDict = OrderedDict()  # keys with fewer than k requests, in order of insertion
-        self.kth_time: dict = {}  # keys with k requests -> the time of the k-th most recent one
-        self._heap: list = []  # (k-th time, key) of kth_time, stale entries skipped when popped
+        self.history: dict[Key, deque[int]] = {}  # cached key -> deque of its last k request times, oldest first
+        self.young: OrderedDict[Key, None] = OrderedDict()  # keys with fewer than k requests, in order of insertion
+        self.kth_time: dict[Key, int] = {}  # keys with k requests -> the time of the k-th most recent one
+        self._heap: list[tuple[int, Key]] = []  # (k-th time, key) of kth_time, stale entries skipped when popped
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         self.clock += 1
         history = self.history.get(key)
         if history is None:
@@ -70,7 +70,7 @@ class LRUK(SizedPolicy):
         self._rank(key, history[0])
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         self.clock += 1
         if not self._replaces(key, size):
             return []
@@ -86,7 +86,7 @@ class LRUK(SizedPolicy):
             self.young[key] = None
         return evicted
 
-    def _rank(self, key, kth_time):
+    def _rank(self, key: Key, kth_time: int) -> None:
         """Put the key in the priority queue at the time of its k-th most recent request."""
         self.kth_time[key] = kth_time
         heapq.heappush(self._heap, (kth_time, key))
@@ -94,7 +94,7 @@ class LRUK(SizedPolicy):
             self._heap = [(time, key) for key, time in self.kth_time.items()]
             heapq.heapify(self._heap)
 
-    def _evict(self):
+    def _evict(self) -> Key:
         """The FIFO's oldest key if any (infinite K-distance), else the oldest k-th request's."""
         if self.young:
             victim = next(iter(self.young))
@@ -106,7 +106,7 @@ class LRUK(SizedPolicy):
         self.remove(victim)
         return victim
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         if self._drop(key) is None:
             return False
         del self.history[key]
@@ -114,14 +114,14 @@ class LRUK(SizedPolicy):
             del self.kth_time[key]  # its heap entry turns stale
         return True
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Next victim first: the FIFO oldest first, then by k-th request time."""
         return list(self.young) + sorted(self.kth_time, key=self.kth_time.__getitem__)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"k": self.k}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.lruk import LRUKKernel
 
         return LRUKKernel(self.capacity, self.k)

@@ -38,7 +38,7 @@ import random as _random
 
 import numpy as np
 
-from policies.base import register
+from policies.base import Kernel, Key, register
 from policies.fifo import FIFO
 
 
@@ -63,23 +63,23 @@ class LRUProb(FIFO):
         self.promote_probability = 1.0 / self.promote_every
         self._random = _random.Random(self.seed).random  # the policy's own generator
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.sizes:
             if self._random() < self.promote_probability:
                 self.sizes.move_to_end(key)
             return True
         return False
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if self.lookup(key):
             return True
         self.insert(key, size)
         return False
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"prob": self.prob, "seed": self.seed}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.lruprob import LRUProbKernel
 
         # The same generator, started from the same seed: the same promotions, hit for hit.

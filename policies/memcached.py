@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from policies.base import Policy, register
+from policies.base import Key, Policy, register
 from policies.server_memory import (
     MEMCACHED_ITEM_MAX,
     MEMCACHED_LEAST_MEMORY,
@@ -72,11 +72,12 @@ class SlabClass:
         self.per_page = per_page
         self.pages = 0
         self.free = free  # free chunks
-        self.queues = (OrderedDict(), OrderedDict(), OrderedDict())  # HOT, WARM, COLD: key -> Item
+        # HOT, WARM, COLD: key -> Item
+        self.queues: tuple[OrderedDict[Key, Item], ...] = (OrderedDict(), OrderedDict(), OrderedDict())
         self.queue_bytes = [0, 0, 0]  # item bytes per queue (sizes_bytes)
         self.evicted = 0
 
-    def move(self, key, item: Item, queue: int) -> None:
+    def move(self, key: Key, item: Item, queue: int) -> None:
         """Unlink an item and link it at the head of `queue` (the same queue: relink at its head)."""
         del self.queues[item.queue][key]
         self.queue_bytes[item.queue] -= item.nbytes
@@ -84,13 +85,22 @@ class SlabClass:
         self.queue_bytes[queue] += item.nbytes
         item.queue = queue
 
-    def tail(self, queue: int):
+    def tail(self, queue: int) -> tuple[Key, Item] | None:
         """(key, item) at the tail of `queue`, the oldest; None if it is empty."""
         q = self.queues[queue]
         return next(iter(q.items())) if q else None
 
 
-def _check_settings(capacity, capacity_bytes, key_bytes, min_chunk, hot_pct, warm_pct, hot_max, warm_max) -> None:
+def _check_settings(
+    capacity: int,
+    capacity_bytes: bool,
+    key_bytes: int,
+    min_chunk: int,
+    hot_pct: int,
+    warm_pct: int,
+    hot_max: float,
+    warm_max: float,
+) -> None:
     """Refuse what memcached's own option parsing refuses (memcached.c), in one line naming the parameter.
 
     -m at least twice -I ("Cannot set item size limit higher than 1/2 of
@@ -165,7 +175,7 @@ class Memcached(Policy):
         self.clock = 0  # whole seconds, as memcached's current_time
 
     # -- time ---------------------------------------------------------------------------
-    def advance(self, now):
+    def advance(self, now: float) -> None:
         clock = math.floor(now)
         if clock != self.clock:
             self.clock = clock
@@ -174,14 +184,14 @@ class Memcached(Policy):
                     self._juggle(cls)
 
     # -- the interface ------------------------------------------------------------------
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         item = self.items.get(key)
         if item is None:
             return False
         self._bump(key, item)
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         self.remove(key)  # a set over an item replaces it with a new one
         if size > self._max_size:
             return []
@@ -199,7 +209,7 @@ class Memcached(Policy):
         self._juggle(cls)
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         item = self.items.pop(key, None)
         if item is None:
             return False
@@ -210,17 +220,17 @@ class Memcached(Policy):
         self.used -= item.units * slab.chunk
         return True
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.items
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.items)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return list(self.items)
 
     @classmethod
-    def least_capacity(cls, capacity_bytes: bool = False, **_) -> int:
+    def least_capacity(cls, capacity_bytes: bool = False, **_: object) -> int:
         """The smallest capacity memcached runs with: -m of 2 MiB (twice -I); one unit when counting units."""
         return MEMCACHED_LEAST_MEMORY if capacity_bytes else 1
 
@@ -229,8 +239,12 @@ class Memcached(Policy):
         """The capacity; with capacity_bytes, the longest value an item of at most 1 MiB holds."""
         return self._max_size
 
-    def params(self):
-        params = {"growth_factor": self.growth_factor, "hot_pct": self.hot_pct, "warm_pct": self.warm_pct}
+    def params(self) -> dict[str, object]:
+        params: dict[str, object] = {
+            "growth_factor": self.growth_factor,
+            "hot_pct": self.hot_pct,
+            "warm_pct": self.warm_pct,
+        }
         if self.capacity_bytes:
             params["key_bytes"] = self.key_bytes
         return params
@@ -246,7 +260,7 @@ class Memcached(Policy):
             return len(self.chunk_sizes) - 1, nbytes, -(-nbytes // largest)
         return memcached_class(nbytes, self.chunk_sizes), nbytes, 1
 
-    def _bump(self, key, item: Item) -> None:
+    def _bump(self, key: Key, item: Item) -> None:
         """A read (do_item_bump, then do_item_update for an ACTIVE item in COLD)."""
         if item.flags & ACTIVE:
             return
@@ -259,7 +273,7 @@ class Memcached(Policy):
         else:
             item.flags |= ACTIVE
 
-    def _allocate(self, slab: SlabClass, units: int, evicted: list) -> bool:
+    def _allocate(self, slab: SlabClass, units: int, evicted: list[Key]) -> bool:
         """Find `units` free chunks in a class: a new page, else evict COLD's tail (do_item_alloc_pull)."""
         while slab.free < units:
             if self._new_page(slab):
@@ -274,7 +288,7 @@ class Memcached(Policy):
                 self._pull(slab, HOT, 0, 0)  # COLD is empty: the HOT tail moves down
             elif slab.queues[WARM]:
                 # memcached fails the set here; the model moves WARM down so that a set always succeeds
-                slab.move(*slab.tail(WARM), COLD)
+                slab.move(*slab.tail(WARM), COLD)  # type: ignore[misc, call-arg]  # WARM is not empty: its tail is there
             else:
                 return False
         return True

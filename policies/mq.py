@@ -39,7 +39,7 @@ key until that key's ``insert`` (libCacheSim remembers the last one only).
 
 from __future__ import annotations
 
-from policies.base import Policy, register
+from policies.base import Kernel, Key, Policy, register
 from policies.queues import SizedQueue
 
 #: libCacheSim's bound on the number of queues
@@ -76,14 +76,14 @@ class MQ(Policy):
         self._returning: dict = {}  # key whose last lookup found it in Qout -> its count, until its insert
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return sum(queue.used for queue in self.queues)
 
     def queue_of(self, count: int) -> int:
         """min(floor(log2 count), n_queue - 1)."""
         return min(count.bit_length() - 1, self.n_queue - 1)
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         level = self.level.get(key)
         if level is None:
             # A miss: a key found in Qout comes back with its count (and leaves Qout).
@@ -98,7 +98,7 @@ class MQ(Policy):
         self._adjust()
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         returning = self._returning.pop(key, None)
         self.remove(key)  # a cached key is replaced; a key being cached is no Qout entry
         if size > self.capacity:
@@ -110,7 +110,7 @@ class MQ(Policy):
         self._adjust()
         return evicted
 
-    def _place(self, key, size, count):
+    def _place(self, key: Key, size: int, count: int) -> None:
         """Put the key at the MRU end of its count's queue, its lifetime starting now."""
         level = self.queue_of(count)
         self.queues[level].push(key, size)
@@ -118,7 +118,7 @@ class MQ(Policy):
         self.count[key] = count
         self.expiry[key] = self.vtime + self.lifetime
 
-    def _adjust(self):
+    def _adjust(self) -> None:
         """Tick; demote the LRU object of each queue above the first if it expired."""
         self.vtime += 1
         for level in range(1, self.n_queue):
@@ -130,7 +130,7 @@ class MQ(Policy):
                     self.level[key] = level - 1
                     self.expiry[key] = self.vtime + self.lifetime
 
-    def _evict(self):
+    def _evict(self) -> Key:
         """The LRU object of the lowest non-empty queue leaves; Qout remembers its count."""
         queue = next(queue for queue in self.queues if queue)
         victim, size = queue.pop_oldest()
@@ -143,7 +143,7 @@ class MQ(Policy):
             self.qout_count[victim] = count
         return victim
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         self._returning.pop(key, None)
         if self.qout.discard(key) is not None:
             del self.qout_count[key]
@@ -154,24 +154,24 @@ class MQ(Policy):
         del self.count[key], self.expiry[key]
         return True
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.level
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.level)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Next victim first: queue 0 LRU first, then queue 1, ..."""
         return [key for queue in self.queues for key in queue]
 
-    def ghost_keys(self):
+    def ghost_keys(self) -> list[Key]:
         """Qout, oldest first."""
         return list(self.qout)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"n_queue": self.n_queue, "lifetime": self.lifetime, "qout_size_ratio": self.qout_size_ratio}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.mq import MQKernel
 
         return MQKernel(self.capacity, self.n_queue, self.lifetime, self.qout_capacity)

@@ -27,9 +27,12 @@ written here, each a line or two: these sit on every policy's hot path.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any, cast
+
+from policies.base import Key
 
 
-class SizedQueue(OrderedDict):
+class SizedQueue(OrderedDict[Key, int]):
     """Keys in order, front (oldest) to back (newest), each with its size; ``used`` is their sum.
 
     Add and take keys with the methods below, never by item assignment or
@@ -38,22 +41,22 @@ class SizedQueue(OrderedDict):
 
     __slots__ = ("used",)  # a slot: read on every request, and faster than the instance dict
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.used = 0
 
-    def push(self, key, size: int) -> None:
+    def push(self, key: Key, size: int) -> None:
         """Put a key that is not queued at the back."""
         self[key] = size
         self.used += size
 
-    def pop_oldest(self) -> tuple:
+    def pop_oldest(self) -> tuple[Key, int]:
         """Take the front key away: (key, size).  KeyError when empty."""
         key, size = self.popitem(last=False)
         self.used -= size
         return key, size
 
-    def move_oldest_to(self, other: SizedQueue):
+    def move_oldest_to(self, other: SizedQueue) -> Key:
         """Move the front key to the back of `other` (an eviction into a ghost list, a demotion); the key."""
         key, size = self.popitem(last=False)
         self.used -= size
@@ -61,24 +64,24 @@ class SizedQueue(OrderedDict):
         other.used += size
         return key
 
-    def oldest(self):
+    def oldest(self) -> Key:
         """The front key, left in place.  StopIteration when empty."""
         return next(iter(self))
 
-    def remove(self, key) -> int:
+    def remove(self, key: Key) -> int:
         """Take a queued key away, wherever it is; its size.  KeyError if it is not queued."""
         size = self.pop(key)
         self.used -= size
         return size
 
-    def discard(self, key):
+    def discard(self, key: Key) -> int | None:
         """Take a key away if it is queued; its size, or None."""
         size = self.pop(key, None)
         if size is not None:
             self.used -= size
         return size
 
-    def resize(self, key, size: int) -> None:
+    def resize(self, key: Key, size: int) -> None:
         """Give a queued key a new size, leaving it where it is."""
         self.used += size - self[key]
         self[key] = size
@@ -97,11 +100,14 @@ class GhostList(SizedQueue):
         super().__init__()
         self.capacity = capacity
 
-    def __reduce__(self):  # pickle and copy: rebuild with the capacity (OrderedDict's passes no arguments)
-        cls, _, state, items, pairs = super().__reduce__()
+    def __reduce__(
+        self,
+    ) -> tuple[Any, ...]:  # pickle and copy: rebuild with the capacity (OrderedDict's passes no arguments)
+        # OrderedDict's __reduce__ is a 5-tuple, never the string the general signature allows
+        cls, _, state, items, pairs = cast("tuple[Any, ...]", super().__reduce__())
         return cls, (self.capacity,), state, items, pairs
 
-    def remember(self, key, size: int) -> None:
+    def remember(self, key: Key, size: int) -> None:
         capacity = self.capacity
         if size > capacity:
             return

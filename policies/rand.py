@@ -51,7 +51,7 @@ class Random(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units: int) -> list:
+    def evict_to(self, units: int) -> list[Key]:
         """Evict uniformly random keys (the policy's own generator) until at most `units` are used."""
         evicted = []
         keys, slot, sizes = self._keys, self._slot, self.sizes
@@ -80,7 +80,7 @@ class Random(SizedPolicy):
     def keys(self) -> list:
         return list(self._keys)
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, object]:
         return {"seed": self.seed}
 
     def make_kernel(self) -> Kernel:

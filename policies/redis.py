@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import math
 import random as _random
+from typing import TYPE_CHECKING, TypedDict
 
-from policies.base import Policy, register
+from policies.base import Key, Policy, register
 from policies.limits import MAX_CAPACITY
 from policies.server_memory import (
     REDIS_BASELINE_BYTES,
@@ -51,6 +52,10 @@ from policies.server_memory import (
     redis_table_bytes,
     redis_value_bytes,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.12
+
 
 EVPOOL_SIZE = 16  # candidates kept between evictions
 LRU_CLOCK_MAX = (1 << 24) - 1  # the LRU clock is 24 bits of seconds
@@ -64,7 +69,7 @@ REDIS_INT_MAX = 2**31 - 1  # INT_MAX: the top of Redis's integer settings
 REDIS_MAX_SAMPLES = 64  # maxmemory-samples at most (Redis 8's bound; 7.0 takes up to INT_MAX)
 
 
-def _whole(value, low: int, high: int) -> bool:
+def _whole(value: float, low: int, high: int) -> bool:
     """Whether `value` is an integer (not a truth value) from `low` to `high`."""
     try:
         return not isinstance(value, bool) and int(value) == value and low <= value <= high
@@ -103,9 +108,9 @@ class RedisCache(Policy):
         self.baseline = int(baseline)
         self.seed = int(seed)
         self._random = _random.Random(self.seed).random  # the policy's own generator
-        self._cost: dict = {}  # key -> what it is charged: bytes as Redis counts them, or its size
-        self._slot: dict = {}  # key -> index in self._keys (uniform sampling needs a dense array)
-        self._keys: list = []
+        self._cost: dict[Key, int] = {}  # key -> what it is charged: bytes as Redis counts them, or its size
+        self._slot: dict[Key, int] = {}  # key -> index in self._keys (uniform sampling needs a dense array)
+        self._keys: list[Key] = []
         self.buckets = 0  # the main dictionary's bucket array (counted with capacity_bytes only)
         if self.capacity_bytes:
             self.used = self.baseline
@@ -121,7 +126,7 @@ class RedisCache(Policy):
 
     @classmethod
     def least_capacity(
-        cls, capacity_bytes: bool = False, key_bytes: int = 16, baseline: int = REDIS_BASELINE_BYTES, **_
+        cls, capacity_bytes: bool = False, key_bytes: int = 16, baseline: int = REDIS_BASELINE_BYTES, **_: object
     ) -> int:
         """The smallest capacity that holds a key: in bytes, the baseline, the first table and one empty value."""
         if not capacity_bytes:
@@ -130,13 +135,13 @@ class RedisCache(Policy):
         return int(baseline) + redis_table_bytes(_DICT_INITIAL_BUCKETS) + key_cost + redis_value_bytes(0)
 
     # -- the interface ------------------------------------------------------------------
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self._cost:
             self._touched(key)
             return True
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if size > self._max_size:  # could never fit, even alone: not kept, and nothing evicted
             self.remove(key)
             return []
@@ -155,7 +160,7 @@ class RedisCache(Policy):
         self._created(key)
         return self._evict()
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         cost = self._cost.pop(key, None)
         if cost is None:
             return False
@@ -168,13 +173,13 @@ class RedisCache(Policy):
         self._forget(key)
         return True
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self._cost
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._cost)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return list(self._keys)
 
     @property
@@ -194,27 +199,27 @@ class RedisCache(Policy):
                 high = middle - 1
         return low if redis_value_bytes(low) <= room else 0
 
-    def params(self):
-        params = {"seed": self.seed}
+    def params(self) -> dict[str, object]:
+        params: dict[str, object] = {"seed": self.seed}
         if self.capacity_bytes:
             params.update(key_bytes=self.key_bytes, baseline=self.baseline)
         return params
 
     # -- eviction -----------------------------------------------------------------------
-    def _evict(self) -> list:
+    def _evict(self) -> list[Key]:
         """performEvictions: evict until the memory is within the limit (or nothing is left)."""
         return self.evict_to(self.capacity)
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """performEvictions down to `units` (the memory counted as Redis counts it, baseline included)."""
-        evicted = []
+        evicted: list[Key] = []
         while self.used > units and self._keys:
             victim = self._victim()
             self.remove(victim)
             evicted.append(victim)
         return evicted
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """CONFIG SET maxmemory: the new limit, and evictions down to it at once (as Redis does on its
         next command).  The longest value that fits follows the new limit."""
         evicted = super().resize(capacity)
@@ -236,14 +241,14 @@ class RedisCache(Policy):
         self.used += redis_table_bytes(grown) - redis_table_bytes(self.buckets)
         self.buckets = grown
 
-    def _sample(self, count: int) -> list:
+    def _sample(self, count: int) -> list[Key]:
         """`count` distinct random keys (all of them when there are fewer): dictGetSomeKeys."""
         keys = self._keys
         n = len(keys)
         if n <= count:
             return list(keys)
         draw = self._random
-        picked: list = []
+        picked: list[int] = []
         while len(picked) < count:
             index = int(draw() * n)
             if index not in picked:
@@ -251,17 +256,26 @@ class RedisCache(Policy):
         return [keys[i] for i in picked]
 
     # -- what a subclass says ------------------------------------------------------------
-    def _created(self, key) -> None:
+    def _created(self, key: Key) -> None:
         pass
 
-    def _touched(self, key) -> None:
+    def _touched(self, key: Key) -> None:
         pass
 
-    def _forget(self, key) -> None:
+    def _forget(self, key: Key) -> None:
         pass
 
-    def _victim(self):
+    def _victim(self) -> Key:
         raise NotImplementedError
+
+
+class _CommonParameters(TypedDict, total=False):
+    """RedisCache's keyword parameters, which a sampled policy passes on."""
+
+    capacity_bytes: bool
+    key_bytes: int
+    baseline: int
+    seed: int
 
 
 class SampledPool(RedisCache):
@@ -269,7 +283,7 @@ class SampledPool(RedisCache):
 
     timed = True  # the scores read the server's clock
 
-    def __init__(self, capacity: int, samples: int, **common):
+    def __init__(self, capacity: int, samples: int, **common: Unpack[_CommonParameters]):
         super().__init__(capacity, **common)
         if not _whole(samples, 1, REDIS_MAX_SAMPLES):
             raise ValueError(
@@ -277,13 +291,13 @@ class SampledPool(RedisCache):
                 f"looks at this many keys; Redis 8 bounds it so); got {samples!r}"
             )
         self.samples = int(samples)
-        self.pool: list = []  # (score, key), ascending: the best candidate last
+        self.pool: list[tuple[int, Key]] = []  # (score, key), ascending: the best candidate last
 
-    def _score(self, key) -> int:
+    def _score(self, key: Key) -> int:
         """Higher evicts sooner."""
         raise NotImplementedError
 
-    def _victim(self):
+    def _victim(self) -> Key:
         while True:
             for key in self._sample(self.samples):
                 self._offer(self._score(key), key)
@@ -292,7 +306,7 @@ class SampledPool(RedisCache):
                 if key in self._cost:  # a key deleted since it was sampled is a ghost: skip it
                     return key
 
-    def _offer(self, score: int, key) -> None:
+    def _offer(self, score: int, key: Key) -> None:
         """Put a sampled key into the pool if it beats the worst candidate (or there is room)."""
         pool = self.pool
         place = 0
@@ -304,7 +318,7 @@ class SampledPool(RedisCache):
             del pool[0]
             pool.insert(place - 1, (score, key))
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"samples": self.samples, **super().params()}
 
 
@@ -328,21 +342,21 @@ class RedisLRU(SampledPool):
         super().__init__(
             capacity, samples, capacity_bytes=capacity_bytes, key_bytes=key_bytes, baseline=baseline, seed=seed
         )
-        self.lru: dict = {}  # key -> the LRU clock when it was created or last read
+        self.lru: dict[Key, int] = {}  # key -> the LRU clock when it was created or last read
         self.clock = 0
 
-    def advance(self, now):
+    def advance(self, now: float) -> None:
         self.clock = math.floor(now) & LRU_CLOCK_MAX
 
-    def _created(self, key):
+    def _created(self, key: Key) -> None:
         self.lru[key] = self.clock
 
     _touched = _created
 
-    def _forget(self, key):
+    def _forget(self, key: Key) -> None:
         del self.lru[key]
 
-    def _score(self, key):
+    def _score(self, key: Key) -> int:
         """Idle seconds (estimateObjectIdleTime), allowing for one wrap of the clock."""
         stamp = self.lru[key]
         return self.clock - stamp if self.clock >= stamp else self.clock + LRU_CLOCK_MAX - stamp
@@ -376,18 +390,18 @@ class RedisLFU(SampledPool):
         )
         self.log_factor = log_factor
         self.decay_time = int(decay_time)
-        self.counter: dict = {}  # key -> its LFU counter as last stored
-        self.stamped: dict = {}  # key -> minutes (mod 2**16) when it was last stored
+        self.counter: dict[Key, int] = {}  # key -> its LFU counter as last stored
+        self.stamped: dict[Key, int] = {}  # key -> minutes (mod 2**16) when it was last stored
         self.minutes = 0
 
-    def advance(self, now):
+    def advance(self, now: float) -> None:
         self.minutes = (math.floor(now) // 60) & LFU_MINUTES_MAX
 
-    def _created(self, key):
+    def _created(self, key: Key) -> None:
         self.counter[key] = LFU_INIT_VAL
         self.stamped[key] = self.minutes
 
-    def _touched(self, key):
+    def _touched(self, key: Key) -> None:
         """updateLFU: decay, then a logarithmic increment, stamped now."""
         counter = self.decayed(key)
         if counter < LFU_COUNTER_MAX:
@@ -397,7 +411,7 @@ class RedisLFU(SampledPool):
         self.counter[key] = counter
         self.stamped[key] = self.minutes
 
-    def decayed(self, key) -> int:
+    def decayed(self, key: Key) -> int:
         """LFUDecrAndReturn: the counter less one per `decay_time` minutes since it was stored."""
         counter, stamp = self.counter[key], self.stamped[key]
         if not self.decay_time:
@@ -405,14 +419,14 @@ class RedisLFU(SampledPool):
         elapsed = self.minutes - stamp if self.minutes >= stamp else LFU_MINUTES_MAX - stamp + self.minutes
         return max(0, counter - elapsed // self.decay_time)
 
-    def _forget(self, key):
+    def _forget(self, key: Key) -> None:
         del self.counter[key]
         del self.stamped[key]
 
-    def _score(self, key):
+    def _score(self, key: Key) -> int:
         return LFU_COUNTER_MAX - self.decayed(key)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"log_factor": self.log_factor, "decay_time": self.decay_time, **super().params()}
 
 
@@ -422,5 +436,5 @@ class RedisRandom(RedisCache):
 
     summary = "Redis allkeys-random: evicts random keys until memory is within the limit."
 
-    def _victim(self):
+    def _victim(self) -> Key:
         return self._keys[int(self._random() * len(self._keys))]

@@ -35,7 +35,7 @@ Lookup and insert are apart in a timed model, so a ghost hit seen by
 
 from __future__ import annotations
 
-from policies.base import Policy, register
+from policies.base import Kernel, Key, Policy, register
 from policies.limits import check_int
 from policies.queues import GhostList, SizedQueue
 
@@ -75,14 +75,14 @@ class S3FIFO(Policy):
         self._ghost_hits: set = set()  # keys whose last lookup hit the ghost, until their insert
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self.small.used + self.main.used
 
     @property
     def ghost_capacity(self) -> int:
         return self.ghost.capacity
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         freq = self.freq
         if key in freq:
             freq[key] += 1
@@ -92,7 +92,7 @@ class S3FIFO(Policy):
             self._ghost_hits.add(key)
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         from_ghost = key in self._ghost_hits
         # A key being cached is no longer a ghost: when lookup and insert are apart, it may
         # have been cached (and evicted into the ghost) by an earlier insert meanwhile.
@@ -117,14 +117,14 @@ class S3FIFO(Policy):
         self.freq[key] = 0
         return evicted
 
-    def _evict(self):
+    def _evict(self) -> Key | None:
         """Evict one object (or, from small, promote until one leaves); its key or None."""
         self._has_evicted = True
         if self.main.used > self.main_capacity or not self.small:
             return self._evict_main()
         return self._evict_small()
 
-    def _evict_small(self):
+    def _evict_small(self) -> Key | None:
         small, freq = self.small, self.freq
         while small:
             key, size = small.pop_oldest()
@@ -137,7 +137,7 @@ class S3FIFO(Policy):
             return key
         return None
 
-    def _evict_main(self):
+    def _evict_main(self) -> Key | None:
         main, freq = self.main, self.freq
         while main:
             key = main.oldest()
@@ -151,7 +151,7 @@ class S3FIFO(Policy):
             return key
         return None
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict as S3-FIFO makes room (from main when it is over its share, else from small, promoting
         proven objects on the way) until at most `units` are cached."""
         evicted = []
@@ -161,7 +161,7 @@ class S3FIFO(Policy):
                 evicted.append(victim)
         return evicted
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """A new capacity: the small, main and ghost shares re-derived as the constructor derives them
         (the ghost forgets its oldest keys to fit), then evicted down to it."""
         shares = S3FIFO(capacity, self.small_size_ratio, self.ghost_size_ratio, self.move_to_main_threshold)
@@ -172,7 +172,7 @@ class S3FIFO(Policy):
             self.ghost.pop_oldest()
         return super().resize(capacity)
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         self._ghost_hits.discard(key)
         if key in self.ghost:
             self.ghost.remove(key)
@@ -181,37 +181,37 @@ class S3FIFO(Policy):
         (self.small if key in self.small else self.main).remove(key)
         return True
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.freq
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.freq)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Small queue then main queue, each oldest first."""
         return list(self.small) + list(self.main)
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return min(self.capacity, self._small_limit - 1)
 
-    def small_keys(self):
+    def small_keys(self) -> list[Key]:
         return list(self.small)
 
-    def main_keys(self):
+    def main_keys(self) -> list[Key]:
         return list(self.main)
 
-    def ghost_keys(self):
+    def ghost_keys(self) -> list[Key]:
         return list(self.ghost)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {
             "small_size_ratio": self.small_size_ratio,
             "ghost_size_ratio": self.ghost_size_ratio,
             "move_to_main_threshold": self.move_to_main_threshold,
         }
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.s3fifo import S3FIFOKernel
 
         return S3FIFOKernel(

@@ -54,7 +54,7 @@ class Sieve(SizedPolicy):
         self.used += size
         return evicted
 
-    def evict_to(self, units: int) -> list:
+    def evict_to(self, units: int) -> list[Key]:
         """Move the hand until at most `units` are used: visited keys are spared (their bit cleared)."""
         evicted = []
         visited, ahead, behind = self._visited, self._ahead, self._behind

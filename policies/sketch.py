@@ -23,8 +23,14 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Hashable, Iterable
+from typing import TYPE_CHECKING
 
 from workloads.hashing import MASK64, splitmix64, stable_id
+
+if TYPE_CHECKING:  # numpy is imported where it is used, by the bulk hashing of replay only
+    import numpy as np
+    import numpy.typing as npt
 
 _P1, _P2, _P3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
 _P4, _P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
@@ -51,7 +57,7 @@ def _xxh64_finish(lane: int, seed: int) -> int:
     return h ^ (h >> 32)
 
 
-def _xxh64_finish_array(lane, seed: int):
+def _xxh64_finish_array(lane: npt.NDArray[np.uint64], seed: int) -> npt.NDArray[np.uint64]:
     """_xxh64_finish over a numpy uint64 array (arithmetic wraps mod 2**64)."""
     import numpy as np
 
@@ -65,19 +71,19 @@ def _xxh64_finish_array(lane, seed: int):
     return h ^ (h >> u(32))
 
 
-def key_id(key) -> int:
+def key_id(key: Hashable) -> int:
     """An unsigned 64-bit id for any key: an integer key itself, any other its text's stable id."""
     if type(key) is int:
         return key & MASK64
     if not isinstance(key, (str, bytes, bytearray)):
         try:
-            return operator.index(key) & MASK64  # numpy integers, bool
+            return operator.index(key) & MASK64  # type: ignore[arg-type]  # numpy integers, bool; others raise TypeError
         except TypeError:
             key = repr(key)  # tuples and the like: repr is stable for builtins
     return stable_id(key)
 
 
-def stable_hash(key) -> int:
+def stable_hash(key: Hashable) -> int:
     """A 64-bit hash of `key` that is the same in every process."""
     return splitmix64(key_id(key))
 
@@ -93,10 +99,10 @@ class _Probes:
     def __init__(self, n_slots: int, n_probes: int, memo_size: int = 1 << 17):
         self.n_slots = n_slots
         self.n_probes = n_probes
-        self.memo: dict = {}
+        self.memo: dict[Hashable, tuple[int, ...]] = {}
         self.memo_size = memo_size
 
-    def __call__(self, key) -> tuple:
+    def __call__(self, key: Hashable) -> tuple[int, ...]:
         probes = self.memo.get(key)
         if probes is None:
             h = stable_hash(key)
@@ -133,11 +139,13 @@ class CountingBloomFilter:
         n_counters = min(math.ceil(per_entry * entries), 2**31 - 1, max_counters)
         self.n_counters = max(n_counters, 2 * self.n_probes)
         self.counts = [0] * self.n_counters
-        self.memo: dict = {}  # key -> its probe positions, from probe() (bounded: cleared when full)
+        self.memo: dict[
+            Hashable, list[int]
+        ] = {}  # key -> its probe positions, from probe() (bounded: cleared when full)
         self.memo_size = 1 << 17
         self._probe_range = range(self.n_probes)
 
-    def probe(self, key) -> list:
+    def probe(self, key: Hashable) -> list[int]:
         lane = _xxh64_lane(key_id(key))
         a = _xxh64_finish(lane, self.SEED0) & 0xFFFFFFFF
         b = _xxh64_finish(lane, self.SEED1) & 0xFFFFFFFF
@@ -152,7 +160,7 @@ class CountingBloomFilter:
         memo[key] = probes
         return probes
 
-    def preload(self, keys) -> None:
+    def preload(self, keys: Iterable[Hashable]) -> None:
         """Hash many integer keys at once (numpy), ahead of their requests.
 
         Only a speed-up for replay: it fills the probe memo that ``add`` and
@@ -172,13 +180,13 @@ class CountingBloomFilter:
             probes = ((a[:, None] + steps * b[:, None]) & np.uint64(0xFFFFFFFF)) % np.uint64(self.n_counters)
         self.memo.update(zip(keys.tolist(), probes.tolist()))
 
-    def add(self, key) -> None:
+    def add(self, key: Hashable) -> None:
         probes = self.memo.get(key) or self.probe(key)
         counts = self.counts
         for i in probes:
             counts[i] += 1
 
-    def estimate(self, key) -> int:
+    def estimate(self, key: Hashable) -> int:
         probes = self.memo.get(key) or self.probe(key)
         return min(map(self.counts.__getitem__, probes))
 
@@ -196,7 +204,7 @@ class BloomFilter:
         self._probes = _Probes(self.n_bits, self.n_probes)
         self._bits = bytearray(self.n_bits)  # a byte per bit: faster to index than packed bits
 
-    def add(self, key) -> bool:
+    def add(self, key: Hashable) -> bool:
         """Set the key's bits; True if they were all set already (probably seen)."""
         bits = self._bits
         seen = True
@@ -206,7 +214,7 @@ class BloomFilter:
                 bits[i] = 1
         return seen
 
-    def __contains__(self, key) -> bool:
+    def __contains__(self, key: Hashable) -> bool:
         bits = self._bits
         return all(bits[i] for i in self._probes(key))
 
@@ -230,17 +238,17 @@ class CountMinSketch:
         self._probes = _Probes(self.width, depth)
         self.counts = [0] * (self.width * depth)
 
-    def _cells(self, key):
+    def _cells(self, key: Hashable) -> list[int]:
         width = self.width
         return [row * width + col for row, col in enumerate(self._probes(key))]
 
-    def add(self, key) -> None:
+    def add(self, key: Hashable) -> None:
         counts, cap = self.counts, self.max_count
         for i in self._cells(key):
             if counts[i] < cap:
                 counts[i] += 1
 
-    def estimate(self, key) -> int:
+    def estimate(self, key: Hashable) -> int:
         counts = self.counts
         return min([counts[i] for i in self._cells(key)])
 

@@ -26,8 +26,9 @@ SLRU_can_insert).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 
-from policies.base import Policy, register
+from policies.base import Kernel, Key, Policy, register
 from policies.limits import check_int
 from policies.queues import SizedQueue
 
@@ -45,18 +46,18 @@ class SegmentedLRU:
     the cache is appended to ``evicted`` (the owner swaps in a fresh list).
     """
 
-    def __init__(self, segment_capacities, capacity: int | None = None):
+    def __init__(self, segment_capacities: Iterable[int], capacity: int | None = None):
         self.seg_capacity = list(segment_capacities)
         self.capacity = sum(self.seg_capacity) if capacity is None else capacity
         self.segments = [SizedQueue() for _ in self.seg_capacity]
-        self.where: dict = {}  # key -> index of its segment
+        self.where: dict[Key, int] = {}  # key -> index of its segment
         self.used = 0
-        self.evicted: list = []
+        self.evicted: list[Key] = []
 
     def can_insert(self, size: int) -> bool:
         return size <= self.seg_capacity[0] and size <= self.capacity
 
-    def hit(self, key) -> bool:
+    def hit(self, key: Key) -> bool:
         """Promote a cached key one segment up (or to the top's MRU end); False if it is not cached."""
         seg = self.where.get(key)
         if seg is None:
@@ -76,21 +77,21 @@ class SegmentedLRU:
         key, size = self.segments[seg].pop_oldest()
         self._move(key, seg - 1, size)
 
-    def _move(self, key, target: int, size: int) -> None:
+    def _move(self, key: Key, target: int, size: int) -> None:
         """Put a key just taken from its segment at the MRU end of segment `target`, cooling it if over."""
         self.segments[target].push(key, size)
         self.where[key] = target
         while self.segments[target].used > self.seg_capacity[target]:
             self._cool(target)
 
-    def victim(self):
+    def victim(self) -> Key:
         """The key the next eviction would take: LRU of the lowest non-empty segment."""
         for segment in self.segments:
             if segment:
                 return segment.oldest()
         return None
 
-    def evict(self):
+    def evict(self) -> Key:
         for segment in self.segments:
             if segment.used > 0:
                 key, size = segment.pop_oldest()
@@ -105,7 +106,7 @@ class SegmentedLRU:
         while self.used > units:
             self.evict()
 
-    def resize(self, segment_capacities, capacity: int) -> None:
+    def resize(self, segment_capacities: Iterable[int], capacity: int) -> None:
         """New segment capacities and limit: each segment over its new capacity cools, from the top
         down (its LRU objects drop a segment, out of the cache from segment 0), then evict to the limit."""
         self.seg_capacity = list(segment_capacities)
@@ -115,7 +116,7 @@ class SegmentedLRU:
                 self._cool(seg)
         self.evict_to(capacity)
 
-    def insert(self, key, size: int) -> None:
+    def insert(self, key: Key, size: int) -> None:
         """Put a new key in the lowest segment with room, else make room and use segment 0."""
         for seg, segment in enumerate(self.segments):
             if segment.used + size <= self.seg_capacity[seg]:
@@ -128,7 +129,7 @@ class SegmentedLRU:
         self.where[key] = seg
         self.used += size
 
-    def remove(self, key):
+    def remove(self, key: Key) -> int | None:
         seg = self.where.pop(key, None)
         if seg is None:
             return None
@@ -136,11 +137,11 @@ class SegmentedLRU:
         self.used -= size
         return size
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         return [key for segment in self.segments for key in segment]
 
 
-def split_capacity(capacity: int, parts) -> list[int]:
+def split_capacity(capacity: int, parts: Sequence[float]) -> list[int]:
     """libCacheSim's seg-size rule: part i gets int(parts[i] / sum(parts) * capacity)."""
     total = sum(parts)
     return [int(part / total * capacity) for part in parts]
@@ -175,76 +176,79 @@ class SLRU(Policy):
         self._slru = SegmentedLRU(self.seg_capacities, capacity)
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self._slru.used
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         return self._slru.hit(key)
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         slru = self._slru
         if key in slru.where:
             slru.remove(key)
         if size > self.capacity or not slru.can_insert(size):
             return []
-        slru.evicted = evicted = []
+        evicted: list[Key] = []
+        slru.evicted = evicted
         slru.evict_to(self.capacity - size)
         slru.insert(key, size)
         slru.evicted = []  # evictions by later hits are not this insert's
         return evicted
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         if self._slru.hit(key):
             return True
         self.insert(key, size)
         return False
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict the LRU objects of the lowest non-empty segments until at most `units` are cached."""
         slru = self._slru
-        slru.evicted = evicted = []
+        evicted: list[Key] = []
+        slru.evicted = evicted
         slru.evict_to(units)
         slru.evicted = []
         return evicted
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """A new capacity: the segments re-derived as the constructor derives them; a segment over its
         new size cools into the one below (from the top), then the cache evicts down to the capacity."""
         shares = SLRU(capacity, self.n_seg, self.segments)
         self.capacity = shares.capacity
         slru = self._slru
-        slru.evicted = evicted = []
+        evicted: list[Key] = []
+        slru.evicted = evicted
         slru.resize(shares._slru.seg_capacity, shares.capacity)
         slru.evicted = []
         return evicted
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         return self._slru.remove(key) is not None
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self._slru.where
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._slru.where)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Segment 0 (LRU first) up to the top segment."""
         return self._slru.keys()
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return min(self.capacity, self._slru.seg_capacity[0])
 
-    def segment_of(self, key):
+    def segment_of(self, key: Key) -> int | None:
         """The segment index of a cached key (0 is the bottom), or None."""
         return self._slru.where.get(key)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         if self.segments is not None:
             return {"segments": ":".join(str(s) for s in self.segments)}
         return {"n_seg": self.n_seg}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.slru import SLRUKernel
 
         return SLRUKernel(self.capacity, self.seg_capacities)

@@ -26,7 +26,7 @@ Lookup and insert are apart in a timed model, so a ghost hit seen by
 
 from __future__ import annotations
 
-from policies.base import Policy, register
+from policies.base import Kernel, Key, Policy, register
 from policies.queues import GhostList, SizedQueue
 
 
@@ -52,14 +52,14 @@ class TwoQ(Policy):
         self._ghost_hits: set = set()  # keys whose last lookup hit Aout, until their insert
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self.ain.used + self.am.used
 
     @property
     def aout_capacity(self) -> int:
         return self.aout.capacity
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         if key in self.ain:
             return True  # a hit in probation changes nothing
         am = self.am
@@ -71,7 +71,7 @@ class TwoQ(Policy):
             self._ghost_hits.add(key)
         return False
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         from_ghost = key in self._ghost_hits
         # A key being cached is no longer a ghost: when lookup and insert are apart, it may
         # have been cached (and evicted into Aout) by an earlier insert meanwhile.
@@ -91,7 +91,7 @@ class TwoQ(Policy):
             am.push(key, size)
         return evicted
 
-    def _evict(self):
+    def _evict(self) -> Key:
         """Evict Ain's oldest object into Aout if Ain is over its share, else Am's LRU object."""
         if self.ain.used > self.ain_capacity or not self.am:  # (Am is empty only in tiny caches)
             victim, size = self.ain.pop_oldest()
@@ -100,7 +100,7 @@ class TwoQ(Policy):
             victim, _ = self.am.pop_oldest()
         return victim
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict as 2Q makes room (Ain's oldest into Aout while Ain is over its share, else Am's LRU
         object) until at most `units` are cached."""
         evicted = []
@@ -108,7 +108,7 @@ class TwoQ(Policy):
             evicted.append(self._evict())
         return evicted
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """A new capacity: Ain's, Am's and Aout's shares re-derived as the constructor derives them (Aout
         forgets its oldest keys to fit), then evicted down to it."""
         shares = TwoQ(capacity, self.ain_size_ratio, self.aout_size_ratio)
@@ -118,7 +118,7 @@ class TwoQ(Policy):
             self.aout.pop_oldest()
         return super().resize(capacity)
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         self._ghost_hits.discard(key)
         # A key is on one queue at most.
         if key in self.ain:
@@ -131,28 +131,28 @@ class TwoQ(Policy):
             return False
         return True
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self.ain or key in self.am
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.ain) + len(self.am)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """Ain oldest first, then Am least recently used first."""
         return list(self.ain) + list(self.am)
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return min(self.capacity, self.ain_capacity)
 
-    def ghost_keys(self):
+    def ghost_keys(self) -> list[Key]:
         """Aout, oldest first."""
         return list(self.aout)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"ain_size_ratio": self.ain_size_ratio, "aout_size_ratio": self.aout_size_ratio}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.twoq import TwoQKernel
 
         return TwoQKernel(self.capacity, self.ain_capacity, self.am_capacity, self.aout_capacity)

@@ -28,7 +28,9 @@ nothing.
 
 from __future__ import annotations
 
-from policies.base import Policy, register
+from collections.abc import Iterable
+
+from policies.base import Kernel, Key, Policy, register
 from policies.limits import INT64_MAX
 from policies.queues import SizedQueue
 from policies.sketch import CountingBloomFilter
@@ -63,13 +65,17 @@ class WTinyLFU(Policy):
         self._scratch: list = []  # evictions nobody asked for (by hits, or in access())
         self._main.evicted = self._scratch
         self._epoch = 0  # number of halvings so far
-        self._victim_estimate = (None, 0, -1)  # (main's victim, its estimate, epoch) at the last duel
+        self._victim_estimate: tuple[Key, int, int] = (
+            None,
+            0,
+            -1,
+        )  # (main's victim, its estimate, epoch) at the last duel
 
     @property
-    def used(self):
+    def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
         return self._window.used + self._main.used
 
-    def lookup(self, key):
+    def lookup(self, key: Key) -> bool:
         window = self._window
         if key in window:
             window.move_to_end(key)
@@ -85,16 +91,17 @@ class WTinyLFU(Policy):
             self._epoch += 1
         return True
 
-    def insert(self, key, size=1):
+    def insert(self, key: Key, size: int = 1) -> list[Key]:
         if key in self._window or key in self._main.where:
             self.remove(key)
         main = self._main
-        main.evicted = evicted = []  # where this insert's evictions are recorded
+        evicted: list[Key] = []  # where this insert's evictions are recorded
+        main.evicted = evicted
         self._insert_new(key, size)
         main.evicted = self._scratch  # evictions by later hits are not this insert's
         return evicted
 
-    def _insert_new(self, key, size) -> None:
+    def _insert_new(self, key: Key, size: int) -> None:
         if size > self._max_size:  # larger than the window (or than main's probation)
             return
         main = self._main
@@ -105,7 +112,7 @@ class WTinyLFU(Policy):
         for i in self._memo.get(key) or self._probe(key):  # the sketch's add, inlined
             counts[i] += 1
 
-    def access(self, key, size=1):
+    def access(self, key: Key, size: int = 1) -> bool:
         # lookup() then insert(), with lookup's common cases first: a miss, a window hit.
         if key not in self._main.where:
             window = self._window
@@ -153,17 +160,18 @@ class WTinyLFU(Policy):
                 counts[i] += 1
         main.evict()
 
-    def evict_to(self, units):
+    def evict_to(self, units: int) -> list[Key]:
         """Evict as W-TinyLFU makes room (window candidates duel main's victim) until at most `units`
         are cached."""
         main = self._main
-        main.evicted = evicted = []
+        evicted: list[Key] = []
+        main.evicted = evicted
         while self._window.used + main.used > units:
             self._evict()
         main.evicted = self._scratch
         return evicted
 
-    def resize(self, capacity):
+    def resize(self, capacity: int) -> list[Key]:
         """A new capacity: window, main and main's segments re-derived as the constructor derives them
         (main's over-full segments cool from the top), then evicted down to it.  The frequency sketch
         keeps its width and counts (it sizes itself once, as Caffeine's does until it is told more);
@@ -173,39 +181,40 @@ class WTinyLFU(Policy):
         self.window_capacity, self.main_capacity = shares.window_capacity, shares.main_capacity
         self._max_size, self._sample = shares._max_size, shares._sample
         main = self._main
-        main.evicted = evicted = []
+        evicted: list[Key] = []
+        main.evicted = evicted
         main.resize(shares._main.seg_capacity, shares.main_capacity)
         main.evicted = self._scratch
         return evicted + self.evict_to(capacity)
 
-    def expect(self, keys) -> None:
+    def expect(self, keys: Iterable[Key]) -> None:
         self._sketch.preload(keys)
 
-    def remove(self, key):
+    def remove(self, key: Key) -> bool:
         return self._window.discard(key) is not None or self._main.remove(key) is not None
 
-    def __contains__(self, key):
+    def __contains__(self, key: Key) -> bool:
         return key in self._window or key in self._main.where
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._window) + len(self._main.where)
 
-    def keys(self):
+    def keys(self) -> list[Key]:
         """The window (LRU first), then main's segments from probation up."""
         return list(self._window) + self._main.keys()
 
     @property
-    def max_object_size(self):
+    def max_object_size(self) -> int:
         return self._max_size
 
-    def estimate(self, key) -> int:
+    def estimate(self, key: Key) -> int:
         """The frequency sketch's estimate for `key`."""
         return self._sketch.estimate(key)
 
-    def params(self):
+    def params(self) -> dict[str, object]:
         return {"window_size": self.window_size}
 
-    def make_kernel(self):
+    def make_kernel(self) -> Kernel:
         from policies._kernels.wtinylfu import WTinyLFUKernel
 
         sketch = self._sketch  # the kernel's counters are these, in C, with the same dimensions and hashes
