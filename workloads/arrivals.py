@@ -10,9 +10,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+
+class ArrivalStream(Protocol):
+    """One realisation of an arrival process: ``take(n)``, the next n absolute arrival times in seconds."""
+
+    def take(self, n: int) -> np.ndarray: ...
+
+
+class ArrivalProcess(Protocol):
+    """An arrival process (Poisson, OnOff, Diurnal, or a user's object with this method)."""
+
+    def stream(self, rng: np.random.Generator) -> ArrivalStream: ...
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from workloads.hashing import mix64, mix64_offset, unit_interval
 
@@ -36,7 +38,7 @@ MAX_KEYS = 2**40
 PMF_MAX_KEYS = 10**7
 
 
-def _catalogue_size(keys) -> int:
+def _catalogue_size(keys: float) -> int:
     """`keys` as an int, checked: a whole number in [1, MAX_KEYS] (1e9 is accepted as 10**9)."""
     if int(keys) != keys or not 1 <= keys <= MAX_KEYS:
         raise ValueError(f"keys must be a positive integer at most 2**40 ({MAX_KEYS}), got {keys!r}")
@@ -51,7 +53,11 @@ def _check_pmf_size(keys: int) -> None:
         )
 
 
-def _integral(x, exponent: float):
+#: a real number, or an array of them (the integrals below work on either)
+_Reals = TypeVar("_Reals", float, npt.NDArray[np.float64])
+
+
+def _integral(x: _Reals, exponent: float) -> _Reals:
     """The integral of t**-exponent from 1 to x (x > 0): (x**(1 - e) - 1) / (1 - e), or log(x) at e = 1.
 
     Written as expm1((1 - e) log x) / (1 - e), which keeps full precision
@@ -67,7 +73,7 @@ def _integral(x, exponent: float):
 _ABOVE_MINUS_ONE = float(np.nextafter(-1.0, 0.0))
 
 
-def _integral_inverse(y, exponent: float):
+def _integral_inverse(y: _Reals, exponent: float) -> _Reals:
     """The x with _integral(x, exponent) == y: (1 + (1 - e) y)**(1 / (1 - e)), or exp(y) at e = 1.
 
     As exp(log1p((1 - e) y) / (1 - e)), precise near e = 1 for the same reason.
@@ -167,7 +173,7 @@ class Zipf:
     _high: float = field(init=False, repr=False, compare=False)
     _squeeze: float = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "keys", _catalogue_size(self.keys))
         if not self.alpha >= 0:
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
@@ -242,7 +248,7 @@ class Uniform:
     keys: int
     scramble: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "keys", _catalogue_size(self.keys))
 
     def pmf(self) -> np.ndarray:
@@ -280,7 +286,7 @@ class FeistelPermutation:
         """A permutation of [0, size) with round keys drawn from `rng`."""
         return cls(size, tuple(int(k) for k in rng.integers(0, 2**64, size=rounds, dtype=np.uint64)))
 
-    def __call__(self, values) -> np.ndarray:
+    def __call__(self, values: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """The image of each value (integers in [0, size)), as int64."""
         values = np.asarray(values)
         if _compiled_permute is not None and values.ndim == 1:
@@ -291,7 +297,7 @@ class FeistelPermutation:
             return images
         return self.permute_numpy(values)
 
-    def permute_numpy(self, values) -> np.ndarray:
+    def permute_numpy(self, values: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """__call__ in numpy: the reference, and the fallback where workloads/_scramble.pyx is not built."""
         images = self._network(np.asarray(values, dtype=np.uint64))
         outside = np.flatnonzero(images >= self.size)

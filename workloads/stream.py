@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
-from workloads.arrivals import Poisson
+from workloads.arrivals import ArrivalProcess, Poisson
 from workloads.distributions import Constant, Distribution
 from workloads.hashing import stable_id, unit_interval
 from workloads.popularity import FeistelPermutation, Uniform, Zipf
@@ -37,7 +38,7 @@ SCAN_CLASS = 62  # ids of sequential scans
 ONE_HIT_CLASS = 63  # ids requested exactly once
 
 
-def _whole_bytes(sizes):
+def _whole_bytes(sizes: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Sizes drawn as floats, as whole bytes in [1, MAX_OBJECT_BYTES] (int64).
 
     A heavy tail may draw beyond any machine's memory: objects are capped at MAX_OBJECT_BYTES.
@@ -45,7 +46,7 @@ def _whole_bytes(sizes):
     return np.clip(np.rint(sizes), 1, MAX_OBJECT_BYTES).astype(np.int64)
 
 
-def key_class(keys) -> np.ndarray:
+def key_class(keys: npt.ArrayLike) -> np.ndarray:
     """The class index of each key id."""
     return np.asarray(keys) >> CLASS_SHIFT
 
@@ -94,7 +95,7 @@ class KeyClass:
     rotate_by: int = 0
     new_keys_per_s: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not 0 <= self.write_fraction <= 1:
             raise ValueError(f"write_fraction must be in [0, 1], got {self.write_fraction!r}")
         if self.rotate_every_s and self.new_keys_per_s:
@@ -129,18 +130,18 @@ class Workload:
     """
 
     popularity: Zipf | Uniform | None
-    arrivals: object = field(default_factory=lambda: Poisson(20_000.0))
+    arrivals: ArrivalProcess = field(default_factory=lambda: Poisson(20_000.0))
     object_size: Distribution = Constant(1)
     write_fraction: float = 0.0
     rotate_every_s: float = 0.0
     rotate_by: int = 0
     new_keys_per_s: float = 0.0
-    classes: tuple = ()
+    classes: tuple[KeyClass, ...] = ()
     scan_fraction: float = 0.0
     scan_keys: int = 0
     one_hit_fraction: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.classes and self.popularity is None:
             raise ValueError("a workload needs a popularity or key classes")
         if not 0 <= self.scan_fraction + self.one_hit_fraction <= 1:
@@ -155,7 +156,7 @@ class Workload:
             return tuple(self.classes)
         return (
             KeyClass(
-                self.popularity,
+                self.popularity,  # type: ignore[arg-type]  # not None without classes (__post_init__)
                 self.object_size,
                 "default",
                 1.0,

@@ -14,13 +14,16 @@ counts its caches in 512-byte pages) and no ops (reads).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from workloads.traces.base import Trace, TraceError, check_key_type, line_blocks, rechunk
-from workloads.traces.fields import expand, extra_fields, number_keys, numbers, parse_block
+from workloads.traces.base import Trace, TraceBatch, TraceError, check_key_type, line_blocks, rechunk
+from workloads.traces.compression import TracePath
+from workloads.traces.fields import Dtypes, expand, extra_fields, number_keys, numbers, parse_block
 
 NAMES = ("start", "count", "third", "fourth")
-_DTYPES = {"third": str, "fourth": str}
+_DTYPES: Dtypes = {"third": str, "fourth": str}
 
 
 class ArcTrace(Trace):
@@ -31,7 +34,7 @@ class ArcTrace(Trace):
 
     format = "arc"
 
-    def __init__(self, path, key_type: str = "auto"):
+    def __init__(self, path: TracePath, key_type: str = "auto"):
         check_key_type(key_type)
         super().__init__(path)
         self.key_type = key_type
@@ -39,10 +42,10 @@ class ArcTrace(Trace):
     def _expected(self) -> str:
         return "lines of 'start count ignored ignored' or of one block number"
 
-    def _chunks(self, chunk):
+    def _chunks(self, chunk: int) -> Iterator[TraceBatch]:
         return rechunk(number_keys(self._pieces(chunk), self.key_type), chunk)
 
-    def _pieces(self, chunk: int):
+    def _pieces(self, chunk: int) -> Iterator[dict[str, np.ndarray]]:
         for first, block in line_blocks(self):
             frame, where = parse_block(self, block, first, NAMES, _DTYPES, sep=r"\s+")
             if not len(frame):

@@ -10,24 +10,31 @@ readers live one format to a module beside this one, and the package's
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from workloads.hashing import key_ids
 from workloads.stream import DEFAULT_CHUNK, READ, RequestBatch
 from workloads.traces.compression import (
     StreamError,
+    TracePath,
     compression_in_name,
     detect_compression,
     open_decompressed,
     strip_compression,
 )
 from workloads.traces.errors import TraceError
+
+#: names the i-th request (of a batch, a block) for an error message: 'line 12', 'record 5'
+Where = Callable[[int], str]
 
 FORMATS = ("csv", "txt", "oraclegeneral", "twitter", "cachelib", "msr", "arc")
 
@@ -99,7 +106,7 @@ def check_key_type(key_type: str) -> None:
         raise TraceError(f"key_type must be one of {', '.join(KEY_TYPES)}; got {key_type!r}")
 
 
-def text_keys(texts, key_type: str, where) -> np.ndarray:
+def text_keys(texts: npt.ArrayLike, key_type: str, where: Where) -> npt.NDArray[np.int64]:
     """int64 ids of text keys (stripped here); `where(i)` names the i-th for errors."""
     codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
     uniques = np.array([str(text).strip() for text in uniques], dtype=object)
@@ -109,7 +116,7 @@ def text_keys(texts, key_type: str, where) -> np.ndarray:
         except (ValueError, OverflowError):
             pass  # some are text (or out of range): key by key, below
     ids = np.empty(len(uniques), dtype=np.int64)
-    hashed = []
+    hashed: list[int] = []
     for index, text in enumerate(uniques):
         # int() accepts only a text that opens with a sign or a digit: the others skip its exception.
         maybe_integer = key_type != "str" and (text[:1].isdigit() or text[:1] in ("+", "-"))
@@ -137,7 +144,7 @@ def trace_format(name: str) -> str:
     return canonical
 
 
-def detect_format(path) -> str:
+def detect_format(path: TracePath) -> str:
     """The format of a trace file from its name, a compression suffix aside.
 
     A format's own suffix anywhere in the name wins ('x.oracleGeneral.zst',
@@ -161,7 +168,7 @@ def detect_format(path) -> str:
     )
 
 
-def open_trace(path, format: str | None = None, **options) -> Trace:
+def open_trace(path: TracePath, format: str | None = None, **options: Any) -> Trace:  # Any: each reader's own
     """A reader for the trace at `path`; `format` overrides the name.
 
     `options` go to the format's reader (see each reader's docstring): for
@@ -188,7 +195,9 @@ def reader_options(format: str) -> tuple[str, ...]:
     return tuple(name for name in parameters if name not in ("self", "path"))
 
 
-def read_trace(path, format: str | None = None, chunk: int = DEFAULT_CHUNK, **options) -> Iterator[TraceBatch]:
+def read_trace(
+    path: TracePath, format: str | None = None, chunk: int = DEFAULT_CHUNK, **options: Any
+) -> Generator[TraceBatch, None, None]:
     """The requests of a trace in batches of at most `chunk`: ``open_trace(...).chunks(chunk)``."""
     return open_trace(path, format, **options).chunks(chunk)
 
@@ -214,13 +223,13 @@ class Trace:
     has_ttl = False
     seconds_per_unit: float | None = None
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: object) -> None:
         """A subclass that names a format becomes that format's reader in open_trace."""
         super().__init_subclass__(**kwargs)
         if cls.format:
             READERS[cls.format] = cls
 
-    def __init__(self, path):
+    def __init__(self, path: TracePath):
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no such trace file")
@@ -234,14 +243,14 @@ class Trace:
     def _expected(self) -> str:
         return "requests"
 
-    def open(self, parallel: bool = True):
+    def open(self, parallel: bool = True) -> io.BufferedIOBase:
         """The trace's bytes, decompressed when the file is compressed: a binary file object.
 
         parallel=False for a glance at a few lines: no child process is started.
         """
         return open_decompressed(self.path, self.compression, parallel)
 
-    def chunks(self, chunk: int = DEFAULT_CHUNK) -> Iterator[TraceBatch]:
+    def chunks(self, chunk: int = DEFAULT_CHUNK) -> Generator[TraceBatch, None, None]:
         """The requests in order, in TraceBatch-es of at most `chunk` requests.
 
         A generator: the file is read as the batches are consumed, and closed
@@ -265,7 +274,7 @@ class Trace:
     def __iter__(self) -> Iterator[TraceBatch]:
         return self.chunks()
 
-    def keys(self) -> np.ndarray:
+    def keys(self) -> npt.NDArray[np.int64]:
         """Every key of the trace in order, as one int64 array (memory grows with the trace).
 
         For what needs the whole future at once, such as Belady's policy.
@@ -292,7 +301,14 @@ class Trace:
         return f"{type(self).__name__}({str(self.path)!r})"
 
 
-def request_batch(start: int, keys, times=None, sizes=None, ops=None, ttls=None) -> TraceBatch:
+def request_batch(
+    start: int,
+    keys: npt.NDArray[np.int64],
+    times: np.ndarray | None = None,
+    sizes: npt.NDArray[np.int64] | None = None,
+    ops: npt.NDArray[np.int8] | None = None,
+    ttls: npt.NDArray[np.int64] | None = None,
+) -> TraceBatch:
     """A batch from the columns a trace has; the missing ones as documented (request numbers, 1, READ)."""
     n = len(keys)
     return TraceBatch(
@@ -305,13 +321,13 @@ def request_batch(start: int, keys, times=None, sizes=None, ops=None, ttls=None)
     )
 
 
-def rechunk(pieces: Iterator[dict], chunk: int) -> Iterator[TraceBatch]:
+def rechunk(pieces: Iterator[dict[str, np.ndarray]], chunk: int) -> Iterator[TraceBatch]:
     """Batches of exactly `chunk` requests (the last one shorter) from pieces of any length.
 
     A piece is a dict of equally long columns: "keys" and any of "times",
     "sizes", "ops", "ttls" (request_batch's arguments), the same in every piece.
     """
-    pending: list[dict] = []
+    pending: list[dict[str, np.ndarray]] = []
     waiting = start = 0
     for piece in pieces:
         pending.append(piece)

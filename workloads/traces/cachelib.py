@@ -32,13 +32,19 @@ when there is one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
-from workloads.traces.base import MAX_LINE, Trace, TraceError, check_key_type, line_blocks, rechunk
-from workloads.traces.compression import StreamError
-from workloads.traces.fields import expand, missing_fields, numbers, ops, parse_block
+from workloads.traces.base import MAX_LINE, Trace, TraceBatch, TraceError, Where, check_key_type, line_blocks, rechunk
+from workloads.traces.compression import StreamError, TracePath
+from workloads.traces.fields import Dtypes, expand, missing_fields, numbers, ops, parse_block
 from workloads.traces.twitter import check_object_size, key_column, object_sizes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: the first layout's columns, in order (a headerless file's)
 V1_COLUMNS = ("key", "op", "size", "op_count", "key_size", "ttl")
@@ -62,7 +68,7 @@ class CacheLibTrace(Trace):
     format = "cachelib"
     has_size = has_op = True
 
-    def __init__(self, path, key_type: str = "auto", object_size: str = "key+value"):
+    def __init__(self, path: TracePath, key_type: str = "auto", object_size: str = "key+value"):
         check_key_type(key_type)
         check_object_size(object_size)
         super().__init__(path)
@@ -104,11 +110,11 @@ class CacheLibTrace(Trace):
             f"({','.join(V1_COLUMNS)}); expected {self._expected()}"
         )
 
-    def _chunks(self, chunk):
+    def _chunks(self, chunk: int) -> Iterator[TraceBatch]:
         return rechunk(self._pieces(chunk), chunk)
 
-    def _pieces(self, chunk: int):
-        dtypes = {"key": str, "op": "category"}
+    def _pieces(self, chunk: int) -> Iterator[dict[str, np.ndarray]]:
+        dtypes: Dtypes = {"key": str, "op": "category"}
         for first, block in line_blocks(self):
             if self.header and first == 1:  # the header is not a request
                 cut = block.find(b"\n") + 1
@@ -129,7 +135,7 @@ class CacheLibTrace(Trace):
         """How many leading fields a row must have: up to the last needed column."""
         return max(self.names.index(name) for name in NEEDED) + 1
 
-    def _columns(self, frame, where) -> dict:
+    def _columns(self, frame: pd.DataFrame, where: Where) -> dict[str, np.ndarray]:
         key_sizes = numbers(frame["key_size"], "key size", "key_size", where, integer=True, high=MAX_OBJECT_BYTES)
         value_sizes = numbers(frame["size"], "size", "size", where, integer=True, high=MAX_OBJECT_BYTES)
         columns = {

@@ -45,17 +45,24 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, cast
 
 from workloads.traces import decoders as decoders_module
 from workloads.traces.decoders import CODEC_ERRORS, DECODERS, EXIT_CORRUPT, EXIT_TRUNCATED, Corrupt, Truncated, said
 from workloads.traces.errors import TraceError
 
+if TYPE_CHECKING:  # imported where it is used: only a zstd trace needs it
+    import zstandard
+
 try:
     import fcntl
 except ImportError:  # not on Windows: the pipe keeps its default size
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # (its use below then raises AttributeError, suppressed)
 
 COMPRESSIONS = ("zstd", "gzip", "xz", "bz2")
+
+#: a file's path, as a caller gives it
+TracePath = str | os.PathLike[str]
 
 #: a name's last suffix -> the compression it promises
 SUFFIXES = {".zst": "zstd", ".zstd": "zstd", ".gz": "gzip", ".xz": "xz", ".bz2": "bz2"}
@@ -75,7 +82,7 @@ class StreamError(TraceError):
     is wrong, without the file's name.
     """
 
-    def __init__(self, path, reason: str, offset: int):
+    def __init__(self, path: TracePath, reason: str, offset: int):
         super().__init__(f"{path}: {reason} (after {offset:,} bytes of decompressed trace)")
         self.path, self.reason, self.offset = path, reason, offset
 
@@ -83,7 +90,7 @@ class StreamError(TraceError):
 # -- telling the compression --------------------------------------------------------
 
 
-def compression_in_name(path) -> str | None:
+def compression_in_name(path: TracePath) -> str | None:
     """The compression a file's name promises by its last suffix (None: none).
 
     A suffix of a compression kvsim does not read (.lz4, .zip) is an error.
@@ -94,7 +101,7 @@ def compression_in_name(path) -> str | None:
     return SUFFIXES.get(suffix)
 
 
-def strip_compression(path) -> Path:
+def strip_compression(path: TracePath) -> Path:
     """The name without its compression suffix: 'x.oracleGeneral.zst' -> 'x.oracleGeneral'."""
     path = Path(path)
     return path.with_suffix("") if path.suffix.lower() in SUFFIXES else path
@@ -128,7 +135,7 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def detect_compression(path) -> str | None:
+def detect_compression(path: TracePath) -> str | None:
     """The compression of the file at `path` (None: none), from its first bytes, checked against its name."""
     named = compression_in_name(path)
     with open(path, "rb") as handle:
@@ -144,7 +151,7 @@ def detect_compression(path) -> str | None:
     return found
 
 
-def _unsupported(path, kind: str) -> str:
+def _unsupported(path: TracePath, kind: str) -> str:
     readable = ", ".join(f"{name} ({suffix})" for suffix, name in SUFFIXES.items() if suffix != ".zstd")
     return f"{path}: {kind}-compressed traces are not read; decompress it, or recompress it as one of {readable}"
 
@@ -180,7 +187,7 @@ class _InProcess(_Decompressed):
         self._blocks = DECODERS[compression](self._file.read)
         self._block, self._at = memoryview(b""), 0
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # io.BufferedReader passes a memoryview
         while self._at == len(self._block):
             try:
                 self._block, self._at = memoryview(next(self._blocks)), 0
@@ -216,11 +223,14 @@ class _ChildProcess(_Decompressed):
         self._child = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
         )
+        # Both are pipes (PIPE above), never None; buffered (Popen's default), so stdout has readinto.
+        self._stdout = cast(io.BufferedReader, self._child.stdout)
+        self._stderr = cast(IO[bytes], self._child.stderr)
         with contextlib.suppress(AttributeError, OSError):  # Linux: a wider pipe, fewer switches
-            fcntl.fcntl(self._child.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            fcntl.fcntl(self._stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
-    def readinto(self, buffer) -> int:
-        n = self._child.stdout.readinto(buffer)
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # io.BufferedReader passes a memoryview
+        n = self._stdout.readinto(buffer)
         if n:
             self.delivered += n
             return n
@@ -228,7 +238,7 @@ class _ChildProcess(_Decompressed):
         if status == EXIT_TRUNCATED:
             raise self._broken(True)
         if status != 0:
-            said_by_child = self._child.stderr.read().decode(errors="replace").strip()
+            said_by_child = self._stderr.read().decode(errors="replace").strip()
             if status == EXIT_CORRUPT:
                 raise self._broken(False, said_by_child)
             last = said_by_child.splitlines()[-1] if said_by_child else f"exit status {status}"
@@ -240,12 +250,12 @@ class _ChildProcess(_Decompressed):
             if self._child.poll() is None:  # stopped early: the child has more to say, and need not
                 self._child.kill()
             self._child.wait()
-            self._child.stdout.close()
-            self._child.stderr.close()
+            self._stdout.close()
+            self._stderr.close()
         super().close()
 
 
-def open_decompressed(path, compression: str | None, parallel: bool = True) -> io.BufferedIOBase:
+def open_decompressed(path: TracePath, compression: str | None, parallel: bool = True) -> io.BufferedIOBase:
     """The decompressed bytes of the file at `path` as a binary file object (a plain file for None).
 
     parallel: decompress in a child process when the file is long enough
@@ -256,7 +266,7 @@ def open_decompressed(path, compression: str | None, parallel: bool = True) -> i
     if compression not in COMPRESSIONS:
         raise TraceError(f"unknown compression {compression!r}; valid: {', '.join(COMPRESSIONS)}")
     path = Path(path)
-    stream = None
+    stream: _Decompressed | None = None
     if parallel and sys.executable and path.stat().st_size >= PARALLEL_FROM:
         with contextlib.suppress(OSError):  # no process to be had: decompress here
             stream = _ChildProcess(path, compression)
@@ -271,7 +281,9 @@ def open_decompressed(path, compression: str | None, parallel: bool = True) -> i
 DEFAULT_LEVELS = {"zstd": 3, "gzip": 6, "xz": 6, "bz2": 9}
 
 
-def open_compressed(handle, compression: str | None, level: int | None = None):
+def open_compressed(
+    handle: IO[bytes], compression: str | None, level: int | None = None
+) -> io.BufferedIOBase | io.RawIOBase | zstandard.ZstdCompressionWriter:
     """A binary file object that compresses what is written into `handle` (which it does not close)."""
     if compression is None:
         return _Unclosing(handle)
@@ -297,18 +309,18 @@ def open_compressed(handle, compression: str | None, level: int | None = None):
 class _Unclosing(io.RawIOBase):
     """`handle` itself, except that closing it leaves the handle open (as the compressors do)."""
 
-    def __init__(self, handle):
+    def __init__(self, handle: IO[bytes]):
         super().__init__()
         self._handle = handle
 
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # bytes only, as written here
         return self._handle.write(data)
 
 
-def replace_atomically(path: Path, write: Callable[[io.BufferedIOBase], None]) -> Path:
+def replace_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     """Write a file through `write(handle)` into a temporary name beside `path`, then rename it to `path`.
 
     A write that fails leaves nothing behind: no half-written trace under the real name.

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,16 +30,21 @@ from workloads.traces.base import (
     CONTROL_CHARACTERS,
     MAX_LINE,
     Trace,
+    TraceBatch,
     TraceError,
+    Where,
     check_key_type,
     line_at,
     nth_content_line,
     request_batch,
     text_keys,
 )
-from workloads.traces.compression import StreamError
-from workloads.traces.fields import numbers
+from workloads.traces.compression import StreamError, TracePath
+from workloads.traces.fields import Dtypes, numbers
 from workloads.traces.fields import ops as ops_of
+
+if TYPE_CHECKING:
+    from pandas.io.parsers import TextFileReader
 
 #: column names recognised when the caller does not name a column (compared in lower case)
 CSV_COLUMN_NAMES = {
@@ -96,13 +103,13 @@ class CSVTrace(Trace):
 
     def __init__(
         self,
-        path,
-        key=None,
-        time=None,
-        size=None,
-        op=None,
-        ttl=None,
-        names=None,
+        path: TracePath,
+        key: str | bool | None = None,
+        time: str | bool | None = None,
+        size: str | bool | None = None,
+        op: str | bool | None = None,
+        ttl: str | bool | None = None,
+        names: Iterable[object] | None = None,
         delimiter: str = ",",
         key_type: str = "auto",
     ):
@@ -156,7 +163,7 @@ class CSVTrace(Trace):
             raise TraceError(f"{self.path}: line 1: empty (expected a CSV header line naming the columns)")
         return names
 
-    def _column(self, role: str, given) -> str | None:
+    def _column(self, role: str, given: str | bool | None) -> str | None:
         listed = ", ".join(self.names)
         if given is False:
             if role == "key":
@@ -184,8 +191,8 @@ class CSVTrace(Trace):
     def where(self, index: int) -> str:
         return f"line {nth_content_line(self, index, header=self.header)}"
 
-    def _reader(self, handle, chunk: int, skip_rows: int, key_as_text: bool):
-        dtype = {}
+    def _reader(self, handle: io.BufferedIOBase, chunk: int, skip_rows: int, key_as_text: bool) -> TextFileReader:
+        dtype: Dtypes = {}
         if key_as_text:
             dtype[self.columns["key"]] = str
         if "op" in self.columns:
@@ -245,7 +252,7 @@ class CSVTrace(Trace):
             if not switched:
                 return
 
-    def _chunks(self, chunk):
+    def _chunks(self, chunk: int) -> Iterator[TraceBatch]:
         start = 0
         for row, frame in self._frames(chunk):
             n = len(frame)
@@ -273,7 +280,7 @@ class CSVTrace(Trace):
             yield batch
             start += n
 
-    def _key_column(self, column: pd.Series, where) -> np.ndarray:
+    def _key_column(self, column: pd.Series, where: Where) -> np.ndarray:
         name = self.columns["key"]
         kind = column.dtype.kind
         if kind == "i":

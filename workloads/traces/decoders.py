@@ -20,7 +20,8 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
+from typing import Protocol
 
 BLOCK = 1 << 20  # at most this many decompressed bytes a step (zstd: about)
 INPUT_STEP = 1 << 18  # compressed bytes fed to a decoder at a time (zstd adapts it)
@@ -40,7 +41,7 @@ class Corrupt(Exception):
 CODEC_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError)
 
 
-def zstd_frames(read: Callable[[int], bytes]) -> Iterator[bytes]:
+def zstd_frames(read: Callable[[int], bytes]) -> Generator[bytes, None, None]:
     """The decompressed bytes of the zstd frames read with `read`, one frame after the other."""
     import zstandard
 
@@ -68,7 +69,21 @@ def zstd_frames(read: Callable[[int], bytes]) -> Iterator[bytes]:
             data, decoder, inside = decoder.unused_data, maker.decompressobj(), False
 
 
-def bounded_frames(make: Callable[[], object], read: Callable[[int], bytes], padding: bool) -> Iterator[bytes]:
+class _Decoder(Protocol):
+    """What bounded_frames uses of a zlib, lzma or bz2 decompressor."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, _max_length: int, /) -> bytes: ...
+
+
+def bounded_frames(
+    make: Callable[[], _Decoder], read: Callable[[int], bytes], padding: bool
+) -> Generator[bytes, None, None]:
     """The decompressed bytes of a zlib-, lzma- or bz2-style decoder (`make` builds one per stream).
 
     These take a max_length, so one step's output is at most BLOCK bytes.
@@ -100,7 +115,8 @@ def bounded_frames(make: Callable[[], object], read: Callable[[int], bytes], pad
             data, decoder, inside = decoder.unused_data, make(), False
 
 
-DECODERS = {
+#: compression -> its decoder: the decompressed blocks of what `read` reads
+DECODERS: dict[str, Callable[[Callable[[int], bytes]], Generator[bytes, None, None]]] = {
     "zstd": zstd_frames,
     "gzip": lambda read: bounded_frames(lambda: zlib.decompressobj(wbits=31), read, padding=True),
     "xz": lambda read: bounded_frames(lzma.LZMADecompressor, read, padding=True),

@@ -18,20 +18,25 @@ import numpy as np
 import pandas as pd
 
 from workloads.hashing import key_ids
-from workloads.traces.base import INT64_MAX, TraceError, content_lines
+from workloads.traces.base import INT64_MAX, Trace, TraceError, Where, content_lines
+
+#: each column's dtype as read_csv takes it: a type (str) or a dtype's name ("category")
+Dtypes = dict[str, type | str]
 
 #: the name of the column that catches fields beyond a format's last one (it must stay empty)
 EXTRA = "\0extra"
 
 
-def parse_block(trace, block: bytes, first: int, names: tuple[str, ...], dtype: dict, sep: str = ","):
+def parse_block(
+    trace: Trace, block: bytes, first: int, names: tuple[str, ...], dtype: Dtypes, sep: str = ","
+) -> tuple[pd.DataFrame, Where]:
     """The rows of a block of lines as a DataFrame with columns `names` (blank lines skipped); and `where`.
 
     A row with fewer fields has NaN in the last columns (the caller checks
     the ones it needs, ``missing_fields``); one with more has them in the
     column EXTRA, also the caller's to judge (``extra_fields``).
     """
-    lines = None
+    lines: list[int] | None = None
 
     def where(i: int) -> str:
         nonlocal lines
@@ -74,7 +79,7 @@ def _undecodable(block: bytes) -> int:
     return 0
 
 
-def missing_fields(frame: pd.DataFrame, names: tuple[str, ...], needed: int, where, sep: str = ",") -> None:
+def missing_fields(frame: pd.DataFrame, names: tuple[str, ...], needed: int, where: Where, sep: str = ",") -> None:
     """A row with fewer than `needed` fields: a TraceError naming its line and the fields expected."""
     short = frame[names[needed - 1]].isna().to_numpy()
     if short.any():
@@ -87,7 +92,7 @@ def missing_fields(frame: pd.DataFrame, names: tuple[str, ...], needed: int, whe
         )
 
 
-def extra_fields(frame: pd.DataFrame, names: tuple[str, ...], where, sep: str = ",") -> None:
+def extra_fields(frame: pd.DataFrame, names: tuple[str, ...], where: Where, sep: str = ",") -> None:
     """A row with more fields than `names`: a TraceError naming its line (an empty last one, a trailing comma, is fine)."""
     if EXTRA not in frame:
         return
@@ -101,7 +106,7 @@ def _separated(sep: str) -> str:
     return "comma-separated" if sep == "," else "space-separated"
 
 
-def numbers(column: pd.Series, role: str, name: str, where, integer: bool, high: int = INT64_MAX) -> np.ndarray:
+def numbers(column: pd.Series, role: str, name: str, where: Where, integer: bool, high: int = INT64_MAX) -> np.ndarray:
     """A numeric column as int64 (or float64 for times with fractions); errors name the line.
 
     Integers must be non-negative and at most `high` (and fit int64): a size
@@ -144,13 +149,13 @@ def numbers(column: pd.Series, role: str, name: str, where, integer: bool, high:
     raise TraceError(f"{where(i)}: column {name!r}: expected {expected} ({role}), got {got}")
 
 
-def _at_most(values: np.ndarray, high, role: str, name: str, where) -> None:
+def _at_most(values: np.ndarray, high: float, role: str, name: str, where: Where) -> None:
     if (values > high).any():
         i = int(np.argmax(values > high))
         raise TraceError(f"{where(i)}: column {name!r}: the {role} must be at most {int(high)}; got {values[i]:g}")
 
 
-def ops(column: pd.Series, name: str, where, table: dict[str, int]) -> np.ndarray:
+def ops(column: pd.Series, name: str, where: Where, table: dict[str, int]) -> np.ndarray:
     """An op column as READ/WRITE int8, by `table` (its values compared in lower case)."""
     if column.dtype.name != "category":
         column = column.astype("category")
@@ -169,7 +174,9 @@ def ops(column: pd.Series, name: str, where, table: dict[str, int]) -> np.ndarra
     return mapped[codes]
 
 
-def expand(columns: dict[str, np.ndarray], counts: np.ndarray, count_up: bool, most: int) -> Iterator[dict]:
+def expand(
+    columns: dict[str, np.ndarray], counts: np.ndarray, count_up: bool, most: int
+) -> Iterator[dict[str, np.ndarray]]:
     """Each row `counts[i]` times in a row, in pieces of at most `most` requests (rows of 0 vanish).
 
     `count_up`: the key goes up by one at each repeat (an ARC run of blocks,
@@ -190,7 +197,7 @@ def expand(columns: dict[str, np.ndarray], counts: np.ndarray, count_up: bool, m
         yield piece
 
 
-def number_keys(pieces: Iterator[dict], key_type: str) -> Iterator[dict]:
+def number_keys(pieces: Iterator[dict[str, np.ndarray]], key_type: str) -> Iterator[dict[str, np.ndarray]]:
     """Pieces of a format whose keys are numbers (block numbers, offsets), with key_type applied.
 
     "auto" and "int" keep the numbers; "str" hashes their decimal text, as

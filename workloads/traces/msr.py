@@ -29,14 +29,17 @@ time = Timestamp (``seconds_per_unit`` 1e-7); op = READ or WRITE by Type.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
-from workloads.traces.base import Trace, TraceError, check_key_type, line_blocks, nth_content_line, rechunk
-from workloads.traces.fields import expand, extra_fields, missing_fields, number_keys, numbers, ops, parse_block
+from workloads.traces.base import Trace, TraceBatch, TraceError, check_key_type, line_blocks, nth_content_line, rechunk
+from workloads.traces.compression import TracePath
+from workloads.traces.fields import Dtypes, expand, extra_fields, missing_fields, number_keys, numbers, ops, parse_block
 
 NAMES = ("Timestamp", "Hostname", "DiskNumber", "Type", "Offset", "Size", "ResponseTime")
-_DTYPES = {"Hostname": "category", "DiskNumber": "category", "Type": "category", "ResponseTime": str}
+_DTYPES: Dtypes = {"Hostname": "category", "DiskNumber": "category", "Type": "category", "ResponseTime": str}
 MSR_OPS = {"read": READ, "write": WRITE}
 
 
@@ -52,7 +55,7 @@ class MSRTrace(Trace):
     has_time = has_size = has_op = True
     seconds_per_unit = 1e-7  # a Windows filetime tick
 
-    def __init__(self, path, block_size: int | None = None, key_type: str = "auto"):
+    def __init__(self, path: TracePath, block_size: int | None = None, key_type: str = "auto"):
         check_key_type(key_type)
         if block_size is not None and (
             isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1
@@ -73,10 +76,10 @@ class MSRTrace(Trace):
             header = handle.read(9).lower() == b"timestamp"
         return f"line {nth_content_line(self, index, header=header)}"
 
-    def _chunks(self, chunk):
+    def _chunks(self, chunk: int) -> Iterator[TraceBatch]:
         return rechunk(number_keys(self._pieces(chunk), self.key_type), chunk)
 
-    def _pieces(self, chunk: int):
+    def _pieces(self, chunk: int) -> Iterator[dict[str, np.ndarray]]:
         for first, block in line_blocks(self):
             if first == 1 and block[:9].lower() == b"timestamp":  # a header line some copies carry
                 cut = block.find(b"\n") + 1

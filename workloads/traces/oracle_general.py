@@ -10,12 +10,14 @@ keeps one as a file.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from workloads.traces.base import Trace, TraceError, request_batch
-from workloads.traces.compression import StreamError
+from workloads.traces.base import Trace, TraceBatch, TraceError, request_batch
+from workloads.traces.compression import StreamError, TracePath
 
 _RECORD = np.dtype([("time", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
 _RECORD_BYTES = _RECORD.itemsize  # 24
@@ -34,7 +36,7 @@ class OracleGeneralTrace(Trace):
     has_time = True
     has_size = True
 
-    def __init__(self, path):
+    def __init__(self, path: TracePath):
         super().__init__(path)
         try:
             with self.open(parallel=False) as handle:
@@ -47,7 +49,7 @@ class OracleGeneralTrace(Trace):
                 f"{self.path}: record 1: looks like text, not oracleGeneral binary "
                 f"(use format=csv or format=txt for a text trace)"
             )
-        self.records = None  # unknown until read, when the file is compressed
+        self.records: int | None = None  # unknown until read, when the file is compressed
         if self.compression is None:
             whole, extra = divmod(self.file_size, _RECORD_BYTES)
             if extra:
@@ -63,7 +65,7 @@ class OracleGeneralTrace(Trace):
     def where_offset(self, offset: int) -> str:
         return f"record {offset // _RECORD_BYTES + 1}"
 
-    def _chunks(self, chunk):
+    def _chunks(self, chunk: int) -> Iterator[TraceBatch]:
         start = 0
         for records in self._record_blocks(chunk):
             n = len(records)
@@ -85,13 +87,14 @@ class OracleGeneralTrace(Trace):
             )
             start += n
 
-    def _record_blocks(self, chunk: int):
+    def _record_blocks(self, chunk: int) -> Iterator[np.ndarray]:
         """Arrays of at most `chunk` records, in order: read from the file, or out of its decompressed stream."""
         with self.open() as handle:
             if self.compression is None:  # numpy reads the file straight into the array
                 start = 0
-                while start < self.records:
-                    records = np.fromfile(handle, dtype=_RECORD, count=min(chunk, self.records - start))
+                # (records is known when the file is not compressed: __init__ counts them)
+                while start < self.records:  # type: ignore[operator]
+                    records = np.fromfile(handle, dtype=_RECORD, count=min(chunk, self.records - start))  # type: ignore[operator]
                     if len(records) == 0:
                         raise TraceError(
                             f"{self.path}: record {start + 1}: file ended early (it shrank while being read?)"
@@ -103,7 +106,8 @@ class OracleGeneralTrace(Trace):
             while True:
                 buffer = np.empty(chunk, dtype=_RECORD)
                 try:
-                    got = handle.readinto(memoryview(buffer).cast("B"))
+                    # an ndarray is a buffer, though numpy's stubs do not say so of a structured one
+                    got = handle.readinto(memoryview(buffer).cast("B"))  # type: ignore[arg-type]
                 except StreamError as error:
                     raise TraceError(f"{self.path}: {self.where_offset(error.offset)}: {error.reason}") from None
                 whole, extra = divmod(got, _RECORD_BYTES)
@@ -116,7 +120,7 @@ class OracleGeneralTrace(Trace):
                     return
 
 
-def _truncated(path, whole: int, extra: int, compression: str | None) -> TraceError:
+def _truncated(path: TracePath, whole: int, extra: int, compression: str | None) -> TraceError:
     """The error for a trace of `whole` records and `extra` bytes more (in its `compression`'s stream)."""
     size = whole * _RECORD_BYTES + extra
     holds = f"the {compression} stream holds {size} bytes," if compression else f"{size} bytes is"
@@ -126,7 +130,7 @@ def _truncated(path, whole: int, extra: int, compression: str | None) -> TraceEr
     )
 
 
-def next_access(keys) -> np.ndarray:
+def next_access(keys: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """For each request, the 1-based number of the next request to the same key, or -1.
 
     This is oracleGeneral's fourth field; computed with one stable sort.
@@ -139,7 +143,9 @@ def next_access(keys) -> np.ndarray:
     return following
 
 
-def oracle_general_records(keys, times=None, sizes=None) -> np.ndarray:
+def oracle_general_records(
+    keys: npt.ArrayLike, times: npt.ArrayLike | None = None, sizes: npt.ArrayLike | None = None
+) -> np.ndarray:
     """Requests as oracleGeneral records; times default to the request number, sizes to 1."""
     keys = np.asarray(keys, dtype=np.int64)
     records = np.zeros(len(keys), dtype=_RECORD)
@@ -150,7 +156,9 @@ def oracle_general_records(keys, times=None, sizes=None) -> np.ndarray:
     return records
 
 
-def write_oracle_general(path, keys, times=None, sizes=None) -> Path:
+def write_oracle_general(
+    path: TracePath, keys: npt.ArrayLike, times: npt.ArrayLike | None = None, sizes: npt.ArrayLike | None = None
+) -> Path:
     """Write requests as a libCacheSim oracleGeneral trace (24-byte records).
 
     Useful to hand a synthetic workload to libCacheSim, or to keep one as a file.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 from workloads.traces.base import (
     CONTROL_CHARACTERS,
     Trace,
+    TraceBatch,
     TraceError,
     check_key_type,
     line_blocks,
@@ -23,6 +25,7 @@ from workloads.traces.base import (
     rechunk,
     text_keys,
 )
+from workloads.traces.compression import TracePath
 
 
 class TextTrace(Trace):
@@ -34,7 +37,7 @@ class TextTrace(Trace):
 
     format = "txt"
 
-    def __init__(self, path, key_type: str = "auto"):
+    def __init__(self, path: TracePath, key_type: str = "auto"):
         check_key_type(key_type)
         super().__init__(path)
         self.key_type = key_type
@@ -45,7 +48,7 @@ class TextTrace(Trace):
     def where(self, index: int) -> str:
         return f"line {nth_content_line(self, index, header=False)}"
 
-    def _chunks(self, chunk):
+    def _chunks(self, chunk: int) -> Iterator[TraceBatch]:
         pieces = ({"keys": self._keys(block, first)} for first, block in line_blocks(self))
         return rechunk(pieces, chunk)
 

@@ -23,23 +23,29 @@ cache holds as a write does, and the op column has READ and WRITE only); ttl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
 from workloads.traces.base import (
     Trace,
+    TraceBatch,
     TraceError,
+    Where,
     check_key_type,
     line_blocks,
     nth_content_line,
     rechunk,
     text_keys,
 )
-from workloads.traces.fields import EXTRA, missing_fields, numbers, ops, parse_block
+from workloads.traces.compression import TracePath
+from workloads.traces.fields import EXTRA, Dtypes, missing_fields, numbers, ops, parse_block
 
 NAMES = ("timestamp", "key", "key_size", "value_size", "client_id", "operation", "ttl")
-_DTYPES = {"key": str, "client_id": "category", "operation": "category"}
+_DTYPES: Dtypes = {"key": str, "client_id": "category", "operation": "category"}
 
 #: Twitter's operations -> READ or WRITE
 TWITTER_OPS = {
@@ -56,7 +62,7 @@ def check_object_size(object_size: str) -> None:
         raise TraceError(f"object_size must be one of {', '.join(OBJECT_SIZES)}; got {object_size!r}")
 
 
-def key_column(column: pd.Series, key_type: str, where) -> np.ndarray:
+def key_column(column: pd.Series, key_type: str, where: Where) -> np.ndarray:
     """A column of text keys as int64 ids; an empty one is an error naming its line."""
     missing = column.isna().to_numpy()
     if missing.any():
@@ -64,7 +70,9 @@ def key_column(column: pd.Series, key_type: str, where) -> np.ndarray:
     return text_keys(column.to_numpy(dtype=object), key_type, where)
 
 
-def object_sizes(key_sizes, value_sizes, object_size: str, name: str, where) -> np.ndarray:
+def object_sizes(
+    key_sizes: npt.NDArray[np.int64], value_sizes: npt.NDArray[np.int64], object_size: str, name: str, where: Where
+) -> np.ndarray:
     """Sizes in bytes: key + value, or value alone; at most MAX_OBJECT_BYTES."""
     sizes = value_sizes if object_size == "value" else key_sizes + value_sizes
     if (sizes > MAX_OBJECT_BYTES).any():
@@ -84,7 +92,7 @@ class TwitterTrace(Trace):
     has_time = has_size = has_op = has_ttl = True
     seconds_per_unit = 1.0
 
-    def __init__(self, path, key_type: str = "auto", object_size: str = "key+value"):
+    def __init__(self, path: TracePath, key_type: str = "auto", object_size: str = "key+value"):
         check_key_type(key_type)
         check_object_size(object_size)
         super().__init__(path)
@@ -96,10 +104,10 @@ class TwitterTrace(Trace):
     def where(self, index: int) -> str:
         return f"line {nth_content_line(self, index, header=False)}"
 
-    def _chunks(self, chunk):
+    def _chunks(self, chunk: int) -> Iterator[TraceBatch]:
         return rechunk(self._pieces(), chunk)
 
-    def _pieces(self):
+    def _pieces(self) -> Iterator[dict[str, np.ndarray]]:
         for first, block in line_blocks(self):
             frame, where = parse_block(self, block, first, NAMES, _DTYPES)
             if frame[EXTRA].notna().any():  # a key with commas in it: this block is split by hand
@@ -108,7 +116,7 @@ class TwitterTrace(Trace):
                 missing_fields(frame, NAMES, len(NAMES), where)
                 yield self._columns(frame, where)
 
-    def _columns(self, frame: pd.DataFrame, where) -> dict:
+    def _columns(self, frame: pd.DataFrame, where: Where) -> dict[str, np.ndarray]:
         key_sizes = numbers(frame["key_size"], "key size", "key_size", where, integer=True, high=MAX_OBJECT_BYTES)
         value_sizes = numbers(frame["value_size"], "value size", "value_size", where, True, MAX_OBJECT_BYTES)
         return {
@@ -119,7 +127,7 @@ class TwitterTrace(Trace):
             "ttls": numbers(frame["ttl"], "ttl", "ttl", where, integer=True),
         }
 
-    def _split_by_hand(self, block: bytes, first: int):
+    def _split_by_hand(self, block: bytes, first: int) -> tuple[pd.DataFrame, Where]:
         """The block's rows split in Python: the first field, the last five, and the key between them."""
         rows, lines = [], []
         for offset, raw in enumerate(block.split(b"\n")):

@@ -60,7 +60,7 @@ class TraceWorkload:
     options: tuple = ()
     disorder: str = "error"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         options = self.options.items() if isinstance(self.options, dict) else self.options
         object.__setattr__(self, "options", tuple(sorted((str(k), v) for k, v in options)))
         unit = self.time_unit
@@ -109,7 +109,7 @@ class TraceWorkload:
                 if n <= 0:
                     break
                 if arrivals is not None:
-                    times = clock + np.cumsum(arrivals.gaps(arrival_rng, n))
+                    times = clock + np.cumsum(arrivals.gaps(arrival_rng, n))  # type: ignore[arg-type]  # set with arrivals
                     clock = float(times[-1])
                 else:
                     raw = batch.time[:n]
@@ -147,7 +147,7 @@ class TraceWorkload:
             end = min(start + chunk, n)
             yield RequestBatch(times[start:end], key[start:end], size[start:end], op[start:end], start)
 
-    def _ordered(self, times: np.ndarray, previous: float, start: int, trace: Trace):
+    def _ordered(self, times: np.ndarray, previous: float, start: int, trace: Trace) -> tuple[np.ndarray, float]:
         """Times checked (or clamped) to be non-decreasing from `previous`; and the new previous."""
         steps = np.diff(times, prepend=previous)
         if (steps < 0).any():

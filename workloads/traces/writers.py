@@ -29,19 +29,26 @@ arc            'start count 0 n' lines: a run of consecutive keys (>= 0) as one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
-from workloads.traces.base import detect_format, trace_format
-from workloads.traces.compression import compression_in_name, open_compressed, replace_atomically
+from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE, RequestBatch
+from workloads.traces.base import Trace, detect_format, trace_format
+from workloads.traces.compression import TracePath, compression_in_name, open_compressed, replace_atomically
 from workloads.traces.errors import TraceError
 from workloads.traces.oracle_general import oracle_general_records
 
 COLUMNS = ("key", "time", "size", "op", "ttl")
+
+#: what write_batches writes: a RequestBatch (a TraceBatch, with its ttl), or a dict of arrays named as COLUMNS
+Batch = RequestBatch | dict[str, npt.ArrayLike]
+#: a batch's columns, by name
+Arrays = dict[str, np.ndarray]
 
 #: the columns each format keeps
 KEPT = {
@@ -57,7 +64,17 @@ KEPT = {
 _UINT32 = (1 << 32) - 1
 
 
-def write_trace(path, keys, sizes=None, times=None, ops=None, ttls=None, *, format=None, level=None) -> Path:
+def write_trace(
+    path: TracePath,
+    keys: npt.ArrayLike,
+    sizes: npt.ArrayLike | None = None,
+    times: npt.ArrayLike | None = None,
+    ops: npt.ArrayLike | None = None,
+    ttls: npt.ArrayLike | None = None,
+    *,
+    format: str | None = None,
+    level: int | None = None,
+) -> Path:
     """Write requests as a trace file: its format and compression from the name, or `format`.
 
     keys: integer ids; sizes: bytes; times: the trace's own timestamps;
@@ -66,11 +83,18 @@ def write_trace(path, keys, sizes=None, times=None, ops=None, ttls=None, *, form
     default).  Returns the path.
     """
     given = {"key": keys, "time": times, "size": sizes, "op": ops, "ttl": ttls}
-    batch = {name: np.asarray(column) for name, column in given.items() if column is not None}
+    batch: dict[str, npt.ArrayLike] = {name: np.asarray(column) for name, column in given.items() if column is not None}
     return write_batches(path, [batch], format=format, columns=tuple(batch), level=level)
 
 
-def write_batches(path, batches: Iterable, *, format=None, columns=None, level=None) -> Path:
+def write_batches(
+    path: TracePath,
+    batches: Iterable[Batch],
+    *,
+    format: str | None = None,
+    columns: Collection[str] | None = None,
+    level: int | None = None,
+) -> Path:
     """Write a stream of batches as a trace file, a batch at a time (oraclegeneral: at the end).
 
     batches: RequestBatch-es (TraceBatch-es, with their ttl) or dicts of
@@ -83,7 +107,7 @@ def write_batches(path, batches: Iterable, *, format=None, columns=None, level=N
     compression = compression_in_name(path)
     chosen = None if columns is None else _checked_columns(columns)
 
-    def write(handle) -> None:
+    def write(handle: IO[bytes]) -> None:
         nonlocal chosen
         with open_compressed(handle, compression, level) as sink:
             if fmt == "oraclegeneral":
@@ -106,7 +130,7 @@ def write_batches(path, batches: Iterable, *, format=None, columns=None, level=N
     return replace_atomically(path, write)
 
 
-def trace_columns(trace) -> tuple[str, ...]:
+def trace_columns(trace: Trace) -> tuple[str, ...]:
     """The columns a trace read from a file has (for write_batches' `columns`)."""
     flags = {"time": trace.has_time, "size": trace.has_size, "op": trace.has_op, "ttl": trace.has_ttl}
     return ("key", *(name for name, present in flags.items() if present))
@@ -115,23 +139,24 @@ def trace_columns(trace) -> tuple[str, ...]:
 # -- the columns, checked -----------------------------------------------------------------
 
 
-def _checked_columns(columns) -> tuple[str, ...]:
+def _checked_columns(columns: Collection[str]) -> tuple[str, ...]:
     unknown = [name for name in columns if name not in COLUMNS]
     if unknown or "key" not in columns:
         raise TraceError(f"columns must include key and be among {', '.join(COLUMNS)}; got {', '.join(columns)}")
     return tuple(name for name in COLUMNS if name in columns)
 
 
-def _arrays(batch) -> dict[str, np.ndarray]:
+def _arrays(batch: Batch) -> Arrays:
     if isinstance(batch, dict):
         return {name: np.asarray(value) for name, value in batch.items() if value is not None}
     arrays = {"key": batch.key, "time": batch.time, "size": batch.size, "op": batch.op}
-    if getattr(batch, "ttl", None) is not None:
-        arrays["ttl"] = batch.ttl
+    ttl = getattr(batch, "ttl", None)  # a TraceBatch's, when its trace logs TTLs
+    if ttl is not None:
+        arrays["ttl"] = ttl
     return arrays
 
 
-def _checked(arrays: dict, chosen: tuple[str, ...], before: int) -> dict[str, np.ndarray]:
+def _checked(arrays: Arrays, chosen: tuple[str, ...], before: int) -> dict[str, np.ndarray]:
     """The chosen columns, each checked to hold what a trace can say; errors name the request."""
     n = len(arrays["key"])
     out = {}
@@ -152,7 +177,7 @@ def _checked(arrays: dict, chosen: tuple[str, ...], before: int) -> dict[str, np
     return out
 
 
-def _within(column: np.ndarray, name: str, low, high, before: int) -> None:
+def _within(column: np.ndarray, name: str, low: float | None, high: float | None, before: int) -> None:
     bad = np.zeros(len(column), dtype=bool)
     if column.dtype.kind == "f":
         bad |= ~np.isfinite(column)
@@ -166,7 +191,7 @@ def _within(column: np.ndarray, name: str, low, high, before: int) -> None:
         raise TraceError(f"request {before + i + 1}: {name} {column[i]} (a {name} must be {allowed})")
 
 
-def _default(arrays: dict, name: str, before: int) -> np.ndarray:
+def _default(arrays: Arrays, name: str, before: int) -> np.ndarray:
     """A column the format writes whether or not it was given: times are request numbers, sizes 1, reads, no TTL."""
     if name in arrays:
         return arrays[name]
@@ -176,7 +201,7 @@ def _default(arrays: dict, name: str, before: int) -> np.ndarray:
     return np.ones(n, dtype=np.int64) if name == "size" else np.zeros(n, dtype=np.int64)
 
 
-def _whole(arrays: dict, name: str, what: str, before: int) -> np.ndarray:
+def _whole(arrays: Arrays, name: str, what: str, before: int) -> np.ndarray:
     """A column (or its default) that the format writes as whole numbers >= 0; `what` says why."""
     column = _default(arrays, name, before)
     bad = column < 0
@@ -195,18 +220,18 @@ def _lines(frame: pd.DataFrame, sep: str = ",") -> str:
     return frame.to_csv(None, header=False, index=False, sep=sep, lineterminator="\n")
 
 
-def _csv_header(chosen) -> str:
+def _csv_header(chosen: tuple[str, ...]) -> str:
     return ",".join(name for name in ("time", "key", "size", "op", "ttl") if name in chosen) + "\n"
 
 
-def _csv_lines(arrays, before) -> str:
+def _csv_lines(arrays: Arrays, before: int) -> str:
     frame = pd.DataFrame({name: arrays[name] for name in ("time", "key", "size", "op", "ttl") if name in arrays})
     if "op" in frame:
         frame["op"] = np.where(frame["op"] == WRITE, "write", "read")
     return _lines(frame)
 
 
-def _txt_lines(arrays, before) -> str:
+def _txt_lines(arrays: Arrays, before: int) -> str:
     return _lines(pd.DataFrame({"key": arrays["key"]}))
 
 
@@ -217,7 +242,7 @@ def _split_sizes(keys: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.nd
     return texts, key_sizes, sizes - key_sizes
 
 
-def _twitter_lines(arrays, before) -> str:
+def _twitter_lines(arrays: Arrays, before: int) -> str:
     sizes = _default(arrays, "size", before)
     texts, key_sizes, value_sizes = _split_sizes(arrays["key"], sizes)
     ops = _default(arrays, "op", before)
@@ -235,13 +260,13 @@ def _twitter_lines(arrays, before) -> str:
     return _lines(frame)
 
 
-def _cachelib_header(chosen) -> str:
+def _cachelib_header(chosen: tuple[str, ...]) -> str:
     if "time" in chosen:
         return "op_time,key,key_size,op,op_count,size,cache_hits,ttl\n"
     return "key,op,size,op_count,key_size" + (",ttl" if "ttl" in chosen else "") + "\n"
 
 
-def _cachelib_lines(arrays, before) -> str:
+def _cachelib_lines(arrays: Arrays, before: int) -> str:
     columns = {name: _default(arrays, name, before) for name in ("key", "size", "op", "ttl")}
     if "time" in arrays:
         columns["time"] = arrays["time"]
@@ -256,7 +281,13 @@ def _cachelib_lines(arrays, before) -> str:
     texts, key_sizes, value_sizes = _split_sizes(rows["key"], rows["size"])
     op = np.where(rows["op"] == WRITE, "SET", "GET")
     if "time" in rows:
-        frame = {"op_time": rows["time"], "key": texts, "key_size": key_sizes, "op": op, "op_count": counts}
+        frame: dict[str, np.ndarray | int] = {
+            "op_time": rows["time"],
+            "key": texts,
+            "key_size": key_sizes,
+            "op": op,
+            "op_count": counts,
+        }
         frame |= {"size": value_sizes, "cache_hits": 0, "ttl": rows["ttl"]}
     else:
         frame = {"key": texts, "op": op, "size": value_sizes, "op_count": counts, "key_size": key_sizes}
@@ -265,7 +296,7 @@ def _cachelib_lines(arrays, before) -> str:
     return _lines(pd.DataFrame(frame))
 
 
-def _msr_lines(arrays, before) -> str:
+def _msr_lines(arrays: Arrays, before: int) -> str:
     ops = _default(arrays, "op", before)
     frame = pd.DataFrame(
         {
@@ -281,7 +312,7 @@ def _msr_lines(arrays, before) -> str:
     return _lines(frame)
 
 
-def _arc_lines(arrays, before) -> str:
+def _arc_lines(arrays: Arrays, before: int) -> str:
     keys = _whole(arrays, "key", "an ARC block number is >= 0", before)
     # A run of consecutive blocks (k, k+1, ...) is one line.
     starts = np.flatnonzero(np.append(True, np.diff(keys) != 1))
@@ -290,12 +321,12 @@ def _arc_lines(arrays, before) -> str:
     return _lines(pd.DataFrame({"start": keys[starts], "count": counts, "zero": 0, "n": numbers}), sep=" ")
 
 
-_HEADERS = {
+_HEADERS: dict[str, Callable[[tuple[str, ...]], str]] = {
     "csv": _csv_header,
     "cachelib": _cachelib_header,
     **dict.fromkeys(("txt", "twitter", "msr", "arc"), lambda chosen: ""),
 }
-_LINES = {
+_LINES: dict[str, Callable[[Arrays, int], str]] = {
     "csv": _csv_lines,
     "txt": _txt_lines,
     "twitter": _twitter_lines,
@@ -305,9 +336,9 @@ _LINES = {
 }
 
 
-def _oracle_general(batches, chosen) -> bytes:
+def _oracle_general(batches: Iterable[Batch], chosen: tuple[str, ...] | None) -> bytes:
     """The records of every batch (oracleGeneral's next access needs them all); times and sizes checked to fit."""
-    parts = {name: [] for name in ("key", "time", "size")}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ("key", "time", "size")}
     before = 0
     for batch in batches:
         arrays = _arrays(batch)
