@@ -19,6 +19,8 @@ sim/_compiled/balancing.pyx), as a policy binds its kernel.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +34,9 @@ except ImportError:  # not built: numpy's searchsorted finds the same points
 
 #: a ring's lookup table has about this many entries per point (sim/_compiled/routing.pyx)
 TABLE_PER_POINT = 8
+
+#: a dynamic balancer's choice in C (sim/_compiled/balancing.pyx: the checker sees no types in C)
+Chooser = Any
 
 
 class Balancer:
@@ -49,7 +54,7 @@ class Balancer:
         """Whether it chooses per request from live load (the model calls `choose`)."""
         return self.name in DYNAMIC_BALANCERS
 
-    def make_chooser(self):
+    def make_chooser(self) -> Chooser | None:
         """A dynamic balancer's choice in C (sim/_compiled/balancing.pyx), for the compiled loop; or None.
 
         Only a class's own make_chooser counts (sim/compiled_model.py checks):
@@ -76,7 +81,7 @@ class Modulo(Balancer):
 
     name = MODULO
 
-    def preference(self, keys, alive, depth):
+    def preference(self, keys: np.ndarray, alive: tuple[int, ...], depth: int) -> np.ndarray:
         alive_nodes = np.asarray(alive, dtype=np.int64)
         hashed = mix64(keys) % np.uint64(len(alive_nodes))
         offsets = np.arange(depth, dtype=np.uint64)
@@ -122,7 +127,7 @@ class ConsistentHashRing(Balancer):
             self._rings[alive] = (points, self.owners[keep], first, shift)
         return self._rings[alive]
 
-    def positions(self, keys, alive: tuple) -> np.ndarray:
+    def positions(self, keys: np.ndarray, alive: tuple[int, ...]) -> np.ndarray:
         """For each key, the index of the first alive point at or after its hash (len(points): wrap around)."""
         points, _, first, shift = self._ring(alive)
         keys = np.ascontiguousarray(keys, dtype=np.int64)
@@ -132,7 +137,7 @@ class ConsistentHashRing(Balancer):
         ring_positions(keys, points, first, shift, positions)
         return positions
 
-    def preference(self, keys, alive, depth):
+    def preference(self, keys: np.ndarray, alive: tuple[int, ...], depth: int) -> np.ndarray:
         points, owners, _, _ = self._ring(alive)
         slots = self.positions(keys, alive)
         chosen = np.full((len(slots), depth), -1, dtype=np.int64)
@@ -166,7 +171,7 @@ class Rendezvous(Balancer):
 
     name = RENDEZVOUS
 
-    def preference(self, keys, alive, depth):
+    def preference(self, keys: np.ndarray, alive: tuple[int, ...], depth: int) -> np.ndarray:
         alive_nodes = np.asarray(alive, dtype=np.int64)
         salts = mix64(alive_nodes, salt=stable_id("rendezvous"))
         hashed = mix64(keys)
@@ -202,11 +207,13 @@ class PowerOfTwoChoices(ConsistentHashRing):
     name = P2C
     candidates = 2
 
-    def choose(self, candidates, outstanding, total_outstanding: int, alive_count: int) -> int:
+    def choose(
+        self, candidates: list[int], outstanding: Mapping[int, int], total_outstanding: int, alive_count: int
+    ) -> int:
         # The first of the (at most two) candidates on a tie; the only one when one node is up.
         return min(candidates, key=outstanding.__getitem__)
 
-    def make_chooser(self):
+    def make_chooser(self) -> Chooser:
         from sim._compiled.balancing import LeastBusy
 
         return LeastBusy(self.candidates)
@@ -232,7 +239,9 @@ class BoundedLoads(ConsistentHashRing):
     def candidates(self) -> int:
         return min(self.walk, self.nodes)
 
-    def choose(self, candidates, outstanding, total_outstanding: int, alive_count: int) -> int:
+    def choose(
+        self, candidates: list[int], outstanding: Mapping[int, int], total_outstanding: int, alive_count: int
+    ) -> int:
         # The bound counts the arriving request too, so some node is always under it.
         limit = math.ceil((1.0 + self.epsilon) * (total_outstanding + 1) / alive_count)
         for node in candidates:
@@ -240,7 +249,7 @@ class BoundedLoads(ConsistentHashRing):
                 return node
         return min(candidates, key=outstanding.__getitem__)
 
-    def make_chooser(self):
+    def make_chooser(self) -> Chooser:
         from sim._compiled.balancing import UnderTheBound
 
         return UnderTheBound(self.candidates, self.epsilon)
@@ -259,4 +268,4 @@ def make_balancer(name: str, nodes: int, vnodes: int = 160, epsilon: float = 0.2
         return BALANCERS[name](nodes)
     if name == BOUNDED:
         return BoundedLoads(nodes, vnodes, epsilon)
-    return BALANCERS[name](nodes, vnodes)
+    return BALANCERS[name](nodes, vnodes)  # type: ignore[call-arg]  # the ring ones (consistent, p2c) take vnodes

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Any
 
 from policies import Policy, make_policy, policy_class, policy_parameters
 from policies.admission import admission_class
@@ -41,7 +42,9 @@ def gutter_makers(spec: ClusterSpec, seed: int) -> list[Callable[..., Policy]]:
     ]
 
 
-def _maker(name: str, policy_params, capacity: int, capacity_bytes: bool, tag: str) -> Callable[..., Policy]:
+def _maker(
+    name: str, policy_params: Iterable[tuple[str, Any]], capacity: int, capacity_bytes: bool, tag: str
+) -> Callable[..., Policy]:
     params = dict(policy_params)
     if _takes_seed(name) and "seed" not in params:
         params["seed"] = stable_id(f"policy/{tag}") % 2**32

@@ -23,8 +23,10 @@ nothing: it reads the classes.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from policies import policy_class
+from policies.base import Kernel
 from policies.compiled import kernel_of, kernel_refusal
 from sim.balancer import BALANCERS
 from sim.cluster import policy_makers
@@ -93,7 +95,7 @@ class CompiledModel(Model):
             CLASS_SHIFT,
         )
 
-    def _kernel(self, index: int):
+    def _kernel(self, index: int) -> Kernel:
         """A fresh kernel of node `index`'s policy (at the start, and after each failure), from its reference."""
         kernel = kernel_of(self.makers[index]())
         if kernel is None:  # refusal() said it has one: only a kernel that failed to build gets here
@@ -149,6 +151,6 @@ class CompiledModel(Model):
         self.core.bulk_update(sorted(classes), invalidate)
 
 
-def _column(values) -> np.ndarray:
+def _column(values: npt.ArrayLike | None) -> npt.NDArray[np.float64]:
     """A float64 column of the draws, or an empty one where the scenario draws none."""
     return np.zeros(0) if values is None else np.ascontiguousarray(values, dtype=np.float64)

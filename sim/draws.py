@@ -19,16 +19,23 @@ the node it now goes to joined or came back, while that node warms up.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import numpy.typing as npt
 
 from sim.balancer import make_balancer
 from sim.fleet import planned_ids
-from sim.membership import Membership
+from sim.membership import FleetState, Membership
 from sim.routing import Routing
 from sim.scenario import Scenario
 from sim.vocabulary import READ_THROUGH, REHASH
 from workloads import Distribution, key_class
 from workloads.rng import rng_for
+from workloads.stream import RequestBatch
+
+#: a stretch of a batch in which the fleet holds: (first request, end, the fleet's state)
+Segment = tuple[int, int, FleetState]
 
 
 class RequestDraws:
@@ -54,7 +61,7 @@ class RequestDraws:
         self._spray = rng_for(seed, "balancer.random")
         self._ttl_by_class = dict(cluster.ttl_by_class)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Draws]:
         scenario = self.scenario
         cluster = scenario.cluster
         for batch in scenario.workload.batches(self.seed, scenario.total_requests):
@@ -75,14 +82,14 @@ class RequestDraws:
                 warm_from=self._warm_from(batch, read_node, segments),
             )
 
-    def _route(self, keys, segments) -> np.ndarray:
+    def _route(self, keys: np.ndarray, segments: list[Segment]) -> np.ndarray:
         """(n, depth) ranked candidate nodes per request, -1 where there are fewer nodes to rank."""
         choices = np.full((len(keys), self.depth), -1, dtype=np.int64)
         for low, high, state in segments:
             choices[low:high] = self.routing.rank(keys[low:high], state)
         return choices
 
-    def _read_nodes(self, keys, choices, segments) -> np.ndarray:
+    def _read_nodes(self, keys: np.ndarray, choices: np.ndarray, segments: list[Segment]) -> np.ndarray:
         """The node each read goes to: its read target (sim/routing.py), or a random node up (spray)."""
         if not self.balancer.spray:
             if self.routing.failover == REHASH:
@@ -98,7 +105,7 @@ class RequestDraws:
                 read[low:high] = np.asarray(state.up)[(draws[low:high] * len(state.up)).astype(np.int64)]
         return read
 
-    def _segments(self, times):
+    def _segments(self, times: np.ndarray) -> Iterator[Segment]:
         """(first, end, fleet state) for each stretch of the batch in which the fleet holds."""
         cuts = [0]
         if not self.membership.static:
@@ -109,11 +116,11 @@ class RequestDraws:
             if high > low:
                 yield low, high, self.membership.state_at(times[low])
 
-    def _targets_in(self, keys, state) -> np.ndarray:
+    def _targets_in(self, keys: np.ndarray, state: FleetState) -> np.ndarray:
         """The read targets of `keys` had the fleet been in `state`."""
         return self.routing.targets(keys, self.routing.rank(keys, state, self.routing.target_depth), state)
 
-    def _cold(self, batch, read_node, segments) -> np.ndarray | None:
+    def _cold(self, batch: RequestBatch, read_node: np.ndarray, segments: list[Segment]) -> np.ndarray | None:
         """Per request: is its read target not the one it had before the fleet's latest change?"""
         if self.membership.static or self.balancer.spray:
             return None
@@ -125,7 +132,7 @@ class RequestDraws:
                 cold[low:high] = self._targets_in(keys, previous[1]) != read_node[low:high]
         return cold
 
-    def _warm_from(self, batch, read_node, segments) -> np.ndarray | None:
+    def _warm_from(self, batch: RequestBatch, read_node: np.ndarray, segments: list[Segment]) -> np.ndarray | None:
         """Per request: while its read target warms up (read-through), the node that served its key just
         before that node joined or came back (-1: none)."""
         if not self.warm_for or self.membership.static or self.balancer.spray:
@@ -141,7 +148,7 @@ class RequestDraws:
                     warm_from[mine] = self._targets_in(batch.key[mine], before)
         return warm_from
 
-    def _ttls(self, keys) -> np.ndarray | None:
+    def _ttls(self, keys: np.ndarray) -> np.ndarray | None:
         """Each request's TTL, used if its answer is stored (0: no expiry), or None without TTLs."""
         cluster = self.scenario.cluster
         if not cluster.has_ttl:
@@ -183,7 +190,18 @@ class Draws:
         "warm_from",
     )
 
-    def __init__(self, batch, choices, read_node, round_trip, service, node_service, ttl, cold=None, warm_from=None):
+    def __init__(
+        self,
+        batch: RequestBatch,
+        choices: npt.NDArray[np.int64],
+        read_node: npt.NDArray[np.int64],
+        round_trip: npt.NDArray[np.float64],
+        service: npt.NDArray[np.float64],
+        node_service: npt.NDArray[np.float64] | None,
+        ttl: npt.NDArray[np.float64] | None,
+        cold: npt.NDArray[np.bool_] | None = None,
+        warm_from: npt.NDArray[np.int64] | None = None,
+    ):
         self.batch, self.choices, self.read_node = batch, choices, read_node
         self.round_trip, self.service, self.node_service, self.ttl = round_trip, service, node_service, ttl
         self.cold, self.warm_from = cold, warm_from

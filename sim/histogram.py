@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 #: buckets per power of two: 512 puts every midpoint within 1/1024 of its values
 SUB_BUCKETS = 512
@@ -99,13 +100,13 @@ class LatencyHistogram:
 
     __slots__ = ("zeros", "first", "counts")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.zeros = 0  # values equal to 0
         self.first = 0  # the bucket index of counts[0]
         self.counts = np.zeros(0, dtype=np.int64)
 
     # -- recording ------------------------------------------------------------
-    def add(self, values) -> None:
+    def add(self, values: npt.ArrayLike) -> None:
         """Count an array of values (>= 0; a negative or NaN value is a bug of the caller)."""
         values = np.asarray(values, dtype=np.float64)
         if not len(values):
@@ -163,7 +164,7 @@ class LatencyHistogram:
     def total(self) -> int:
         return self.zeros + int(self.counts.sum())
 
-    def quantiles(self, probabilities) -> np.ndarray:
+    def quantiles(self, probabilities: npt.ArrayLike) -> np.ndarray:
         """The values at `probabilities` (each in [0, 1]), each within 0.1% of the true one; 0s if empty."""
         probabilities = np.asarray(probabilities, dtype=np.float64)
         total = self.total
@@ -181,7 +182,7 @@ class LatencyHistogram:
         occupied = np.flatnonzero(self.counts)
         return self.first + occupied, self.counts[occupied]
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, LatencyHistogram):
             return NotImplemented
         mine, theirs = self.nonzero(), other.nonzero()

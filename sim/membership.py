@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sim.fleet import FleetPlan, RestartWalk, restart_walks
+import numpy as np
+
+from sim.fleet import FleetPlan, RestartWalk, Stint, restart_walks
 from sim.scenario import ClusterSpec, Outage
 from workloads.rng import rng_for
 
@@ -66,8 +69,8 @@ class _NodeOutages:
 class FleetState:
     """The fleet at an instant: the member ids, and those of them that are up (both sorted)."""
 
-    members: tuple
-    up: tuple
+    members: tuple[int, ...]
+    up: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,12 @@ class FleetRow:
 
     time: float
     kind: str
-    nodes: tuple
+    nodes: tuple[int, ...]
     reason: str
     before: FleetState
     after: FleetState
     capacity: int = 0
-    since: tuple = ()
+    since: tuple[float, ...] = ()
 
     @property
     def serving(self) -> int:
@@ -99,16 +102,26 @@ class FleetRow:
 class Membership:
     """The schedule of the fleet: who is a member, who is up, and when that changes (module docstring)."""
 
-    def __init__(self, nodes: int, failures=(), mtbf_s: float = 0.0, mttr_s: float = 0.0, seed: int = 0, cluster=None):
+    def __init__(
+        self,
+        nodes: int,
+        failures: Iterable[Outage] = (),
+        mtbf_s: float = 0.0,
+        mttr_s: float = 0.0,
+        seed: int = 0,
+        cluster: ClusterSpec | None = None,
+    ):
         cluster = cluster or ClusterSpec(nodes=nodes)
         self.plan = FleetPlan.of(cluster)
         self.outages: list[Outage] = list(failures)  # the scheduled ones, and the random ones drawn so far
         self.mtbf_s, self.mttr_s, self.seed = float(mtbf_s), float(mttr_s), seed
         self._failures: dict[int, _NodeOutages] = {}
         self._restarts: dict[int, _NodeOutages] = {}
-        self._rngs: dict[int, object] = {}
+        self._rngs: dict[int, np.random.Generator] = {}
         self._next_failure: dict[int, float] = {}
-        self._walks = restart_walks(cluster.restarts, self.plan, seed) if cluster.restarts else None
+        self._walks: Iterator[RestartWalk] | None = (
+            restart_walks(cluster.restarts, self.plan, seed) if cluster.restarts else None
+        )
         self._next_walk = next(self._walks) if self._walks else None
         self.walks: list[RestartWalk] = []  # the restart walks begun so far
         self._known_until = 0.0
@@ -142,7 +155,7 @@ class Membership:
                     self._rngs[node] = rng = rng_for(self.seed, f"failures.node{node}")
                     self._next_failure[node] = rng.exponential(self.mtbf_s)
 
-    def _merge(self, times) -> None:
+    def _merge(self, times: Iterable[float]) -> None:
         finite = [t for t in times if math.isfinite(t)]
         if finite:  # two sorted runs (the known times, the new ones): Timsort merges them in linear time
             self._changes = sorted(set(self._changes).union(finite))
@@ -166,7 +179,7 @@ class Membership:
             for node, down, up in walk.outages:
                 self._restarts[node].add(down, up)
                 times += [down, up]
-            self._next_walk = next(self._walks)
+            self._next_walk = next(self._walks)  # type: ignore[arg-type]  # (a walk came from it: not None)
         for node, rng in self._rngs.items():
             while self._next_failure[node] <= horizon:
                 down = self._next_failure[node]
@@ -228,7 +241,7 @@ class Membership:
             # Draw ahead in growing steps: one failure at a time would cost a merge per change.
             self._extend(max(frontier, 2.0 * self._known_until))
 
-    def change_times(self):
+    def change_times(self) -> Iterator[float]:
         """The times at which the fleet may change, in order; endless with random failures or restarts."""
         when = self.next_change_after(0.0)
         while when is not None:
@@ -260,7 +273,7 @@ class Membership:
         return found
 
     # -- the rows -----------------------------------------------------------------------------
-    def transitions(self):
+    def transitions(self) -> Iterator[tuple[float, list[FleetRow]]]:
         """(time, rows) at each instant the fleet changes, in time order (module docstring)."""
         statuses = {n: self.status(n, 0.0) for n in range(self.plan.ids)}
         down_since = {n: 0.0 for n, s in statuses.items() if s == DOWN}
@@ -280,8 +293,17 @@ class Membership:
             if rows:
                 yield when, rows
 
-    def _changed(self, kind, when, old, new, down_since, down_reason):
+    def _changed(
+        self,
+        kind: str,
+        when: float,
+        old: dict[int, str],
+        new: dict[int, str],
+        down_since: dict[int, float],
+        down_reason: dict[int, str],
+    ) -> Iterator[tuple[str, tuple[int, ...], int, tuple[float, ...]]]:
         """The rows of one kind at instant `when`: (reason, nodes, capacity, since) each."""
+        nodes: Sequence[int]
         serving = (UP, DOWN)
         if kind == "remove":
             nodes = tuple(n for n in sorted(old) if old[n] in serving and new.get(n) not in serving)
@@ -313,7 +335,8 @@ class Membership:
             for n in nodes:
                 if new[n] == DOWN:
                     down_since[n] = when
-            stints = {n: self.plan.stint_at(n, when) for n in nodes}
+            # an added node is in a stint (it was just added): never None here
+            stints: dict[int, Stint] = {n: self.plan.stint_at(n, when) for n in nodes}  # type: ignore[misc]
             for reason in sorted({s.reason for s in stints.values()}):
                 group = tuple(n for n in nodes if stints[n].reason == reason)
                 joins_with = self.plan.fleet_capacity_at(when)
@@ -335,7 +358,7 @@ class Membership:
         return [(walk.index, walk.start, walk.last_up + down_s) for walk in self.walks if walk.start <= until]
 
 
-def _state(statuses: dict) -> FleetState:
+def _state(statuses: dict[int, str]) -> FleetState:
     return FleetState(
         tuple(n for n in sorted(statuses) if statuses[n] in (UP, DOWN)),
         tuple(n for n in sorted(statuses) if statuses[n] == UP),

@@ -43,14 +43,20 @@ first arrival to its last, sim/timeseries.py):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from sim.histogram import LatencyHistogram
-from sim.scenario import Scenario
+from sim.scenario import Scenario, Targets
 from sim.timeseries import TimeSeries, utilisation
 from sim.vocabulary import BACKEND, COALESCED, EXPIRED, HIT, READ_THROUGH, STALE, WARM, WRITE  # a request's flags
+
+if TYPE_CHECKING:  # (membership.py's schedule reaches the metrics only as an argument)
+    from sim.membership import FleetRow, Membership
 
 #: result column -> percentile
 QUANTILES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
@@ -215,7 +221,18 @@ class Recorder:
         self.node_hits = np.zeros(nodes, dtype=np.int64)
         self.node_busy = np.zeros(nodes)  # seconds of node service asked of each node
 
-    def add(self, start: int, times, nodes, flags, latency, sizes, backend_busy, node_busy=None, cold=None) -> None:
+    def add(
+        self,
+        start: int,
+        times: npt.NDArray[np.float64],
+        nodes: np.ndarray | Sequence[int],
+        flags: np.ndarray | Sequence[int],
+        latency: np.ndarray | Sequence[float],
+        sizes: npt.NDArray[np.int64],
+        backend_busy: npt.NDArray[np.float64],
+        node_busy: npt.NDArray[np.float64] | None = None,
+        cold: npt.NDArray[np.bool_] | None = None,
+    ) -> None:
         """Record requests [start, start + n) of the stream: arrays of n, in arrival order.
 
         nodes: the node each request was served by (-1: none was up); flags:
@@ -253,7 +270,17 @@ class Recorder:
         else:
             self._late(arrival, latency)
 
-    def _count(self, times, nodes, flags, latency, sizes, backend_busy, node_busy, cold) -> None:
+    def _count(
+        self,
+        times: npt.NDArray[np.float64],
+        nodes: npt.NDArray[np.int64],
+        flags: npt.NDArray[np.uint8],
+        latency: npt.NDArray[np.float64],
+        sizes: npt.NDArray[np.int64],
+        backend_busy: npt.NDArray[np.float64],
+        node_busy: npt.NDArray[np.float64] | None,
+        cold: npt.NDArray[np.bool_] | None,
+    ) -> None:
         reads = (flags & WRITE) == 0
         hits = (flags & HIT) != 0
         served = reads & (nodes >= 0)
@@ -278,7 +305,16 @@ class Recorder:
         self.read_seconds += float(read_latency[reads & ~unknown].sum())
         self.series.add(times, reads, hits, (flags & BACKEND) != 0, backend_busy, read_latency, *fleet)
 
-    def _count_fleet(self, times, nodes, flags, reads, hits, served, cold) -> tuple:
+    def _count_fleet(
+        self,
+        times: npt.NDArray[np.float64],
+        nodes: npt.NDArray[np.int64],
+        flags: npt.NDArray[np.uint8],
+        reads: npt.NDArray[np.bool_],
+        hits: npt.NDArray[np.bool_],
+        served: npt.NDArray[np.bool_],
+        cold: npt.NDArray[np.bool_] | None,
+    ) -> tuple[npt.NDArray[np.bool_], ...]:
         """The living fleet's counts of a batch; (cold misses, gutter hits) per request for the time series,
         or () when the fleet has neither."""
         cluster = self.scenario.cluster
@@ -301,7 +337,7 @@ class Recorder:
         self.cold_misses += int(np.count_nonzero(missed))
         return missed, gutter
 
-    def watch_restarts(self, windows) -> None:
+    def watch_restarts(self, windows: Iterable[tuple[int, float, float]]) -> None:
         """Count the requests arriving in each rolling restart's window [start, end), from now on."""
         known = {w[0] for w in self.windows}
         self.windows += [[index, start, end, 0, 0, 0, 0] for index, start, end in windows if index not in known]
@@ -314,7 +350,7 @@ class Recorder:
         self.read_seconds += latency
         self.series.add_latency(arrival, latency)
 
-    def result(self, fleet: list | None = None, membership=None) -> RunResult:
+    def result(self, fleet: list[dict] | None = None, membership: Membership | None = None) -> RunResult:
         """The run's result; `fleet`: fleet.csv's rows, `membership`: the schedule (for the fleet's cost)."""
         if self.awaited or self.early:
             raise RuntimeError("a request's latency was never recorded, or recorded twice (a model bug)")
@@ -337,7 +373,7 @@ class Recorder:
             byte_hit_ratio=self.hit_bytes / self.bytes if self.bytes else 0.0,
             backend_requests=total.backend,
             mean_ms=self.read_seconds * 1000.0 / reads if reads else 0.0,
-            **{name: float(q) for name, q in zip(QUANTILES, quantiles)},
+            **{name: float(q) for name, q in zip(QUANTILES, quantiles)},  # type: ignore[arg-type]  # p50_ms .. p999_ms
             imbalance=float(self.node_requests[: self.ids].max() / mean_load) if mean_load else 0.0,
             coalesced=self.coalesced,
             expired=self.expired,
@@ -350,7 +386,7 @@ class Recorder:
             gutter_hits=self.gutter_hits,
             warm_hits=self.warm_hits,
             changes=len(fleet),
-            **self._cost(membership),
+            **self._cost(membership),  # type: ignore[arg-type]  # node_seconds, byte_ or object_seconds
             violation_s=violation_seconds(rows, self.scenario.targets),
             fleet=fleet,
             restarts=self._restarts(),
@@ -362,7 +398,7 @@ class Recorder:
             latency_histogram=histogram,
         )
 
-    def _cost(self, membership) -> dict:
+    def _cost(self, membership: Membership | None) -> dict[str, float]:
         """node_seconds and the capacity held over the measured window (byte_seconds or object_seconds)."""
         cluster = self.scenario.cluster
         start, end = (self.series.start or 0.0), self.series.end
@@ -391,7 +427,7 @@ class Recorder:
         ]
 
 
-def violation_seconds(rows: list[dict], targets) -> float:
+def violation_seconds(rows: list[dict], targets: Targets | None) -> float:
     """Seconds of the time-series rows that miss a target: a p99 above it, a hit ratio below it."""
     if not targets:
         return 0.0
@@ -404,7 +440,7 @@ def violation_seconds(rows: list[dict], targets) -> float:
     return missed
 
 
-def fleet_row(row, moved: float, orphaned: int, signal: str = "") -> dict:
+def fleet_row(row: FleetRow, moved: float, orphaned: int, signal: str = "") -> dict:
     """A row of fleet.csv (FLEET) for a change of the fleet (sim/membership.py's FleetRow), with what it
     moved (sim/routing.py) and the entries it left behind (counted by each model)."""
     return {

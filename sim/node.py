@@ -27,9 +27,10 @@ lookup reaches `policy.lookup`, so a TTL that never runs out changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from policies import Policy, PolicyContractError
+from policies.base import Key
 from workloads.stream import CLASS_SHIFT
 
 
@@ -51,15 +52,15 @@ class CacheNode:
         self.refresh_on_hit = refresh_on_hit and not max_ttl  # an entry of a gutter node lives max_ttl at most
         self.max_ttl = max_ttl
         self.marks = watermarks  # (high, low) fractions of the capacity, or None
-        self.expires_at: dict = {}  # key -> absolute expiry time (entries with a TTL only)
-        self.ttl_of: dict = {}  # key -> its TTL, to restart it on a hit (refresh_on_hit only)
-        self.stamps: dict = {}  # key -> version of the cached value (when versions are tracked)
-        self.sizes: dict | None = {} if keep_sizes else None  # key -> size, for copies (pre-copy)
+        self.expires_at: dict[Key, float] = {}  # key -> absolute expiry time (entries with a TTL only)
+        self.ttl_of: dict[Key, float] = {}  # key -> its TTL, to restart it on a hit (refresh_on_hit only)
+        self.stamps: dict[Key, tuple[int, int]] = {}  # key -> version of the cached value (when versions are tracked)
+        self.sizes: dict[Key, int] | None = {} if keep_sizes else None  # key -> size, for copies (pre-copy)
         self.burst = 0  # entries the last insert's batch eviction took
         self.up = True
         self.timed = getattr(self.policy, "timed", False)
 
-    def lookup(self, key, now: float) -> bool | None:
+    def lookup(self, key: Key, now: float) -> bool | None:
         """True on a hit at time `now`, False on a miss, None on an expired entry (dropped: a miss).
 
         An expired entry is removed before the policy is asked, so the policy
@@ -81,7 +82,7 @@ class CacheNode:
         hit = self.policy.lookup(key)
         return None if expired else hit
 
-    def fill(self, key, size: int, now: float, ttl: float = 0.0, stamp=None) -> bool:
+    def fill(self, key: Key, size: int, now: float, ttl: float = 0.0, stamp: tuple[int, int] | None = None) -> bool:
         """Store the backend's answer for `key` at time `now`; True if the policy admitted it."""
         if self.max_ttl:
             ttl = min(ttl, self.max_ttl) if ttl > 0 else self.max_ttl
@@ -98,7 +99,15 @@ class CacheNode:
             self.stamps[key] = stamp
         return True
 
-    def fill_copy(self, key, size: int, now: float, expires_at, ttl, stamp) -> bool:
+    def fill_copy(
+        self,
+        key: Key,
+        size: int,
+        now: float,
+        expires_at: float | None,
+        ttl: float | None,
+        stamp: tuple[int, int] | None,
+    ) -> bool:
         """Store a copy of another node's entry at `now`: its expiry (None: never) and TTL, its stamp."""
         if not self._insert(key, size, now):
             return False
@@ -106,10 +115,10 @@ class CacheNode:
             if value is None:
                 book.pop(key, None)
             else:
-                book[key] = value
+                book[key] = value  # type: ignore[assignment]  # each book gets its own kind of value
         return True
 
-    def _insert(self, key, size: int, now: float) -> bool:
+    def _insert(self, key: Key, size: int, now: float) -> bool:
         """The policy's insert (then a batch eviction past the high mark); True if the key is cached."""
         if self.timed:
             self.policy.advance(now)
@@ -140,22 +149,23 @@ class CacheNode:
             self._forget(victim)
         return evicted
 
-    def live(self, key, now: float) -> bool:
+    def live(self, key: Key, now: float) -> bool:
         """Whether the node holds `key` unexpired at `now` (asks nothing of the policy's order)."""
         expiry = self.expires_at.get(key)
         return key in self.policy and (expiry is None or expiry > now)
 
-    def remove(self, key) -> bool:
+    def remove(self, key: Key) -> bool:
         """Drop a cached key (expiry, invalidation); the policy's memory of a key it no longer holds stays."""
         self._forget(key)
         return key in self.policy and self.policy.remove(key)
 
-    def drop_classes(self, classes) -> None:
+    def drop_classes(self, classes: Container[int]) -> None:
         """Drop every cached key of the given key classes (a bulk update that invalidates)."""
-        for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:
+        # (the timed model's keys are int64 ids: a policy's keys() are ints here)
+        for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:  # type: ignore[operator]
             self.remove(key)
 
-    def _forget(self, key) -> None:
+    def _forget(self, key: Key) -> None:
         self.expires_at.pop(key, None)
         self.ttl_of.pop(key, None)
         self.stamps.pop(key, None)
@@ -174,7 +184,7 @@ class CacheNode:
         if self.sizes is not None:
             self.sizes.clear()
 
-    def __contains__(self, key) -> bool:
+    def __contains__(self, key: Key) -> bool:
         return key in self.policy
 
 

@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.balancer import Balancer
 from sim.membership import FleetState
 from sim.vocabulary import REHASH, TO_GUTTER
 from workloads.hashing import mix64, stable_id
-from workloads.stream import CLASS_SHIFT
+from workloads.stream import CLASS_SHIFT, Workload
+from workloads.traces.workload import TraceWorkload
 
 #: the most catalogue keys a moved share is counted over
 CATALOGUE_SAMPLE = 2**20
@@ -49,7 +51,7 @@ class Routing:
     ids: node ids of the fleet (P); gutter: gutter nodes (G, 0 without a pool).
     """
 
-    def __init__(self, balancer, failover: str, replicas: int, ids: int, gutter: int = 0):
+    def __init__(self, balancer: Balancer, failover: str, replicas: int, ids: int, gutter: int = 0):
         self.balancer, self.failover, self.replicas = balancer, failover, replicas
         self.ids, self.gutter = ids, gutter
         self.depth = min(ids, max(replicas, getattr(balancer, "candidates", 1)))
@@ -58,13 +60,15 @@ class Routing:
         self.width = max(replicas, getattr(balancer, "candidates", 1) if balancer.dynamic else 1)
         self.target_depth = 1 if failover == REHASH else min(self.depth, self.width)  # what targets reads
         self._gutter_salt = stable_id(TO_GUTTER)
-        self._first: dict = {}  # routing set -> first choices of the catalogue sample (a few kept)
+        self._first: dict[
+            tuple[int, ...], np.ndarray
+        ] = {}  # routing set -> first choices of the catalogue sample (a few kept)
 
-    def routing_set(self, state: FleetState) -> tuple:
+    def routing_set(self, state: FleetState) -> tuple[int, ...]:
         """The nodes the balancer ranks over (module docstring)."""
         return state.up if self.failover == REHASH else state.members
 
-    def rank(self, keys, state: FleetState, depth: int | None = None) -> np.ndarray:
+    def rank(self, keys: np.ndarray, state: FleetState, depth: int | None = None) -> np.ndarray:
         """(n, depth) candidate nodes per key, best first, -1 where there are fewer nodes to rank."""
         depth = self.depth if depth is None else depth
         choices = np.full((len(keys), depth), -1, dtype=np.int64)
@@ -74,7 +78,7 @@ class Routing:
             choices[:, :ranked] = self.balancer.preference(keys, nodes, ranked)
         return choices
 
-    def targets(self, keys, choices: np.ndarray, state: FleetState) -> np.ndarray:
+    def targets(self, keys: np.ndarray, choices: np.ndarray, state: FleetState) -> np.ndarray:
         """The node each key's read goes to: its first choice up (among R, failing over), else its gutter
         node, else -1 (the backend)."""
         if self.failover == REHASH:
@@ -89,14 +93,14 @@ class Routing:
             target = np.where(found, target, self.gutter_of(keys))
         return target
 
-    def gutter_of(self, keys) -> np.ndarray:
+    def gutter_of(self, keys: np.ndarray) -> np.ndarray:
         """Each key's gutter node id (P .. P+G-1)."""
         return self.ids + (
             mix64(np.asarray(keys, dtype=np.int64), salt=self._gutter_salt) % np.uint64(self.gutter)
         ).astype(np.int64)
 
     # -- what a change moves -------------------------------------------------------------------
-    def first_choices(self, keys, nodes: tuple) -> np.ndarray:
+    def first_choices(self, keys: np.ndarray, nodes: tuple[int, ...]) -> np.ndarray:
         return self.balancer.preference(keys, nodes, 1)[:, 0] if nodes else np.full(len(keys), -1, dtype=np.int64)
 
     def moved_share(self, sample: np.ndarray, before: FleetState, after: FleetState) -> float:
@@ -106,7 +110,7 @@ class Routing:
             return 0.0
         return float(np.count_nonzero(self._cached_first(sample, old) != self._cached_first(sample, new))) / len(sample)
 
-    def _cached_first(self, sample, nodes: tuple) -> np.ndarray:
+    def _cached_first(self, sample: np.ndarray, nodes: tuple[int, ...]) -> np.ndarray:
         first = self._first.get(nodes)
         if first is None:
             if len(self._first) >= 8:
@@ -119,13 +123,13 @@ class Routing:
         """False for random spray: any node may hold any key, so no entry is ever left behind."""
         return not self.balancer.spray
 
-    def homes(self, keys, nodes: tuple) -> np.ndarray:
+    def homes(self, keys: np.ndarray, nodes: tuple[int, ...]) -> np.ndarray:
         """(n, k) the nodes that own each key over routing set `nodes`: its first R choices (two for p2c)."""
         own = min(len(nodes), max(self.replicas, 2 if self.balancer.name == "p2c" else 1))
         return self.balancer.preference(keys, nodes, own) if own else np.empty((len(keys), 0), dtype=np.int64)
 
 
-def catalogue_sample(workload) -> np.ndarray:
+def catalogue_sample(workload: Workload | TraceWorkload) -> np.ndarray:
     """The catalogue's keys, or a fixed sample of CATALOGUE_SAMPLE of them (module docstring).
 
     A trace has no catalogue known in advance: its sample is the ids 0 ..

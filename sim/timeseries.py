@@ -50,8 +50,10 @@ from __future__ import annotations
 
 import bisect
 import math
+from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 
 from sim.histogram import LatencyHistogram
 
@@ -67,7 +69,7 @@ class Interval:
 
     __slots__ = ("requests", "reads", "hits", "backend", "backend_busy", "latency", "cold_misses", "gutter_hits")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.requests = self.reads = self.hits = self.backend = 0
         self.cold_misses = self.gutter_hits = 0
         self.backend_busy = 0.0  # seconds of backend service asked for
@@ -94,11 +96,21 @@ class TimeSeries:
         self.adaptive = width is None
         self.width = FIRST_WIDTH if width is None else float(width)
         self.intervals: dict[int, Interval] = {}
-        self.start = None  # the first measured arrival
+        self.start: float | None = None  # the first measured arrival
         self.last = 0.0  # the latest measured arrival
         self.tick = math.inf  # the smallest positive gap between two measured arrivals
 
-    def add(self, times, reads, hits, backend, backend_busy, latency, cold_misses=None, gutter_hits=None) -> None:
+    def add(
+        self,
+        times: npt.NDArray[np.float64],
+        reads: npt.NDArray[np.bool_],
+        hits: npt.NDArray[np.bool_],
+        backend: npt.NDArray[np.bool_],
+        backend_busy: npt.NDArray[np.float64],
+        latency: npt.NDArray[np.float64],
+        cold_misses: npt.NDArray[np.bool_] | None = None,
+        gutter_hits: npt.NDArray[np.bool_] | None = None,
+    ) -> None:
         """Count a batch of measured requests, in arrival order.
 
         reads, hits, backend: boolean arrays; backend_busy: seconds of backend
@@ -135,7 +147,7 @@ class TimeSeries:
         if cold_misses is not None:
             fleet = zip(
                 np.add.reduceat(cold_misses, starts, dtype=np.int64).tolist(),
-                np.add.reduceat(gutter_hits, starts, dtype=np.int64).tolist(),
+                np.add.reduceat(gutter_hits, starts, dtype=np.int64).tolist(),  # type: ignore[arg-type]  # given with cold_misses
             )
         for key, requests, read_count, hit_count, backend_count, busy, low, high in per_interval:
             interval = self.intervals.get(key)
@@ -159,7 +171,8 @@ class TimeSeries:
     def _fit(self, time: float) -> None:
         """Adaptive width: double it until the span up to `time` fits in MOST_INTERVALS, and a tick in one."""
         while self.adaptive and (
-            math.floor(time / self.width) - math.floor(self.start / self.width) >= MOST_INTERVALS
+            # (start is set: add() sets it before its first _fit)
+            math.floor(time / self.width) - math.floor(cast(float, self.start) / self.width) >= MOST_INTERVALS
             or self.width < self.tick < math.inf
         ):
             self.width *= 2
@@ -201,7 +214,7 @@ class TimeSeries:
         times = [change["time_s"] for change in changes]
         for key in sorted(self.intervals):
             interval = self.intervals[key]
-            t_start = max(key * self.width, self.start)
+            t_start = max(key * self.width, cast(float, self.start))  # (set: there are intervals)
             t_end = min((key + 1) * self.width, end)
             length = t_end - t_start
             rows.append(
