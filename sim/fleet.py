@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sim.scenario import Change, ClusterSpec, Restarts
@@ -58,7 +59,7 @@ class CapacityChange:
     """At `at_s` the listed ids (all members, and later joins, when `fleet`) get `capacity` units."""
 
     at_s: float
-    nodes: tuple
+    nodes: tuple[int, ...]
     capacity: int
     fleet: bool
     reason: str = "planned"
@@ -70,12 +71,12 @@ class FleetPlan:
 
     nodes: int
     capacity: int
-    changes: tuple = ()
-    stints: list = field(default_factory=list)  # in the order they were decided
-    capacities: list = field(default_factory=list)  # CapacityChange, in time order
+    changes: tuple[Change, ...] = ()
+    stints: list[Stint] = field(default_factory=list)  # in the order they were decided
+    capacities: list[CapacityChange] = field(default_factory=list)  # CapacityChange, in time order
     applied_until: float = -math.inf  # every change at or before this time is applied
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.stints = [Stint(n, 0.0, 0.0) for n in range(self.nodes)]
         self._by_node: dict[int, list[Stint]] = {n: [s] for n, s in enumerate(self.stints)}
         self._planned = sorted(range(len(self.changes)), key=lambda i: self.changes[i].at_s)
@@ -95,12 +96,13 @@ class FleetPlan:
             self._apply(self.changes[index], index)
         self.applied_until = max(self.applied_until, t)
 
-    def apply(self, change: Change, reason: str = "planned") -> tuple:
+    def apply(self, change: Change, reason: str = "planned") -> tuple[int, ...]:
         """Apply a change decided at run time (after every planned change up to its time); its ids."""
         self.advance(change.at_s)
         return self._apply(change, None, reason)
 
-    def _apply(self, change: Change, index, reason: str = "planned") -> tuple:
+    def _apply(self, change: Change, index: int | None, reason: str = "planned") -> tuple[int, ...]:
+        ids: Sequence[int] | None
         where = f"cluster.changes[{index}]" if index is not None else "a decided change"
         t = change.at_s
         if change.add:
@@ -162,11 +164,11 @@ class FleetPlan:
                 return stint if t < stint.leaves else None
         return None
 
-    def taken_at(self, t: float) -> set:
+    def taken_at(self, t: float) -> set[int]:
         """Ids provisioning or members at time t (an add takes none of them)."""
         return {n for n in self._by_node if self.stint_at(n, t) is not None}
 
-    def members_at(self, t: float) -> set:
+    def members_at(self, t: float) -> set[int]:
         """Ids that are members (joined, not left) at time t."""
         return {n for n in self._by_node if (s := self.stint_at(n, t)) is not None and s.joins <= t}
 
@@ -217,7 +219,7 @@ class RestartWalk:
     """One rolling restart: the outages (node, down_at, up_at) of its walk, in order."""
 
     index: int
-    outages: tuple
+    outages: tuple[tuple[int, float, float], ...]
 
     @property
     def start(self) -> float:
@@ -228,7 +230,7 @@ class RestartWalk:
         return self.outages[-1][2]
 
 
-def restart_walks(restarts: Restarts, plan: FleetPlan, seed: int):
+def restart_walks(restarts: Restarts, plan: FleetPlan, seed: int) -> Iterator[RestartWalk]:
     """The rolling restarts, walk after walk, endless (module docstring); walks with no member skipped."""
     order_rng = rng_for(seed, "cluster.restarts")
     begin, index = restarts.first_s, 0

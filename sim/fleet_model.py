@@ -28,11 +28,23 @@ own), and keeps fleet.csv's rows:
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.membership import FleetRow, FleetState
 from sim.metrics import fleet_row
 from sim.vocabulary import PRECOPY
+
+if TYPE_CHECKING:
+    import simpy
+
+    from policies.base import Key
+    from sim.membership import Membership
+    from sim.node import CacheNode
+    from sim.routing import Routing
+    from sim.scenario import Scenario
 
 #: the rows whose entries left behind are counted (module docstring)
 ORPHAN_KINDS = ("add", "remove")
@@ -41,7 +53,24 @@ ORPHAN_KINDS = ("add", "remove")
 class FleetChanges:
     """Model's part that applies the fleet's rows (module docstring); it needs Model's attributes."""
 
-    def _fleet_changes(self):
+    if TYPE_CHECKING:  # Model's (sim/model.py), which this part works on
+        env: simpy.Environment
+        scenario: Scenario
+        membership: Membership
+        routing: Routing
+        catalogue: np.ndarray | None
+        ids: int
+        nodes: list[CacheNode]
+        capacity_of: list[int]
+        fleet_log: list[dict]
+
+        def _set_up(self, index: int, up: bool) -> None: ...
+
+        def _fail(self, index: int) -> None: ...
+
+        def _stored(self, target: int, key: Key, now: float, written: bool = False) -> None: ...
+
+    def _fleet_changes(self) -> Generator[simpy.Event, object, None]:
         """A SimPy process: the fleet as it is at time 0, then each instant's rows in turn."""
         initial = self.membership.state_at(0.0)
         for index in range(self.ids):
@@ -53,7 +82,8 @@ class FleetChanges:
 
     def _apply_row(self, row: FleetRow) -> None:
         orphaned = self._orphans(row) if row.kind in ORPHAN_KINDS else 0
-        moved = self.routing.moved_share(self.catalogue, row.before, row.after)
+        # (a fleet that changes has a catalogue sample: None only for a static one, which has no rows)
+        moved = self.routing.moved_share(self.catalogue, row.before, row.after)  # type: ignore[arg-type]
         for node in row.nodes:
             if row.kind == "remove":
                 self._leave(node)
@@ -91,7 +121,8 @@ class FleetChanges:
         if budget < 1:
             return
         now, target = self.env.now, self.nodes[index]
-        ranked = []  # per holder: (holder, its keys that `index` will serve, hottest first)
+        # per holder: (holder, its keys that `index` will serve, hottest first)
+        ranked: list[tuple[int, list[int]]] = []
         for holder, cache in enumerate(self.nodes):
             if holder == index or not cache.up or not len(cache.policy):
                 continue
@@ -99,6 +130,8 @@ class FleetChanges:
             routing = self.routing
             keys = keys[routing.targets(keys, routing.rank(keys, state, routing.target_depth), state) == index]
             ranked.append((holder, [k for k in keys.tolist() if cache.live(k, now)]))
+        picked: list[tuple[int, int, int]]
+        seen: set[int]
         picked, seen, units = [], set(), 0
         for holder, key in _by_rank(ranked):
             if key in seen:
@@ -117,7 +150,7 @@ class FleetChanges:
             if copied:
                 self._stored(index, key, now)
 
-    def _entry_size(self, holder: int, key) -> int:
+    def _entry_size(self, holder: int, key: Key) -> int:
         """The units an entry takes: its size with a byte capacity, else 1."""
         sizes = self.nodes[holder].sizes
         return sizes[key] if sizes is not None else 1
@@ -139,7 +172,7 @@ class FleetChanges:
         return count
 
 
-def _by_rank(ranked):
+def _by_rank(ranked: list[tuple[int, list[int]]]) -> Iterator[tuple[int, int]]:
     """(holder, key): every holder's first key, then every holder's second, ..."""
     for rank in range(max((len(keys) for _, keys in ranked), default=0)):
         for holder, keys in ranked:

@@ -45,10 +45,14 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Container, Generator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
+from policies.base import Key
 from sim.backend import FCFSServers
 from sim.calendar import Calendar
 from sim.cluster import build_nodes
@@ -56,20 +60,34 @@ from sim.draws import Draws, RequestDraws
 from sim.fleet_model import FleetChanges
 from sim.membership import Membership
 from sim.metrics import Recorder, RunResult
+from sim.node import CacheNode
 from sim.routing import catalogue_sample
 from sim.scenario import Scenario
 from sim.versions import Versions
 from sim.vocabulary import ACTIVE, BACKEND, COALESCED, EXPIRED, HIT, INVALIDATE, LEAVE_STALE, STALE, WARM, WRITE
 
+if TYPE_CHECKING:
+    from workloads.stream import Workload
+    from workloads.traces.workload import TraceWorkload
 
-def has_writes(workload) -> bool:
+
+def has_writes(workload: Workload | TraceWorkload) -> bool:
     """Whether a workload may issue writes (a trace without key classes: assume it may)."""
     if not hasattr(workload, "key_classes"):
         return True
     return any(cls.write_fraction > 0 for cls in workload.key_classes())
 
 
-def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | None, homes=()) -> list:
+def apply_write(
+    nodes: Sequence[CacheNode],
+    key: int,
+    size: int,
+    now: float,
+    ttl: float,
+    write_policy: str,
+    versions: Versions | None,
+    homes: Container[int] = (),
+) -> list[int]:
     """A write has landed at the backend: what happens to cached copies; the nodes that stored it.
 
     "invalidate" deletes every copy (cache-aside; gutter nodes' too); "update"
@@ -93,7 +111,7 @@ def apply_write(nodes, key, size, now, ttl, write_policy, versions: Versions | N
     ]
 
 
-def fill_nodes(choices, node, replicas: int) -> tuple:
+def fill_nodes(choices: np.ndarray, node: int, replicas: int) -> tuple[int, ...]:
     """Where a fetched value is stored: the node that missed, and the key's other replicas."""
     if replicas == 1:
         return (node,)
@@ -101,7 +119,7 @@ def fill_nodes(choices, node, replicas: int) -> tuple:
     return tuple(targets[:replicas])
 
 
-def write_homes(choices, replicas: int) -> tuple:
+def write_homes(choices: np.ndarray, replicas: int) -> tuple[int, ...]:
     """The nodes a written value is stored on (write-through): the key's first R choices."""
     return tuple(int(c) for c in choices[:replicas] if c >= 0)
 
@@ -116,10 +134,11 @@ class _Fetch:
 
     __slots__ = ("key", "size", "ttl", "stamp", "targets", "finish", "waiters")
 
-    def __init__(self, key, size, ttl, stamp, targets):
+    def __init__(self, key: int, size: int, ttl: float, stamp: tuple[int, int] | None, targets: tuple[int, ...]):
         self.key, self.size, self.ttl, self.stamp, self.targets = key, size, ttl, stamp, targets
-        self.finish = None
-        self.waiters = []  # (request index, arrival, node done, round trip) of coalesced requests
+        self.finish: float | None = None
+        # (request index, arrival, node done, round trip) of coalesced requests
+        self.waiters: list[tuple[int, float, float, float]] = []
 
     @property
     def node(self) -> int:
@@ -160,11 +179,11 @@ class Model(FleetChanges):
         self.node_queues = (
             [FCFSServers(cluster.node_concurrency) for _ in self.nodes] if cluster.has_node_queue else None
         )
-        self.in_flight = [{} for _ in self.nodes]  # per node: key -> _Fetch
+        self.in_flight: list[dict[int, _Fetch]] = [{} for _ in self.nodes]  # per node: key -> _Fetch
         self.versions = Versions() if self.track_versions else None
         # Live load, for the dynamic balancers: per node, a heap of answer times, and the
         # requests whose answer time is not known yet.
-        self.outstanding_heaps = [[] for _ in self.nodes] if self.balancer.dynamic else None
+        self.outstanding_heaps: list[list[float]] | None = [[] for _ in self.nodes] if self.balancer.dynamic else None
         self.unknown_outstanding = [0] * len(self.nodes)
 
     # -- the run ------------------------------------------------------------
@@ -190,7 +209,7 @@ class Model(FleetChanges):
         """After the last request: run what is still scheduled (the answers the last misses wait for)."""
         self.calendar.drain()
 
-    def _record(self, draws: Draws, flags: np.ndarray, wait) -> None:
+    def _record(self, draws: Draws, flags: np.ndarray, wait: npt.ArrayLike) -> None:
         """Hand a walked batch to the recorder: its flags, and latencies (wait: beyond the round trip)."""
         batch = draws.batch
         # Every request flagged BACKEND was submitted to it with its service time; with
@@ -198,14 +217,15 @@ class Model(FleetChanges):
         backend_busy = np.where(flags & BACKEND, draws.service, 0.0)
         node_busy = None
         if self.scenario.cluster.has_node_queue:
-            node_busy = np.where(((flags & WRITE) == 0) & (draws.read_node >= 0), draws.node_service, 0.0)
+            # (with node queues the draws have node service times)
+            node_busy = np.where(((flags & WRITE) == 0) & (draws.read_node >= 0), draws.node_service, 0.0)  # type: ignore[arg-type]
         latency = draws.round_trip + np.asarray(wait)
         self.recorder.add(
             batch.start, batch.time, draws.read_node, flags, latency, batch.size, backend_busy, node_busy, draws.cold
         )
 
     # -- SimPy processes: what is rare (the fleet's changes: sim/fleet_model.py) -----------------
-    def _bulk_updates(self):
+    def _bulk_updates(self) -> Generator[simpy.Event, object, None]:
         """Every `updates.every_s` seconds the listed classes' values change at once."""
         updates = self.scenario.updates
         classes = set(updates.classes)
@@ -220,8 +240,8 @@ class Model(FleetChanges):
         self.nodes[index].up = False
         self.nodes[index].clear(self.capacity_of[index])
 
-    def _bulk_update(self, classes: set, invalidate: bool) -> None:
-        self.versions.bulk_updated(classes)
+    def _bulk_update(self, classes: set[int], invalidate: bool) -> None:
+        self.versions.bulk_updated(classes)  # type: ignore[union-attr]  # bulk updates track versions
         if invalidate:
             for cache in self.nodes:
                 cache.drop_classes(classes)
@@ -254,21 +274,23 @@ class Model(FleetChanges):
                 flags[i] = BACKEND
                 wait[i] = self.backend.submit(now, draws.service[i]) - now
                 continue
-            ready = node_queues[node].submit(now, node_service[i]) if node_queues else now
+            ready = node_queues[node].submit(now, node_service[i]) if node_queues else now  # type: ignore[index]  # (drawn with queues)
             hit = nodes[node].lookup(key, now)
             if hit:
                 stale = versions is not None and nodes[node].stamps.get(key) != versions.stamp(key)
                 flags[i] = HIT | STALE if stale else HIT
                 wait[i] = ready - now
-                if dynamic:
-                    heapq.heappush(self.outstanding_heaps[node], ready + round_trip[i])
+                if dynamic:  # (a dynamic balancer's heaps)
+                    heapq.heappush(self.outstanding_heaps[node], ready + round_trip[i])  # type: ignore[index]
                 continue
             if hit is None:
                 flags[i] = EXPIRED
             self._read_miss(i, now, ready, key, node, draws, flags, wait)
         self._record(draws, np.frombuffer(flags, dtype=np.uint8), wait)
 
-    def _read_miss(self, i, now, ready, key, node, draws, flags, wait) -> None:
+    def _read_miss(
+        self, i: int, now: float, ready: float, key: int, node: int, draws: Draws, flags: bytearray, wait: list[float]
+    ) -> None:
         """A read missed at `node`: join a fetch in flight, or fill from a warm peer, or fetch."""
         fetch = self.in_flight[node].get(key) if self.coalesce else None
         if fetch is None:
@@ -287,14 +309,16 @@ class Model(FleetChanges):
         else:
             done = max(ready, fetch.finish)
             wait[i] = done - now
-            if dynamic:
-                heapq.heappush(self.outstanding_heaps[node], done + draws.round_trip[i])
+            if dynamic:  # (a dynamic balancer's heaps)
+                heapq.heappush(self.outstanding_heaps[node], done + draws.round_trip[i])  # type: ignore[index]
 
-    def _read_through(self, i, now, ready, key, node, draws, flags, wait) -> bool:
+    def _read_through(
+        self, i: int, now: float, ready: float, key: int, node: int, draws: Draws, flags: bytearray, wait: list[float]
+    ) -> bool:
         """Read-through warm-up: fill a warming node's miss from the key's previous owner, if it is up and
         holds the key.  The owner sees a hit; the copy keeps its expiry and stamp, stored at once; the
         read pays one more round trip (node to node).  False when it cannot (then the backend)."""
-        source = int(draws.warm_from[i])
+        source = int(draws.warm_from[i])  # type: ignore[index]  # (called only with read-through's draws)
         if source < 0 or source == node or self._drawn[i] != node:
             return False
         owner = self.nodes[source]
@@ -314,7 +338,9 @@ class Model(FleetChanges):
         return True
 
     # -- misses ---------------------------------------------------------------
-    def _fetch(self, index, now, ready, key, node, draws, i, wait) -> None:
+    def _fetch(
+        self, index: int, now: float, ready: float, key: int, node: int, draws: Draws, i: int, wait: list[float]
+    ) -> None:
         """Send a read miss to the backend, now or when its node has served it."""
         stamp = self.versions.stamp(key) if self.versions else None  # the value as of the request
         targets = fill_nodes(draws.choices[i], node, self.replicas) if node < self.ids else (node,)
@@ -335,13 +361,13 @@ class Model(FleetChanges):
         self.unknown_outstanding[node] += self.outstanding_heaps is not None
         self.calendar.at(ready, self._reach_backend, fetch, index, now, service, round_trip)
 
-    def _reach_backend(self, fetch, index, arrival, service, round_trip) -> None:
+    def _reach_backend(self, fetch: _Fetch, index: int, arrival: float, service: float, round_trip: float) -> None:
         finish = self.backend.submit(self.calendar.now, service)
         self.recorder.set_latency(index, arrival, finish - arrival + round_trip)
         self._settle_outstanding(fetch.node, finish + round_trip)
         self._answered(fetch, finish)
 
-    def _answered(self, fetch, finish) -> None:
+    def _answered(self, fetch: _Fetch, finish: float) -> None:
         """The fetch's answer time is known: so are its waiters' latencies, and its fill is scheduled."""
         fetch.finish = finish
         for index, arrival, ready, round_trip in fetch.waiters:
@@ -351,9 +377,10 @@ class Model(FleetChanges):
         fetch.waiters.clear()
         self.calendar.at(finish, self._fill, fetch)
 
-    def _fill(self, fetch) -> None:
+    def _fill(self, fetch: _Fetch) -> None:
         """The backend answered: store the value on the targets that are up."""
-        key, finish = fetch.key, fetch.finish
+        finish: float  # (answered: _answered set it before scheduling this fill)
+        key, finish = fetch.key, fetch.finish  # type: ignore[assignment]
         for target in fetch.targets:
             cache = self.nodes[target]
             if cache.up and cache.fill(key, fetch.size, finish, fetch.ttl, fetch.stamp):
@@ -362,7 +389,7 @@ class Model(FleetChanges):
         if fetches.get(key) is fetch:
             del fetches[key]
 
-    def _stored(self, target, key, now, written: bool = False) -> None:
+    def _stored(self, target: int, key: Key, now: float, written: bool = False) -> None:
         """After a store at `target`: its active expiry (on a gutter node, which keeps no entry past its
         TTL; with expiry "active", of any entry with a TTL but a written value's), and the node time of a
         batch eviction it set off."""
@@ -373,14 +400,14 @@ class Model(FleetChanges):
                 self.calendar.at(expiry, self._expire, target, key)
         if cache.burst:
             if self.burst_cost:  # one worker evicts the batch: the requests behind it wait
-                self.node_queues[target].submit(now, self.burst_cost * cache.burst)
+                self.node_queues[target].submit(now, self.burst_cost * cache.burst)  # type: ignore[index]  # (set with queues)
             cache.burst = 0
 
-    def _ttl_of(self, draws, i) -> float:
+    def _ttl_of(self, draws: Draws, i: int) -> float:
         return float(draws.ttl[i]) if draws.ttl is not None else 0.0
 
     # -- writes ---------------------------------------------------------------
-    def _write(self, now, key, draws, i, wait) -> None:
+    def _write(self, now: float, key: int, draws: Draws, i: int, wait: list[float]) -> None:
         """A write goes to the backend; when it lands, cached copies are invalidated or updated."""
         finish = self.backend.submit(now, draws.service[i])
         wait[i] = finish - now
@@ -388,13 +415,13 @@ class Model(FleetChanges):
         homes = write_homes(draws.choices[i], self.replicas)
         self.calendar.at(finish, self._land_write, key, size, ttl, homes)
 
-    def _land_write(self, key, size, ttl, homes) -> None:
+    def _land_write(self, key: int, size: int, ttl: float, homes: tuple[int, ...]) -> None:
         write_policy, now = self.scenario.cluster.write_policy, self.calendar.now
         for index in apply_write(self.nodes, key, size, now, ttl, write_policy, self.versions, homes):
             self._stored(index, key, now, written=True)
 
     # -- expiry ---------------------------------------------------------------
-    def _expire(self, target, key) -> None:
+    def _expire(self, target: int, key: Key) -> None:
         """Active expiry: drop the entry if its time has come; if a hit extended it, look again then."""
         cache = self.nodes[target]
         expiry = cache.expires_at.get(key)
@@ -406,22 +433,23 @@ class Model(FleetChanges):
             self.calendar.at(expiry, self._expire, target, key)
 
     # -- live load ------------------------------------------------------------
-    def _choose(self, choices, now) -> int:
+    def _choose(self, choices: np.ndarray, now: float) -> int:
         """A dynamic balancer's pick among the ranked candidates, by requests outstanding now."""
         heaps = self.outstanding_heaps
         counts = {}
         total = 0
-        for node, heap in enumerate(heaps):
+        for node, heap in enumerate(heaps):  # type: ignore[arg-type]  # (a dynamic balancer's: set)
             while heap and heap[0] <= now:
                 heapq.heappop(heap)
             counts[node] = len(heap) + self.unknown_outstanding[node]
             total += counts[node]
         nodes = self.nodes
-        candidates = [int(c) for c in choices[: self.balancer.candidates] if c >= 0 and nodes[c].up]
+        # candidates and choose are a dynamic balancer's (PowerOfTwoChoices, BoundedLoads), the only ones asked
+        candidates = [int(c) for c in choices[: self.balancer.candidates] if c >= 0 and nodes[c].up]  # type: ignore[attr-defined]
         alive = max(1, sum(1 for cache in nodes[: self.ids] if cache.up))
-        return self.balancer.choose(candidates, counts, total, alive)
+        return self.balancer.choose(candidates, counts, total, alive)  # type: ignore[attr-defined]
 
-    def _settle_outstanding(self, node, answered_at) -> None:
+    def _settle_outstanding(self, node: int, answered_at: float) -> None:
         if self.outstanding_heaps is not None:
             self.unknown_outstanding[node] -= 1
             heapq.heappush(self.outstanding_heaps[node], answered_at)

@@ -29,14 +29,16 @@ time.  So a wrong decision in the fast model shows as a difference.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Container, Generator
 from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
-from policies import PolicyContractError
+from policies import Policy, PolicyContractError
+from policies.base import Key
 from sim.cluster import gutter_makers, policy_makers
-from sim.draws import RequestDraws
+from sim.draws import Draws, RequestDraws
 from sim.membership import Membership
 from sim.metrics import Recorder, RunResult
 from sim.naive_fleet import NaiveFleet
@@ -58,6 +60,9 @@ from sim.vocabulary import (
 )
 from workloads.stream import CLASS_SHIFT
 
+#: a SimPy process: the events it waits for, one after the other
+Process = Generator[simpy.Event, object, None]
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -65,7 +70,7 @@ class _Entry:
 
     expires_at: float
     ttl: float
-    stamp: tuple
+    stamp: tuple[int, int]
     size: int = 1
 
 
@@ -77,7 +82,14 @@ class _Node:
     is simply ignored, and replaced when the key is stored again.
     """
 
-    def __init__(self, make_policy, count_bytes: bool, refresh_on_hit: bool, max_ttl: float = 0.0, marks=None):
+    def __init__(
+        self,
+        make_policy: Callable[..., Policy],
+        count_bytes: bool,
+        refresh_on_hit: bool,
+        max_ttl: float = 0.0,
+        marks: tuple[float, float] | None = None,
+    ):
         self.make_policy = make_policy
         self.policy = make_policy()
         self.count_bytes = count_bytes
@@ -85,10 +97,10 @@ class _Node:
         self.max_ttl = max_ttl  # a gutter node keeps nothing longer
         self.marks = marks  # batch eviction: (high, low) fractions of the capacity
         self.burst = 0  # entries evicted by batch evictions not yet charged
-        self.entries: dict = {}
+        self.entries: dict[Key, _Entry] = {}
         self.up = True
 
-    def holds(self, key) -> bool:
+    def holds(self, key: Key) -> bool:
         return key in self.policy
 
     def tell_time(self, now: float) -> None:
@@ -96,7 +108,7 @@ class _Node:
         if getattr(self.policy, "timed", False):
             self.policy.advance(now)
 
-    def lookup(self, key, now: float) -> bool | None:
+    def lookup(self, key: Key, now: float) -> bool | None:
         """A read at `now`: True on a hit, False on a miss, None if the entry had expired (a miss).
 
         The policy is asked about every read, as it would be with no TTLs;
@@ -108,24 +120,25 @@ class _Node:
             self.policy.remove(key)
         self.tell_time(now)
         hit = self.policy.lookup(key)
-        if hit and self.refresh_on_hit and entry.ttl > 0:
-            entry.expires_at = now + entry.ttl
+        # (a hit's entry is there: the policy holds only keys this node stored)
+        if hit and self.refresh_on_hit and entry.ttl > 0:  # type: ignore[union-attr]
+            entry.expires_at = now + entry.ttl  # type: ignore[union-attr]
         return None if expired else hit
 
-    def live(self, key, now: float) -> bool:
+    def live(self, key: Key, now: float) -> bool:
         return self.holds(key) and self.entries[key].expires_at > now
 
-    def store(self, key, size: int, now: float, ttl: float, stamp: tuple) -> bool:
+    def store(self, key: Key, size: int, now: float, ttl: float, stamp: tuple[int, int]) -> bool:
         """Store a value at `now` for `ttl` seconds (0: for ever); False if the policy refuses it."""
         if self.max_ttl:
             ttl = min(ttl, self.max_ttl) if ttl > 0 else self.max_ttl
         return self._put(key, size, now, _Entry(now + ttl if ttl > 0 else math.inf, ttl, stamp, size))
 
-    def store_copy(self, key, now: float, entry: _Entry) -> bool:
+    def store_copy(self, key: Key, now: float, entry: _Entry) -> bool:
         """Store a copy of another node's entry: its expiry, TTL and stamp."""
         return self._put(key, entry.size, now, _Entry(entry.expires_at, entry.ttl, entry.stamp, entry.size))
 
-    def _put(self, key, size: int, now: float, entry: _Entry) -> bool:
+    def _put(self, key: Key, size: int, now: float, entry: _Entry) -> bool:
         self.tell_time(now)
         self.policy.insert(key, size if self.count_bytes else 1)
         if self.policy.used > self.policy.capacity:  # the contract, checked after every insert
@@ -140,12 +153,13 @@ class _Node:
         self.entries[key] = entry
         return True
 
-    def drop(self, key) -> None:
+    def drop(self, key: Key) -> None:
         self.policy.remove(key)
 
-    def drop_classes(self, classes: set) -> None:
+    def drop_classes(self, classes: set[int]) -> None:
         """Drop every cached key of the given key classes."""
-        for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:
+        # (the timed model's keys are int64 ids: a policy's keys() are ints here)
+        for key in [key for key in self.policy.keys() if key >> CLASS_SHIFT in classes]:  # type: ignore[operator]
             self.policy.remove(key)
 
     def fail(self, capacity: int) -> None:
@@ -156,12 +170,12 @@ class _Node:
         self.entries.clear()
 
 
-def _homes(choices, replicas: int) -> list[int]:
+def _homes(choices: np.ndarray, replicas: int) -> list[int]:
     """A key's home nodes: its first `replicas` candidates (fewer when fewer nodes are up)."""
     return [int(node) for node in choices[:replicas] if node >= 0]
 
 
-def _fill_targets(choices, node: int, replicas: int) -> list[int]:
+def _fill_targets(choices: np.ndarray, node: int, replicas: int) -> list[int]:
     """Where a fetched value is stored: the node that fetched it, then the key's other homes, R in all."""
     targets = [node]
     for home in _homes(choices, replicas):
@@ -190,7 +204,9 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     )
     coalesce = scenario.backend.coalesce
     versions = Versions()
-    in_flight = [{} for _ in nodes]  # per node: key -> event that fires when its fetch is done
+    in_flight: list[dict[int, simpy.Event]] = [
+        {} for _ in nodes
+    ]  # per node: key -> event that fires when its fetch is done
     busy = [0] * len(nodes)  # requests sent to each node and not yet answered
     total = scenario.total_requests
     flags = np.zeros(total, dtype=np.uint8)
@@ -199,36 +215,37 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     backend_busy = np.zeros(total)  # how long each request held a backend slot
     node_busy = np.zeros(total) if workers else None  # and a node worker
 
-    def backend_call(i, service):
+    def backend_call(i: int, service: float) -> Process:
         with backend.request() as slot:
             yield slot
             began = env.now
             yield env.timeout(service)
             backend_busy[i] = env.now - began
 
-    def store(targets, key, size, ttl, stamp):
+    def store(targets: list[int], key: int, size: int, ttl: float, stamp: tuple[int, int]) -> None:
         """Store a fetched value on the target nodes that are up, each expiring on its own."""
         for target in targets:
             if nodes[target].up and nodes[target].store(key, size, env.now, ttl, stamp):
                 stored(target, key)
 
-    def stored(target, key, written=False):
+    def stored(target: int, key: Key, written: bool = False) -> None:
         """After a store: active expiry (any gutter entry's; with expiry "active", any entry's with a TTL
         but a written value's); a batch eviction's node time."""
         node = nodes[target]
         if (not written and cluster.expiry == ACTIVE and node.entries[key].ttl > 0) or node.max_ttl:
             env.process(expire(node, key))
-        if node.burst and workers and cluster.eviction.cost_per_entry_s:
-            env.process(evicting(target, node.burst * cluster.eviction.cost_per_entry_s))
+        # (a node bursts only with batch eviction: cluster.eviction is set)
+        if node.burst and workers and cluster.eviction.cost_per_entry_s:  # type: ignore[union-attr]
+            env.process(evicting(target, node.burst * cluster.eviction.cost_per_entry_s))  # type: ignore[union-attr]
         node.burst = 0
 
-    def evicting(target, seconds):
+    def evicting(target: int, seconds: float) -> Process:
         """A batch eviction holds one of the node's workers."""
-        with workers[target].request() as worker:
+        with workers[target].request() as worker:  # type: ignore[index]  # (called with workers only)
             yield worker
             yield env.timeout(seconds)
 
-    def expire(node, key):
+    def expire(node: _Node, key: Key) -> Process:
         """Active expiry: drop `key` when its entry runs out (later, if hits restart its TTL)."""
         while node.holds(key):
             expires_at = node.entries[key].expires_at
@@ -237,7 +254,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 return
             yield env.timeout(expires_at - env.now)
 
-    def land_write(key, size, ttl, homes):
+    def land_write(key: int, size: int, ttl: float, homes: Container[int]) -> None:
         """A write reached the backend: the value's version moves on, and cached copies follow."""
         versions.write_landed(key)
         if cluster.write_policy == INVALIDATE:
@@ -250,7 +267,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                     if node.store(key, size, env.now, ttl, versions.stamp(key)):
                         stored(index, key, written=True)
 
-    def read_through(key, node, source, drawn):
+    def read_through(key: int, node: int, source: int, drawn: int) -> bool | None:
         """A warming node's miss, filled from the key's previous owner when it is up and holds the key:
         whether the value was stale, or None when it could not be."""
         owner = nodes[source] if 0 <= source != node and drawn == node else None
@@ -262,8 +279,20 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             stored(node, key)
         return entry.stamp != versions.stamp(key)
 
-    def request(i, key, choices, spray_node, size, op, round_trip, service, node_service, ttl, warm_source):
-        nonlocal active
+    def request(
+        i: int,
+        key: int,
+        choices: np.ndarray,
+        spray_node: int,
+        size: int,
+        op: int,
+        round_trip: float,
+        service: float,
+        node_service: float,
+        ttl: float,
+        warm_source: int,
+    ) -> Process:
+        nonlocal active  # type: ignore[misc]  # (bound below, before any request runs: mypy looks only above)
         active += 1
         arrival = env.now
         node = spray_node
@@ -277,14 +306,16 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             yield from backend_call(i, service)
         else:
             if balancer.dynamic and node < ids:
-                candidates = [int(c) for c in choices[: balancer.candidates] if c >= 0 and nodes[c].up]
+                # candidates and choose are a dynamic balancer's (PowerOfTwoChoices, BoundedLoads)
+                candidates = [int(c) for c in choices[: balancer.candidates] if c >= 0 and nodes[c].up]  # type: ignore[attr-defined]
                 alive = max(1, sum(n.up for n in nodes[:ids]))
-                node = balancer.choose(candidates, dict(enumerate(busy)), sum(busy), alive)
+                node = balancer.choose(candidates, dict(enumerate(busy)), sum(busy), alive)  # type: ignore[attr-defined]
             if balancer.dynamic:
                 busy[node] += 1
             cache = nodes[node]
             found = cache.lookup(key, env.now)
             fetch = fetching = None
+            stale: bool | None  # None: not read through a peer
             if found:
                 stale = cache.entries[key].stamp != versions.stamp(key)
                 flags[i] = HIT | (STALE if stale else 0)
@@ -308,7 +339,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                     yield worker
                     began = env.now
                     yield env.timeout(node_service)
-                    node_busy[i] = env.now - began
+                    node_busy[i] = env.now - began  # type: ignore[index]  # (made with workers)
             if fetching is not None:
                 yield from backend_call(i, service)
                 targets = _fill_targets(choices, node, cluster.replicas) if node < ids else [node]
@@ -326,7 +357,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             busy[node] -= 1
         active -= 1
 
-    def bulk_updates():
+    def bulk_updates() -> Process:
         """Every `every_s` seconds the listed classes' values change; with invalidate, their copies go."""
         while True:
             yield env.timeout(updates.every_s)
@@ -335,7 +366,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 for node in nodes:
                     node.drop_classes(set(updates.classes))
 
-    def source(batches):
+    def source(batches: list[Draws]) -> Process:
         for batch_draws in batches:
             batch = batch_draws.batch
             for j in range(len(batch)):

@@ -11,11 +11,22 @@ targets, sim/routing.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.metrics import fleet_row
 from sim.vocabulary import PRECOPY
+
+if TYPE_CHECKING:  # (the naive model imports this module: its names are for the checker only)
+    import simpy
+
+    from policies.base import Key
+    from sim.membership import FleetRow, FleetState, Membership
+    from sim.naive import _Node
+    from sim.routing import Routing
+    from sim.scenario import Warmup
 
 
 class NaiveFleet:
@@ -24,21 +35,31 @@ class NaiveFleet:
     `stored(index, key)`: the naive model's follow-up of a store (expiry process, eviction burst).
     """
 
-    def __init__(self, env, nodes, capacities, routing, catalogue, warmup, stored):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        nodes: list[_Node],
+        capacities: list[int],
+        routing: Routing,
+        catalogue: np.ndarray | None,
+        warmup: Warmup,
+        stored: Callable[[int, Key], None],
+    ):
         self.env, self.nodes, self.capacities = env, nodes, capacities
         self.routing, self.catalogue, self.warmup, self.stored = routing, catalogue, warmup, stored
         self.log: list[dict] = []
 
-    def process(self, membership):
+    def process(self, membership: Membership) -> Generator[simpy.Event, object, None]:
         """A SimPy process: each instant's rows, one after the other."""
         for when, rows in membership.transitions():
             yield self.env.timeout(when - self.env.now)
             for row in rows:
                 self.apply(row)
 
-    def apply(self, row) -> None:
+    def apply(self, row: FleetRow) -> None:
         left_behind = self.orphans(row) if row.kind in ("add", "remove") else 0
-        moved = self.routing.moved_share(self.catalogue, row.before, row.after)
+        # (a fleet that changes has a catalogue sample: None only for a static one, which has no rows)
+        moved = self.routing.moved_share(self.catalogue, row.before, row.after)  # type: ignore[arg-type]
         for node in row.nodes:
             cache = self.nodes[node]
             if row.kind in ("remove", "down"):
@@ -58,10 +79,10 @@ class NaiveFleet:
                     self.precopy(node, math.floor(self.warmup.copy_rate * (row.time - since)), row.after)
         self.log.append(fleet_row(row, moved, left_behind))
 
-    def precopy(self, index: int, budget: int, state) -> None:
+    def precopy(self, index: int, budget: int, state: FleetState) -> None:
         """Copy the hottest live entries of the keys `index` will serve, holders taken in turn by rank."""
         now = self.env.now
-        offers = []  # per holder, its entries for `index`, hottest first
+        offers: list[list[tuple[Key, int]]] = []  # per holder, its entries for `index`, hottest first
         for holder, cache in enumerate(self.nodes):
             if holder == index or not cache.up:
                 continue
@@ -71,6 +92,8 @@ class NaiveFleet:
                 if target == index and cache.live(key, now):
                     mine.append((key, holder))
             offers.append(mine)
+        chosen: list[tuple[Key, int]]
+        taken: set[Key]
         chosen, taken, room = [], set(), self.nodes[index].policy.capacity
         rank = 0
         while len(chosen) < budget and any(rank < len(offer) for offer in offers):
@@ -90,7 +113,7 @@ class NaiveFleet:
             if self.nodes[index].store_copy(key, now, self.nodes[holder].entries[key]):
                 self.stored(index, key)
 
-    def orphans(self, row) -> int:
+    def orphans(self, row: FleetRow) -> int:
         """Entries on nodes up on both sides of `row` whose key they owned before it and not after."""
         before, after = self.routing.routing_set(row.before), self.routing.routing_set(row.after)
         if not self.routing.owns_keys or before == after:
