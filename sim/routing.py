@@ -32,14 +32,19 @@ ranking decides where fills and written values go; reads go anywhere).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.balancer import Balancer
 from sim.membership import FleetState
 from sim.vocabulary import REHASH, TO_GUTTER
 from workloads.hashing import mix64, stable_id
-from workloads.stream import CLASS_SHIFT, Workload
-from workloads.traces.workload import TraceWorkload
+from workloads.stream import CLASS_SHIFT
+
+if TYPE_CHECKING:  # (reading traces needs pandas: not imported for an annotation)
+    from workloads.stream import Workload
+    from workloads.traces.workload import TraceWorkload
 
 #: the most catalogue keys a moved share is counted over
 CATALOGUE_SAMPLE = 2**20
