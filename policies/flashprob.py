@@ -81,9 +81,7 @@ class FlashProb(Policy):
         self.remove(key)
         if size > self.capacity:
             return []
-        evicted = []
-        while self.ram.used + self.disk.used + size > self.capacity:
-            self._evict(evicted)
+        evicted = self.evict_to(self.capacity - size)
         self.ram.push(key, size)
         return evicted
 
@@ -104,6 +102,25 @@ class FlashProb(Policy):
         while disk.used + size > self.disk_capacity:  # flash makes its own room, oldest first
             evicted.append(disk.pop_oldest()[0])
         disk.push(key, size)
+
+    def evict_to(self, units):
+        """Make room as an insert does (RAM victims to flash by the coin, or out; then flash's oldest)
+        until at most `units` are cached."""
+        evicted: list = []
+        while self.ram.used + self.disk.used > units:
+            self._evict(evicted)
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity: the RAM and flash shares re-derived as the constructor derives them, flash
+        dropping its oldest objects to fit its new share (evicted first); then evicted down to it."""
+        shares = FlashProb(capacity, self.ram_size_ratio, self.disk_admit_prob)
+        self.ram_capacity, self.disk_capacity = shares.ram_capacity, shares.disk_capacity
+        self.capacity = shares.capacity
+        evicted = []
+        while self.disk.used > self.disk_capacity:
+            evicted.append(self.disk.pop_oldest()[0])
+        return evicted + self.evict_to(self.capacity)
 
     def remove(self, key):
         return self.ram.discard(key) is not None or self.disk.discard(key) is not None

@@ -78,17 +78,23 @@ class Hyperbolic(SizedPolicy):
         self.requests += 1  # a miss's request is counted by its insert (see the module docstring)
         if not self._replaces(key, size):
             return []
-        evicted = []
-        while self.used + size > self.capacity:
-            victim = self.victim()
-            self.remove(victim)
-            evicted.append(victim)
+        evicted = self.evict_to(self.capacity - size)
         self.sizes[key] = size
         self.used += size
         self.count[key] = 1
         self.entered[key] = self.requests
         self._index[key] = len(self._keys)
         self._keys.append(key)
+        return evicted
+
+    def evict_to(self, units):
+        """Evict sampled victims, as an insert makes room, until at most `units` are used (the clock
+        does not tick: a resize is no request)."""
+        evicted = []
+        while self.used > units:
+            victim = self.victim()
+            self.remove(victim)
+            evicted.append(victim)
         return evicted
 
     def priority(self, key) -> float:

@@ -119,9 +119,7 @@ class LeCaR(SizedPolicy):
             self._forget_ghost(key)
             return []
         self._forget_ghost(key)
-        evicted = []
-        while self.used + size > self.capacity:
-            evicted.append(self._evict())
+        evicted = self.evict_to(self.capacity - size)
         self.sizes[key] = size
         self.used += size
         self.recency[key] = None
@@ -129,6 +127,24 @@ class LeCaR(SizedPolicy):
         self._buckets.setdefault(1, OrderedDict())[key] = None
         self._min_count = 1
         return evicted
+
+    def evict_to(self, units):
+        """Evict as an insert makes room (the experts' choices, a coin where they differ, the victims
+        remembered as ghosts) until at most `units` are cached; the clock does not tick."""
+        evicted = []
+        while self.used > units:
+            evicted.append(self._evict())
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity: the discount and the ghost lists' share re-derived as the constructor derives
+        them (each list forgetting its oldest keys to fit), the weights kept; then evicted down to it."""
+        shares = LeCaR(capacity, self.update_weight, self.lru_weight)
+        self.discount, self.ghost_capacity = shares.discount, shares.ghost_capacity
+        for ghosts in (self.lru_ghosts, self.lfu_ghosts):
+            while ghosts.used > self.ghost_capacity:
+                del self.evicted_at[ghosts.pop_oldest()[0]]
+        return super().resize(capacity)
 
     def remove(self, key):
         self._pending.discard(key)

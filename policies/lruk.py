@@ -74,9 +74,7 @@ class LRUK(SizedPolicy):
         self.clock += 1
         if not self._replaces(key, size):
             return []
-        evicted = []
-        while self.used + size > self.capacity:
-            evicted.append(self._evict())
+        evicted = self.evict_to(self.capacity - size)
         self.sizes[key] = size
         self.used += size
         self.history[key] = deque([self.clock], maxlen=self.k)
@@ -84,6 +82,13 @@ class LRUK(SizedPolicy):
             self._rank(key, self.clock)
         else:
             self.young[key] = None
+        return evicted
+
+    def evict_to(self, units):
+        """Evict as an insert makes room (the FIFO's oldest, then the oldest k-th request) down to `units`."""
+        evicted = []
+        while self.used > units:
+            evicted.append(self._evict())
         return evicted
 
     def _rank(self, key, kth_time):

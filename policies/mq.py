@@ -103,9 +103,7 @@ class MQ(Policy):
         self.remove(key)  # a cached key is replaced; a key being cached is no Qout entry
         if size > self.capacity:
             return []
-        evicted = []
-        while self.used + size > self.capacity:
-            evicted.append(self._evict())
+        evicted = self.evict_to(self.capacity - size)
         self._place(key, size, 1 if returning is None else min(returning + 1, MAX_COUNT))
         self._adjust()
         return evicted
@@ -142,6 +140,22 @@ class MQ(Policy):
             self.qout.push(victim, size)
             self.qout_count[victim] = count
         return victim
+
+    def evict_to(self, units):
+        """Evict as an insert makes room (the LRU object of the lowest non-empty queue, remembered in
+        Qout) until at most `units` are cached; the clock does not tick (a resize is no request)."""
+        evicted = []
+        while self.used > units:
+            evicted.append(self._evict())
+        return evicted
+
+    def resize(self, capacity):
+        """A new capacity: Qout's share re-derived as the constructor derives it (forgetting its oldest
+        keys to fit), then evicted down to it (the victims entering the smaller Qout)."""
+        self.qout_capacity = MQ(capacity, self.n_queue, self.lifetime, self.qout_size_ratio).qout_capacity
+        while self.qout.used > self.qout_capacity:
+            del self.qout_count[self.qout.pop_oldest()[0]]
+        return super().resize(capacity)
 
     def remove(self, key):
         self._returning.pop(key, None)
