@@ -40,6 +40,7 @@ from __future__ import annotations
 import random as _random
 
 from policies.base import Policy, register
+from policies.limits import MAX_SEED, MIN_ONE_IN_N_PROBABILITY, check_int
 from policies.queues import SizedQueue
 
 
@@ -53,11 +54,13 @@ class FlashProb(Policy):
         super().__init__(capacity)
         if isinstance(ram_size_ratio, bool) or not 0 < ram_size_ratio < 1:
             raise ValueError(f"ram_size_ratio must be in (0, 1), got {ram_size_ratio!r}")
-        if isinstance(disk_admit_prob, bool) or not 0 < disk_admit_prob <= 1:
-            raise ValueError(f"disk_admit_prob must be in (0, 1], got {disk_admit_prob!r}")
+        if isinstance(disk_admit_prob, bool) or not MIN_ONE_IN_N_PROBABILITY <= disk_admit_prob <= 1:
+            raise ValueError(
+                f"disk_admit_prob must be in [2**-30, 1] (libCacheSim keeps int(1 / p) in an int), got {disk_admit_prob!r}"
+            )
         self.ram_size_ratio = float(ram_size_ratio)
         self.disk_admit_prob = float(disk_admit_prob)
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self.ram_capacity = max(int(capacity * self.ram_size_ratio), 1)
         self.disk_capacity = capacity - self.ram_capacity
         self.admit_every = int(1.0 / self.disk_admit_prob)  # libCacheSim's inv_prob

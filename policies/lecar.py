@@ -54,6 +54,7 @@ import random as _random
 from collections import OrderedDict
 
 from policies.base import SizedPolicy, register
+from policies.limits import MAX_SEED, check_int
 from policies.queues import SizedQueue
 
 #: libCacheSim's learning rate, and the discount's value after `capacity` requests
@@ -75,7 +76,7 @@ class LeCaR(SizedPolicy):
             raise ValueError(f"lru_weight must be in [0, 1], got {lru_weight!r}")
         self.update_weight = update_weight
         self.lru_weight = float(lru_weight)
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self._random = _random.Random(self.seed).random  # the policy's own generator
         self.w_lru, self.w_lfu = self.lru_weight, 1.0 - self.lru_weight
         self.discount = math.pow(DISCOUNT_AFTER_CAPACITY, 1.0 / capacity)

@@ -35,6 +35,7 @@ import heapq
 from collections import OrderedDict, deque
 
 from policies.base import SizedPolicy, register
+from policies.limits import check_int
 
 #: the largest K: the kernel keeps K request times per key
 MAX_K = 64
@@ -48,9 +49,7 @@ class LRUK(SizedPolicy):
 
     def __init__(self, capacity: int, k: int = 2):
         super().__init__(capacity)
-        if isinstance(k, bool) or int(k) != k or not 1 <= k <= MAX_K:
-            raise ValueError(f"k must be an integer in [1, {MAX_K}], got {k!r}")
-        self.k = int(k)
+        self.k = check_int("k", k, 1, MAX_K)
         self.clock = 0  # one tick per lookup and per insert
         self.history: dict = {}  # cached key -> deque of its last k request times, oldest first
         self.young: OrderedDict = OrderedDict()  # keys with fewer than k requests, in order of insertion
