@@ -47,15 +47,18 @@ cache less the floor) are ours, as in Caffeine's simulator: the paper bounds
 m_c without a number, and at a floor of one unit the cold hand would walk
 round the whole list for each eviction.
 
-libcachesim 0.3.5's ClockPro (cache/eviction/ClockPro.c) does not do what the
-paper does, nor anything like it: it is a static cache.  Its ``can_insert``
-refuses a new object while the cold objects plus it would pass its cold
-target (half the cache in 0.3.5), and every new object is cold; an eviction
-is needed only when the cache is full, which a cache at most half full never
-is, and only an eviction (its HAND_cold) ever makes an object hot.  So it
-caches the first objects that fit in half the cache, never evicts, and
-refuses everything else: its miss counts equal such a first-fit cache's on
-every parity trace (tests/policies/test_clockpro.py), and exceed LRU's.
+libcachesim 0.3.5's ClockPro (cache/eviction/ClockPro.c) is a static cache:
+it never evicts.  Its ``can_insert`` refuses an object while the cold
+objects plus it would pass its cold target (``init_ratio_cold`` of the
+cache: 0.5 as the Python package passes it, though its docstring says 1, the
+C code's default); every new object is cold, and only an eviction (its
+HAND_cold, or a non-resident key, which only an eviction makes) ever makes
+one hot.  With no hot object, a cache full enough to need an eviction would
+hold more cold objects than the target allows, so that object is refused
+first: the cache keeps the first objects that fit in the target and refuses
+every other.  Its miss counts equal such a first-fit cache's on every parity
+trace at either ratio (tests/policies/test_clockpro.py): golden trace at 200
+objects 4,604 (3,120 at ratio 1), ours 2,609, LRU 3,072, LIRS 2,703.
 Ours are not compared to it request for request; they are held to the
 paper's behaviour instead (LIRS's loop, where CLOCK-Pro must beat LRU, and
 LIRS's other patterns) and to a hand-traced run.
