@@ -27,20 +27,19 @@ round it, oldest first:
 * HAND_test runs while the non-resident keys exceed the capacity: it ends the
   test periods it passes and drops the non-resident keys.
 * m_c adapts: +1 (its size) when a cold object is requested in its test
-  period, -1 when a test period ends without one; within [1, capacity - 1].
+  period, -1 when a test period ends without one, within bounds (below).
 
 A miss on a non-resident key in its test period makes room and brings the
 object back hot; any other miss brings it back cold, in its test period.
 While the cache fills, new objects are hot until the hot share is full (as
-the first blocks are LIR in LIRS, and in the authors' simulator).  Sizes
+the first blocks are LIR in LIRS).  Sizes
 are counted in the cache's units throughout (the paper counts pages).
 
-The paper leaves open what a hand does when it meets an object just moved
-behind it; here each hand walks from the object after the one it examined,
-and wraps from the head to the oldest entry.  A hand never examines an
-object twice without passing the head, so the cold hand finds a victim
-within two turns (a forced demotion by HAND_hot gives it one when no cold
-object is resident).
+Each hand examines one entry at a time, moves on to the entry after it, and
+wraps from the newest entry to the oldest; an entry moved to the head is
+met again only after the hand has passed the rest.  When no cold object is
+resident, HAND_hot demotes one so that HAND_cold has a victim (possible
+with sizes: an object larger than the cold share).
 
 The cold target's floor (1% of the cache, at least one unit) and ceiling (the
 cache less the floor) are ours, as in Caffeine's simulator: the paper bounds

@@ -136,6 +136,24 @@ def test_lecar_shrink_rederives_its_discount_and_ghost_share():
     assert set(cache.evicted_at) == set(cache.lru_ghosts) | set(cache.lfu_ghosts)
 
 
+def test_clockpro_shrink_runs_its_cold_hand_then_its_hot_hand_to_the_new_share():
+    cache = make_policy("clockpro", 4)  # the hand-traced run of tests/policies/test_clockpro.py
+    for key in "abcdef":
+        if key == "f":
+            assert cache.lookup("c")
+        if not cache.lookup(key):
+            cache.insert(key)
+        if key == "e":
+            assert not cache.lookup("d") and cache.insert("d") == ["e"]
+    assert cache.keys() == ["b", "c", "d", "f"] and cache.hot_keys() == ["c", "d"] and cache.ghost_keys() == ["e"]
+    # m_c's bounds at capacity 2 are [1, 1]: HAND_cold (at b) evicts b (demoted, out of the list) and
+    # f (in its test period: a non-resident key); HAND_hot, to fit a hot share of 1, spares c (its bit
+    # cleared), ends e's test period (e leaves) and demotes d.
+    assert cache.resize(2) == ["b", "f"]
+    assert cache.keys() == ["c", "d"] and cache.hot_keys() == ["c"] and cache.ghost_keys() == ["f"]
+    assert cache.cold_target == 1
+
+
 def played(name):
     cache = make_policy(name, 50)
     for i in range(400):  # a skewed stream, so recency and frequency differ
