@@ -42,9 +42,10 @@ resident, HAND_hot demotes one so that HAND_cold has a victim (possible
 with sizes: an object larger than the cold share).
 
 The cold target's floor (1% of the cache, at least one unit) and ceiling (the
-cache less the floor) are ours, as in Caffeine's simulator: the paper bounds
-m_c without a number, and at a floor of one unit the cold hand would walk
-round the whole list for each eviction.
+cache less the floor) are ours (Caffeine's simulator bounds its cold target by
+percentages too): the paper gives m_c no number, and at a floor of one unit
+the cold hand would walk round the whole list for each eviction (a 1M-request
+replay took 3.5 s compiled instead of 0.18 s, with 0.2% fewer misses).
 
 libcachesim 0.3.5's ClockPro (cache/eviction/ClockPro.c) is a static cache:
 it never evicts.  Its ``can_insert`` refuses an object while the cold
