@@ -94,16 +94,22 @@ class BeladySize(Foresight, SizedPolicy):
     def _insert_new(self, key: Key, size: int, next_use: float) -> list[Key]:
         if size > self.capacity or next_use == NEVER:
             return []  # too large, or never requested again: not cached
-        evicted: list[Key] = []
-        while self.used + size > self.capacity:
-            victim = self._heaviest_of_sample()
-            self.remove(victim)
-            evicted.append(victim)
+        evicted = self.evict_to(self.capacity - size)
         self.sizes[key] = size
         self.used += size
         self._next[key] = next_use
         self._index[key] = len(self._keys)
         self._keys.append(key)
+        return evicted
+
+    def evict_to(self, units: int) -> list[Key]:
+        """Evict the heaviest of a fresh sample, as an insert makes room, until at most `units` are used
+        (distances counted from the latest request)."""
+        evicted = []
+        while self.used > units:
+            victim = self._heaviest_of_sample()
+            self.remove(victim)
+            evicted.append(victim)
         return evicted
 
     def _heaviest_of_sample(self) -> Key:

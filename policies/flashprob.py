@@ -40,6 +40,7 @@ from __future__ import annotations
 import random as _random
 
 from policies.base import Kernel, Key, Policy, register
+from policies.limits import MAX_SEED, MIN_ONE_IN_N_PROBABILITY, check_int
 from policies.queues import SizedQueue
 
 
@@ -53,11 +54,13 @@ class FlashProb(Policy):
         super().__init__(capacity)
         if isinstance(ram_size_ratio, bool) or not 0 < ram_size_ratio < 1:
             raise ValueError(f"ram_size_ratio must be in (0, 1), got {ram_size_ratio!r}")
-        if isinstance(disk_admit_prob, bool) or not 0 < disk_admit_prob <= 1:
-            raise ValueError(f"disk_admit_prob must be in (0, 1], got {disk_admit_prob!r}")
+        if isinstance(disk_admit_prob, bool) or not MIN_ONE_IN_N_PROBABILITY <= disk_admit_prob <= 1:
+            raise ValueError(
+                f"disk_admit_prob must be in [2**-30, 1] (libCacheSim keeps int(1 / p) in an int), got {disk_admit_prob!r}"
+            )
         self.ram_size_ratio = float(ram_size_ratio)
         self.disk_admit_prob = float(disk_admit_prob)
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self.ram_capacity = max(int(capacity * self.ram_size_ratio), 1)
         self.disk_capacity = capacity - self.ram_capacity
         self.admit_every = int(1.0 / self.disk_admit_prob)  # libCacheSim's inv_prob
@@ -81,9 +84,7 @@ class FlashProb(Policy):
         self.remove(key)
         if size > self.capacity:
             return []
-        evicted: list[Key] = []
-        while self.ram.used + self.disk.used + size > self.capacity:
-            self._evict(evicted)
+        evicted = self.evict_to(self.capacity - size)
         self.ram.push(key, size)
         return evicted
 
@@ -104,6 +105,25 @@ class FlashProb(Policy):
         while disk.used + size > self.disk_capacity:  # flash makes its own room, oldest first
             evicted.append(disk.pop_oldest()[0])
         disk.push(key, size)
+
+    def evict_to(self, units: int) -> list[Key]:
+        """Make room as an insert does (RAM victims to flash by the coin, or out; then flash's oldest)
+        until at most `units` are cached."""
+        evicted: list = []
+        while self.ram.used + self.disk.used > units:
+            self._evict(evicted)
+        return evicted
+
+    def resize(self, capacity: int) -> list[Key]:
+        """A new capacity: the RAM and flash shares re-derived as the constructor derives them, flash
+        dropping its oldest objects to fit its new share (evicted first); then evicted down to it."""
+        shares = FlashProb(capacity, self.ram_size_ratio, self.disk_admit_prob)
+        self.ram_capacity, self.disk_capacity = shares.ram_capacity, shares.disk_capacity
+        self.capacity = shares.capacity
+        evicted = []
+        while self.disk.used > self.disk_capacity:
+            evicted.append(self.disk.pop_oldest()[0])
+        return evicted + self.evict_to(self.capacity)
 
     def remove(self, key: Key) -> bool:
         return self.ram.discard(key) is not None or self.disk.discard(key) is not None

@@ -43,6 +43,7 @@ from __future__ import annotations
 import random as _random
 
 from policies.base import Kernel, Key, SizedPolicy, register
+from policies.limits import MAX_SEED, check_int
 
 #: libCacheSim's starting "best" priority: a sample is chosen only if below it
 NO_CANDIDATE = 1.0e16
@@ -56,10 +57,8 @@ class Hyperbolic(SizedPolicy):
 
     def __init__(self, capacity: int, n_sample: int = 64, seed: int = 0):
         super().__init__(capacity)
-        if isinstance(n_sample, bool) or int(n_sample) != n_sample or not 1 <= n_sample <= 2**31 - 1:
-            raise ValueError(f"n_sample must be an integer from 1 to 2**31 - 1, got {n_sample!r}")
-        self.n_sample = int(n_sample)
-        self.seed = int(seed)
+        self.n_sample = check_int("n_sample", n_sample, 1, 2**31 - 1)  # an int32 in the kernel
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self._random = _random.Random(self.seed).random  # the policy's own generator
         self.requests = 0  # hits and inserts so far: the clock of ages
         self.count: dict = {}  # cached key -> 1 + its hits
@@ -78,17 +77,23 @@ class Hyperbolic(SizedPolicy):
         self.requests += 1  # a miss's request is counted by its insert (see the module docstring)
         if not self._replaces(key, size):
             return []
-        evicted = []
-        while self.used + size > self.capacity:
-            victim = self.victim()
-            self.remove(victim)
-            evicted.append(victim)
+        evicted = self.evict_to(self.capacity - size)
         self.sizes[key] = size
         self.used += size
         self.count[key] = 1
         self.entered[key] = self.requests
         self._index[key] = len(self._keys)
         self._keys.append(key)
+        return evicted
+
+    def evict_to(self, units: int) -> list[Key]:
+        """Evict sampled victims, as an insert makes room, until at most `units` are used (the clock
+        does not tick: a resize is no request)."""
+        evicted = []
+        while self.used > units:
+            victim = self.victim()
+            self.remove(victim)
+            evicted.append(victim)
         return evicted
 
     def priority(self, key: Key) -> float:

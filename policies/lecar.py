@@ -54,6 +54,7 @@ import random as _random
 from collections import OrderedDict
 
 from policies.base import Kernel, Key, SizedPolicy, register
+from policies.limits import MAX_SEED, check_int
 from policies.queues import SizedQueue
 
 #: libCacheSim's learning rate, and the discount's value after `capacity` requests
@@ -75,7 +76,7 @@ class LeCaR(SizedPolicy):
             raise ValueError(f"lru_weight must be in [0, 1], got {lru_weight!r}")
         self.update_weight = update_weight
         self.lru_weight = float(lru_weight)
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self._random = _random.Random(self.seed).random  # the policy's own generator
         self.w_lru, self.w_lfu = self.lru_weight, 1.0 - self.lru_weight
         self.discount = math.pow(DISCOUNT_AFTER_CAPACITY, 1.0 / capacity)
@@ -119,9 +120,7 @@ class LeCaR(SizedPolicy):
             self._forget_ghost(key)
             return []
         self._forget_ghost(key)
-        evicted = []
-        while self.used + size > self.capacity:
-            evicted.append(self._evict())
+        evicted = self.evict_to(self.capacity - size)
         self.sizes[key] = size
         self.used += size
         self.recency[key] = None
@@ -129,6 +128,24 @@ class LeCaR(SizedPolicy):
         self._buckets.setdefault(1, OrderedDict())[key] = None
         self._min_count = 1
         return evicted
+
+    def evict_to(self, units: int) -> list[Key]:
+        """Evict as an insert makes room (the experts' choices, a coin where they differ, the victims
+        remembered as ghosts) until at most `units` are cached; the clock does not tick."""
+        evicted = []
+        while self.used > units:
+            evicted.append(self._evict())
+        return evicted
+
+    def resize(self, capacity: int) -> list[Key]:
+        """A new capacity: the discount and the ghost lists' share re-derived as the constructor derives
+        them (each list forgetting its oldest keys to fit), the weights kept; then evicted down to it."""
+        shares = LeCaR(capacity, self.update_weight, self.lru_weight)
+        self.discount, self.ghost_capacity = shares.discount, shares.ghost_capacity
+        for ghosts in (self.lru_ghosts, self.lfu_ghosts):
+            while ghosts.used > self.ghost_capacity:
+                del self.evicted_at[ghosts.pop_oldest()[0]]
+        return super().resize(capacity)
 
     def remove(self, key: Key) -> bool:
         self._pending.discard(key)

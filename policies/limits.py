@@ -53,6 +53,13 @@ def _whole_number(value: Any) -> bool:
 # a fixed-width field, or that multiplies work or memory, gets a range in the policy's own
 # validation, said alike by check_int; policies/README.md lists them.
 
+#: the largest seed of a policy's own generator (Redis's is a 64-bit word; the rest take the same range)
+MAX_SEED = 2**64 - 1
+
+#: the smallest probability a policy reads as libCacheSim's int(1 / p) (LRU-Prob, FlashProb): that int
+#: stays within a 32-bit int, as libCacheSim keeps it
+MIN_ONE_IN_N_PROBABILITY = 2**-30
+
 #: int64's largest value: C's sums and counters wrap past it
 INT64_MAX = 2**63 - 1
 

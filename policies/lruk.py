@@ -35,6 +35,7 @@ import heapq
 from collections import OrderedDict, deque
 
 from policies.base import Kernel, Key, SizedPolicy, register
+from policies.limits import check_int
 
 #: the largest K: the kernel keeps K request times per key
 MAX_K = 64
@@ -48,9 +49,7 @@ class LRUK(SizedPolicy):
 
     def __init__(self, capacity: int, k: int = 2):
         super().__init__(capacity)
-        if isinstance(k, bool) or int(k) != k or not 1 <= k <= MAX_K:
-            raise ValueError(f"k must be an integer in [1, {MAX_K}], got {k!r}")
-        self.k = int(k)
+        self.k = check_int("k", k, 1, MAX_K)
         self.clock = 0  # one tick per lookup and per insert
         self.history: dict[Key, deque[int]] = {}  # cached key -> deque of its last k request times, oldest first
         self.young: OrderedDict[Key, None] = OrderedDict()  # keys with fewer than k requests, in order of insertion
@@ -74,9 +73,7 @@ class LRUK(SizedPolicy):
         self.clock += 1
         if not self._replaces(key, size):
             return []
-        evicted = []
-        while self.used + size > self.capacity:
-            evicted.append(self._evict())
+        evicted = self.evict_to(self.capacity - size)
         self.sizes[key] = size
         self.used += size
         self.history[key] = deque([self.clock], maxlen=self.k)
@@ -84,6 +81,13 @@ class LRUK(SizedPolicy):
             self._rank(key, self.clock)
         else:
             self.young[key] = None
+        return evicted
+
+    def evict_to(self, units: int) -> list[Key]:
+        """Evict as an insert makes room (the FIFO's oldest, then the oldest k-th request) down to `units`."""
+        evicted = []
+        while self.used > units:
+            evicted.append(self._evict())
         return evicted
 
     def _rank(self, key: Key, kth_time: int) -> None:

@@ -40,6 +40,7 @@ import numpy as np
 
 from policies.base import Kernel, Key, register
 from policies.fifo import FIFO
+from policies.limits import MAX_SEED, MIN_ONE_IN_N_PROBABILITY, check_int
 
 
 def promote_every(prob: float) -> int:
@@ -55,10 +56,10 @@ class LRUProb(FIFO):
 
     def __init__(self, capacity: int, prob: float = 0.5, seed: int = 0):
         super().__init__(capacity)
-        if isinstance(prob, bool) or not 0 < prob <= 1:
-            raise ValueError(f"prob must be in (0, 1], got {prob!r}")
+        if isinstance(prob, bool) or not MIN_ONE_IN_N_PROBABILITY <= prob <= 1:
+            raise ValueError(f"prob must be in [2**-30, 1] (libCacheSim keeps int(1 / prob) in an int), got {prob!r}")
         self.prob = float(prob)
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0, MAX_SEED)
         self.promote_every = promote_every(self.prob)
         self.promote_probability = 1.0 / self.promote_every
         self._random = _random.Random(self.seed).random  # the policy's own generator

@@ -40,10 +40,13 @@ key until that key's ``insert`` (libCacheSim remembers the last one only).
 from __future__ import annotations
 
 from policies.base import Kernel, Key, Policy, register
+from policies.limits import check_int
 from policies.queues import SizedQueue
 
 #: libCacheSim's bound on the number of queues
 MAX_QUEUES = 64
+#: the longest lifetime, in requests: the kernel adds it to its int64 clock
+MAX_LIFETIME = 2**62
 #: counts stop here (libCacheSim keeps them in an int32)
 MAX_COUNT = 2**31 - 1
 
@@ -56,11 +59,9 @@ class MQ(Policy):
 
     def __init__(self, capacity: int, n_queue: int = 8, lifetime: int = 10000, qout_size_ratio: float = 4.0):
         super().__init__(capacity)
-        if isinstance(n_queue, bool) or int(n_queue) != n_queue or not 1 <= n_queue <= MAX_QUEUES:
-            raise ValueError(f"n_queue must be an integer in [1, {MAX_QUEUES}], got {n_queue!r}")
-        if isinstance(lifetime, bool) or int(lifetime) != lifetime or not 1 <= lifetime <= 2**62:
-            raise ValueError(f"lifetime must be an integer in [1, 2**62], got {lifetime!r}")
-        if not 0 < qout_size_ratio <= 64:
+        check_int("n_queue", n_queue, 1, MAX_QUEUES)
+        check_int("lifetime", lifetime, 1, MAX_LIFETIME)  # time + lifetime stays within the kernel's int64
+        if isinstance(qout_size_ratio, bool) or not 0 < qout_size_ratio <= 64:  # Qout within 2**56 units
             raise ValueError(f"qout_size_ratio must be in (0, 64], got {qout_size_ratio!r}")
         self.n_queue = int(n_queue)
         self.lifetime = int(lifetime)
@@ -103,9 +104,7 @@ class MQ(Policy):
         self.remove(key)  # a cached key is replaced; a key being cached is no Qout entry
         if size > self.capacity:
             return []
-        evicted = []
-        while self.used + size > self.capacity:
-            evicted.append(self._evict())
+        evicted = self.evict_to(self.capacity - size)
         self._place(key, size, 1 if returning is None else min(returning + 1, MAX_COUNT))
         self._adjust()
         return evicted
@@ -142,6 +141,22 @@ class MQ(Policy):
             self.qout.push(victim, size)
             self.qout_count[victim] = count
         return victim
+
+    def evict_to(self, units: int) -> list[Key]:
+        """Evict as an insert makes room (the LRU object of the lowest non-empty queue, remembered in
+        Qout) until at most `units` are cached; the clock does not tick (a resize is no request)."""
+        evicted = []
+        while self.used > units:
+            evicted.append(self._evict())
+        return evicted
+
+    def resize(self, capacity: int) -> list[Key]:
+        """A new capacity: Qout's share re-derived as the constructor derives it (forgetting its oldest
+        keys to fit), then evicted down to it (the victims entering the smaller Qout)."""
+        self.qout_capacity = MQ(capacity, self.n_queue, self.lifetime, self.qout_size_ratio).qout_capacity
+        while self.qout.used > self.qout_capacity:
+            del self.qout_count[self.qout.pop_oldest()[0]]
+        return super().resize(capacity)
 
     def remove(self, key: Key) -> bool:
         self._returning.pop(key, None)

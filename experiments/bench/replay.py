@@ -56,6 +56,7 @@ LIBCACHESIM_NAMES = {
     "flashprob": "FlashProb",
     "hyperbolic": "Hyperbolic",
     "lecar": "LeCaR",
+    "clockpro": "ClockPro",  # libcachesim's never evicts (policies/clockpro.py): speed only, misses differ
 }
 
 #: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly

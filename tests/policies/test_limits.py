@@ -89,6 +89,17 @@ RANGES = [
     ("s3fifo", "move_to_main_threshold", 1, 2**31 - 1, 0, 2**31),
     ("s3fifo", "ghost_size_ratio", 0.0, 1.0, -0.01, 1.01),
     ("twoq", "aout_size_ratio", 0.0, 1.0, -0.01, 1.01),
+    # issue 22's: int32 K and queue counts, an int64 clock plus the lifetime, int(1 / p) in an int
+    ("lruk", "k", 1, 64, 0, 65),
+    ("mq", "n_queue", 1, 64, 0, 65),
+    ("mq", "lifetime", 1, 2**62, 0, 2**62 + 1),
+    ("mq", "qout_size_ratio", 1e-9, 64.0, 0.0, 64.01),
+    ("lruprob", "prob", 2**-30, 1.0, 2**-31, 1.01),
+    ("flashprob", "disk_admit_prob", 2**-30, 1.0, 2**-31, 1.01),
+    ("lruprob", "seed", 0, 2**64 - 1, -1, 2**64),
+    ("flashprob", "seed", 0, 2**64 - 1, -1, 2**64),
+    ("hyperbolic", "seed", 0, 2**64 - 1, -1, 2**64),
+    ("lecar", "seed", 0, 2**64 - 1, -1, 2**64),
 ]
 
 
@@ -106,6 +117,18 @@ def test_both_engines_agree_at_both_ends_of_each_range(
     name, param, low, high, below, above, end, capacity, count_bytes
 ):
     same_hits(name, capacity, count_bytes=count_bytes, **{param: low if end == "low" else high})
+
+
+@pytest.mark.parametrize("count_bytes", [False, True])
+def test_hyperbolics_sample_count_is_an_int32_and_both_engines_take_either_end(count_bytes):
+    for bad in (0, 2**31, 1.5):
+        with pytest.raises(ValueError, match=r"n_sample must be an integer in \[1, 2147483647\]"):
+            make_policy("hyperbolic", 100, n_sample=bad)
+    capacity = 40 if not count_bytes else 200_000
+    assert same_hits("hyperbolic", capacity, count_bytes=count_bytes, n_sample=1).mean() > 0
+    # 2**31 - 1 samples per eviction: accepted, and run on a cache that holds every key (no eviction).
+    roomy = int(SIZES.sum()) if count_bytes else 300
+    assert same_hits("hyperbolic", roomy, count_bytes=count_bytes, n_sample=2**31 - 1).sum() == len(KEYS) - 300
 
 
 def test_clock_with_the_widest_counter_keeps_what_python_keeps():

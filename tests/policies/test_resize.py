@@ -40,6 +40,9 @@ HAND_TRACED = {
     # Ain grew to the whole cache while Am was empty; the new shares are Ain 1, Am 3, Aout 2:
     # Ain's oldest leave into Aout, which keeps the newest two.
     "twoq": (8, "abcdefgh", "", 4, ["a", "b", "c", "d"], ["e", "f", "g", "h"]),
+    # K = 2: c and a were hit (their 2nd-last requests at ticks 6 and 2), b d e are young: the young
+    # FIFO goes first, then the oldest 2nd-last request, a's.
+    "lruk": (5, "abcde", "ca", 1, ["b", "d", "e", "a"], ["c"]),
 }
 
 
@@ -106,6 +109,51 @@ def test_lirs_shrink_demotes_lir_objects_then_evicts_hir():
     assert cache.keys() == [5, 6, 7, 8, 4]
 
 
+def test_mq_shrink_empties_the_lowest_queue_first_into_a_smaller_qout():
+    # Counts a 3, b 2 (queue 1, a then b), c d e 1 (queue 0); Qout re-derived to 1 x the new capacity.
+    cache = filled("mq", 5, "abcde", "aab", qout_size_ratio=1.0)
+    assert cache.resize(1) == ["c", "d", "e", "a"]
+    assert cache.keys() == ["b"] and cache.qout_capacity == 1
+    assert cache.ghost_keys() == ["a"] and cache.qout_count == {"a": 3}
+
+
+def test_flashprob_shrink_trims_flash_to_its_share_then_drains_the_ram_through_it():
+    # Every RAM victim is written (probability 1); shares RAM 5, flash 5, all ten keys in the RAM.
+    cache = filled("flashprob", 10, "abcdefghij", ram_size_ratio=0.5, disk_admit_prob=1.0)
+    # Shares RAM 2, flash 2: a and b go to flash, then each write pushes flash's oldest out.
+    assert cache.resize(4) == ["a", "b", "c", "d", "e", "f"]
+    assert cache.keys() == ["g", "h", "i", "j"] and cache.flash_writes == 8
+    # Shares RAM 1, flash 1: flash first drops g to fit; then i goes to flash and pushes h out.
+    assert cache.resize(2) == ["g", "h"]
+    assert cache.keys() == ["i", "j"] and (cache.ram_capacity, cache.disk_capacity) == (1, 1)
+
+
+def test_lecar_shrink_rederives_its_discount_and_ghost_share():
+    cache = filled("lecar", 8, "abcdefgh", "aab")
+    cache.resize(4)
+    assert cache.ghost_capacity == 2 and cache.discount == pytest.approx(0.005 ** (1 / 4))
+    assert cache.used == 4 and len(cache.lru_ghosts) + len(cache.lfu_ghosts) <= 2
+    assert set(cache.evicted_at) == set(cache.lru_ghosts) | set(cache.lfu_ghosts)
+
+
+def test_clockpro_shrink_runs_its_cold_hand_then_its_hot_hand_to_the_new_share():
+    cache = make_policy("clockpro", 4)  # the hand-traced run of tests/policies/test_clockpro.py
+    for key in "abcdef":
+        if key == "f":
+            assert cache.lookup("c")
+        if not cache.lookup(key):
+            cache.insert(key)
+        if key == "e":
+            assert not cache.lookup("d") and cache.insert("d") == ["e"]
+    assert cache.keys() == ["b", "c", "d", "f"] and cache.hot_keys() == ["c", "d"] and cache.ghost_keys() == ["e"]
+    # m_c's bounds at capacity 2 are [1, 1]: HAND_cold (at b) evicts b (demoted, out of the list) and
+    # f (in its test period: a non-resident key); HAND_hot, to fit a hot share of 1, spares c (its bit
+    # cleared), ends e's test period (e leaves) and demotes d.
+    assert cache.resize(2) == ["b", "f"]
+    assert cache.keys() == ["c", "d"] and cache.hot_keys() == ["c"] and cache.ghost_keys() == ["f"]
+    assert cache.cold_target == 1
+
+
 def played(name):
     cache = make_policy(name, 50)
     for i in range(400):  # a skewed stream, so recency and frequency differ
@@ -117,6 +165,7 @@ def played(name):
 
 #: single-structure policies whose insert is "evict to capacity - size, then add"
 ONE_LOOP = ["fifo", "lru", "clock", "sieve", "lfu", "lfuda", "random", "slru", "wtinylfu"]
+ONE_LOOP += ["lruk", "mq", "hyperbolic", "lecar", "flashprob"]
 
 
 @pytest.mark.parametrize("name", ONE_LOOP)
@@ -128,10 +177,9 @@ def test_evict_to_is_the_loop_an_insert_runs(name):
     assert cache.used <= cache.capacity - size
 
 
-#: the built-in policies that cannot evict to a size yet: memcached (its memory limit frees no page
-#: at once) and the policies of issue 22, which came without evict_to; a fleet's capacity change or
-#: batch eviction refuses them when the config is checked
-NOT_RESIZABLE = {"memcached", "beladysize", "flashprob", "hyperbolic", "lecar", "lruk", "mq"}
+#: the built-in policies that cannot evict to a size: memcached (its memory limit frees no slab page at
+#: once); a fleet's capacity change or batch eviction refuses it when the config is checked
+NOT_RESIZABLE = {"memcached"}
 
 
 def test_the_policies_that_cannot_resize_say_so():
@@ -148,7 +196,7 @@ def test_every_builtin_policy_resizes_both_ways(name):
     cache = make_policy(name, 40)
     keys = [(i * 37) % 97 for i in range(300)]
     if policy_class(name).offline:
-        cache.prepare(keys + keys)
+        cache.prepare(keys * 3)  # (a third pass: BeladySize caches no key it will not see again)
     for key in keys:
         if not cache.lookup(key):
             cache.insert(key)
