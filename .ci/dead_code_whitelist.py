@@ -9,6 +9,8 @@ Anything else vulture reports is dead: remove it rather than list it here.
 # ruff: noqa: B018 (a bare name or attribute is how vulture is told a name is used)
 from setuptools import Extension
 
+from experiments import config
+from experiments.cli import bench, plan, policies, run, trace, trace_tools, validate
 from experiments.cli.main import OneLineParser
 from experiments.plan.settings import Target
 from sim import vocabulary
@@ -55,3 +57,18 @@ Extension.extra_link_args
 from tests.policies.test_resize import LyingResize  # noqa: E402
 
 LyingResize
+
+# Each command's adder is named in experiments/cli/commands.py's table and imported by name
+# (importlib) when its command is the one typed, so that kvsim starts without loading them all.
+bench.add_bench_command
+plan.add_plan_command
+policies.add_policies_command
+run.add_run_command
+run.add_plot_command
+trace.add_replay_command
+trace.add_mrc_command
+trace_tools.add_trace_tools
+validate.add_validate_command
+
+# A package's __getattr__ (PEP 562) is called by Python for a name it does not hold yet.
+config.__getattr__

@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 
 class Distribution:
@@ -77,6 +76,8 @@ class Lognormal(Distribution):
         return self.median * np.exp(self.sigma * rng.standard_normal(n))
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
+        from scipy import special  # here: scipy loads only where a lognormal size is drawn
+
         return self.median * np.exp(self.sigma * special.ndtri(np.asarray(u)))
 
     @property

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 
 from experiments import bench
+from experiments.cli.commands import summary
 from experiments.config import ConfigError
 
 
 def add_bench_command(commands) -> None:
-    bench_parser = commands.add_parser("bench", help="measure speed against the baselines, side by side")
+    bench_parser = commands.add_parser("bench", help=summary("bench"), description=summary("bench").capitalize() + ".")
     bench_parser.add_argument("--quick", action="store_true", help="smaller runs: a minute or two")
     bench_parser.add_argument("--json", action="store_true", help="print one JSON object of figures")
     bench_parser.add_argument(

@@ -18,31 +18,34 @@ naming what was wrong; never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import signal
 import sys
 from importlib import metadata
 
-from experiments.cli.bench import add_bench_command
-from experiments.cli.plan import add_plan_command
-from experiments.cli.policies import add_policies_command
-from experiments.cli.run import add_plot_command, add_run_command
-from experiments.cli.trace import add_trace_commands
-from experiments.cli.trace_tools import add_trace_tools
-from experiments.cli.validate import add_validate_command
-from experiments.config import ConfigError
-from experiments.config.user_code import look_in_the_current_folder
-from experiments.execute.executors import ExecutorError
-from experiments.output.domains import ResultError
-from experiments.output.outdir import OutputError
-from policies import PolicyError
-from workloads.traces import TraceError
+from experiments.cli.commands import COMMANDS, summary
 
 #: a command-line word read as a value even though it starts with "-": "-5", "-5:100", "-.5", "-1e9"
 NUMBER_LIKE = re.compile(r"^-\.?[0-9]")
 
-#: errors that are the user's to fix: reported in one line, exit status 2
-USER_ERRORS = (ConfigError, PolicyError, ExecutorError, OutputError, ResultError, TraceError, FileNotFoundError)
+
+def is_user_error(error: Exception) -> bool:
+    """Whether `error` is the user's to fix (a bad config, an unknown policy, a missing file...).
+
+    Such an error is reported in one line with exit status 2.  The error classes
+    are imported here, once an error happened, and not when kvsim starts: their
+    modules bring in most of the project.
+    """
+    from experiments.config import ConfigError
+    from experiments.execute.executors import ExecutorError
+    from experiments.output.domains import ResultError
+    from experiments.output.outdir import OutputError
+    from policies import PolicyError
+    from workloads.traces import TraceError
+
+    user_errors = (ConfigError, PolicyError, ExecutorError, OutputError, ResultError, TraceError, FileNotFoundError)
+    return isinstance(error, user_errors)
 
 
 class Stopped(KeyboardInterrupt):
@@ -92,30 +95,39 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"kvsim: error: {command + ': ' if command else ''}{message} (see {self.prog} -h)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser: every command's flags, or with `argv` only those of the command it names.
+
+    `kvsim -h` needs each command's one line, not its flags, and the modules that
+    declare the flags import what the commands need: so a command that `argv`
+    does not name gets a parser of its own line alone (an unknown word is
+    refused by argparse all the same).
+    """
     parser = OneLineParser(prog="kvsim", description="Discrete-event simulator of key-value cache clusters.")
     parser.add_argument("--version", action="version", version=f"kvsim {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    add_run_command(commands)
-    add_plan_command(commands)
-    add_plot_command(commands)
-    add_policies_command(commands)
-    add_trace_commands(commands)
-    add_trace_tools(commands)
-    add_validate_command(commands)
-    add_bench_command(commands)
+    named = None if argv is None else next((word for word in argv if not word.startswith("-")), None)
+    for name, command in COMMANDS.items():
+        if argv is None or name == named:
+            getattr(importlib.import_module(command.module), command.adder)(commands)
+        else:
+            commands.add_parser(name, help=summary(name))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     stop_on_signals()
+    from experiments.config.user_code import look_in_the_current_folder
+
     look_in_the_current_folder()
     try:
         return args.handler(args)
-    except USER_ERRORS as error:
+    except Exception as error:
+        if not is_user_error(error):
+            raise
         message = error.args[0] if isinstance(error, ValueError) and error.args else str(error)
         print(f"kvsim: error: {message}", file=sys.stderr)
         return 2

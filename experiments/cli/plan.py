@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from experiments import configs as shipped
+from experiments.cli.commands import summary
 from experiments.cli.options import worker_count
 from experiments.execute.executors import default_workers, is_terminal
 from experiments.plan.settings import SCHEMA, TARGETS, VARIED
@@ -27,7 +28,7 @@ def add_plan_command(commands) -> None:
     """Add `plan` to the CLI's subparsers."""
     parser = commands.add_parser(
         "plan",
-        help="the capacity or node count that meets targets (hit ratio, p99, backend load...), and its memory",
+        help=summary("plan"),
         description="Find the smallest capacity per node (or node count) whose runs meet every target at "
         "the given confidence over seeds, optionally with the worst single node down; print the answer, "
         "its memory and its confidence intervals.  Exit 0 when met, 3 when nothing in the range is.",

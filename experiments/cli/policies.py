@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import inspect
 
+from experiments.cli.commands import summary
 from policies import available, policy_class
 
 
 def add_policies_command(commands) -> None:
-    policies_parser = commands.add_parser("policies", help="list the eviction policies and their parameters")
+    policies_parser = commands.add_parser(
+        "policies", help=summary("policies"), description=summary("policies").capitalize() + "."
+    )
     policies_parser.set_defaults(handler=command_policies)
 
 

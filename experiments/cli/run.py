@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from experiments import configs as shipped
+from experiments.cli.commands import summary
 from experiments.cli.options import add_import_option, directory, worker_count
 from experiments.config import resolve
 from experiments.config.user_code import import_modules
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def add_run_command(commands) -> None:
-    run_parser = commands.add_parser("run", help="run an experiment config (default: the built-in quickstart)")
+    run_parser = commands.add_parser("run", help=summary("run"), description=summary("run").capitalize() + ".")
     run_parser.add_argument(
         "config", nargs="?", help=f"TOML config file, or a shipped experiment's name ({', '.join(shipped.names())})"
     )
@@ -53,9 +54,7 @@ def add_run_command(commands) -> None:
 
 
 def add_plot_command(commands) -> None:
-    plot_parser = commands.add_parser(
-        "plot", help="redraw the figures of an experiment's or a miss-ratio curve's folder"
-    )
+    plot_parser = commands.add_parser("plot", help=summary("plot"), description=summary("plot").capitalize() + ".")
     plot_parser.add_argument("dir", type=Path, help="a directory written by `kvsim run` or `kvsim mrc`")
     plot_parser.set_defaults(handler=command_plot)
 

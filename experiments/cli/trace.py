@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from experiments.analysis.mrc import is_lru
+from experiments.cli.commands import summary
 from experiments.cli.options import add_import_option, add_trace_options, directory, trace_file, worker_count
 from experiments.config.user_code import import_modules
 from experiments.execute.executors import default_workers, open_executor
@@ -39,13 +40,9 @@ def first_paragraph(function) -> str:
     return (function.__doc__ or "").strip().split("\n\n")[0]
 
 
-def add_trace_commands(commands) -> None:
-    """Add `replay` and `mrc` to the CLI's subparsers."""
-    replay = commands.add_parser(
-        "replay",
-        help="replay traces through policies at cache sizes, no clock: miss ratios",
-        description=first_paragraph(command_replay),
-    )
+def add_replay_command(commands) -> None:
+    """Add `replay` to the CLI's subparsers."""
+    replay = commands.add_parser("replay", help=summary("replay"), description=first_paragraph(command_replay))
     replay.add_argument(
         "traces",
         nargs="+",
@@ -92,9 +89,10 @@ def add_trace_commands(commands) -> None:
     add_import_option(replay)
     replay.set_defaults(handler=command_replay)
 
-    mrc = commands.add_parser(
-        "mrc", help="miss-ratio curve of a trace: CSV and PNG", description=first_paragraph(command_mrc)
-    )
+
+def add_mrc_command(commands) -> None:
+    """Add `mrc` to the CLI's subparsers."""
+    mrc = commands.add_parser("mrc", help=summary("mrc"), description=first_paragraph(command_mrc))
     mrc.add_argument("trace", type=Path, help="trace file (.csv, .txt, .bin/.oraclegeneral)")
     mrc.add_argument("--policy", default="lru", metavar="NAME", help="eviction policy (default lru)")
     mrc.add_argument(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from experiments.cli.commands import summary
 from experiments.cli.options import add_trace_options, directory, integer_in, trace_file
 from experiments.config.schema import MAX_KEYS, MAX_REQUESTS
 from experiments.output.outdir import OutputError, atomic_write, claim
@@ -50,7 +51,7 @@ OTHERS = ("manifest.json", "mrc.json", "replay.json")
 
 def add_trace_tools(commands) -> None:
     """Add `trace` and its subcommands stats, fit and make to the CLI's subparsers."""
-    trace = commands.add_parser("trace", help="trace tools: summarise (stats), fit a workload (fit), make one (make)")
+    trace = commands.add_parser("trace", help=summary("trace"), description=summary("trace").capitalize() + ".")
     tools = trace.add_subparsers(dest="tool", metavar="TOOL")
     tools.required = True
 

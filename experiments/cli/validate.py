@@ -12,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
+from experiments.cli.commands import summary
 from experiments.cli.options import add_trace_options, trace_file
 from experiments.validate.compare import (
     DEFAULT_RATE,
@@ -31,7 +32,7 @@ from workloads.traces import TraceError
 def add_validate_command(commands) -> None:
     parser = commands.add_parser(
         "validate",
-        help="replay a trace through a real redis-server or memcached and through kvsim's model of it",
+        help=summary("validate"),
         description="Replay a trace through a real Redis or memcached (started here, on 127.0.0.1) "
         "and through kvsim's model of it; compare their hit ratios.",
     )

@@ -32,6 +32,7 @@ from pathlib import Path
 from experiments import configs as shipped
 from experiments.config.build import request_loop, trace_workload
 from experiments.config.checks import Invalid, describe, did_you_mean, written
+from experiments.config.errors import ConfigError
 from experiments.config.fleet_checks import fleet_problem
 from experiments.config.limits import run_limits
 from experiments.config.schema import (
@@ -50,10 +51,6 @@ from workloads.traces import TraceError
 
 #: sweep points a config may make, and runs (points x seeds)
 MAX_POINTS, MAX_RUNS = 10_000, 100_000
-
-
-class ConfigError(ValueError):
-    """A user's mistake in a config: the message names the key and what is allowed."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import importlib
 import os
 import sys
 
-from experiments.config.loading import ConfigError
+from experiments.config.errors import ConfigError
 
 
 def add_import_option(parser: argparse.ArgumentParser) -> None:

@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from experiments.config.build import scenario
-from experiments.config.sweep import Point
-from sim import run
+if TYPE_CHECKING:
+    from experiments.config.sweep import Point
 
 #: seconds to wait for a Dask scheduler to answer: long enough for a remote
 #: cluster on a slow link, short enough that a typo in --scheduler fails fast.
@@ -47,6 +47,9 @@ class ExecutorError(Exception):
 
 def run_point(point: Point) -> dict:
     """Simulate one point: a pure function of the point, safe in any process."""
+    from experiments.config.build import scenario  # the model loads here, not with every command
+    from sim import run
+
     result = run(scenario(point.config), point.seed)
     return {
         "run_id": point.run_id,
