@@ -41,6 +41,11 @@ def gutter_makers(spec: ClusterSpec, seed: int) -> list[Callable[..., Policy]]:
     ]
 
 
+def near_makers(near, capacity_bytes: bool, seed: int, groups: int) -> list[Callable[..., Policy]]:
+    """Per client group, the policy maker of its near cache (sim/scenario.py's Near), seeded per group."""
+    return [_maker(near.policy, (), near.capacity, capacity_bytes, f"{seed}/near{group}") for group in range(groups)]
+
+
 def _maker(name: str, policy_params, capacity: int, capacity_bytes: bool, tag: str) -> Callable[..., Policy]:
     params = dict(policy_params)
     if _takes_seed(name) and "seed" not in params:

@@ -23,7 +23,8 @@ TTLs and versions, where a fetched value is stored, what a landed write
 does, nodes going down and coming back, bulk updates, expiry, queues and
 live load; and what the fleet's changes do (sim/naive_fleet.py), gutter
 nodes, read-through and pre-copy warm-ups, batch evictions and their node
-time.  So a wrong decision in the fast model shows as a difference.
+time, the client groups' near caches (sim/naive_near.py).  So a wrong
+decision in the fast model shows as a difference.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sim.draws import RequestDraws
 from sim.membership import Membership
 from sim.metrics import Recorder, RunResult
 from sim.naive_fleet import NaiveFleet
+from sim.naive_near import NaiveNear
 from sim.routing import catalogue_sample
 from sim.scenario import Scenario
 from sim.versions import Versions
@@ -50,6 +52,7 @@ from sim.vocabulary import (
     EXPIRED,
     HIT,
     INVALIDATE,
+    NEAR,
     REFRESH_ON_HIT,
     STALE,
     UPDATE,
@@ -190,6 +193,9 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     )
     coalesce = scenario.backend.coalesce
     versions = Versions()
+    near = None
+    if scenario.near is not None:
+        near = NaiveNear(env, scenario, seed, versions, lambda make: _Node(make, cluster.capacity_bytes, False))
     in_flight = [{} for _ in nodes]  # per node: key -> event that fires when its fetch is done
     busy = [0] * len(nodes)  # requests sent to each node and not yet answered
     total = scenario.total_requests
@@ -249,10 +255,12 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 if node.up and (index in homes or node.holds(key)):
                     if node.store(key, size, env.now, ttl, versions.stamp(key)):
                         stored(index, key, written=True)
+        if near is not None:
+            near.written(key)
 
     def read_through(key, node, source, drawn):
         """A warming node's miss, filled from the key's previous owner when it is up and holds the key:
-        whether the value was stale, or None when it could not be."""
+        the stamp of the value it served, or None when it could not be."""
         owner = nodes[source] if 0 <= source != node and drawn == node else None
         if owner is None or not owner.up or not owner.live(key, env.now):
             return None
@@ -260,18 +268,23 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         entry = owner.entries[key]
         if nodes[node].store_copy(key, env.now, entry):
             stored(node, key)
-        return entry.stamp != versions.stamp(key)
+        return entry.stamp
 
-    def request(i, key, choices, spray_node, size, op, round_trip, service, node_service, ttl, warm_source):
+    def request(i, key, choices, spray_node, size, op, round_trip, service, node_service, ttl, warm_source, group):
         nonlocal active
         active += 1
         arrival = env.now
         node = spray_node
         trips = 1  # round trips the answer takes: two when a warming node asks a peer
+        near_stale = near.lookup(group, key) if near is not None and not op else None  # None: no near hit
+        served = versions.stamp(key)  # the version of the value the client gets (read from the backend)
         if op:
             flags[i] = WRITE | BACKEND
             yield from backend_call(i, service)
             land_write(key, size, ttl, _homes(choices, cluster.replicas))
+        elif near_stale is not None:  # its group's near cache answers: no node, no round trip
+            flags[i] = HIT | NEAR | (STALE if near_stale else 0)
+            node = -1
         elif node < 0:
             flags[i] = BACKEND
             yield from backend_call(i, service)
@@ -286,16 +299,17 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             found = cache.lookup(key, env.now)
             fetch = fetching = None
             if found:
-                stale = cache.entries[key].stamp != versions.stamp(key)
-                flags[i] = HIT | (STALE if stale else 0)
+                served = cache.entries[key].stamp
+                flags[i] = HIT | (STALE if served != versions.stamp(key) else 0)
             else:
                 flags[i] = EXPIRED if found is None else 0
                 fetch = in_flight[node].get(key) if coalesce else None
-                stale = None if fetch is not None else read_through(key, node, warm_source, spray_node)
+                copied = None if fetch is not None else read_through(key, node, warm_source, spray_node)
                 if fetch is not None:
                     flags[i] |= COALESCED
-                elif stale is not None:
-                    flags[i] |= WARM | (STALE if stale else 0)
+                elif copied is not None:
+                    served = copied
+                    flags[i] |= WARM | (STALE if copied != versions.stamp(key) else 0)
                     trips = 2
                 else:
                     flags[i] |= BACKEND
@@ -315,13 +329,21 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 store(targets, key, size, ttl, stamp)
                 if in_flight[node].get(key) is fetching:
                     del in_flight[node][key]
-                fetching.succeed()
-            elif fetch is not None and not fetch.triggered:
-                yield fetch
+                fetching.succeed((stamp, size))  # what the requests that joined it receive
+            elif fetch is not None:
+                if not fetch.triggered:
+                    yield fetch
+                served, size = fetch.value
         read_node[i] = node
-        for _ in range(trips):
-            yield env.timeout(round_trip)
-        latency[i] = env.now - arrival
+        if near_stale is not None:
+            yield env.timeout(near.latency)
+            latency[i] = near.latency
+        else:
+            for _ in range(trips):
+                yield env.timeout(round_trip)
+            latency[i] = env.now - arrival
+            if near is not None and not op:
+                near.answer(group, key, size, served)
         if balancer.dynamic and not op and node >= 0:
             busy[node] -= 1
         active -= 1
@@ -334,6 +356,8 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             if updates.invalidate:
                 for node in nodes:
                     node.drop_classes(set(updates.classes))
+                if near is not None:
+                    near.bulk_updated(updates.classes)
 
     def source(batches):
         for batch_draws in batches:
@@ -355,6 +379,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                         node_service,
                         ttl,
                         -1 if batch_draws.warm_from is None else int(batch_draws.warm_from[j]),
+                        0 if batch_draws.group is None else int(batch_draws.group[j]),
                     )
                 )
 
