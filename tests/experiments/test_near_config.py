@@ -53,6 +53,17 @@ def test_bad_near_config_is_one_line_naming_the_key(tmp_path, text, message):
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_bulk_updates_that_would_scan_too_many_near_entries_are_refused(tmp_path):
+    """Each bulk update that invalidates scans the near caches too: 20,000 updates x 1e8 near entries (the
+    cluster's 10,000 entries alone would pass)."""
+    text = BASE.replace("requests = 6000", "requests = 100_000_000") + (
+        'clients = 4096\n[updates]\nevery_s = 1\nclasses = ["default"]\n[near]\ncapacity = 1_000_000\n'
+    )
+    with pytest.raises(ConfigError, match="updates.every_s: 2e\\+04 bulk updates that invalidate, each scanning up"):
+        load(write_config(tmp_path, text))
+    load(write_config(tmp_path, text.replace("capacity = 1_000_000", "capacity = 0")))  # no near caches: fine
+
+
 @pytest.mark.parametrize("text,message", [BAD[0], BAD[1], BAD[5], BAD[8]])
 def test_the_cli_refuses_bad_near_keys_with_exit_2_and_writes_nothing(tmp_path, text, message):
     out = tmp_path / "out"
