@@ -24,9 +24,10 @@ group (workload.clients, drawn per request by sim/draws.py) one cache:
   cluster's write_policy (the client's invalidation channel is its own); a
   bulk update that does not invalidate the cluster does not reach them.
 
-So with no delay no near read is ever stale: an entry is stored only if no
+So with no delay no near read is ever stale (but after a bulk update that
+does not invalidate, which tells no one): an entry is stored only if no
 newer version has landed (its invalidation would have arrived with it), and
-any later write removes it at once.  With a delay d, a key written at rate w
+any later change removes it at once.  With a delay d, a key written at rate w
 whose group holds it serves stale reads for the d seconds after each write.
 
 The naive model (sim/naive_near.py) writes the same rules its own way; the
