@@ -6,6 +6,7 @@ import pytest
 from experiments import configs as shipped
 from experiments.config import ConfigError, load
 from experiments.config.build import scenario
+from experiments.plan.judge import run_metrics
 from sim import METRICS
 from sim.metrics import TIMESERIES
 from sim.scenario import Near
@@ -106,3 +107,10 @@ def test_the_shipped_near_cache_experiment_scaled_down_writes_the_near_columns(t
     assert list(series.columns) == ["seed", "near.capacity", "near.invalidation_delay_s", *TIMESERIES]
     per_run = series.groupby(["near.capacity", "near.invalidation_delay_s"])["near_hits"].sum()
     assert per_run.to_dict() == results.set_index(["near.capacity", "near.invalidation_delay_s"])["near_hits"].to_dict()
+
+
+def test_a_plans_stale_ratio_counts_the_near_caches_stale_reads_with_the_clusters():
+    record = {"metrics": {"requests": 1000, "writes": 200, "stale": 30, "near_stale": 10, "backend_requests": 0}}
+    assert run_metrics(record, 1.0)["stale_ratio"] == pytest.approx(40 / 800)
+    del record["metrics"]["near_stale"]  # a record from before near caches
+    assert run_metrics(record, 1.0)["stale_ratio"] == pytest.approx(30 / 800)

@@ -16,6 +16,8 @@ import pytest
 import sim.metrics
 from policies import engine
 from sim import BackendSpec, ClusterSpec, Scenario, engine_for, run, run_naive
+from sim.draws import RequestDraws
+from sim.membership import Membership
 from sim.scenario import BulkUpdates, Change, Near, Outage, Warmup
 from sim.vocabulary import BACKEND, HIT, NEAR, STALE, WRITE
 from tests.sim.test_fleet_models import assert_same
@@ -228,3 +230,17 @@ def test_stale_near_reads_match_the_expected_count():
     expected = result.writes * rho * d * p
     allowed = 4 * math.sqrt(expected) + 0.02 * expected
     assert abs(result.near_stale - expected) < allowed, (result.near_stale, expected, allowed)
+
+
+def test_client_groups_are_drawn_uniformly_from_their_own_stream():
+    """Groups change no other number: a run with groups and no near cache is the run without them (on the
+    compiled loop, which runs it); each group gets its share of the requests, within 4 standard deviations."""
+    plain = scenario()
+    grouped = scenario(clients=8)
+    assert run(grouped, seed=3) == run(plain, seed=3)
+    groups = np.concatenate([draws.group for draws in RequestDraws(grouped, 3, Membership.of(grouped.cluster, 3))])
+    again = np.concatenate([draws.group for draws in RequestDraws(grouped, 3, Membership.of(grouped.cluster, 3))])
+    assert np.array_equal(groups, again) and len(groups) == grouped.total_requests
+    counts = np.bincount(groups, minlength=8)
+    n, share = len(groups), 1 / 8
+    assert len(counts) == 8 and np.all(np.abs(counts - n * share) < 4 * math.sqrt(n * share * (1 - share)))
