@@ -9,7 +9,7 @@ from typing import Any
 from policies import Policy, make_policy, policy_class, policy_parameters
 from policies.admission import admission_class
 from sim.node import CacheNode
-from sim.scenario import ClusterSpec
+from sim.scenario import ClusterSpec, Near
 from sim.vocabulary import PRECOPY, REFRESH_ON_HIT
 from workloads.rng import stable_id
 
@@ -40,6 +40,11 @@ def gutter_makers(spec: ClusterSpec, seed: int) -> list[Callable[..., Policy]]:
         _maker(name, params, gutter.capacity, spec.capacity_bytes, f"{seed}/gutter{index}")
         for index in range(gutter.nodes)
     ]
+
+
+def near_makers(near: Near, capacity_bytes: bool, seed: int, groups: int) -> list[Callable[..., Policy]]:
+    """Per client group, the policy maker of its near cache (sim/scenario.py's Near), seeded per group."""
+    return [_maker(near.policy, (), near.capacity, capacity_bytes, f"{seed}/near{group}") for group in range(groups)]
 
 
 def _maker(

@@ -15,7 +15,8 @@ future, as Belady does) and the scenario uses only what the C loop declares
 it implements (its engine's IMPLEMENTS, a chooser for a dynamic balancer,
 and the living fleet's features, sim/vocabulary.py's FLEET_FEATURES, which
 it declares under "fleet": none yet, so a fleet that changes runs on the
-Python loop; failures of a fixed set of nodes stay compiled).  Anything
+Python loop; failures of a fixed set of nodes stay compiled; and the
+clients' near caches, CLIENT_FEATURES under "client": none yet either).  Anything
 else runs the Python loop, and ``refusal`` says why.  Choosing builds
 nothing: it reads the classes.
 """
@@ -66,6 +67,9 @@ def refusal(scenario: Scenario) -> str | None:
     for feature in cluster.fleet_features:  # a living fleet (issue 21): sim/fleet_model.py
         if not implements("fleet", feature):
             return f"the compiled loop does not implement a living fleet's cluster.{feature} yet"
+    for feature in scenario.client_features:  # the clients' near caches: sim/near.py
+        if not implements("client", feature):
+            return "the compiled loop does not implement the near cache ([near]) yet"
     return None
 
 

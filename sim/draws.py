@@ -60,6 +60,7 @@ class RequestDraws:
         self._ttl = rng_for(seed, "cluster.ttl")
         self._spray = rng_for(seed, "balancer.random")
         self._ttl_by_class = dict(cluster.ttl_by_class)
+        self._clients = rng_for(seed, "workload.clients") if scenario.clients else None
 
     def __iter__(self) -> Iterator[Draws]:
         scenario = self.scenario
@@ -80,6 +81,7 @@ class RequestDraws:
                 ttl=self._ttls(batch.key),
                 cold=self._cold(batch, read_node, segments),
                 warm_from=self._warm_from(batch, read_node, segments),
+                group=self._clients.integers(0, scenario.clients, n) if self._clients is not None else None,
             )
 
     def _route(self, keys: np.ndarray, segments: list[Segment]) -> np.ndarray:
@@ -176,6 +178,7 @@ class Draws:
     cold:         whether read_node differs from the key's before the fleet's latest change (None: the fleet
                   never changes)
     warm_from:    the node a read-through warm-up may fill from (-1: none; None without read-through)
+    group:        the client group that sent it (None without client groups)
     """
 
     __slots__ = (
@@ -188,6 +191,7 @@ class Draws:
         "ttl",
         "cold",
         "warm_from",
+        "group",
     )
 
     def __init__(
@@ -201,7 +205,8 @@ class Draws:
         ttl: npt.NDArray[np.float64] | None,
         cold: npt.NDArray[np.bool_] | None = None,
         warm_from: npt.NDArray[np.int64] | None = None,
+        group: npt.NDArray[np.int64] | None = None,
     ):
         self.batch, self.choices, self.read_node = batch, choices, read_node
         self.round_trip, self.service, self.node_service, self.ttl = round_trip, service, node_service, ttl
-        self.cold, self.warm_from = cold, warm_from
+        self.cold, self.warm_from, self.group = cold, warm_from, group

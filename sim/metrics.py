@@ -22,7 +22,12 @@ window, from the schedule: `node_seconds` (members and provisioning nodes,
 the gutter pool too) and the capacity they hold over time, in
 `byte_seconds` when capacities count bytes, else in `object_seconds`.
 With service targets, `violation_s` is the seconds of the time-series rows
-that miss one (a p99 above its target, a hit ratio below).  Per node id,
+that miss one (a p99 above its target, a hit ratio below).
+
+Client groups' near caches (sim/near.py) count `near_hits` (reads a near
+cache answered: hits, in `hits` and the hit ratio, the client's view, but at
+no node) and `near_stale` (those whose value was out of date), apart from
+`stale` (the cluster's stale reads); `near_hit_ratio` is near_hits / reads.  Per node id,
 `hit_ratio` is the node's own: a hit counts at the node that was asked.
 
 Utilisation is offered load over capacity in the measured window (its
@@ -53,7 +58,7 @@ import numpy.typing as npt
 from sim.histogram import LatencyHistogram
 from sim.scenario import Scenario, Targets
 from sim.timeseries import TimeSeries, utilisation
-from sim.vocabulary import BACKEND, COALESCED, EXPIRED, HIT, READ_THROUGH, STALE, WARM, WRITE  # a request's flags
+from sim.vocabulary import BACKEND, COALESCED, EXPIRED, HIT, NEAR, READ_THROUGH, STALE, WARM, WRITE  # a request's flags
 
 if TYPE_CHECKING:  # (membership.py's schedule reaches the metrics only as an argument)
     from sim.membership import FleetRow, Membership
@@ -101,6 +106,9 @@ METRICS = (
     "byte_seconds",
     "object_seconds",
     "violation_s",
+    "near_hits",
+    "near_stale",
+    "near_hit_ratio",
 )
 
 #: columns of a time-series row (sim/timeseries.py says what each is)
@@ -116,6 +124,7 @@ TIMESERIES = (
     "moved",
     "cold_misses",
     "gutter_hits",
+    "near_hits",
 )
 
 #: columns of fleet.csv: one row per change of the fleet (sim/membership.py's FleetRow, with its effect)
@@ -155,6 +164,9 @@ class RunResult:
     byte_seconds: float = 0.0
     object_seconds: float = 0.0
     violation_s: float = 0.0
+    near_hits: int = 0
+    near_stale: int = 0
+    near_hit_ratio: float = 0.0
     fleet: list = field(default_factory=list)  # fleet.csv's rows (FLEET)
     restarts: list = field(default_factory=list)  # restarts.csv's rows (RESTARTS)
     node_requests: list = field(default_factory=list)
@@ -212,6 +224,8 @@ class Recorder:
         self.early: list = []  # (arrival, latency) given before their batch was added
         self.coalesced = self.expired = self.stale = self.timeouts = 0
         self.cold_misses = self.gutter_hits = self.warm_hits = 0
+        self.near_hits = self.near_stale = 0
+        self.near = scenario.near is not None
         self.bytes = self.hit_bytes = 0
         self.read_seconds = 0.0  # the sum of reads' latencies, for the mean
         self.ids = scenario.cluster.nodes if ids is None else ids  # the fleet's node ids; gutter nodes after
@@ -285,14 +299,20 @@ class Recorder:
         hits = (flags & HIT) != 0
         served = reads & (nodes >= 0)
         fleet = self._count_fleet(times, nodes, flags, reads, hits, served, cold)
+        near = (flags & NEAR) != 0 if self.near else None
+        stale = (flags & STALE) != 0
         self.coalesced += int(np.count_nonzero(flags & COALESCED))
         self.expired += int(np.count_nonzero(flags & EXPIRED))
-        self.stale += int(np.count_nonzero(flags & STALE))
+        if near is not None:
+            self.near_hits += int(np.count_nonzero(near))
+            self.near_stale += int(np.count_nonzero(near & stale))
+            stale &= ~near
+        self.stale += int(np.count_nonzero(stale))
         self.bytes += int(sizes[reads].sum())
         self.hit_bytes += int(sizes[hits].sum())
         size = len(self.node_requests)
         self.node_requests += np.bincount(nodes[served], minlength=size)
-        self.node_hits += np.bincount(nodes[hits], minlength=size)
+        self.node_hits += np.bincount(nodes[hits & served], minlength=size)  # (a near hit has no node)
         if node_busy is not None:
             self.node_busy += np.bincount(nodes[served], weights=node_busy[served], minlength=size)
         unknown = np.isnan(latency)
@@ -303,7 +323,17 @@ class Recorder:
             latency = np.where(late, self.timeout, latency)
         read_latency = np.where(reads, latency, np.nan)
         self.read_seconds += float(read_latency[reads & ~unknown].sum())
-        self.series.add(times, reads, hits, (flags & BACKEND) != 0, backend_busy, read_latency, *fleet)
+        self.series.add(
+            times,
+            reads,
+            hits,
+            (flags & BACKEND) != 0,
+            backend_busy,
+            read_latency,
+            cold_misses=fleet[0],
+            gutter_hits=fleet[1],
+            near_hits=near,
+        )
 
     def _count_fleet(
         self,
@@ -314,9 +344,9 @@ class Recorder:
         hits: npt.NDArray[np.bool_],
         served: npt.NDArray[np.bool_],
         cold: npt.NDArray[np.bool_] | None,
-    ) -> tuple[npt.NDArray[np.bool_], ...]:
+    ) -> tuple[npt.NDArray[np.bool_] | None, npt.NDArray[np.bool_] | None]:
         """The living fleet's counts of a batch; (cold misses, gutter hits) per request for the time series,
-        or () when the fleet has neither."""
+        or (None, None) when the fleet has neither."""
         cluster = self.scenario.cluster
         if cluster.warmup.strategy == READ_THROUGH:
             self.warm_hits += int(np.count_nonzero(flags & WARM))
@@ -329,7 +359,7 @@ class Recorder:
                 counts = (inside, inside & reads, inside & hits, inside & backend)
                 window[3:] = [w + int(np.count_nonzero(c)) for w, c in zip(window[3:], counts)]
         if gutter is None and missed is None:
-            return ()
+            return None, None
         zeros = np.zeros(len(times), dtype=bool)
         gutter = zeros if gutter is None else gutter
         missed = zeros if missed is None else missed
@@ -388,6 +418,9 @@ class Recorder:
             changes=len(fleet),
             **self._cost(membership),  # type: ignore[arg-type]  # node_seconds, byte_ or object_seconds
             violation_s=violation_seconds(rows, self.scenario.targets),
+            near_hits=self.near_hits,
+            near_stale=self.near_stale,
+            near_hit_ratio=self.near_hits / reads if reads else 0.0,
             fleet=fleet,
             restarts=self._restarts(),
             node_requests=self.node_requests.tolist(),

@@ -1,5 +1,7 @@
 """The fast SimPy model: events only where time must pass.  Its Python loop, the reference.
 
+(Over 450 lines: the request loop and the hooks of each feature into it read best in one place.)
+
 The obvious SimPy model gives every request a process (see sim/naive.py).  It
 is easy to trust and slow.  This one produces the same hits and latencies
 (the tests check it) with far fewer events:
@@ -34,6 +36,10 @@ instants the schedule gives; in the loop it is a few more decisions: a read
 whose node is a gutter node, a miss filled from a warming node's previous
 owner (read-through), a batch eviction's node time.
 
+With a near cache per client group (sim/near.py) a read first looks there;
+every answer reaches it when the client receives it (`_answer`), and landed
+writes and invalidating bulk updates reach it too.
+
 This loop is the readable one, and it runs every policy: users' own, and the
 policies that read the clock (Redis's, memcached's).  Built-in policies run
 the same model with its request loop compiled (sim/compiled_model.py), which
@@ -60,6 +66,7 @@ from sim.draws import Draws, RequestDraws
 from sim.fleet_model import FleetChanges
 from sim.membership import Membership
 from sim.metrics import Recorder, RunResult
+from sim.near import NearCaches
 from sim.node import CacheNode
 from sim.routing import catalogue_sample
 from sim.scenario import Scenario
@@ -132,13 +139,22 @@ class _Fetch:
     the version of the value as of the request (None without versions).
     """
 
-    __slots__ = ("key", "size", "ttl", "stamp", "targets", "finish", "waiters")
+    __slots__ = ("key", "size", "ttl", "stamp", "targets", "finish", "waiters", "group")
 
-    def __init__(self, key: int, size: int, ttl: float, stamp: tuple[int, int] | None, targets: tuple[int, ...]):
+    def __init__(
+        self,
+        key: int,
+        size: int,
+        ttl: float,
+        stamp: tuple[int, int] | None,
+        targets: tuple[int, ...],
+        group: int = 0,
+    ):
         self.key, self.size, self.ttl, self.stamp, self.targets = key, size, ttl, stamp, targets
         self.finish: float | None = None
-        # (request index, arrival, node done, round trip) of coalesced requests
-        self.waiters: list[tuple[int, float, float, float]] = []
+        # (request index, arrival, node done, round trip, group) of coalesced requests
+        self.waiters: list[tuple[int, float, float, float, int]] = []
+        self.group = group  # the client group of the request that fetches (near caches)
 
     @property
     def node(self) -> int:
@@ -149,6 +165,7 @@ class Model(FleetChanges):
     """The model's state and its run; the request loop in Python (subclasses may compile it)."""
 
     engine = "python"
+    near = None  # the client groups' near caches (sim/near.py), if the scenario has them
 
     def __init__(self, scenario: Scenario, seed: int):
         self.scenario, self.seed = scenario, seed
@@ -185,6 +202,7 @@ class Model(FleetChanges):
         # requests whose answer time is not known yet.
         self.outstanding_heaps: list[list[float]] | None = [[] for _ in self.nodes] if self.balancer.dynamic else None
         self.unknown_outstanding = [0] * len(self.nodes)
+        self.near = NearCaches.of(self.scenario, self.seed, self.calendar, self.versions)
 
     # -- the run ------------------------------------------------------------
     def run(self) -> RunResult:
@@ -245,6 +263,8 @@ class Model(FleetChanges):
         if invalidate:
             for cache in self.nodes:
                 cache.drop_classes(classes)
+            if self.near is not None:
+                self.near.bulk_updated(classes, self.env.now)
 
     # -- the request loop -----------------------------------------------------
     def _walk(self, draws: Draws) -> None:
@@ -254,7 +274,7 @@ class Model(FleetChanges):
         flags = bytearray(n)
         wait = [0.0] * n  # latency beyond the round trip; NaN when known only later
         calendar = self.calendar
-        nodes, node_queues, versions = self.nodes, self.node_queues, self.versions
+        nodes, node_queues, versions, near = self.nodes, self.node_queues, self.versions, self.near
         dynamic, ids = self.balancer.dynamic, self.ids
         read_node, round_trip, node_service = draws.read_node, draws.round_trip, draws.node_service
         # With read-through, a dynamic balancer's pick must be the node the draws warmed: keep theirs.
@@ -263,6 +283,8 @@ class Model(FleetChanges):
         for i, now, key, node, op in rows:
             if now >= calendar.due:
                 calendar.advance(now)
+            if near is not None and not op and near.serve(i, now, key, draws, flags, wait):
+                continue
             if dynamic and 0 <= node < ids:  # (a gutter node is every candidate's stand-in: no choice)
                 node = self._choose(draws.choices[i], now)
                 read_node[i] = node
@@ -272,14 +294,20 @@ class Model(FleetChanges):
                 continue
             if node < 0:  # every node is down: straight to the backend, nothing cached
                 flags[i] = BACKEND
-                wait[i] = self.backend.submit(now, draws.service[i]) - now
+                finish = self.backend.submit(now, draws.service[i])
+                wait[i] = finish - now
+                if near is not None:
+                    self._answer(draws, i, versions.stamp(key) if versions else None, finish + round_trip[i])
                 continue
             ready = node_queues[node].submit(now, node_service[i]) if node_queues else now  # type: ignore[index]  # (drawn with queues)
             hit = nodes[node].lookup(key, now)
             if hit:
-                stale = versions is not None and nodes[node].stamps.get(key) != versions.stamp(key)
+                stamp = nodes[node].stamps.get(key)
+                stale = versions is not None and stamp != versions.stamp(key)
                 flags[i] = HIT | STALE if stale else HIT
                 wait[i] = ready - now
+                if near is not None:
+                    self._answer(draws, i, stamp, ready + round_trip[i])
                 if dynamic:  # (a dynamic balancer's heaps)
                     heapq.heappush(self.outstanding_heaps[node], ready + round_trip[i])  # type: ignore[index]
                 continue
@@ -304,11 +332,14 @@ class Model(FleetChanges):
         dynamic = self.outstanding_heaps is not None
         if fetch.finish is None:
             wait[i] = math.nan
-            fetch.waiters.append((draws.batch.start + i, now, ready, draws.round_trip[i]))
+            group = int(draws.group[i]) if self.near is not None else 0  # type: ignore[index]  # (drawn with client groups)
+            fetch.waiters.append((draws.batch.start + i, now, ready, draws.round_trip[i], group))
             self.unknown_outstanding[node] += dynamic
         else:
             done = max(ready, fetch.finish)
             wait[i] = done - now
+            if self.near is not None:
+                self._answer_late(fetch, int(draws.group[i]), done + draws.round_trip[i])  # type: ignore[index]  # (drawn with client groups)
             if dynamic:  # (a dynamic balancer's heaps)
                 heapq.heappush(self.outstanding_heaps[node], done + draws.round_trip[i])  # type: ignore[index]
 
@@ -333,6 +364,7 @@ class Model(FleetChanges):
         stale = self.versions is not None and stamp != self.versions.stamp(key)
         flags[i] |= WARM | STALE if stale else WARM
         wait[i] = ready - now + draws.round_trip[i]
+        self._answer(draws, i, stamp, ready + 2 * draws.round_trip[i])
         if self.outstanding_heaps is not None:
             heapq.heappush(self.outstanding_heaps[node], ready + 2 * draws.round_trip[i])
         return True
@@ -344,13 +376,15 @@ class Model(FleetChanges):
         """Send a read miss to the backend, now or when its node has served it."""
         stamp = self.versions.stamp(key) if self.versions else None  # the value as of the request
         targets = fill_nodes(draws.choices[i], node, self.replicas) if node < self.ids else (node,)
-        fetch = _Fetch(key, int(draws.batch.size[i]), self._ttl_of(draws, i), stamp, targets)
+        group = int(draws.group[i]) if self.near is not None else 0  # type: ignore[index]  # (drawn with client groups)
+        fetch = _Fetch(key, int(draws.batch.size[i]), self._ttl_of(draws, i), stamp, targets, group)
         if self.coalesce:
             self.in_flight[node][key] = fetch
         service, round_trip = draws.service[i], draws.round_trip[i]
         if ready <= now:
             finish = self.backend.submit(now, service)
             wait[i] = finish - now
+            self._answer(draws, i, stamp, finish + round_trip)
             self._answered(fetch, finish)
             if self.outstanding_heaps is not None:
                 heapq.heappush(self.outstanding_heaps[node], finish + round_trip)
@@ -364,18 +398,31 @@ class Model(FleetChanges):
     def _reach_backend(self, fetch: _Fetch, index: int, arrival: float, service: float, round_trip: float) -> None:
         finish = self.backend.submit(self.calendar.now, service)
         self.recorder.set_latency(index, arrival, finish - arrival + round_trip)
+        self._answer_late(fetch, fetch.group, finish + round_trip)
         self._settle_outstanding(fetch.node, finish + round_trip)
         self._answered(fetch, finish)
 
     def _answered(self, fetch: _Fetch, finish: float) -> None:
         """The fetch's answer time is known: so are its waiters' latencies, and its fill is scheduled."""
         fetch.finish = finish
-        for index, arrival, ready, round_trip in fetch.waiters:
+        for index, arrival, ready, round_trip, group in fetch.waiters:
             done = max(ready, finish)
             self.recorder.set_latency(index, arrival, done - arrival + round_trip)
+            self._answer_late(fetch, group, done + round_trip)
             self._settle_outstanding(fetch.node, done + round_trip)
         fetch.waiters.clear()
         self.calendar.at(finish, self._fill, fetch)
+
+    def _answer(self, draws: Draws, i: int, stamp: tuple[int, int] | None, at: float) -> None:
+        """Read i's answer, a value of version `stamp`, reaches its client at `at`: to its near cache."""
+        if self.near is not None:
+            group = int(draws.group[i])  # type: ignore[index]  # (drawn with client groups)
+            self.near.receive(group, int(draws.batch.key[i]), int(draws.batch.size[i]), stamp, at)
+
+    def _answer_late(self, fetch: _Fetch, group: int, at: float) -> None:
+        """The same for a read answered by `fetch` (its value, whoever asked): at `at`."""
+        if self.near is not None:
+            self.near.receive(group, fetch.key, fetch.size, fetch.stamp, at)
 
     def _fill(self, fetch: _Fetch) -> None:
         """The backend answered: store the value on the targets that are up."""
@@ -419,6 +466,8 @@ class Model(FleetChanges):
         write_policy, now = self.scenario.cluster.write_policy, self.calendar.now
         for index in apply_write(self.nodes, key, size, now, ttl, write_policy, self.versions, homes):
             self._stored(index, key, now, written=True)
+        if self.near is not None:
+            self.near.written(key, now)
 
     # -- expiry ---------------------------------------------------------------
     def _expire(self, target: int, key: Key) -> None:

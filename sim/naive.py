@@ -23,7 +23,8 @@ TTLs and versions, where a fetched value is stored, what a landed write
 does, nodes going down and coming back, bulk updates, expiry, queues and
 live load; and what the fleet's changes do (sim/naive_fleet.py), gutter
 nodes, read-through and pre-copy warm-ups, batch evictions and their node
-time.  So a wrong decision in the fast model shows as a difference.
+time, the client groups' near caches (sim/naive_near.py).  So a wrong
+decision in the fast model shows as a difference.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sim.draws import Draws, RequestDraws
 from sim.membership import Membership
 from sim.metrics import Recorder, RunResult
 from sim.naive_fleet import NaiveFleet
+from sim.naive_near import NaiveNear
 from sim.routing import catalogue_sample
 from sim.scenario import Scenario
 from sim.versions import Versions
@@ -52,6 +54,7 @@ from sim.vocabulary import (
     EXPIRED,
     HIT,
     INVALIDATE,
+    NEAR,
     REFRESH_ON_HIT,
     STALE,
     UPDATE,
@@ -204,9 +207,11 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
     )
     coalesce = scenario.backend.coalesce
     versions = Versions()
-    in_flight: list[dict[int, simpy.Event]] = [
-        {} for _ in nodes
-    ]  # per node: key -> event that fires when its fetch is done
+    near = None
+    if scenario.near is not None:
+        near = NaiveNear(env, scenario, seed, versions, lambda make: _Node(make, cluster.capacity_bytes, False))
+    # per node: key -> event that fires when its fetch is done
+    in_flight: list[dict[int, simpy.Event]] = [{} for _ in nodes]
     busy = [0] * len(nodes)  # requests sent to each node and not yet answered
     total = scenario.total_requests
     flags = np.zeros(total, dtype=np.uint8)
@@ -266,10 +271,12 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 if node.up and (index in homes or node.holds(key)):
                     if node.store(key, size, env.now, ttl, versions.stamp(key)):
                         stored(index, key, written=True)
+        if near is not None:
+            near.written(key)
 
-    def read_through(key: int, node: int, source: int, drawn: int) -> bool | None:
+    def read_through(key: int, node: int, source: int, drawn: int) -> tuple[int, int] | None:
         """A warming node's miss, filled from the key's previous owner when it is up and holds the key:
-        whether the value was stale, or None when it could not be."""
+        the stamp of the value it served, or None when it could not be."""
         owner = nodes[source] if 0 <= source != node and drawn == node else None
         if owner is None or not owner.up or not owner.live(key, env.now):
             return None
@@ -277,7 +284,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         entry = owner.entries[key]
         if nodes[node].store_copy(key, env.now, entry):
             stored(node, key)
-        return entry.stamp != versions.stamp(key)
+        return entry.stamp
 
     def request(
         i: int,
@@ -291,16 +298,22 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         node_service: float,
         ttl: float,
         warm_source: int,
+        group: int,
     ) -> Process:
         nonlocal active  # type: ignore[misc]  # (bound below, before any request runs: mypy looks only above)
         active += 1
         arrival = env.now
         node = spray_node
         trips = 1  # round trips the answer takes: two when a warming node asks a peer
+        near_stale = near.lookup(group, key) if near is not None and not op else None  # None: no near hit
+        served = versions.stamp(key)  # the version of the value the client gets (read from the backend)
         if op:
             flags[i] = WRITE | BACKEND
             yield from backend_call(i, service)
             land_write(key, size, ttl, _homes(choices, cluster.replicas))
+        elif near_stale is not None:  # its group's near cache answers: no node, no round trip
+            flags[i] = HIT | NEAR | (STALE if near_stale else 0)
+            node = -1
         elif node < 0:
             flags[i] = BACKEND
             yield from backend_call(i, service)
@@ -315,18 +328,18 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             cache = nodes[node]
             found = cache.lookup(key, env.now)
             fetch = fetching = None
-            stale: bool | None  # None: not read through a peer
             if found:
-                stale = cache.entries[key].stamp != versions.stamp(key)
-                flags[i] = HIT | (STALE if stale else 0)
+                served = cache.entries[key].stamp
+                flags[i] = HIT | (STALE if served != versions.stamp(key) else 0)
             else:
                 flags[i] = EXPIRED if found is None else 0
                 fetch = in_flight[node].get(key) if coalesce else None
-                stale = None if fetch is not None else read_through(key, node, warm_source, spray_node)
+                copied = None if fetch is not None else read_through(key, node, warm_source, spray_node)
                 if fetch is not None:
                     flags[i] |= COALESCED
-                elif stale is not None:
-                    flags[i] |= WARM | (STALE if stale else 0)
+                elif copied is not None:
+                    served = copied
+                    flags[i] |= WARM | (STALE if copied != versions.stamp(key) else 0)
                     trips = 2
                 else:
                     flags[i] |= BACKEND
@@ -346,13 +359,22 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 store(targets, key, size, ttl, stamp)
                 if in_flight[node].get(key) is fetching:
                     del in_flight[node][key]
-                fetching.succeed()
-            elif fetch is not None and not fetch.triggered:
-                yield fetch
+                fetching.succeed((stamp, size))  # what the requests that joined it receive
+            elif fetch is not None:
+                if not fetch.triggered:
+                    yield fetch
+                served, size = fetch.value  # type: ignore[misc]  # (a fetch succeeds with (stamp, size))
         read_node[i] = node
-        for _ in range(trips):
-            yield env.timeout(round_trip)
-        latency[i] = env.now - arrival
+        if near_stale is not None:
+            assert near is not None  # (a near hit needs a near cache)
+            yield env.timeout(near.latency)
+            latency[i] = near.latency
+        else:
+            for _ in range(trips):
+                yield env.timeout(round_trip)
+            latency[i] = env.now - arrival
+            if near is not None and not op:
+                near.answer(group, key, size, served)
         if balancer.dynamic and not op and node >= 0:
             busy[node] -= 1
         active -= 1
@@ -365,6 +387,8 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             if updates.invalidate:
                 for node in nodes:
                     node.drop_classes(set(updates.classes))
+                if near is not None:
+                    near.bulk_updated(updates.classes)
 
     def source(batches: list[Draws]) -> Process:
         for batch_draws in batches:
@@ -386,6 +410,7 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                         node_service,
                         ttl,
                         -1 if batch_draws.warm_from is None else int(batch_draws.warm_from[j]),
+                        0 if batch_draws.group is None else int(batch_draws.group[j]),
                     )
                 )
 

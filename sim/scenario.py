@@ -234,6 +234,24 @@ class BulkUpdates:
 
 
 @dataclass(frozen=True)
+class Near:
+    """[near]: each client group keeps a small cache of its own in front of the cluster (sim/near.py).
+
+    capacity:             per group, in the cluster's unit (objects, or bytes with capacity_bytes)
+    policy:               its eviction policy (a registry name)
+    ttl_s:                seconds an entry lives there (0: until evicted or invalidated)
+    invalidation_delay_s: how long a landed write or an invalidating bulk update takes to reach the groups
+    hit_latency_s:        a near hit's latency (the client's own memory: 0 by default)
+    """
+
+    capacity: int = 100
+    policy: str = "lru"
+    ttl_s: float = 0.0
+    invalidation_delay_s: float = 0.0
+    hit_latency_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """Everything one run needs but the seed.
 
@@ -243,6 +261,8 @@ class Scenario:
     interval: seconds per time-series row, or "auto": about 50 rows, whatever the span
     (sim/timeseries.py).
     targets: service targets; the seconds of the time series that miss them are `violation_s`.
+    clients: client groups (workload.clients): each request's group is drawn uniformly (sim/draws.py);
+    0: no groups.  near: each group's near cache (Near), which needs groups; None: none.
     """
 
     workload: Workload
@@ -255,6 +275,17 @@ class Scenario:
     updates: BulkUpdates = field(default_factory=BulkUpdates)
     interval: float | str = "auto"
     targets: Targets = field(default_factory=Targets)
+    clients: int = 0
+    near: Near | None = None
+
+    def __post_init__(self) -> None:
+        if self.near is not None and self.clients < 1:
+            raise ValueError("a near cache belongs to client groups: it needs clients >= 1")
+
+    @property
+    def client_features(self) -> tuple:
+        """The clients' features this scenario uses (sim/vocabulary.py's CLIENT_FEATURES)."""
+        return ("near_cache",) if self.near is not None else ()
 
     @property
     def total_requests(self) -> int:

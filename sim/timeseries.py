@@ -21,6 +21,7 @@ by the time that row really covers:
                         their moved_share (sim/routing.py)
     cold_misses         read misses for keys whose node changed at the fleet's latest change
     gutter_hits         hits at gutter nodes
+    near_hits           reads a client group's near cache answered (sim/near.py)
 
 Intervals with no measured arrival have no row.  A request's row is the one
 of its arrival, also for a latency known only later (a miss that waited on a
@@ -67,11 +68,21 @@ FIRST_WIDTH = 2.0**-20
 class Interval:
     """What was measured in one interval: request counts, backend demand, read latencies."""
 
-    __slots__ = ("requests", "reads", "hits", "backend", "backend_busy", "latency", "cold_misses", "gutter_hits")
+    __slots__ = (
+        "requests",
+        "reads",
+        "hits",
+        "backend",
+        "backend_busy",
+        "latency",
+        "cold_misses",
+        "gutter_hits",
+        "near_hits",
+    )
 
     def __init__(self) -> None:
         self.requests = self.reads = self.hits = self.backend = 0
-        self.cold_misses = self.gutter_hits = 0
+        self.cold_misses = self.gutter_hits = self.near_hits = 0
         self.backend_busy = 0.0  # seconds of backend service asked for
         self.latency = LatencyHistogram()  # reads' latencies, seconds
 
@@ -83,6 +94,7 @@ class Interval:
         self.backend_busy += other.backend_busy
         self.cold_misses += other.cold_misses
         self.gutter_hits += other.gutter_hits
+        self.near_hits += other.near_hits
         self.latency.merge(other.latency)
 
 
@@ -110,13 +122,15 @@ class TimeSeries:
         latency: npt.NDArray[np.float64],
         cold_misses: npt.NDArray[np.bool_] | None = None,
         gutter_hits: npt.NDArray[np.bool_] | None = None,
+        near_hits: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         """Count a batch of measured requests, in arrival order.
 
         reads, hits, backend: boolean arrays; backend_busy: seconds of backend
         service each asked for; latency: seconds, NaN for writes and for
         latencies not known yet (given later to `add_latency`); cold_misses,
-        gutter_hits: boolean arrays, or None when the fleet has neither.
+        gutter_hits: boolean arrays, or None when the fleet has neither; near_hits: a boolean array, or None
+        without near caches.
         """
         if not len(times):
             return
@@ -149,6 +163,7 @@ class TimeSeries:
                 np.add.reduceat(cold_misses, starts, dtype=np.int64).tolist(),
                 np.add.reduceat(gutter_hits, starts, dtype=np.int64).tolist(),  # type: ignore[arg-type]  # given with cold_misses
             )
+        near = iter(np.add.reduceat(near_hits, starts, dtype=np.int64).tolist()) if near_hits is not None else None
         for key, requests, read_count, hit_count, backend_count, busy, low, high in per_interval:
             interval = self.intervals.get(key)
             if interval is None:
@@ -163,6 +178,8 @@ class TimeSeries:
                 cold, gutter = next(fleet)
                 interval.cold_misses += cold
                 interval.gutter_hits += gutter
+            if near is not None:
+                interval.near_hits += next(near)
 
     def add_latency(self, arrival: float, latency: float) -> None:
         """A read's latency known only now: counted in the interval of its arrival (already added)."""
@@ -229,6 +246,7 @@ class TimeSeries:
                     **_fleet_columns(serving, changes, times, t_start, t_end),
                     "cold_misses": interval.cold_misses,
                     "gutter_hits": interval.gutter_hits,
+                    "near_hits": interval.near_hits,
                 }
             )
         return rows

@@ -50,17 +50,21 @@ CHOICES = {
 #: the living fleet's features (issue 21), by the cluster key that turns each on (ClusterSpec.fleet_features)
 FLEET_FEATURES = ("changes", "restarts", "failover", "warmup", "eviction")
 
+#: the clients' own features: a near cache per client group ([near], sim/near.py)
+CLIENT_FEATURES = ("near_cache",)
+
 #: what a loop may declare it implements beyond the fields' words: a feature is coded as a word of its
 #: group, and the compiled loop runs a scenario using one only when its IMPLEMENTS lists it there
-FEATURES = {"fleet": FLEET_FEATURES}
+FEATURES = {"fleet": FLEET_FEATURES, "client": CLIENT_FEATURES}
 
 #: every coded group of words: the fields' choices, then the features
 CODED = {**CHOICES, **FEATURES}
 
 #: a request's flags, bits of one byte per request that the models hand the Recorder (sim/metrics.py)
-#: (WARM: a read a warming node filled from the key's previous owner, the read-through warm-up)
-FLAGS = {"HIT": 1, "BACKEND": 2, "COALESCED": 4, "STALE": 8, "WRITE": 16, "EXPIRED": 32, "WARM": 64}
-HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED, WARM = FLAGS.values()
+#: (WARM: a read a warming node filled from the key's previous owner, the read-through warm-up; NEAR: a read
+#: its client group's near cache answered, with HIT, and STALE when the value was out of date)
+FLAGS = {"HIT": 1, "BACKEND": 2, "COALESCED": 4, "STALE": 8, "WRITE": 16, "EXPIRED": 32, "WARM": 64, "NEAR": 128}
+HIT, BACKEND, COALESCED, STALE, WRITE, EXPIRED, WARM, NEAR = FLAGS.values()
 
 
 def code_name(field: str, word: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import sim.engine
 from experiments.config.fleet import fleet_spec, targets
+from experiments.config.near import near_fields
 from experiments.config.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS, Config, KeyClassTable, WorkloadSection
 from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 from workloads import Constant, Diurnal, KeyClass, OnOff, Poisson, Uniform, Workload, Zipf
@@ -160,6 +161,7 @@ def scenario(config: Config) -> Scenario:
         ),
         interval=run_section.interval,
         targets=targets(config.targets),
+        **near_fields(config),
     )
 
 

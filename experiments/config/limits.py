@@ -257,11 +257,12 @@ def _updates(config: Config) -> str | None:
             f"seconds; at most {MAX_BULK_UPDATES:,} (each is an event): update less often"
         )
     if updates.invalidate:
-        scans = count * cached_entries(config)
+        entries = cached_entries(config) + near_entries(config)
+        scans = count * entries
         if scans > MAX_UPDATE_SCANS:
             return (
                 f"updates.every_s: {count:.3g} bulk updates that invalidate, each scanning up to "
-                f"{cached_entries(config):.3g} cached entries, make {scans:.3g} entries scanned; at most "
+                f"{entries:.3g} cached entries, make {scans:.3g} entries scanned; at most "
                 f"{MAX_UPDATE_SCANS:.0e}: update less often, or set updates.invalidate = false"
             )
     return None
@@ -272,6 +273,15 @@ def cached_entries(config: Config) -> float:
     cluster = config.cluster
     per_node = float(cluster.capacity.amount)  # objects, or bytes: a byte holds at most an object
     return min(cluster.nodes * per_node, float(config.run.requests + config.run.warmup) * cluster.replicas)
+
+
+def near_entries(config: Config) -> float:
+    """The most entries the client groups' near caches can hold together (sim/near.py): their capacities, and
+    no more keys than reads."""
+    near = config.near
+    if not near.capacity:
+        return 0.0
+    return min(config.workload.clients * float(near.capacity.amount), float(config.run.requests + config.run.warmup))
 
 
 def _key_ids(config: Config) -> str | None:

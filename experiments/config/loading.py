@@ -35,6 +35,7 @@ from experiments.config.checks import Invalid, describe, did_you_mean, written
 from experiments.config.errors import ConfigError
 from experiments.config.fleet_checks import fleet_problem
 from experiments.config.limits import run_limits
+from experiments.config.near import near_problem
 from experiments.config.schema import (
     SCHEMA,
     SECTION_TYPES,
@@ -399,7 +400,7 @@ def check_point(config: Config, values: dict) -> tuple[str, str]:
     if reason:
         fail(reason)
     # A living fleet's keys, checked together (experiments/config/fleet_checks.py).
-    reason = fleet_problem(config, policy)
+    reason = fleet_problem(config, policy) or near_problem(config)
     if reason:
         fail(reason)
     return request_loop(config)

@@ -1,7 +1,7 @@
 """The config schema: every key kvsim understands, in the typed sections a checked config is made of.
 
 A config is a TOML file of sections (run, workload, cluster, network,
-backend, updates, targets) and an optional [sweep].  Each section is a frozen
+backend, updates, targets, near) and an optional [sweep].  Each section is a frozen
 dataclass here, and each of its fields a key, declared once, with
 `key(default, check, doc)`: its default as a config writes it, the check a
 raw value passes (which also gives the field's typed value), and the line
@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, replace
 
-from experiments.config import fleet
+from experiments.config import fleet, near
 from experiments.config.checks import (
     Capacity,
     Invalid,
@@ -270,6 +270,7 @@ class WorkloadSection:
         "several key classes in one stream ([[workload.classes]]); replaces keys, popularity, "
         "alpha, object_size, write_fraction and the drift keys above",
     )
+    clients: int = near.clients_key
 
 
 @dataclass(frozen=True)
@@ -412,6 +413,7 @@ SECTION_TYPES = {
     "backend": BackendSection,
     "updates": UpdatesSection,
     "targets": fleet.TargetsSection,
+    "near": near.NearSection,
 }
 
 SCHEMA: dict[str, dict[str, Key]] = {name: keys_of(section) for name, section in SECTION_TYPES.items()}
@@ -431,6 +433,7 @@ class Config:
     backend: BackendSection = field(default_factory=BackendSection)
     updates: UpdatesSection = field(default_factory=UpdatesSection)
     targets: fleet.TargetsSection = field(default_factory=fleet.TargetsSection)
+    near: near.NearSection = field(default_factory=near.NearSection)
 
     def replace(self, values: dict) -> Config:
         """A copy with dotted keys set to checked `values` ({"cluster.capacity": Capacity(...)})."""

@@ -59,6 +59,9 @@ DOMAINS = {
     "moved_share": RATIO,
     "orphaned": COUNT,
     "restart": COUNT,
+    # client groups' near caches (sim/near.py)
+    "near_hits": COUNT,
+    "near_stale": COUNT,
 }
 
 #: name endings: what a value so named is

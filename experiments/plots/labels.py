@@ -29,6 +29,8 @@ LABELS = {
     "workload.rate": "arrival rate (requests/s)",
     "backend.concurrency": "backend concurrency (requests at once)",
     "run.requests": "measured requests per run",
+    "near.capacity": "near cache per client group",
+    "near.invalidation_delay_s": "invalidation delay to the near caches (s)",
 }
 
 #: metric -> (panel title, axis label)

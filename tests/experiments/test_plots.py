@@ -110,6 +110,7 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
             "moved": 0.0,
             "cold_misses": 0,
             "gutter_hits": 0,
+            "near_hits": 0,
         }
         for seed in (1, 2)
         for policy in ("lru", "fifo")
@@ -148,6 +149,7 @@ def test_a_fleet_that_changed_gets_a_nodes_panel_on_top_and_each_change_marked(g
             "moved": 0.0,
             "cold_misses": 0,
             "gutter_hits": 0,
+            "near_hits": 0,
         }
         for seed in (1, 2)
         for policy in ("lru", "fifo")
