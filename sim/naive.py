@@ -35,6 +35,7 @@ import numpy as np
 import simpy
 
 from policies import PolicyContractError
+from sim.autoscale import SignalWindow
 from sim.cluster import gutter_makers, policy_makers
 from sim.draws import RequestDraws
 from sim.membership import Membership
@@ -262,18 +263,27 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             stored(node, key)
         return entry.stamp != versions.stamp(key)
 
+    def heard(i, service, node_service):
+        """The autoscaler's window hears request i at its arrival (its flags are known then)."""
+        if signals is not None:
+            served = not (flags[i] & WRITE) and read_node[i] >= 0 and workers
+            signals.arrived([env.now], [flags[i]], [service], [node_service if served else 0.0])
+
     def request(i, key, choices, spray_node, size, op, round_trip, service, node_service, ttl, warm_source):
         nonlocal active
         active += 1
         arrival = env.now
         node = spray_node
+        read_node[i] = -1
         trips = 1  # round trips the answer takes: two when a warming node asks a peer
         if op:
             flags[i] = WRITE | BACKEND
+            heard(i, service, node_service)
             yield from backend_call(i, service)
             land_write(key, size, ttl, _homes(choices, cluster.replicas))
         elif node < 0:
             flags[i] = BACKEND
+            heard(i, service, node_service)
             yield from backend_call(i, service)
         else:
             if balancer.dynamic and node < ids:
@@ -303,6 +313,8 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                     fetching = env.event()
                     if coalesce:
                         in_flight[node][key] = fetching
+            read_node[i] = node
+            heard(i, service, node_service)
             if workers:
                 with workers[node].request() as worker:
                     yield worker
@@ -322,6 +334,8 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         for _ in range(trips):
             yield env.timeout(round_trip)
         latency[i] = env.now - arrival
+        if signals is not None and not op:
+            signals.completed(env.now, latency[i])
         if balancer.dynamic and not op and node >= 0:
             busy[node] -= 1
         active -= 1
@@ -335,9 +349,17 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 for node in nodes:
                     node.drop_classes(set(updates.classes))
 
-    def source(batches):
-        for batch_draws in batches:
-            batch = batch_draws.batch
+    def source():
+        """The requests, each at its arrival; a batch's draws are made when its first request is due, after
+        the autoscaler's ticks up to then (it may change the fleet that routes them)."""
+        for batch in draws.batches():
+            if signals is not None:
+                first = float(batch.time[0])
+                yield env.timeout(first - env.now)
+                while fleet.next_tick <= first:
+                    yield fleet.ticked
+            batch_draws = draws.draw(batch)
+            batches.append(batch_draws)
             for j in range(len(batch)):
                 yield env.timeout(batch.time[j] - env.now)
                 ttl = float(batch_draws.ttl[j]) if batch_draws.ttl is not None else 0.0
@@ -359,16 +381,22 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 )
 
     active = 0  # request processes not finished
-    batches = list(draws)
+    batches = []  # the draws of each batch, drawn as the source reaches it
+    autoscale = cluster.autoscale
+    signals = (
+        SignalWindow(autoscale, scenario.backend.concurrency, cluster.node_concurrency)
+        if autoscale is not None and autoscale.reactive
+        else None
+    )
     initial = membership.state_at(0.0)
     for index, node in enumerate(nodes[:ids]):
         node.up = index in initial.up
     catalogue = None if membership.static else catalogue_sample(scenario.workload)
-    fleet = NaiveFleet(env, nodes, capacities, draws.routing, catalogue, cluster.warmup, stored)
+    fleet = NaiveFleet(env, nodes, capacities, draws.routing, catalogue, cluster.warmup, stored, ids, signals)
     env.process(fleet.process(membership))
     if updates.every_s:
         env.process(bulk_updates())
-    env.run(until=env.process(source(batches)))
+    env.run(until=env.process(source()))
     while active:
         env.step()
 

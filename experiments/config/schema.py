@@ -1,7 +1,7 @@
 """The config schema: every key kvsim understands, in the typed sections a checked config is made of.
 
 A config is a TOML file of sections (run, workload, cluster, network,
-backend, updates, targets) and an optional [sweep].  Each section is a frozen
+backend, updates, targets, autoscale) and an optional [sweep].  Each section is a frozen
 dataclass here, and each of its fields a key, declared once, with
 `key(default, check, doc)`: its default as a config writes it, the check a
 raw value passes (which also gives the field's typed value), and the line
@@ -412,6 +412,7 @@ SECTION_TYPES = {
     "backend": BackendSection,
     "updates": UpdatesSection,
     "targets": fleet.TargetsSection,
+    "autoscale": fleet.AutoscaleSection,
 }
 
 SCHEMA: dict[str, dict[str, Key]] = {name: keys_of(section) for name, section in SECTION_TYPES.items()}
@@ -431,6 +432,7 @@ class Config:
     backend: BackendSection = field(default_factory=BackendSection)
     updates: UpdatesSection = field(default_factory=UpdatesSection)
     targets: fleet.TargetsSection = field(default_factory=fleet.TargetsSection)
+    autoscale: fleet.AutoscaleSection = field(default_factory=fleet.AutoscaleSection)
 
     def replace(self, values: dict) -> Config:
         """A copy with dotted keys set to checked `values` ({"cluster.capacity": Capacity(...)})."""

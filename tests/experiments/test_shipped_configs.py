@@ -9,7 +9,16 @@ from experiments import plots
 from experiments.config import load
 from experiments.config.sweep import sweep_values
 
-SHIPPED = ["capacity_curve", "gutter", "node_scaling", "policy_compare", "quickstart", "rolling_restart", "ttl_sweep"]
+SHIPPED = [
+    "capacity_curve",
+    "gutter",
+    "node_scaling",
+    "policy_compare",
+    "quickstart",
+    "rolling_restart",
+    "ttl_sweep",
+    "autoscale",
+]
 
 #: the same experiments at a size for a test: every point, one seed, few requests
 SMALL = {"run.requests": 2000, "run.warmup": 500, "run.seeds": [1]}
