@@ -10,10 +10,12 @@ a schedule reproduces its node counts hour by hour.
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim import BackendSpec, ClusterSpec, run, run_naive
 from sim.autoscale import SignalWindow, schedule_changes, wants
-from sim.scenario import Autoscale, Change, Restarts
+from sim.scenario import Autoscale, Change, Restarts, Warmup
 from tests.sim.test_fleet_models import assert_same
 from tests.sim.test_model_vs_naive import scenario
 from workloads import Exponential, Lognormal, Poisson, Workload, Zipf
@@ -248,3 +250,69 @@ def test_signals_read_the_window_by_arrival_and_p99_by_completion():
     p99.completed(0.9, 0.004)
     p99.completed(1.2, 0.5)  # completes after the tick at 1: not in its window
     assert p99.value(1, serving=1) == pytest.approx(4.0, rel=0.002)
+
+
+#: per signal, a band the random fleets below cross (most of them both ways)
+BANDS = {
+    "request_rate": (1300.0, 1500.0),
+    "backend_utilisation": (0.4, 0.5),
+    "hit_ratio": (0.38, 0.42),
+    "p99_ms": (8.0, 14.0),
+    "node_utilisation": (0.4, 0.45),
+}
+
+autoscalers = st.builds(
+    dict,
+    signal=st.sampled_from(list(BANDS)),
+    window=st.sampled_from([1, 2]),
+    step=st.integers(1, 2),
+    bounds=st.sampled_from([(1, 4), (2, 5)]),
+    cooldown_s=st.sampled_from([0.0, 0.05, 0.1]),
+    provision_s=st.sampled_from([0.0, 0.03]),
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    autoscaler=autoscalers,
+    balancer=st.sampled_from(["consistent", "modulo", "rendezvous", "p2c"]),
+    failover=st.sampled_from(["rehash", "backend"]),
+    warmup=st.sampled_from([Warmup(), Warmup("read_through", for_s=0.05), Warmup("precopy", copy_rate=300.0)]),
+    restarts=st.sampled_from([None, Restarts(every_s=0.15, down_s=0.03)]),
+    seed=st.integers(0, 1000),
+)
+def test_fast_and_naive_models_agree_on_random_autoscaled_fleets(
+    autoscaler, balancer, failover, warmup, restarts, seed
+):
+    low, high = BANDS[autoscaler["signal"]]
+    least, most = autoscaler["bounds"]
+    autoscale = Autoscale(
+        signal=autoscaler["signal"],
+        low=low,
+        high=high,
+        interval_s=0.05,
+        window_s=0.05 * autoscaler["window"],
+        step=autoscaler["step"],
+        min_nodes=least,
+        max_nodes=most,
+        cooldown_s=autoscaler["cooldown_s"],
+        provision_s=autoscaler["provision_s"],
+    )
+    sc = scenario(
+        workload=Workload(Zipf(300, 0.9), Poisson(5000.0), write_fraction=0.05),
+        cluster=ClusterSpec(
+            nodes=3,
+            capacity=40,
+            balancer=balancer,
+            failover=failover,
+            warmup=warmup,
+            restarts=restarts,
+            node_concurrency=1,
+            node_service=Exponential(0.0003),
+            autoscale=autoscale,
+        ),
+        backend=BackendSpec(latency=Lognormal(0.004, 0.6), concurrency=24),
+        requests=1500,
+        warmup=300,
+    )
+    assert_same(run(sc, seed), run_naive(sc, seed))
