@@ -66,7 +66,8 @@ def refusal(scenario: Scenario) -> str | None:
         return f"balancer {cluster.balancer!r} has no compiled chooser"
     for feature in cluster.fleet_features:  # a living fleet (issue 21): sim/fleet_model.py
         if not implements("fleet", feature):
-            return f"the compiled loop does not implement a living fleet's cluster.{feature} yet"
+            key = "[autoscale]" if feature == "autoscale" else f"cluster.{feature}"  # its own section
+            return f"the compiled loop does not implement a living fleet's {key} yet"
     for feature in scenario.client_features:  # the clients' near caches: sim/near.py
         if not implements("client", feature):
             return "the compiled loop does not implement the near cache ([near]) yet"

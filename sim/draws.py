@@ -24,6 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
+from sim.autoscale import tick_index
 from sim.balancer import make_balancer
 from sim.fleet import planned_ids
 from sim.membership import FleetState, Membership
@@ -61,28 +62,54 @@ class RequestDraws:
         self._spray = rng_for(seed, "balancer.random")
         self._ttl_by_class = dict(cluster.ttl_by_class)
         self._clients = rng_for(seed, "workload.clients") if scenario.clients else None
+        autoscale = cluster.autoscale
+        self.tick_s = autoscale.interval_s if autoscale is not None and autoscale.reactive else 0.0
 
     def __iter__(self) -> Iterator[Draws]:
+        for batch in self.batches():
+            yield self.draw(batch)
+
+    def batches(self) -> Iterator[RequestBatch]:
+        """The request stream's batches, with no draw yet; with a reactive autoscaler, cut at its ticks
+        (multiples of interval_s), so that a model can decide at a tick before the requests after it are
+        routed (`draw`)."""
+        scenario = self.scenario
+        for batch in scenario.workload.batches(self.seed, scenario.total_requests):
+            if not self.tick_s:
+                yield batch
+                continue
+            ticks = tick_index(batch.time, self.tick_s)
+            cuts = [0, *(np.flatnonzero(np.diff(ticks)) + 1).tolist(), len(batch)]
+            for low, high in zip(cuts, cuts[1:]):
+                yield RequestBatch(
+                    batch.time[low:high],
+                    batch.key[low:high],
+                    batch.size[low:high],
+                    batch.op[low:high],
+                    batch.start + low,
+                )
+
+    def draw(self, batch: RequestBatch) -> Draws:
+        """A batch's draws: its routing given the fleet as the schedule knows it now, and its numbers."""
         scenario = self.scenario
         cluster = scenario.cluster
-        for batch in scenario.workload.batches(self.seed, scenario.total_requests):
-            n = len(batch)
-            segments = list(self._segments(batch.time))
-            choices = self._route(batch.key, segments)
-            read_node = self._read_nodes(batch.key, choices, segments)
-            node_service = cluster.node_service.sample(self._node_service, n) if cluster.has_node_queue else None
-            yield Draws(
-                batch=batch,
-                choices=choices,
-                read_node=read_node,
-                round_trip=scenario.hit_latency.sample(self._rtt, n),
-                service=scenario.backend.latency.sample(self._service, n),
-                node_service=node_service,
-                ttl=self._ttls(batch.key),
-                cold=self._cold(batch, read_node, segments),
-                warm_from=self._warm_from(batch, read_node, segments),
-                group=self._clients.integers(0, scenario.clients, n) if self._clients is not None else None,
-            )
+        n = len(batch)
+        segments = list(self._segments(batch.time))
+        choices = self._route(batch.key, segments)
+        read_node = self._read_nodes(batch.key, choices, segments)
+        node_service = cluster.node_service.sample(self._node_service, n) if cluster.has_node_queue else None
+        return Draws(
+            batch=batch,
+            choices=choices,
+            read_node=read_node,
+            round_trip=scenario.hit_latency.sample(self._rtt, n),
+            service=scenario.backend.latency.sample(self._service, n),
+            node_service=node_service,
+            ttl=self._ttls(batch.key),
+            cold=self._cold(batch, read_node, segments),
+            warm_from=self._warm_from(batch, read_node, segments),
+            group=self._clients.integers(0, scenario.clients, n) if self._clients is not None else None,
+        )
 
     def _route(self, keys: np.ndarray, segments: list[Segment]) -> np.ndarray:
         """(n, depth) ranked candidate nodes per request, -1 where there are fewer nodes to rank."""

@@ -17,7 +17,12 @@ in its turn with `apply`, after every planned change before it.  Bad plans
 FleetError, which the config check turns into one line (it plans the whole
 run once, up front).
 
-Rolling restarts (`restart_walks`) are planned here too: from the first
+An autoscaler's schedule (sim/autoscale.py's `schedule_changes`, endless
+and daily) is merged into the planned changes in time order, a config's
+change first at equal times; a reactive autoscaler's decisions come through
+`apply` with their reason and signal, which the stints keep for fleet.csv.
+
+Rolling restarts (`RestartWalks`) are planned here too: from the first
 restart time, every `every_s`, a walk takes the members of its first moment
 in turn (by id, or in a random order drawn per walk from its own stream):
 each goes down for `down_s`, the next `gap_s` after the previous is back.
@@ -34,6 +39,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from sim.autoscale import SCHEDULED, schedule_changes
 from sim.scenario import Change, ClusterSpec, Restarts
 from workloads.rng import rng_for
 
@@ -52,6 +58,8 @@ class Stint:
     leaves: float = math.inf
     reason: str = "planned"  # why it joined: planned, scale_out, schedule (an autoscaler's words)
     left: str = "planned"  # why it left
+    signal: float | None = None  # the autoscaler's signal when it decided the join (None: planned)
+    left_signal: float | None = None  # and when it decided the leave
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,11 @@ class FleetPlan:
     capacities: list[CapacityChange] = field(default_factory=list)  # CapacityChange, in time order
     applied_until: float = -math.inf  # every change at or before this time is applied
 
+    schedule: Iterator | None = None  # endless planned changes of an autoscaler's schedule (sim/autoscale.py)
+
     def __post_init__(self) -> None:
         self.stints = [Stint(n, 0.0, 0.0) for n in range(self.nodes)]
+        self._scheduled = next(self.schedule, None) if self.schedule is not None else None
         self._by_node: dict[int, list[Stint]] = {n: [s] for n, s in enumerate(self.stints)}
         self._planned = sorted(range(len(self.changes)), key=lambda i: self.changes[i].at_s)
         self._next = 0
@@ -85,28 +96,41 @@ class FleetPlan:
 
     @classmethod
     def of(cls, cluster: ClusterSpec) -> FleetPlan:
-        return cls(cluster.nodes, cluster.capacity, tuple(cluster.changes))
+        autoscale = cluster.autoscale
+        schedule = schedule_changes(autoscale) if autoscale is not None and not autoscale.reactive else None
+        return cls(cluster.nodes, cluster.capacity, tuple(cluster.changes), schedule=schedule)
 
     # -- applying changes ----------------------------------------------------------------
     def advance(self, t: float) -> None:
-        """Apply every planned change at or before time t."""
-        while self._next < len(self._planned) and self.changes[self._planned[self._next]].at_s <= t:
-            index = self._planned[self._next]
-            self._next += 1
-            self._apply(self.changes[index], index)
+        """Apply every planned change at or before time t (a schedule's after the config's at one time)."""
+        while True:
+            planned = self.changes[self._planned[self._next]].at_s if self._next < len(self._planned) else math.inf
+            scheduled = self._scheduled.at_s if self._scheduled is not None else math.inf
+            if min(planned, scheduled) > t or planned == scheduled == math.inf:
+                break
+            if planned <= scheduled:
+                index = self._planned[self._next]
+                self._next += 1
+                self._apply(self.changes[index], index)
+            else:  # (a scheduled change came from the schedule: neither is None)
+                self._apply(self._scheduled, None, SCHEDULED)  # type: ignore[arg-type]
+                self._scheduled = next(self.schedule, None)  # type: ignore[arg-type]
         self.applied_until = max(self.applied_until, t)
 
-    def apply(self, change: Change, reason: str = "planned") -> tuple[int, ...]:
-        """Apply a change decided at run time (after every planned change up to its time); its ids."""
+    def apply(self, change: Change, reason: str = "planned", signal: float | None = None) -> tuple[int, ...]:
+        """Apply a change decided at run time (after every planned change up to its time); its ids.
+        `signal`: the autoscaler's signal that decided it."""
         self.advance(change.at_s)
-        return self._apply(change, None, reason)
+        return self._apply(change, None, reason, signal)
 
-    def _apply(self, change: Change, index: int | None, reason: str = "planned") -> tuple[int, ...]:
+    def _apply(
+        self, change: Change, index: int | None, reason: str = "planned", signal: float | None = None
+    ) -> tuple[int, ...]:
         ids: Sequence[int] | None
         where = f"cluster.changes[{index}]" if index is not None else "a decided change"
         t = change.at_s
         if change.add:
-            return tuple(self._add(t, change.add, change.provision_s, reason) for _ in range(change.add))
+            return tuple(self._add(t, change.provision_s, reason, signal) for _ in range(change.add))
         if change.remove:
             taken = self.taken_at(t)
             if isinstance(change.remove, int):
@@ -126,8 +150,8 @@ class FleetPlan:
             if not serving:
                 raise FleetError(f"{where}: at {t:g} s the fleet would shrink below one node")
             for node in ids:
-                self._by_node[node][-1].leaves = t
-                self._by_node[node][-1].left = reason
+                stint = self._by_node[node][-1]
+                stint.leaves, stint.left, stint.left_signal = t, reason, signal
             return tuple(ids)
         members = self.members_at(t)
         ids = tuple(sorted(change.nodes)) if change.nodes else tuple(sorted(members))
@@ -139,10 +163,10 @@ class FleetPlan:
             self._fleet_capacity.append((t, change.capacity))
         return ids
 
-    def _add(self, t: float, count: int, provision_s: float, reason: str) -> int:
+    def _add(self, t: float, provision_s: float, reason: str, signal: float | None = None) -> int:
         taken = self.taken_at(t)
         node = next(n for n in range(len(taken) + 1) if n not in taken)
-        stint = Stint(node, t, t + provision_s, reason=reason)
+        stint = Stint(node, t, t + provision_s, reason=reason, signal=signal)
         self.stints.append(stint)
         self._by_node.setdefault(node, []).append(stint)
         return node
@@ -150,7 +174,8 @@ class FleetPlan:
     # -- reading ------------------------------------------------------------------------
     def next_planned_at(self) -> float:
         """The time of the next planned change not applied yet (inf: none)."""
-        return self.changes[self._planned[self._next]].at_s if self._next < len(self._planned) else math.inf
+        planned = self.changes[self._planned[self._next]].at_s if self._next < len(self._planned) else math.inf
+        return min(planned, self._scheduled.at_s if self._scheduled is not None else math.inf)
 
     @property
     def ids(self) -> int:
@@ -208,7 +233,10 @@ class FleetPlan:
 
 
 def planned_ids(cluster: ClusterSpec) -> int:
-    """The node ids a run of this cluster needs: the plan applied to the end (raises FleetError)."""
+    """The node ids a run of this cluster needs: the plan applied to the end (raises FleetError); with an
+    autoscaler, the most nodes it may hold at once (its planned changes only change capacities)."""
+    if cluster.autoscale is not None:
+        return max(cluster.nodes, cluster.autoscale.most_nodes)
     plan = FleetPlan.of(cluster)
     plan.advance(math.inf)
     return plan.ids
@@ -230,19 +258,35 @@ class RestartWalk:
         return self.outages[-1][2]
 
 
-def restart_walks(restarts: Restarts, plan: FleetPlan, seed: int) -> Iterator[RestartWalk]:
-    """The rolling restarts, walk after walk, endless (module docstring); walks with no member skipped."""
-    order_rng = rng_for(seed, "cluster.restarts")
-    begin, index = restarts.first_s, 0
-    while True:
-        plan.advance(begin)
-        members = sorted(plan.members_at(begin))
+class RestartWalks:
+    """The rolling restarts, walk after walk, endless (module docstring).
+
+    A walk is planned only when taken (`take`), from the members of its first moment then, so that an
+    autoscaler's decisions before it count; `next_start` says when the next one begins.
+    """
+
+    def __init__(self, restarts: Restarts, plan: FleetPlan, seed: int):
+        self.restarts, self.plan = restarts, plan
+        self.order_rng = rng_for(seed, "cluster.restarts")
+        self.next_start, self.index = restarts.first_s, 0
+
+    def __iter__(self) -> RestartWalks:
+        return self
+
+    def __next__(self) -> RestartWalk:
+        return self.take()
+
+    def take(self) -> RestartWalk:
+        restarts, begin = self.restarts, self.next_start
+        self.plan.advance(begin)
+        members = sorted(self.plan.members_at(begin))
         if restarts.order == "random":
-            members = [members[i] for i in order_rng.permutation(len(members))]
+            members = [members[i] for i in self.order_rng.permutation(len(members))]
         outages, cursor = [], begin
         for node in members:
             outages.append((node, cursor, cursor + restarts.down_s))
             cursor += restarts.down_s + restarts.gap_s
-        yield RestartWalk(index, tuple(outages))
-        index += 1
-        begin = max(begin + restarts.every_s, outages[-1][2])
+        walk = RestartWalk(self.index, tuple(outages))
+        self.index += 1
+        self.next_start = max(begin + restarts.every_s, outages[-1][2])
+        return walk

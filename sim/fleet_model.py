@@ -18,6 +18,9 @@ own), and keeps fleet.csv's rows:
   coldest first with their expiry and stamps.  It is a snapshot at the
   serving time, an approximation of a copy spread over the delay;
 * the read-through warm-up is in the request loop (Model._read_through);
+* a reactive autoscaler's ticks (sim/autoscale.py) run in the same process
+  as the rows, after an instant's rows: the signal from the window
+  (`_signal_batch` feeds it), the decision (`_decide`), then its rows;
 * each row's `moved_share` comes from the routing (sim/routing.py), and
   `orphaned` counts the entries a membership change (add, remove) leaves on
   the nodes that stay up but no longer own their keys (they take space until
@@ -28,19 +31,25 @@ own), and keeps fleet.csv's rows:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
+from sim.autoscale import SCALE_IN, SCALE_OUT, wants
 from sim.membership import FleetRow, FleetState
 from sim.metrics import fleet_row
-from sim.vocabulary import PRECOPY
+from sim.scenario import Change
+from sim.vocabulary import PRECOPY, WRITE
 
 if TYPE_CHECKING:
     import simpy
 
     from policies.base import Key
+    from sim.autoscale import SignalWindow
+    from sim.draws import Draws
     from sim.membership import Membership
     from sim.node import CacheNode
     from sim.routing import Routing
@@ -63,6 +72,7 @@ class FleetChanges:
         nodes: list[CacheNode]
         capacity_of: list[int]
         fleet_log: list[dict]
+        signals: SignalWindow | None
 
         def _set_up(self, index: int, up: bool) -> None: ...
 
@@ -71,14 +81,80 @@ class FleetChanges:
         def _stored(self, target: int, key: Key, now: float, written: bool = False) -> None: ...
 
     def _fleet_changes(self) -> Generator[simpy.Event, object, None]:
-        """A SimPy process: the fleet as it is at time 0, then each instant's rows in turn."""
+        """A SimPy process: the fleet as it is at time 0, then each instant's rows in turn (and, with a
+        reactive autoscaler, its ticks: `_ticks`)."""
         initial = self.membership.state_at(0.0)
         for index in range(self.ids):
             self._set_up(index, index in initial.up)
+        if self.signals is not None:
+            yield from self._ticks()
+            return
         for when, rows in self.membership.transitions():
             yield self.env.timeout(when - self.env.now)
             for row in rows:
                 self._apply_row(row)
+
+    # -- the reactive autoscaler (sim/autoscale.py) -------------------------------------------------
+    def _ticks(self) -> Generator[simpy.Event, object, None]:
+        """The schedule's rows up to each tick, then the tick's decision and its rows (a removal's at
+        once); the schedule is known only up to the next tick."""
+        autoscale, membership = self.scenario.cluster.autoscale, self.membership
+        assert autoscale is not None  # (ticks run for a reactive autoscaler only)
+        tick = round(autoscale.window_s / autoscale.interval_s)  # the first tick whose window is in the run
+        self._last_decision = -math.inf
+        while True:
+            at = tick * autoscale.interval_s
+            when = membership.next_change_until(self.env.now, at)
+            if when is not None:
+                yield self.env.timeout(when - self.env.now)
+                for row in membership.rows_at(when):
+                    self._apply_row(row)
+                continue
+            yield self.env.timeout(at - self.env.now)
+            self._decide(tick, at)
+            for row in membership.rows_at(at):
+                self._apply_row(row)
+            tick += 1
+            membership.known_until(tick * autoscale.interval_s)
+
+    def _signal_batch(
+        self,
+        draws: Draws,
+        flags: npt.NDArray[np.uint8],
+        latency: npt.NDArray[np.float64],
+        node_busy: npt.NDArray[np.float64] | None,
+    ) -> None:
+        """The autoscaler's window hears a walked batch: its arrivals, and the reads whose latency is known."""
+        assert self.signals is not None  # (called with a reactive autoscaler only)
+        batch = draws.batch
+        zeros = np.zeros(len(batch))
+        self.signals.arrived(batch.time, flags, draws.service, zeros if node_busy is None else node_busy)
+        reads = ((flags & WRITE) == 0) & ~np.isnan(latency)
+        for arrival, value in zip(batch.time[reads].tolist(), latency[reads].tolist()):
+            self.signals.completed(arrival + value, value)
+
+    def _decide(self, tick: int, at: float) -> None:
+        """At a tick: read the signal, and add or remove nodes if it is out of its band, the bounds allow
+        and the cooldown is over (sim/autoscale.py's module docstring)."""
+        autoscale, plan = self.scenario.cluster.autoscale, self.membership.plan
+        assert autoscale is not None and self.signals is not None  # (ticks run for a reactive autoscaler only)
+        serving = sum(1 for cache in self.nodes[: self.ids] if cache.up)
+        value = self.signals.value(tick, serving)
+        if value is None or at - self._last_decision < autoscale.cooldown_s:
+            return
+        direction = wants(autoscale, value)
+        taken, members = plan.taken_at(at), sorted(plan.members_at(at))
+        if direction > 0:
+            count = min(autoscale.step, autoscale.max_nodes - len(taken))
+            change = Change(at, add=count, provision_s=autoscale.provision_s)
+        elif direction < 0:
+            count = min(autoscale.step, len(taken) - autoscale.min_nodes, len(members) - 1)
+            change = Change(at, remove=tuple(members[len(members) - count :]))
+        else:
+            return
+        if count > 0:
+            self.membership.decided(change, SCALE_OUT if direction > 0 else SCALE_IN, value)
+            self._last_decision = at
 
     def _apply_row(self, row: FleetRow) -> None:
         orphaned = self._orphans(row) if row.kind in ORPHAN_KINDS else 0

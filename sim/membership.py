@@ -16,6 +16,12 @@ one instant are taken in the order remove, up, down, capacity, add, each row
 seeing the state the rows before it left (so a rolling restart without a gap
 reads "node 1 up, node 2 down", never two nodes down at once).
 
+With a reactive autoscaler the future is not known: it decides at ticks.
+Nothing is drawn beyond `limit` (its next tick, raised by `known_until`
+once it has decided there); a decision (`decided`) goes into the plan and
+drops the states cached from before it; `rows_at` gives an instant's rows
+step by step, so that the models can ask again after a decision at a tick.
+
 A long run can hold many outages (the limit in experiments/config/limits.py
 allows a hundred thousand changes), so no question here scans them all: each
 node keeps its outages sorted by start, with the running maximum of their
@@ -34,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.fleet import FleetPlan, RestartWalk, Stint, restart_walks
+from sim.fleet import Change, FleetPlan, RestartWalk, RestartWalks, Stint
 from sim.scenario import ClusterSpec, Outage
 from workloads.rng import rng_for
 
@@ -83,6 +89,7 @@ class FleetRow:
     capacity: a capacity row's new capacity, or the capacity an add's nodes join with
     since:    per node: when an added node was decided (it provisioned since), when a returning
               node went down (0 for other kinds)
+    signal:   the autoscaler's signal that decided an add or a remove (None: not decided so)
     """
 
     time: float
@@ -93,6 +100,7 @@ class FleetRow:
     after: FleetState
     capacity: int = 0
     since: tuple[float, ...] = ()
+    signal: float | None = None
 
     @property
     def serving(self) -> int:
@@ -119,11 +127,15 @@ class Membership:
         self._restarts: dict[int, _NodeOutages] = {}
         self._rngs: dict[int, np.random.Generator] = {}
         self._next_failure: dict[int, float] = {}
-        self._walks: Iterator[RestartWalk] | None = (
-            restart_walks(cluster.restarts, self.plan, seed) if cluster.restarts else None
-        )
-        self._next_walk = next(self._walks) if self._walks else None
+        self._walks = RestartWalks(cluster.restarts, self.plan, seed) if cluster.restarts else None
         self.walks: list[RestartWalk] = []  # the restart walks begun so far
+        self.autoscale = cluster.autoscale
+        # With a reactive autoscaler nothing is known beyond its next tick, where it may decide
+        # (`decided`); without one, everything is.
+        self.limit = self.autoscale.window_s if self.autoscale is not None and self.autoscale.reactive else math.inf
+        self._walk_statuses: dict | None = None  # rows_at's view: each id's status after the rows so far
+        self._down_since: dict = {}
+        self._down_reason: dict = {}
         self._known_until = 0.0
         self._changes: list[float] = []
         self._states: dict[float, FleetState] = {}
@@ -139,7 +151,13 @@ class Membership:
     @property
     def static(self) -> bool:
         """True when every node is a member and up all the time."""
-        return not self.outages and not self.mtbf_s and not self._walks and not self.plan.changes
+        return (
+            not self.outages
+            and not self.mtbf_s
+            and not self._walks
+            and not self.plan.changes
+            and self.autoscale is None
+        )
 
     @property
     def ids(self) -> int:
@@ -162,24 +180,25 @@ class Membership:
 
     def _frontier(self) -> float:
         """The earliest time at which something not drawn yet may happen."""
-        walk = self._next_walk.start if self._next_walk else math.inf
+        walk = self._walks.next_start if self._walks else math.inf
         return min([*self._next_failure.values(), self.plan.next_planned_at(), walk])
 
     def _extend(self, horizon: float) -> None:
-        """Draw everything (plan, restart walks, random failures) that begins at or before `horizon`."""
+        """Draw everything (plan, restart walks, random failures) that begins at or before `horizon`
+        (never beyond `limit`: what an autoscaler has not decided yet is not known)."""
+        horizon = min(horizon, self.limit)
         if horizon <= self._known_until and self._frontier() > horizon:
             return
         times = []
         self.plan.advance(horizon)
         self._ensure_nodes()
         times += self.plan.times()
-        while self._next_walk is not None and self._next_walk.start <= horizon:
-            walk = self._next_walk
+        while self._walks is not None and self._walks.next_start <= horizon:
+            walk = self._walks.take()
             self.walks.append(walk)
             for node, down, up in walk.outages:
                 self._restarts[node].add(down, up)
                 times += [down, up]
-            self._next_walk = next(self._walks)  # type: ignore[arg-type]  # (a walk came from it: not None)
         for node, rng in self._rngs.items():
             while self._next_failure[node] <= horizon:
                 down = self._next_failure[node]
@@ -190,6 +209,28 @@ class Membership:
                 self._next_failure[node] = up + rng.exponential(self.mtbf_s)
         self._known_until = max(self._known_until, horizon)
         self._merge(times)
+
+    def decided(self, change: Change, reason: str, signal: float) -> tuple[int, ...]:
+        """An autoscaler's change at a tick (sim/fleet.py's FleetPlan.apply): its ids.  Known from now on,
+        (`known_until` then says how far the fleet is known)."""
+        ids = self.plan.apply(change, reason, signal)
+        self._ensure_nodes()
+        self._states.clear()  # states at the tick and after were read before the decision
+        self._merge(self.plan.times())
+        return ids
+
+    def known_until(self, tick: float) -> None:
+        """A reactive autoscaler decided (or not) at every tick before `tick`: the fleet is known up to it."""
+        self.limit = max(self.limit, tick)
+
+    def next_change_until(self, t: float, limit: float) -> float | None:
+        """The first time in (t, limit] at which the fleet may change, or None (for a reactive fleet,
+        whose later changes are not known yet)."""
+        self._extend(limit)
+        index = bisect.bisect_right(self._changes, t)
+        if index < len(self._changes) and self._changes[index] <= limit:
+            return self._changes[index]
+        return None
 
     # -- the state at an instant ------------------------------------------------------------
     def status(self, node: int, t: float) -> str:
@@ -275,23 +316,33 @@ class Membership:
     # -- the rows -----------------------------------------------------------------------------
     def transitions(self) -> Iterator[tuple[float, list[FleetRow]]]:
         """(time, rows) at each instant the fleet changes, in time order (module docstring)."""
-        statuses = {n: self.status(n, 0.0) for n in range(self.plan.ids)}
-        down_since = {n: 0.0 for n, s in statuses.items() if s == DOWN}
-        down_reason: dict[int, str] = {}
         for when in self.change_times():
-            rows = []
-            new = {n: self.status(n, when) for n in range(self.plan.ids)}
-            state = _state(statuses)
-            for kind in ROW_ORDER:
-                for reason, nodes, capacity, since in self._changed(kind, when, statuses, new, down_since, down_reason):
-                    for node in nodes:
-                        statuses[node] = new.get(node, ABSENT) if kind != "capacity" else statuses[node]
-                    after = _state(statuses)
-                    rows.append(FleetRow(when, kind, nodes, reason, state, after, capacity, since))
-                    state = after
-            statuses = new
+            rows = self.rows_at(when)
             if rows:
                 yield when, rows
+
+    def rows_at(self, when: float) -> list[FleetRow]:
+        """The rows that take the fleet from what the rows so far left to its state at `when` (called
+        in time order; called again at the same time after an autoscaler's decision there, the rows
+        of that decision)."""
+        if self._walk_statuses is None:
+            self._walk_statuses = {n: self.status(n, 0.0) for n in range(self.plan.ids)}
+            self._down_since = {n: 0.0 for n, s in self._walk_statuses.items() if s == DOWN}
+        statuses, down_since, down_reason = self._walk_statuses, self._down_since, self._down_reason
+        rows = []
+        new = {n: self.status(n, when) for n in range(self.plan.ids)}
+        state = _state(statuses)
+        for kind in ROW_ORDER:
+            for reason, nodes, capacity, since, signal in self._changed(
+                kind, when, statuses, new, down_since, down_reason
+            ):
+                for node in nodes:
+                    statuses[node] = new.get(node, ABSENT) if kind != "capacity" else statuses[node]
+                after = _state(statuses)
+                rows.append(FleetRow(when, kind, nodes, reason, state, after, capacity, since, signal))
+                state = after
+        statuses.update(new)
+        return rows
 
     def _changed(
         self,
@@ -301,14 +352,15 @@ class Membership:
         new: dict[int, str],
         down_since: dict[int, float],
         down_reason: dict[int, str],
-    ) -> Iterator[tuple[str, tuple[int, ...], int, tuple[float, ...]]]:
+    ) -> Iterator[tuple[str, tuple[int, ...], int, tuple[float, ...], float | None]]:
         """The rows of one kind at instant `when`: (reason, nodes, capacity, since) each."""
         nodes: Sequence[int]
         serving = (UP, DOWN)
         if kind == "remove":
             nodes = tuple(n for n in sorted(old) if old[n] in serving and new.get(n) not in serving)
-            for reason in sorted({self._stint_left(n, when) for n in nodes}):
-                yield reason, tuple(n for n in nodes if self._stint_left(n, when) == reason), 0, ()
+            left = {n: self._stint_left(n, when) for n in nodes}
+            for why in sorted(set(left.values()), key=_by_reason):
+                yield why[0], tuple(n for n in nodes if left[n] == why), 0, (), why[1]
         elif kind == "down":
             nodes = [n for n in sorted(old) if old[n] == UP and new.get(n) == DOWN]
             for n in nodes:
@@ -317,19 +369,19 @@ class Membership:
             for reason in ("failure", "restart"):
                 group = tuple(n for n in nodes if down_reason[n] == reason)
                 if group:
-                    yield reason, group, 0, ()
+                    yield reason, group, 0, (), None
         elif kind == "capacity":
             for change in self.plan.capacities:
                 if change.at_s == when:
                     nodes = tuple(n for n in change.nodes if new.get(n) in serving)
                     if nodes:
-                        yield change.reason, nodes, change.capacity, ()
+                        yield change.reason, nodes, change.capacity, (), None
         elif kind == "up":
             nodes = [n for n in sorted(old) if old[n] == DOWN and new.get(n) == UP]
             for reason in ("failure", "restart"):
                 group = tuple(n for n in nodes if down_reason.get(n, "failure") == reason)
                 if group:
-                    yield reason, group, 0, tuple(down_since.get(n, 0.0) for n in group)
+                    yield reason, group, 0, tuple(down_since.get(n, 0.0) for n in group), None
         else:  # add
             nodes = [n for n in sorted(new) if new[n] in serving and old.get(n, ABSENT) not in serving]
             for n in nodes:
@@ -337,14 +389,16 @@ class Membership:
                     down_since[n] = when
             # an added node is in a stint (it was just added): never None here
             stints: dict[int, Stint] = {n: self.plan.stint_at(n, when) for n in nodes}  # type: ignore[misc]
-            for reason in sorted({s.reason for s in stints.values()}):
-                group = tuple(n for n in nodes if stints[n].reason == reason)
+            joined = {n: (s.reason, s.signal) for n, s in stints.items()}
+            for why in sorted(set(joined.values()), key=_by_reason):
+                group = tuple(n for n in nodes if joined[n] == why)
                 joins_with = self.plan.fleet_capacity_at(when)
-                yield reason, group, joins_with, tuple(stints[n].decided for n in group)
+                yield why[0], group, joins_with, tuple(stints[n].decided for n in group), why[1]
 
-    def _stint_left(self, node: int, when: float) -> str:
+    def _stint_left(self, node: int, when: float) -> tuple:
+        """(why `node` left at `when`, the autoscaler's signal that decided it)."""
         stint = self.plan.stint_at(node, math.nextafter(when, -math.inf))
-        return stint.left if stint is not None else "planned"
+        return (stint.left, stint.left_signal) if stint is not None else ("planned", None)
 
     # -- what the schedule says about cost and restarts ---------------------------------------
     def cost(self, start: float, end: float) -> tuple[float, float]:
@@ -356,6 +410,12 @@ class Membership:
         """(restart index, first down, last up + down_s) of each rolling restart begun by `until`."""
         self._extend(until)
         return [(walk.index, walk.start, walk.last_up + down_s) for walk in self.walks if walk.start <= until]
+
+
+def _by_reason(why: tuple[str, float | None]) -> tuple[str, bool, float]:
+    """Rows of one kind at one instant go by reason, then by signal (None first)."""
+    reason, signal = why
+    return reason, signal is not None, signal or 0.0
 
 
 def _state(statuses: dict[int, str]) -> FleetState:

@@ -473,9 +473,10 @@ def violation_seconds(rows: list[dict], targets: Targets | None) -> float:
     return missed
 
 
-def fleet_row(row: FleetRow, moved: float, orphaned: int, signal: str = "") -> dict:
+def fleet_row(row: FleetRow, moved: float, orphaned: int) -> dict:
     """A row of fleet.csv (FLEET) for a change of the fleet (sim/membership.py's FleetRow), with what it
-    moved (sim/routing.py) and the entries it left behind (counted by each model)."""
+    moved (sim/routing.py) and the entries it left behind (counted by each model); its signal is
+    the value the autoscaler decided on (empty for planned changes)."""
     return {
         "time_s": row.time,
         "decided_s": min(row.since) if row.kind == "add" and row.since else row.time,
@@ -484,6 +485,6 @@ def fleet_row(row: FleetRow, moved: float, orphaned: int, signal: str = "") -> d
         "nodes": row.serving,
         "moved_share": moved,
         "orphaned": orphaned,
-        "signal": signal,
+        "signal": "" if row.signal is None else row.signal,
         "reason": row.reason,
     }

@@ -59,6 +59,7 @@ import numpy.typing as npt
 import simpy
 
 from policies.base import Key
+from sim.autoscale import SignalWindow
 from sim.backend import FCFSServers
 from sim.calendar import Calendar
 from sim.cluster import build_nodes
@@ -184,6 +185,12 @@ class Model(FleetChanges):
         self.fleet_log: list[dict] = []  # fleet.csv's rows
         self.capacity_of = [cluster.capacity] * self.ids  # each node id's capacity now
         self.catalogue = catalogue_sample(scenario.workload) if not self.membership.static else None
+        autoscale = cluster.autoscale
+        self.signals = (
+            SignalWindow(autoscale, scenario.backend.concurrency, cluster.node_concurrency)
+            if autoscale is not None and autoscale.reactive
+            else None
+        )
         self._build()
 
     def _build(self) -> None:
@@ -213,7 +220,10 @@ class Model(FleetChanges):
             env.process(self._bulk_updates())
         self.calendar.due = env.peek()  # the processes' first steps, at time 0
         restarts = self.scenario.cluster.restarts
-        for draws in self.draws:
+        for batch in self.draws.batches():
+            if self.signals is not None:  # the autoscaler's ticks up to the batch, before its routing is drawn
+                self.calendar.advance(float(batch.time[0]))
+            draws = self.draws.draw(batch)
             if restarts:
                 windows = self.membership.restart_windows(restarts.down_s, float(draws.batch.time[-1]))
                 self.recorder.watch_restarts(windows)
@@ -238,9 +248,17 @@ class Model(FleetChanges):
             # (with node queues the draws have node service times)
             node_busy = np.where(((flags & WRITE) == 0) & (draws.read_node >= 0), draws.node_service, 0.0)  # type: ignore[arg-type]
         latency = draws.round_trip + np.asarray(wait)
+        if self.signals is not None:
+            self._signal_batch(draws, flags, latency, node_busy)
         self.recorder.add(
             batch.start, batch.time, draws.read_node, flags, latency, batch.size, backend_busy, node_busy, draws.cold
         )
+
+    def _latency_known(self, index: int, arrival: float, latency: float) -> None:
+        """A read's latency, known only now (it waited on a queue or a fetch in flight)."""
+        self.recorder.set_latency(index, arrival, latency)
+        if self.signals is not None:
+            self.signals.completed(arrival + latency, latency)
 
     # -- SimPy processes: what is rare (the fleet's changes: sim/fleet_model.py) -----------------
     def _bulk_updates(self) -> Generator[simpy.Event, object, None]:
@@ -397,7 +415,7 @@ class Model(FleetChanges):
 
     def _reach_backend(self, fetch: _Fetch, index: int, arrival: float, service: float, round_trip: float) -> None:
         finish = self.backend.submit(self.calendar.now, service)
-        self.recorder.set_latency(index, arrival, finish - arrival + round_trip)
+        self._latency_known(index, arrival, finish - arrival + round_trip)
         self._answer_late(fetch, fetch.group, finish + round_trip)
         self._settle_outstanding(fetch.node, finish + round_trip)
         self._answered(fetch, finish)
@@ -407,7 +425,7 @@ class Model(FleetChanges):
         fetch.finish = finish
         for index, arrival, ready, round_trip, group in fetch.waiters:
             done = max(ready, finish)
-            self.recorder.set_latency(index, arrival, done - arrival + round_trip)
+            self._latency_known(index, arrival, done - arrival + round_trip)
             self._answer_late(fetch, group, done + round_trip)
             self._settle_outstanding(fetch.node, done + round_trip)
         fetch.waiters.clear()

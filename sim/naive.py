@@ -38,6 +38,7 @@ import simpy
 
 from policies import Policy, PolicyContractError
 from policies.base import Key
+from sim.autoscale import SignalWindow
 from sim.cluster import gutter_makers, policy_makers
 from sim.draws import Draws, RequestDraws
 from sim.membership import Membership
@@ -286,6 +287,12 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             stored(node, key)
         return entry.stamp
 
+    def heard(i: int, service: float, node_service: float) -> None:
+        """The autoscaler's window hears request i at its arrival (its flags are known then)."""
+        if signals is not None:
+            served = not (flags[i] & WRITE) and read_node[i] >= 0 and workers
+            signals.arrived([env.now], [flags[i]], [service], [node_service if served else 0.0])
+
     def request(
         i: int,
         key: int,
@@ -304,18 +311,22 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
         active += 1
         arrival = env.now
         node = spray_node
+        read_node[i] = -1
         trips = 1  # round trips the answer takes: two when a warming node asks a peer
         near_stale = near.lookup(group, key) if near is not None and not op else None  # None: no near hit
         served = versions.stamp(key)  # the version of the value the client gets (read from the backend)
         if op:
             flags[i] = WRITE | BACKEND
+            heard(i, service, node_service)
             yield from backend_call(i, service)
             land_write(key, size, ttl, _homes(choices, cluster.replicas))
         elif near_stale is not None:  # its group's near cache answers: no node, no round trip
             flags[i] = HIT | NEAR | (STALE if near_stale else 0)
             node = -1
+            heard(i, service, node_service)
         elif node < 0:
             flags[i] = BACKEND
+            heard(i, service, node_service)
             yield from backend_call(i, service)
         else:
             if balancer.dynamic and node < ids:
@@ -347,6 +358,8 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                     fetching = env.event()
                     if coalesce:
                         in_flight[node][key] = fetching
+            read_node[i] = node
+            heard(i, service, node_service)
             if workers:
                 with workers[node].request() as worker:
                     yield worker
@@ -375,6 +388,8 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
             latency[i] = env.now - arrival
             if near is not None and not op:
                 near.answer(group, key, size, served)
+        if signals is not None and not op:
+            signals.completed(env.now, latency[i])
         if balancer.dynamic and not op and node >= 0:
             busy[node] -= 1
         active -= 1
@@ -390,9 +405,17 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 if near is not None:
                     near.bulk_updated(updates.classes)
 
-    def source(batches: list[Draws]) -> Process:
-        for batch_draws in batches:
-            batch = batch_draws.batch
+    def source() -> Process:
+        """The requests, each at its arrival; a batch's draws are made when its first request is due, after
+        the autoscaler's ticks up to then (it may change the fleet that routes them)."""
+        for batch in draws.batches():
+            if signals is not None:
+                first = float(batch.time[0])
+                yield env.timeout(first - env.now)
+                while fleet.next_tick <= first:
+                    yield fleet.ticked
+            batch_draws = draws.draw(batch)
+            batches.append(batch_draws)
             for j in range(len(batch)):
                 yield env.timeout(batch.time[j] - env.now)
                 ttl = float(batch_draws.ttl[j]) if batch_draws.ttl is not None else 0.0
@@ -415,16 +438,22 @@ def run_naive(scenario: Scenario, seed: int) -> RunResult:
                 )
 
     active = 0  # request processes not finished
-    batches = list(draws)
+    batches: list[Draws] = []  # the draws of each batch, drawn as the source reaches it
+    autoscale = cluster.autoscale
+    signals = (
+        SignalWindow(autoscale, scenario.backend.concurrency, cluster.node_concurrency)
+        if autoscale is not None and autoscale.reactive
+        else None
+    )
     initial = membership.state_at(0.0)
     for index, node in enumerate(nodes[:ids]):
         node.up = index in initial.up
     catalogue = None if membership.static else catalogue_sample(scenario.workload)
-    fleet = NaiveFleet(env, nodes, capacities, draws.routing, catalogue, cluster.warmup, stored)
+    fleet = NaiveFleet(env, nodes, capacities, draws.routing, catalogue, cluster.warmup, stored, ids, signals)
     env.process(fleet.process(membership))
     if updates.every_s:
         env.process(bulk_updates())
-    env.run(until=env.process(source(batches)))
+    env.run(until=env.process(source()))
     while active:
         env.step()
 

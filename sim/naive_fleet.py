@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.metrics import fleet_row
-from sim.vocabulary import PRECOPY
+from sim.scenario import Change
+from sim.vocabulary import HIT_RATIO, PRECOPY
 
 if TYPE_CHECKING:  # (the naive model imports this module: its names are for the checker only)
     import simpy
 
     from policies.base import Key
+    from sim.autoscale import SignalWindow
     from sim.membership import FleetRow, FleetState, Membership
     from sim.naive import _Node
     from sim.routing import Routing
@@ -44,17 +46,81 @@ class NaiveFleet:
         catalogue: np.ndarray | None,
         warmup: Warmup,
         stored: Callable[[int, Key], None],
+        ids: int,
+        signals: SignalWindow | None = None,
     ):
         self.env, self.nodes, self.capacities = env, nodes, capacities
         self.routing, self.catalogue, self.warmup, self.stored = routing, catalogue, warmup, stored
+        self.ids = ids
         self.log: list[dict] = []
+        # A reactive autoscaler: its signals (sim/autoscale.py), the time of its next tick, and an event
+        # that fires after each tick (the request source waits on it before routing later requests).
+        self.signals = signals
+        self.next_tick = math.inf
+        self.ticked = env.event()
 
     def process(self, membership: Membership) -> Generator[simpy.Event, object, None]:
         """A SimPy process: each instant's rows, one after the other."""
+        if self.signals is not None:
+            yield from self.autoscale(membership)
+            return
         for when, rows in membership.transitions():
             yield self.env.timeout(when - self.env.now)
             for row in rows:
                 self.apply(row)
+
+    def autoscale(self, membership: Membership) -> Generator[simpy.Event, object, None]:
+        """The rows and the ticks of a reactive autoscaler, in time order: at a tick, the schedule's rows
+        first, then the decision, then its rows."""
+        assert self.signals is not None  # (run for a reactive autoscaler only)
+        settings = self.signals.autoscale
+        every = settings.interval_s
+        tick = round(settings.window_s / every)
+        last = None  # when the autoscaler last decided
+        while True:
+            self.next_tick = tick * every
+            when = membership.next_change_until(self.env.now, self.next_tick)
+            if when is not None:
+                yield self.env.timeout(when - self.env.now)
+                for row in membership.rows_at(when):
+                    self.apply(row)
+                continue
+            yield self.env.timeout(self.next_tick - self.env.now)
+            now = self.env.now
+            if self.decide(membership, tick, now, last):
+                last = now
+            for row in membership.rows_at(now):
+                self.apply(row)
+            tick += 1
+            membership.known_until(tick * every)
+            self.next_tick = tick * every
+            done, self.ticked = self.ticked, self.env.event()
+            done.succeed()
+
+    def decide(self, membership: Membership, tick: int, now: float, last: float | None) -> bool:
+        """One tick's decision, the plain way; whether it changed the fleet."""
+        assert self.signals is not None  # (run for a reactive autoscaler only)
+        settings = self.signals.autoscale
+        up = [index for index in range(self.ids) if self.nodes[index].up]
+        value = self.signals.value(tick, len(up))
+        if value is None or (last is not None and now - last < settings.cooldown_s):
+            return False
+        if settings.signal == HIT_RATIO:
+            more, fewer = value < settings.low, value > settings.high
+        else:
+            more, fewer = value > settings.high, value < settings.low
+        plan = membership.plan
+        provisioning_or_members = len(plan.taken_at(now))
+        members = sorted(plan.members_at(now))
+        if more and provisioning_or_members < settings.max_nodes:
+            count = min(settings.step, settings.max_nodes - provisioning_or_members)
+            membership.decided(Change(now, add=count, provision_s=settings.provision_s), "scale_out", value)
+            return True
+        removable = min(settings.step, provisioning_or_members - settings.min_nodes, len(members) - 1)
+        if fewer and removable > 0:
+            membership.decided(Change(now, remove=tuple(members[-removable:])), "scale_in", value)
+            return True
+        return False
 
     def apply(self, row: FleetRow) -> None:
         left_behind = self.orphans(row) if row.kind in ("add", "remove") else 0

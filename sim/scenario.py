@@ -17,7 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.vocabulary import CHOICES, COLD, CONSISTENT, FLEET_FEATURES, INVALIDATE, LAZY, REHASH, SET_ON_INSERT, TO_GUTTER
+from sim.vocabulary import (
+    BACKEND_UTILISATION,
+    CHOICES,
+    COLD,
+    CONSISTENT,
+    FLEET_FEATURES,
+    INVALIDATE,
+    LAZY,
+    REACTIVE,
+    REHASH,
+    SET_ON_INSERT,
+    TO_GUTTER,
+)
 from workloads import Constant, Distribution, Lognormal, Workload
 
 
@@ -105,6 +117,42 @@ class Eviction:
 
 
 @dataclass(frozen=True)
+class Autoscale:
+    """The autoscaler (sim/autoscale.py says how it acts).
+
+    mode "reactive": every `interval_s` seconds (a tick) it reads `signal` over the last `window_s`
+    seconds (a multiple of interval_s) and adds `step` nodes above `high` (below `low` for hit_ratio),
+    removes `step` below `low` (above `high` for hit_ratio), keeping the nodes provisioning or members
+    within [min_nodes, max_nodes], and deciding nothing within `cooldown_s` of its last decision; an
+    added node provisions `provision_s` seconds before it serves.
+    mode "schedule": `nodes_by_hour`, 24 node counts (hour 0 is cluster.nodes), cycling daily; an hour
+    with more nodes than the one before starts provisioning them `provision_s` before the hour.
+    """
+
+    mode: str = REACTIVE
+    signal: str = BACKEND_UTILISATION
+    low: float = 0.0
+    high: float = 0.0
+    interval_s: float = 60.0
+    window_s: float = 60.0
+    step: int = 1
+    min_nodes: int = 1
+    max_nodes: int = 1
+    cooldown_s: float = 0.0
+    provision_s: float = 0.0
+    nodes_by_hour: tuple = ()
+
+    @property
+    def reactive(self) -> bool:
+        return self.mode == REACTIVE
+
+    @property
+    def most_nodes(self) -> int:
+        """The most node ids provisioning or members at once: what per-node arrays need."""
+        return self.max_nodes if self.reactive else max(self.nodes_by_hour)
+
+
+@dataclass(frozen=True)
 class Targets:
     """Service targets (0: none): the time-series rows that miss one count toward `violation_s`."""
 
@@ -145,6 +193,8 @@ class ClusterSpec:
     gutter:         the Gutter pool (failover "gutter")
     warmup:         how a joining or returning node is warmed (Warmup)
     eviction:       batch Eviction between watermarks, or None (a policy evicts what each insert needs)
+    autoscale:      the Autoscale that sizes the fleet ([autoscale] in a config), or None; it goes with
+                    no planned add or remove
     """
 
     nodes: int = 4
@@ -172,6 +222,7 @@ class ClusterSpec:
     gutter: Gutter | None = None
     warmup: Warmup = Warmup()
     eviction: Eviction | None = None
+    autoscale: Autoscale | None = None
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():  # the words of sim/vocabulary.py
@@ -179,6 +230,8 @@ class ClusterSpec:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         if (self.failover == TO_GUTTER) != (self.gutter is not None):
             raise ValueError('a gutter pool goes with failover = "gutter", and failover "gutter" needs one')
+        if self.autoscale is not None and any(change.add or change.remove for change in self.changes):
+            raise ValueError("an autoscaler sizes the fleet: planned changes may only change capacity")
 
     @property
     def gutter_nodes(self) -> int:
@@ -194,6 +247,7 @@ class ClusterSpec:
             "failover": self.failover != REHASH,
             "warmup": self.warmup.strategy != COLD,
             "eviction": self.eviction is not None,
+            "autoscale": self.autoscale is not None,
         }
         return tuple(feature for feature in FLEET_FEATURES if used[feature])
 

@@ -38,6 +38,17 @@ FAILOVER_MODES = REHASH, TO_BACKEND, TO_GUTTER = ("rehash", "backend", "gutter")
 #: cluster.warmup.strategy: how a node that joins or returns is warmed (sim/fleet_model.py)
 WARMUP_STRATEGIES = COLD, READ_THROUGH, PRECOPY = ("cold", "read_through", "precopy")
 
+#: autoscale.mode and autoscale.signal: the autoscaler (sim/autoscale.py) follows an hourly schedule, or
+#: decides at ticks from one signal of the last window
+AUTOSCALE_MODES = REACTIVE, SCHEDULE = ("reactive", "schedule")
+SIGNALS = BACKEND_UTILISATION, NODE_UTILISATION, HIT_RATIO, P99_MS, REQUEST_RATE = (
+    "backend_utilisation",
+    "node_utilisation",
+    "hit_ratio",
+    "p99_ms",
+    "request_rate",
+)
+
 #: ClusterSpec's fields that take one of a few words, with their words in the order a config lists them
 CHOICES = {
     "balancer": BALANCERS,
@@ -48,7 +59,7 @@ CHOICES = {
 }
 
 #: the living fleet's features (issue 21), by the cluster key that turns each on (ClusterSpec.fleet_features)
-FLEET_FEATURES = ("changes", "restarts", "failover", "warmup", "eviction")
+FLEET_FEATURES = ("changes", "restarts", "failover", "warmup", "eviction", "autoscale")
 
 #: the clients' own features: a near cache per client group ([near], sim/near.py)
 CLIENT_FEATURES = ("near_cache",)

@@ -124,9 +124,13 @@ def figure_names(paths: list[Path]) -> str:
 def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
     """The summary as printed after a run: the swept keys, seeds, and each summary metric's mean over seeds.
 
-    node_utilisation is left out when no point has node queues (it is 0 throughout).
+    node_utilisation is left out when no point has node queues (it is 0 throughout); the cost and service
+    columns (node_seconds, violation_s) are shown when some point misses a target or an autoscaler is swept.
     """
-    metrics = [m for m in SUMMARY_METRICS if m != "node_utilisation" or summary["node_utilisation_mean"].any()]
+    costs = summary["violation_s_mean"].any() or any(key.startswith("autoscale.") for key in swept)
+    hidden = {"node_utilisation": not summary["node_utilisation_mean"].any(), "node_seconds": not costs}
+    hidden["violation_s"] = not costs
+    metrics = [m for m in SUMMARY_METRICS if not hidden.get(m)]
     columns = {key: key for key in swept} | {"seeds": "seeds"} | {f"{metric}_mean": metric for metric in metrics}
     table = summary[list(columns)].rename(columns=columns)
     return table.to_string(index=False, float_format=lambda v: f"{v:.4f}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sim.engine
-from experiments.config.fleet import fleet_spec, targets
+from experiments.config.fleet import autoscale, fleet_spec, targets
 from experiments.config.near import near_fields
 from experiments.config.schema import LATENCY_FORMS, SIZE_FORMS, TTL_FORMS, Config, KeyClassTable, WorkloadSection
 from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
@@ -144,6 +144,7 @@ def scenario(config: Config) -> Scenario:
             mtbf_s=float(cluster.mtbf_s),
             mttr_s=float(cluster.mttr_s),
             **fleet_spec(cluster),
+            autoscale=autoscale(config.autoscale),
         ),
         backend=BackendSpec(
             latency=latency_seconds(config.backend.latency),

@@ -7,6 +7,9 @@
     cluster.warmup = { strategy, for_s, copy_rate }
     cluster.eviction = { high_watermark, low_watermark, cost_per_entry_s }
     [targets]                    p99_ms, hit_ratio
+    [autoscale]                  mode = "reactive": signal, low, high, interval_s, window_s, step,
+                                 min_nodes, max_nodes, cooldown_s, provision_s;
+                                 mode = "schedule": nodes_by_hour, provision_s
 
 Each table is a frozen dataclass of keys, as the schema's sections are
 (experiments/config/keys.py); the schema's ClusterSection holds them, and
@@ -22,8 +25,8 @@ from dataclasses import dataclass
 
 from experiments.config.checks import Capacity, Invalid, capacity, choice, describe, integer, number, policy_name
 from experiments.config.keys import key, one_table, table_list
-from sim.scenario import Change, Eviction, Gutter, Restarts, Targets, Warmup
-from sim.vocabulary import TO_GUTTER, WARMUP_STRATEGIES
+from sim.scenario import Autoscale, Change, Eviction, Gutter, Restarts, Targets, Warmup
+from sim.vocabulary import AUTOSCALE_MODES, SIGNALS, TO_GUTTER, WARMUP_STRATEGIES
 
 #: the most seconds a fleet's times may be (limits.py's MAX_SPAN_S: float64 time keeps its resolution)
 SPAN = 1e8
@@ -142,6 +145,38 @@ class TargetsSection:
     hit_ratio: float = key(0.0, number(0, 1), "a hit-ratio target (0: none)")
 
 
+def hourly_counts(value):
+    """autoscale.nodes_by_hour: [] (none) or 24 node counts, hour 0 first."""
+    if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        raise Invalid(f"must be a list of 24 node counts (hour 0 first); got {describe(value)}")
+    if value and (len(value) != 24 or not all(1 <= n <= 4096 for n in value)):
+        raise Invalid(f"must be 24 node counts from 1 to 4096 (hour 0 first); got {len(value)} values: {value}")
+    return tuple(value)
+
+
+hourly_counts.allowed = "a list of 24 node counts from 1 to 4096, hour 0 first"
+
+
+@dataclass(frozen=True)
+class AutoscaleSection:
+    """[autoscale]: the fleet sized as the run goes (sim/autoscale.py), reactively or by a schedule."""
+
+    mode: str = key("off", choice("off", *AUTOSCALE_MODES), '"off", "reactive" (from a signal) or "schedule"')
+    signal: str = key(SIGNALS[0], choice(*SIGNALS), "reactive: what it reads over the last window")
+    low: float = key(0.0, number(0, 1e12), "reactive: below it, fewer nodes (hit_ratio: more)")
+    high: float = key(0.0, number(0, 1e12), "reactive: above it, more nodes (hit_ratio: fewer)")
+    interval_s: float = key(60.0, number(0, SPAN, low_open=True), "reactive: seconds between decisions (ticks)")
+    window_s: float = key(
+        0.0, number(0, SPAN), "reactive: seconds of requests a tick reads, a multiple of interval_s (0: one)"
+    )
+    step: int = key(1, integer(1, 4096), "reactive: nodes added or removed at once")
+    min_nodes: int = key(1, integer(1, 4096), "reactive: fewest nodes, provisioning ones counted")
+    max_nodes: int = key(0, integer(0, 4096), "reactive: most nodes, provisioning ones counted (needed)")
+    cooldown_s: float = key(0.0, number(0, SPAN), "reactive: seconds after a decision before the next")
+    provision_s: float = key(0.0, number(0, SPAN), "seconds an added node provisions before it serves")
+    nodes_by_hour: tuple = key([], hourly_counts, "schedule: 24 node counts, hour 0 first (cluster.nodes), daily")
+
+
 changes = table_list(ChangeTable, required=("at_s",))
 restarts = one_table(RestartsTable)
 gutter = one_table(GutterTable)
@@ -191,6 +226,26 @@ def fleet_spec(cluster) -> dict:
         if eviction.high_watermark
         else None,
     }
+
+
+def autoscale(section: AutoscaleSection) -> Autoscale | None:
+    """The simulator's Autoscale of a checked [autoscale] (None when off)."""
+    if section.mode == "off":
+        return None
+    return Autoscale(
+        mode=section.mode,
+        signal=section.signal,
+        low=float(section.low),
+        high=float(section.high),
+        interval_s=float(section.interval_s),
+        window_s=float(section.window_s or section.interval_s),
+        step=section.step,
+        min_nodes=section.min_nodes,
+        max_nodes=section.max_nodes,
+        cooldown_s=float(section.cooldown_s),
+        provision_s=float(section.provision_s),
+        nodes_by_hour=tuple(section.nodes_by_hour),
+    )
 
 
 def targets(section: TargetsSection) -> Targets:

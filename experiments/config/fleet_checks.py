@@ -6,7 +6,9 @@ or after the run's end, a plan no fleet can follow (shrinking below one
 node, an id removed that is not there: sim/fleet.py plans the whole run),
 watermarks out of order, failover "gutter" without a pool, a warm-up without
 its parameter, a policy that cannot be resized asked to, targets without a
-fixed time-series interval.  (experiments/config/fleet.py builds the keys
+fixed time-series interval, an [autoscale] whose keys do not fit its mode
+(bounds out of order or around the fleet, a window that is not a multiple
+of the interval, node utilisation without node queues).  (experiments/config/fleet.py builds the keys
 into the simulator's specs.)
 """
 
@@ -21,7 +23,7 @@ from experiments.config.schema import Config
 from policies import Policy
 from sim.fleet import FleetError, planned_ids
 from sim.scenario import ClusterSpec
-from sim.vocabulary import TO_GUTTER
+from sim.vocabulary import HIT_RATIO, NODE_UTILISATION, SCHEDULE, TO_GUTTER
 
 #: node ids a run may use (cluster.nodes' own bound)
 MAX_IDS = 4096
@@ -29,7 +31,7 @@ MAX_IDS = 4096
 
 def fleet_problem(config: Config, policy: Policy | None) -> str | None:
     """Why this point's fleet keys cannot be simulated together (one line), or None."""
-    for check in (_changes, _plan, _restarts, _failover, _warmup, _eviction, _targets):
+    for check in (_changes, _plan, _restarts, _failover, _warmup, _eviction, _targets, _autoscale):
         reason = check(config)
         if reason:
             return reason
@@ -134,6 +136,65 @@ def _targets(config: Config) -> str | None:
     if (config.targets.p99_ms or config.targets.hit_ratio) and config.run.interval == "auto":
         return (
             'targets: violation seconds are counted over timeseries.csv\'s rows: set run.interval (seconds), not "auto"'
+        )
+    return None
+
+
+#: the most ticks a reactive autoscaler may make in a run
+MAX_TICKS = 1_000_000
+
+
+def _autoscale(config: Config) -> str | None:
+    """[autoscale]: its keys for its mode, its bounds around the fleet, its window, its signal's needs."""
+    section, cluster = config.autoscale, config.cluster
+    if section.mode == "off":  # its other keys wait unused (a sweep over autoscale.mode keeps them)
+        return None
+    moving = [index for index, change in enumerate(cluster.changes) if change.add or change.remove]
+    if moving:
+        return f"cluster.changes[{moving[0]}]: [autoscale] sizes the fleet; a planned change may only set a capacity"
+    if section.mode == SCHEDULE:
+        return _schedule(section, cluster)
+    return _reactive(section, config)
+
+
+def _schedule(section, cluster) -> str | None:
+    if not section.nodes_by_hour:
+        return 'autoscale.nodes_by_hour: mode "schedule" needs 24 node counts, hour 0 first'
+    if section.nodes_by_hour[0] != cluster.nodes:
+        return (
+            f"autoscale.nodes_by_hour: hour 0's {section.nodes_by_hour[0]} nodes must be cluster.nodes "
+            f"({cluster.nodes}): the run starts at hour 0"
+        )
+    if section.provision_s >= 3600:
+        return f"autoscale.provision_s: a schedule provisions within the hour before; must be < 3600, got {section.provision_s:g}"
+    return None
+
+
+def _reactive(section, config: Config) -> str | None:
+    cluster, span = config.cluster, span_s(config)
+    if not section.max_nodes:
+        return 'autoscale.max_nodes: mode "reactive" needs the most nodes it may hold (1 to 4096)'
+    if section.min_nodes > section.max_nodes:
+        return f"autoscale.min_nodes: {section.min_nodes} is above max_nodes ({section.max_nodes})"
+    if not section.min_nodes <= cluster.nodes <= section.max_nodes:
+        return (
+            f"cluster.nodes: {cluster.nodes} is outside the autoscaler's bounds "
+            f"[{section.min_nodes}, {section.max_nodes}] (autoscale.min_nodes, max_nodes)"
+        )
+    if not section.low < section.high:
+        return f"autoscale.high: the band needs low < high; got low {section.low:g}, high {section.high:g}"
+    if section.signal == HIT_RATIO and section.high > 1:
+        return f"autoscale.high: a hit ratio is at most 1; got {section.high:g}"
+    window = section.window_s or section.interval_s
+    ratio = window / section.interval_s
+    if ratio < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
+        return f"autoscale.window_s: must be a multiple of interval_s ({section.interval_s:g} s); got {window:g} s"
+    if section.signal == NODE_UTILISATION and not cluster.node_concurrency:
+        return 'autoscale.signal: "node_utilisation" needs node queues (cluster.node_concurrency > 0)'
+    if span is not None and span / section.interval_s > MAX_TICKS:
+        return (
+            f"autoscale.interval_s: a tick every {section.interval_s:g} s makes about "
+            f"{span / section.interval_s:.3g} ticks in {span:.3g} simulated seconds; at most {MAX_TICKS:,}"
         )
     return None
 

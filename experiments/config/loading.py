@@ -295,10 +295,16 @@ def _checked_sweep(body) -> tuple[dict, dict]:
             if not isinstance(values, dict) or not values:
                 raise ConfigError('sweep.zip must be a table of "dotted.key" = [values] of equal lengths')
             for zipped_key, zipped_values in values.items():
-                zipped[zipped_key] = _checked_sweep_list(f"sweep.zip.{zipped_key!r}", zipped_key, zipped_values)
+                where = f"sweep.zip.{zipped_key!r}"
+                zipped[zipped_key] = _checked_sweep_list(where, zipped_key, zipped_values, distinct=False)
             lengths = {key: len(v) for key, v in zipped.items()}
             if len(set(lengths.values())) > 1:
                 raise ConfigError(f"sweep.zip: lists must have equal lengths; got {lengths}")
+            # A zipped key may repeat a value (two static fleets of autoscale.mode "off"); its rows may not.
+            rows = [repr(row) for row in zip(*zipped.values())]
+            if len(set(rows)) != len(rows):
+                again = next(i for i, row in enumerate(rows) if row in rows[:i])
+                raise ConfigError(f"sweep.zip: row {again} repeats row {rows.index(rows[again])}: the same point twice")
             continue
         grid[dotted] = _checked_sweep_list(f"sweep.{dotted!r}", dotted, values)
     both = set(grid) & set(zipped)
@@ -313,8 +319,8 @@ def _checked_sweep(body) -> tuple[dict, dict]:
     return grid, zipped
 
 
-def _checked_sweep_list(where: str, dotted: str, values) -> list:
-    """The values a sweep gives key `dotted`, each checked as the key's own value."""
+def _checked_sweep_list(where: str, dotted: str, values, distinct: bool = True) -> list:
+    """The values a sweep gives key `dotted`, each checked as the key's own value (`distinct`: once each)."""
     valid = [k for k in all_keys() if k not in ("name", "run.seeds")]
     if dotted not in valid:
         raise ConfigError(
@@ -329,7 +335,7 @@ def _checked_sweep_list(where: str, dotted: str, values) -> list:
             checked.append(schema_key(dotted).check(value))
         except Invalid as error:
             raise ConfigError(f"{where}[{index}]: {error}") from None
-    if len({repr(v) for v in checked}) != len(checked):
+    if distinct and len({repr(v) for v in checked}) != len(checked):
         raise ConfigError(f"{where}: repeats a value; got {values}")
     return checked
 

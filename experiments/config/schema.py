@@ -1,7 +1,7 @@
 """The config schema: every key kvsim understands, in the typed sections a checked config is made of.
 
 A config is a TOML file of sections (run, workload, cluster, network,
-backend, updates, targets, near) and an optional [sweep].  Each section is a frozen
+backend, updates, targets, near, autoscale) and an optional [sweep].  Each section is a frozen
 dataclass here, and each of its fields a key, declared once, with
 `key(default, check, doc)`: its default as a config writes it, the check a
 raw value passes (which also gives the field's typed value), and the line
@@ -414,6 +414,7 @@ SECTION_TYPES = {
     "updates": UpdatesSection,
     "targets": fleet.TargetsSection,
     "near": near.NearSection,
+    "autoscale": fleet.AutoscaleSection,
 }
 
 SCHEMA: dict[str, dict[str, Key]] = {name: keys_of(section) for name, section in SECTION_TYPES.items()}
@@ -434,6 +435,7 @@ class Config:
     updates: UpdatesSection = field(default_factory=UpdatesSection)
     targets: fleet.TargetsSection = field(default_factory=fleet.TargetsSection)
     near: near.NearSection = field(default_factory=near.NearSection)
+    autoscale: fleet.AutoscaleSection = field(default_factory=fleet.AutoscaleSection)
 
     def replace(self, values: dict) -> Config:
         """A copy with dotted keys set to checked `values` ({"cluster.capacity": Capacity(...)})."""

@@ -46,6 +46,8 @@ SUMMARY_METRICS = (
     "imbalance",
     "backend_utilisation",
     "node_utilisation",
+    "node_seconds",
+    "violation_s",
 )
 
 #: offered load over capacity at which a point is saturated: at 1 the servers are busy all the time

@@ -20,6 +20,8 @@ The figures, and when `plan` picks them:
     policy_compare   bars per policy (hit ratio, p99), grouped by the other swept values
     sweep_curve      hit ratio and p99 vs the first swept key, when no figure above fits
                      (bars when its values are categories, such as balancers)
+    cost_service     node-hours against minutes over the targets, a point per sweep point
+                     (a sweep over [autoscale] keys)
     latency_cdf      the points' latency distributions as steps, body and tail   (always)
     node_load        each node's requests relative to the mean   (unless one node throughout)
     timeseries       hit ratio, p99 and backend load over time     (runs of 5 intervals or more);
@@ -28,7 +30,7 @@ The figures, and when `plan` picks them:
 The modules, by job: tables (reading DIR), planning, style (look, saving),
 labels (axes, units, tick labels), frame (title and notes), overlays (what
 theory predicts, dashed over the curves), and one module per family of
-figures: curves, bars, latency, nodes, timeseries, mrc.
+figures: curves, bars, latency, nodes, timeseries, mrc, cost.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import matplotlib.pyplot as plt
 
 from experiments.plots import mrc, replay
 from experiments.plots.bars import policy_compare
+from experiments.plots.cost import cost_service
 from experiments.plots.curves import capacity_curve, node_scaling, p99_capacity, sweep_curve, ttl_curve
 from experiments.plots.labels import axis_label
 from experiments.plots.latency import latency_cdf
@@ -57,6 +60,7 @@ PLOTS: dict[str, Callable[[Tables], object]] = {
     "node_scaling": node_scaling,
     "policy_compare": policy_compare,
     "sweep_curve": sweep_curve,
+    "cost_service": cost_service,
     "latency_cdf": latency_cdf,
     "node_load": node_load,
     "timeseries": timeseries,

@@ -30,11 +30,16 @@ def plan(sweep: dict[str, list], timeseries: bool = False, one_node: bool = Fals
     with fewer values still shows, as the lines or bar groups of the others
     (ttl_sweep's two capacities are two TTL curves, not a capacity curve of
     two points), and gets its own figures only when no other key earned any.
-    A sweep that earns none gets a generic curve against its first key.
+    A sweep that earns none gets a generic curve against its first key; a sweep over
+    [autoscale] keys gets the cost-against-service scatter instead of node_scaling.
     Every experiment gets its latency CDF, and its per-node load unless it
     has `one_node` throughout; a `timeseries` (timeseries.csv) is drawn too.
     """
     names = _figures_for(sweep, at_least=True) or _figures_for(sweep, at_least=False)
+    if any(key.startswith("autoscale.") for key in sweep):
+        # Fleets sized differently over time: each point's cost against its service, not a curve in
+        # cluster.nodes (which is only where each fleet starts).
+        names = ["cost_service"] + [name for name in names if name != "node_scaling"]
     if sweep and not names:
         names.append("sweep_curve")
     names.append("latency_cdf")

@@ -58,8 +58,8 @@ def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
     backend = results.set_index(["seed", "cluster.capacity"])["backend_requests"]
     assert sent.sum().round().astype(int).to_dict() == backend.to_dict()
     # The printed summary: the swept key, seeds, then every summary metric's mean (one list, results.py's),
-    # but node_utilisation, 0 without node queues.
-    shown = [metric for metric in SUMMARY_METRICS if metric != "node_utilisation"]
+    # but node_utilisation, 0 without node queues, and the cost columns, without targets or an autoscaler.
+    shown = [metric for metric in SUMMARY_METRICS if metric not in ("node_utilisation", "node_seconds", "violation_s")]
     summary = pd.read_csv(out / "summary.csv")
     printed = done.stdout.splitlines()
     assert printed[0].split() == ["cluster.capacity", "seeds", *shown]

@@ -70,7 +70,7 @@ def test_points_are_typed_and_frozen_and_write_the_config_as_written():
     written = point.config.written()
     assert written["cluster"]["capacity"] == "64KiB" and written["run"]["seeds"] == [1, 2]
     assert written["cluster"]["failures"] == [{"node": 1, "down_at": 0.01, "up_at": 0.02}]
-    assert list(written) == ["run", "workload", "cluster", "network", "backend", "updates", "targets"]
+    assert list(written) == ["run", "workload", "cluster", "network", "backend", "updates", "targets", "autoscale"]
     # the written form is a config again, and checks into the same typed config
     assert from_dict(written).config == point.config
     assert json.loads(json.dumps(experiment.grid)) == {
@@ -84,4 +84,4 @@ def test_one_lookup_of_shipped_configs_for_every_way_in(tmp_path):
         experiments.run("nosuch")
     run, plan = kvsim("run", "nosuch"), kvsim("plan", "nosuch", "--hit-ratio", "0.5")
     assert run.returncode == plan.returncode == 2
-    assert run.stderr == plan.stderr and "shipped: capacity_curve" in plan.stderr
+    assert run.stderr == plan.stderr and "shipped: autoscale, capacity_curve" in plan.stderr

@@ -5,7 +5,7 @@ from dataclasses import fields
 from experiments.config import from_dict
 from experiments.config.build import scenario
 from experiments.config.schema import SCHEMA
-from sim.scenario import BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
+from sim.scenario import Autoscale, BackendSpec, BulkUpdates, ClusterSpec, Outage, Scenario
 
 
 def names(spec) -> set:
@@ -13,8 +13,10 @@ def names(spec) -> set:
 
 
 def test_config_sections_and_scenario_dataclasses_use_the_same_names():
-    # Derived from a key rather than copied: capacity_bytes from capacity's unit, ttl_by_class from classes.
-    assert names(ClusterSpec) - set(SCHEMA["cluster"]) == {"capacity_bytes", "ttl_by_class"}
+    # Derived from a key rather than copied: capacity_bytes from capacity's unit, ttl_by_class from classes;
+    # autoscale is its own section's, [autoscale], whose keys are its Autoscale's fields.
+    assert names(ClusterSpec) - set(SCHEMA["cluster"]) == {"capacity_bytes", "ttl_by_class", "autoscale"}
+    assert names(Autoscale) == set(SCHEMA["autoscale"])
     assert set(SCHEMA["cluster"]) <= names(ClusterSpec)
     assert names(BackendSpec) == set(SCHEMA["backend"])
     assert names(BulkUpdates) == set(SCHEMA["updates"])

@@ -18,6 +18,7 @@ SHIPPED = [
     "rolling_restart",
     "ttl_sweep",
     "near_cache",
+    "autoscale",
 ]
 
 #: the same experiments at a size for a test: every point, one seed, few requests

@@ -17,7 +17,7 @@ from policies import engine
 from sim import BackendSpec, ClusterSpec, engine_for, run, run_naive
 from sim.compiled_model import Engine
 from sim.engine import engine_choice
-from sim.scenario import Change, Eviction, Gutter, Outage, Restarts, Targets, Warmup
+from sim.scenario import Autoscale, Change, Eviction, Gutter, Outage, Restarts, Targets, Warmup
 from tests.sim.test_model_vs_naive import scenario
 from workloads import Exponential, Lognormal, Poisson, UniformRange, Workload, Zipf
 
@@ -166,6 +166,7 @@ FEATURE_OF = {
     "failover": ClusterSpec(failover="backend"),
     "warmup": ClusterSpec(warmup=Warmup("read_through", for_s=1.0)),
     "eviction": ClusterSpec(eviction=Eviction(1.0, 0.9)),
+    "autoscale": ClusterSpec(autoscale=Autoscale(mode="schedule", nodes_by_hour=(4,) * 24)),
 }
 
 
@@ -174,7 +175,8 @@ FEATURE_OF = {
 def test_the_compiled_loop_declines_each_fleet_feature_saying_which(feature):
     sc = scenario(cluster=FEATURE_OF[feature], requests=300, warmup=0)
     assert sc.cluster.fleet_features == (feature,)
-    note = f"the compiled loop does not implement a living fleet's cluster.{feature} yet"
+    key = "[autoscale]" if feature == "autoscale" else f"cluster.{feature}"
+    note = f"the compiled loop does not implement a living fleet's {key} yet"
     assert engine_choice(sc) == ("python", note)
     result = run(sc, seed=3)
     assert (result.engine, result.engine_note) == ("python", note)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from sim.fleet import FleetError, FleetPlan, planned_ids, restart_walks
+from sim.fleet import FleetError, FleetPlan, RestartWalks, planned_ids
 from sim.membership import Membership
 from sim.scenario import Change, ClusterSpec, Outage, Restarts
 
@@ -73,17 +73,17 @@ def test_planned_ids_plans_the_whole_run():
 
 def test_a_rolling_restart_walks_the_members_by_id_then_waits_for_the_next():
     fleet = FleetPlan(3, 100)
-    walks = restart_walks(Restarts(every_s=10.0, down_s=1.0, gap_s=0.5), fleet, seed=1)
+    walks = RestartWalks(Restarts(every_s=10.0, down_s=1.0, gap_s=0.5), fleet, seed=1)
     first, second = next(walks), next(walks)
     assert first.outages == ((0, 10.0, 11.0), (1, 11.5, 12.5), (2, 13.0, 14.0))
     assert second.outages[0] == (0, 20.0, 21.0)
-    slow = restart_walks(Restarts(every_s=2.0, down_s=1.0, start_s=1.0), FleetPlan(3, 100), seed=1)
+    slow = RestartWalks(Restarts(every_s=2.0, down_s=1.0, start_s=1.0), FleetPlan(3, 100), seed=1)
     assert [walk.start for walk in itertools.islice(slow, 3)] == [1.0, 4.0, 7.0]  # each when the last ended
 
 
 def test_random_restart_orders_are_drawn_per_walk_from_their_own_stream():
     def orders(seed):
-        walks = restart_walks(Restarts(every_s=10.0, down_s=1.0, order="random"), FleetPlan(6, 100), seed)
+        walks = RestartWalks(Restarts(every_s=10.0, down_s=1.0, order="random"), FleetPlan(6, 100), seed)
         return [tuple(o[0] for o in walk.outages) for walk in itertools.islice(walks, 4)]
 
     assert orders(3) == orders(3) != orders(4)
