@@ -19,12 +19,21 @@ From Python (notebooks):
     import experiments
     table = experiments.run("quickstart", **{"run.seeds": [1]})
 
-returns the per-run results as a pandas DataFrame.
+returns the per-run results as a pandas DataFrame.  Where offered load
+reaches a queue's capacity (the backend's, or the busiest node's: utilisation
+>= 1), it also issues a ``SaturationWarning`` naming those points, as
+`kvsim run` warns on stderr: their latencies grow with the run's length.
+Silence it, or make it an error, with the ``warnings`` module's filters.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+
+
+class SaturationWarning(UserWarning):
+    """experiments.run's warning: offered load reaches capacity at the points it names."""
 
 
 def run(
@@ -45,15 +54,22 @@ def run(
     manifest, runs, figures) and a re-run resumes; without it the runs go to
     a temporary directory that is removed afterwards, and no figure is drawn.
     `workers` local processes, or a Dask `scheduler` at tcp://HOST:PORT.
+    A SaturationWarning names the points whose offered load reaches capacity.
     """
     import tempfile
 
     from experiments.config import resolve
     from experiments.execute.runner import run_experiment
+    from experiments.output.tables import saturation_note
 
     experiment = resolve(config_or_path, overrides)
     options = dict(workers=workers, scheduler=scheduler, force=force, progress=False)
     if out is not None:
-        return run_experiment(experiment, Path(out), **options).results
-    with tempfile.TemporaryDirectory(prefix="kvsim-") as scratch:
-        return run_experiment(experiment, Path(scratch), figures=False, **options).results
+        done = run_experiment(experiment, Path(out), **options)
+    else:
+        with tempfile.TemporaryDirectory(prefix="kvsim-") as scratch:
+            done = run_experiment(experiment, Path(scratch), figures=False, **options)
+    note = saturation_note(done.summary, experiment.swept_keys)
+    if note is not None:
+        warnings.warn(note, SaturationWarning, stacklevel=2)  # pointing at the caller's line
+    return done.results

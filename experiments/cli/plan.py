@@ -74,6 +74,7 @@ _KEYS = [*TARGETS, "vary", "range", "survive", "confidence", "max_seeds", "resol
 def command_plan(args) -> int:
     from experiments.config import resolve
     from experiments.plan.engine import make_plan
+    from experiments.plan.report import wrapped
     from experiments.plan.settings import settings
 
     experiment = resolve(args.config or "quickstart")
@@ -101,7 +102,7 @@ def command_plan(args) -> int:
         say=say,
         settled=settled,
     )
-    print(plan.paragraph)
+    print(wrapped(plan.paragraph))
     print(
         f"\n{len(plan.verdicts)} points, {plan.ran} runs simulated now -> {out}/: plan.json, plan.csv, "
         f"plan.png, plan.svg, and the runs' tables as `kvsim run` writes them"

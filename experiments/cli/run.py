@@ -20,7 +20,7 @@ from experiments.config import resolve
 from experiments.config.user_code import import_modules
 from experiments.execute.executors import default_workers
 from experiments.output.outdir import claim
-from experiments.output.tables import SATURATION, SUMMARY_METRICS, saturated
+from experiments.output.tables import SUMMARY_METRICS, saturation_note
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,10 +138,5 @@ def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
 
 def saturation_warning(summary: pd.DataFrame, swept: list[str]) -> str | None:
     """One line naming the points whose offered load reaches capacity (None when there are none)."""
-    points = saturated(summary, swept)
-    if not points:
-        return None
-    return (
-        f"kvsim: warning: offered load reaches capacity (utilisation >= {SATURATION:g}) at {'; '.join(points)}: "
-        "the queue there grows for as long as the run lasts, so its latencies depend on the run's length"
-    )
+    note = saturation_note(summary, swept)
+    return None if note is None else f"kvsim: warning: {note}"

@@ -219,6 +219,20 @@ def parse_rate(text: str, flag: str) -> float:
     return rate
 
 
+def capacity_labels(capacities) -> list[str]:
+    """Byte capacities as the terminal shows them: "64 MiB", "1.5 KiB" (mrc.csv keeps the integers).
+
+    Three significant digits can make two neighbours of a dense grid read alike;
+    then every label also gives its exact bytes, "1.01 MiB (1,058,013 B)".
+    """
+    from experiments.plan.memory import format_bytes
+
+    labels = [format_bytes(int(capacity)) for capacity in capacities]
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} ({int(capacity):,} B)" for label, capacity in zip(labels, capacities)]
+    return labels
+
+
 def command_mrc(args) -> int:
     """Compute a policy's miss-ratio curve over a trace; write mrc.csv and its figure (mrc.png, mrc.svg).
 
@@ -270,7 +284,8 @@ def command_mrc(args) -> int:
         check=args.check,
     )
     curve = made.curve
-    print(made.table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
+    shown_table = made.table.assign(capacity=capacity_labels(made.table["capacity"])) if count_bytes else made.table
+    print(shown_table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))
     unit = "bytes" if count_bytes else "objects"
     print(
         f"\n{describe_method(curve)}; {curve.requests} requests, {len(curve.capacities)} capacities "

@@ -21,6 +21,7 @@ from experiments.validate.compare import (
     ValidateError,
     check_options,
     describe,
+    refuse_another,
     server_for,
     validate,
     write_report,
@@ -52,6 +53,9 @@ def add_validate_command(commands) -> None:
         "--seed", default=DEFAULT_SEED, help=f"seed of the model's random choices (default {DEFAULT_SEED})"
     )
     parser.add_argument("--out", type=Path, help="output directory (default results/validate-<server>-<trace>/)")
+    parser.add_argument(
+        "--force", action="store_true", help="write into --out even if it holds another validation or other files"
+    )
     add_trace_options(parser, time_unit=False)
     parser.set_defaults(handler=command_validate)
 
@@ -70,6 +74,7 @@ def command_validate(args) -> int:
         args.out,
         args.growth_factor,
     )
+    refuse_another(options.out, args.force)  # before the trace is read or a server starts
     trace = trace_file(args).open()
     server = server_for(options)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a kill stops the server too

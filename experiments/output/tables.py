@@ -154,6 +154,17 @@ def summary_table(records: list[dict], swept: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def saturation_note(summary: pd.DataFrame, swept: list[str]) -> str | None:
+    """What `kvsim run` warns of and `experiments.run` warns with: the saturated points (None when none are)."""
+    points = saturated(summary, swept)
+    if not points:
+        return None
+    return (
+        f"offered load reaches capacity (utilisation >= {SATURATION:g}) at {'; '.join(points)}: "
+        "the queue there grows for as long as the run lasts, so its latencies depend on the run's length"
+    )
+
+
 def saturated(summary: pd.DataFrame, swept: list[str]) -> list[str]:
     """The points whose offered load reaches capacity, as 'key=value, ...: backend 1.09' (summary order)."""
     found = []

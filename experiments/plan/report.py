@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import textwrap
 
 import pandas as pd
 
@@ -48,7 +50,7 @@ def paragraph(plan) -> str:
     if healthy.value is None:
         return nothing_meets(plan, [v for v in plan.verdicts if v.failure == HEALTHY], "")
     at = plan.verdict(healthy.value)
-    text = f"{setup(asked, healthy.value)} ({memory_text(asked.memory(healthy.value))}) meet "
+    text = f"{setup(asked, healthy.value)} ({memory_text(asked, asked.memory(healthy.value))}) meet "
     text += f"{targets_text(settings.targets, at)} over {len(at.seeds)} seeds"
     if healthy.below is not None:
         text += f"; {fails_text(asked, healthy.below)}"
@@ -69,7 +71,7 @@ def survival_text(plan) -> str:
         worst = [v for v in plan.verdicts if v.failure == WORST]
         return text + nothing_meets(plan, worst, "with a node down, ")
     worst = plan.survival[found.value]
-    text += f"{setup(asked, found.value)} needed ({memory_text(asked.memory(found.value))}), "
+    text += f"{setup(asked, found.value)} needed ({memory_text(asked, asked.memory(found.value))}), "
     text += f"which meet them with {down_text(asked, worst)}: {targets_text(asked.settings.targets, worst)}"
     if found.below is not None and found.below != plan.healthy.value:
         text += f"; {fails_text(asked, found.below)}"
@@ -104,9 +106,16 @@ def nothing_meets(plan, verdicts: list[Verdict], prefix: str) -> str:
 
 
 def setup(asked, value: int) -> str:
-    """'4 nodes x 2,731 objects'."""
+    """'4 nodes x 2,731 objects', '4 nodes x 2,327,176 B': the capacity exactly, as a config takes it.
+
+    Its size in binary units is not repeated here: memory_text, beside it,
+    gives the one size per node to provision (the capacity and what each
+    entry adds).
+    """
     nodes = asked.nodes_at(value)
-    return f"{nodes} node{'s' if nodes != 1 else ''} x {capacity_text(asked, asked.capacity_at(value))}"
+    capacity = asked.capacity_at(value)
+    exact = f"{capacity:,} B" if asked.counts_bytes else f"{capacity:,} objects"
+    return f"{nodes} node{'s' if nodes != 1 else ''} x {exact}"
 
 
 def fails_text(asked, value: int) -> str:
@@ -126,11 +135,17 @@ def capacity_text(asked, capacity: int) -> str:
     return f"{capacity:,} objects"
 
 
-def memory_text(memory: Memory) -> str:
+def memory_text(asked, memory: Memory) -> str:
+    """'934 KiB each: objects of 96 B mean + 95 B per entry; 3.65 MiB in all': the memory a node takes.
+
+    The number of objects a node holds is given when the capacity counts
+    bytes; when it counts objects, setup() has just said it.
+    """
     mean = (
         f"{memory.mean_object_size:.3g} B" if memory.mean_object_size < 1024 else format_bytes(memory.mean_object_size)
     )
-    text = f"{format_bytes(memory.bytes_per_node)} each: {memory.objects_per_node:,.0f} objects of {mean} mean + "
+    objects = f"{memory.objects_per_node:,.0f} objects" if asked.counts_bytes else "objects"
+    text = f"{format_bytes(memory.bytes_per_node)} each: {objects} of {mean} mean + "
     text += f"{memory.overhead.bytes} B per entry"
     if memory.fixed_bytes:
         text += f" + {format_bytes(memory.fixed_bytes)} {memory.fixed_label}"
@@ -170,6 +185,19 @@ def missed_text(targets: dict, verdict: Verdict) -> str:
     """'the hit ratio is 0.941 (CI 0.938-0.944)', for the targets the verdict does not meet."""
     missed = [name for name in targets if verdict.slack({name: targets[name]}) < 0] or list(targets)
     return " and ".join(f"the {measured_text(name, verdict.intervals[name], ' is')}" for name in missed)
+
+
+#: the printed answer's lines at most this long (plan.json keeps the paragraph on one line)
+ANSWER_WIDTH = 88
+#: a number and its unit, which a line never splits ("2.3 MiB", "95 B", "20 ms")
+_NUMBER_AND_UNIT = re.compile(r"(\d) (B|KiB|MiB|GiB|TiB|ms|s|objects|nodes?|seeds)\b")
+
+
+def wrapped(paragraph: str, width: int = ANSWER_WIDTH) -> str:
+    """The answer on lines of at most `width` characters, broken between words, never inside '2.3 MiB'."""
+    glued = _NUMBER_AND_UNIT.sub("\\1\u00a0\\2", paragraph)  # textwrap breaks at ASCII spaces only
+    lines = textwrap.wrap(glued, width=width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines).replace("\u00a0", " ")
 
 
 # -- the files ------------------------------------------------------------------------

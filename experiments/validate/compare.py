@@ -2,7 +2,7 @@
 
     kvsim validate redis TRACE --memory 64MiB [--policy allkeys-lru|allkeys-lfu|allkeys-random]
     kvsim validate memcached TRACE --memory 64MiB [--growth-factor 1.25]
-                   [--rate 20000] [--requests N] [--value-size BYTES] [--out DIR] [--seed S]
+                   [--rate 20000] [--requests N] [--value-size BYTES] [--out DIR] [--force] [--seed S]
 
 It starts the server (the binary on PATH) on 127.0.0.1 at a free port with
 that memory limit and policy (experiments/validate/servers.py), and replays the trace
@@ -21,7 +21,10 @@ counting the values' bytes only (what a simulator without a server model
 predicts), and counting what the server charges per entry (the algorithm's
 part of the gap).
 It prints the hit ratios and writes DIR/validate.json; the server is
-stopped and its files removed at the end, also on Ctrl-C.
+stopped and its files removed at the end, also on Ctrl-C.  A DIR that holds
+anything already (another validation's report, or any other file) is
+refused before the server starts, unless --force: then the report replaces
+DIR's validate.json.
 
 Keys are sent as 16 hexadecimal digits of the trace's 64-bit key id; values
 are repeated bytes (never a number, which Redis would store as an integer).
@@ -39,7 +42,7 @@ from pathlib import Path
 from experiments.config import ConfigError
 from experiments.config.checks import Invalid, parse_bytes, shown
 from experiments.output.domains import check_numbers
-from experiments.output.outdir import atomic_write
+from experiments.output.outdir import LOCK_NAME, OutputError, atomic_write, check_out
 from experiments.trace.inputs import MAX_COUNT
 from experiments.validate.servers import MemcachedServer, RedisServer, Server
 from policies import make_policy
@@ -172,6 +175,25 @@ def server_for(options: Options) -> Server:
     if options.server == "redis":
         return RedisServer(options.memory, options.policy)
     return MemcachedServer(options.memory // MIB, growth_factor=options.growth_factor)
+
+
+def refuse_another(out: Path, force: bool) -> None:
+    """OutputError unless `out` is missing, empty (its writer lock aside) or --force: nothing is replaced unasked."""
+    out = check_out(out)
+    if force or not out.exists():
+        return
+    held = sorted(path.name for path in out.iterdir() if path.name != LOCK_NAME)
+    if "validate.json" in held:
+        raise OutputError(
+            f"--out {out} holds another validation's report (validate.json); choose another --out, "
+            "or pass --force to replace it"
+        )
+    if held:
+        shown_names = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+        raise OutputError(
+            f"--out {out} is not empty (it holds {shown_names}); choose another --out, "
+            "or pass --force to write validate.json there"
+        )
 
 
 def write_report(report: dict, options: Options) -> Path:

@@ -7,6 +7,7 @@ import experiments
 from experiments.config import ConfigError
 from sim import METRICS
 from tests.experiments.conftest import SMALL, kvsim, write_config
+from tests.experiments.test_cli_run import SATURATING
 from tests.user_policy import write_user_module
 
 
@@ -69,3 +70,19 @@ def test_a_users_policy_by_module_and_class_runs_in_the_timed_model(tmp_path, mo
     table = experiments.run(config)
     hit = dict(zip(table["cluster.policy"], table["hit_ratio"]))
     assert set(hit) == {"userpolicy:MRU", "lru"} and 0 < hit["userpolicy:MRU"] < hit["lru"]
+
+
+def test_a_saturated_point_warns_as_the_cli_does_and_an_unsaturated_one_does_not(tmp_path, recwarn):
+    """SATURATING's backend.concurrency=4 carries about 3 times what its backend can serve; 64 a fifth."""
+    config = write_config(tmp_path, SATURATING)
+    with pytest.warns(experiments.SaturationWarning) as caught:
+        table = experiments.run(config).set_index("backend.concurrency")
+    (warning,) = [w for w in caught if w.category is experiments.SaturationWarning]
+    text = str(warning.message)
+    assert text.startswith("offered load reaches capacity (utilisation >= 1) at ")
+    assert f"backend.concurrency=4 (backend {table.loc[4, 'backend_utilisation']:.2f})" in text
+    assert "backend.concurrency=64" not in text and warning.filename == __file__  # the caller's line
+    recwarn.clear()
+    calm = experiments.run(config, **{"backend.concurrency": 64})
+    assert calm["backend_utilisation"].max() < 0.3
+    assert not [w for w in recwarn if issubclass(w.category, experiments.SaturationWarning)]

@@ -206,6 +206,26 @@ def test_mrc_other_forms(tmp_path, trace, capsys):
     assert list(pd.read_csv(tmp_path / "txt" / "mrc.csv").columns) == ["capacity", "miss_ratio"]
 
 
+def test_mrc_prints_byte_capacities_in_binary_units_and_objects_as_integers(tmp_path, trace, capsys):
+    path, _, _ = trace
+    capsys.readouterr()
+    assert main(["mrc", str(path), "--capacities", "4KiB,1536KiB,64MiB", "--out", str(tmp_path / "b")]) == 0
+    rows = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    assert rows[0].split() == ["capacity", "miss_ratio", "byte_miss_ratio"]
+    assert [row.rsplit(maxsplit=2)[0].strip() for row in rows[1:]] == ["4 KiB", "1.5 MiB", "64 MiB"]
+    assert pd.read_csv(tmp_path / "b" / "mrc.csv")["capacity"].tolist() == [4096, 1536 * 1024, 64 * 2**20]
+    assert main(["mrc", str(path), "--capacities", "100,2048", "--out", str(tmp_path / "o")]) == 0
+    rows = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    assert [row.split()[0] for row in rows[1:]] == ["100", "2048"]  # objects: no unit
+
+
+def test_byte_capacities_that_would_read_alike_also_give_their_bytes():
+    from experiments.cli.trace import capacity_labels
+
+    assert capacity_labels([1024, 3 * 2**20]) == ["1 KiB", "3 MiB"]
+    assert capacity_labels([2**20, 2**20 + 1000]) == ["1 MiB (1,048,576 B)", "1 MiB (1,049,576 B)"]
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

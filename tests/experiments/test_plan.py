@@ -12,6 +12,8 @@ from experiments.cli import main
 from experiments.output.tables import ci95
 from experiments.plan import plan
 from experiments.plan.judge import interval
+from experiments.plan.memory import format_bytes
+from experiments.plan.report import ANSWER_WIDTH, wrapped
 from policies import policy_class
 from sim import theory
 from tests.experiments.conftest import write_config
@@ -45,6 +47,13 @@ def lower_bounds(results: pd.DataFrame, key: str, metric: str) -> pd.Series:
     """Per value of `key`: the mean minus the half-width of its 95% interval over seeds (summary.csv's)."""
     grouped = results.groupby(key)[metric]
     return grouped.mean() - grouped.apply(ci95)
+
+
+def printed_answer(capsys) -> str:
+    """The answer `kvsim plan` printed (its lines before the first blank one) as one line, its width checked."""
+    lines = capsys.readouterr().out.split("\n\n")[0].splitlines()
+    assert all(len(line) <= ANSWER_WIDTH for line in lines), lines
+    return " ".join(lines)
 
 
 def test_lru_with_instant_fills_plans_the_capacity_that_ches_approximation_inverts_to():
@@ -96,7 +105,7 @@ def test_the_answer_is_reproduced_by_kvsim_run_and_one_step_below_is_not(tmp_pat
     path = write_config(tmp_path, TINY)
     assert main(["plan", str(path), "--hit-ratio", "0.5", "--out", str(tmp_path / "plan"), "--workers", "1"]) == 0
     answer = json.loads((tmp_path / "plan" / "plan.json").read_text())
-    printed = capsys.readouterr().out
+    printed = printed_answer(capsys)
     value, below = answer["answer"]["value"], answer["answer"]["below"]
     assert printed.startswith(f"2 nodes x {value:,} objects") and f"{below:,} objects per node do not" in printed
     points = pd.read_csv(tmp_path / "plan" / "plan.csv")
@@ -114,11 +123,39 @@ def test_the_answer_is_reproduced_by_kvsim_run_and_one_step_below_is_not(tmp_pat
             assert f"({summary['hit_ratio_mean']:.4f}, CI {low:.4f}-{high:.4f})" in printed
 
 
+def test_the_answer_names_one_size_per_node_on_lines_that_fit(tmp_path, capsys):
+    """The capacity in bytes once, exactly (what a config takes), and the memory a node takes once, in
+    binary units: never the capacity again as "2.22 MiB (2,327,176 B)" beside "2.3 MiB each"."""
+    toml = TINY.replace("capacity = 20", 'capacity = "4KiB"').replace("rate = 5000", "rate = 5000\nobject_size = 200")
+    out = tmp_path / "plan"
+    args = ["--hit-ratio", "0.5", "--p99-ms", "100", "--range", "1KiB:64KiB", "--max-seeds", "3", "--workers", "1"]
+    assert main(["plan", str(write_config(tmp_path, toml)), *args, "--out", str(out)]) == 0
+    printed = printed_answer(capsys)  # every line at most ANSWER_WIDTH long
+    planned = json.loads((out / "plan.json").read_text())
+    value, memory = int(planned["answer"]["healthy"]["value"]), planned["answer"]["memory"]
+    assert printed == planned["paragraph"] and len(printed) > ANSWER_WIDTH  # wrapped, not cut
+    per_node = format_bytes(memory["bytes_per_node"])
+    setup = printed.split(" meet ")[0]
+    assert setup.startswith(
+        f"2 nodes x {value:,} B ({per_node} each: {memory['objects_per_node']:,.0f} objects of 200 B"
+    )
+    assert setup.count(f"{value:,}") == 1 and format_bytes(value) != per_node and format_bytes(value) not in setup
+
+
+def test_a_long_answer_wraps_between_words_and_never_inside_a_number_and_its_unit():
+    paragraph = " ".join(f"{n} nodes x {n * 1000:,} B (2.3 MiB each, p99 {n} ms over 6 seeds);" for n in range(40))
+    lines = wrapped(paragraph, width=60).splitlines()
+    assert max(map(len, lines)) <= 60 and len(lines) > len(paragraph) // 60
+    assert " ".join(lines) == paragraph
+    unit = ("B", "KiB", "MiB", "GiB", "TiB", "ms", "s", "objects", "nodes", "node", "seeds")
+    assert not [line for line in lines if line.split()[0] in unit]  # no line starts with a unit
+
+
 def test_a_target_no_value_in_the_range_meets_exits_3_with_the_best_reached(tmp_path, capsys):
     path = write_config(tmp_path, TINY)
     out = tmp_path / "plan"
     assert main(["plan", str(path), "--hit-ratio", "0.99", "--range", "10:40", "--out", str(out)]) == 3
-    printed = capsys.readouterr().out
+    printed = printed_answer(capsys)
     assert printed.startswith("No capacity per node from 10 to 40 objects meets hit ratio >= 0.99: the best is hit")
     assert "at 40 objects" in printed
     answer = json.loads((out / "plan.json").read_text())["answer"]
@@ -240,7 +277,7 @@ def test_a_plain_plan_of_a_server_model_starts_where_the_server_does(tmp_path, c
         out = tmp_path / policy
         args = ["--hit-ratio", "0.2", "--max-seeds", "3", "--out", str(out), "--workers", "1"]
         assert main(["plan", str(path), *args]) == 0
-        printed = capsys.readouterr().out
+        printed = printed_answer(capsys)
         planned = json.loads((out / "plan.json").read_text())
         value, memory = planned["answer"]["healthy"]["value"], planned["answer"]["memory"]
         assert value >= policy_class(policy).least_capacity(True), printed

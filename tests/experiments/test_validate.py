@@ -88,10 +88,11 @@ def server_dirs(scratch: Path) -> set:
 
 
 def validate(tmp_path, capsys, *args, rate=40_000) -> dict:
-    """Run `kvsim validate` in process; the report it wrote, after checking the server is gone."""
+    """Run `kvsim validate` in process into tmp_path/validation; the report it wrote, after checking the server is gone."""
     scratch = Path(tempfile.gettempdir())  # this test's own (the `scratch` fixture)
-    assert main(["validate", *map(str, args), "--rate", str(rate), "--out", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "validate.json").read_text())
+    out = tmp_path / "validation"  # a new folder: tmp_path holds the scratch folder, which validate refuses
+    assert main(["validate", *map(str, args), "--rate", str(rate), "--out", str(out)]) == 0
+    report = json.loads((out / "validate.json").read_text())
     assert f"{report['server_hit_ratio']:.5f}" in capsys.readouterr().out
     assert not Path(f"/proc/{report['pid']}").exists() or sys.platform != "linux"  # the server has exited
     assert not server_dirs(scratch)  # its files are gone too
@@ -216,6 +217,43 @@ def test_bad_arguments_stop_with_one_line(traces, tmp_path, capsys, args, messag
     error = capsys.readouterr().err
     assert message in error and error.startswith("kvsim: error:") and len(error.strip().splitlines()) == 1, error
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "held, message",
+    [
+        ("validate.json", "holds another validation's report (validate.json); choose another --out, or pass --force"),
+        ("notes.txt", "is not empty (it holds notes.txt); choose another --out, or pass --force"),
+    ],
+)
+def test_a_folder_holding_anything_is_refused_before_the_server_starts(
+    traces, tmp_path, capsys, monkeypatch, held, message
+):
+    """As `run` and `mrc` refuse another experiment's folder: one line, exit 2, the folder as it was.
+
+    No server is on PATH, so the refusal comes before any server would start (this test needs none)."""
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / held).write_text("someone else's\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["validate", "redis", str(traces["fixed"]), "--memory", "8MiB", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"--out {out} {message}" in error and len(error.strip().splitlines()) == 1, error
+    assert [path.name for path in out.iterdir()] == [held] and (out / held).read_text() == "someone else's\n"
+
+
+def test_force_replaces_another_validations_report(traces, tmp_path, capsys):
+    need("redis-server")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "validate.json").write_text('{"server": "memcached"}\n')
+    args = ["validate", "redis", str(traces["fixed"]), "--memory", "8MiB", "--requests", "2000", "--out", str(out)]
+    assert main([*args, "--force"]) == 0
+    report = json.loads((out / "validate.json").read_text())
+    assert report["requests"] == 2000 and report["settings"]["maxmemory-policy"] == "allkeys-lru"
+    capsys.readouterr()
+    assert main(args) == 2  # its own report too: a second run asks for --force
+    assert "holds another validation's report" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("server, package", [("redis", "redis-server"), ("memcached", "memcached")])
