@@ -70,7 +70,17 @@ def test_points_are_typed_and_frozen_and_write_the_config_as_written():
     written = point.config.written()
     assert written["cluster"]["capacity"] == "64KiB" and written["run"]["seeds"] == [1, 2]
     assert written["cluster"]["failures"] == [{"node": 1, "down_at": 0.01, "up_at": 0.02}]
-    assert list(written) == ["run", "workload", "cluster", "network", "backend", "updates", "targets", "near", "autoscale"]
+    assert list(written) == [
+        "run",
+        "workload",
+        "cluster",
+        "network",
+        "backend",
+        "updates",
+        "targets",
+        "near",
+        "autoscale",
+    ]
     # the written form is a config again, and checks into the same typed config
     assert from_dict(written).config == point.config
     assert json.loads(json.dumps(experiment.grid)) == {
