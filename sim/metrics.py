@@ -1,5 +1,7 @@
 """What a run measures: hits, bytes, backend load, latency quantiles, per-node load, time series.
 
+(Over 450 lines: every counter a run keeps, and the rows of the tables they become, in one place.)
+
 The models hand the Recorder their requests batch by batch, as arrays (arrival
 time, latency, node, a byte of flags: HIT, BACKEND, ..., size, and the
 service time each asked of the backend and of its node), and it keeps only

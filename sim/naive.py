@@ -1,5 +1,7 @@
 """The obvious SimPy model: one process per request.  The oracle.
 
+(Over 450 lines: the oracle is one function whose request processes share its state, read top to bottom.)
+
 Every request is a process that does, in order, what the request does: it
 is looked up at its node on arrival; it queues for a node worker (with a
 node queue); on a miss it joins a fetch in flight or queues for a backend

@@ -1,5 +1,7 @@
 """The config schema: every key kvsim understands, in the typed sections a checked config is made of.
 
+(Over 450 lines: every key of every section is declared here, once, with its check and its doc.)
+
 A config is a TOML file of sections (run, workload, cluster, network,
 backend, updates, targets, near, autoscale) and an optional [sweep].  Each section is a frozen
 dataclass here, and each of its fields a key, declared once, with
