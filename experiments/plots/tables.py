@@ -54,6 +54,36 @@ REQUIRED_COLUMNS = {
 }
 
 
+#: keys whose values name code (a policy, a module to import): their checks would import it, and a
+#: figure needs only that they are there
+NAMES_CODE = {("cluster", "policy"), ("cluster", "policy_params"), ("cluster", "gutter"), ("run", "imports")}
+NAMES_CODE |= {("near", "policy")}
+
+
+def config_damage(config: object) -> str | None:
+    """What is wrong with a manifest's config, or None: kvsim writes every key of every section (SCHEMA),
+    each a value its key's check accepts, and the figures read them as they are."""
+    from experiments.config.checks import Invalid
+    from experiments.config.schema import SCHEMA
+
+    if not isinstance(config, dict):
+        return "its config is not a table"
+    for section, keys in SCHEMA.items():
+        body = config.get(section)
+        if not isinstance(body, dict):
+            return f"its config has no section {section!r}"
+        for name, key in keys.items():
+            if name not in body:
+                return f"its config has no key {section}.{name}"
+            if (section, name) in NAMES_CODE:
+                continue
+            try:
+                key.check(body[name])
+            except Invalid as error:
+                return f"its config's {section}.{name}: {error}"
+    return None
+
+
 def load(out: Path) -> Tables:
     """Read DIR's files (FileNotFoundError names a missing one)."""
     out = Path(out)
@@ -66,6 +96,9 @@ def load(out: Path) -> Tables:
         name, config, seeds = manifest["name"], manifest["config"], len(manifest["seeds"])
         if not seeds:
             raise ValueError("no seeds")
+        damage = config_damage(config)
+        if damage:
+            raise ValueError(damage)
     except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError, ValueError) as error:
         raise ConfigError(
             f"{manifest_path}: damaged, not a kvsim manifest ({type(error).__name__}: {error}); "

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from experiments.plots.tables import config_damage
 from tests.experiments.test_fuzz import FUZZ, judge, run_cli, toml
 from tests.trace_files import write_bin
 
@@ -265,3 +266,30 @@ def test_a_word_where_a_table_holds_numbers_is_named_by_plot(pristine, tmp_path,
     status, _, stderr = run_cli(["plot", str(out)])
     assert status == 2 and f"{table}: column {header[column]!r} holds {value!r}" in stderr
     assert len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "damage,named",
+    [
+        (lambda config: config["cluster"].pop("nodes"), "its config has no key cluster.nodes"),
+        (lambda config: config["backend"]["latency"].pop("dist"), "its config's backend.latency: must be"),
+        (lambda config: config.pop("network"), "its config has no section 'network'"),
+    ],
+    ids=["a key removed", "a latency without its dist", "a section removed"],
+)
+def test_a_manifest_whose_config_lost_a_key_is_named_by_plot(pristine, tmp_path, damage, named):
+    # Found by a long campaign: valid JSON whose config missed a key the figures read (cluster.nodes,
+    # backend.latency's dist) crashed them with a KeyError; kvsim writes every key, so one missing is damage.
+    config, out = copy_of(pristine, tmp_path)
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    damage(manifest["config"])
+    path.write_text(json.dumps(manifest))
+    status, _, stderr = run_cli(["plot", str(out)])
+    assert status == 2 and "manifest.json: damaged" in stderr and named in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_a_whole_manifest_passes_the_config_check(pristine):
+    manifest = json.loads((pristine / "out" / "manifest.json").read_text())
+    assert config_damage(manifest["config"]) is None
