@@ -56,8 +56,13 @@ REQUIRED_COLUMNS = {
 
 #: keys whose values name code (a policy, a module to import): their checks would import it, and a
 #: figure needs only that they are there
-NAMES_CODE = {("cluster", "policy"), ("cluster", "policy_params"), ("cluster", "gutter"), ("run", "imports")}
-NAMES_CODE |= {("near", "policy")}
+NAMES_CODE = {
+    ("cluster", "policy"),
+    ("cluster", "policy_params"),
+    ("cluster", "gutter"),
+    ("near", "policy"),
+    ("run", "imports"),
+}
 
 
 def config_damage(config: object) -> str | None:
