@@ -141,9 +141,15 @@ def test_three_memory_sizes_on_redis(traces, tmp_path, capsys):
 @pytest.mark.parametrize("server", ["redis", "memcached"])
 def test_agreement_on_a_block_io_trace(traces, tmp_path, capsys, server, trace):
     need({"redis": "redis-server", "memcached": "memcached"}[server])
-    report = validate(tmp_path, capsys, server, traces[trace], "--memory", "16MiB", "--requests", "8000")
+    # Redis gets 64 MiB: its values are of 60 KiB, so 16 MiB holds only about 200 keys, and the
+    # connection buffers Redis resizes under load (not modelled) then move a dozen keys, 0.011 of
+    # the hit ratio (seen once under CI's load). At 64 MiB (1,000 to 2,000 keys, 1,600 evictions
+    # or more) eight runs beside three busy processes differed by 0.0004 at most.
+    memory = "64MiB" if server == "redis" else "16MiB"
+    report = validate(tmp_path, capsys, server, traces[trace], "--memory", memory, "--requests", "8000")
     tolerance = REDIS_TOLERANCE if server == "redis" else MEMCACHED_TOLERANCE
     assert report["requests"] == 8000 and abs(report["difference"]) <= tolerance, report
+    assert report["server_evictions"] > 1000
 
 
 def test_redis_memory_model_matches_used_memory():
