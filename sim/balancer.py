@@ -110,6 +110,7 @@ class ConsistentHashRing(Balancer):
         self.points = points[order]
         self.owners = owners[order]
         self._rings: dict[tuple, tuple] = {}
+        self._rankings: dict[tuple, np.ndarray] = {}
 
     def _ring(self, alive: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """The ring's points and owners restricted to alive nodes, with a lookup table (cached per alive set).
@@ -138,22 +139,32 @@ class ConsistentHashRing(Balancer):
         return positions
 
     def preference(self, keys: np.ndarray, alive: tuple[int, ...], depth: int) -> np.ndarray:
-        points, owners, _, _ = self._ring(alive)
-        slots = self.positions(keys, alive)
-        chosen = np.full((len(slots), depth), -1, dtype=np.int64)
-        chosen[:, 0] = owners[slots % len(points)]
-        if depth == 1:
-            return chosen
-        found = np.ones(len(slots), dtype=np.int64)
-        step = 1
-        while (found < depth).any():
-            candidate = owners[(slots + step) % len(points)]
-            fresh = (found < depth) & ~(chosen == candidate[:, None]).any(axis=1)
-            rows = np.nonzero(fresh)[0]
-            chosen[rows, found[rows]] = candidate[rows]
-            found[rows] += 1
-            step += 1
-        return chosen
+        return self._ranking(alive, depth)[self.positions(keys, alive)]
+
+    def _ranking(self, alive: tuple[int, ...], depth: int) -> np.ndarray:
+        """(len(points) + 1, depth): for each position on the alive ring, the first `depth` distinct owners
+        clockwise from it; a key's ranking is its position's row (cached per alive set and depth).
+
+        Position len(points) is past the last point: it wraps to the first.  Walking the ring once per
+        point, rather than once per key, makes a batch's ranking one gather.
+        """
+        ranking = self._rankings.get((alive, depth))
+        if ranking is None:
+            points, owners, _, _ = self._ring(alive)
+            slots = np.arange(len(points) + 1, dtype=np.int64)
+            ranking = np.full((len(slots), depth), -1, dtype=np.int64)
+            ranking[:, 0] = owners[slots % len(points)]
+            found = np.ones(len(slots), dtype=np.int64)
+            step = 1
+            while (found < depth).any():
+                candidate = owners[(slots + step) % len(points)]
+                fresh = (found < depth) & ~(ranking == candidate[:, None]).any(axis=1)
+                rows = np.nonzero(fresh)[0]
+                ranking[rows, found[rows]] = candidate[rows]
+                found[rows] += 1
+                step += 1
+            self._rankings[alive, depth] = ranking
+        return ranking
 
     def shares(self) -> np.ndarray:
         """Fraction of the 64-bit key space each node owns (point i owns the arc ending at it)."""

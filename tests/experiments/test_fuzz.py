@@ -38,7 +38,9 @@ EXAMPLES = int(os.environ.get("KVSIM_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=True,  # CI sees the same inputs every time; a campaign sets its own seed
+    # CI sees the same inputs every time; a campaign (KVSIM_FUZZ_EXAMPLES set) draws new ones, from
+    # the seed pytest's --hypothesis-seed gives or a random one that a failure's report prints
+    derandomize="KVSIM_FUZZ_EXAMPLES" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 #: seconds a fuzzed command may take before it counts as a hang

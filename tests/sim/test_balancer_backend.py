@@ -1,3 +1,5 @@
+import bisect
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,20 @@ def test_the_compiled_ring_lookup_finds_numpys_points(points_per_node):
     for alive in [(0, 1, 2, 3, 4), (1, 3), (2,)]:
         points = ring._ring(alive)[0]
         assert np.array_equal(ring.positions(keys, alive), np.searchsorted(points, mix64(keys), side="left"))
+
+
+@pytest.mark.parametrize("points_per_node", [1, 3, 160])
+def test_the_rings_ranking_is_the_clockwise_walk_of_each_key(points_per_node):
+    """preference() gathers each key's row of a per-point table: it must rank as walking the ring
+    clockwise from the key's hash does, owners in order of their first point, repeats skipped."""
+    ring = ConsistentHashRing(5, points_per_node)
+    keys = np.concatenate([np.arange(-20, 200), np.random.default_rng(2).integers(-(2**63), 2**63 - 1, 300)])
+    for alive in [(0, 1, 2, 3, 4), (0, 2, 4), (1, 3), (4,)]:
+        points = [int(p) for p, owner in zip(ring.points, ring.owners) if owner in alive]
+        owners = [int(owner) for owner in ring.owners if owner in alive]
+        for depth in range(1, len(alive) + 1):
+            ranked = ring.preference(keys, alive, depth)
+            for key, row in zip(keys, ranked):
+                start = bisect.bisect_left(points, int(mix64(np.array([key]))[0]))
+                walk = [owners[(start + step) % len(owners)] for step in range(len(owners))]
+                assert row.tolist() == list(dict.fromkeys(walk))[:depth], (key, alive, depth)
