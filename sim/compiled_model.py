@@ -14,11 +14,27 @@ neither reads the clock, as Redis's and memcached's do, nor needs the
 future, as Belady does) and the scenario uses only what the C loop declares
 it implements (its engine's IMPLEMENTS, a chooser for a dynamic balancer,
 and the living fleet's features, sim/vocabulary.py's FLEET_FEATURES, which
-it declares under "fleet": none yet, so a fleet that changes runs on the
-Python loop; failures of a fixed set of nodes stay compiled; and the
-clients' near caches, CLIENT_FEATURES under "client": none yet either).  Anything
-else runs the Python loop, and ``refusal`` says why.  Choosing builds
-nothing: it reads the classes.
+it declares under "fleet"; and the clients' near caches, CLIENT_FEATURES
+under "client": none yet).  Anything else runs the Python loop, and
+``refusal`` says why.  Choosing builds nothing: it reads the classes.
+
+The living fleet (sim/fleet_model.py) in the compiled loop.  It runs:
+planned adds and removes (``changes``), rolling restarts (``restarts``),
+the autoscaler in both modes (``autoscale``), failover to the backend or a
+gutter pool (``failover``) and the read-through and pre-copy warm-ups
+(``warmup``).  It does not run yet, and falls back for: a capacity change
+(a kernel cannot evict to a size: policies/_kernels has no evict_to), batch
+eviction (``eviction``, the same primitive), and near caches.  The split is
+the one the design asks for: every change of the fleet happens at an
+instant of SimPy's (the schedule's process, and a reactive autoscaler's
+ticks, in FleetChanges), where the C loop already hands control back; this
+driver applies the rows with FleetChanges' own code (routing, moved shares,
+orphans, the autoscaler's decision from its SignalWindow, pre-copy's
+choice of entries), only the nodes' part being the C nodes' (``_join``,
+``_fail``, ``_copy``...), so the two loops cannot diverge.  Per request, the
+C loop adds only what a feature needs: a gutter node's TTL cap and active
+expiry, a failover ranking's down members hidden from a dynamic balancer,
+and the read-through fill from a key's previous owner.
 """
 
 from __future__ import annotations
@@ -27,15 +43,15 @@ import numpy as np
 import numpy.typing as npt
 
 from policies import policy_class
-from policies.base import Kernel
+from policies.base import Kernel, Key, Policy
 from policies.compiled import kernel_of, kernel_refusal
 from sim.balancer import BALANCERS
-from sim.cluster import policy_makers
+from sim.cluster import gutter_makers, policy_makers
 from sim.draws import Draws
 from sim.model import Model
 from sim.scenario import Scenario
 from sim.vocabulary import DYNAMIC_BALANCERS as DYNAMIC
-from sim.vocabulary import REFRESH_ON_HIT
+from sim.vocabulary import REFRESH_ON_HIT, REHASH
 from workloads.stream import CLASS_SHIFT
 
 try:
@@ -54,6 +70,10 @@ def refusal(scenario: Scenario) -> str | None:
     if cls.offline:
         return f"policy {cluster.policy!r} needs the future"
     why = kernel_refusal(cluster.policy, dict(cluster.policy_params).get("admission"))
+    if why is None and cluster.gutter is not None and cluster.gutter.policy:  # the gutter pool's own policy
+        gutter = policy_class(cluster.gutter.policy)
+        why = "the gutter's policy reads the clock or needs the future" if gutter.timed or gutter.offline else None
+        why = why or kernel_refusal(cluster.gutter.policy)
     if why is None and Engine is None:
         why = "the compiled request loop is not built"
     if why is not None:
@@ -68,6 +88,8 @@ def refusal(scenario: Scenario) -> str | None:
         if not implements("fleet", feature):
             key = "[autoscale]" if feature == "autoscale" else f"cluster.{feature}"  # its own section
             return f"the compiled loop does not implement a living fleet's {key} yet"
+    if any(change.capacity for change in cluster.changes):  # a kernel cannot evict to a size yet
+        return "the compiled loop does not implement a living fleet's capacity changes yet"
     for feature in scenario.client_features:  # the clients' near caches: sim/near.py
         if not implements("client", feature):
             return "the compiled loop does not implement the near cache ([near]) yet"
@@ -81,14 +103,19 @@ class CompiledModel(Model):
 
     def _build(self) -> None:
         scenario, cluster = self.scenario, self.scenario.cluster
-        self.makers = policy_makers(cluster, self.seed)
+        self.makers = policy_makers(cluster, self.seed, self.ids)
         refresh_on_hit = cluster.ttl_mode == REFRESH_ON_HIT
-        nodes = [
+        self.core_nodes = [
             Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, cluster.has_ttl, self.track_versions)
-            for index in range(cluster.nodes)
+            for index in range(self.ids)
+        ]
+        ttl = cluster.gutter.ttl_s if cluster.gutter else 0.0
+        self.core_nodes += [  # the gutter pool's (sim/cluster.py's build_nodes)
+            Node(self._built(maker()), cluster.capacity_bytes, False, True, self.track_versions, ttl)
+            for maker in gutter_makers(cluster, self.seed)
         ]
         self.core = Engine(
-            nodes,
+            self.core_nodes,
             scenario.backend.concurrency,
             cluster.node_concurrency,
             self.coalesce,
@@ -98,11 +125,18 @@ class CompiledModel(Model):
             cluster.replicas,
             cluster.write_policy,
             CLASS_SHIFT,
+            self.ids,
+            cluster.failover != REHASH,
         )
 
     def _kernel(self, index: int) -> Kernel:
-        """A fresh kernel of node `index`'s policy (at the start, and after each failure), from its reference."""
-        kernel = kernel_of(self.makers[index]())
+        """A fresh kernel of node `index`'s policy at its capacity now (at the start, after each failure, when
+        its id joins), from its reference."""
+        return self._built(self.makers[index](self.capacity_of[index]))
+
+    def _built(self, reference: Policy) -> Kernel:
+        """The kernel of a reference policy."""
+        kernel = kernel_of(reference)
         if kernel is None:  # refusal() said it has one: only a kernel that failed to build gets here
             raise RuntimeError(f"the kernel of policy {self.scenario.cluster.policy!r} is not built")
         return kernel
@@ -123,6 +157,7 @@ class CompiledModel(Model):
             np.ascontiguousarray(draws.service, dtype=np.float64),
             _column(draws.node_service),
             _column(draws.ttl),
+            np.zeros(0, dtype=np.int64) if draws.warm_from is None else draws.warm_from,
         )
         position = 0
         while True:
@@ -133,6 +168,12 @@ class CompiledModel(Model):
             self.env.step()  # SimPy's next event is due before request `position`
         self._record(draws, flags, wait)
 
+    def _advance_to(self, now: float) -> None:
+        while self.core.advance_to(now, self.env.peek()):
+            self._hand_late()
+            self.env.step()  # SimPy's next event (an autoscaler's tick, a change) is due first
+        self._hand_late()
+
     def _finish(self) -> None:
         while self.core.drain(self.env.peek()):
             self._hand_late()
@@ -140,10 +181,12 @@ class CompiledModel(Model):
         self._hand_late()
 
     def _hand_late(self) -> None:
-        """The latencies the engine learnt since the last call, to the recorder, in the order learnt."""
+        """The latencies the engine learnt since the last call, to the recorder (and the autoscaler's
+        window), in the order learnt."""
         indices, arrivals, latencies = self.core.take_late()
+        known = self.recorder.set_latency if self.signals is None else self._latency_known
         for index, arrival, latency in zip(indices.tolist(), arrivals.tolist(), latencies.tolist()):
-            self.recorder.set_latency(index, arrival, latency)
+            known(index, arrival, latency)
 
     # -- what SimPy's processes do ---------------------------------------------------------
     def _set_up(self, index: int, up: bool) -> None:
@@ -151,6 +194,36 @@ class CompiledModel(Model):
 
     def _fail(self, index: int) -> None:
         self.core.fail(index, self._kernel(index))
+
+    # -- a node's part in a fleet's change (sim/fleet_model.py's) ---------------------------------
+    def _join(self, index: int, capacity: int, up: bool) -> None:
+        self.capacity_of[index] = capacity
+        self.core.fail(index, self._kernel(index))  # cold: a fresh kernel at its capacity
+        self.core.set_up(index, up)
+
+    def _resize(self, index: int, capacity: int) -> None:
+        raise RuntimeError("the compiled loop cannot resize a node: refusal() keeps capacity changes out")
+
+    def _serving(self) -> int:
+        return sum(1 for node in self.core_nodes[: self.ids] if node.up)
+
+    def _cached_keys(self, index: int) -> list:
+        return self.core_nodes[index].keys()
+
+    def _holders(self, index: int) -> list[int]:
+        return [holder for holder, node in enumerate(self.core_nodes) if holder != index and node.up and node.keys()]
+
+    def _capacity(self, index: int) -> int:
+        return self.core_nodes[index].capacity
+
+    def _live(self, holder: int, key: Key, now: float) -> bool:
+        return self.core_nodes[holder].is_live(key, now)
+
+    def _entry_size(self, holder: int, key: Key) -> int:
+        return self.core_nodes[holder].units_of(key)
+
+    def _copy(self, holder: int, index: int, key: Key, size: int, now: float) -> None:
+        self.core.store_copy(index, holder, key, size)
 
     def _bulk_update(self, classes: set, invalidate: bool) -> None:
         self.core.bulk_update(sorted(classes), invalidate)

@@ -138,8 +138,7 @@ class FleetChanges:
         and the cooldown is over (sim/autoscale.py's module docstring)."""
         autoscale, plan = self.scenario.cluster.autoscale, self.membership.plan
         assert autoscale is not None and self.signals is not None  # (ticks run for a reactive autoscaler only)
-        serving = sum(1 for cache in self.nodes[: self.ids] if cache.up)
-        value = self.signals.value(tick, serving)
+        value = self.signals.value(tick, self._serving())
         if value is None or at - self._last_decision < autoscale.cooldown_s:
             return
         direction = wants(autoscale, value)
@@ -179,6 +178,14 @@ class FleetChanges:
         self.fleet_log.append(fleet_row(row, moved, orphaned))
 
     # -- a node's part in a change (the compiled model has its own) -------------------------------
+    def _serving(self) -> int:
+        """The members up now (the gutter pool aside)."""
+        return sum(1 for cache in self.nodes[: self.ids] if cache.up)
+
+    def _cached_keys(self, index: int) -> list:
+        """The keys node `index` holds now, in its policy's keys() order."""
+        return self.nodes[index].policy.keys()
+
     def _leave(self, index: int) -> None:
         self._fail(index)
 
@@ -196,16 +203,14 @@ class FleetChanges:
         """Fill a node that starts serving with copies of its keys' entries (module docstring)."""
         if budget < 1:
             return
-        now, target = self.env.now, self.nodes[index]
+        now, capacity = self.env.now, self._capacity(index)
         # per holder: (holder, its keys that `index` will serve, hottest first)
         ranked: list[tuple[int, list[int]]] = []
-        for holder, cache in enumerate(self.nodes):
-            if holder == index or not cache.up or not len(cache.policy):
-                continue
-            keys = np.fromiter(reversed(cache.policy.keys()), dtype=np.int64)
+        for holder in self._holders(index):
+            keys = np.fromiter(reversed(self._cached_keys(holder)), dtype=np.int64)
             routing = self.routing
             keys = keys[routing.targets(keys, routing.rank(keys, state, routing.target_depth), state) == index]
-            ranked.append((holder, [k for k in keys.tolist() if cache.live(k, now)]))
+            ranked.append((holder, [k for k in keys.tolist() if self._live(holder, k, now)]))
         picked: list[tuple[int, int, int]]
         seen: set[int]
         picked, seen, units = [], set(), 0
@@ -213,18 +218,33 @@ class FleetChanges:
             if key in seen:
                 continue
             size = self._entry_size(holder, key)
-            if len(picked) == budget or units + size > target.policy.capacity:
+            if len(picked) == budget or units + size > capacity:
                 break
             picked.append((holder, key, size))
             seen.add(key)
             units += size
         for holder, key, size in reversed(picked):  # coldest first
-            source = self.nodes[holder]
-            copied = target.fill_copy(
-                key, size, now, source.expires_at.get(key), source.ttl_of.get(key), source.stamps.get(key)
-            )
-            if copied:
-                self._stored(index, key, now)
+            self._copy(holder, index, key, size, now)
+
+    # -- what pre-copy asks of the nodes (the compiled model has its own) ---------------------------
+    def _holders(self, index: int) -> list[int]:
+        """The nodes a pre-copy into `index` may copy from: the others up that hold something."""
+        return [holder for holder, cache in enumerate(self.nodes) if holder != index and cache.up and len(cache.policy)]
+
+    def _capacity(self, index: int) -> int:
+        return self.nodes[index].policy.capacity
+
+    def _live(self, holder: int, key: Key, now: float) -> bool:
+        return self.nodes[holder].live(key, now)
+
+    def _copy(self, holder: int, index: int, key: Key, size: int, now: float) -> None:
+        """Store a copy of `holder`'s entry of `key` on node `index`, its expiry and stamp with it."""
+        source = self.nodes[holder]
+        copied = self.nodes[index].fill_copy(
+            key, size, now, source.expires_at.get(key), source.ttl_of.get(key), source.stamps.get(key)
+        )
+        if copied:
+            self._stored(index, key, now)
 
     def _entry_size(self, holder: int, key: Key) -> int:
         """The units an entry takes: its size with a byte capacity, else 1."""
@@ -240,7 +260,7 @@ class FleetChanges:
             return 0
         count = 0
         for node in sorted(set(row.before.up) & set(row.after.up)):
-            keys = np.fromiter(self.nodes[node].policy.keys(), dtype=np.int64)
+            keys = np.fromiter(self._cached_keys(node), dtype=np.int64)
             if len(keys):
                 owned_before = (routing.homes(keys, before) == node).any(axis=1)
                 owned_after = (routing.homes(keys, after) == node).any(axis=1)

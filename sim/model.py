@@ -222,7 +222,7 @@ class Model(FleetChanges):
         restarts = self.scenario.cluster.restarts
         for batch in self.draws.batches():
             if self.signals is not None:  # the autoscaler's ticks up to the batch, before its routing is drawn
-                self.calendar.advance(float(batch.time[0]))
+                self._advance_to(float(batch.time[0]))
             draws = self.draws.draw(batch)
             if restarts:
                 windows = self.membership.restart_windows(restarts.down_s, float(draws.batch.time[-1]))
@@ -232,6 +232,10 @@ class Model(FleetChanges):
         result = self.recorder.result(self.fleet_log, self.membership)
         result.engine = self.engine
         return result
+
+    def _advance_to(self, now: float) -> None:
+        """Run everything scheduled up to `now`, ours and SimPy's (the autoscaler's ticks among them)."""
+        self.calendar.advance(now)
 
     def _finish(self) -> None:
         """After the last request: run what is still scheduled (the answers the last misses wait for)."""

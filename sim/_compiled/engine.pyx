@@ -22,6 +22,12 @@ twin there.  What differs is only how things are kept:
 * a latency known only later is kept with its request's index and arrival,
   and handed to the recorder, in the order they became known, by the driver.
 
+A living fleet (sim/fleet_model.py) changes only at SimPy's instants: the
+driver applies its rows through set_up, fail and store_copy, between two
+requests.  Node ids are the fleet's P member ids, then the gutter pool's
+(a gutter node caps its entries' TTLs: node.pyx); read_through is
+Model._read_through's twin.
+
 Nodes (node.pyx) hold the policy kernels and what CacheNode adds to them; a
 dynamic balancer's choice is its chooser's (balancing.pyx).  The words of the
 cluster's vocabulary and the request flags are sim/vocabulary.py's, as C
@@ -60,6 +66,9 @@ IMPLEMENTS = {
     "write_policy": (WRITE_POLICY_INVALIDATE, WRITE_POLICY_UPDATE, WRITE_POLICY_NONE),
     "expiry": (EXPIRY_LAZY, EXPIRY_ACTIVE),
     "ttl_mode": (TTL_MODE_INSERT, TTL_MODE_REFRESH),
+    # a living fleet: nodes join, leave, restart between batches, applied by the driver from SimPy's
+    # process (sim/fleet_model.py) through set_up and fail; the loop itself knows no more
+    "fleet": (FLEET_CHANGES, FLEET_RESTARTS, FLEET_AUTOSCALE, FLEET_FAILOVER, FLEET_WARMUP),
 }
 
 
@@ -79,6 +88,8 @@ cdef struct Request:
     double service
     double round_trip
     int32_t node
+    int32_t drawn         # the node the draws gave it (a dynamic balancer may choose another)
+    int64_t warm_from     # the key's previous owner, for a read-through warm-up (-1: none)
     const int64_t* choices  # its ranked candidate nodes, -1 where none is up
     int32_t depth
 
@@ -86,6 +97,10 @@ cdef struct Request:
 cdef class Engine:
     cdef list nodes
     cdef int32_t n_nodes, replicas, n_up
+    cdef int32_t ids         # member node ids (P): gutter nodes come after them
+    cdef bint members_down   # failover to the backend or a gutter: a key's ranking keeps its down members
+    cdef int64_t* ranked     # (scratch of choose: a ranking with its down members as -1)
+    cdef Py_ssize_t ranked_room
     cdef Chooser chooser     # a dynamic balancer's, or None
     cdef bint dynamic        # there is a chooser: live load is kept
     cdef int write_policy    # a WRITE_POLICY_ code
@@ -109,14 +124,17 @@ cdef class Engine:
     cdef Map writes, bulk
 
     def __init__(self, list nodes, int backend_servers, int node_servers, bint coalesce, bint versions,
-                 str expiry, Chooser chooser, int replicas, str write_policy, int class_shift):
+                 str expiry, Chooser chooser, int replicas, str write_policy, int class_shift,
+                 int ids=-1, bint members_down=False):
         cdef Py_ssize_t n
         for field, word in (("expiry", expiry), ("write_policy", write_policy)):
             if not implements(field, word):
                 raise ValueError(f"the compiled loop does not implement {field} {word!r}")
         self.nodes = nodes
         self.n_nodes = len(nodes)
-        self.n_up = self.n_nodes
+        self.ids = self.n_nodes if ids < 0 else ids
+        self.n_up = self.ids
+        self.members_down = members_down
         self.coalesce, self.versions = coalesce, versions
         self.active_expiry = CODES["expiry"][expiry] == EXPIRY_ACTIVE
         self.node_queues = node_servers > 0
@@ -157,6 +175,7 @@ cdef class Engine:
         PyMem_Free(self.in_flight)
         PyMem_Free(self.unknown)
         PyMem_Free(self.counts)
+        PyMem_Free(self.ranked)
         calendar_free(&self.calendar)
         jobs_dealloc(&self.jobs)
         late_dealloc(&self.late)
@@ -165,18 +184,23 @@ cdef class Engine:
     def walk(self, const double[::1] time, const int64_t[::1] key, const int64_t[::1] size, const int8_t[::1] op,
              int64_t[::1] read_node, const int64_t[:, ::1] choices, const double[::1] round_trip,
              const double[::1] service, const double[::1] node_service, const double[::1] ttl,
-             uint8_t[::1] flags, double[::1] wait, int64_t start, Py_ssize_t begin, double simpy_next):
-        """Serve requests `begin`.. of a batch, in arrival order (node_service, ttl: empty when unused).
+             const int64_t[::1] warm_from, uint8_t[::1] flags, double[::1] wait, int64_t start, Py_ssize_t begin,
+             double simpy_next):
+        """Serve requests `begin`.. of a batch, in arrival order (node_service, ttl, warm_from: empty when
+        unused).
 
         Returns where it stopped: the batch's length, or the request before
         which SimPy's next event is due (the driver steps SimPy and calls again).
         """
         cdef Py_ssize_t i, n = time.shape[0]
-        cdef bint ttls = ttl.shape[0] > 0, dynamic = self.dynamic
+        cdef bint ttls = ttl.shape[0] > 0, dynamic = self.dynamic, warm = warm_from.shape[0] > 0
         cdef Request r
         cdef Node node
         cdef int32_t slot
         r.depth = <int32_t>choices.shape[1]
+        if self.members_down and r.depth > self.ranked_room:
+            grow(<void**>&self.ranked, self.ranked_room, r.depth, sizeof(int64_t))
+            self.ranked_room = r.depth
         self.due = min(calendar_next(&self.calendar), simpy_next)
         for i in range(begin, n):
             # A node's key map is larger than the CPU's caches: ask for a later request's bucket now.
@@ -185,9 +209,9 @@ cdef class Engine:
             r.arrival = time[i]
             if r.arrival >= self.due and self.advance(r.arrival, simpy_next):
                 return i
-            r.node = <int32_t>read_node[i]
+            r.node = r.drawn = <int32_t>read_node[i]
             r.choices = &choices[i, 0]
-            if dynamic and r.node >= 0:
+            if dynamic and 0 <= r.node < self.ids:  # (a gutter node is every candidate's stand-in: no choice)
                 r.node = self.choose(&r)
                 read_node[i] = r.node
             if op[i]:
@@ -214,6 +238,7 @@ cdef class Engine:
             r.index, r.key, r.size = start + i, key[i], size[i]
             r.ttl = ttl[i] if ttls else 0.0
             r.service, r.round_trip = service[i], round_trip[i]
+            r.warm_from = warm_from[i] if warm else -1
             self.read_miss(&r, &flags[i], &wait[i])
         return n
 
@@ -222,10 +247,12 @@ cdef class Engine:
         return node.stamp_writes[slot] != self.writes_of(key) or node.stamp_bulk[slot] != self.bulk_of(key)
 
     cdef int read_miss(self, Request* r, uint8_t* flag, double* wait) except -1:
-        """Model._read_miss: join a fetch in flight, or fetch."""
+        """Model._read_miss: join a fetch in flight, or fill from a warm peer, or fetch."""
         cdef int32_t job = <int32_t>map_get(&self.in_flight[r.node], r.key) if self.coalesce else -1
         cdef double done
         if job < 0:
+            if r.warm_from >= 0 and self.read_through(r, flag, wait):
+                return 0
             flag[0] |= BACKEND_FLAG
             return self.fetch(r, wait)
         flag[0] |= COALESCED_FLAG
@@ -240,6 +267,46 @@ cdef class Engine:
                 times_push(&self.outstanding[r.node], done + r.round_trip)
         return 0
 
+    cdef bint read_through(self, Request* r, uint8_t* flag, double* wait) except -1:
+        """Model._read_through: fill a warming node's miss from the key's previous owner if it is up and
+        holds the key (the owner sees a hit; the copy keeps its expiry and stamp; one more round trip)."""
+        cdef int32_t source = <int32_t>r.warm_from, slot
+        cdef Node owner, node
+        if source == r.node or r.drawn != r.node:
+            return False
+        owner = <Node>self.nodes[source]
+        if not owner.up or not owner.live(r.key, r.arrival):
+            return False
+        owner.lookup(r.key, r.arrival)
+        if owner.kernel.failure is not None:
+            owner.kernel.check()
+        node = <Node>self.nodes[r.node]
+        if node.fill_copy(owner, r.key, r.size):
+            self.stored(r.node, node, r.key)
+        slot = <int32_t>map_get(owner.map, r.key)
+        flag[0] |= WARM_FLAG | STALE_FLAG if self.versions and self.stale(owner, slot, r.key) else WARM_FLAG
+        wait[0] = r.ready - r.arrival + r.round_trip
+        if self.dynamic:
+            times_push(&self.outstanding[r.node], r.ready + 2 * r.round_trip)
+        return True
+
+    cdef int stored(self, int32_t index, Node node, int64_t key) except -1:
+        """Model._stored, for a copy or a gutter node's store: its active expiry, if it has one."""
+        cdef double expiry
+        if self.active_expiry or node.max_ttl > 0:
+            expiry = node.expiry(key)
+            if expiry != INFINITY:
+                self.schedule(expiry, EXPIRE, -1, index, key)
+        return 0
+
+    def store_copy(self, int target, int source, int64_t key, int64_t size):
+        """A pre-copy's entry: `source`'s entry of `key` copied to `target` (Model._precopy); True if stored."""
+        node = <Node>self.nodes[target]
+        if node.fill_copy(<Node>self.nodes[source], key, size):
+            self.stored(target, node, key)
+            return True
+        return False
+
     # -- misses: Model._fetch, _reach_backend, _answered, _fill --------------------------
     cdef int fetch(self, Request* r, double* wait) except -1:
         cdef int32_t job = self.new_job(r.key, r.size, r.ttl)
@@ -247,7 +314,7 @@ cdef class Engine:
         cdef int32_t j, n = 1, other
         cdef double finish
         targets[0] = r.node
-        for j in range(min(self.replicas, r.depth)):
+        for j in range(min(self.replicas, r.depth) if r.node < self.ids else 0):  # (a gutter node: itself only)
             other = <int32_t>r.choices[j]
             if n < self.replicas and other >= 0 and other != r.node:
                 targets[n] = other
@@ -300,8 +367,11 @@ cdef class Engine:
         cdef Node node
         for t in range(j.n_targets):
             node = <Node>self.nodes[targets[t]]
-            if node.up and node.fill(j.key, j.size, j.finish, j.ttl, j.writes, j.bulk) and active:
-                self.schedule(j.finish + j.ttl, EXPIRE, -1, targets[t], j.key)
+            if node.up and node.fill(j.key, j.size, j.finish, j.ttl, j.writes, j.bulk):
+                if node.max_ttl > 0:
+                    self.stored(targets[t], node, j.key)
+                elif active:
+                    self.schedule(j.finish + j.ttl, EXPIRE, -1, targets[t], j.key)
         if self.coalesce and map_get(&self.in_flight[targets[0]], j.key) == job:
             map_delete(&self.in_flight[targets[0]], j.key)
         job_free(&self.jobs, job)
@@ -342,7 +412,8 @@ cdef class Engine:
                 for t in range(j.n_targets):
                     home = home or homes[t] == index
                 if node.up and (home or node.contains(key)):
-                    node.fill(key, j.size, now, j.ttl, self.writes_of(key), self.bulk_of(key))
+                    if node.fill(key, j.size, now, j.ttl, self.writes_of(key), self.bulk_of(key)) and node.max_ttl > 0:
+                        self.stored(index, node, key)  # (a written value's expiry is active on a gutter node only)
         job_free(&self.jobs, job)
         return 0
 
@@ -363,13 +434,18 @@ cdef class Engine:
         cdef int64_t total = 0
         cdef int32_t n
         cdef Times* heap
+        cdef const int64_t* ranked = r.choices
         for n in range(self.n_nodes):
             heap = &self.outstanding[n]
             while heap.size and heap.at[0] <= r.arrival:
                 times_pop(heap)
             self.counts[n] = heap.size + self.unknown[n]
             total += self.counts[n]
-        return self.chooser.choose(r.choices, r.depth, self.counts, total, self.n_up)
+        if self.members_down:  # the ranking keeps down members: the chooser sees them as -1 (Model._choose)
+            for n in range(r.depth):
+                self.ranked[n] = r.choices[n] if r.choices[n] >= 0 and (<Node>self.nodes[r.choices[n]]).up else -1
+            ranked = self.ranked
+        return self.chooser.choose(ranked, r.depth, self.counts, total, self.n_up)
 
     cdef int settle(self, int32_t node, double answered_at) except -1:
         if self.dynamic:
@@ -424,6 +500,11 @@ cdef class Engine:
             else:
                 return 1
 
+    def advance_to(self, double now, double simpy_next):
+        """Calendar.advance(now) between batches: run our entries up to `now`; True when SimPy's next
+        event comes first (step SimPy, call again)."""
+        return self.advance(now, simpy_next) == 1
+
     def drain(self, double simpy_next):
         """Calendar.drain, up to SimPy's next event: True if entries are left after it (step SimPy, call again)."""
         while self.calendar.heap.size:
@@ -459,14 +540,14 @@ cdef class Engine:
     # -- what SimPy's processes do (Model._set_up, _fail, _bulk_update) --------------------------
     def set_up(self, int index, bint up):
         (<Node>self.nodes[index]).up = up
-        self.n_up = sum((<Node>node).up for node in self.nodes)
+        self.n_up = sum((<Node>node).up for node in self.nodes[:self.ids])
 
     def fail(self, int index, Kernel kernel):
         """The node went down: it loses everything, and will come back with `kernel`, fresh."""
         node = <Node>self.nodes[index]
         node.up = False
         node.clear(kernel)
-        self.n_up = sum((<Node>other).up for other in self.nodes)
+        self.n_up = sum((<Node>other).up for other in self.nodes[:self.ids])
 
     def bulk_update(self, classes, bint invalidate):
         """The listed key classes' values change; with `invalidate`, their cached copies go."""

@@ -28,8 +28,11 @@ from workloads.native.memory cimport grow
 cdef class Node:
     """One cache server: its kernel, its keys' slots, their TTLs and stamps; up or down."""
 
-    def __init__(self, Kernel kernel, bint count_bytes, bint refresh_on_hit, bint ttls, bint stamps):
-        self.count_bytes, self.refresh_on_hit, self.ttls, self.stamps = count_bytes, refresh_on_hit, ttls, stamps
+    def __init__(self, Kernel kernel, bint count_bytes, bint refresh_on_hit, bint ttls, bint stamps,
+                 double max_ttl=0.0):
+        self.count_bytes, self.stamps, self.max_ttl = count_bytes, stamps, max_ttl
+        self.refresh_on_hit = refresh_on_hit and not max_ttl  # a gutter node's entry lives max_ttl at most
+        self.ttls = ttls or max_ttl > 0
         self.up = True
         self.slots = SlotMap(kernel)
         self.map = &self.slots.map  # inside the slot map, which lives as long as the node
@@ -115,6 +118,47 @@ cdef class Node:
 
     cdef int fill(self, int64_t key, int64_t size, double now, double ttl, int64_t writes, int64_t bulk) except -1:
         """Store a value at `now` for `ttl` seconds (0: for ever), stamped (writes, bulk); 1 if admitted."""
+        if self.max_ttl > 0:
+            ttl = min(ttl, self.max_ttl) if ttl > 0 else self.max_ttl
+        cdef int32_t slot = self.insert(key, size)
+        if slot < 0:
+            return 0
+        self.forget(slot)
+        if ttl > 0 and self.ttls:
+            self.expires_at[slot] = now + ttl
+            if self.refresh_on_hit:
+                self.ttl_of[slot] = ttl
+        if self.stamps:
+            self.stamp_writes[slot] = writes
+            self.stamp_bulk[slot] = bulk
+        return 1
+
+    cdef int fill_copy(self, Node owner, int64_t key, int64_t size) except -1:
+        """CacheNode.fill_copy: store a copy of `owner`'s entry of `key` (which it holds), its expiry, TTL
+        and stamp with it (a warm-up); 1 if admitted."""
+        cdef int32_t source = <int32_t>map_get(owner.map, key)
+        cdef int32_t slot = self.insert(key, size)
+        if slot < 0:
+            return 0
+        self.forget(slot)
+        if self.ttls and owner.ttls:
+            self.expires_at[slot] = owner.expires_at[source]
+            self.ttl_of[slot] = owner.ttl_of[source]
+        if self.stamps:
+            self.stamp_writes[slot] = owner.stamp_writes[source]
+            self.stamp_bulk[slot] = owner.stamp_bulk[source]
+        return 1
+
+    cdef bint live(self, int64_t key, double now) noexcept:
+        """CacheNode.live: the node holds `key` and it has not expired at `now`."""
+        cdef int32_t slot = <int32_t>map_get(self.map, key)
+        if slot < 0 or not self.kernel.contains(slot):
+            return False
+        return not self.ttls or self.expires_at[slot] > now
+
+    cdef int32_t insert(self, int64_t key, int64_t size) except -2:
+        """CacheNode._insert: the kernel's insert, through the admission filter; the key's slot if it is
+        cached after it, else -1 (its slot, if it had one, forgotten as it was evicted)."""
         cdef Kernel kernel = self.kernel
         cdef int64_t units = size if self.count_bytes else 1
         cdef int32_t slot = <int32_t>map_get(self.map, key)
@@ -131,16 +175,8 @@ cdef class Node:
                 f"policy holds {kernel.used()} units after an insert, over its capacity {kernel.capacity}"
             )
         if slot < 0 or not self.slots.mapped[slot] or not kernel.contains(slot):
-            return 0  # refused (its slot, if it had one, was forgotten as it was evicted)
-        self.forget(slot)
-        if ttl > 0 and self.ttls:
-            self.expires_at[slot] = now + ttl
-            if self.refresh_on_hit:
-                self.ttl_of[slot] = ttl
-        if self.stamps:
-            self.stamp_writes[slot] = writes
-            self.stamp_bulk[slot] = bulk
-        return 1
+            return -1  # refused (its slot, if it had one, was forgotten as it was evicted)
+        return slot
 
     cdef bint remove(self, int64_t key) noexcept:
         """Drop a cached key (expiry, invalidation); a ghost of it stays a ghost."""
@@ -160,6 +196,17 @@ cdef class Node:
         return self.expires_at[slot] if slot >= 0 and self.ttls else INFINITY
 
     # -- rare, from Python ----------------------------------------------------------------
+    def is_live(self, int64_t key, double now):
+        return self.live(key, now)
+
+    def units_of(self, int64_t key):
+        """The units `key`'s entry takes (it is cached)."""
+        return self.kernel.size_of[<int32_t>map_get(self.map, key)]
+
+    @property
+    def capacity(self):
+        return self.kernel.capacity
+
     def keys(self):
         """The cached keys, in the order of the Python policy's keys()."""
         return self.slots.keys()

@@ -136,7 +136,7 @@ def test_a_fleets_keys_become_the_scenarios_fields(tmp_path):
     assert (cluster.failover, cluster.gutter) == ("gutter", Gutter(1, 50, "", 0.1))
     assert cluster.warmup == Warmup("read_through", 0.2, 0.0) and cluster.eviction == Eviction(1.0, 0.9, 0.0)
     assert scenario(experiment.config).targets == Targets(p99_ms=4.0)
-    assert experiment.engines == {"lru": "python"}  # the compiled loop does not run a living fleet yet
+    assert experiment.engines == {"lru": "python"}  # the compiled loop does not run a capacity change yet
 
 
 def test_a_run_writes_fleet_csv_restarts_csv_and_the_fleets_columns(tmp_path):

@@ -5,8 +5,9 @@ The Python loop (sim/model.py with sim/fleet_model.py) and the naive model
 nodes joining, leaving, resized, restarted, failing over to the backend or
 a gutter pool, warmed by read-through or pre-copy, evicting in batches.
 The compiled loop runs these scenarios when it declares it implements them
-(sim/vocabulary.py's FLEET_FEATURES, under "fleet"); until then they run on
-the Python loop, and the run says why (`engine_note`).
+(sim/vocabulary.py's FLEET_FEATURES, under "fleet"); the others run on the
+Python loop, and the run says why (`engine_note`).  Where the compiled loop
+runs, the cases compare all three: compiled loop, Python loop, naive model.
 """
 
 import pytest
@@ -17,6 +18,7 @@ from policies import engine
 from sim import BackendSpec, ClusterSpec, engine_for, run, run_naive
 from sim.compiled_model import Engine
 from sim.engine import engine_choice
+from sim.model import Model
 from sim.scenario import Autoscale, Change, Eviction, Gutter, Outage, Restarts, Targets, Warmup
 from tests.sim.test_model_vs_naive import scenario
 from workloads import Exponential, Lognormal, Poisson, UniformRange, Workload, Zipf
@@ -151,12 +153,27 @@ def assert_same(fast, naive):
         assert mine == pytest.approx(theirs, rel=1e-9)
 
 
+#: the living fleet's features the compiled loop runs (capacity changes aside): the others fall back
+COMPILED_FEATURES = {"changes", "restarts", "autoscale", "failover", "warmup"}
+
+
+def compiled_runs(sc):
+    """Whether `run` must pick the compiled loop for `sc` (when it is built and chosen)."""
+    features = set(sc.cluster.fleet_features)
+    resized = any(change.capacity for change in sc.cluster.changes)
+    built = Engine is not None and engine() == "compiled"
+    return built and features <= COMPILED_FEATURES and not resized and not sc.client_features
+
+
 @pytest.mark.parametrize("case", list(FLEET_CASES))
 def test_fast_and_naive_models_agree_on_a_living_fleet(case):
     sc = scenario(**FLEET_CASES[case])
     fast, naive = run(sc, seed=11), run_naive(sc, seed=11)
     assert_same(fast, naive)
-    assert fast.engine == engine_for(sc) == "python"  # not in the compiled loop yet: it says so
+    assert fast.engine == engine_for(sc) == ("compiled" if compiled_runs(sc) else "python")
+    assert (fast.engine_note == "") == (fast.engine == "compiled")  # a fallback says why
+    if fast.engine == "compiled":  # and the Python loop agrees with both
+        assert_same(Model(sc, 11).run(), naive)
     assert 0 < fast.hits < fast.requests
 
 
@@ -171,7 +188,20 @@ FEATURE_OF = {
 
 
 @pytest.mark.skipif(Engine is None or engine() != "compiled", reason="the compiled loop is not running")
-@pytest.mark.parametrize("feature", list(FEATURE_OF))
+@pytest.mark.parametrize("feature", sorted(COMPILED_FEATURES))
+def test_the_compiled_loop_runs_the_fleet_features_it_declares(feature):
+    sc = scenario(cluster=FEATURE_OF[feature], requests=300, warmup=0)
+    assert engine_choice(sc) == ("compiled", "")
+    result = run(sc, seed=3)
+    assert (result.engine, result.engine_note) == ("compiled", "")
+    # A capacity change is the one change it does not run yet (a kernel cannot evict to a size).
+    resized = scenario(cluster=ClusterSpec(changes=(Change(0.01, capacity=50),)), requests=300, warmup=0)
+    note = "the compiled loop does not implement a living fleet's capacity changes yet"
+    assert engine_choice(resized) == ("python", note)
+
+
+@pytest.mark.skipif(Engine is None or engine() != "compiled", reason="the compiled loop is not running")
+@pytest.mark.parametrize("feature", [feature for feature in FEATURE_OF if feature not in COMPILED_FEATURES])
 def test_the_compiled_loop_declines_each_fleet_feature_saying_which(feature):
     sc = scenario(cluster=FEATURE_OF[feature], requests=300, warmup=0)
     assert sc.cluster.fleet_features == (feature,)
