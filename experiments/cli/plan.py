@@ -2,7 +2,7 @@
 
     kvsim plan [CONFIG] [--hit-ratio H] [--byte-hit-ratio H] [--p50-ms MS] [--p95-ms MS]
                [--p99-ms MS] [--p999-ms MS] [--backend-rps RPS] [--stale-ratio R]
-               [--vary cluster.capacity|cluster.nodes] [--range LO:HI] [--survive 0|1]
+               [--vary cluster.capacity|cluster.nodes|autoscale.max_nodes] [--range LO:HI] [--survive 0|1]
                [--confidence C] [--max-seeds N] [--resolution R] [--scan-points N] [--entry-overhead KIND|BYTES]
                [--out DIR] [--workers N | --scheduler tcp://HOST:PORT] [--force]
 
@@ -29,7 +29,7 @@ def add_plan_command(commands) -> None:
     parser = commands.add_parser(
         "plan",
         help=summary("plan"),
-        description="Find the smallest capacity per node (or node count) whose runs meet every target at "
+        description="Find the smallest capacity per node (or node count, or an autoscaler's most nodes) whose runs meet every target at "
         "the given confidence over seeds, optionally with the worst single node down; print the answer, "
         "its memory and its confidence intervals.  Exit 0 when met, 3 when nothing in the range is.",
     )

@@ -116,6 +116,8 @@ def question(experiment: Experiment, settings: Settings) -> Question:
         counts_bytes = settings.counts_bytes  # a range in bytes plans bytes, whatever the config counts
     if settings.survive and not settings.varies_nodes and cluster.nodes < 2:
         raise ConfigError("plan.survive = 1: a cluster of one node cannot lose one; set cluster.nodes >= 2")
+    if settings.varies_autoscaler:
+        autoscaler_question(config, settings)
     found = sample(config, experiment.seeds[0])
     server = server_model(cluster.policy, cluster.policy_params, found.size_values) if counts_bytes else None
     low, high = settings.low, settings.high
@@ -134,6 +136,26 @@ def question(experiment: Experiment, settings: Settings) -> Question:
     return asked
 
 
+def autoscaler_question(config: Config, settings: Settings) -> None:
+    """A ConfigError unless `config`'s autoscaler can be planned as `settings` asks.
+
+    Only a reactive autoscaler reads max_nodes (a schedule's counts are its
+    own, an autoscaler that is off has none); and a failure at the start of
+    the measured window says little of a fleet that replaces what it loses,
+    so `survive` is for fixed fleets.
+    """
+    mode = config.autoscale.mode
+    if mode != "reactive":
+        raise ConfigError(
+            f'plan.vary = {settings.vary!r} needs [autoscale] mode = "reactive" in the config; its mode is {mode!r}'
+        )
+    if settings.survive:
+        raise ConfigError(
+            f"plan.survive = 1 does not go with plan.vary = {settings.vary!r}: an autoscaler replaces the "
+            "nodes it loses; plan a fixed fleet (cluster.nodes) to survive a failure"
+        )
+
+
 def default_range(
     config: Config, settings: Settings, found: Sample, counts_bytes: bool, server: ServerModel | None = None
 ) -> tuple[int, int]:
@@ -143,6 +165,9 @@ def default_range(
     (Redis: its memory with no key and one entry; memcached: -m of 2 MiB),
     and its footprint counts each entry as the server does.
     """
+    if settings.varies_autoscaler:  # from the fleet it starts with (a ceiling below it is refused)
+        low = max(config.autoscale.min_nodes, config.cluster.nodes)
+        return low, max(DEFAULT_MAX_NODES, 4 * config.cluster.nodes, low)
     if settings.varies_nodes:
         low = 2 if settings.survive else 1
         return low, max(DEFAULT_MAX_NODES, 4 * config.cluster.nodes, low)

@@ -90,7 +90,9 @@ def nothing_meets(plan, verdicts: list[Verdict], prefix: str) -> str:
     """What the best tried value reached, per target, when none met them all."""
     asked = plan.question
     targets = asked.settings.targets
-    what = "node count" if asked.settings.varies_nodes else "capacity per node"
+    what = "capacity per node"
+    if asked.settings.varies_nodes:
+        what = "most nodes for the autoscaler" if asked.settings.varies_autoscaler else "node count"
     if asked.settings.varies_nodes or not asked.counts_bytes:
         span = f"{asked.low:,} to {value_text(asked, asked.high)}"
     else:
@@ -115,7 +117,8 @@ def setup(asked, value: int) -> str:
     nodes = asked.nodes_at(value)
     capacity = asked.capacity_at(value)
     exact = f"{capacity:,} B" if asked.counts_bytes else f"{capacity:,} objects"
-    return f"{nodes} node{'s' if nodes != 1 else ''} x {exact}"
+    fleet = f"{nodes} node{'s' if nodes != 1 else ''} x {exact}"
+    return f"up to {fleet} (the autoscaler's most)" if asked.settings.varies_autoscaler else fleet
 
 
 def fails_text(asked, value: int) -> str:

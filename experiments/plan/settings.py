@@ -9,7 +9,7 @@ mistake is a ConfigError naming the key (plan.hit_ratio) or the flag
     [plan]
     hit_ratio = 0.95        # targets, any combination (see TARGETS)
     p99_ms = 20
-    vary = "cluster.capacity"   # or "cluster.nodes"
+    vary = "cluster.capacity"   # or "cluster.nodes", or "autoscale.max_nodes" (a reactive autoscaler's ceiling)
     range = "1000:1000000"      # or [1000, 1000000]; sizes such as "1MiB:4GiB" count bytes
     survive = 1                 # the targets must hold with the worst single node down
 """
@@ -23,7 +23,11 @@ from experiments.config.checks import Invalid, capacity_text, choice, integer, n
 from experiments.config.schema import Key
 from experiments.plan.memory import entry_overhead
 
-VARIED = ("cluster.capacity", "cluster.nodes")
+#: the keys that count nodes: whole numbers from 1 to 4096, searched in steps of one.  A reactive
+#: autoscaler's max_nodes is planned like the node count: the fleet it may grow to at the peak.
+NODE_COUNTS = ("cluster.nodes", "autoscale.max_nodes")
+
+VARIED = ("cluster.capacity", *NODE_COUNTS)
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,11 @@ _LATENCY = number(0, low_open=True)
 
 #: the keys of [plan] besides the targets
 SCHEMA = {
-    "vary": Key("cluster.capacity", choice(*VARIED), "the key the plan varies: capacity per node, or the node count"),
+    "vary": Key(
+        "cluster.capacity",
+        choice(*VARIED),
+        "the key the plan varies: capacity per node, the node count, or a reactive autoscaler's most nodes",
+    ),
     "range": Key(
         None,
         None,  # parse_range, which needs to know the varied key
@@ -128,7 +136,12 @@ class Settings:
 
     @property
     def varies_nodes(self) -> bool:
-        return self.vary == "cluster.nodes"
+        """Whether the varied key counts nodes (the node count, or the autoscaler's most nodes)."""
+        return self.vary in NODE_COUNTS
+
+    @property
+    def varies_autoscaler(self) -> bool:
+        return self.vary.startswith("autoscale.")
 
     @property
     def monotone(self) -> bool:
@@ -197,7 +210,7 @@ def parse_range(value, where: str, vary: str) -> tuple[int, int, bool | None]:
         ends = [str(end) for end in value]
     else:
         raise ConfigError(f'{where}: must be "LO:HI" or [LO, HI]; got {value!r}')
-    if vary == "cluster.nodes":
+    if vary in NODE_COUNTS:
         low, high = (_check(integer(1, 4096), _whole(end), where) for end in ends)
         counts_bytes = None
     else:

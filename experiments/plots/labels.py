@@ -31,6 +31,7 @@ LABELS = {
     "run.requests": "measured requests per run",
     "near.capacity": "near cache per client group",
     "near.invalidation_delay_s": "invalidation delay to the near caches (s)",
+    "autoscale.max_nodes": "most nodes the autoscaler may hold",
 }
 
 #: metric -> (panel title, axis label)

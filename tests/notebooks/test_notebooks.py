@@ -4,6 +4,7 @@ Executed with nbclient in a fresh kernel whose working directory is the
 repository root, so the notebooks import the checked-out packages.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,48 @@ for number in plt.get_fignums():
 """
 
 
+#: what a notebook's text quotes, held to what its cells computed: per notebook, Python expressions
+#: evaluated in its kernel after the run, each a phrase its markdown must contain (whitespace aside),
+#: or a claim (True) the text makes in words
+QUOTED = {
+    "08_a_living_fleet": [
+        "f'dips to {dips[0]:.2f} (from {before:.2f} before the deploy)'",
+        'f"the dip is {dips[20]:.2f}, and the backend\'s peak {peaks[20]:,.0f} requests/s instead of {peaks[0]:,.0f}"',
+        "f'about the same either way ({extra[0]:,.0f} and {extra[20]:,.0f})'",
+        "abs(extra[0] / extra[20] - 1) < 0.1",
+        "max_gap <= 0.02",  # "within 0.02 at every row"
+        "measured[int(0.3 * T / (rate * row))] >= 0.5 * theory.che_hit_ratio(p, capacity)",  # half in 0.3 T
+        "f\"{during['backend']:,.0f} requests/s during the outage, against "
+        "{mean_over(failed['backend'], 'backend_rps', 0, 40):,.0f} before\"",
+        "f\"({during['gutter']:,.0f}/s), and costs a quarter more node-seconds\"",
+        "round(failed['gutter'].node_seconds / failed['backend'].node_seconds, 2) == 1.25",
+        "f\"does best ({during['rehash']:,.0f}/s)\"",
+        "during['rehash'] < during['gutter'] < during['backend']",
+        "f\"the target all day for {cost['static for the peak']:.1f} node-hours\"",
+        "over['static for the peak'] == 0 and over['reactive'] == 0 and over['schedule'] == 0",
+        "f\"({cost['static for the mean']:.1f} h) and misses the target for {over['static for the mean']:.0f} minutes\"",
+        "abs(cost['static for the mean'] / cost['static for the peak'] - 2 / 3) < 0.02",  # "a third less"
+        "f\"meets the target all day for {cost['reactive']:.1f} h\"",
+        "f\"for {cost['schedule']:.1f} h, the price of the fleet for the mean\"",
+        "abs(cost['schedule'] - cost['static for the mean']) < 0.5",
+        "all(stale[size, 0] == 0 for size in sizes)",
+        "f'({stale[400, 10]:.0f} per update at 10 s, against {estimate[400, 10]:.0f})'",
+        "f'({stale[100, 10]:.0f} against {estimate[100, 10]:.0f})'",
+        "abs(stale[400, 10] / estimate[400, 10] - 1) < 0.15 and stale[100, 10] < 0.7 * estimate[100, 10]",
+    ],
+}
+
+#: run next to last: the values of the notebook's QUOTED expressions, as JSON (a claim a bool, others text)
+QUOTES = """
+import json as _json, numpy as _numpy
+print(_json.dumps([_v if isinstance(_v, str) else bool(_v) if isinstance(_v, (bool, _numpy.bool_)) else repr(_v)
+                   for _v in [{}]]))
+"""
+
+
 def test_there_are_notebooks():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+    assert set(QUOTED) <= {p.stem for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -52,6 +93,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
         "commit notebooks without outputs"
     )
     notebook.cells.insert(0, nbformat.v4.new_code_cell(KEEP_FIGURES))
+    quoted = QUOTED.get(path.stem, [])
+    notebook.cells.append(nbformat.v4.new_code_cell(QUOTES.format(", ".join(quoted))))
     notebook.cells.append(nbformat.v4.new_code_cell(OVERLAPPING_TICK_LABELS))
     client = nbclient.NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
@@ -76,6 +119,11 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     assert images, f"{path.name} drew no figure"
     overlaps = "".join(output.get("text", "") for output in notebook.cells[-1].get("outputs", []))
     assert not overlaps, overlaps
+    text = " ".join(" ".join(cell.source.split()) for cell in notebook.cells if cell.cell_type == "markdown")
+    values = json.loads("".join(output.get("text", "") for output in notebook.cells[-2].get("outputs", [])))
+    assert len(values) == len(quoted)
+    for expression, value in zip(quoted, values):
+        assert value is True or (isinstance(value, str) and value in text), (expression, value)
 
 
 # -- notebook 02's trace: where the tests look for it, or generated in a fresh clone --------------
