@@ -57,7 +57,11 @@ LIBCACHESIM_NAMES = {
     "hyperbolic": "Hyperbolic",
     "lecar": "LeCaR",
     "clockpro": "ClockPro",  # libcachesim's never evicts (policies/clockpro.py): speed only, misses differ
+    "lru+bloomfilter": "LRU",  # an admission filter (ADMISSIONERS) in front of the policy
 }
+
+#: our admission filter -> libcachesim's admissioner class, for a name "policy+filter" above
+ADMISSIONERS = {"bloomfilter": "BloomFilterAdmissioner"}
 
 #: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly
 RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar")
@@ -79,6 +83,30 @@ LONG_TRACE_KEYS, LONG_TRACE_REQUESTS, QUICK_TRACE_REQUESTS = 1_000_000, 5_000_00
 
 #: where the long trace is kept between runs (default: $XDG_CACHE_HOME/kvsim, or ~/.cache/kvsim)
 CACHE_VARIABLE = "KVSIM_CACHE_DIR"
+
+
+def benched(libcachesim, name: str) -> bool:
+    """Do both sides have this entry of LIBCACHESIM_NAMES (a policy, or "policy+filter")?"""
+    policy, _, admission = name.partition("+")
+    return (
+        policy in available()
+        and hasattr(libcachesim, LIBCACHESIM_NAMES[name])
+        and (not admission or hasattr(libcachesim, ADMISSIONERS[admission]))
+    )
+
+
+def their_cache(libcachesim, name: str, capacity: int):
+    """libcachesim's cache for an entry of LIBCACHESIM_NAMES, with its admissioner if the name has one."""
+    _, _, admission = name.partition("+")
+    admissioner = getattr(libcachesim, ADMISSIONERS[admission])() if admission else None
+    return getattr(libcachesim, LIBCACHESIM_NAMES[name])(cache_size=capacity, admissioner=admissioner)
+
+
+def our_policy(name: str, capacity: int):
+    """Our compiled policy for an entry of LIBCACHESIM_NAMES, behind its filter if the name has one."""
+    policy, _, admission = name.partition("+")
+    params = {**LIBCACHESIM_PARAMS.get(policy, {}), **({"admission": admission} if admission else {})}
+    return make_fast_policy(policy, capacity, **params)
 
 
 def cache_dir() -> Path:
@@ -131,13 +159,12 @@ def bench_replay(path: Path, quick: bool, names=None) -> dict:
     del records, first
     figures = {}
     for name in names or LIBCACHESIM_NAMES:
-        class_name = LIBCACHESIM_NAMES[name]
-        if name not in available() or not hasattr(libcachesim, class_name):
+        if not benched(libcachesim, name):
             continue
 
-        def reference_cache(class_name=class_name):
+        def reference_cache(name=name):
             reader = libcachesim.TraceReader(trace=str(path), trace_type=libcachesim.TraceType.ORACLE_GENERAL_TRACE)
-            return getattr(libcachesim, class_name)(cache_size=capacity), reader
+            return their_cache(libcachesim, name, capacity), reader
 
         repeat = 1 if quick else 2
         theirs_time, (their_miss_ratio, _) = best_time(
@@ -146,7 +173,7 @@ def bench_replay(path: Path, quick: bool, names=None) -> dict:
         ours_time, (ours, ran_by) = best_time(
             lambda policy: (our_replay(policy, path), engine_of(policy)),
             repeat,
-            setup=lambda name=name: make_fast_policy(name, capacity, **LIBCACHESIM_PARAMS.get(name, {})),
+            setup=lambda name=name: our_policy(name, capacity),
         )
         figures[name] = {
             "ratio": theirs_time / ours_time,
@@ -231,20 +258,20 @@ def bench_policies(path: Path, quick: bool) -> dict:
     capacity = max(1, len(np.unique(keys)) // 10)
     sizes_ignored = libcachesim.ReaderInitParam(ignore_obj_size=True)
     figures = {}
-    for name, class_name in LIBCACHESIM_NAMES.items():
-        if name not in available() or not hasattr(libcachesim, class_name):
+    for name in LIBCACHESIM_NAMES:
+        if not benched(libcachesim, name):
             continue
 
-        def reference(class_name=class_name):
+        def reference(name=name):
             reader = libcachesim.TraceReader(str(path), libcachesim.TraceType.ORACLE_GENERAL_TRACE, sizes_ignored)
-            return getattr(libcachesim, class_name)(cache_size=capacity), reader
+            return their_cache(libcachesim, name, capacity), reader
 
         repeat = 1 if quick else 3
         theirs, (their_miss_ratio, _) = best_time(lambda made: made[0].process_trace(made[1]), repeat, reference)
         ours, counts = best_time(
             lambda policy: replay_in_memory(policy, keys),
             repeat,
-            lambda n=name: make_fast_policy(n, capacity, **LIBCACHESIM_PARAMS.get(n, {})),
+            lambda n=name: our_policy(n, capacity),
         )
         figures[name] = {
             "ratio": theirs / ours,

@@ -1,4 +1,4 @@
-"""The admission filters (policies/admission.py) in C: size, probabilistic, TinyLFU.
+"""The admission filters (policies/admission.py) in C: size, probabilistic, TinyLFU, bloomfilter.
 
 Each sees every request (``record``) and vets every insert of a key that is
 not cached (``admit``), as the Python filters do inside ``Admitted``.  The
@@ -11,6 +11,7 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 from policies._kernels.kernel cimport AdmissionKernel, PythonRandom
 from workloads.native.hashing cimport mix64
+from workloads.native.hashmap cimport Map, map_free, map_get, map_init, map_set
 
 
 cdef class SizeAdmissionKernel(AdmissionKernel):
@@ -100,3 +101,41 @@ cdef class TinyLFUAdmissionKernel(AdmissionKernel):
         for i in range(self.door_probes):
             known = known and self.door[(h1 + i * h2) % self.door_bits]
         return estimate + known >= self.min_frequency
+
+
+cdef class BloomFilterAdmissionKernel(AdmissionKernel):
+    """Refuse a key's first vetting, admit every later one: an exact set of the key ids vetted.
+
+    The set is the C hash map (workloads/native/hashmap.pxd), its values
+    unused.  Should the map fail to grow (memory refused), ``failure`` keeps
+    the error and the key is refused unremembered; ``check()`` raises it.
+    """
+
+    cdef Map seen
+    cdef public object failure
+
+    def __cinit__(self):
+        map_init(&self.seen)
+
+    def __dealloc__(self):
+        map_free(&self.seen)
+
+    cdef bint admit(self, uint64_t key, int64_t size) noexcept:
+        if map_get(&self.seen, <int64_t>key) >= 0:
+            return True
+        try:
+            map_set(&self.seen, <int64_t>key, 0)
+        except MemoryError as error:
+            if self.failure is None:
+                self.failure = error
+        return False
+
+    @property
+    def n_seen(self):
+        """How many key ids the filter remembers."""
+        return self.seen.count
+
+    def check(self):
+        """Raise the first error a vetting met (memory refused), if any."""
+        if self.failure is not None:
+            raise self.failure

@@ -72,7 +72,7 @@ def test_belady_works_behind_an_admission_filter():
 
 
 def test_admission_registry():
-    assert available_admissions() == ["probabilistic", "size", "tinylfu"]
+    assert available_admissions() == ["bloomfilter", "probabilistic", "size", "tinylfu"]
 
 
 def test_size_admission_refuses_large_objects_without_evicting():
@@ -136,8 +136,24 @@ def test_tinylfu_admission_keeps_one_hit_wonders_out_of_a_scan():
     assert filtered.hits > 1.3 * plain.hits
 
 
+def test_bloomfilter_admission_admits_a_key_on_its_second_miss_and_never_forgets():
+    # LRU of 2 behind the filter.  Each of a, b, c is refused at its first miss and admitted at
+    # its second; c's evicts a (LRU).  a's next miss is admitted at once (evicting b): the
+    # filter never forgets (libCacheSim keeps an exact set).  d is refused; b, seen, evicts c.
+    cache = make_policy("lru", 2, admission="bloomfilter")
+    requests = ["a", "a", "a", "b", "b", "c", "c", "a", "a", "d", "b"]
+    hits = [cache.access(key) for key in requests]
+    assert hits == [False, False, True, False, False, False, False, False, True, False, False]
+    assert cache.keys() == ["a", "b"]
+    assert cache.admission.seen == 4 and cache.params() == {"admission": "bloomfilter"}
+    assert cache.insert("e", 5) == [] and cache.insert("e", 5) == []  # too large: vetted, admitted, not cached
+    assert "e" not in cache and cache.keys() == ["a", "b"]
+
+
 def test_bad_admission_settings_name_the_problem():
-    with pytest.raises(PolicyError, match=r"unknown admission 'sise'; valid: probabilistic, size, tinylfu"):
+    with pytest.raises(
+        PolicyError, match=r"unknown admission 'sise'; valid: bloomfilter, probabilistic, size, tinylfu"
+    ):
         make_policy("lru", 4, admission="sise")
     with pytest.raises(PolicyError, match=r"admission 'size' has no parameter 'size'; valid: threshold"):
         make_policy("lru", 4, admission="size", admission_params={"size": 3})

@@ -46,6 +46,7 @@ ADMISSIONS = {
     "probabilistic": {"probability": 0.4, "seed": 3},
     "tinylfu": {},
     "tinylfu-small": {"expected_items": 200, "min_frequency": 3},
+    "bloomfilter": {},
 }
 
 ZIPF = zipf_trace(20_000, 2000, 0.9, seed=4, size_sigma=0.7)
@@ -126,7 +127,9 @@ operations = st.lists(
 
 @needs_kernels
 @pytest.mark.parametrize(
-    "name", [name for name in POLICIES if name not in ("belady", "beladysize")] + ["s3fifo+tinylfu", "arc+size"]
+    "name",
+    [name for name in POLICIES if name not in ("belady", "beladysize")]
+    + ["s3fifo+tinylfu", "arc+size", "lru+bloomfilter"],
 )
 @settings(max_examples=40, deadline=None)
 @given(steps=operations, capacity=st.sampled_from([1, 3, 8, 20]), count_bytes=st.booleans())

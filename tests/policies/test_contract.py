@@ -20,6 +20,7 @@ WRAPPED = {
     "lru+size": ("lru", {"admission": "size", "admission_params": {"threshold": 4}}),
     "s3fifo+tinylfu": ("s3fifo", {"admission": "tinylfu"}),
     "arc+probabilistic": ("arc", {"admission": "probabilistic", "admission_params": {"probability": 0.7}}),
+    "sieve+bloomfilter": ("sieve", {"admission": "bloomfilter"}),
 }
 CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
 

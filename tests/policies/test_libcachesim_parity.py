@@ -187,6 +187,7 @@ GOLDEN_ADMISSION = {
     "tinylfu-seen-before": ("tinylfu", BLOOM_LIKE, lambda: lcs.BloomFilterAdmissioner(), (3029, 1872, 3349, 2397)),
     "tinylfu": ("tinylfu", {}, None, (2919, 1825, 3349, 2397)),
     "probabilistic": ("probabilistic", {"probability": 0.5, "seed": 0}, None, (3020, 1765, 3403, 2383)),
+    "bloomfilter": ("bloomfilter", {}, lambda: lcs.BloomFilterAdmissioner(), (3029, 1872, 3349, 2397)),
 }
 GOLDEN_POINTS = [(name, i) for name in GOLDEN for i in range(len(GOLDEN_CAPACITIES))]
 GOLDEN_ADMISSION_POINTS = [
