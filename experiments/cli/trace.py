@@ -140,7 +140,7 @@ def command_replay(args) -> int:
     Each trace is read at most once per worker: the policy x size grid of a
     trace is split among the workers, each feeding its share from one read.
     """
-    from experiments.trace.grid import GRID_FIELDS, Grid, run_grid  # pandas loads only now
+    from experiments.trace.grid import GRID_FIELDS, Grid, run_grid  # (the policies and the engine load now)
     from experiments.trace.replay import format_table
 
     import_modules(args.imports)

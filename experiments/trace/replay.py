@@ -16,7 +16,7 @@ warm-up included, with ``policy.prepare(keys)`` before the replay.
 
 from __future__ import annotations
 
-import pandas as pd
+import math
 
 from experiments.analysis.replay import ReplayCounts, Replayer, prepare_offline
 from experiments.trace.inputs import TraceCommandError, build_policy, in_seconds
@@ -54,5 +54,18 @@ def replay_cells(trace, cells, warmup: int, time_unit: str | float) -> list[tupl
 
 
 def format_table(rows: list[dict], columns=REPLAY_FIELDS) -> str:
-    table = pd.DataFrame(rows, columns=list(columns))
-    return table.to_string(index=False, float_format=lambda v: f"{v:.6f}")
+    """`rows` as the terminal shows them: a header, then one line per row, each column right-aligned.
+
+    Written by hand rather than by pandas, so that a replay that writes no
+    file never imports it (pandas alone takes longer to load than a small
+    replay takes to run).  Ratios have six decimals; a missing value is NaN.
+    """
+    cells = [list(columns)] + [[_cell(row.get(name)) for name in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return "\n".join("  ".join(text.rjust(width) for text, width in zip(line, widths)) for line in cells)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NaN"
+    return f"{value:.6f}" if isinstance(value, float) else str(value)

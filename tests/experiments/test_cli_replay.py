@@ -280,3 +280,17 @@ def test_the_python_engine_on_request(trace, monkeypatch):
     assert done.returncode == 2 and done.stderr.strip().endswith(
         "KVSIM_ENGINE must be 'compiled' or 'python'; got 'turbo'"
     )
+
+
+def test_the_printed_table_aligns_each_column_right_and_says_nan():
+    from experiments.trace.replay import format_table
+
+    rows = [
+        {"policy": "lru", "capacity": 1000, "miss_ratio": 0.5123456, "byte_miss_ratio": None},
+        {"policy": "s3fifo", "capacity": "16MiB", "miss_ratio": 0.1, "byte_miss_ratio": float("nan")},
+    ]
+    assert format_table(rows, ("policy", "capacity", "miss_ratio", "byte_miss_ratio")).splitlines() == [
+        "policy  capacity  miss_ratio  byte_miss_ratio",
+        "   lru      1000    0.512346              NaN",
+        "s3fifo     16MiB    0.100000              NaN",
+    ]

@@ -3,8 +3,9 @@
 What is held here is what was imported, not how long it took (speed is
 `kvsim bench`'s business): `kvsim --version` and `kvsim -h` read the table of
 commands alone; `kvsim policies` and the trace commands load numpy and the
-policies but neither scipy nor matplotlib; every command still has all its
-flags when it is the one named.
+policies but neither scipy nor matplotlib; pandas loads where a text trace
+is parsed (or a table written), so a replay of a binary trace never loads
+it; every command still has all its flags when it is the one named.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from experiments.cli import main
@@ -60,9 +62,33 @@ def test_the_policies_list_loads_numpy_and_nothing_heavier():
     assert loaded_by("policies") == ["numpy"]
 
 
-def test_a_trace_command_does_not_load_the_model_scipy_or_matplotlib():
-    # pandas stays for now: the CSV and text readers register with the others when the readers load
-    assert set(loaded_by("replay", "-h")) <= {"numpy", "pandas"}
+def test_a_trace_command_loads_numpy_alone():
+    assert loaded_by("replay", "-h") == ["numpy"]
+    assert loaded_by("mrc", "-h") == ["numpy"]
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory):
+    """The same 2,000 requests as a binary trace and as CSV."""
+    from workloads.traces import write_trace
+
+    folder = tmp_path_factory.mktemp("startup")
+    keys = np.random.default_rng(3).zipf(1.2, 2_000) % 300
+    return {name: write_trace(folder / f"t.{name}", keys) for name in ("oracleGeneral.bin", "csv")}
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]], ids=["table", "json"])
+def test_a_replay_of_a_binary_trace_never_loads_pandas(traces, output):
+    # (pandas alone costs more CPU than reading and replaying a small trace)
+    args = ("replay", str(traces["oracleGeneral.bin"]), "--policy", "lru,s3fifo", "--capacity", "50,100")
+    loaded = loaded_by(*args, "--workers", "1", *output)
+    assert "pandas" not in loaded and "scipy" not in loaded and "matplotlib" not in loaded
+
+
+def test_a_replay_of_a_csv_trace_loads_pandas_to_parse_it(traces):
+    # the check above can see pandas: the CSV reader's parser is pandas'
+    loaded = loaded_by("replay", str(traces["csv"]), "--policy", "lru", "--capacity", "50", "--workers", "1")
+    assert "pandas" in loaded and "matplotlib" not in loaded
 
 
 def test_the_help_lists_every_command_with_its_summary(capsys):

@@ -37,7 +37,24 @@ def need(binary: str) -> None:
         return
     if os.environ.get("KVSIM_CI"):
         pytest.fail(f"{binary} is not on PATH under CI: .ci/run installs redis-server and memcached")
-    pytest.skip(f"{binary} is not on PATH (apt-get install redis-server memcached)")
+    pytest.skip(f"{binary} is not on PATH: {INSTALL_SERVERS}")
+
+
+#: what a skip says to do (the README's words too)
+INSTALL_SERVERS = "apt-get install redis-server memcached (Debian, Ubuntu), brew install redis memcached (macOS)"
+
+
+@pytest.mark.parametrize("binary", ["redis-server", "memcached"])
+def test_a_missing_server_skips_naming_it_and_the_command_that_installs_it(binary, monkeypatch):
+    monkeypatch.delenv("KVSIM_CI", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        need(binary)
+    assert str(
+        skipped.value
+    ) == f"{binary} is not on PATH: apt-get install redis-server memcached (Debian, Ubuntu), " + (
+        "brew install redis memcached (macOS)"
+    )
 
 
 #: memory for each trace: a few thousand keys, well under the 10,000 the trace asks for.  Small

@@ -144,7 +144,7 @@ def test_notebook_02_looks_for_the_trace_where_the_tests_do(where, monkeypatch):
     assert namespace["shared"] == LIBCACHESIM_DATA / "cloudPhysicsIO.oracleGeneral.bin"
 
 
-def test_notebook_02_generates_its_trace_in_a_fresh_clone(tmp_path, monkeypatch):
+def test_notebook_02_writes_its_drifting_trace_and_skips_the_real_one_in_a_fresh_clone(tmp_path, monkeypatch):
     clone = tmp_path / "clone"  # a repository with no shared/ folder beside it
     for folder in ("notebooks", "policies"):
         (clone / folder).mkdir(parents=True)
@@ -153,7 +153,9 @@ def test_notebook_02_generates_its_trace_in_a_fresh_clone(tmp_path, monkeypatch)
     namespace = {}
     exec("\n".join(line for line in setup.splitlines() if not line.startswith("%")), namespace)
     monkeypatch.chdir(clone / "notebooks")
+    exec(tagged(notebook, "drift-trace"), namespace)  # the drift section needs nothing beside the clone
+    assert len(namespace["drift_keys"]) == 120_000 and namespace["path"].name == "drift.oracleGeneral.bin"
     exec(tagged(notebook, "trace-location"), namespace)
     exec(tagged(notebook, "trace-choice"), namespace)
     assert namespace["shared"] == tmp_path / "shared" / "libcachesim-data" / "cloudPhysicsIO.oracleGeneral.bin"
-    assert namespace["label"] == "drifting Zipf trace" and len(namespace["trace_keys"]) == 120_000
+    assert namespace["trace_keys"] is None

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from workloads.hashing import key_ids
 from workloads.stream import DEFAULT_CHUNK, READ, RequestBatch
@@ -108,6 +107,8 @@ def check_key_type(key_type: str) -> None:
 
 def text_keys(texts: npt.ArrayLike, key_type: str, where: Where) -> npt.NDArray[np.int64]:
     """int64 ids of text keys (stripped here); `where(i)` names the i-th for errors."""
+    import pandas as pd  # here, not above: a binary trace's reader never needs it (start-up time)
+
     codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
     uniques = np.array([str(text).strip() for text in uniques], dtype=object)
     if key_type != "str":

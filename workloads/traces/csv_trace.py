@@ -23,7 +23,6 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
 from workloads.traces.base import (
@@ -43,7 +42,8 @@ from workloads.traces.compression import StreamError, TracePath
 from workloads.traces.fields import Dtypes, numbers
 from workloads.traces.fields import ops as ops_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas loads where a CSV is parsed: kvsim's start-up and binary traces go without it
+    import pandas as pd
     from pandas.io.parsers import TextFileReader
 
 #: column names recognised when the caller does not name a column (compared in lower case)
@@ -192,6 +192,8 @@ class CSVTrace(Trace):
         return f"line {nth_content_line(self, index, header=self.header)}"
 
     def _reader(self, handle: io.BufferedIOBase, chunk: int, skip_rows: int, key_as_text: bool) -> TextFileReader:
+        import pandas as pd
+
         dtype: Dtypes = {}
         if key_as_text:
             dtype[self.columns["key"]] = str
@@ -222,6 +224,8 @@ class CSVTrace(Trace):
 
     def _frames(self, chunk: int) -> Iterator[tuple[int, pd.DataFrame]]:
         """(rows before the frame, frame) for every chunk of rows."""
+        import pandas as pd
+
         row = 0
         key_as_text = self.key_type == "str"
         while True:
@@ -296,7 +300,7 @@ class CSVTrace(Trace):
                 raise TraceError(f"{where(i)}: column {name!r}: expected an integer key, got {got}")
             return values.astype(np.int64)
         values = column.to_numpy(dtype=object)
-        missing = pd.isna(column).to_numpy()
+        missing = column.isna().to_numpy()
         if missing.any():
             raise TraceError(f"{where(int(np.argmax(missing)))}: column {name!r}: empty key")
         texts = [str(text).strip() for text in values]

@@ -13,12 +13,15 @@ import io
 import re
 import warnings
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from workloads.hashing import key_ids
 from workloads.traces.base import INT64_MAX, Trace, TraceError, Where, content_lines
+
+if TYPE_CHECKING:  # pandas loads where a block is parsed: a binary trace's replay never loads it
+    import pandas as pd
 
 #: each column's dtype as read_csv takes it: a type (str) or a dtype's name ("category")
 Dtypes = dict[str, type | str]
@@ -36,6 +39,8 @@ def parse_block(
     the ones it needs, ``missing_fields``); one with more has them in the
     column EXTRA, also the caller's to judge (``extra_fields``).
     """
+    import pandas as pd
+
     lines: list[int] | None = None
 
     def where(i: int) -> str:
@@ -85,7 +90,7 @@ def missing_fields(frame: pd.DataFrame, names: tuple[str, ...], needed: int, whe
     if short.any():
         i = int(np.argmax(short))
         row = frame.iloc[i]
-        found = sum(1 for name in names if not pd.isna(row[name]))
+        found = int(row[list(names)].notna().sum())
         raise TraceError(
             f"{where(i)}: expected {needed} {_separated(sep)} fields ({','.join(names[:needed])}); "
             f"found {found} (or an empty one)"
@@ -139,6 +144,8 @@ def numbers(column: pd.Series, role: str, name: str, where: Where, integer: bool
             _at_most(values, min(high, 2.0**63 - 1024), role, name, where)  # what float64 holds below 2**63
         return values.astype(np.int64) if integer else values
     # Text in a numeric column: find the first field that is not a number.
+    import pandas as pd
+
     numeric = pd.to_numeric(column, errors="coerce")
     bad = pd.isna(numeric).to_numpy()
     if not bad.any():  # numbers after all (pandas kept them as text)

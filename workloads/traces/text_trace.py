@@ -12,7 +12,6 @@ import io
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 
 from workloads.traces.base import (
     CONTROL_CHARACTERS,
@@ -55,6 +54,8 @@ class TextTrace(Trace):
     def _keys(self, block: bytes, first: int) -> np.ndarray:
         """The keys of a block of whole lines whose first is line `first`."""
         if self.key_type != "str":
+            import pandas as pd  # here, not above: kvsim's start-up and binary traces go without it
+
             # Fast path for integer keys: pandas' C parser, no Python object per
             # line.  Anything unusual (text keys, blank-only or quoted lines,
             # huge ids, bytes that are not UTF-8) falls through to the exact

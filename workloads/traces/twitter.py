@@ -24,10 +24,10 @@ cache holds as a write does, and the op column has READ and WRITE only); ttl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE
 from workloads.traces.base import (
@@ -43,6 +43,9 @@ from workloads.traces.base import (
 )
 from workloads.traces.compression import TracePath
 from workloads.traces.fields import EXTRA, Dtypes, missing_fields, numbers, ops, parse_block
+
+if TYPE_CHECKING:  # pandas loads where a block is parsed (fields.parse_block)
+    import pandas as pd
 
 NAMES = ("timestamp", "key", "key_size", "value_size", "client_id", "operation", "ttl")
 _DTYPES: Dtypes = {"key": str, "client_id": "category", "operation": "category"}
@@ -145,5 +148,7 @@ class TwitterTrace(Trace):
             except UnicodeDecodeError:
                 raise TraceError(f"{self.path}: line {first + offset}: not UTF-8 text") from None
             lines.append(first + offset)
+        import pandas as pd
+
         frame = pd.DataFrame(rows, columns=list(NAMES)).replace("", np.nan)
         return frame, lambda i: f"{self.path}: line {lines[i]}"

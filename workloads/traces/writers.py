@@ -29,13 +29,12 @@ arc            'start count 0 n' lines: a run of consecutive keys (>= 0) as one 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from workloads.stream import MAX_OBJECT_BYTES, READ, WRITE, RequestBatch
 from workloads.traces.base import Trace, detect_format, trace_format
@@ -216,8 +215,11 @@ def _whole(arrays: Arrays, name: str, what: str, before: int) -> np.ndarray:
 # -- the formats ---------------------------------------------------------------------------
 
 
-def _lines(frame: pd.DataFrame, sep: str = ",") -> str:
-    return frame.to_csv(None, header=False, index=False, sep=sep, lineterminator="\n")
+def _lines(columns: Mapping[str, object], sep: str = ",") -> str:
+    """The rows of `columns` (equal-length arrays, or a scalar repeated) as lines of text, by pandas' C writer."""
+    import pandas as pd  # here, not above: writing a binary trace, or reading one, goes without it
+
+    return pd.DataFrame(columns).to_csv(None, header=False, index=False, sep=sep, lineterminator="\n")
 
 
 def _csv_header(chosen: tuple[str, ...]) -> str:
@@ -225,14 +227,14 @@ def _csv_header(chosen: tuple[str, ...]) -> str:
 
 
 def _csv_lines(arrays: Arrays, before: int) -> str:
-    frame = pd.DataFrame({name: arrays[name] for name in ("time", "key", "size", "op", "ttl") if name in arrays})
-    if "op" in frame:
-        frame["op"] = np.where(frame["op"] == WRITE, "write", "read")
-    return _lines(frame)
+    columns: dict[str, object] = {name: arrays[name] for name in ("time", "key", "size", "op", "ttl") if name in arrays}
+    if "op" in columns:
+        columns["op"] = np.where(arrays["op"] == WRITE, "write", "read")
+    return _lines(columns)
 
 
 def _txt_lines(arrays: Arrays, before: int) -> str:
-    return _lines(pd.DataFrame({"key": arrays["key"]}))
+    return _lines({"key": arrays["key"]})
 
 
 def _split_sizes(keys: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -246,7 +248,7 @@ def _twitter_lines(arrays: Arrays, before: int) -> str:
     sizes = _default(arrays, "size", before)
     texts, key_sizes, value_sizes = _split_sizes(arrays["key"], sizes)
     ops = _default(arrays, "op", before)
-    frame = pd.DataFrame(
+    return _lines(
         {
             "timestamp": _whole(arrays, "time", "Twitter timestamps are whole seconds", before),
             "key": texts,
@@ -257,7 +259,6 @@ def _twitter_lines(arrays: Arrays, before: int) -> str:
             "ttl": _default(arrays, "ttl", before),
         }
     )
-    return _lines(frame)
 
 
 def _cachelib_header(chosen: tuple[str, ...]) -> str:
@@ -293,12 +294,12 @@ def _cachelib_lines(arrays: Arrays, before: int) -> str:
         frame = {"key": texts, "op": op, "size": value_sizes, "op_count": counts, "key_size": key_sizes}
         if "ttl" in arrays:
             frame["ttl"] = rows["ttl"]
-    return _lines(pd.DataFrame(frame))
+    return _lines(frame)
 
 
 def _msr_lines(arrays: Arrays, before: int) -> str:
     ops = _default(arrays, "op", before)
-    frame = pd.DataFrame(
+    return _lines(
         {
             "Timestamp": _whole(arrays, "time", "MSR timestamps are whole filetime ticks", before),
             "Hostname": "kvsim",
@@ -309,7 +310,6 @@ def _msr_lines(arrays: Arrays, before: int) -> str:
             "ResponseTime": 0,
         }
     )
-    return _lines(frame)
 
 
 def _arc_lines(arrays: Arrays, before: int) -> str:
@@ -318,7 +318,7 @@ def _arc_lines(arrays: Arrays, before: int) -> str:
     starts = np.flatnonzero(np.append(True, np.diff(keys) != 1))
     counts = np.diff(np.append(starts, len(keys)))
     numbers = before + starts + 1
-    return _lines(pd.DataFrame({"start": keys[starts], "count": counts, "zero": 0, "n": numbers}), sep=" ")
+    return _lines({"start": keys[starts], "count": counts, "zero": 0, "n": numbers}, sep=" ")
 
 
 _HEADERS: dict[str, Callable[[tuple[str, ...]], str]] = {
