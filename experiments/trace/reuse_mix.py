@@ -33,13 +33,14 @@ keys = round(K_c) and share proportional to K_c rate_c.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize
 
 BINS_PER_OCTAVE = 2  # reuse-time bins per doubling
-RATES_PER_OCTAVE = 1  # grid of per-key rates per doubling
+RATES_PER_OCTAVE = 2  # grid of per-key rates per doubling (1: CloudPhysics 0.051, 2: 0.043, 4: 0.042)
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,22 @@ def _mix(keys: np.ndarray, rates: np.ndarray, n: int, one_hits: float, scan: flo
     if scan_keys < 1:
         return ReuseMix(kept, float(one_hits / total))
     return ReuseMix(kept, float(one_hits / total), float(scan * n / total), scan_keys)
+
+
+def neighbours(mix: ReuseMix, factors: tuple[float, ...] = (0.8, 0.9, 1.1, 1.25)) -> Iterator[ReuseMix]:
+    """Mixtures one term away from `mix`: each share, class size, scan length and one-hit share scaled.
+
+    For the search that follows the least-squares fit (fit.py refine_mix): the fit matches the reuse
+    times, and the curve is then matched by small moves judged on a replay.
+    """
+    for factor in factors:
+        if mix.scan_keys:
+            yield replace(mix, scan_fraction=mix.scan_fraction * factor)
+            yield replace(mix, scan_keys=max(1, int(mix.scan_keys * factor)))
+        yield replace(mix, one_hit_fraction=mix.one_hit_fraction * factor)
+        for i, cls in enumerate(mix.classes):
+            for moved in (
+                ReuseClass(max(1, int(cls.keys * factor)), cls.share),
+                ReuseClass(cls.keys, cls.share * factor),
+            ):
+                yield replace(mix, classes=(*mix.classes[:i], moved, *mix.classes[i + 1 :]))

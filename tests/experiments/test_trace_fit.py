@@ -1,5 +1,6 @@
 """`kvsim trace fit`: the workload it writes is a config `kvsim run` accepts, and it reproduces the trace."""
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -47,17 +48,25 @@ def test_the_fitted_workloads_lru_curve_is_the_traces(tmp_path):
     assert fitted.mrc_gap <= 0.03 and not any("temporal locality" in note for note in fitted.notes)
 
 
-def test_what_cannot_be_fitted_is_said_in_the_comments(tmp_path):
-    """A real trace with periodic re-reads: the gap is measured, and the file says why it is there."""
+def test_a_real_trace_is_fitted_within_003_and_what_cannot_be_is_said(tmp_path):
+    """CloudPhysics: hot blocks, a working set re-read at a period, blocks read once; its LRU curve
+    is 0.146 from the best Zipf law's at one size, and within 0.03 of the reuse-time mixture's."""
     if not CLOUDPHYSICS.exists():
         pytest.skip("libCacheSim's CloudPhysics sample is not in ../shared")
     out = tmp_path / "cloudphysics.toml"
     assert main(["trace", "fit", str(CLOUDPHYSICS), "--out", str(out)]) == 0
-    header = comments(out.read_text())
-    fitted = fit_workload(open_trace(CLOUDPHYSICS), 1.0)
-    assert f"within {fitted.mrc_gap:.4f} of the trace's" in header
-    assert "temporal locality" in header and "varies" in header and "KS distance" in header
-    resolve(str(out))
+    text = out.read_text()
+    header = comments(text)
+    gap = float(re.search(r"within (\d\.\d+) of the trace's", header).group(1))
+    assert gap <= 0.03 and "fitted to the reuse times" in header and "temporal locality" not in header
+    assert "varies" in header and "KS distance" in header  # the rate and the popularity, said
+    config = resolve(str(out)).config
+    assert config.workload.scan_keys > 0 and len(config.workload.classes) >= 2
+    keys = open_trace(CLOUDPHYSICS).keys()
+    objects = len(np.unique(keys))
+    capacities = np.unique(np.geomspace(objects // 1000, objects, 12).astype(int))
+    generated = np.concatenate([b.key for b in workload_of(config.workload).batches(1, len(keys))])
+    assert np.abs(lru_mrc(generated, capacities).miss_ratio - lru_mrc(keys, capacities).miss_ratio).max() <= gap + 1e-6
 
 
 def test_fit_refuses_to_overwrite_and_names_bad_traces(tmp_path, capsys):
