@@ -106,6 +106,11 @@ def report_compressed(figures: dict) -> list[str]:
     return [
         value_line("zstd read / plain read", figures["compressed_read_ratio"], "reading alone (decompression)"),
         value_line("zstd read CPU / plain", figures["compressed_read_cpu_ratio"], "the reading process's CPU"),
+        value_line(
+            "zstd decompression / plain read",
+            figures["compressed_read_floor_ratio"],
+            "CPU of decompressing alone (no request read): the least a zstd read can cost",
+        ),
         target_line("zstd replay / plain replay", figures["compressed_replay_ratio"], READ_TARGET, text, higher=False),
     ]
 
