@@ -48,6 +48,8 @@ SUMMARY_METRICS = (
     "node_utilisation",
     "node_seconds",
     "violation_s",
+    "near_hits",
+    "near_stale",
 )
 
 #: offered load over capacity at which a point is saturated: at 1 the servers are busy all the time

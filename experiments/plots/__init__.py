@@ -22,6 +22,8 @@ The figures, and when `plan` picks them:
                      (bars when its values are categories, such as balancers)
     cost_service     node-hours against minutes over the targets, a point per sweep point
                      (a sweep over [autoscale] keys)
+    near_stale       stale near reads, and their share of near hits, vs the near caches'
+                     invalidation delay, a line per near-cache size (a sweep over the delay)
     latency_cdf      the points' latency distributions as steps, body and tail   (always)
     node_load        each node's requests relative to the mean   (unless one node throughout)
     timeseries       hit ratio, p99 and backend load over time     (runs of 5 intervals or more);
@@ -30,7 +32,7 @@ The figures, and when `plan` picks them:
 The modules, by job: tables (reading DIR), planning, style (look, saving),
 labels (axes, units, tick labels), frame (title and notes), overlays (what
 theory predicts, dashed over the curves), and one module per family of
-figures: curves, bars, latency, nodes, timeseries, mrc, cost.
+figures: curves, bars, latency, nodes, timeseries, mrc, cost, near.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from experiments.plots.cost import cost_service
 from experiments.plots.curves import capacity_curve, node_scaling, p99_capacity, sweep_curve, ttl_curve
 from experiments.plots.labels import axis_label
 from experiments.plots.latency import latency_cdf
+from experiments.plots.near import near_stale
 from experiments.plots.nodes import node_load
 from experiments.plots.planning import has_time_course, plan
 from experiments.plots.style import STYLE, remove_figures, save
@@ -64,6 +67,7 @@ PLOTS: dict[str, Callable[[Tables], object]] = {
     "latency_cdf": latency_cdf,
     "node_load": node_load,
     "timeseries": timeseries,
+    "near_stale": near_stale,
 }
 
 __all__ = [

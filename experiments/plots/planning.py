@@ -31,7 +31,8 @@ def plan(sweep: dict[str, list], timeseries: bool = False, one_node: bool = Fals
     (ttl_sweep's two capacities are two TTL curves, not a capacity curve of
     two points), and gets its own figures only when no other key earned any.
     A sweep that earns none gets a generic curve against its first key; a sweep over
-    [autoscale] keys gets the cost-against-service scatter instead of node_scaling.
+    [autoscale] keys gets the cost-against-service scatter instead of node_scaling, and one over
+    the near caches' invalidation delay the stale near reads against it.
     Every experiment gets its latency CDF, and its per-node load unless it
     has `one_node` throughout; a `timeseries` (timeseries.csv) is drawn too.
     """
@@ -42,6 +43,8 @@ def plan(sweep: dict[str, list], timeseries: bool = False, one_node: bool = Fals
         names = ["cost_service"] + [name for name in names if name != "node_scaling"]
     if sweep and not names:
         names.append("sweep_curve")
+    if len(sweep.get("near.invalidation_delay_s", ())) >= 2:
+        names.append("near_stale")
     names.append("latency_cdf")
     if not one_node:
         names.append("node_load")
