@@ -47,6 +47,7 @@ from experiments.analysis.stack_depths import INFINITE, LRUStack, VaryingSizeErr
 from policies.base import Policy, policy_class
 from policies.compiled import make_fast_policy
 from workloads.hashing import mix64
+from workloads.ids import DenseIds
 
 #: requests walked per block by the streaming algorithms (at least; blocks grow with the stack)
 DEFAULT_BLOCK = 1 << 17
@@ -315,6 +316,8 @@ def replay_mrc(
         prepare_offline(policies, keys, None if ids is None else lambda _: ids)
     replayers = [Replayer(p, count_bytes) for p in policies]
     measured = _Measured(warmup)
+    # The sampled keys numbered once for every compiled policy (each would number them again).
+    numbering = DenseIds() if sampling and not any(offline(p) for p in policies) else None
     for keys, sizes, times, ids in source_parts(source):
         warm = measured.advance(sizes)
         if sampling:
@@ -323,6 +326,8 @@ def replay_mrc(
             keys, sizes = keys[keep], sizes[keep]
             times = None if times is None else np.asarray(times)[keep]
             ids = None if ids is None else ids[keep]
+            if ids is None and numbering is not None:
+                ids = numbering(keys)
         for replayer in replayers:
             replayer.feed(keys, sizes, warm=warm, times=times, ids=ids)
     requests, total_bytes = measured.requests, measured.bytes

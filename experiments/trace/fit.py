@@ -24,12 +24,14 @@ own, at 12 sizes from 0.1% to 100% of the objects: the largest gap is
 written in the file.  When the Zipf law's gap is over GOOD_GAP (0.03), a
 mixture of uniform key classes, a scan and one-hit wonders fitted to the
 trace's reuse times (reuse_mix.py) is tried, and the config takes whichever
-curve is closer (on CloudPhysics, 0.146 for Zipf, about 0.05 for the mixture).  What the model cannot express is said in comments:
-temporal locality that independent requests do not have (a trace whose
-reuse distances bunch up, as in periodic re-reads, gives a gap the
-popularity law cannot close), a popularity that one Zipf law fits poorly
-(its KS distance), a request rate that varies without a daily period,
-operations other than reads and writes.
+curve is closer, after a search of small moves judged on the curve itself
+(refine_mix; on CloudPhysics, 0.146 for Zipf, 0.043 fitted, 0.028 refined).
+What the model cannot express is said in comments: temporal locality
+that independent requests do not have (a trace whose reuse distances bunch
+up, as in periodic re-reads, gives a gap the popularity law cannot close),
+a popularity that one Zipf law fits poorly (its KS distance), a request
+rate that varies without a daily period, operations other than reads and
+writes.
 """
 
 from __future__ import annotations

@@ -34,14 +34,14 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis import MissRatioCurve, miss_ratio_curve
-from experiments.analysis.mrc import replay_mrc, shards_sample
+from experiments.analysis.mrc import replay_mrc
 from experiments.config import ConfigError
 from experiments.output.domains import check_table
 from experiments.output.outdir import claim
 from experiments.trace.inputs import TraceCommandError, TraceFile, in_seconds
 from policies import PolicyError
 from policies.compiled import engine
-from workloads.ids import DenseBatch, DenseIds, dense_batches
+from workloads.ids import dense_batches
 from workloads.traces import TraceError
 
 
@@ -149,9 +149,9 @@ def compute_curve(
 
     def chunks():  # the trace, read once per pass: times in seconds (a timed policy), dense ids (compiled ones)
         batches = in_seconds(trace.chunks(), time_unit)
-        if engine() != "compiled":
+        if engine() != "compiled" or mini:  # (a miniature replay numbers only the keys it samples)
             return batches
-        return sampled_dense_batches(batches, rate) if mini else dense_batches(batches)
+        return dense_batches(batches)
 
     try:
         if mini:
@@ -167,20 +167,6 @@ def compute_curve(
     if curve.requests == 0:
         raise TraceCommandError(f"--warmup {warmup} covers the whole trace: nothing to count")
     return curve
-
-
-def sampled_dense_batches(batches, rate: float):
-    """Batches with dense ids for the keys in the spatial sample of `rate` only (0 for the others).
-
-    The miniature replay keeps only the sampled requests (the same hash
-    decides), so numbering the rest would cost time and memory for nothing.
-    """
-    dense = DenseIds()
-    for batch in batches:
-        keep = shards_sample(batch.key, rate)
-        ids = np.zeros(len(batch.key), dtype=np.int32)
-        ids[keep] = dense(batch.key[keep])
-        yield DenseBatch(batch.key, batch.size, ids, batch.time)
 
 
 def _stem(path: Path) -> str:
