@@ -1,3 +1,4 @@
+cimport cython
 from libc.stdint cimport int32_t, int64_t
 
 from policies._kernels.kernel cimport Kernel
@@ -9,6 +10,7 @@ cdef enum:
     EXPIRED = -2  # Node.lookup: cached, but its TTL had run out (dropped: a miss)
 
 
+@cython.final  # no subclass: its methods are called directly, and the compiler may inline them
 cdef class Node:
     cdef Kernel kernel
     cdef SlotMap slots        # key -> slot (policies/_kernels/slots.pyx)
