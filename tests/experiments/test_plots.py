@@ -126,6 +126,13 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
         for text in ("time (s)", *plots.TIMESERIES_PANELS.values()):
             assert text in svg
         assert "nodes serving" not in svg  # a fixed fleet (fleet.csv has no rows): no panel of nodes
+        figure = plots.PLOTS["timeseries"](plots.load(grid_dir))
+        scales = {ax.get_ylabel(): ax.get_yscale() for ax in figure.axes}
+        note = figure.get_supxlabel()
+        plt.close(figure)
+        # p99 on a log scale (one saturated line must not flatten the others), the others linear
+        assert scales == {"hit ratio": "linear", "p99 latency (ms)": "log", "backend load (requests/s)": "linear"}
+        assert "averaged over 2 seeds" in " ".join(note.split())  # the rows have seeds 1 and 2
     finally:
         timeseries.unlink()
     plots.draw(grid_dir)
