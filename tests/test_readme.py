@@ -18,7 +18,8 @@ SMALL_REQUESTS, and the lines that simulate a shipped experiment or plan
 (`kvsim run`, `kvsim plan`, and `kvsim plot` of a run's folder) run only
 with KVSIM_LONG_TESTS=1: together they take minutes (about 110 s of CPU
 on the compiled engine, 2.5 min of wall time on a loaded 2-core machine),
-where the trace commands take seconds.  KVSIM_README_FULL=1 runs every line
+where the other 13 lines take 33 s of CPU together (44 s of wall time at a
+load average of 3.5; kvsim trace stats 12 s of it).  KVSIM_README_FULL=1 runs every line
 exactly as written (the traces then hold millions of requests).
 """
 
