@@ -9,6 +9,7 @@ ten: `bytes_axis` puts its ticks at round binary sizes and names them so.
 from __future__ import annotations
 
 import math
+import numbers
 import textwrap
 
 import matplotlib.ticker
@@ -59,9 +60,16 @@ def axis_label(key: str, values) -> str:
     return label
 
 
+#: the unit a swept key's number is in, said in legends ("ttl=0.5 s")
+VALUE_UNITS = {"cluster.ttl": "s", "near.invalidation_delay_s": "s", "workload.rate": "requests/s"}
+
+
 def value_label(key: str, value) -> str:
-    """A swept value as a legend entry: a policy by its name, others as key=value."""
-    return str(value) if key == "cluster.policy" else f"{short(key)}={value}"
+    """A swept value as a legend entry: a policy by its name, others as key=value, a number with its unit."""
+    if key == "cluster.policy":
+        return str(value)
+    unit = VALUE_UNITS.get(key) if isinstance(value, numbers.Real) and not isinstance(value, bool) else None
+    return f"{short(key)}={value}" + (f" {unit}" if unit else "")
 
 
 #: a legend entry or tick label longer than this goes on several lines (a zip of many keys names them all)

@@ -6,6 +6,11 @@ panels at its time: a solid line where nodes joined, left or were resized,
 a dotted one where a node went down or came back (a failure, a restart),
 in grey, or, when a sweep draws several lines, in the colour of the line
 whose runs it happened in.
+
+The p99 panel is on a log scale: a saturated point's p99 of seconds would
+otherwise flatten every other line into a band at the bottom.  Each line is
+the mean of its point's runs, and the note under the panels says over how
+many seeds.
 """
 
 from __future__ import annotations
@@ -69,12 +74,16 @@ def timeseries(tables: Tables):
         ax.set_ylabel(ylabel)
         if column == "nodes":
             ax.set_ylim(0, frame[column].max() + 1)
+        elif column == "p99_ms":
+            ax.set_yscale("log")
         else:
             ax.set_ylim(0, 1 if column == "hit_ratio" else None)
     axes[-1].set_xlabel("time (h)" if hours else "time (s)")
+    seeds = whole["seed"].nunique()
+    averaged = f"Each line is averaged over {seeds} seeds." if seeds > 1 else ""
     if len(groups) > 1:
         place_legends(fig, {axes[0]: "best"}, ncols=min(len(groups), 4))
-        caption(fig, [LAYERED])
+    caption(fig, [LAYERED if len(groups) > 1 else "", averaged])
     return fig
 
 

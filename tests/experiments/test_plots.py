@@ -126,6 +126,13 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
         for text in ("time (s)", *plots.TIMESERIES_PANELS.values()):
             assert text in svg
         assert "nodes serving" not in svg  # a fixed fleet (fleet.csv has no rows): no panel of nodes
+        figure = plots.PLOTS["timeseries"](plots.load(grid_dir))
+        scales = {ax.get_ylabel(): ax.get_yscale() for ax in figure.axes}
+        note = figure.get_supxlabel()
+        plt.close(figure)
+        # p99 on a log scale (one saturated line must not flatten the others), the others linear
+        assert scales == {"hit ratio": "linear", "p99 latency (ms)": "log", "backend load (requests/s)": "linear"}
+        assert "averaged over 2 seeds" in " ".join(note.split())  # the rows have seeds 1 and 2
     finally:
         timeseries.unlink()
     plots.draw(grid_dir)
@@ -274,3 +281,19 @@ def test_a_legend_of_swept_tables_names_only_what_differs_between_them():
     values = ["{down_s=20, gap_s=0, order=id}", "{down_s=20, gap_s=40, order=id}"]
     assert distinct_parts(values) == {values[0]: "{gap_s=0}", values[1]: "{gap_s=40}"}
     assert distinct_parts(["lru", "fifo"]) == {} and distinct_parts([values[0]]) == {}
+
+
+def test_legends_give_a_swept_ttl_its_unit(tmp_path):
+    config = tmp_path / "ttl.toml"
+    config.write_text(
+        GRID.replace('"cluster.policy" = ["lru", "fifo"]', '"cluster.ttl" = [0.5, 2]').replace("grid", "ttl")
+    )
+    experiments.run(str(config), out=str(tmp_path / "out"), workers=1)
+    figure = plots.PLOTS["latency_cdf"](plots.load(tmp_path / "out"))
+    legends = [text.get_text() for ax in figure.axes if ax.get_legend() for text in ax.get_legend().get_texts()]
+    legends += [text.get_text() for legend in figure.legends for text in legend.get_texts()]
+    plt.close(figure)
+    shown = " ".join(" ".join(legends).split())
+    assert "ttl=0.5 s" in shown and "ttl=2.0 s" in shown, legends
+    assert plots.labels.value_label("cluster.policy", "lru") == "lru"  # a name has no unit
+    assert plots.labels.value_label("cluster.capacity", 50) == "capacity=50"  # (its axis says objects or bytes)
