@@ -95,6 +95,17 @@ def test_adaptsize_beats_plain_lru_where_large_objects_would_crowd_out_small_hot
     assert cache.admission.reconfigurations >= 10 and cache.admission.c < 60_000
 
 
+def test_a_resized_cache_is_modelled_at_its_new_capacity():
+    keys, sizes = zipf_trace(6000, 600, 0.9, seed=2, size_sigma=1.0)
+    cache = make_policy("lru", 400_000, admission="adaptsize", admission_params={"reconf_interval": 500})
+    replay(cache, keys[:3000], sizes[:3000], count_bytes=True)
+    assert cache.resize(100_000) and cache.used <= 100_000
+    assert cache.admission.capacity == cache.capacity == 100_000
+    tuned = cache.admission.reconfigurations
+    replay(cache, keys[3000:], sizes[3000:], count_bytes=True)
+    assert cache.admission.reconfigurations > tuned and cache.used <= 100_000
+
+
 @pytest.mark.parametrize(
     "parameter,low,high,below,above",
     [
