@@ -341,9 +341,13 @@ class Admitted(Policy):
         return self.policy.evict_to(units)
 
     def resize(self, capacity: int) -> list[Key]:
-        """The wrapped policy's new capacity; the filter keeps its sketch as sized (it counts requests)."""
+        """The wrapped policy's new capacity; the filter keeps its sketch as sized (it counts requests).
+
+        The filter's `capacity` follows: AdaptSize's model reads it at its next window, as
+        libCacheSim hands its admissioner the cache's size at every request.
+        """
         evicted = self.policy.resize(capacity)
-        self.capacity = self.policy.capacity
+        self.capacity = self.admission.capacity = self.policy.capacity
         return evicted
 
     def __contains__(self, key: Key) -> bool:

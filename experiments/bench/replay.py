@@ -58,13 +58,14 @@ LIBCACHESIM_NAMES = {
     "lecar": "LeCaR",
     "clockpro": "ClockPro",  # libcachesim's never evicts (policies/clockpro.py): speed only, misses differ
     "lru+bloomfilter": "LRU",  # an admission filter (ADMISSIONERS) in front of the policy
+    "lru+adaptsize": "LRU",
 }
 
 #: our admission filter -> libcachesim's admissioner class, for a name "policy+filter" above
-ADMISSIONERS = {"bloomfilter": "BloomFilterAdmissioner"}
+ADMISSIONERS = {"bloomfilter": "BloomFilterAdmissioner", "adaptsize": "AdaptSizeAdmissioner"}
 
 #: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly
-RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar")
+RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar", "lru+adaptsize")
 
 #: the policies held to their paper where libcachesim's differs (policies/README.md): speed side by side, the
 #: misses reported but not expected equal

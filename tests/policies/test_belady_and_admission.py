@@ -72,7 +72,7 @@ def test_belady_works_behind_an_admission_filter():
 
 
 def test_admission_registry():
-    assert available_admissions() == ["bloomfilter", "probabilistic", "size", "tinylfu"]
+    assert available_admissions() == ["adaptsize", "bloomfilter", "probabilistic", "size", "tinylfu"]
 
 
 def test_size_admission_refuses_large_objects_without_evicting():
@@ -152,7 +152,7 @@ def test_bloomfilter_admission_admits_a_key_on_its_second_miss_and_never_forgets
 
 def test_bad_admission_settings_name_the_problem():
     with pytest.raises(
-        PolicyError, match=r"unknown admission 'sise'; valid: bloomfilter, probabilistic, size, tinylfu"
+        PolicyError, match=r"unknown admission 'sise'; valid: adaptsize, bloomfilter, probabilistic, size, tinylfu"
     ):
         make_policy("lru", 4, admission="sise")
     with pytest.raises(PolicyError, match=r"admission 'size' has no parameter 'size'; valid: threshold"):

@@ -47,6 +47,7 @@ ADMISSIONS = {
     "tinylfu": {},
     "tinylfu-small": {"expected_items": 200, "min_frequency": 3},
     "bloomfilter": {},
+    "adaptsize": {"reconf_interval": 500, "seed": 2},
 }
 
 ZIPF = zipf_trace(20_000, 2000, 0.9, seed=4, size_sigma=0.7)
@@ -129,13 +130,14 @@ operations = st.lists(
 @pytest.mark.parametrize(
     "name",
     [name for name in POLICIES if name not in ("belady", "beladysize")]
-    + ["s3fifo+tinylfu", "arc+size", "lru+bloomfilter"],
+    + ["s3fifo+tinylfu", "arc+size", "lru+bloomfilter", "fifo+adaptsize"],
 )
 @settings(max_examples=40, deadline=None)
 @given(steps=operations, capacity=st.sampled_from([1, 3, 8, 20]), count_bytes=st.booleans())
 def test_same_decisions_key_by_key_with_late_inserts_and_removals(name, steps, capacity, count_bytes):
     name, _, admission = name.partition("+")
-    params = {"admission": admission, "admission_params": {"threshold": 4} if admission == "size" else {}}
+    admission_params = {"size": {"threshold": 4}, "adaptsize": {"reconf_interval": 5}}.get(admission, {})
+    params = {"admission": admission, "admission_params": admission_params}
     reference, fast = both(name, capacity, **(params if admission else {}))
     pending = []  # [steps still to wait, key, size]
     for operation, key, size, delay in steps:

@@ -21,6 +21,7 @@ WRAPPED = {
     "s3fifo+tinylfu": ("s3fifo", {"admission": "tinylfu"}),
     "arc+probabilistic": ("arc", {"admission": "probabilistic", "admission_params": {"probability": 0.7}}),
     "sieve+bloomfilter": ("sieve", {"admission": "bloomfilter"}),
+    "lru+adaptsize": ("lru", {"admission": "adaptsize", "admission_params": {"reconf_interval": 20}}),
 }
 CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
 

@@ -220,3 +220,18 @@ def test_admission_filter_in_the_timed_model_gets_a_seed_per_node():
     assert fast.hits == naive.hits and 0 < fast.hits
     plain = run(scenario(cluster=ClusterSpec(nodes=2, capacity=100)), seed=3)
     assert fast.hits != plain.hits  # the filter does refuse some keys
+
+
+@pytest.mark.parametrize("admission,params", [("bloomfilter", {}), ("adaptsize", {"reconf_interval": 200})])
+def test_issue_22s_admission_filters_run_in_both_models_alike(admission, params):
+    spec = ClusterSpec(
+        nodes=2,
+        capacity=100,
+        policy="lru",
+        policy_params=(("admission", admission), ("admission_params", params)),
+    )
+    sc = scenario(cluster=spec, workload=Workload(Zipf(2000, 0.9), Poisson(5000.0)), requests=4000)
+    fast, naive = run(sc, seed=3), run_naive(sc, seed=3)
+    assert (fast.hits, fast.backend_requests) == (naive.hits, naive.backend_requests) and 0 < fast.hits
+    plain = run(scenario(cluster=ClusterSpec(nodes=2, capacity=100), workload=sc.workload, requests=4000), seed=3)
+    assert fast.hits != plain.hits  # the filter does refuse some keys
