@@ -87,7 +87,6 @@ cdef class AdaptSizeAdmissionKernel(AdmissionKernel):
     cdef int64_t pending      # the last request's key, counted once its size is known
     cdef bint has_pending
     cdef PythonRandom rng
-    cdef public object failure
 
     def __cinit__(self):
         map_init(&self.size_of)
@@ -107,15 +106,6 @@ cdef class AdaptSizeAdmissionKernel(AdmissionKernel):
         self.has_pending = False
         self.rng = PythonRandom(seed)
 
-    def check(self):
-        """Raise the first error a request met (memory refused), if any."""
-        if self.failure is not None:
-            raise self.failure
-
-    cdef void keep(self, object error) noexcept:
-        if self.failure is None:
-            self.failure = error
-
     # -- every request ------------------------------------------------------------
     cdef void record(self, uint64_t key) noexcept:
         try:
@@ -124,7 +114,7 @@ cdef class AdaptSizeAdmissionKernel(AdmissionKernel):
             if self.next_reconf <= 0:
                 self.reconfigure()
         except Exception as error:
-            self.keep(error)
+            self.fail(error)
         self.pending, self.has_pending = <int64_t>key, True
 
     cdef bint admit(self, uint64_t key, int64_t size) noexcept:
@@ -134,7 +124,7 @@ cdef class AdaptSizeAdmissionKernel(AdmissionKernel):
                 self.count(<int64_t>key, size)
             map_set(&self.size_of, <int64_t>key, size)
         except Exception as error:
-            self.keep(error)
+            self.fail(error)
         return self.rng.random() < exp(-size / self.c)
 
     cdef int count_pending(self) except -1:

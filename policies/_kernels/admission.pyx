@@ -107,12 +107,11 @@ cdef class BloomFilterAdmissionKernel(AdmissionKernel):
     """Refuse a key's first vetting, admit every later one: an exact set of the key ids vetted.
 
     The set is the C hash map (workloads/native/hashmap.pxd), its values
-    unused.  Should the map fail to grow (memory refused), ``failure`` keeps
-    the error and the key is refused unremembered; ``check()`` raises it.
+    unused.  Should the map fail to grow (memory refused), the error is kept
+    (fail) and the key is refused unremembered; its kernel's check() raises it.
     """
 
     cdef Map seen
-    cdef public object failure
 
     def __cinit__(self):
         map_init(&self.seen)
@@ -126,16 +125,10 @@ cdef class BloomFilterAdmissionKernel(AdmissionKernel):
         try:
             map_set(&self.seen, <int64_t>key, 0)
         except MemoryError as error:
-            if self.failure is None:
-                self.failure = error
+            self.fail(error)
         return False
 
     @property
     def n_seen(self):
         """How many key ids the filter remembers."""
         return self.seen.count
-
-    def check(self):
-        """Raise the first error a vetting met (memory refused), if any."""
-        if self.failure is not None:
-            raise self.failure

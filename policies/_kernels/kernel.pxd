@@ -11,6 +11,9 @@ cdef extern from *:
 
 
 cdef class AdmissionKernel:
+    cdef public object failure        # the first error a call that cannot raise met (None: none)
+
+    cdef void fail(self, object error) noexcept
     cdef void record(self, uint64_t key) noexcept
     cdef bint admit(self, uint64_t key, int64_t size) noexcept
 
@@ -62,3 +65,8 @@ cdef class PythonRandom:
 
     cdef inline double random(self) noexcept:
         return self.bitgen.next_double(self.bitgen.state)
+
+
+cdef inline bint failed(Kernel kernel) noexcept:
+    """Whether the kernel or its admission filter met an error it could not raise (check() raises it)."""
+    return kernel.failure is not None or (kernel.admission is not None and kernel.admission.failure is not None)

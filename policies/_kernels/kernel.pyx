@@ -51,7 +51,20 @@ cdef object enlarge(object array, Py_ssize_t n, object fill):
 
 
 cdef class AdmissionKernel:
-    """An admission filter (policies/admission.py) in C: sees every request, vets every insert."""
+    """An admission filter (policies/admission.py) in C: sees every request, vets every insert.
+
+    A filter that meets an error where it cannot raise (memory refused, its model failing) keeps the
+    first with fail(); its kernel's check() raises it, as the kernel's own.
+    """
+
+    cdef void fail(self, object error) noexcept:
+        if self.failure is None:
+            self.failure = error
+
+    def check(self):
+        """Raise the first error a vetting met, if any."""
+        if self.failure is not None:
+            raise self.failure
 
     cdef void record(self, uint64_t key) noexcept:
         pass
@@ -112,6 +125,8 @@ cdef class Kernel:
         """Raise the error fail() recorded, if any (every caller of lookup and insert checks)."""
         if self.failure is not None:
             raise self.failure
+        if self.admission is not None and self.admission.failure is not None:
+            raise self.admission.failure
         return 0
 
     cdef void report(self, int32_t slot) noexcept:
@@ -177,7 +192,7 @@ cdef class Kernel:
                 size = sizes[i]
             hits[i] = self.access(slots[i], <uint64_t>keys[i], size)
             self.n_evicted = 0  # nobody reads a replay's evictions
-            if self.failure is not None:
+            if failed(self):
                 self.check()
 
     # -- for Python (policies/compiled.py; lookups and inserts by key go through slots.pyx) --

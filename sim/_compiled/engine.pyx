@@ -42,7 +42,7 @@ from cpython.mem cimport PyMem_Free
 from libc.math cimport INFINITY, NAN, isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
-from policies._kernels.kernel cimport Kernel
+from policies._kernels.kernel cimport Kernel, failed
 from sim._compiled.balancing cimport Chooser
 from sim._compiled.heaps cimport (
     EXPIRE, FILL, LAND_WRITE, REACH_BACKEND, Calendar, Event, calendar_free, calendar_next, calendar_pop,
@@ -225,7 +225,7 @@ cdef class Engine:
             r.ready = fcfs_submit(&self.workers[r.node], r.arrival, node_service[i]) if self.node_queues else r.arrival
             node = <Node>self.nodes[r.node]
             slot = node.lookup(key[i], r.arrival)
-            if node.kernel.failure is not None:  # the kernel could not go on (policies/_kernels/kernel.pyx)
+            if failed(node.kernel):  # the kernel could not go on (policies/_kernels/kernel.pyx)
                 node.kernel.check()
             if slot >= 0:
                 flags[i] = HIT_FLAG | STALE_FLAG if self.versions and self.stale(node, slot, key[i]) else HIT_FLAG
@@ -278,7 +278,7 @@ cdef class Engine:
         if not owner.up or not owner.live(r.key, r.arrival):
             return False
         owner.lookup(r.key, r.arrival)
-        if owner.kernel.failure is not None:
+        if failed(owner.kernel):
             owner.kernel.check()
         node = <Node>self.nodes[r.node]
         if node.fill_copy(owner, r.key, r.size):

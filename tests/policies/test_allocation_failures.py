@@ -38,9 +38,17 @@ from tests.sim.test_model_vs_naive import scenario
 
 keys, sizes = zipf_trace(3000, 400, 0.9, seed=2, size_sigma=0.7)
 parts = [(name, way) for name in compiled_names() for way in ("batch", "keys")] + [("model", "run")]
+parts += [("lru+" + admission, way) for admission in ("bloomfilter", "adaptsize") for way in ("batch", "keys")]
 for name, way in parts:
     try:
-        if name == "model":
+        if "+" in name:  # an admission filter's blocks (its errors are raised by its kernel's check)
+            filtered = make_fast_policy("lru", 60, admission=name.split("+")[1])
+            if way == "batch":
+                replay(filtered, keys, sizes)
+            else:
+                for key, size in zip(keys.tolist(), sizes.tolist()):
+                    filtered.access(key, size)
+        elif name == "model":
             CompiledModel(scenario(requests=2000), 3).run()
         elif way == "batch":
             params = {"future": keys.tolist()} if policy_class(name).offline else {}
