@@ -19,17 +19,23 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from experiments.plots.tables import config_damage
 from tests.experiments.test_fuzz import FUZZ, judge, run_cli, toml
 from tests.trace_files import write_bin
+
+#: the two tests that run (and plot) a whole experiment per example take 100 s each at CI's 25
+#: fixed examples, the longest tests of the suite: CI runs 10 of each; a campaign
+#: (KVSIM_FUZZ_EXAMPLES, which also draws new inputs) runs as many as it asks
+WHOLE_RUNS = settings(FUZZ, max_examples=FUZZ.max_examples if "KVSIM_FUZZ_EXAMPLES" in os.environ else 10)
 
 #: the finished experiment the folders are damaged from: four runs of a second each at most
 CONFIG = {
@@ -112,7 +118,7 @@ def damaged_text(draw, text: str) -> str:
     return text[:position] + draw(st.sampled_from(["\x00", "}", "\u00e9", "9" * 400, "NaN"])) + text[position + 1 :]
 
 
-@FUZZ
+@WHOLE_RUNS
 @given(data=st.data())
 def test_damaged_run_files_are_simulated_again_into_the_same_tables(pristine, tmp_path_factory, data):
     scratch = tmp_path_factory.mktemp("fuzz")
@@ -128,7 +134,7 @@ def test_damaged_run_files_are_simulated_again_into_the_same_tables(pristine, tm
     shutil.rmtree(scratch)
 
 
-@FUZZ
+@WHOLE_RUNS
 @given(data=st.data())
 def test_a_damaged_manifest_or_table_is_run_and_plotted_cleanly(pristine, tmp_path_factory, data):
     scratch = tmp_path_factory.mktemp("fuzz")
