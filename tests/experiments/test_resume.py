@@ -39,6 +39,9 @@ def start_sweep(config, out, workers=2) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C's disposition as a terminal gives it: a process started from a shell's background job
+        # inherits SIGINT ignored, and exec keeps that (a local CI run so started saw the sweep finish)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
