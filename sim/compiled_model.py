@@ -50,8 +50,8 @@ from sim.cluster import gutter_makers, policy_makers
 from sim.draws import Draws
 from sim.model import Model
 from sim.scenario import Scenario
+from sim.vocabulary import COLD, REFRESH_ON_HIT, REHASH
 from sim.vocabulary import DYNAMIC_BALANCERS as DYNAMIC
-from sim.vocabulary import REFRESH_ON_HIT, REHASH
 from workloads.stream import CLASS_SHIFT
 
 try:
@@ -105,8 +105,10 @@ class CompiledModel(Model):
         scenario, cluster = self.scenario, self.scenario.cluster
         self.makers = policy_makers(cluster, self.seed, self.ids)
         refresh_on_hit = cluster.ttl_mode == REFRESH_ON_HIT
+        # A warm-up copies a gutter node's entry with its (capped) expiry: a member must be able to keep it.
+        ttls = cluster.has_ttl or (cluster.gutter is not None and cluster.warmup.strategy != COLD)
         self.core_nodes = [
-            Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, cluster.has_ttl, self.track_versions)
+            Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, ttls, self.track_versions)
             for index in range(self.ids)
         ]
         ttl = cluster.gutter.ttl_s if cluster.gutter else 0.0

@@ -96,6 +96,22 @@ FLEET_CASES = {
         ),
         workload=Workload(Zipf(2000, 0.9), Poisson(5000.0), write_fraction=0.05),
     ),
+    "read-through from the gutter pool, no TTL but the gutter's": dict(
+        # The returning node copies the gutter's entries with their capped expiry (a CI draw found
+        # the compiled members could not keep one without a cluster TTL).
+        cluster=ClusterSpec(
+            nodes=2,
+            capacity=10,
+            failures=(Outage(0, 0.05, 0.15),),
+            failover="gutter",
+            gutter=Gutter(nodes=1, capacity=20, ttl_s=0.03),
+            warmup=Warmup("read_through", for_s=0.1),
+        ),
+        workload=Workload(Zipf(300, 0.9), Poisson(5000.0)),
+        backend=BackendSpec(latency=Lognormal(0.004, 0.6), concurrency=32, coalesce=True),
+        requests=1500,
+        warmup=300,
+    ),
     "read-through with bounded loads and node queues": dict(
         cluster=ClusterSpec(
             nodes=3,
@@ -230,6 +246,8 @@ def test_the_cases_exercise_what_they_claim():
     assert gutter.gutter_hits > 0 and len(gutter.node_requests) == 5
     assert results["read-through warm-up after a join and a return"].warm_hits > 0
     assert results["read-through with bounded loads and node queues"].warm_hits > 0
+    from_gutter = results["read-through from the gutter pool, no TTL but the gutter's"]
+    assert from_gutter.warm_hits > 0 and from_gutter.expired > 0
     assert results["batch eviction, arc, watermarks below full, with targets"].violation_s > 0
     capacity = results["capacity shrinks for the fleet, grows for one node"]
     assert [row["kind"] for row in capacity.fleet] == ["capacity", "capacity", "add"]
