@@ -59,13 +59,14 @@ LIBCACHESIM_NAMES = {
     "clockpro": "ClockPro",  # libcachesim's never evicts (policies/clockpro.py): speed only, misses differ
     "lru+bloomfilter": "LRU",  # an admission filter (ADMISSIONERS) in front of the policy
     "lru+adaptsize": "LRU",
+    "lhd": "LHD",
 }
 
 #: our admission filter -> libcachesim's admissioner class, for a name "policy+filter" above
 ADMISSIONERS = {"bloomfilter": "BloomFilterAdmissioner", "adaptsize": "AdaptSizeAdmissioner"}
 
 #: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly
-RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar", "lru+adaptsize")
+RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar", "lru+adaptsize", "lhd")
 
 #: the policies held to their paper where libcachesim's differs (policies/README.md): speed side by side, the
 #: misses reported but not expected equal

@@ -165,7 +165,7 @@ def played(name):
 
 #: single-structure policies whose insert is "evict to capacity - size, then add"
 ONE_LOOP = ["fifo", "lru", "clock", "sieve", "lfu", "lfuda", "random", "slru", "wtinylfu"]
-ONE_LOOP += ["lruk", "mq", "hyperbolic", "lecar", "flashprob"]
+ONE_LOOP += ["lruk", "mq", "hyperbolic", "lecar", "flashprob", "lhd"]
 
 
 @pytest.mark.parametrize("name", ONE_LOOP)
