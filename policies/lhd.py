@@ -29,18 +29,19 @@ adapted), which this module follows decision for decision:
   application (libCacheSim has 16 applications x 16, 256 classes, and uses
   application 1 only);
 * before the first reconfiguration the densities are GDSF-like:
-  ``(c + 1) / (age + 1)`` for libCacheSim's class number ``c`` (17..32);
+  ``(c + 1) / (age + 1)`` for libCacheSim's class number ``c`` (16..31):
+  17 / (age + 1) for a key never hit, 32 / (age + 1) for one hit at once;
 * every ``reconfiguration_interval`` (2**20) updates the histograms decay by
   0.9 and the densities are modelled anew; at the 6th and 26th the age
   coarsening is re-fitted to the number of cached objects (histograms
   stretched or compressed to the new scale);
-* an eviction samples 8 cached objects (``associativity``, 32, after 50
-  reconfigurations) with replacement and the ``admissions`` (8) most recent
+* an eviction samples 8 cached objects (``associativity``, 32, once past the
+  51st reconfiguration) with replacement and the ``admissions`` (8) most recent
   inserts that ranked below the average victim, and evicts the first of least
   rank; densities, counts and the victims' running average are float32;
 * during the first 50 reconfigurations one update in 32 makes its object an
-  *explorer* (its rank + 1: kept, to learn about long ages) while the explorers
-  hold less than 1% of the capacity;
+  *explorer* (its rank + 1: kept, to learn about long ages) while the
+  explorers' budget, 1% of the capacity, is not spent;
 * draws are libCacheSim's ``next_rand``: Lehmer's multiplicative generator
   on 128 bits (the high 64 bits of each state), whose state starts at
   0xDEADBEEF in each thread and is never reset by libcachesim's Python

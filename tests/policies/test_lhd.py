@@ -231,17 +231,26 @@ def test_the_same_misses_as_libcachesim_past_a_reconfiguration(tmp_path):
     assert replay(policy, keys, sizes).misses == libcachesims_misses(path, len(keys), 2000, False) == 453_054
 
 
+@pytest.fixture(scope="module")
+def seven_million(tmp_path_factory):
+    """A Zipf(0.9) trace over 100,000 objects and a generated block-I/O trace, 7M requests each, with files."""
+    directory = tmp_path_factory.mktemp("seven-million")
+    generated = {
+        "zipf": zipf_trace(7_000_000, 100_000, 0.9, seed=11, size_sigma=1.0),
+        "block-io": tuple(block_io_trace(n_requests=7_000_000, hot_objects=100_000, seed=3)[:2]),
+    }
+    return {
+        name: (*trace, write_oracle_general(directory / f"{name}.bin", *trace)) for name, trace in generated.items()
+    }
+
+
 @live
 @compiled
 @long_run
 @pytest.mark.parametrize("trace", ["zipf", "block-io"])
 @pytest.mark.parametrize("capacity,count_bytes", [(100, False), (5000, False), (13_000_000, True)])
-def test_the_same_misses_as_libcachesim_over_seven_million_requests(tmp_path, trace, capacity, count_bytes):
+def test_the_same_misses_as_libcachesim_over_seven_million_requests(seven_million, trace, capacity, count_bytes):
     """Six reconfigurations: the age coarsening re-fitted at the sixth."""
-    if trace == "zipf":
-        keys, sizes = zipf_trace(7_000_000, 100_000, 0.9, seed=11, size_sigma=1.0)
-    else:
-        keys, sizes = block_io_trace(n_requests=7_000_000, hot_objects=100_000, seed=3)[:2]
-    path = write_oracle_general(tmp_path / "trace.bin", keys, sizes)
+    keys, sizes, path = seven_million[trace]
     ours = replay(make_fast_policy("lhd", capacity), keys, sizes, count_bytes=count_bytes).misses
     assert ours == libcachesims_misses(path, len(keys), capacity, count_bytes)
