@@ -182,11 +182,16 @@ def saturation(config: dict, hit_ratio: float) -> tuple[float, float] | None:
     The backend serves `concurrency` requests at once, each for its mean
     latency; misses arriving faster make its queue grow without end.
     """
+    misses = float(config["workload"]["rate"]) * (1.0 - hit_ratio)
+    served = backend_capacity(config)
+    return (misses, served) if misses >= served else None
+
+
+def backend_capacity(config: dict) -> float:
+    """Requests/s the backend serves at most: `concurrency` at once, each for its mean latency (inf for 0 ms)."""
     backend = config["backend"]
     mean_s = latency_seconds(backend["latency"]).mean
-    misses = float(config["workload"]["rate"]) * (1.0 - hit_ratio)
-    served = int(backend["concurrency"]) / mean_s if mean_s > 0 else math.inf
-    return (misses, served) if misses >= served else None
+    return int(backend["concurrency"]) / mean_s if mean_s > 0 else math.inf
 
 
 @dataclass(frozen=True)
