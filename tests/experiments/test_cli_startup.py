@@ -91,6 +91,14 @@ def test_a_run_resolves_its_config_before_loading_pandas():
     assert not set(loaded_by("run", "no-such-experiment")) & set(STACK)
 
 
+def test_the_figures_load_scipy_optimize_only_to_draw_a_theory_curve():
+    # sim.theory (scipy.optimize: 0.6 s at load average 7) loads where a theory curve is drawn
+    probe = "import sys, experiments.plots; print(sorted({'sim.theory', 'scipy.optimize'} & set(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory):
     """The same 2,000 requests as a binary trace and as CSV."""
