@@ -10,7 +10,9 @@ whose runs it happened in.
 The p99 panel is on a log scale: a saturated point's p99 of seconds would
 otherwise flatten every other line into a band at the bottom.  The backend
 panel draws a dashed line at what the backend can serve (its concurrency
-over its mean latency): load that reaches it queues without end.  Each line
+over its mean latency): load that reaches it queues without end; where
+that is more than FAR_ABOVE times the highest load, the panel says so in
+words instead of squashing the load flat under a line far above it.  Each line
 is the mean of its point's runs, and the note under the panels says over
 how many seeds; the changes of the fleet are named above the top panel
 when they are few, and the note says what the marks' styles mean.
@@ -50,6 +52,10 @@ NAMED_CHANGES = 6
 
 #: the colour of the backend's capacity line when every line shares it
 CAPACITY_COLOR = "0.3"
+
+#: a backend capacity more than this many times the highest load is said in words, not drawn: a line
+#: there would squash the load into a flat line at the bottom of the panel
+FAR_ABOVE = 6
 
 
 def timeseries(tables: Tables):
@@ -127,10 +133,27 @@ def plain_log_ticks(ax, values: pd.Series) -> None:
 
 
 def draw_capacities(ax, capacities: list[float], palette, highest: float) -> None:
-    """A dashed line at each line's backend capacity (one grey line when they share it), named at its right."""
+    """A dashed line at each line's backend capacity (one grey line when they share it), named at its right;
+    a capacity beyond FAR_ABOVE times the highest load is said in words instead (module docstring)."""
     finite = [(capacity, color) for capacity, color in zip(capacities, palette) if math.isfinite(capacity)]
     if not finite:  # a backend of 0 ms serves without bound
         ax.set_ylim(0, None)
+        return
+    if min(capacity for capacity, _ in finite) > FAR_ABOVE * highest:
+        ax.set_ylim(0, None)
+        least = min(capacity for capacity, _ in finite)
+        ax.annotate(
+            f"backend capacity {least:,.0f}/s{' or more' if len({c for c, _ in finite}) > 1 else ''}: "
+            f"{least / highest:,.0f}x the highest load, off the panel",
+            xy=(1, 1),
+            xycoords="axes fraction",
+            xytext=(-4, -4),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=8,
+            color=CAPACITY_COLOR,
+        )
         return
     shared = len({capacity for capacity, _ in finite}) == 1
     for capacity, color in finite[:1] if shared else finite:

@@ -217,15 +217,17 @@ def test_a_fleet_that_changed_gets_a_nodes_panel_on_top_and_each_change_marked(g
         fleet.write_text(before)
 
 
-def test_the_backend_panel_draws_the_backends_capacity(grid_dir):
+@pytest.mark.parametrize("share", [0.5, 0.01], ids=["near", "far"])
+def test_the_backend_panel_draws_the_backends_capacity(grid_dir, share):
     # GRID's backend: the default latency and concurrency; its capacity is concurrency over mean latency
     config = plots.load(grid_dir).config
     capacity = overlays.backend_capacity(config)
     mean_ms = overlays.latency_seconds(config["backend"]["latency"]).mean * 1000
     assert capacity == pytest.approx(config["backend"]["concurrency"] / mean_ms * 1000)
+    load = share * capacity  # half the capacity (drawn as a line), or a hundredth (said in words)
     rows = [
         {"seed": seed, "cluster.policy": policy, "cluster.capacity": size, "t_start": t, "t_end": t + 0.5}
-        | {"requests": 500, "hit_ratio": 0.5, "p99_ms": 10.0, "backend_rps": 200.0, "backend_utilisation": 0.2}
+        | {"requests": 500, "hit_ratio": 0.5, "p99_ms": 10.0, "backend_rps": load, "backend_utilisation": share}
         | {"nodes": 2, "moved": 0.0, "cold_misses": 0, "gutter_hits": 0, "near_hits": 0}
         for seed in (1, 2)
         for policy in ("lru", "fifo")
@@ -245,9 +247,13 @@ def test_the_backend_panel_draws_the_backends_capacity(grid_dir):
         plt.close(figure)
     finally:
         timeseries.unlink()
-    assert [line.get_ydata()[0] for line in flat] == [pytest.approx(capacity)]  # one line: every point shares it
-    assert texts == [f"backend capacity {capacity:,.0f}/s"]
-    assert top > capacity  # on the panel, above the load
+    if share == 0.5:
+        assert [line.get_ydata()[0] for line in flat] == [pytest.approx(capacity)]  # one line: every point shares it
+        assert texts == [f"backend capacity {capacity:,.0f}/s"]
+        assert top > capacity  # on the panel, above the load
+    else:  # a line at 100x the load would flatten it: the panel keeps the load's scale and says where it is
+        assert flat == [] and top < 2 * load
+        assert texts == [f"backend capacity {capacity:,.0f}/s: 100x the highest load, off the panel"]
 
 
 def test_plot_without_an_experiment_exits_2(tmp_path):
