@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from experiments.trace.inputs import TraceFile
 from workloads.traces import FORMATS, KEY_TYPES, TIME_UNITS
+
+if TYPE_CHECKING:
+    from experiments.trace.inputs import TraceFile
 
 
 def directory(text: str) -> Path:
@@ -85,6 +88,8 @@ def add_trace_options(parser, time_unit: bool = True) -> None:
 
 def trace_file(args, path: Path | None = None) -> TraceFile:
     """The trace named on the command line (`args.trace`, or `path`) with the reader options add_trace_options declared."""
+    from experiments.trace.inputs import TraceFile  # here: it loads the config's checks and the policies
+
     return TraceFile(
         args.trace if path is None else path,
         args.format,

@@ -20,7 +20,6 @@ from pathlib import Path
 from experiments import configs as shipped
 from experiments.cli.commands import summary
 from experiments.cli.options import worker_count
-from experiments.execute.executors import default_workers, is_terminal
 from experiments.plan.settings import SCHEMA, TARGETS, VARIED
 
 
@@ -73,6 +72,7 @@ _KEYS = [*TARGETS, "vary", "range", "survive", "confidence", "max_seeds", "resol
 
 def command_plan(args) -> int:
     from experiments.config import resolve
+    from experiments.execute.executors import default_workers, is_terminal
     from experiments.plan.engine import make_plan
     from experiments.plan.report import wrapped
     from experiments.plan.settings import settings

@@ -16,11 +16,6 @@ from typing import TYPE_CHECKING
 from experiments import configs as shipped
 from experiments.cli.commands import summary
 from experiments.cli.options import add_import_option, directory, worker_count
-from experiments.config import resolve
-from experiments.config.user_code import import_modules
-from experiments.execute.executors import default_workers
-from experiments.output.outdir import claim
-from experiments.output.tables import SUMMARY_METRICS, saturation_note
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,9 +55,14 @@ def add_plot_command(commands) -> None:
 
 
 def command_run(args) -> int:
+    # What a run needs loads only now, so that `kvsim run -h` is at once: the config and the
+    # policies first, then pandas and matplotlib once the config holds (a bad one is reported at once).
+    from experiments.config import resolve
+    from experiments.config.user_code import import_modules
+    from experiments.execute.executors import default_workers
+
     import_modules(args.imports)
     experiment = resolve(args.config or "quickstart")
-    # pandas and matplotlib load only now: a bad config is reported at once.
     from experiments.execute.runner import TABLES, run_experiment
 
     if args.scheduler:
@@ -105,12 +105,13 @@ def command_run(args) -> int:
 
 
 def command_plot(args) -> int:
-    from experiments import plots
-
-    if not args.dir.is_dir():
+    if not args.dir.is_dir():  # said before matplotlib loads
         raise FileNotFoundError(
             f"{args.dir}: no experiment here (no manifest.json): no such directory; run `kvsim run --out {args.dir}` first"
         )
+    from experiments import plots
+    from experiments.output.outdir import claim
+
     with claim(args.dir, flag="kvsim plot"):
         figures = plots.draw(args.dir)
     print(f"{args.dir}/: redrew {figure_names(figures)} (.png, .svg)")
@@ -127,6 +128,8 @@ def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
     node_utilisation is left out when no point has node queues (it is 0 throughout); the cost and service
     columns (node_seconds, violation_s) are shown when some point misses a target or an autoscaler is swept.
     """
+    from experiments.output.tables import SUMMARY_METRICS
+
     costs = summary["violation_s_mean"].any() or any(key.startswith("autoscale.") for key in swept)
     hidden = {"node_utilisation": not summary["node_utilisation_mean"].any(), "node_seconds": not costs}
     hidden["violation_s"] = not costs
@@ -138,5 +141,7 @@ def format_summary(summary: pd.DataFrame, swept: list[str]) -> str:
 
 def saturation_warning(summary: pd.DataFrame, swept: list[str]) -> str | None:
     """One line naming the points whose offered load reaches capacity (None when there are none)."""
+    from experiments.output.tables import saturation_note
+
     note = saturation_note(summary, swept)
     return None if note is None else f"kvsim: warning: {note}"

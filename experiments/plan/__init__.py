@@ -26,11 +26,24 @@ From Python (notebooks):
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from experiments.plan.engine import Plan, make_plan
-from experiments.plan.settings import TARGETS, Settings, settings
+if TYPE_CHECKING:
+    from experiments.plan.engine import Plan, make_plan
+    from experiments.plan.settings import TARGETS, Settings
+
+#: the names this package offers, by the module that defines them: each loads when first asked for,
+#: so that `kvsim plan -h` (which reads experiments.plan.settings) does not load the engine and scipy
+_LAZY = {"Plan": "engine", "make_plan": "engine", "TARGETS": "settings", "Settings": "settings"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
 
 
 def plan(
@@ -53,6 +66,8 @@ def plan(
     `say` hears one line per point judged.
     """
     from experiments.config import resolve
+    from experiments.plan.engine import make_plan
+    from experiments.plan.settings import settings
 
     experiment = resolve(config_or_path, overrides)
     asked = settings(experiment.plan, question)
@@ -63,4 +78,6 @@ def plan(
         return make_plan(experiment, asked, Path(scratch), **options)
 
 
-__all__ = ["TARGETS", "Plan", "Settings", "make_plan", "plan", "settings"]
+#: (the function settings is experiments.plan.settings.settings: the package's attribute of that name
+#: is the module, once loaded)
+__all__ = ["TARGETS", "Plan", "Settings", "make_plan", "plan"]

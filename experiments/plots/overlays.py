@@ -73,7 +73,6 @@ from functools import lru_cache
 import numpy as np
 
 from experiments.config.build import latency_seconds
-from sim import theory
 from workloads import Uniform, Zipf
 from workloads.popularity import PMF_MAX_KEYS
 
@@ -133,6 +132,8 @@ def che_from_empty(p: np.ndarray, capacity: float, warmup: int, requests: int) -
     min(w, T))).  Averaged over w in [W, W+M], with the integral of
     p (1 - exp(-p w)) dw being p w + exp(-p w).
     """
+    from sim import theory  # here: scipy.optimize loads only where a theory curve is drawn
+
     p = np.asarray(p, dtype=float)
     t = theory.che_time(p, capacity) if capacity < len(p) else math.inf
     start, end = float(warmup), float(warmup + requests)
@@ -158,6 +159,8 @@ def lru_hit_ratio(config: dict, steady: bool = False) -> float | None:
         return None
     capacity = float(cluster["nodes"]) * objects
     if steady:
+        from sim import theory
+
         return theory.che_hit_ratio(p, capacity)
     return che_from_empty(p, capacity, int(run["warmup"]), int(run["requests"]))
 
@@ -173,6 +176,8 @@ def ttl_hit_ratio(config: dict) -> float | None:
     if stream_departure(config) or int(config["run"]["warmup"]) / rate < ttl:  # not yet in a steady state
         return None
     refresh = cluster["ttl_mode"] == "refresh"
+    from sim import theory
+
     return theory.ttl_hit_ratio_catalogue(p, rate, float(ttl), reset_on_hit=refresh)
 
 
@@ -182,11 +187,16 @@ def saturation(config: dict, hit_ratio: float) -> tuple[float, float] | None:
     The backend serves `concurrency` requests at once, each for its mean
     latency; misses arriving faster make its queue grow without end.
     """
+    misses = float(config["workload"]["rate"]) * (1.0 - hit_ratio)
+    served = backend_capacity(config)
+    return (misses, served) if misses >= served else None
+
+
+def backend_capacity(config: dict) -> float:
+    """Requests/s the backend serves at most: `concurrency` at once, each for its mean latency (inf for 0 ms)."""
     backend = config["backend"]
     mean_s = latency_seconds(backend["latency"]).mean
-    misses = float(config["workload"]["rate"]) * (1.0 - hit_ratio)
-    served = int(backend["concurrency"]) / mean_s if mean_s > 0 else math.inf
-    return (misses, served) if misses >= served else None
+    return int(backend["concurrency"]) / mean_s if mean_s > 0 else math.inf
 
 
 @dataclass(frozen=True)

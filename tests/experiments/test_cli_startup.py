@@ -67,6 +67,38 @@ def test_a_trace_command_loads_numpy_alone():
     assert loaded_by("mrc", "-h") == ["numpy"]
 
 
+#: what no command's help may load: each costs more than the 0.3 s a help should take
+STACK = ("pandas", "scipy", "matplotlib", "dask")
+
+
+@pytest.mark.parametrize(
+    "args", [(name, "-h") for name in COMMANDS] + [("trace", tool, "-h") for tool in ("stats", "fit", "make")]
+)
+def test_no_command_help_loads_the_scientific_stack(args):
+    # (run -h loaded the config, the runner, pandas and scipy: 1.6 s; plan -h the plan's engine)
+    assert not set(loaded_by(*args)) & set(STACK)
+
+
+def test_bench_help_names_every_section_the_bench_has():
+    from experiments import bench
+    from experiments.cli.bench import SECTION_NAMES
+
+    assert SECTION_NAMES == tuple(bench.SECTIONS)
+
+
+def test_a_run_resolves_its_config_before_loading_pandas():
+    # a mistyped config name is reported before the stack loads: its fixed cost is the config's
+    assert not set(loaded_by("run", "no-such-experiment")) & set(STACK)
+
+
+def test_the_figures_load_scipy_optimize_only_to_draw_a_theory_curve():
+    # sim.theory (scipy.optimize: 0.6 s at load average 7) loads where a theory curve is drawn
+    probe = "import sys, experiments.plots; print(sorted({'sim.theory', 'scipy.optimize'} & set(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory):
     """The same 2,000 requests as a binary trace and as CSV."""

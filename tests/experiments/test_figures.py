@@ -117,9 +117,32 @@ def test_a_line_lying_on_another_is_drawn_hollow_and_dashed_and_said_so():
     consistent, modulo = hit.get_lines()[:2]
     assert consistent.get_linestyle() == "-" and consistent.get_markerfacecolor() != "none"
     assert modulo.get_linestyle() == "--" and modulo.get_markerfacecolor() == "none"
-    assert "Hit ratio: balancer=modulo lies on balancer=consistent" in note(fig)
-    assert "Load imbalance: balancer=modulo lies on" not in note(fig)  # 0.08 apart at 4 nodes: seen apart
+    # the note says what the figure shows: how far apart, computed (0.002 above), not "lies on"
+    assert "Hit ratio: balancer=modulo lies 0.002 above balancer=consistent (closer than" in note(fig)
+    assert "Load imbalance: balancer=modulo lies" not in note(fig)  # 0.08 apart at 4 nodes: seen apart
     assert [line.get_linestyle() for line in imbalance.get_lines()[:2]] == ["-", "--"]  # apart at 4, not at 1
+
+
+@pytest.mark.parametrize(
+    "lifts,said",
+    [
+        ((0.004, 0.011, 0.008), "clock lies 0.004 to 0.011 above lru"),
+        ((-0.01, -0.01, -0.01), "clock lies 0.01 below lru"),
+        ((0.003, -0.006, 0.0), "clock lies within 0.006 of lru, above and below"),
+        ((0.0, 0.0, 0.0), "clock has the same values as lru"),
+        ((0.0, 0.002, 0.0), "clock lies 0 to 0.002 above lru"),
+    ],
+)
+def test_the_note_of_a_hidden_line_says_how_far_it_lies_from_the_one_it_hides(lifts, said):
+    # the capacity curve said "clock lies on lru" where clock was visibly 0.011 above
+    sweep = {"cluster.capacity": [200, 1000, 5000], "cluster.policy": ["lru", "clock"]}
+    summary = [
+        {"cluster.capacity": c, "cluster.policy": policy, "hit_ratio_mean": h + (lift if policy == "clock" else 0)}
+        for policy in ("lru", "clock")
+        for c, h, lift in zip((200, 1000, 5000), (0.17, 0.35, 0.63), lifts)
+    ]
+    fig = plots.PLOTS["capacity_curve"](tables(sweep, summary, config={"cluster": {"nodes": 1}}))
+    assert f"Hit ratio: {said} (closer than a marker's height), drawn hollow and dashed over it." in note(fig)
 
 
 def test_bands_narrower_than_the_markers_are_said_to_be_there():

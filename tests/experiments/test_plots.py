@@ -133,6 +133,9 @@ def test_timeseries_is_drawn_when_timeseries_csv_appears(grid_dir):
         # p99 on a log scale (one saturated line must not flatten the others), the others linear
         assert scales == {"hit ratio": "linear", "p99 latency (ms)": "log", "backend load (requests/s)": "linear"}
         assert "averaged over 2 seeds" in " ".join(note.split())  # the rows have seeds 1 and 2
+        # plain numbers on the log axis (10 to 30 ms, within a decade), not "1.5 x 10^1"
+        p99 = next(ax for ax in figure.axes if ax.get_ylabel() == "p99 latency (ms)")
+        assert p99.yaxis.get_minor_formatter()(15.0, 0) == "15" and p99.yaxis.get_major_formatter()(100.0, 0) == "100"
     finally:
         timeseries.unlink()
     plots.draw(grid_dir)
@@ -200,6 +203,11 @@ def test_a_fleet_that_changed_gets_a_nodes_panel_on_top_and_each_change_marked(g
             }
             assert marks == {(2.0, "-"), (5.0, ":"), (6.0, ":")}
         drawn = [line for line in axes[0].get_lines() if len(line.get_xdata()) > 2]
+        # named above the top panel, at their times; the note says what the two styles mean
+        names = {text.xy[0]: text.get_text() for text in axes[0].texts}
+        assert names == {2.0: "node 2 joins", 5.0: "node 0 down", 6.0: "node 0 back"}
+        said = " ".join(figure.get_supxlabel().split())
+        assert "solid: nodes joined, left or were resized; dotted: a node went down or came back" in said
         plt.close(figure)
         assert max(line.get_ydata().max() for line in drawn) == 3 and min(line.get_ydata().min() for line in drawn) == 2
         written = plots.draw(grid_dir)
@@ -207,6 +215,45 @@ def test_a_fleet_that_changed_gets_a_nodes_panel_on_top_and_each_change_marked(g
     finally:
         timeseries.unlink()
         fleet.write_text(before)
+
+
+@pytest.mark.parametrize("share", [0.5, 0.01], ids=["near", "far"])
+def test_the_backend_panel_draws_the_backends_capacity(grid_dir, share):
+    # GRID's backend: the default latency and concurrency; its capacity is concurrency over mean latency
+    config = plots.load(grid_dir).config
+    capacity = overlays.backend_capacity(config)
+    mean_ms = overlays.latency_seconds(config["backend"]["latency"]).mean * 1000
+    assert capacity == pytest.approx(config["backend"]["concurrency"] / mean_ms * 1000)
+    load = share * capacity  # half the capacity (drawn as a line), or a hundredth (said in words)
+    rows = [
+        {"seed": seed, "cluster.policy": policy, "cluster.capacity": size, "t_start": t, "t_end": t + 0.5}
+        | {"requests": 500, "hit_ratio": 0.5, "p99_ms": 10.0, "backend_rps": load, "backend_utilisation": share}
+        | {"nodes": 2, "moved": 0.0, "cold_misses": 0, "gutter_hits": 0, "near_hits": 0}
+        for seed in (1, 2)
+        for policy in ("lru", "fifo")
+        for size in (50, 100, 200)
+        for t in np.arange(0, 4, 0.5)
+    ]
+    timeseries = grid_dir / "timeseries.csv"
+    pd.DataFrame(rows).to_csv(timeseries, index=False)
+    try:
+        figure = plots.PLOTS["timeseries"](plots.load(grid_dir))
+        backend = next(ax for ax in figure.axes if ax.get_ylabel() == "backend load (requests/s)")
+        flat = [
+            line for line in backend.get_lines() if len(set(line.get_ydata())) == 1 and line.get_linestyle() == "--"
+        ]
+        texts = [text.get_text() for text in backend.texts]
+        top = backend.get_ylim()[1]
+        plt.close(figure)
+    finally:
+        timeseries.unlink()
+    if share == 0.5:
+        assert [line.get_ydata()[0] for line in flat] == [pytest.approx(capacity)]  # one line: every point shares it
+        assert texts == [f"backend capacity {capacity:,.0f}/s"]
+        assert top > capacity  # on the panel, above the load
+    else:  # a line at 100x the load would flatten it: the panel keeps the load's scale and says where it is
+        assert flat == [] and top < 2 * load
+        assert texts == [f"backend capacity {capacity:,.0f}/s: 100x the highest load, off the panel"]
 
 
 def test_plot_without_an_experiment_exits_2(tmp_path):
