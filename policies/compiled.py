@@ -196,6 +196,15 @@ def compile_policy(reference: Policy) -> CompiledPolicy | None:
     return (CompiledOffline if reference.offline else CompiledPolicy)(reference, kernel)
 
 
+def reshape_kernel(kernel: Kernel, reference: Policy) -> list[int]:
+    """Resize a kernel (and its filter) to `reference`'s capacity, the reference an empty twin built or
+    resized to it, whose parts' shares the kernel takes (Policy.resize); the slots evicted, in order."""
+    if type(reference) is Admitted:
+        kernel.admission.follow_capacity(reference.capacity)
+        reference = reference.policy
+    return kernel.resize_slots(reference)
+
+
 # -- the Policy interface over a kernel ---------------------------------------------------
 
 #: a batch of keys (without dense ids) is mapped to slots this many at a time
@@ -327,11 +336,7 @@ class CompiledPolicy(Policy):
             return Policy.resize(self, capacity)  # raises, naming the policy
         self._reference.resize(capacity)
         self.capacity, self._max_object_size = self._reference.capacity, self._reference.max_object_size
-        admitted = type(self._reference) is Admitted
-        if admitted:
-            self._kernel.admission.follow_capacity(self.capacity)
-        policy = self._reference.policy if admitted else self._reference  # type: ignore[attr-defined]
-        return self._keys_of(self._kernel.resize_slots(policy))
+        return self._keys_of(reshape_kernel(self._kernel, self._reference))
 
     def _keys_of(self, slots: list[int]) -> list[Key]:
         """The keys of slots the kernel just evicted (those it keeps no ghost of are taken back)."""

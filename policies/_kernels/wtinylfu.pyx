@@ -143,6 +143,10 @@ cdef class WTinyLFUKernel(QueueKernel):
                 self.main.put(candidate, size)
                 self.add(candidate)
                 continue
+            if size > self.main.capacity:  # (only after a shrink) larger than all of main: it leaves
+                self.report(candidate)
+                self.add(candidate)
+                return
             # A duel with main's victim: the higher estimate stays, ties go to the victim.
             if self.estimate(candidate) > self.estimate(self.main.victim()):
                 self.main.evict()
