@@ -1,5 +1,7 @@
 """The compiled engine: the built-in policies as C kernels, behind the Policy interface.
 
+(Over 450 lines: the Policy interface over a kernel, resizing included, reads best in one class.)
+
 Every built-in policy has a kernel (policies/_kernels/*.pyx, built by
 ``pip install``) that makes the same decisions as the Python class, request
 for request; the Python classes stay the readable reference, and the home of
@@ -194,6 +196,15 @@ def compile_policy(reference: Policy) -> CompiledPolicy | None:
     return (CompiledOffline if reference.offline else CompiledPolicy)(reference, kernel)
 
 
+def reshape_kernel(kernel: Kernel, reference: Policy) -> list[int]:
+    """Resize a kernel (and its filter) to `reference`'s capacity, the reference an empty twin built or
+    resized to it, whose parts' shares the kernel takes (Policy.resize); the slots evicted, in order."""
+    if type(reference) is Admitted:
+        kernel.admission.follow_capacity(reference.capacity)
+        reference = reference.policy
+    return kernel.resize_slots(reference)
+
+
 # -- the Policy interface over a kernel ---------------------------------------------------
 
 #: a batch of keys (without dense ids) is mapped to slots this many at a time
@@ -222,6 +233,7 @@ class CompiledPolicy(Policy):
         self._params = reference.params()
         self._max_object_size = reference.max_object_size
         self._kernel = kernel
+        self._reference = reference  # never fed: resize() re-derives its parts' shares for the kernel
         self._slots: Kernel = None  # key -> slot (policies/_kernels/slots.pyx), when fed key by key,
         # through each key's int64 handle (policies/key_handles.py); set with _slots, before any use
         self._handles: KeyHandles = None  # type: ignore[assignment]
@@ -306,6 +318,33 @@ class CompiledPolicy(Policy):
         if self._slots is None:
             return []
         handles = self._slots.keys()
+        return [self._handles.name(handle) for handle in handles] if self._handles.named else handles
+
+    # -- resizing: the kernel evicts through the policy's own order ------------------------
+    @property
+    def resizable(self) -> bool:
+        return bool(self._kernel.EVICTS_TO)
+
+    def evict_to(self, units: int) -> list[Key]:
+        if not self.resizable:
+            return Policy.evict_to(self, units)  # raises, naming the policy
+        return self._keys_of(self._kernel.evict_slots_to(units))
+
+    def resize(self, capacity: int) -> list[Key]:
+        """The reference (empty) resized re-derives the parts' shares; the kernel takes them and evicts."""
+        if not self.resizable:
+            return Policy.resize(self, capacity)  # raises, naming the policy
+        self._reference.resize(capacity)
+        self.capacity, self._max_object_size = self._reference.capacity, self._reference.max_object_size
+        return self._keys_of(reshape_kernel(self._kernel, self._reference))
+
+    def _keys_of(self, slots: list[int]) -> list[Key]:
+        """The keys of slots the kernel just evicted (those it keeps no ghost of are taken back)."""
+        if self._fed_by == "ids":
+            return _int64([self._kernel.id_of(slot) for slot in slots]).tolist()
+        if self._fed_by != "keys":
+            self._feed("keys")
+        handles = self._slots.keys_of_evicted(slots)
         return [self._handles.name(handle) for handle in handles] if self._handles.named else handles
 
     # -- a batch at a time -------------------------------------------------------------

@@ -146,14 +146,14 @@ class LIRS(Policy):
     def _hir_hit_in_stack(self, key: Key) -> None:
         """A resident HIR object hit while in S: it leaves Q and becomes LIR."""
         size = self.queue.remove(key)
-        while self.lir.used + size > self.lir_capacity:
+        while self.lir.used + size > self.lir_capacity and self.stack:  # (S empties only after a shrink)
             self._evict_lir()
         self.lir.push(key, size)
 
     def _hir_hit_in_queue(self, key: Key) -> None:
         """A resident HIR object hit while only in Q: it re-enters S, still HIR."""
         size = self.queue[key]
-        while self.lir.used + size > self.lir_capacity:
+        while self.lir.used + size > self.lir_capacity and self.stack:  # (S empties only after a shrink)
             self._evict_lir()
         if key not in self.queue:  # the demotions pushed it out of Q (see the module notes)
             self.self_evicting_hits += 1

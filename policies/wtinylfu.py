@@ -137,6 +137,11 @@ class WTinyLFU(Policy):
             probes = memo.get(candidate) or probe(candidate)
             if main.used + size <= main.capacity:  # main has room: the candidate moves in
                 main.insert(candidate, size)
+            elif size > main.capacity:  # (only after a shrink) larger than all of main: it leaves
+                main.evicted.append(candidate)
+                for i in probes:
+                    counts[i] += 1
+                return
             else:
                 victim = probation.oldest() if probation else main.victim()
                 challenge = min(map(count, probes))

@@ -22,9 +22,9 @@ The living fleet (sim/fleet_model.py) in the compiled loop.  It runs:
 planned adds and removes (``changes``), rolling restarts (``restarts``),
 the autoscaler in both modes (``autoscale``), failover to the backend or a
 gutter pool (``failover``) and the read-through and pre-copy warm-ups
-(``warmup``).  It does not run yet, and falls back for: a capacity change
-(a kernel cannot evict to a size: policies/_kernels has no evict_to), batch
-eviction (``eviction``, the same primitive), and near caches.  The split is
+(``warmup``), capacity changes and batch eviction (``eviction``: the nodes
+evict to a size through their kernels' evict_to, a policy whose kernel
+cannot yet falls back, saying so).  It does not run near caches yet.  The split is
 the one the design asks for: every change of the fleet happens at an
 instant of SimPy's (the schedule's process, and a reactive autoscaler's
 ticks, in FleetChanges), where the C loop already hands control back; this
@@ -88,8 +88,11 @@ def refusal(scenario: Scenario) -> str | None:
         if not implements("fleet", feature):
             key = "[autoscale]" if feature == "autoscale" else f"cluster.{feature}"  # its own section
             return f"the compiled loop does not implement a living fleet's {key} yet"
-    if any(change.capacity for change in cluster.changes):  # a kernel cannot evict to a size yet
-        return "the compiled loop does not implement a living fleet's capacity changes yet"
+    if cluster.eviction is not None or any(change.capacity for change in cluster.changes):
+        kernel = kernel_of(policy_makers(cluster, 0, 1)[0]())  # (refused above if it had none)
+        if kernel is None or not kernel.EVICTS_TO:  # a capacity change and a batch eviction evict to a size
+            why = "batch eviction" if cluster.eviction is not None else "a capacity change"
+            return f"policy {cluster.policy!r}'s kernel cannot evict to a size yet ({why})"
     for feature in scenario.client_features:  # the clients' near caches: sim/near.py
         if not implements("client", feature):
             return "the compiled loop does not implement the near cache ([near]) yet"
@@ -107,8 +110,10 @@ class CompiledModel(Model):
         refresh_on_hit = cluster.ttl_mode == REFRESH_ON_HIT
         # A warm-up copies a gutter node's entry with its (capped) expiry: a member must be able to keep it.
         ttls = cluster.has_ttl or (cluster.gutter is not None and cluster.warmup.strategy != COLD)
+        eviction = cluster.eviction
+        marks = (eviction.high_watermark, eviction.low_watermark) if eviction else None  # (build_nodes')
         self.core_nodes = [
-            Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, ttls, self.track_versions)
+            Node(self._kernel(index), cluster.capacity_bytes, refresh_on_hit, ttls, self.track_versions, 0.0, marks)
             for index in range(self.ids)
         ]
         ttl = cluster.gutter.ttl_s if cluster.gutter else 0.0
@@ -130,6 +135,7 @@ class CompiledModel(Model):
             self.ids,
             cluster.failover != REHASH,
         )
+        self.core.evict_in_batches(eviction.cost_per_entry_s if eviction else 0.0)  # (free without node queues)
 
     def _kernel(self, index: int) -> Kernel:
         """A fresh kernel of node `index`'s policy at its capacity now (at the start, after each failure, when
@@ -204,7 +210,8 @@ class CompiledModel(Model):
         self.core.set_up(index, up)
 
     def _resize(self, index: int, capacity: int) -> None:
-        raise RuntimeError("the compiled loop cannot resize a node: refusal() keeps capacity changes out")
+        self.capacity_of[index] = capacity
+        self.core_nodes[index].resize(self.makers[index](capacity))  # the kernel takes the reference's shares
 
     def _serving(self) -> int:
         return sum(1 for node in self.core_nodes[: self.ids] if node.up)
@@ -225,7 +232,7 @@ class CompiledModel(Model):
         return self.core_nodes[holder].units_of(key)
 
     def _copy(self, holder: int, index: int, key: Key, size: int, now: float) -> None:
-        self.core.store_copy(index, holder, key, size)
+        self.core.store_copy(index, holder, key, size, now)
 
     def _bulk_update(self, classes: set, invalidate: bool) -> None:
         self.core.bulk_update(sorted(classes), invalidate)

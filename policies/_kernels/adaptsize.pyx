@@ -107,6 +107,10 @@ cdef class AdaptSizeAdmissionKernel(AdmissionKernel):
         self.rng = PythonRandom(seed)
 
     # -- every request ------------------------------------------------------------
+    def follow_capacity(self, int64_t capacity):
+        """Admitted.resize: the model reads the new capacity at its next window."""
+        self.capacity = capacity
+
     cdef void record(self, uint64_t key) noexcept:
         try:
             self.count_pending()

@@ -107,6 +107,25 @@ cdef class ARCKernel(QueueKernel):
             self.drop(self.b2.head)
         self.replace(False)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """REPLACE (T1's or T2's LRU object into its ghost list) until at most `units` are cached."""
+        while self.t1.used + self.t2.used > units:
+            self.replace(False)
+
+    def reshape(self, reference):
+        """ARC.resize: evicted down to the new capacity c, the target p kept within [0, c], the ghosts
+        trimmed (oldest first) to |T1| + |B1| <= c and the four lists <= 2c."""
+        QueueKernel.reshape(self, reference)
+        cdef int64_t c = self.capacity
+        self.p = min(self.p, <double>c)
+        while self.b1.count and self.t1.used + self.b1.used > c:
+            self.drop(self.b1.head)
+        while ((self.b1.count or self.b2.count)
+               and self.t1.used + self.t2.used + self.b1.used + self.b2.used > 2 * c):
+            self.drop(self.b2.head if self.b2.count else self.b1.head)
+
     cdef bint remove(self, int32_t slot) noexcept:
         cdef int where = self.where[slot]
         self.ghost_hit[slot] = OUT

@@ -52,3 +52,14 @@ cdef class ClockKernel(FIFOKernel):
                 self.evict(hand)
         self.counter[slot] = self.init_freq
         self.admit(slot, size)
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """The hand turns as an insert's does: counted slots are decremented and spared."""
+        cdef int32_t hand
+        while self.queue.used > units:
+            hand = self.queue.head
+            if self.counter[hand]:
+                self.counter[hand] -= 1
+                move_to_back(&self.links, &self.queue, hand)
+            else:
+                self.evict(hand)

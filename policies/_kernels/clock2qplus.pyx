@@ -71,6 +71,22 @@ cdef class Clock2QPlusKernel(ProbationKernel):
             self.admitted_at[slot] = self.admitted
             self.place(slot, size, PROBATION)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """S3FIFO.evict_to: evict as an insert makes room down to `units`."""
+        while self.probation.used + self.main.used > units:
+            self.evict_one()
+
+    def reshape(self, reference):
+        """S3FIFO.resize (which Clock2QPlus inherits): the shares re-derived, the ghost trimmed, then evicted
+        down to the capacity; the correlation window stays as built."""
+        self.small_capacity, self.main_capacity = reference.small_capacity, reference.main_capacity
+        self.small_limit = reference._small_limit
+        self.ghost_capacity = reference.ghost.capacity
+        self.trim_ghost()
+        ProbationKernel.reshape(self, reference)
+
     cdef void evict_one(self) noexcept:
         """Evict one object from main (when over its share, or small is empty) or from small."""
         self.has_evicted = True

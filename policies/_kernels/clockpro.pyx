@@ -73,7 +73,21 @@ cdef class ClockProKernel(QueueKernel):
             self.push(slot, size, COLD)
             self.in_test[slot] = 1
 
+    EVICTS_TO = True
+
+    def reshape(self, reference):
+        """ClockPro.resize: m_c's bounds re-derived (m_c kept within them); HAND_cold evicts down to the
+        capacity, HAND_test ends test periods until the non-resident keys fit it, HAND_hot demotes until
+        the hot objects fit their share."""
+        self.capacity, self.min_cold, self.max_cold = reference.capacity, reference.min_cold, reference.max_cold
+        self.adapt(0)
+        self.evict_to(self.capacity)
+        while self.ghost_used > self.capacity:
+            self.run_test()
+        self.balance_hot()
+
     cdef void evict_to(self, int64_t units) noexcept:
+        """Run HAND_cold (HAND_hot first when every resident object is hot) until at most `units` are cached."""
         cdef int32_t victim
         while self.hot_used + self.cold_used > units:
             self.has_evicted = True

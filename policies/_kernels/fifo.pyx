@@ -29,6 +29,13 @@ cdef class FIFOKernel(QueueKernel):
             self.evict(self.queue.head)
         self.admit(slot, size)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """The oldest insertions (LRU: the least recently used) go first."""
+        while self.queue.used > units:
+            self.evict(self.queue.head)
+
     cdef void admit(self, int32_t slot, int64_t size) noexcept:
         """Put a new object at the back of the queue."""
         self.size_of[slot] = size

@@ -46,6 +46,21 @@ cdef class FlashProbKernel(QueueKernel):
         self.where[slot] = RAM
         push_back(&self.links, &self.ram, slot, size)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Make room as an insert does (RAM victims to flash by the coin, or out) down to `units`."""
+        while self.ram.used + self.flash.used > units:
+            self.evict_one()
+
+    def reshape(self, reference):
+        """FlashProb.resize: the flash share re-derived, flash dropping its oldest to fit (evicted first),
+        then evicted down to the capacity."""
+        self.flash_capacity = reference.disk_capacity
+        while self.flash.used > self.flash_capacity:
+            self.leave(&self.flash, self.flash.head)
+        QueueKernel.reshape(self, reference)
+
     cdef void evict_one(self) noexcept:
         """The RAM's LRU slot goes to flash (with the coin) or out; flash's oldest once the RAM is empty."""
         cdef int32_t victim

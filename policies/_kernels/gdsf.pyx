@@ -32,6 +32,12 @@ cdef class GDSFKernel(CountingHeapKernel):
         self.freq[slot] = 1
         self.pushes += 1
         self.cache(slot, size, self.inflation + 1.0e6 / <double>size, self.pushes)
-        while self.used_units_ > self.capacity:
+        self.evict_to(self.capacity)
+
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """The lowest priorities leave, each raising the inflation L to its own."""
+        while self.used_units_ > units:
             self.inflation = self.heap.heap.at[0].primary  # the top's priority
             self.evict_top()

@@ -76,6 +76,16 @@ cdef class HyperbolicKernel(Kernel):
                 best_priority = p
         return first if best < 0 else best
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict sampled victims, as an insert makes room, down to `units` (the clock does not tick)."""
+        cdef int32_t victim
+        while self.used_units_ > units:
+            victim = self.victim()
+            self.remove(victim)
+            self.report(victim)
+
     cdef void insert(self, int32_t slot, int64_t size) noexcept:
         cdef int32_t victim
         self.requests += 1  # a miss's request is counted by its insert

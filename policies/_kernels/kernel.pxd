@@ -42,6 +42,7 @@ cdef class Kernel:
     cdef int64_t used(self) noexcept
     cdef Py_ssize_t count(self) noexcept
     cdef bint access(self, int32_t slot, uint64_t key, int64_t size) noexcept
+    cdef void evict_to(self, int64_t units) noexcept
 
 
 cdef class QueueKernel(Kernel):

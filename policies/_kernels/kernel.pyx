@@ -26,6 +26,14 @@ The C-level interface, the one the timed model's compiled loop calls
     grow(n)                       per-slot arrays cover slots 0 .. n-1
     access(slot, key, size)       a replay's request: admission filter,
                                   lookup, insert on a miss
+    evict_to(units)               evict in the policy's own order until at
+                                  most `units` are used (Policy.evict_to),
+                                  reported as an insert's evictions
+
+and, from Python, ``reshape(reference)``: a new capacity (Policy.resize),
+its parts' shares read from the Python policy built at it.  A kernel that
+can do these two sets ``EVICTS_TO``; the others keep the base's, which
+fails (the compiled loop refuses a resize or a batch eviction for them).
 
 Hits can evict too (SLRU, LIRS, W-TinyLFU cool or demote); those evictions
 are reported the same way.  `key` is the key's 64-bit id, which only the
@@ -71,6 +79,9 @@ cdef class AdmissionKernel:
 
     cdef bint admit(self, uint64_t key, int64_t size) noexcept:
         return True
+
+    def follow_capacity(self, int64_t capacity):
+        """The cache's new capacity (a resize): a filter that models the cache (AdaptSize) reads it."""
 
     def record_key(self, int64_t key):
         """See a request for the key of this 64-bit id (its bits as int64, as traces and slot maps keep them)."""
@@ -162,6 +173,35 @@ cdef class Kernel:
     def order(self):
         """The cached slots in the order of the Python policy's keys()."""
         return []
+
+    # -- resizing: Policy.evict_to and Policy.resize --------------------------------
+    #: whether this kernel evicts to a size (and so resizes): each kernel that does says so
+    EVICTS_TO = False
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict, as the Python policy's evict_to does, until at most `units` are used (victims reported)."""
+        self.fail(NotImplementedError(f"{type(self).__name__} cannot evict to a size"))
+
+    def reshape(self, reference):
+        """Policy.resize: the capacity of `reference` (the Python policy, empty, built or resized to it),
+        then evict down to it.  A kernel made of parts reads their new shares from `reference` too, as
+        the Python policy's resize re-derives them; the caller resets n_evicted and checks."""
+        self.capacity = reference.capacity
+        self.evict_to(self.capacity)
+
+    def evict_slots_to(self, int64_t units):
+        """evict_to from Python: the slots evicted, in order."""
+        self.n_evicted = 0
+        self.evict_to(units)
+        self.check()
+        return [self.evicted[i] for i in range(self.n_evicted)]
+
+    def resize_slots(self, reference):
+        """reshape from Python: the slots evicted, in order."""
+        self.n_evicted = 0
+        self.reshape(reference)
+        self.check()
+        return [self.evicted[i] for i in range(self.n_evicted)]
 
     # -- one request of a replay ----------------------------------------------
     cdef bint access(self, int32_t slot, uint64_t key, int64_t size) noexcept:

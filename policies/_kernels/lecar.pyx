@@ -115,6 +115,30 @@ cdef class LeCaRKernel(CountingHeapKernel):
         self.stamp += 1
         self.cache(slot, size, 1.0, self.stamp)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict as an insert makes room (the experts' choices, the coin, the ghosts) down to `units`;
+        the clock does not tick."""
+        while self.used_units_ > units:
+            self.evict_one()
+
+    def reshape(self, reference):
+        """LeCaR.resize: the discount and the ghost share re-derived (each ghost list forgetting its oldest
+        to fit), the weights kept; then evicted down to the capacity."""
+        self.discount, self.ghost_capacity = reference.discount, reference.ghost_capacity
+        self.trim(&self.lru_ghosts)
+        self.trim(&self.lfu_ghosts)
+        CountingHeapKernel.reshape(self, reference)
+
+    cdef void trim(self, Queue* ghosts) noexcept:
+        """A ghost list forgets its oldest keys until it fits the ghost share."""
+        cdef int32_t oldest
+        while ghosts.used > self.ghost_capacity:
+            oldest = ghosts.head
+            unlink(&self.links, ghosts, oldest, self.size_of[oldest])
+            self.where[oldest] = OUT
+
     cdef void evict_one(self) noexcept:
         cdef int32_t by_lru = self.recency.head, by_lfu = self.heap.top(), victim
         cdef Queue* ghosts = NULL
@@ -133,14 +157,10 @@ cdef class LeCaRKernel(CountingHeapKernel):
 
     cdef void remember(self, int32_t slot, Queue* ghosts, int8_t kind) noexcept:
         """Add a ghost, then drop the oldest while the list is over half the capacity."""
-        cdef int32_t oldest
         push_back(&self.links, ghosts, slot, self.size_of[slot])
         self.where[slot] = kind
         self.evicted_at[slot] = self.requests
-        while ghosts.used > self.ghost_capacity:
-            oldest = ghosts.head
-            unlink(&self.links, ghosts, oldest, self.size_of[oldest])
-            self.where[oldest] = OUT
+        self.trim(ghosts)
 
     cdef bint remove(self, int32_t slot) noexcept:
         cdef int8_t where = self.where[slot]

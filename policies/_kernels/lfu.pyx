@@ -31,3 +31,10 @@ cdef class LFUKernel(CountingHeapKernel):
         self.freq[slot] = 1
         self.stamp += 1
         self.cache(slot, size, 1.0, self.stamp)
+
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """The least frequently used first (among equals, the one that reached its frequency first)."""
+        while self.used_units_ > units:
+            self.evict_top()

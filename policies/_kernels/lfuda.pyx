@@ -207,6 +207,13 @@ cdef class LFUDAKernel(QueueKernel):
         self.references[slot] = 1
         self.put(self.age + 1, slot)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict the lowest LFU-DA priorities (raising the age) until at most `units` are used."""
+        while self.used_units_ > units:
+            self.evict()
+
     cdef void evict(self) noexcept:
         # The paper's: the smallest priority; libCacheSim's: the age's (its min_freq 0 and 1 both mean key 1).
         cdef int64_t priority = self.smallest() if not self.additive else max(self.age, 1)

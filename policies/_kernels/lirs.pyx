@@ -241,6 +241,32 @@ cdef class LIRSKernel(Kernel):
                 self.leave_stack(oldest)
                 self.stack_used -= self.listed_size[oldest]
 
+    # -- resizing ----------------------------------------------------------------------------
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict resident HIR objects (Q's LRU end) down to `units`; with Q empty, demote the LIR object
+        at the bottom of S first (to be the next victim)."""
+        while self.lir_used + self.hir_used > units:
+            if self.queue.count:
+                self.evict_hir()
+            elif self.stack.count:
+                self.evict_lir()
+            else:
+                break
+
+    def reshape(self, reference):
+        """LIRS.resize: the LIR and HIR shares re-derived; LIR objects over the new LIR share demoted
+        (bottom of S first), Q evicted to its share, then the cache to the capacity, S bounded by twice it."""
+        self.capacity = reference.capacity
+        self.hir_capacity, self.lir_capacity = reference.hir_capacity, reference.lir_capacity
+        while self.lir_used > self.lir_capacity and self.stack.count:
+            self.evict_lir()
+        while self.hir_used > self.hir_capacity and self.queue.count:
+            self.evict_hir()
+        self.evict_to(self.capacity)
+        self.limit_stack()
+
     # -- the rest of the interface -------------------------------------------------------------
     cdef bint remove(self, int32_t slot) noexcept:
         """Forget the slot everywhere (S, Q, the non-resident list)."""

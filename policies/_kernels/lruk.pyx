@@ -69,6 +69,14 @@ cdef class LRUKKernel(QueueKernel):
         self.rank(slot)
         return True
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict as an insert makes room (the young FIFO's oldest, then the oldest k-th request) to `units`;
+        the clock does not tick (a resize is no request)."""
+        while self.young.used + self.ranked_used > units:
+            self.evict_one()
+
     cdef void insert(self, int32_t slot, int64_t size) noexcept:
         self.clock += 1
         self.remove(slot)  # a cached key is replaced

@@ -114,6 +114,24 @@ cdef class MQKernel(QueueKernel):
                 self.where[oldest] = <int8_t>(FIRST_QUEUE + level - 1)
                 self.expiry[oldest] = self.vtime + self.lifetime
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict as an insert makes room (into Qout) until at most `units` are cached; no tick."""
+        while self.used_units_ > units:
+            self.evict_one()
+
+    def reshape(self, reference):
+        """MQ.resize: Qout's share re-derived (forgetting its oldest keys to fit), then evicted down to the
+        capacity (the victims entering the smaller Qout)."""
+        cdef int32_t oldest
+        self.qout_capacity = reference.qout_capacity
+        while self.qout.used > self.qout_capacity:
+            oldest = self.qout.head
+            unlink(&self.links, &self.qout, oldest, self.size_of[oldest])
+            self.where[oldest] = OUT
+        QueueKernel.reshape(self, reference)
+
     cdef void evict_one(self) noexcept:
         """The LRU slot of the lowest non-empty queue leaves; Qout remembers it (and its count)."""
         cdef int32_t level = 0, victim

@@ -14,4 +14,5 @@ cdef class ProbationKernel(QueueKernel):
 
     cdef bint miss(self, int32_t slot) noexcept
     cdef void to_ghost(self, int32_t slot) noexcept
+    cdef void trim_ghost(self) noexcept
     cdef void place(self, int32_t slot, int64_t size, int to) noexcept

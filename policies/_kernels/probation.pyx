@@ -49,6 +49,14 @@ cdef class ProbationKernel(QueueKernel):
         self.remember(&self.ghost, self.ghost_capacity, slot, GHOST)
         self.report(slot)
 
+    cdef void trim_ghost(self) noexcept:
+        """The ghost forgets its oldest keys until it fits its capacity (a resize's)."""
+        cdef int32_t oldest
+        while self.ghost.used > self.ghost_capacity:
+            oldest = self.ghost.head
+            unlink(&self.links, &self.ghost, oldest, self.size_of[oldest])
+            self.where[oldest] = OUT
+
     cdef void place(self, int32_t slot, int64_t size, int to) noexcept:
         """Put a new object at the back of probation or main."""
         self.size_of[slot] = size

@@ -43,20 +43,26 @@ cdef class RandomKernel(Kernel):
         return self.position[slot] >= 0
 
     cdef void insert(self, int32_t slot, int64_t size) noexcept:
-        cdef int32_t victim
         self.remove(slot)
         if size > self.capacity:
             return
-        while self.used_units_ + size > self.capacity:
-            # int(random() * n), as the Python policy: uniform over the cached slots.
-            victim = self.cached[<Py_ssize_t>(self.rng.random() * self.n_cached)]
-            self.remove(victim)
-            self.report(victim)
+        self.evict_to(self.capacity - size)
         self.position[slot] = self.n_cached
         self.cached[self.n_cached] = slot
         self.n_cached += 1
         self.size_of[slot] = size
         self.used_units_ += size
+
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Uniformly random victims, the generator's draws in the Python policy's order."""
+        cdef int32_t victim
+        while self.used_units_ > units:
+            # int(random() * n), as the Python policy: uniform over the cached slots.
+            victim = self.cached[<Py_ssize_t>(self.rng.random() * self.n_cached)]
+            self.remove(victim)
+            self.report(victim)
 
     cdef bint remove(self, int32_t slot) noexcept:
         """The last cached slot fills the removed one's place."""

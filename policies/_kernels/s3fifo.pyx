@@ -59,6 +59,22 @@ cdef class S3FIFOKernel(ProbationKernel):
         else:
             self.place(slot, size, PROBATION)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict as an insert makes room (from main over its share, else from small) down to `units`."""
+        while self.probation.used + self.main.used > units:
+            self.evict_one()
+
+    def reshape(self, reference):
+        """S3FIFO.resize: small's and main's shares, small's limit and the ghost's capacity re-derived
+        (the ghost forgets its oldest to fit), then evicted down to the capacity."""
+        self.small_capacity, self.main_capacity = reference.small_capacity, reference.main_capacity
+        self.small_limit = reference._small_limit
+        self.ghost_capacity = reference.ghost.capacity
+        self.trim_ghost()
+        ProbationKernel.reshape(self, reference)
+
     cdef void evict_one(self) noexcept:
         """Evict one object from main (when over its share, or small is empty) or from small."""
         self.has_evicted = True

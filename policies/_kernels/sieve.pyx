@@ -60,6 +60,18 @@ cdef class SieveKernel(FIFOKernel):
         if self.hand == NIL:
             self.hand = slot
 
+    cdef void evict_to(self, int64_t units) noexcept:
+        """The hand moves as an insert's does: visited slots are spared (their bit cleared)."""
+        cdef int32_t examined, later
+        while self.queue.used > units:
+            examined = self.hand
+            later = after(&self.links, examined)
+            if self.visited[examined]:
+                self.visited[examined] = 0
+            else:
+                self.evict(examined)
+            self.hand = later if later != NIL else self.queue.head
+
     cdef bint remove(self, int32_t slot) noexcept:
         cdef int32_t later
         if self.where[slot] != CACHED:

@@ -172,6 +172,13 @@ cdef class SlotMap:
         self.release_evicted()
         return False
 
+    def keys_of_evicted(self, slots):
+        """The keys of the slots the kernel's last call evicted (evict_slots_to, resize_slots), which are
+        taken back unless the kernel keeps a ghost of them."""
+        keys = [self.key_of[slot] for slot in slots]
+        self.release_evicted()
+        return keys
+
     def map_keys(self, const int64_t[::1] keys, int32_t[::1] out):
         """out[i] = the slot of keys[i], new keys given slots: a sweep first (when due), none while mapping.
 

@@ -21,6 +21,8 @@ cdef class SegmentedLRU:
     cdef void cool(self, int seg) noexcept
     cdef int32_t victim(self) noexcept
     cdef void evict(self) noexcept
+    cdef void evict_to(self, int64_t units) noexcept
+    cdef void reshape(self, seg_capacities, int64_t capacity)
     cdef void put(self, int32_t slot, int64_t size) noexcept
     cdef bint remove(self, int32_t slot) noexcept
     cdef Py_ssize_t count(self) noexcept

@@ -86,6 +86,22 @@ cdef class SegmentedLRU:
                 self.owner.report(slot)
                 return
 
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict (the LRU of the lowest non-empty segment) until at most `units` are cached."""
+        while self.used > units:
+            self.evict()
+
+    cdef void reshape(self, seg_capacities, int64_t capacity):
+        """SegmentedLRU.resize: new segment capacities and limit; each segment over its new capacity
+        cools from the top down, then the cache evicts to the limit."""
+        cdef int seg
+        self.seg_capacity = np.array(seg_capacities, dtype=np.int64)
+        self.capacity = capacity
+        for seg in reversed(range(self.n_seg)):
+            while self.segs[seg].used > self.seg_capacity[seg]:
+                self.cool(seg)
+        self.evict_to(capacity)
+
     cdef void put(self, int32_t slot, int64_t size) noexcept:
         """A new slot goes to the lowest segment with room; else room is made in segment 0."""
         cdef int seg
@@ -159,6 +175,18 @@ cdef class SLRUKernel(Kernel):
         while self.slru.used + size > self.capacity:
             self.slru.evict()
         self.slru.put(slot, size)
+
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        self.slru.evict_to(units)
+
+    def reshape(self, reference):
+        """SLRU.resize: the segments re-derived; over-full ones cool from the top, then evict to the capacity."""
+        seg_capacities = reference._slru.seg_capacity
+        self.capacity = reference.capacity
+        self.max_size = min(self.capacity, seg_capacities[0])
+        self.slru.reshape(seg_capacities, self.capacity)
 
     cdef bint remove(self, int32_t slot) noexcept:
         return self.slru.remove(slot)

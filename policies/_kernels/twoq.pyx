@@ -37,6 +37,21 @@ cdef class TwoQKernel(ProbationKernel):
                 self.evict_from(&self.main)
             self.place(slot, size, MAIN)
 
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict as an insert makes room (Ain into Aout while over its share, else Am's LRU) to `units`."""
+        while self.probation.used + self.main.used > units:
+            self.evict_one()
+
+    def reshape(self, reference):
+        """TwoQ.resize: Ain's, Am's and Aout's shares re-derived (Aout forgets its oldest to fit), then
+        evicted down to the capacity."""
+        self.ain_capacity, self.am_capacity = reference.ain_capacity, reference.am_capacity
+        self.ghost_capacity = reference.aout.capacity
+        self.trim_ghost()
+        ProbationKernel.reshape(self, reference)
+
     cdef void evict_one(self) noexcept:
         """From Ain (into Aout) when it is over its share (or Am is empty), else Am's LRU object."""
         if self.probation.used > self.ain_capacity or self.main.count == 0:

@@ -10,7 +10,7 @@ import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
-from policies._kernels.kernel cimport QueueKernel
+from policies._kernels.kernel cimport INT64_MAX, QueueKernel
 from policies._kernels.queues cimport clear, move_to_back, push_back, Queue, unlink
 from policies._kernels.slru cimport SegmentedLRU
 from workloads.native.memory cimport __builtin_prefetch
@@ -143,6 +143,10 @@ cdef class WTinyLFUKernel(QueueKernel):
                 self.main.put(candidate, size)
                 self.add(candidate)
                 continue
+            if size > self.main.capacity:  # (only after a shrink) larger than all of main: it leaves
+                self.report(candidate)
+                self.add(candidate)
+                return
             # A duel with main's victim: the higher estimate stays, ties go to the victim.
             if self.estimate(candidate) > self.estimate(self.main.victim()):
                 self.main.evict()
@@ -152,6 +156,23 @@ cdef class WTinyLFUKernel(QueueKernel):
             self.add(candidate)
             return
         self.main.evict()
+
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """Evict as an insert makes room (window candidates duel main's victim) to `units`."""
+        while self.window.used + self.main.used > units:
+            self.evict_one()
+
+    def reshape(self, reference):
+        """WTinyLFU.resize: main and its segments re-derived (over-full segments cool from the top), the
+        largest object and the halving period too; the sketch keeps its width and counts; then evicted
+        down to the capacity."""
+        self.capacity = reference.capacity
+        self.max_size = reference._max_size
+        self.sample = min(reference._sample, INT64_MAX)
+        self.main.reshape(reference._main.seg_capacity, reference.main_capacity)
+        self.evict_to(self.capacity)
 
     cdef bint remove(self, int32_t slot) noexcept:
         if self.where[slot] == WINDOW:

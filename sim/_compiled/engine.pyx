@@ -66,9 +66,10 @@ IMPLEMENTS = {
     "write_policy": (WRITE_POLICY_INVALIDATE, WRITE_POLICY_UPDATE, WRITE_POLICY_NONE),
     "expiry": (EXPIRY_LAZY, EXPIRY_ACTIVE),
     "ttl_mode": (TTL_MODE_INSERT, TTL_MODE_REFRESH),
-    # a living fleet: nodes join, leave, restart between batches, applied by the driver from SimPy's
-    # process (sim/fleet_model.py) through set_up and fail; the loop itself knows no more
-    "fleet": (FLEET_CHANGES, FLEET_RESTARTS, FLEET_AUTOSCALE, FLEET_FAILOVER, FLEET_WARMUP),
+    # a living fleet: nodes join, leave, restart, resize between batches, applied by the driver from
+    # SimPy's process (sim/fleet_model.py) through set_up, fail and Node.resize; the loop itself adds
+    # only a batch eviction's node time (the nodes evict in batches themselves, node.pyx)
+    "fleet": (FLEET_CHANGES, FLEET_RESTARTS, FLEET_AUTOSCALE, FLEET_FAILOVER, FLEET_WARMUP, FLEET_EVICTION),
 }
 
 
@@ -106,6 +107,7 @@ cdef class Engine:
     cdef int write_policy    # a WRITE_POLICY_ code
     cdef int class_shift     # a key's class is key >> class_shift (workloads/stream.py's CLASS_SHIFT)
     cdef bint coalesce, versions, active_expiry, node_queues
+    cdef double burst_cost   # node time per entry a batch eviction takes (0: free, or no node queues)
     # the calendar
     cdef Calendar calendar
     cdef int64_t order
@@ -282,7 +284,7 @@ cdef class Engine:
             owner.kernel.check()
         node = <Node>self.nodes[r.node]
         if node.fill_copy(owner, r.key, r.size):
-            self.stored(r.node, node, r.key)
+            self.stored(r.node, node, r.key, r.arrival)
         slot = <int32_t>map_get(owner.map, r.key)
         flag[0] |= WARM_FLAG | STALE_FLAG if self.versions and self.stale(owner, slot, r.key) else WARM_FLAG
         wait[0] = r.ready - r.arrival + r.round_trip
@@ -290,20 +292,34 @@ cdef class Engine:
             times_push(&self.outstanding[r.node], r.ready + 2 * r.round_trip)
         return True
 
-    cdef int stored(self, int32_t index, Node node, int64_t key) except -1:
-        """Model._stored, for a copy or a gutter node's store: its active expiry, if it has one."""
+    cdef int stored(self, int32_t index, Node node, int64_t key, double now) except -1:
+        """Model._stored, for a copy or a gutter node's store: its active expiry, if it has one, and the
+        node time of a batch eviction."""
         cdef double expiry
         if self.active_expiry or node.max_ttl > 0:
             expiry = node.expiry(key)
             if expiry != INFINITY:
                 self.schedule(expiry, EXPIRE, -1, index, key)
+        if node.burst:
+            self.charge_burst(index, node, now)
         return 0
 
-    def store_copy(self, int target, int source, int64_t key, int64_t size):
-        """A pre-copy's entry: `source`'s entry of `key` copied to `target` (Model._precopy); True if stored."""
+    cdef void charge_burst(self, int32_t index, Node node, double now) noexcept:
+        """Model._stored's batch eviction: one worker evicts the burst, the requests behind it wait."""
+        if self.burst_cost > 0:
+            fcfs_submit(&self.workers[index], now, self.burst_cost * node.burst)
+        node.burst = 0
+
+    def evict_in_batches(self, double cost_per_entry):
+        """Batch eviction's node time per entry evicted (Model.burst_cost; 0 without node queues)."""
+        self.burst_cost = cost_per_entry if self.node_queues else 0.0
+
+    def store_copy(self, int target, int source, int64_t key, int64_t size, double now):
+        """A pre-copy's entry: `source`'s entry of `key` copied to `target` at `now` (Model._precopy); True
+        if stored."""
         node = <Node>self.nodes[target]
         if node.fill_copy(<Node>self.nodes[source], key, size):
-            self.stored(target, node, key)
+            self.stored(target, node, key, now)
             return True
         return False
 
@@ -369,9 +385,11 @@ cdef class Engine:
             node = <Node>self.nodes[targets[t]]
             if node.up and node.fill(j.key, j.size, j.finish, j.ttl, j.writes, j.bulk):
                 if node.max_ttl > 0:
-                    self.stored(targets[t], node, j.key)
+                    self.stored(targets[t], node, j.key, j.finish)
                 elif active:
                     self.schedule(j.finish + j.ttl, EXPIRE, -1, targets[t], j.key)
+                if node.burst:
+                    self.charge_burst(targets[t], node, j.finish)
         if self.coalesce and map_get(&self.in_flight[targets[0]], j.key) == job:
             map_delete(&self.in_flight[targets[0]], j.key)
         job_free(&self.jobs, job)
@@ -412,8 +430,11 @@ cdef class Engine:
                 for t in range(j.n_targets):
                     home = home or homes[t] == index
                 if node.up and (home or node.contains(key)):
-                    if node.fill(key, j.size, now, j.ttl, self.writes_of(key), self.bulk_of(key)) and node.max_ttl > 0:
-                        self.stored(index, node, key)  # (a written value's expiry is active on a gutter node only)
+                    if node.fill(key, j.size, now, j.ttl, self.writes_of(key), self.bulk_of(key)):
+                        if node.max_ttl > 0:  # (a written value's expiry is active on a gutter node only)
+                            self.stored(index, node, key, now)
+                        elif node.burst:
+                            self.charge_burst(index, node, now)
         job_free(&self.jobs, job)
         return 0
 

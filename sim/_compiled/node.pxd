@@ -26,10 +26,14 @@ cdef class Node:
     cdef int64_t* stamp_bulk    # and bulk updates of its class
     cdef Py_ssize_t room      # slots the arrays above cover
     cdef readonly double max_ttl  # a gutter node keeps no entry longer (0: no limit)
+    cdef bint batches         # batch eviction: past the high mark (a fraction of the capacity), down to the low
+    cdef double high_mark, low_mark
+    cdef int64_t burst        # entries the batch evictions since the last store took (Model._stored charges them)
 
     cdef int32_t new_slot(self, int64_t key) except -1
     cdef void forget(self, int32_t slot) noexcept
     cdef void evicted(self) noexcept
+    cdef int evict_batch(self) except -1
     cdef int32_t lookup(self, int64_t key, double now) noexcept
     cdef int32_t insert(self, int64_t key, int64_t size) except -2
     cdef int fill(self, int64_t key, int64_t size, double now, double ttl, int64_t writes, int64_t bulk) except -1

@@ -18,6 +18,7 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
 from policies import PolicyContractError
+from policies.compiled import reshape_kernel
 
 from policies._kernels.kernel cimport Kernel
 from policies._kernels.slots cimport SlotMap, slots_add, slots_release_unheld
@@ -29,8 +30,11 @@ cdef class Node:
     """One cache server: its kernel, its keys' slots, their TTLs and stamps; up or down."""
 
     def __init__(self, Kernel kernel, bint count_bytes, bint refresh_on_hit, bint ttls, bint stamps,
-                 double max_ttl=0.0):
+                 double max_ttl=0.0, watermarks=None):
         self.count_bytes, self.stamps, self.max_ttl = count_bytes, stamps, max_ttl
+        self.batches = watermarks is not None
+        self.high_mark, self.low_mark = watermarks if self.batches else (0.0, 0.0)
+        self.burst = 0
         self.refresh_on_hit = refresh_on_hit and not max_ttl  # a gutter node's entry lives max_ttl at most
         self.ttls = ttls or max_ttl > 0
         self.up = True
@@ -174,9 +178,21 @@ cdef class Node:
             raise PolicyContractError(
                 f"policy holds {kernel.used()} units after an insert, over its capacity {kernel.capacity}"
             )
+        if self.batches and kernel.used() >= self.high_mark * kernel.capacity:
+            self.evict_batch()
         if slot < 0 or not self.slots.mapped[slot] or not kernel.contains(slot):
             return -1  # refused (its slot, if it had one, was forgotten as it was evicted)
         return slot
+
+    cdef int evict_batch(self) except -1:
+        """CacheNode._insert's batch eviction: down to the low mark, the entries counted in `burst`."""
+        cdef Kernel kernel = self.kernel
+        kernel.n_evicted = 0
+        kernel.evict_to(<int64_t>(self.low_mark * kernel.capacity))
+        kernel.check()
+        self.burst += kernel.n_evicted
+        self.evicted()
+        return 0
 
     cdef bint remove(self, int64_t key) noexcept:
         """Drop a cached key (expiry, invalidation); a ghost of it stays a ghost."""
@@ -196,6 +212,11 @@ cdef class Node:
         return self.expires_at[slot] if slot >= 0 and self.ttls else INFINITY
 
     # -- rare, from Python ----------------------------------------------------------------
+    def resize(self, reference):
+        """CacheNode.resize: the capacity of `reference` (the node's policy built at it), evicting down to it."""
+        reshape_kernel(self.kernel, reference)
+        self.evicted()
+
     def is_live(self, int64_t key, double now):
         return self.live(key, now)
 

@@ -14,12 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policies import engine
+import sim.compiled_model as compiled_model
+from policies import engine, make_policy
+from policies.compiled import kernel_of
 from sim import BackendSpec, ClusterSpec, engine_for, run, run_naive
 from sim.compiled_model import Engine
 from sim.engine import engine_choice
 from sim.model import Model
 from sim.scenario import Autoscale, Change, Eviction, Gutter, Outage, Restarts, Targets, Warmup
+from sim.vocabulary import FLEET_FEATURES
 from tests.sim.test_model_vs_naive import scenario
 from workloads import Exponential, Lognormal, Poisson, UniformRange, Workload, Zipf
 
@@ -169,16 +172,15 @@ def assert_same(fast, naive):
         assert mine == pytest.approx(theirs, rel=1e-9)
 
 
-#: the living fleet's features the compiled loop runs (capacity changes aside): the others fall back
-COMPILED_FEATURES = {"changes", "restarts", "autoscale", "failover", "warmup"}
+#: the living fleet's features the compiled loop runs (capacity changes too): the others fall back
+COMPILED_FEATURES = {"changes", "restarts", "autoscale", "failover", "warmup", "eviction"}
 
 
 def compiled_runs(sc):
     """Whether `run` must pick the compiled loop for `sc` (when it is built and chosen)."""
     features = set(sc.cluster.fleet_features)
-    resized = any(change.capacity for change in sc.cluster.changes)
     built = Engine is not None and engine() == "compiled"
-    return built and features <= COMPILED_FEATURES and not resized and not sc.client_features
+    return built and features <= COMPILED_FEATURES and not sc.client_features  # (every kernel evicts to a size)
 
 
 @pytest.mark.parametrize("case", list(FLEET_CASES))
@@ -210,19 +212,31 @@ def test_the_compiled_loop_runs_the_fleet_features_it_declares(feature):
     assert engine_choice(sc) == ("compiled", "")
     result = run(sc, seed=3)
     assert (result.engine, result.engine_note) == ("compiled", "")
-    # A capacity change is the one change it does not run yet (a kernel cannot evict to a size).
+    # A capacity change runs there too (the kernels evict to a size).
     resized = scenario(cluster=ClusterSpec(changes=(Change(0.01, capacity=50),)), requests=300, warmup=0)
-    note = "the compiled loop does not implement a living fleet's capacity changes yet"
-    assert engine_choice(resized) == ("python", note)
+    assert engine_choice(resized) == ("compiled", "")
+
+
+def test_the_compiled_loop_declares_every_fleet_feature():
+    """Each feature has its case above; none falls back now (the test that checked each fallback's note
+    has become the one below, for the policies whose kernels cannot evict to a size)."""
+    assert set(FEATURE_OF) == set(FLEET_FEATURES) == COMPILED_FEATURES
 
 
 @pytest.mark.skipif(Engine is None or engine() != "compiled", reason="the compiled loop is not running")
-@pytest.mark.parametrize("feature", [feature for feature in FEATURE_OF if feature not in COMPILED_FEATURES])
-def test_the_compiled_loop_declines_each_fleet_feature_saying_which(feature):
-    sc = scenario(cluster=FEATURE_OF[feature], requests=300, warmup=0)
-    assert sc.cluster.fleet_features == (feature,)
-    key = "[autoscale]" if feature == "autoscale" else f"cluster.{feature}"
-    note = f"the compiled loop does not implement a living fleet's {key} yet"
+@pytest.mark.parametrize("what", ["eviction", "capacity"])
+def test_the_compiled_loop_declines_a_resize_its_policys_kernel_cannot_do_saying_which(what, monkeypatch):
+    """Every built-in kernel evicts to a size now: a stand-in kernel without evict_to (Belady's, whose
+    policy is offline) shows what a new policy's kernel without one would get."""
+    stand_in = kernel_of(make_policy("belady", 10))
+    assert not stand_in.EVICTS_TO
+    monkeypatch.setattr(compiled_model, "kernel_of", lambda reference: stand_in)
+    if what == "eviction":
+        cluster, why = ClusterSpec(eviction=Eviction(1.0, 0.9)), "batch eviction"
+    else:
+        cluster, why = ClusterSpec(changes=(Change(0.01, capacity=50),)), "a capacity change"
+    sc = scenario(cluster=cluster, requests=300, warmup=0)
+    note = f"policy {sc.cluster.policy!r}'s kernel cannot evict to a size yet ({why})"
     assert engine_choice(sc) == ("python", note)
     result = run(sc, seed=3)
     assert (result.engine, result.engine_note) == ("python", note)
@@ -305,4 +319,8 @@ def test_fast_and_naive_models_agree_on_random_living_fleets(cluster, coalesce, 
         requests=1500,
         warmup=300,
     )
-    assert_same(run(sc, seed), run_naive(sc, seed))
+    fast, naive = run(sc, seed), run_naive(sc, seed)
+    assert_same(fast, naive)
+    assert fast.engine == ("compiled" if compiled_runs(sc) else "python")
+    if fast.engine == "compiled":  # and the Python loop agrees with both
+        assert_same(Model(sc, seed).run(), naive)
