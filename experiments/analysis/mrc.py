@@ -38,7 +38,8 @@ just outside the cache weigh most, so the error shrinks as R and C grow
 (as R * C is the miniature's size), not with the trace's length (4x the
 requests: the same error).  One sample shifts every capacity's estimate,
 and every policy's, the same way (correlations 0.7 to 0.96).  Averaging
-curves of several salts (``replay_mrc(..., salt=)``) narrows it.
+curves of several salts (``replay_mrc(..., salt=)``) narrows it, as does a
+larger sample for the small capacities (miniature.py).
 
 Both ways of drawing a curve share their result type and their sources
 (experiments/analysis/curve.py) and their warm-up counting; the depth
