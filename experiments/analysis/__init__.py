@@ -12,6 +12,8 @@ bench); they import nothing of experiments/.
                      miniature replays for the other policies
     curve.py         what a curve is (MissRatioCurve) and the request sources it is
                      computed from
+    miniature.py     miniature replays whose small capacities get larger samples, so that
+                     every miniature holds at least a floor of objects
 
     >>> from policies import make_policy
     >>> from experiments.analysis import replay
@@ -20,6 +22,7 @@ bench); they import nothing of experiments/.
 """
 
 from experiments.analysis.curve import MissRatioCurve
+from experiments.analysis.miniature import miniature_mrc
 from experiments.analysis.mrc import is_lru, lru_mrc, miss_ratio_curve, replay_mrc, shards_sample
 from experiments.analysis.replay import (
     ReplayCounts,
@@ -40,6 +43,7 @@ __all__ = [
     "VaryingSizeError",
     "is_lru",
     "lru_mrc",
+    "miniature_mrc",
     "miss_ratio_curve",
     "prepare_offline",
     "replay",
