@@ -54,6 +54,7 @@ from policies.admission import Admission, Admitted, admission_class
 from policies.base import Kernel, Key, Policy, PolicyError, available, make_policy, policy_class
 from policies.guard import is_builtin
 from policies.key_handles import INT64_HIGH, INT64_LOW, KeyHandles
+from policies.limits import MAX_CAPACITY
 from policies.sketch import key_id
 
 if TYPE_CHECKING:
@@ -294,8 +295,10 @@ class CompiledPolicy(Policy):
         return self._slots.access(*self._ids(key), self._fitted(size))
 
     def _fitted(self, size: int) -> int:
-        """A size the kernel's int64 holds: one above the capacity is never cached, however far above."""
-        return size if size <= self.capacity else self.capacity + 1
+        """A size the kernel's int64 holds: the size itself up to MAX_CAPACITY (so that an admission
+        filter that learns from sizes, as AdaptSize does, sees the one the Python filter sees); beyond
+        it, one above the capacity (never cached, however far above)."""
+        return size if size <= MAX_CAPACITY else self.capacity + 1
 
     def remove(self, key: Key) -> bool:
         self._feed("keys")

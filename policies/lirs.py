@@ -130,10 +130,10 @@ class LIRS(Policy):
         """A non-resident entry of S came back: it was reused within the LIR set's horizon."""
         stack, lir, queue = self.stack, self.lir, self.queue
         old_size = stack[key]
-        while lir.used + old_size > self.lir_capacity:
+        while lir.used + old_size > self.lir_capacity and lir:  # (lir empties first only after a shrink)
             self._evict_lir()
         self.nonresident.pop(key, None)
-        while lir.used + queue.used + size > self.capacity:
+        while lir.used + queue.used + size > self.capacity and lir:
             while queue.used >= self.hir_capacity:
                 self._evict_hir()
             self._evict_lir()
@@ -146,14 +146,16 @@ class LIRS(Policy):
     def _hir_hit_in_stack(self, key: Key) -> None:
         """A resident HIR object hit while in S: it leaves Q and becomes LIR."""
         size = self.queue.remove(key)
-        while self.lir.used + size > self.lir_capacity and self.stack:  # (S empties only after a shrink)
+        # Only after a shrink can the LIR set empty first (an object larger than the new LIR share):
+        # it becomes LIR all the same, alone over the share, and is the next to be demoted.
+        while self.lir.used + size > self.lir_capacity and self.lir:
             self._evict_lir()
         self.lir.push(key, size)
 
     def _hir_hit_in_queue(self, key: Key) -> None:
         """A resident HIR object hit while only in Q: it re-enters S, still HIR."""
         size = self.queue[key]
-        while self.lir.used + size > self.lir_capacity and self.stack:  # (S empties only after a shrink)
+        while self.lir.used + size > self.lir_capacity and self.lir:  # (lir empties first only after a shrink)
             self._evict_lir()
         if key not in self.queue:  # the demotions pushed it out of Q (see the module notes)
             self.self_evicting_hits += 1

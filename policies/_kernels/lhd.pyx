@@ -179,15 +179,10 @@ cdef class LHDKernel(Kernel):
         return False
 
     cdef void insert(self, int32_t slot, int64_t size) noexcept:
-        cdef int32_t victim
         self.remove(slot)
         if size > self.capacity:
             return
-        while self.used_units_ + size > self.capacity:
-            victim = self.victim()
-            self.evictions[self.hit_class(victim), self.age(victim)] += 1
-            self.remove(victim)
-            self.report(victim)
+        self.evict_to(self.capacity - size)
         self.position[slot] = self.n_cached
         self.cached[self.n_cached] = slot
         self.n_cached += 1
@@ -196,6 +191,17 @@ cdef class LHDKernel(Kernel):
         self.last_hit_age[slot] = 0
         self.earlier_hit_age[slot] = MAX_AGE
         self.update(slot, True)
+
+    EVICTS_TO = True
+
+    cdef void evict_to(self, int64_t units) noexcept:
+        """LHD.evict_to: ranked victims go, each counted at its age, until at most `units` are used."""
+        cdef int32_t victim
+        while self.used_units_ > units:
+            victim = self.victim()
+            self.evictions[self.hit_class(victim), self.age(victim)] += 1
+            self.remove(victim)
+            self.report(victim)
 
     cdef inline int64_t spend(self, int64_t size) noexcept:
         """The explorer budget less `size`, in float32 and truncated, as C's int64 -= float."""

@@ -152,10 +152,10 @@ cdef class LIRSKernel(Kernel):
                 self.hir_used += size
             return
         old_size = self.size_of[slot]
-        while self.lir_used + old_size > self.lir_capacity and self.stack.count:
+        while self.lir_used + old_size > self.lir_capacity and self.lir_used > 0:
             self.evict_lir()
         self.unlist(slot)
-        while self.lir_used + self.hir_used + size > self.capacity and self.stack.count:
+        while self.lir_used + self.hir_used + size > self.capacity and self.lir_used > 0:
             while self.hir_used >= self.hir_capacity and self.queue.count:
                 self.evict_hir()
             self.evict_lir()
@@ -173,7 +173,7 @@ cdef class LIRSKernel(Kernel):
         if self.queued[slot]:
             self.dequeue(slot)
         self.hir_used -= size
-        while self.lir_used + size > self.lir_capacity and self.stack.count:
+        while self.lir_used + size > self.lir_capacity and self.lir_used > 0:
             self.evict_lir()
         self.set_state(slot, LIR)
         self.lir_used += size
@@ -181,7 +181,7 @@ cdef class LIRSKernel(Kernel):
     cdef void hir_hit_in_queue(self, int32_t slot) noexcept:
         """A resident HIR object hit while only in Q: it re-enters S, still HIR."""
         cdef int64_t size = self.size_of[slot]
-        while self.lir_used + size > self.lir_capacity and self.stack.count:
+        while self.lir_used + size > self.lir_capacity and self.lir_used > 0:
             self.evict_lir()
         if not self.queued[slot]:  # the demotions pushed it out of Q
             self.self_evicting_hits += 1
