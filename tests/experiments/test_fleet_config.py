@@ -7,6 +7,7 @@ import pytest
 
 from experiments.config import ConfigError, load
 from experiments.config.build import scenario
+from policies import engine
 from sim import METRICS
 from sim.metrics import FLEET as FLEET_COLUMNS
 from sim.metrics import RESTARTS, TIMESERIES
@@ -136,7 +137,7 @@ def test_a_fleets_keys_become_the_scenarios_fields(tmp_path):
     assert (cluster.failover, cluster.gutter) == ("gutter", Gutter(1, 50, "", 0.1))
     assert cluster.warmup == Warmup("read_through", 0.2, 0.0) and cluster.eviction == Eviction(1.0, 0.9, 0.0)
     assert scenario(experiment.config).targets == Targets(p99_ms=4.0)
-    assert experiment.engines == {"lru": "python"}  # the compiled loop does not run a capacity change yet
+    assert experiment.engines == {"lru": engine()}  # the compiled loop runs every fleet feature here
 
 
 def test_a_run_writes_fleet_csv_restarts_csv_and_the_fleets_columns(tmp_path):
@@ -165,4 +166,4 @@ def test_a_run_writes_fleet_csv_restarts_csv_and_the_fleets_columns(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["cluster"]["restarts"]["every_s"] == 0.5
     record = json.loads(next((out / "runs").glob("*.json")).read_text())
-    assert record["engine"] == "python" and record["fleet"] and record["restarts"]
+    assert record["engine"] == engine() and record["fleet"] and record["restarts"]
