@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis import MissRatioCurve, miss_ratio_curve
-from experiments.analysis.mrc import replay_mrc
+from experiments.analysis.miniature import miniature_mrc, small_miniatures
 from experiments.config import ConfigError
 from experiments.output.domains import check_table
 from experiments.output.outdir import claim
@@ -77,19 +77,23 @@ def make_curve(
     force: bool,
     mini: bool = False,
     check: bool = False,
+    min_objects: int = 0,
 ) -> Made:
     """Compute the curve and write DIR (locked while it writes; another curve's folder only with `force`).
 
     `identity` (curve_identity) says what curve DIR holds once written.
     `mini`: miniature simulation at `rate` for any policy (--sample);
-    `check`: the exact curve too, beside it (--check).
+    `check`: the exact curve too, beside it (--check); `min_objects`: the
+    miniatures' floor (--min-objects, miniature.py).
     """
     from experiments.plots import mrc as folder  # matplotlib loads only now: the other commands start fast
 
     with claim(out) as out:
         folder.refuse_another(out, identity, force)
         started = time.perf_counter()
-        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, time_unit, mini)
+        curve = compute_curve(
+            name, trace, capacities, count_bytes, warmup, rate, max_keys, time_unit, mini, min_objects
+        )
         elapsed = time.perf_counter() - started
         exact, exact_elapsed = None, 0.0
         if check:
@@ -140,11 +144,21 @@ def curve_identity(
 
 
 def compute_curve(
-    name: str, trace, capacities, count_bytes: bool, warmup: int, rate, max_keys, time_unit, mini: bool = False
+    name: str,
+    trace,
+    capacities,
+    count_bytes: bool,
+    warmup: int,
+    rate,
+    max_keys,
+    time_unit,
+    mini: bool = False,
+    min_objects: int = 0,
 ) -> MissRatioCurve:
     """The curve, with the trace's or the sampler's mistakes as one-line errors.
 
-    `mini`: miniature simulation at `rate`, whatever the policy (LRU too).
+    `mini`: miniature simulation at `rate`, whatever the policy (LRU too),
+    each capacity sampled at max(rate, min_objects / capacity).
     """
 
     def chunks():  # the trace, read once per pass: times in seconds (a timed policy), dense ids (compiled ones)
@@ -155,7 +169,8 @@ def compute_curve(
 
     try:
         if mini:
-            curve = replay_mrc(name, chunks, capacities, count_bytes, warmup, rate)
+            curve = miniature_mrc(name, chunks, capacities, rate, min_objects, count_bytes=count_bytes, warmup=warmup)
+            curve.notes += small_miniatures(curve, rate, min_objects)
         else:
             curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)
     except TraceError as error:
