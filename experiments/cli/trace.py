@@ -247,7 +247,13 @@ def command_mrc(args) -> int:
 
     LRU takes one pass (exact); other policies one replay per capacity.
     """
-    from experiments.trace.mrc import curve_identity, default_out, describe_method, make_curve  # pandas loads now
+    from experiments.trace.mrc import (  # pandas loads now
+        CurveAsk,
+        curve_identity,
+        default_out,
+        describe_method,
+        make_curve,
+    )
 
     import_modules(args.imports)
     name = policy_names(args.policy)
@@ -282,25 +288,9 @@ def command_mrc(args) -> int:
     source = trace_file(args)
     trace = source.open()
     out = args.out or default_out(trace, name)
-    identity = curve_identity(source, trace, name, capacities, count_bytes, warmup, rate, max_keys, mini, args.check)
-    if mini:
-        identity["min_objects"] = min_objects
-    made = make_curve(
-        out,
-        identity,
-        name,
-        trace,
-        capacities,
-        count_bytes,
-        warmup,
-        rate,
-        max_keys,
-        source.seconds_per_unit(trace),
-        args.force,
-        mini=mini,
-        check=args.check,
-        min_objects=min_objects,
-    )
+    ask = CurveAsk(name, capacities, count_bytes, warmup, rate, max_keys, mini, min_objects)
+    identity = curve_identity(source, trace, ask, args.check)
+    made = make_curve(out, identity, ask, trace, source.seconds_per_unit(trace), args.force, args.check)
     curve = made.curve
     shown_table = made.table.assign(capacity=capacity_labels(made.table["capacity"])) if count_bytes else made.table
     print(shown_table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))

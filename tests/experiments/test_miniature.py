@@ -23,7 +23,7 @@ import pytest
 
 from experiments.analysis.mrc import replay_mrc
 from experiments.cli import main
-from experiments.trace.mrc import compute_curve
+from experiments.trace.mrc import CurveAsk, compute_curve
 from tests.trace_files import CLOUDPHYSICS, zipf_keys
 from workloads.traces import open_trace, write_trace
 
@@ -50,8 +50,8 @@ def test_miniature_error_is_within_the_bound(case, rate, request):
     trace = open_trace(path)
     capacities = np.unique(np.geomspace(2000, 200_000 if case == "generated" else 40_000, 8).astype(int))
     for policy in POLICIES:
-        full = compute_curve(policy, trace, capacities, False, 0, None, None, 1.0)
-        mini = compute_curve(policy, trace, capacities, False, 0, rate, None, 1.0, mini=True)
+        full = compute_curve(CurveAsk(policy, capacities), trace, 1.0)
+        mini = compute_curve(CurveAsk(policy, capacities, rate=rate, mini=True), trace, 1.0)
         assert mini.method == "mini" and mini.rate == pytest.approx(rate)
         error = np.abs(mini.miss_ratio - full.miss_ratio).mean()
         assert error <= BOUND, (policy, error)
@@ -102,7 +102,7 @@ def test_miniature_is_the_replay_of_the_sample_at_scaled_capacities(tmp_path):
     keys = zipf_keys(60_000, keys=20_000, alpha=0.8, seed=4)
     path = write_trace(tmp_path / "z.oracleGeneral.zst", keys)
     capacities = np.array([500, 2000, 8000])
-    mini = compute_curve("sieve", open_trace(path), capacities, False, 0, 0.1, None, 1.0, mini=True)
+    mini = compute_curve(CurveAsk("sieve", capacities, rate=0.1, mini=True), open_trace(path), 1.0)
     # The same estimate from the policies' API on the keys in memory (no dense ids, no trace).
     expected = replay_mrc("sieve", [(keys, np.ones(len(keys), dtype=np.int64))], capacities, rate=0.1)
     assert mini.misses.tolist() == expected.misses.tolist() and mini.requests == len(keys)
