@@ -199,6 +199,49 @@ def test_learning_never_overfills_and_reports_every_eviction(stream, capacity):
         assert len(cache.keys()) == len(cache)
 
 
+# -- in the timed model -------------------------------------------------------------------------------
+
+
+def test_the_timed_model_runs_it_in_the_python_loop_and_says_why():
+    from sim import ClusterSpec, run
+    from tests.sim.test_model_vs_naive import scenario
+
+    params = (("segment_size", 10), ("retrain_intvl", 1))  # simulated seconds: a model after a second
+    cluster = ClusterSpec(nodes=2, capacity=300, policy="glcache", policy_params=params)
+    result = run(scenario(cluster=cluster, requests=20_000, warmup=1000), seed=3)
+    assert (result.engine, result.engine_note) == ("python", "policy 'glcache' reads the clock")
+    assert 0 < result.hits < 19_000
+
+
+CONFIG = """
+name = "glcache"
+[run]
+requests = 3000
+warmup = 500
+seeds = [1]
+[workload]
+keys = 2000
+alpha = 0.9
+rate = 5000
+[cluster]
+nodes = 2
+capacity = 100
+policy = "glcache"
+policy_params = {segment_size = 10}
+"""
+
+
+def test_a_config_runs_it(tmp_path):
+    from tests.experiments.conftest import kvsim, write_config
+
+    done = kvsim("run", write_config(tmp_path, CONFIG), "--out", tmp_path / "out", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    assert "every point ran on the Python request loop (slower): policy 'glcache' reads the clock" in done.stdout
+    assert '"glcache"' in (tmp_path / "out" / "manifest.json").read_text()
+    header, row = (tmp_path / "out" / "results.csv").read_text().splitlines()
+    assert int(dict(zip(header.split(","), row.split(",")))["hits"]) > 0
+
+
 # -- without XGBoost ------------------------------------------------------------------------------------
 
 
