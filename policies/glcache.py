@@ -60,6 +60,8 @@ snapshot rows kept for validation, up to 819).  Differences:
 
 from __future__ import annotations
 
+import numpy as np
+
 from policies.base import Key, Policy, PolicyError, register
 from policies.glcache_learner import SegmentModel, f32
 from policies.limits import check_int
@@ -167,7 +169,7 @@ class GLCache(Policy):
         self.pending: tuple[int, bool] | None = None  # (time, hit) of the request not yet finished
         self.last_train_rtime, self.n_train = 0, -1
         self.rows_x: list[tuple[float, ...]] = []
-        self.rows_y: list[float] = []
+        self.rows_y = np.zeros(MAX_TRAINING_ROWS, dtype=np.float32)  # labels, float32 as libCacheSim's
         self.state_req_rate, self.state_write_rate, self.state_miss_ratio = 1.0, 1.0, 0.5
         self.state_misses, self.state_rtime, self.state_vtime = 0, 0, 0
 
@@ -259,7 +261,7 @@ class GLCache(Policy):
         if segment.n_util_skipped > self.n_retain_per_seg:
             age = float(self.vtime - segment.train_vtime) + 1
             segment.train_utility += 1.0e6 / age / entry.size
-            self.rows_y[segment.row] = f32(segment.train_utility)
+            self.rows_y[segment.row] = segment.train_utility  # (rounded to float32 on the way in)
 
     def _finish_request(self, time: int, hit: bool) -> None:
         """What libCacheSim does after a request: retrain when due, then update the clock and cache state."""
@@ -369,21 +371,28 @@ class GLCache(Policy):
         merged.n_merge = max(s.n_merge for s in segments) + 1
         self._link_before(segments[0], merged)
         vtime = self.vtime
-        scores = sorted(age_byte_score(e, vtime) for s in segments for e in s.entries)
-        cutoff = scores[len(scores) - self.segment_size] if len(scores) > self.segment_size else float("-inf")
+        scores = [age_byte_score(e, vtime) for s in segments for e in s.entries]
+        ranked = sorted(scores)
+        cutoff = ranked[len(ranked) - self.segment_size] if len(ranked) > self.segment_size else float("-inf")
+        kept_entries, position = merged.entries, 0
         for segment in segments:
             for entry in segment.entries:
-                if len(merged.entries) < self.segment_size and age_byte_score(entry, vtime) >= cutoff:
-                    kept = Entry(entry.key, entry.size, entry.last_vtime, merged)
+                if len(kept_entries) < self.segment_size and scores[position] >= cutoff:
+                    if segment.selected:  # the old entry stays behind as the segment's ghost: keep a copy
+                        kept = Entry(entry.key, entry.size, entry.last_vtime, merged)
+                        self.cached[entry.key] = kept
+                        entry.in_cache = False
+                    else:  # the old segment is dropped: its entry moves
+                        kept, entry.segment, entry.active, entry.seen = entry, merged, False, False
                     kept.freq = (entry.freq + 1) // 2
-                    merged.entries.append(kept)
+                    kept_entries.append(kept)
                     merged.n_byte += entry.size
-                    self.cached[entry.key] = kept
                 else:
                     del self.cached[entry.key]
                     self.used -= entry.size
                     evicted.append(entry.key)
-                entry.in_cache = False
+                    entry.in_cache = False
+                position += 1
             self._retire(segment)
 
     def _evict_whole(self, segment: Segment, evicted: list[Key]) -> None:
@@ -418,6 +427,22 @@ class GLCache(Policy):
             f32(segment.req_rate), f32(segment.miss_ratio),
         )  # fmt: skip
 
+    def _feature_matrix(self, segments: list[Segment]) -> np.ndarray:
+        """``_features`` of every segment at once, as a float32 matrix (numpy's float32 arithmetic is C's)."""
+        n_obj = np.array([len(s.entries) for s in segments], dtype=np.float32)
+        n_byte = np.array([s.n_byte for s in segments], dtype=np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_size = np.where(n_obj > 0, n_byte / n_obj, np.float32(0))
+        columns = (
+            np.float32(self.rtime) - np.array([s.create_rtime for s in segments], dtype=np.float32),
+            mean_size,
+            np.array([s.n_hit for s in segments], dtype=np.float32),
+            np.array([s.n_active for s in segments], dtype=np.float32),
+            np.array([s.req_rate for s in segments], dtype=np.float32),
+            np.array([s.miss_ratio for s in segments], dtype=np.float32),
+        )
+        return np.stack(columns, axis=1).astype(np.float32)
+
     def _snapshot(self) -> None:
         """Every segment but the last becomes a training row: its features now, its label from now on."""
         ratio = max(self.n_segs / MAX_TRAINING_ROWS, 1.0)
@@ -433,13 +458,13 @@ class GLCache(Policy):
                     segment.row = len(self.rows_x)
                     segment.train_vtime, segment.train_utility = self.vtime, 0.0
                     self.rows_x.append(self._features(segment))
-                    self.rows_y.append(0.0)
+                    self.rows_y[segment.row] = 0.0
             else:
                 segment.selected, segment.train_utility = False, 0.0
             segment = segment.next
 
     def _train(self) -> None:
-        self.model.train(self.rows_x, self.rows_y)
+        self.model.train(self.rows_x, self.rows_y[: len(self.rows_x)])
         for segment in self.training_segs:  # their ghosts are forgotten
             for entry in segment.entries:
                 if entry.ghost:
@@ -451,7 +476,7 @@ class GLCache(Policy):
         self.training_segs = []
         self.n_train += 1
         self.last_train_rtime = self.rtime
-        self.rows_x, self.rows_y = [], []
+        self.rows_x = []
 
     def _rank(self) -> None:
         """Predict every segment's utility and rank the log by it, least useful first."""
@@ -459,7 +484,7 @@ class GLCache(Policy):
         while segment is not None:
             segments.append(segment)
             segment = segment.next
-        predictions = self.model.predict([self._features(s) for s in segments])
+        predictions = self.model.predict(self._feature_matrix(segments))
         few = self.n_segs < self.n_merge + 1
         for segment, predicted in zip(segments, predictions):
             if predicted > 0:

@@ -60,7 +60,7 @@ class SegmentModel:
         self.booster: Any = None
         self.valid_labels = np.zeros(VALIDATION_ROWS, dtype=np.float32)  # libCacheSim's reused buffer
 
-    def split(self, rows_x: list[tuple[float, ...]], rows_y: list[float]) -> tuple[np.ndarray, ...]:
+    def split(self, rows_x: list[tuple[float, ...]], rows_y: np.ndarray) -> tuple[np.ndarray, ...]:
         """(train x, train y, valid x, valid y) from the snapshot rows, as libCacheSim's prepare_training_data."""
         x = np.asarray(rows_x, dtype=np.float32).reshape(len(rows_x), -1)
         y = np.asarray(rows_y, dtype=np.float32)
@@ -80,7 +80,7 @@ class SegmentModel:
             valid_y = self.valid_labels[: len(valid_rows)].copy()
         return x[train_rows], train_y, x[valid_rows], valid_y
 
-    def train(self, rows_x: list[tuple[float, ...]], rows_y: list[float]) -> None:
+    def train(self, rows_x: list[tuple[float, ...]], rows_y: np.ndarray) -> None:
         if not rows_x:
             return
         train_x, train_y, valid_x, valid_y = self.split(rows_x, rows_y)
@@ -106,9 +106,8 @@ class SegmentModel:
             last_loss = loss
         self.booster = booster
 
-    def predict(self, rows: list[tuple[float, ...]]) -> list[float]:
+    def predict(self, features: np.ndarray) -> list[float]:
         if self.booster is None:
-            return [0.0] * len(rows)
-        features = np.asarray(rows, dtype=np.float32).reshape(len(rows), -1)
+            return [0.0] * len(features)
         predicted = self.booster.inplace_predict(features, missing=MISSING)  # no DMatrix: the same trees, less copying
         return predicted.astype(np.float64).tolist()
