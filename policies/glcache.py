@@ -137,7 +137,7 @@ class GLCache(Policy):
         retrain_intvl: int = 86400,
     ):
         super().__init__(capacity)
-        self.segment_size = check_int("segment_size", segment_size, 2, 100_000_000)
+        self.segment_size = check_int("segment_size", segment_size, 4, 100_000_000)  # >= 2 kept from each of 2
         self.n_merge = check_int("n_merge", n_merge, 2, 100)
         if self.segment_size // self.n_merge < 2:
             raise PolicyError(f"segment_size // n_merge must be at least 2, got {segment_size} // {n_merge}")

@@ -86,7 +86,7 @@ def test_the_defaults_and_their_bounds():
         "merge_consecutive_segs": False, "train_source_y": "online", "retrain_intvl": 86400,
     }  # fmt: skip
     bad = [
-        ({"segment_size": 1}, "segment_size must be an integer in \\[2, 100000000\\]"),
+        ({"segment_size": 3}, "segment_size must be an integer in \\[4, 100000000\\]"),
         ({"segment_size": 10**8 + 1}, "segment_size"),
         ({"n_merge": 101}, "n_merge must be an integer in \\[2, 100\\]"),
         ({"segment_size": 5, "n_merge": 3}, "segment_size // n_merge must be at least 2"),
