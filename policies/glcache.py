@@ -50,10 +50,10 @@ snapshot rows kept for validation, up to 819).  Differences:
 * a segment evicted while a ranked neighbour still points at it is not
   evictable (libCacheSim reads the freed memory);
 * the model is the ``xgboost`` Python package's (install ``kvsim[learned]``)
-  with libCacheSim's parameters, fed the same float32 rows: the misses were
-  equal to the wheel's (its bundled XGBoost) wherever measured, but another
-  XGBoost release may grow other trees, so the tests ask 0.01 of the miss
-  ratio there;
+  with libCacheSim's parameters, fed the same float32 rows: with the XGBoost
+  build the wheel bundles (3.3.0) the misses are equal; xgboost-cpu 3.2 grows
+  slightly different trees where object sizes vary (0.0027 of the miss ratio
+  over the bench's 5M requests), so the tests ask 0.01 once a model exists;
 * a retraining with no usable row keeps the previous model (libCacheSim
   would stop in XGBoost's error handler).
 """
