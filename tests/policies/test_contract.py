@@ -24,6 +24,7 @@ WRAPPED = {
     "lru+adaptsize": ("lru", {"admission": "adaptsize", "admission_params": {"reconf_interval": 20}}),
 }
 CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
+CASES["glcache-segments-of-4"] = ("glcache", {"segment_size": 4})  # merges in caches of a few objects
 
 # (key, size, re-insert on a hit?) ; sizes vary per request, so a key may change size
 requests = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6), st.booleans()), min_size=1, max_size=400)
