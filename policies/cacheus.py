@@ -160,8 +160,9 @@ class Cacheus(SizedPolicy):
     def resize(self, capacity: int) -> list[Key]:
         """A new capacity: the halves re-derived (R's excess demoted to SR, SR's excess let go to H, H and
         the ghosts trimmed to their shares), the weights and rate kept; then evicted down to it."""
-        self.capacity = capacity
-        self.half = self.sr_size = self.r_size = capacity // 2
+        shares = Cacheus(capacity)  # checks the capacity, and derives the halves as the constructor does
+        self.capacity = shares.capacity
+        self.half = self.sr_size = self.r_size = shares.half
         self._demote_while_over(0)
         evicted = self._trim_sr()
         for ghosts in (self.lru_ghosts, self.lfu_ghosts):

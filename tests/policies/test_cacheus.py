@@ -116,6 +116,23 @@ def test_remove_forgets_the_key_its_history_and_its_ghosts():
     assert cache.remove("e") and "e" not in cache and cache.ghost_keys() == ["b", "c"] and cache.used == 1
 
 
+@pytest.mark.parametrize("make", [make_policy, make_fast_policy])
+def test_resize_restarts_the_halves_and_sr_sheds_its_oldest(make):
+    cache = make("cacheus", 8)  # SR and R 4 units each
+    for key in "abc":
+        cache.insert(key)
+    assert cache.lookup("a") and cache.lookup("b")  # to R
+    cache.insert("d")
+    cache.insert("e")
+    assert cache.keys() == ["c", "d", "e", "a", "b"]
+    # halves of 2: R fits; SR's least recent, c, leaves for H, no coin; then 4 cached fit the capacity
+    assert cache.resize(4) == ["c"] and cache.keys() == ["d", "e", "a", "b"]
+    # f needs room: SR-LRU names d, CR-LFU e (the later of the keys counted once); seed 0's first coin,
+    # 0.82, follows CR-LFU.  f then fits SR's 2.
+    assert cache.insert("f") == ["e"]
+    assert cache.keys() == ["d", "f", "a", "b"] and cache.used == 4
+
+
 def test_bad_parameters_are_refused_in_one_line():
     for bad in (-1, 2**64, 1.5, "0"):
         with pytest.raises((PolicyError, ValueError), match=r"seed must be an integer in \[0, 18446744073709551615\]"):
