@@ -61,6 +61,7 @@ LIBCACHESIM_NAMES = {
     "lru+adaptsize": "LRU",
     "lhd": "LHD",
     "glcache": "GLCache",  # learned: trains XGBoost every day of trace time, as libcachesim's
+    "cacheus": "Cacheus",
 }
 
 #: our admission filter -> libcachesim's admissioner class, for a name "policy+filter" above
@@ -68,6 +69,7 @@ ADMISSIONERS = {"bloomfilter": "BloomFilterAdmissioner", "adaptsize": "AdaptSize
 
 #: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly
 RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar", "lru+adaptsize", "lhd")
+RANDOMISED += ("cacheus",)
 
 #: the policies held to their paper where libcachesim's differs (policies/README.md): speed side by side, the
 #: misses reported but not expected equal
