@@ -384,8 +384,6 @@ cdef class Engine:
         self.jobs.at[job].n_targets = n
         if self.coalesce:
             map_set(&self.in_flight[r.node], r.key, job)
-        if self.near:
-            self.jobs.at[job].group = r.group
         if r.ready <= r.arrival:
             finish = fcfs_submit(&self.backend, r.arrival, r.service)
             wait[0] = finish - r.arrival
@@ -400,6 +398,7 @@ cdef class Engine:
         self.unknown[r.node] += self.dynamic
         self.jobs.at[job].index, self.jobs.at[job].arrival = r.index, r.arrival
         self.jobs.at[job].service, self.jobs.at[job].round_trip = r.service, r.round_trip
+        self.jobs.at[job].group = r.group  # (its answer reaches this group's near cache, if there are any)
         return self.schedule(r.ready, REACH_BACKEND, job, 0, 0)
 
     cdef int reach_backend(self, int32_t job, double now) except -1:

@@ -15,7 +15,7 @@ fleets draw near caches and bulk updates too.
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import sim.compiled_model as compiled_model
@@ -370,3 +370,4 @@ def agree_on_a_living_fleet(cluster, coalesce, write_fraction, seed, near, clien
     assert fast.engine == ("compiled" if compiled_runs(sc) else "python")
     if fast.engine == "compiled":  # and the Python loop agrees with both
         assert_same(Model(sc, seed).run(), naive)
+    event(f"{fast.engine} loop, {'near caches' if near else 'no near cache'}")  # (--hypothesis-show-statistics)
