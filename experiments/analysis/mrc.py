@@ -1,5 +1,8 @@
 """Miss-ratio curves: the miss ratio of a cache at many capacities, without a clock.
 
+(Over 450 lines: the one-pass LRU curve, SHARDS and the sampled replays share one sample, one
+warm-up count and one result, and read best side by side.)
+
 LRU needs one pass: its hits at every capacity follow from the requests'
 stack depths (experiments/analysis/stack_depths.py, after Mattson et al. 1970), which
 ``lru_mrc`` walks block by block and tallies per capacity.  Other policies
