@@ -24,6 +24,8 @@ WRAPPED = {
     "lru+adaptsize": ("lru", {"admission": "adaptsize", "admission_params": {"reconf_interval": 20}}),
 }
 CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
+# 3L-Cache trains LightGBM every `batch_size` samples (65,536 by default): here every 64, so that its model evicts
+CASES["threelcache"] = ("threelcache", {"batch_size": 64})
 
 # (key, size, re-insert on a hit?) ; sizes vary per request, so a key may change size
 requests = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6), st.booleans()), min_size=1, max_size=400)
