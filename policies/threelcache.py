@@ -123,7 +123,7 @@ class MinstdDraws:
         return self.state - 1  # minus the engine's minimum
 
     def draw(self, top: int = MASK64) -> int:
-        """A uniform integer in 0 .. top."""
+        """A uniform integer in 0 .. top: the recursion as libstdc++ writes it (see ``draw64``)."""
         engine = self.ENGINE_RANGE
         if engine > top:  # downscaling: reject the outputs past the last whole bucket
             buckets = top + 1
@@ -138,6 +138,34 @@ class MinstdDraws:
             high = (engine + 1) * self.draw(top // (engine + 1))
             value = (high + self._output()) & MASK64
             if value <= top and value >= high:
+                return value
+
+    # draw(MASK64) unrolled, its hot path: 0 .. MASK64 // 2**31-2 // 2**31-2 (= 4) scaled down, then twice up
+    _SPAN = ENGINE_RANGE + 1
+    _TOP_1 = MASK64 // _SPAN
+    _TOP_2 = _TOP_1 // _SPAN
+    _SCALING = ENGINE_RANGE // (_TOP_2 + 1)
+    _PAST = (_TOP_2 + 1) * _SCALING
+
+    def draw64(self) -> int:
+        """``draw(MASK64)``, the same numbers from the same outputs, without the recursion."""
+        state, span, top_1 = self.state, self._SPAN, self._TOP_1
+        while True:
+            while True:
+                while True:
+                    state = state * 16807 % MINSTD_MODULUS
+                    if state - 1 < self._PAST:
+                        break
+                high = span * ((state - 1) // self._SCALING)
+                state = state * 16807 % MINSTD_MODULUS
+                middle = high + state - 1
+                if middle <= top_1 and middle >= high:
+                    break
+            high = span * middle
+            state = state * 16807 % MINSTD_MODULUS
+            value = (high + state - 1) & MASK64
+            if value >= high:
+                self.state = state
                 return value
 
 
@@ -313,7 +341,7 @@ class ThreeLCache(Policy):
             if self.window_full:
                 self.n_hit += hit
                 self.n_window_hit += 1
-            if meta.sampled and (self._random.draw() % 4 == 0 or self.booster is None):
+            if meta.sampled and (self._random.draw64() % 4 == 0 or self.booster is None):
                 self._learn(meta, meta.sampled, _int32(self.now - meta.sampled))
             meta.sampled = 0
             meta.touch(self.now)
@@ -458,7 +486,7 @@ class ThreeLCache(Policy):
     def _sample(self) -> None:
         """Mark one random object, cached or in the history, with the time (if not marked already)."""
         cached = len(self.metas)
-        position = self._random.draw() % (cached + self._history_length())
+        position = self._random.draw64() % (cached + len(self.history) - self.history_start)
         if position < cached:
             meta = self.metas[position]
         else:
@@ -468,12 +496,12 @@ class ThreeLCache(Policy):
 
     def _trim_history(self) -> None:
         """Drop the history's oldest entry when it holds (hsw - 1) times the cached objects (plus 2)."""
-        if self._history_length() < len(self.metas) * (self.hsw - 1) + 2:
+        if len(self.history) - self.history_start < len(self.metas) * (self.hsw - 1) + 2:
             return
         self.window_full = True
         meta = self.history[self.history_start]
         if meta.size != 0:
-            if meta.sampled and (self._random.draw() % 4 == 0 or self.booster is None):
+            if meta.sampled and (self._random.draw64() % 4 == 0 or self.booster is None):
                 waited = self.now - meta.last
                 self.boundary[1] = max(self.boundary[1], waited)
                 self._learn(meta, meta.sampled, _int32(self.boundary[0] + waited))

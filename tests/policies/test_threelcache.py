@@ -25,13 +25,11 @@ pytest.importorskip("lightgbm")  # in the test extra; the one test that runs wit
 
 def test_draws_are_those_of_libstdcpps_default_random_engine():
     # std::uniform_int_distribution<size_t>()(std::default_random_engine()), printed by g++ 12 / libstdc++
-    draws = MinstdDraws(1)
-    assert [draws.draw() for _ in range(4)] == [
-        606610977102444280,
-        11680327234415193037,
-        3130710918123035464,
-        13055523280712283859,
-    ]
+    printed = [606610977102444280, 11680327234415193037, 3130710918123035464, 13055523280712283859]
+    draws, unrolled = MinstdDraws(1), MinstdDraws(1)
+    assert [draws.draw() for _ in range(4)] == [unrolled.draw64() for _ in range(4)] == printed
+    assert [draws.draw() for _ in range(20000)] == [unrolled.draw64() for _ in range(20000)]
+    assert MinstdDraws(0).state == MinstdDraws(2**31 - 1).state == 1  # a multiple of m seeds 1, as in libstdc++
 
 
 def test_the_heap_breaks_ties_as_std_pop_heap():
