@@ -686,21 +686,24 @@ class ThreeLCache(Policy):
                 return
 
     def _predict(self, positions: list[int]) -> None:
-        """Predict the candidates' reuse times (float32, as libCacheSim keeps them) into the heap."""
-        import numpy as np
-        from scipy.sparse import csr_matrix
+        """Predict the candidates' reuse times (float32, as libCacheSim keeps them) into the heap.
 
-        indptr, indices, data = [0], [], []  # type: list[int], list[int], list[float]
-        for position in positions:
-            meta = self.metas[position]
-            meta.row(float(self.now - meta.last), indices, data)
-            indptr.append(len(indices))
-        rows = csr_matrix(
-            (np.array(data), np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int32)),
-            shape=(len(positions), N_FEATURES),
-        )
-        scores = self.booster.predict(rows, num_threads=1) if positions else np.zeros(0)
+        libCacheSim hands LightGBM sparse rows; a dense row with zeros where a
+        sparse one has no entry is the same input to a tree (an absent feature
+        reads as 0.0), and costs less to build.
+        """
+        import numpy as np
+
         metas = [self.metas[position] for position in positions]
+        rows = []
+        for meta in metas:
+            row = [self.now - meta.last, 0, 0, 0, meta.size, meta.count]  # age, 3 distances, size, count
+            if meta.distances is not None:
+                for j in range(min(meta.next_distance, N_PAST_DISTANCES)):
+                    row[j + 1] = meta.distances[(meta.next_distance - 1 - j) % N_PAST_DISTANCES]
+            rows.append(row)
+        dense = np.array(rows, dtype=np.float64).reshape(len(rows), N_FEATURES)
+        scores = self.booster.predict(dense, num_threads=1) if metas else np.zeros(0)
         if self.objective == "byte-miss-ratio":
             reuse = np.exp(scores) + float(self.now - self.time_base)
         else:
