@@ -5,6 +5,7 @@ Parity with libcachesim 0.3.5 is in tests/policies/test_libcachesim_parity.py (t
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -120,12 +121,18 @@ def test_bad_parameters_are_refused_by_name(params, field):
         make_policy("threelcache", 10, **params)
 
 
+#: why the compiled loop leaves it to the Python loop (on the Python engine's pass, that engine is why)
+NO_KERNEL = (
+    "KVSIM_ENGINE=python" if os.environ.get("KVSIM_ENGINE") == "python" else "policy 'threelcache' has no kernel"
+)
+
+
 def test_the_timed_model_runs_it_on_the_python_loop_and_says_why():
     from tests.sim.test_model_vs_naive import scenario
 
     spec = ClusterSpec(nodes=2, capacity=60, policy="threelcache", policy_params=(("batch_size", 200),))
     result = run(scenario(cluster=spec, requests=3000, warmup=500), 5)
-    assert result.engine == "python" and "threelcache" in result.engine_note
+    assert result.engine == "python" and result.engine_note == NO_KERNEL
     assert 0 < result.hits < result.requests
 
 
@@ -144,7 +151,7 @@ def test_kvsim_run_takes_it_in_a_config_and_says_which_loop_ran(tmp_path):
     assert len(results) == 1 and 0 < results["hits"][0] < results["requests"][0] == 2000
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["engines"] == {"threelcache": "python"}
-    assert list(manifest["engine_notes"]) == ["policy 'threelcache' has no kernel"]
+    assert list(manifest["engine_notes"]) == [NO_KERNEL]
 
 
 HIDE_LIGHTGBM = "import sys; sys.modules['lightgbm'] = None; "
