@@ -58,7 +58,13 @@ Differences from libCacheSim's C++ code:
   that has left the history of evicted objects before quick demotion looks
   at it (libCacheSim dereferences a missing hash-map entry) counts with the
   size it was inserted with; an eviction that finds no valid prediction in
-  the heap (libCacheSim returns position -1) evicts the queue's head;
+  the heap (libCacheSim returns position -1) evicts the queue's head; when
+  an eviction leaves one object in the queue, its links point to itself
+  (libCacheSim's keep the freed last position: no decision reads them, the
+  next insert relinks them);
+* predictions are asked for with dense rows (libCacheSim: sparse rows, no
+  entry for a missing past distance); a tree reads an absent feature as 0.0,
+  so the answers are the same;
 * sizes are Python integers (libCacheSim's ``_size`` is an int32: objects
   of 2 GiB and more wrap there);
 * ``remove`` forgets a key, cached or in the history (libCacheSim's remove
@@ -68,7 +74,8 @@ Differences from libCacheSim's C++ code:
   is not a request;
 * ``batch_size`` (libCacheSim's fixed 65,536), ``num_iterations``,
   ``num_leaves``, ``learning_rate`` and ``seed`` (of the generator; the
-  engine's default is 1) are parameters here.
+  engine's default is 1) are parameters here; ``evict_to`` and ``resize``
+  (which libCacheSim does not have) evict as inserts do.
 """
 
 from __future__ import annotations
