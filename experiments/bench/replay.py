@@ -15,6 +15,7 @@ Both are skipped when libcachesim is not installed.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +63,7 @@ LIBCACHESIM_NAMES = {
     "lhd": "LHD",
     "glcache": "GLCache",  # learned: trains XGBoost every day of trace time, as libcachesim's
     "cacheus": "Cacheus",
+    "threelcache": "ThreeLCache",
 }
 
 #: our admission filter -> libcachesim's admissioner class, for a name "policy+filter" above
@@ -82,7 +84,9 @@ LIBCACHESIM_PARAMS = {"lfuda": {"aging": "libcachesim"}}
 FAST_POLICIES = ("lru", "fifo", "clock", "sieve", "s3fifo")
 REPLAY_TARGET_FAST, REPLAY_TARGET_OTHERS = 2.0, 1.0
 #: the learned policies (their time is mostly the model's), held to half of libcachesim's speed
-LEARNED_POLICIES, REPLAY_TARGET_LEARNED = ("glcache",), 0.5
+LEARNED_POLICIES, REPLAY_TARGET_LEARNED = ("glcache", "threelcache"), 0.5
+#: the model library a learned policy needs (kvsim[learned]): without it, the policy is not benched
+MODEL_LIBRARIES = {"glcache": "xgboost", "threelcache": "lightgbm"}
 NOT_INSTALLED = "libcachesim is not installed (pip install 'kvsim[test]'); skipped"
 
 #: the long trace: Zipf(0.9) over a million keys, lognormal sizes (median 4 KiB); --quick: a fifth of it
@@ -99,6 +103,7 @@ def benched(libcachesim, name: str) -> bool:
         policy in available()
         and hasattr(libcachesim, LIBCACHESIM_NAMES[name])
         and (not admission or hasattr(libcachesim, ADMISSIONERS[admission]))
+        and (policy not in MODEL_LIBRARIES or importlib.util.find_spec(MODEL_LIBRARIES[policy]) is not None)
     )
 
 

@@ -25,6 +25,8 @@ WRAPPED = {
 }
 CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
 CASES["glcache-segments-of-4"] = ("glcache", {"segment_size": 4})  # merges in caches of a few objects
+# 3L-Cache trains LightGBM every `batch_size` samples (65,536 by default): here every 64, so that its model evicts
+CASES["threelcache"] = ("threelcache", {"batch_size": 64})
 
 # (key, size, re-insert on a hit?) ; sizes vary per request, so a key may change size
 requests = st.lists(st.tuples(st.integers(0, 30), st.integers(1, 6), st.booleans()), min_size=1, max_size=400)
