@@ -37,6 +37,7 @@ from __future__ import annotations
 import mmap
 import multiprocessing
 import os
+import signal
 import threading
 import traceback
 from collections.abc import Iterator
@@ -155,6 +156,8 @@ class DrawsAhead:
 
 def _produce(draws: RequestDraws, ring: mmap.mmap, slot_bytes: int, conn: Connection) -> None:
     """The child: each batch's draws, in order, into the next free slot; then "end" (or "error")."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it ends the child
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (kvsim's own handler, inherited, would raise in here)
     try:
         for drawn in draws:
             layout, size = _layout(drawn)
