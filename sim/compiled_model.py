@@ -15,8 +15,9 @@ future, as Belady does) and the scenario uses only what the C loop declares
 it implements (its engine's IMPLEMENTS, a chooser for a dynamic balancer,
 and the living fleet's features, sim/vocabulary.py's FLEET_FEATURES, which
 it declares under "fleet"; and the clients' near caches, CLIENT_FEATURES
-under "client": none yet).  Anything else runs the Python loop, and
-``refusal`` says why.  Choosing builds nothing: it reads the classes.
+under "client", whose policy must have a kernel too).  Anything else runs the
+Python loop, and ``refusal`` says why.  Choosing builds nothing: it reads the
+classes.
 
 The living fleet (sim/fleet_model.py) in the compiled loop.  It runs:
 planned adds and removes (``changes``), rolling restarts (``restarts``),
@@ -24,7 +25,7 @@ the autoscaler in both modes (``autoscale``), failover to the backend or a
 gutter pool (``failover``) and the read-through and pre-copy warm-ups
 (``warmup``), capacity changes and batch eviction (``eviction``: the nodes
 evict to a size through their kernels' evict_to, a policy whose kernel
-cannot yet falls back, saying so).  It does not run near caches yet.  The split is
+cannot yet falls back, saying so).  The split is
 the one the design asks for: every change of the fleet happens at an
 instant of SimPy's (the schedule's process, and a reactive autoscaler's
 ticks, in FleetChanges), where the C loop already hands control back; this
@@ -35,6 +36,15 @@ choice of entries), only the nodes' part being the C nodes' (``_join``,
 C loop adds only what a feature needs: a gutter node's TTL cap and active
 expiry, a failover ranking's down members hidden from a dynamic balancer,
 and the read-through fill from a key's previous owner.
+
+The clients' near caches (sim/near.py) in the compiled loop: each group's
+cache is a C node over its policy's kernel (built here from the same
+makers, sim/cluster.py's near_makers), handed to the engine by
+``use_near``; the engine asks it first, schedules every answer's arrival at
+the client and every invalidation's on its calendar, all behind a flag that
+is off without ``[near]``.  A near hit's latency is the near cache's own:
+this driver writes it into the batch's round trips, as NearCaches.serve
+does, and a bulk update reaches the near caches through ``bulk_update``.
 """
 
 from __future__ import annotations
@@ -46,11 +56,11 @@ from policies import policy_class
 from policies.base import Kernel, Key, Policy
 from policies.compiled import kernel_of, kernel_refusal
 from sim.balancer import BALANCERS
-from sim.cluster import gutter_makers, policy_makers
+from sim.cluster import gutter_makers, near_makers, policy_makers
 from sim.draws import Draws
 from sim.model import Model
 from sim.scenario import Scenario
-from sim.vocabulary import COLD, REFRESH_ON_HIT, REHASH
+from sim.vocabulary import COLD, NEAR, REFRESH_ON_HIT, REHASH
 from sim.vocabulary import DYNAMIC_BALANCERS as DYNAMIC
 from workloads.stream import CLASS_SHIFT
 
@@ -74,6 +84,11 @@ def refusal(scenario: Scenario) -> str | None:
         gutter = policy_class(cluster.gutter.policy)
         why = "the gutter's policy reads the clock or needs the future" if gutter.timed or gutter.offline else None
         why = why or kernel_refusal(cluster.gutter.policy)
+    if why is None and scenario.near is not None:  # the near caches' policy (sim/near.py)
+        near = policy_class(scenario.near.policy)
+        why = f"the near cache's policy {scenario.near.policy!r} reads the clock" if near.timed else None
+        why = why or (f"the near cache's policy {scenario.near.policy!r} needs the future" if near.offline else None)
+        why = why or kernel_refusal(scenario.near.policy)
     if why is None and Engine is None:
         why = "the compiled request loop is not built"
     if why is not None:
@@ -93,9 +108,9 @@ def refusal(scenario: Scenario) -> str | None:
         if kernel is None or not kernel.EVICTS_TO:  # a capacity change and a batch eviction evict to a size
             why = "batch eviction" if cluster.eviction is not None else "a capacity change"
             return f"policy {cluster.policy!r}'s kernel cannot evict to a size yet ({why})"
-    for feature in scenario.client_features:  # the clients' near caches: sim/near.py
+    for feature in scenario.client_features:  # the clients' own features (near caches: sim/near.py)
         if not implements("client", feature):
-            return "the compiled loop does not implement the near cache ([near]) yet"
+            return f"the compiled loop does not implement the clients' {feature} yet"
     return None
 
 
@@ -137,6 +152,13 @@ class CompiledModel(Model):
             cluster.failover != REHASH,
         )
         self.core.evict_in_batches(eviction.cost_per_entry_s if eviction else 0.0)  # (free without node queues)
+        near = scenario.near
+        if near is not None:  # each client group's near cache (sim/near.py's NearCaches builds CacheNodes alike)
+            caches = [
+                Node(self._built(maker()), cluster.capacity_bytes, False, near.ttl_s > 0, self.track_versions)
+                for maker in near_makers(near, cluster.capacity_bytes, self.seed, scenario.clients)
+            ]
+            self.core.use_near(caches, near.ttl_s, near.invalidation_delay_s)
 
     def _kernel(self, index: int) -> Kernel:
         """A fresh kernel of node `index`'s policy at its capacity now (at the start, after each failure, when
@@ -153,6 +175,7 @@ class CompiledModel(Model):
     def _walk(self, draws: Draws) -> None:
         batch = draws.batch
         n = len(batch)
+        near = self.scenario.near
         flags = np.zeros(n, dtype=np.uint8)
         wait = np.zeros(n)  # latency beyond the round trip; NaN when known only later
         arrays = (
@@ -167,6 +190,7 @@ class CompiledModel(Model):
             _column(draws.node_service),
             _column(draws.ttl),
             np.zeros(0, dtype=np.int64) if draws.warm_from is None else draws.warm_from,
+            _groups(draws) if near else np.zeros(0, dtype=np.int64),
         )
         position = 0
         while True:
@@ -175,6 +199,8 @@ class CompiledModel(Model):
             if position == n:
                 break
             self.env.step()  # SimPy's next event is due before request `position`
+        if near is not None:  # a near hit took the near cache's latency, exactly (NearCaches.serve)
+            draws.round_trip[(flags & NEAR) != 0] = near.hit_latency_s
         self._record(draws, flags, wait)
 
     def _advance_to(self, now: float) -> None:
@@ -236,7 +262,12 @@ class CompiledModel(Model):
         self.core.store_copy(index, holder, key, size, now)
 
     def _bulk_update(self, classes: set, invalidate: bool) -> None:
-        self.core.bulk_update(sorted(classes), invalidate)
+        self.core.bulk_update(sorted(classes), invalidate, self.env.now)
+
+
+def _groups(draws: Draws) -> npt.NDArray[np.int64]:
+    """Each request's client group (drawn wherever there are near caches)."""
+    return np.ascontiguousarray(draws.group, dtype=np.int64)
 
 
 def _column(values: npt.ArrayLike | None) -> npt.NDArray[np.float64]:

@@ -31,8 +31,11 @@ any later change removes it at once.  With a delay d, a key written at rate w
 whose group holds it serves stale reads for the d seconds after each write.
 
 The naive model (sim/naive_near.py) writes the same rules its own way; the
-compiled loop declares it does not implement them (sim/vocabulary.py's
-CLIENT_FEATURES), so scenarios with a near cache run this loop.
+compiled loop (sim/_compiled/engine.pyx: near_hit, near_receive, run_near,
+deliver_write, deliver_update) makes these decisions in this class's order,
+over C nodes of the near policy's kernel, and declares it implements them
+(sim/vocabulary.py's CLIENT_FEATURES, under "client"); a near policy that
+reads the clock keeps a scenario on the Python loop.
 """
 
 from __future__ import annotations

@@ -82,9 +82,7 @@ def _in_sample(keys: np.ndarray, threshold: int, salt: int = 0) -> np.ndarray:
     A nonzero `salt` (a 64-bit integer, xor-ed into the keys before hashing)
     draws another sample of the same rate, independent of the unsalted one.
     """
-    if salt:
-        keys = (np.asarray(keys, dtype=np.int64).view(np.uint64) ^ np.uint64(salt)).view(np.int64)
-    return mix64(keys) < np.uint64(threshold)
+    return _hashes(keys, salt) < np.uint64(threshold)
 
 
 def shards_sample(keys, rate: float) -> np.ndarray:
@@ -322,59 +320,126 @@ def replay_mrc(
     callable (see ``source_parts`` in curve.py).
     """
     capacities = capacity_list(capacities)
+    rates = np.full(len(capacities), 1.0 if rate is None else rate)
+    _threshold(1.0 if rate is None else rate)  # a rate out of (0, 1] fails here, naming it
+    return replay_at_rates(policy, source, capacities, rates, count_bytes, warmup, adjust, params, salt)
+
+
+def replay_at_rates(
+    policy,
+    source,
+    capacities,
+    rates,
+    count_bytes: bool = False,
+    warmup: int = 0,
+    adjust: bool = True,
+    params: dict | None = None,
+    salt: int = 0,
+) -> MissRatioCurve:
+    """``replay_mrc`` with each capacity sampled at its own rate, all from one read of the source.
+
+    The samples are nested (a key sampled at rate r is sampled at every larger
+    rate), so each key is hashed once per chunk and each rate keeps the keys
+    under its own threshold.  The curve's rate is the smallest one.
+    """
+    capacities = capacity_list(capacities)
+    rates = np.asarray(rates, dtype=float)
     factory = _policy_factory(policy, params, count_bytes)
-    threshold = _threshold(1.0 if rate is None else rate)
-    effective_rate = threshold / _TWO64
-    sampling = threshold < _TWO64
-    sizes_for = np.maximum(1, np.rint(capacities * effective_rate)).astype(np.int64) if sampling else capacities
-    policies = [factory(int(c)) for c in sizes_for]
-    if any(offline(p) for p in policies):
-        if not callable(source):
-            raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
-        keys, ids = _future(source, threshold if sampling else None, salt)
-        prepare_offline(policies, keys, None if ids is None else lambda _: ids)
-    replayers = [Replayer(p, count_bytes) for p in policies]
+    groups = [_RateGroup(factory, capacities, rates == r, _threshold(float(r)), count_bytes) for r in np.unique(rates)]
+    for group in groups:
+        group.prepare(source, salt)
     measured = _Measured(warmup)
-    # The sampled keys numbered once for every compiled policy (each would number them again).
-    numbering = DenseIds() if sampling and not any(offline(p) for p in policies) else None
+    sampling = any(group.sampling for group in groups)
     for keys, sizes, times, ids in source_parts(source):
         warm = measured.advance(sizes)
-        if sampling:
-            keep = _in_sample(keys, threshold, salt)
-            warm = int(keep[:warm].sum())
-            keys, sizes = keys[keep], sizes[keep]
-            times = None if times is None else np.asarray(times)[keep]
-            ids = None if ids is None else ids[keep]
-            if ids is None and numbering is not None:
-                ids = numbering(keys)
-        for replayer in replayers:
-            replayer.feed(keys, sizes, warm=warm, times=times, ids=ids)
-    requests, total_bytes = measured.requests, measured.bytes
-    counts = [r.counts for r in replayers]
+        hashes = _hashes(keys, salt) if sampling else None
+        for group in groups:
+            group.feed(keys, sizes, times, ids, warm, hashes)
+    misses, missed_bytes = np.zeros(len(capacities)), np.zeros(len(capacities))
+    for group in groups:
+        misses[group.which], missed_bytes[group.which] = group.estimates(measured, adjust)
     if not sampling:
-        misses = np.array([c.misses for c in counts], dtype=np.int64)
-        missed_bytes = np.array([c.bytes - c.hit_bytes for c in counts], dtype=np.int64)
-        return MissRatioCurve(capacities, count_bytes, requests, total_bytes, misses, missed_bytes, "replay")
-    sampled = counts[0].requests
-    sampled_bytes = counts[0].bytes
-    if adjust:
-        misses = np.array([c.misses / effective_rate for c in counts])
-        missed_bytes = np.array([(c.bytes - c.hit_bytes) / effective_rate for c in counts])
-    else:
-        misses = np.array([c.misses * requests / sampled if sampled else 0.0 for c in counts])
-        missed_bytes = np.array(
-            [(c.bytes - c.hit_bytes) * total_bytes / sampled_bytes if sampled_bytes else 0.0 for c in counts]
+        return MissRatioCurve(
+            capacities,
+            count_bytes,
+            measured.requests,
+            measured.bytes,
+            misses.astype(np.int64),
+            missed_bytes.astype(np.int64),
+            "replay",
         )
     return MissRatioCurve(
         capacities,
         count_bytes,
-        requests,
-        total_bytes,
-        np.clip(misses, 0, requests),
-        np.clip(missed_bytes, 0, total_bytes),
+        measured.requests,
+        measured.bytes,
+        np.clip(misses, 0, measured.requests),
+        np.clip(missed_bytes, 0, measured.bytes),
         "mini",
-        rate=effective_rate,
+        rate=min(group.effective_rate for group in groups),
     )
+
+
+class _RateGroup:
+    """The capacities replayed at one sampling rate: their policies (at R x C), their replayers."""
+
+    def __init__(self, factory, capacities: np.ndarray, which: np.ndarray, threshold: int, count_bytes: bool):
+        self.which = which
+        self.count_bytes = count_bytes
+        self.threshold = threshold
+        self.effective_rate = threshold / _TWO64
+        self.sampling = threshold < _TWO64
+        sizes_for = capacities[which]
+        if self.sampling:
+            sizes_for = np.maximum(1, np.rint(sizes_for * self.effective_rate)).astype(np.int64)
+        self.policies = [factory(int(c)) for c in sizes_for]
+        self.is_offline = any(offline(p) for p in self.policies)
+        self.replayers: list[Replayer] = []
+        # The sampled keys numbered once for every compiled policy (each would number them again).
+        self.numbering = DenseIds() if self.sampling and not self.is_offline else None
+
+    def prepare(self, source, salt: int) -> None:
+        """Give offline policies their (sampled) future, and make the replayers."""
+        if self.is_offline:
+            if not callable(source):
+                raise TypeError("a policy that needs the future reads the trace twice: give the source as a callable")
+            keys, ids = _future(source, self.threshold if self.sampling else None, salt)
+            prepare_offline(self.policies, keys, None if ids is None else lambda _: ids)
+        self.replayers = [Replayer(p, self.count_bytes) for p in self.policies]
+
+    def feed(self, keys, sizes, times, ids, warm: int, hashes) -> None:
+        if self.sampling:
+            keep = hashes < np.uint64(self.threshold)
+            warm = int(keep[:warm].sum())
+            keys, sizes = keys[keep], sizes[keep]
+            times = None if times is None else np.asarray(times)[keep]
+            ids = None if ids is None else ids[keep]
+            if ids is None and self.numbering is not None:
+                ids = self.numbering(keys)
+        for replayer in self.replayers:
+            replayer.feed(keys, sizes, warm=warm, times=times, ids=ids)
+
+    def estimates(self, measured: _Measured, adjust: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Misses and missed bytes at each capacity of the group, scaled to the whole trace if sampled."""
+        counts = [r.counts for r in self.replayers]
+        misses = np.array([c.misses for c in counts], dtype=float)
+        missed = np.array([c.bytes - c.hit_bytes for c in counts], dtype=float)
+        if not self.sampling:
+            return misses, missed
+        if adjust:
+            return misses / self.effective_rate, missed / self.effective_rate
+        sampled, sampled_bytes = counts[0].requests, counts[0].bytes
+        return (
+            misses * measured.requests / sampled if sampled else misses * 0,
+            missed * measured.bytes / sampled_bytes if sampled_bytes else missed * 0,
+        )
+
+
+def _hashes(keys: np.ndarray, salt: int) -> np.ndarray:
+    """The sampling hash of each key (``_in_sample`` compares it with a threshold)."""
+    if salt:
+        keys = (np.asarray(keys, dtype=np.int64).view(np.uint64) ^ np.uint64(salt)).view(np.int64)
+    return mix64(keys)
 
 
 def _future(source, threshold: int | None, salt: int = 0) -> tuple[np.ndarray, np.ndarray | None]:

@@ -7,8 +7,9 @@ grid         kvsim replay's policy x size grid (LRU, S3-FIFO, ARC, W-TinyLFU at 
 compressed   reading a zstd oracleGeneral trace against the plain one
              (workloads.traces.measure.compressed_read_cost), and a replay of it with the
              reading included, the ratio the user sees (target <= 1.3)
-miniature    miniature simulation at 1% against full replays at the same 10 sizes, for the
-             four policies (target >= 30x faster, mean absolute miss-ratio error <= 0.01)
+miniature    miniature simulation at 1% (miniatures of at least 300 objects, as `kvsim mrc
+             --sample`) against full replays at the same 10 sizes, for the four policies
+             (target >= 30x faster, mean absolute miss-ratio error <= 0.01)
 trace_stats  `kvsim trace stats` on the trace: seconds (target < 60 on 10,000,000 requests)
              and the peak memory of the process, against the distinct objects
 
@@ -23,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.analysis.miniature import MIN_OBJECTS
 from experiments.bench.common import Bench, Section, peak_memory_mb, target_line, value_line
 from experiments.execute.executors import open_executor
 from experiments.trace.grid import Grid, run_grid
 from experiments.trace.inputs import TraceFile
-from experiments.trace.mrc import compute_curve
+from experiments.trace.mrc import CurveAsk, compute_curve
 from experiments.trace.sizes import parse_sizes
 from workloads.traces import open_trace, write_trace
 from workloads.traces.measure import compressed_read_cost, zipf_columns
@@ -123,11 +125,13 @@ def measure_miniature(bench: Bench) -> dict:
     figures = {}
     errors, full_s, mini_s = [], 0.0, 0.0
     for policy in GRID_POLICIES:
-        full_wall, _, full = _timed(lambda p=policy: compute_curve(p, trace, capacities, False, 0, None, None, 1.0))
+        full_wall, _, full = _timed(lambda p=policy: compute_curve(CurveAsk(p, capacities), trace, 1.0))
         if policy == "lru":  # the exact curve's one pass is not what a full replay costs: time the replays
             full_wall, _, _ = _timed(lambda: _replays("lru", trace, capacities))
         mini_wall, _, mini = _timed(
-            lambda p=policy: compute_curve(p, trace, capacities, False, 0, 0.01, None, 1.0, mini=True)
+            lambda p=policy: compute_curve(
+                CurveAsk(p, capacities, rate=0.01, mini=True, min_objects=MIN_OBJECTS), trace, 1.0
+            )
         )
         error = float(np.abs(mini.miss_ratio - full.miss_ratio).mean())
         figures[f"miniature_{policy}_error"] = error

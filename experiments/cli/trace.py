@@ -4,7 +4,8 @@
                  [--workers N | --scheduler tcp://HOST:PORT] [--out DIR] [--force]
                  [--format FORMAT] [--time-unit s|ms|us|ns] [--warmup N] [--json]
     kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
-              [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N] [--shards RATE | --shards-size N]
+              [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N]
+              [--shards RATE | --shards-size N | --sample RATE [--min-objects N]] [--check]
 
 The work is experiments/trace's: the replay (replay.py), the curve (mrc.py),
 and what both read from the flags' text (inputs.py: capacities, the trace).
@@ -18,6 +19,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from experiments.analysis.miniature import MAX_MIN_OBJECTS, MIN_OBJECTS
 from experiments.analysis.mrc import is_lru
 from experiments.cli.commands import summary
 from experiments.cli.options import add_import_option, add_trace_options, directory, trace_file, worker_count
@@ -125,6 +127,13 @@ def add_mrc_command(commands) -> None:
         default=None,
         metavar="RATE",
         help="miniature simulation of any policy: the keys sampled at RATE in (0, 1], caches of RATE x each capacity",
+    )
+    mrc.add_argument(
+        "--min-objects",
+        default=None,
+        metavar="N",
+        help="with --sample: sample each capacity at max(RATE, N / capacity), so that no miniature cache "
+        f"holds fewer than N objects (default {MIN_OBJECTS}; 0: RATE for every capacity)",
     )
     mrc.add_argument(
         "--check", action="store_true", help="also replay in full, and say the sampled curve's error against it"
@@ -238,7 +247,13 @@ def command_mrc(args) -> int:
 
     LRU takes one pass (exact); other policies one replay per capacity.
     """
-    from experiments.trace.mrc import curve_identity, default_out, describe_method, make_curve  # pandas loads now
+    from experiments.trace.mrc import (  # pandas loads now
+        CurveAsk,
+        curve_identity,
+        default_out,
+        describe_method,
+        make_curve,
+    )
 
     import_modules(args.imports)
     name = policy_names(args.policy)
@@ -259,6 +274,12 @@ def command_mrc(args) -> int:
                 "fixed rate with --shards RATE (miniature simulation)"
             )
     mini = args.sample is not None
+    if args.min_objects is not None and not mini:
+        raise TraceCommandError("--min-objects sets the smallest miniature cache: give it with --sample RATE")
+    if args.min_objects is not None and count_bytes:
+        raise TraceCommandError("--min-objects counts objects: give the capacities in objects, or leave it out")
+    floor = MIN_OBJECTS if args.min_objects is None else args.min_objects
+    min_objects = parse_count(floor, "--min-objects", 0, MAX_MIN_OBJECTS) if mini and not count_bytes else 0
     if args.check and rate is None and max_keys is None:
         raise TraceCommandError(
             "--check compares a sampled curve with full replays: give --sample, --shards or --shards-size"
@@ -267,22 +288,9 @@ def command_mrc(args) -> int:
     source = trace_file(args)
     trace = source.open()
     out = args.out or default_out(trace, name)
-    identity = curve_identity(source, trace, name, capacities, count_bytes, warmup, rate, max_keys, mini, args.check)
-    made = make_curve(
-        out,
-        identity,
-        name,
-        trace,
-        capacities,
-        count_bytes,
-        warmup,
-        rate,
-        max_keys,
-        source.seconds_per_unit(trace),
-        args.force,
-        mini=mini,
-        check=args.check,
-    )
+    ask = CurveAsk(name, capacities, count_bytes, warmup, rate, max_keys, mini, min_objects)
+    identity = curve_identity(source, trace, ask, args.check)
+    made = make_curve(out, identity, ask, trace, source.seconds_per_unit(trace), args.force, args.check)
     curve = made.curve
     shown_table = made.table.assign(capacity=capacity_labels(made.table["capacity"])) if count_bytes else made.table
     print(shown_table.to_string(index=False, float_format=lambda v: f"{v:.6f}", max_rows=30))

@@ -2,7 +2,7 @@
 
     kvsim mrc TRACE --policy NAME --capacities SPEC [--points N]
               [--format ...] [--time-unit ...] [--out DIR] [--force] [--warmup N]
-              [--shards RATE | --shards-size N | --sample RATE] [--check]
+              [--shards RATE | --shards-size N | --sample RATE [--min-objects N]] [--check]
 
 `make_curve` writes DIR/mrc.csv, DIR/mrc.json (what curve the folder holds) and
 the figure (experiments/plots/mrc.py draws it, and `kvsim plot DIR` redraws
@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.analysis import MissRatioCurve, miss_ratio_curve
-from experiments.analysis.mrc import replay_mrc
+from experiments.analysis.miniature import miniature_mrc, small_miniatures
 from experiments.config import ConfigError
 from experiments.output.domains import check_table
 from experiments.output.outdir import claim
@@ -63,25 +63,35 @@ class Made:
         return np.abs(self.curve.miss_ratio - self.exact.miss_ratio)
 
 
+@dataclass(frozen=True)
+class CurveAsk:
+    """Which curve: the policy, the capacities (objects, or bytes with count_bytes), warm-up and sampling.
+
+    rate: SHARDS' fixed rate (--shards), or the miniatures' (--sample, with
+    `mini`); max_keys: fixed-size SHARDS (--shards-size); min_objects: the
+    miniatures' floor (--min-objects, experiments/analysis/miniature.py).
+    """
+
+    name: str
+    capacities: np.ndarray
+    count_bytes: bool = False
+    warmup: int = 0
+    rate: float | None = None
+    max_keys: int | None = None
+    mini: bool = False
+    min_objects: int = 0
+
+    def exact(self) -> CurveAsk:
+        """The same curve without sampling: what --check compares with."""
+        return CurveAsk(self.name, self.capacities, self.count_bytes, self.warmup)
+
+
 def make_curve(
-    out: Path,
-    identity: dict,
-    name: str,
-    trace,
-    capacities,
-    count_bytes: bool,
-    warmup: int,
-    rate,
-    max_keys,
-    time_unit: str | float,
-    force: bool,
-    mini: bool = False,
-    check: bool = False,
+    out: Path, identity: dict, ask: CurveAsk, trace, time_unit: str | float, force: bool, check: bool
 ) -> Made:
     """Compute the curve and write DIR (locked while it writes; another curve's folder only with `force`).
 
-    `identity` (curve_identity) says what curve DIR holds once written.
-    `mini`: miniature simulation at `rate` for any policy (--sample);
+    `identity` (curve_identity) says what curve DIR holds once written;
     `check`: the exact curve too, beside it (--check).
     """
     from experiments.plots import mrc as folder  # matplotlib loads only now: the other commands start fast
@@ -89,16 +99,16 @@ def make_curve(
     with claim(out) as out:
         folder.refuse_another(out, identity, force)
         started = time.perf_counter()
-        curve = compute_curve(name, trace, capacities, count_bytes, warmup, rate, max_keys, time_unit, mini)
+        curve = compute_curve(ask, trace, time_unit)
         elapsed = time.perf_counter() - started
         exact, exact_elapsed = None, 0.0
         if check:
             started = time.perf_counter()
-            exact = compute_curve(name, trace, capacities, count_bytes, warmup, None, None, time_unit)
+            exact = compute_curve(ask.exact(), trace, time_unit)
             exact_elapsed = time.perf_counter() - started
         table = curve_table(curve, trace.has_size, exact)
-        about = {"trace": trace.path.name, "policy": name, "method": curve.method, "rate": curve.rate}
-        about |= {"count_bytes": count_bytes, "requests": curve.requests}  # what the figure's title and axis say
+        about = {"trace": trace.path.name, "policy": ask.name, "method": curve.method, "rate": curve.rate}
+        about |= {"count_bytes": ask.count_bytes, "requests": curve.requests}  # what the figure's title and axis say
         figures = folder.write(out, table, {"curve": identity, "about": about})
     return Made(curve, table, out / folder.CSV, figures, elapsed, exact, exact_elapsed)
 
@@ -108,56 +118,59 @@ def default_out(trace, name: str) -> Path:
     return Path("results") / f"mrc-{_stem(trace.path)}-{name.replace(':', '.')}"
 
 
-def curve_identity(
-    source: TraceFile,
-    trace,
-    name: str,
-    capacities,
-    count_bytes: bool,
-    warmup: int,
-    rate,
-    max_keys,
-    mini: bool = False,
-    check: bool = False,
-) -> dict:
+def curve_identity(source: TraceFile, trace, ask: CurveAsk, check: bool = False) -> dict:
     """What makes two curves one: the trace and how it is read, the policy, capacities, warm-up and sampling."""
-    return {
+    identity = {
         "trace": str(trace.path.resolve()),
         "format": source.format,
         "key_column": source.key_column,
         "size_column": source.size_column,
         "key_type": source.key_type,
         "time_unit": source.unit_name(trace),
-        "policy": name,
-        "capacities": capacities.tolist(),
-        "count_bytes": count_bytes,
-        "warmup": warmup,
-        "shards": rate,
-        "shards_size": max_keys,
-        "sample": mini,
+        "policy": ask.name,
+        "capacities": ask.capacities.tolist(),
+        "count_bytes": ask.count_bytes,
+        "warmup": ask.warmup,
+        "shards": ask.rate,
+        "shards_size": ask.max_keys,
+        "sample": ask.mini,
         "check": check,
     }
+    if ask.mini:  # (curves that were not miniatures keep the identity they had before the floor)
+        identity["min_objects"] = ask.min_objects
+    return identity
 
 
-def compute_curve(
-    name: str, trace, capacities, count_bytes: bool, warmup: int, rate, max_keys, time_unit, mini: bool = False
-) -> MissRatioCurve:
-    """The curve, with the trace's or the sampler's mistakes as one-line errors.
+def compute_curve(ask: CurveAsk, trace, time_unit) -> MissRatioCurve:
+    """The curve `ask` names, with the trace's or the sampler's mistakes as one-line errors.
 
-    `mini`: miniature simulation at `rate`, whatever the policy (LRU too).
+    A miniature (ask.mini) is for any policy, LRU too: each capacity sampled
+    at max(rate, min_objects / capacity).
     """
 
     def chunks():  # the trace, read once per pass: times in seconds (a timed policy), dense ids (compiled ones)
         batches = in_seconds(trace.chunks(), time_unit)
-        if engine() != "compiled" or mini:  # (a miniature replay numbers only the keys it samples)
+        if engine() != "compiled" or ask.mini:  # (a miniature replay numbers only the keys it samples)
             return batches
         return dense_batches(batches)
 
     try:
-        if mini:
-            curve = replay_mrc(name, chunks, capacities, count_bytes, warmup, rate)
+        if ask.mini:
+            assert ask.rate is not None, "a miniature needs a sampling rate"
+            curve = miniature_mrc(
+                ask.name,
+                chunks,
+                ask.capacities,
+                ask.rate,
+                ask.min_objects,
+                count_bytes=ask.count_bytes,
+                warmup=ask.warmup,
+            )
+            curve.notes += small_miniatures(curve, ask.rate, ask.min_objects)
         else:
-            curve = miss_ratio_curve(name, chunks, capacities, count_bytes, warmup, rate, max_keys)
+            curve = miss_ratio_curve(
+                ask.name, chunks, ask.capacities, ask.count_bytes, ask.warmup, ask.rate, ask.max_keys
+            )
     except TraceError as error:
         raise TraceCommandError(str(error)) from None
     except ValueError as error:
@@ -165,7 +178,7 @@ def compute_curve(
             raise
         raise TraceCommandError(str(error)) from None
     if curve.requests == 0:
-        raise TraceCommandError(f"--warmup {warmup} covers the whole trace: nothing to count")
+        raise TraceCommandError(f"--warmup {ask.warmup} covers the whole trace: nothing to count")
     return curve
 
 

@@ -11,7 +11,8 @@ compare every RunResult field on every feature).  Each method here names its
 twin there.  What differs is only how things are kept:
 
 * the calendar (sim/calendar.py) is a C heap of entries of four kinds
-  (FILL, REACH_BACKEND, LAND_WRITE, EXPIRE) in the same (time, scheduling
+  (FILL, REACH_BACKEND, LAND_WRITE, EXPIRE), and three more for near caches
+  (NEAR_FILL, NEAR_WRITE, NEAR_UPDATE), in the same (time, scheduling
   order); ours run before SimPy's at equal times, and when SimPy's next
   event is due the loop returns to its Python driver (sim/compiled_model.py),
   which steps SimPy and calls it again;
@@ -27,6 +28,9 @@ driver applies its rows through set_up, fail and store_copy, between two
 requests.  Node ids are the fleet's P member ids, then the gutter pool's
 (a gutter node caps its entries' TTLs: node.pyx); read_through is
 Model._read_through's twin.
+
+The clients' near caches (sim/near.py's NearCaches) are C nodes of their
+own (use_near); without them the loop's only cost is a flag tested (`near`).
 
 Nodes (node.pyx) hold the policy kernels and what CacheNode adds to them; a
 dynamic balancer's choice is its chooser's (balancing.pyx).  The words of the
@@ -45,8 +49,8 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 from policies._kernels.kernel cimport Kernel, failed
 from sim._compiled.balancing cimport Chooser
 from sim._compiled.heaps cimport (
-    EXPIRE, FILL, LAND_WRITE, REACH_BACKEND, Calendar, Event, calendar_free, calendar_next, calendar_pop,
-    calendar_push, fcfs_submit, times_init,
+    EXPIRE, FILL, LAND_WRITE, NEAR_FILL, NEAR_UPDATE, NEAR_WRITE, REACH_BACKEND, Calendar, Event, calendar_free,
+    calendar_next, calendar_pop, calendar_push, fcfs_submit, times_init,
 )
 from sim._compiled.jobs cimport (
     Job, Jobs, Late, Waiter, job_free, job_new, job_targets, jobs_dealloc, jobs_init, late_add, late_dealloc,
@@ -70,6 +74,9 @@ IMPLEMENTS = {
     # SimPy's process (sim/fleet_model.py) through set_up, fail and Node.resize; the loop itself adds
     # only a batch eviction's node time (the nodes evict in batches themselves, node.pyx)
     "fleet": (FLEET_CHANGES, FLEET_RESTARTS, FLEET_AUTOSCALE, FLEET_FAILOVER, FLEET_WARMUP, FLEET_EVICTION),
+    # the clients' near caches (sim/near.py): C nodes of their own, given by use_near; the loop asks them
+    # first and schedules what reaches them (answers, invalidations) only when they are there
+    "client": (CLIENT_NEAR_CACHE,),
 }
 
 
@@ -91,8 +98,15 @@ cdef struct Request:
     int32_t node
     int32_t drawn         # the node the draws gave it (a dynamic balancer may choose another)
     int64_t warm_from     # the key's previous owner, for a read-through warm-up (-1: none)
+    int32_t group         # its client group (near caches; 0 without them)
     const int64_t* choices  # its ranked candidate nodes, -1 where none is up
     int32_t depth
+
+
+cdef inline int64_t received(const Map* versions, int64_t key) noexcept:
+    """A near caches' book of received versions: the key's (or class's), 0 if none."""
+    cdef int64_t count = map_get(versions, key)
+    return count if count > 0 else 0
 
 
 cdef class Engine:
@@ -124,6 +138,13 @@ cdef class Engine:
     cdef Late late
     # versions: writes landed per key, bulk updates per key class
     cdef Map writes, bulk
+    # the clients' near caches (sim/near.py's NearCaches), one per group: off (and untouched) without [near]
+    cdef bint near
+    cdef list near_nodes
+    cdef double near_ttl, near_delay
+    cdef Map near_writes, near_bulk  # the versions whose invalidation reached the groups: per key, per class
+    cdef dict near_updates           # invalidating bulk updates on their way: number -> {class: updates}
+    cdef int32_t near_update_count
 
     def __init__(self, list nodes, int backend_servers, int node_servers, bint coalesce, bint versions,
                  str expiry, Chooser chooser, int replicas, str write_policy, int class_shift,
@@ -158,6 +179,8 @@ cdef class Engine:
             self.unknown[n] = 0
         map_init(&self.writes)
         map_init(&self.bulk)
+        map_init(&self.near_writes)
+        map_init(&self.near_bulk)
         jobs_init(&self.jobs, replicas)
 
     def __dealloc__(self):
@@ -172,6 +195,8 @@ cdef class Engine:
         times_free(&self.backend)
         map_free(&self.writes)
         map_free(&self.bulk)
+        map_free(&self.near_writes)
+        map_free(&self.near_bulk)
         PyMem_Free(self.workers)
         PyMem_Free(self.outstanding)
         PyMem_Free(self.in_flight)
@@ -186,20 +211,23 @@ cdef class Engine:
     def walk(self, const double[::1] time, const int64_t[::1] key, const int64_t[::1] size, const int8_t[::1] op,
              int64_t[::1] read_node, const int64_t[:, ::1] choices, const double[::1] round_trip,
              const double[::1] service, const double[::1] node_service, const double[::1] ttl,
-             const int64_t[::1] warm_from, uint8_t[::1] flags, double[::1] wait, int64_t start, Py_ssize_t begin,
-             double simpy_next):
-        """Serve requests `begin`.. of a batch, in arrival order (node_service, ttl, warm_from: empty when
-        unused).
+             const int64_t[::1] warm_from, const int64_t[::1] group, uint8_t[::1] flags, double[::1] wait,
+             int64_t start, Py_ssize_t begin, double simpy_next):
+        """Serve requests `begin`.. of a batch, in arrival order (node_service, ttl, warm_from, group: empty
+        when unused).  A near hit's latency is the near cache's, which the driver writes in (its wait is 0).
 
         Returns where it stopped: the batch's length, or the request before
         which SimPy's next event is due (the driver steps SimPy and calls again).
         """
         cdef Py_ssize_t i, n = time.shape[0]
         cdef bint ttls = ttl.shape[0] > 0, dynamic = self.dynamic, warm = warm_from.shape[0] > 0
+        cdef bint near = self.near
+        cdef double finish
         cdef Request r
         cdef Node node
         cdef int32_t slot
         r.depth = <int32_t>choices.shape[1]
+        r.group = 0
         if self.members_down and r.depth > self.ranked_room:
             grow(<void**>&self.ranked, self.ranked_room, r.depth, sizeof(int64_t))
             self.ranked_room = r.depth
@@ -211,6 +239,12 @@ cdef class Engine:
             r.arrival = time[i]
             if r.arrival >= self.due and self.advance(r.arrival, simpy_next):
                 return i
+            if near:  # a read asks its group's near cache first (Model._walk: NearCaches.serve)
+                r.group = <int32_t>group[i]
+                if not op[i] and self.near_hit(r.group, key[i], r.arrival, &flags[i]):
+                    read_node[i] = -1  # no node served it
+                    wait[i] = 0.0
+                    continue
             r.node = r.drawn = <int32_t>read_node[i]
             r.choices = &choices[i, 0]
             if dynamic and 0 <= r.node < self.ids:  # (a gutter node is every candidate's stand-in: no choice)
@@ -222,7 +256,11 @@ cdef class Engine:
                 continue
             if r.node < 0:  # every node is down: straight to the backend, nothing cached
                 flags[i] = BACKEND_FLAG
-                wait[i] = fcfs_submit(&self.backend, r.arrival, service[i]) - r.arrival
+                finish = fcfs_submit(&self.backend, r.arrival, service[i])
+                wait[i] = finish - r.arrival
+                if near:  # the value as of now reaches the client
+                    self.near_receive(r.group, key[i], size[i], self.writes_of(key[i]), self.bulk_of(key[i]),
+                                      finish + round_trip[i])
                 continue
             r.ready = fcfs_submit(&self.workers[r.node], r.arrival, node_service[i]) if self.node_queues else r.arrival
             node = <Node>self.nodes[r.node]
@@ -232,6 +270,9 @@ cdef class Engine:
             if slot >= 0:
                 flags[i] = HIT_FLAG | STALE_FLAG if self.versions and self.stale(node, slot, key[i]) else HIT_FLAG
                 wait[i] = r.ready - r.arrival
+                if near:  # the node's value reaches the client
+                    self.near_receive(r.group, key[i], size[i], node.stamp_writes[slot] if self.versions else 0,
+                                      node.stamp_bulk[slot] if self.versions else 0, r.ready + round_trip[i])
                 if dynamic:
                     times_push(&self.outstanding[r.node], r.ready + round_trip[i])
                 continue
@@ -260,11 +301,13 @@ cdef class Engine:
         flag[0] |= COALESCED_FLAG
         if isnan(self.jobs.at[job].finish):
             wait[0] = NAN
-            waiter_add(&self.jobs, job, r.index, r.arrival, r.ready, r.round_trip)
+            waiter_add(&self.jobs, job, r.index, r.arrival, r.ready, r.round_trip, r.group)
             self.unknown[r.node] += self.dynamic
         else:
             done = r.ready if r.ready >= self.jobs.at[job].finish else self.jobs.at[job].finish
             wait[0] = done - r.arrival
+            if self.near:
+                self.near_answer(job, r.group, done + r.round_trip)
             if self.dynamic:
                 times_push(&self.outstanding[r.node], done + r.round_trip)
         return 0
@@ -288,6 +331,9 @@ cdef class Engine:
         slot = <int32_t>map_get(owner.map, r.key)
         flag[0] |= WARM_FLAG | STALE_FLAG if self.versions and self.stale(owner, slot, r.key) else WARM_FLAG
         wait[0] = r.ready - r.arrival + r.round_trip
+        if self.near:  # the owner's value reaches the client
+            self.near_receive(r.group, r.key, r.size, owner.stamp_writes[slot] if self.versions else 0,
+                              owner.stamp_bulk[slot] if self.versions else 0, r.ready + 2 * r.round_trip)
         if self.dynamic:
             times_push(&self.outstanding[r.node], r.ready + 2 * r.round_trip)
         return True
@@ -341,6 +387,8 @@ cdef class Engine:
         if r.ready <= r.arrival:
             finish = fcfs_submit(&self.backend, r.arrival, r.service)
             wait[0] = finish - r.arrival
+            if self.near:
+                self.near_answer(job, r.group, finish + r.round_trip)
             self.answered(job, finish)
             if self.dynamic:
                 times_push(&self.outstanding[r.node], finish + r.round_trip)
@@ -350,12 +398,16 @@ cdef class Engine:
         self.unknown[r.node] += self.dynamic
         self.jobs.at[job].index, self.jobs.at[job].arrival = r.index, r.arrival
         self.jobs.at[job].service, self.jobs.at[job].round_trip = r.service, r.round_trip
+        self.jobs.at[job].group = r.group  # (its answer reaches this group's near cache, if there are any)
         return self.schedule(r.ready, REACH_BACKEND, job, 0, 0)
 
     cdef int reach_backend(self, int32_t job, double now) except -1:
         cdef Job* j = &self.jobs.at[job]
         cdef double finish = fcfs_submit(&self.backend, now, j.service)
         late_add(&self.late, j.index, j.arrival, finish - j.arrival + j.round_trip)
+        if self.near:
+            self.near_answer(job, j.group, finish + j.round_trip)
+            j = &self.jobs.at[job]  # (the pool may have grown)
         self.settle(job_targets(&self.jobs, job)[0], finish + j.round_trip)
         return self.answered(job, finish)
 
@@ -369,6 +421,8 @@ cdef class Engine:
             waiter = &self.jobs.waiters[w]
             done = waiter.ready if waiter.ready >= finish else finish
             late_add(&self.late, waiter.index, waiter.arrival, done - waiter.arrival + waiter.round_trip)
+            if self.near:
+                self.near_answer(job, waiter.group, done + waiter.round_trip)
             self.settle(node, done + waiter.round_trip)
             w = waiter_free(&self.jobs, w)
         self.jobs.at[job].first_waiter = self.jobs.at[job].last_waiter = -1
@@ -435,6 +489,8 @@ cdef class Engine:
                             self.stored(index, node, key, now)
                         elif node.burst:
                             self.charge_burst(index, node, now)
+        if self.near:
+            self.near_written(key, now)
         job_free(&self.jobs, job)
         return 0
 
@@ -486,6 +542,85 @@ cdef class Engine:
         cdef int64_t updates = map_get(&self.bulk, index)
         return updates if updates > 0 else 0
 
+    # -- the clients' near caches: sim/near.py's NearCaches ----------------------------------------
+    def use_near(self, list caches, double ttl, double delay):
+        """Give each client group its near cache (C nodes, in group order), their entries' TTL (0: none) and
+        the delay with which invalidations reach them: from now on every read asks its group's first."""
+        self.near_nodes, self.near_ttl, self.near_delay = caches, ttl, delay
+        self.near_updates = {}
+        self.near = True
+
+    cdef bint near_hit(self, int32_t group, int64_t key, double now, uint8_t* flag) except -1:
+        """NearCaches.serve: whether the group's near cache answers the read (flagged HIT | NEAR, and STALE
+        when its value is not the key's current version)."""
+        cdef Node cache = <Node>self.near_nodes[group]
+        cdef int32_t slot = cache.lookup(key, now)
+        cdef bint stale
+        if failed(cache.kernel):
+            cache.kernel.check()
+        if slot < 0:
+            return False
+        stale = self.versions and self.stale(cache, slot, key)
+        flag[0] = HIT_FLAG | NEAR_FLAG | STALE_FLAG if stale else HIT_FLAG | NEAR_FLAG
+        return True
+
+    cdef int near_receive(self, int32_t group, int64_t key, int64_t size, int64_t writes, int64_t bulk,
+                          double at) except -1:
+        """NearCaches.receive: an answer, a value of version (writes, bulk), reaches a client of `group` at
+        `at` (a calendar entry, whose job carries the value)."""
+        cdef int32_t job = job_new(&self.jobs)
+        cdef Job* j = &self.jobs.at[job]
+        j.key, j.size, j.writes, j.bulk, j.group = key, size, writes, bulk, group
+        return self.schedule(at, NEAR_FILL, job, 0, 0)
+
+    cdef int near_answer(self, int32_t job, int32_t group, double at) except -1:
+        """Model._answer_late: fetch `job`'s value (its key, size and stamp, whoever asked) reaches a client
+        of `group` at `at`."""
+        cdef Job* j = &self.jobs.at[job]
+        return self.near_receive(group, j.key, j.size, j.writes, j.bulk, at)
+
+    cdef int run_near(self, int32_t kind, int32_t target, double now) except -1:
+        """A near cache's calendar entry: an answer stored (unless superseded), an invalidation delivered."""
+        cdef Job* j
+        if kind == NEAR_UPDATE:
+            return self.deliver_update(self.near_updates.pop(target))
+        j = &self.jobs.at[target]
+        if kind == NEAR_WRITE:
+            self.deliver_write(j.key, j.writes)
+        elif not self.superseded(j.key, j.writes, j.bulk):  # NearCaches._fill
+            (<Node>self.near_nodes[j.group]).fill(j.key, j.size, now, self.near_ttl, j.writes, j.bulk)
+        job_free(&self.jobs, target)
+        return 0
+
+    cdef bint superseded(self, int64_t key, int64_t writes, int64_t bulk) noexcept:
+        """NearCaches._superseded: an invalidation the groups received is newer than a value of this stamp."""
+        return writes < received(&self.near_writes, key) or bulk < received(&self.near_bulk, key >> self.class_shift)
+
+    cdef int near_written(self, int64_t key, double now) except -1:
+        """NearCaches.written: a landed write's invalidation sets out (arrives at once without a delay)."""
+        cdef int32_t job
+        if not self.near_delay:
+            return self.deliver_write(key, self.writes_of(key))
+        job = job_new(&self.jobs)
+        self.jobs.at[job].key, self.jobs.at[job].writes = key, self.writes_of(key)
+        return self.schedule(now + self.near_delay, NEAR_WRITE, job, 0, 0)
+
+    cdef int deliver_write(self, int64_t key, int64_t writes) except -1:
+        """NearCaches._deliver_write: the version is noted as received, and every group drops the key."""
+        map_set(&self.near_writes, key, max(writes, received(&self.near_writes, key)))
+        for cache in self.near_nodes:
+            (<Node>cache).remove(key)
+        return 0
+
+    cdef int deliver_update(self, dict counts) except -1:
+        """NearCaches._deliver_update: each class's bulk updates noted as received; the groups drop the
+        classes' keys (in the order of their policies' keys(), as CacheNode.drop_classes does)."""
+        for index, count in counts.items():
+            map_set(&self.near_bulk, index, max(count, received(&self.near_bulk, index)))
+        for cache in self.near_nodes:
+            cache.drop_keys([key for key in cache.keys() if key >> self.class_shift in counts])
+        return 0
+
     # -- the calendar: sim/calendar.py ------------------------------------------------------------
     cdef int schedule(self, double when, int32_t kind, int32_t job, int32_t node, int64_t key) except -1:
         calendar_push(&self.calendar, when, self.order, Event(key, kind, node if kind == EXPIRE else job))
@@ -503,7 +638,9 @@ cdef class Engine:
             return self.reach_backend(event.target, when)
         if event.kind == LAND_WRITE:
             return self.land_write(event.target, when)
-        return self.expire(event.target, event.key, when)
+        if event.kind == EXPIRE:
+            return self.expire(event.target, event.key, when)
+        return self.run_near(event.kind, event.target, when)
 
     cdef int advance(self, double now, double simpy_next) except -1:
         """Calendar.advance: run our entries up to `now`; 1 when SimPy's next event comes first."""
@@ -570,10 +707,19 @@ cdef class Engine:
         node.clear(kernel)
         self.n_up = sum((<Node>other).up for other in self.nodes[:self.ids])
 
-    def bulk_update(self, classes, bint invalidate):
-        """The listed key classes' values change; with `invalidate`, their cached copies go."""
+    def bulk_update(self, classes, bint invalidate, double now=0.0):
+        """The listed key classes' values change at `now`; with `invalidate`, their cached copies go, and
+        the near caches hear of it (NearCaches.bulk_updated: at once, or after the delay)."""
         for index in classes:
             map_set(&self.bulk, index, self.updates_of_class(index) + 1)
         if invalidate:
             for node in self.nodes:
                 node.drop_classes(classes, self.class_shift)
+            if self.near:
+                counts = {index: self.updates_of_class(index) for index in classes}
+                if not self.near_delay:
+                    self.deliver_update(counts)
+                else:
+                    self.near_update_count += 1
+                    self.near_updates[self.near_update_count] = counts
+                    self.schedule(now + self.near_delay, NEAR_UPDATE, self.near_update_count, 0, 0)

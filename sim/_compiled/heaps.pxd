@@ -40,12 +40,16 @@ cdef enum Kind:
     REACH_BACKEND   # a miss that queued at its node reaches the backend
     LAND_WRITE      # a write lands at the backend
     EXPIRE          # active expiry of (node, key)
+    NEAR_FILL       # an answer reaches its client: its group's near cache stores it (sim/near.py)
+    NEAR_WRITE      # a landed write's invalidation reaches the groups' near caches
+    NEAR_UPDATE     # an invalidating bulk update reaches them
 
 
 cdef struct Event:
     int64_t key     # EXPIRE's key
     int32_t kind
-    int32_t target  # the job of FILL, REACH_BACKEND, LAND_WRITE; EXPIRE's node
+    int32_t target  # the job of FILL, REACH_BACKEND, LAND_WRITE, NEAR_FILL, NEAR_WRITE; EXPIRE's node;
+                    # NEAR_UPDATE's number in the engine's near_updates
 
 
 cdef struct Calendar:

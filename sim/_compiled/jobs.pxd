@@ -1,4 +1,5 @@
-# The engine's pools (engine.pyx): fetches in flight and writes on their way (Jobs), requests
+# The engine's pools (engine.pyx): fetches in flight, writes on their way, and answers and
+# invalidations on their way to the clients' near caches (Jobs), requests
 # waiting on a fetch (Waiters), and latencies known late (Late).  Structs in arrays that grow by
 # doubling (workloads/native/memory.pxd's grow: a pool that cannot grow stays as it was); a
 # finished job or waiter goes on a free list and is reused, so a long run's memory follows what
@@ -22,6 +23,7 @@ cdef struct Job:
     int32_t n_targets     # its targets (homes, for a write), the fetching node first
     int32_t first_waiter  # coalesced requests, -1: none
     int32_t last_waiter
+    int32_t group         # the client group of the request that fetched (near caches); a near fill's group
     int64_t index         # the request that fetched, for REACH_BACKEND
     double arrival
     double service
@@ -35,6 +37,7 @@ cdef struct Waiter:
     double ready
     double round_trip
     int32_t next          # the next waiter of the same job (or of the free list), -1: none
+    int32_t group         # its client group (near caches)
 
 
 cdef struct Jobs:
@@ -84,7 +87,7 @@ cdef inline void job_free(Jobs* jobs, int32_t job) noexcept:
 
 
 cdef inline int waiter_add(Jobs* jobs, int32_t job, int64_t index, double arrival, double ready,
-                           double round_trip) except -1:
+                           double round_trip, int32_t group) except -1:
     """Add a request to the job's waiters, last."""
     cdef int32_t w
     if jobs.free_waiter >= 0:
@@ -98,6 +101,7 @@ cdef inline int waiter_add(Jobs* jobs, int32_t job, int64_t index, double arriva
         jobs.waiters_made += 1
     jobs.waiters[w].index, jobs.waiters[w].arrival = index, arrival
     jobs.waiters[w].ready, jobs.waiters[w].round_trip, jobs.waiters[w].next = ready, round_trip, -1
+    jobs.waiters[w].group = group
     if jobs.at[job].last_waiter >= 0:
         jobs.waiters[jobs.at[job].last_waiter].next = w
     else:

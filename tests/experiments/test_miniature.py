@@ -23,7 +23,7 @@ import pytest
 
 from experiments.analysis.mrc import replay_mrc
 from experiments.cli import main
-from experiments.trace.mrc import compute_curve
+from experiments.trace.mrc import CurveAsk, compute_curve
 from tests.trace_files import CLOUDPHYSICS, zipf_keys
 from workloads.traces import open_trace, write_trace
 
@@ -50,8 +50,8 @@ def test_miniature_error_is_within_the_bound(case, rate, request):
     trace = open_trace(path)
     capacities = np.unique(np.geomspace(2000, 200_000 if case == "generated" else 40_000, 8).astype(int))
     for policy in POLICIES:
-        full = compute_curve(policy, trace, capacities, False, 0, None, None, 1.0)
-        mini = compute_curve(policy, trace, capacities, False, 0, rate, None, 1.0, mini=True)
+        full = compute_curve(CurveAsk(policy, capacities), trace, 1.0)
+        mini = compute_curve(CurveAsk(policy, capacities, rate=rate, mini=True), trace, 1.0)
         assert mini.method == "mini" and mini.rate == pytest.approx(rate)
         error = np.abs(mini.miss_ratio - full.miss_ratio).mean()
         assert error <= BOUND, (policy, error)
@@ -102,7 +102,7 @@ def test_miniature_is_the_replay_of_the_sample_at_scaled_capacities(tmp_path):
     keys = zipf_keys(60_000, keys=20_000, alpha=0.8, seed=4)
     path = write_trace(tmp_path / "z.oracleGeneral.zst", keys)
     capacities = np.array([500, 2000, 8000])
-    mini = compute_curve("sieve", open_trace(path), capacities, False, 0, 0.1, None, 1.0, mini=True)
+    mini = compute_curve(CurveAsk("sieve", capacities, rate=0.1, mini=True), open_trace(path), 1.0)
     # The same estimate from the policies' API on the keys in memory (no dense ids, no trace).
     expected = replay_mrc("sieve", [(keys, np.ones(len(keys), dtype=np.int64))], capacities, rate=0.1)
     assert mini.misses.tolist() == expected.misses.tolist() and mini.requests == len(keys)
@@ -113,6 +113,7 @@ def test_mrc_sample_check_writes_both_curves_and_says_the_error(tmp_path, capsys
     path = write_trace(tmp_path / "z.oracleGeneral.gz", keys)
     out = tmp_path / "curve"
     args = ["mrc", str(path), "--policy", "lru", "--capacities", "200,800,3200", "--sample", "0.2", "--check"]
+    args += ["--min-objects", "0"]  # one rate for every capacity
     assert main([*args, "--out", str(out)]) == 0
     said = capsys.readouterr().out
     table = pd.read_csv(out / "mrc.csv")
@@ -127,6 +128,32 @@ def test_mrc_sample_check_writes_both_curves_and_says_the_error(tmp_path, capsys
     assert table["miss_ratio"].tolist() == pytest.approx(mini.miss_ratio.tolist(), abs=1e-12)
 
 
+def test_mrc_min_objects_samples_small_capacities_at_a_larger_rate(tmp_path, capsys):
+    keys = zipf_keys(40_000, keys=8000, alpha=0.9, seed=5)
+    path = write_trace(tmp_path / "z.oracleGeneral", keys)
+    base = ["mrc", str(path), "--policy", "s3fifo", "--capacities", "200,800,3200", "--sample", "0.1"]
+    assert main([*base, "--min-objects", "0", "--out", str(tmp_path / "plain")]) == 0
+    said = capsys.readouterr().out  # miniatures of 20, 80 and 320 objects: the two small ones are named
+    assert "capacities 200 (20 objects), 800 (80 objects); --min-objects 300 or more" in said
+    assert main([*base, "--min-objects", "400", "--out", str(tmp_path / "floor")]) == 0
+    said = capsys.readouterr().out
+    assert "capacities 200, 800, 3200 sampled at rates up to 1 (miniatures of at least 400 objects)" in said
+    assert "estimate with more noise" not in said
+    table = pd.read_csv(tmp_path / "floor" / "mrc.csv")
+    chunks = [(keys, np.ones(len(keys), dtype=np.int64))]
+    exact = replay_mrc("s3fifo", chunks, [200]).miss_ratio[0]  # rate max(0.1, 400 / 200) = 1: an exact replay
+    at_half = replay_mrc("s3fifo", chunks, [800], rate=0.5).miss_ratio[0]
+    at_eighth = replay_mrc("s3fifo", chunks, [3200], rate=0.125).miss_ratio[0]
+    assert table["miss_ratio"].tolist() == pytest.approx([exact, at_half, at_eighth], abs=1e-12)
+    # The floor is part of what the folder holds: the same folder with another is another curve's.
+    assert main([*base, "--out", str(tmp_path / "floor")]) == 2  # (the default floor, 300)
+    assert "another" in capsys.readouterr().err
+    # With byte capacities a floor in objects means nothing: it is refused; without one, none is applied.
+    assert main([*base[:5], "1MiB,4MiB", "--sample", "0.1", "--min-objects", "10", "--out", str(tmp_path / "b")]) == 2
+    assert "--min-objects counts objects: give the capacities in objects" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -134,6 +161,10 @@ def test_mrc_sample_check_writes_both_curves_and_says_the_error(tmp_path, capsys
         (["--sample", "0"], "--sample must be a sampling rate in (0, 1]"),
         (["--sample", "1.5"], "--sample must be a sampling rate in (0, 1]"),
         (["--sample", "0.1", "--shards", "0.1"], "not allowed with argument"),
+        (["--min-objects", "100"], "--min-objects sets the smallest miniature cache: give it with --sample RATE"),
+        (["--sample", "0.1", "--min-objects", "-1"], "--min-objects must be an integer from 0 to 1,000,000,000"),
+        (["--sample", "0.1", "--min-objects", "1e12"], "--min-objects must be an integer from 0 to 1,000,000,000"),
+        (["--sample", "0.1", "--min-objects", "10", "--shards", "0.1"], "not allowed with argument"),
     ],
 )
 def test_bad_sampling_flags_are_one_line(tmp_path, capsys, extra, message):

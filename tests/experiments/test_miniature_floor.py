@@ -39,10 +39,13 @@ def test_the_curve_is_each_capacity_replayed_at_its_own_rate():
     assert curve.notes == ["capacities 150, 2000 sampled at rates up to 1 (miniatures of at least 200 objects)"]
 
 
-def test_a_source_read_once_is_refused():
-    keys = zipf_keys(1000, keys=100, seed=1)
-    with pytest.raises(TypeError, match="reads the source once per rate"):
-        miniature_mrc("lru", iter([(keys, np.ones(len(keys), dtype=np.int64))]), [10, 50], 0.1)
+def test_every_rate_comes_from_one_read_of_the_source():
+    keys = zipf_keys(20_000, keys=2000, seed=1)
+    chunks = [(keys[i : i + 3000], np.ones(len(keys[i : i + 3000]), dtype=np.int64)) for i in range(0, len(keys), 3000)]
+    once = miniature_mrc("lru", iter(chunks), [10, 50, 400], 0.1, 100)  # rates 1, 1 and 0.25: nested samples
+    assert once.misses.tolist() == miniature_mrc("lru", chunks, [10, 50, 400], 0.1, 100).misses.tolist()
+    assert once.misses[:2].tolist() == replay_mrc("lru", chunks, [10, 50]).misses.tolist()
+    assert once.misses[2] == replay_mrc("lru", chunks, [400], rate=0.25).misses[0]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +56,11 @@ def zipf_trace():
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_the_floor_brings_the_error_within_the_bound(policy, zipf_trace):
+    # 150,000 keys: a 1% sample holds 1,500 of them, so this trace needs miniatures of 1,000 objects
     capacities = np.geomspace(1000, 60_000, 6).astype(int)  # miniatures of 10 to 600 objects at 1%
     full = replay_mrc(policy, zipf_trace, capacities).miss_ratio
     for salt in SALTS:
-        floored = miniature_mrc(policy, zipf_trace, capacities, 0.01, salt=salt)
+        floored = miniature_mrc(policy, zipf_trace, capacities, 0.01, 1000, salt=salt)
         assert np.abs(floored.miss_ratio - full).mean() <= BOUND, (policy, salt)
     # Without the floor, one rate is not enough for these small capacities.
     plain = [

@@ -9,7 +9,7 @@ import pytest
 from experiments.analysis import replay
 from experiments.cli import main
 from experiments.config.checks import Capacity
-from experiments.trace.grid import Cell, Grid, plan_tasks
+from experiments.trace.grid import Cell, Grid, cell_cost, plan_tasks
 from experiments.trace.inputs import TraceFile
 from policies import make_policy
 from tests.experiments.conftest import kvsim
@@ -108,6 +108,20 @@ def test_each_trace_is_read_at_most_once_per_worker():
         [("lru", 1), ("fifo", 2)],
         [("lru", 2), ("fifo", 1)],
     ]
+
+
+def test_the_groups_of_a_trace_are_balanced_by_the_policies_costs():
+    policies, amounts = ("lru", "s3fifo", "arc", "wtinylfu"), (10, 100, 1000, 10_000, 100_000)
+    sizes = tuple(Capacity.objects(amount) for amount in amounts)
+    grid = Grid((TraceFile("t.bin"),), ("t",), policies, sizes, 0)
+    cells = [Cell(0, "t", p, c, c, False, f"{p}{c}") for p in policies for c in amounts]
+    tasks = plan_tasks(grid, cells, 2)
+    loads = [sum(cell_cost(cell) for cell in task.cells) for task in tasks]
+    assert len(tasks) == 2 and sum(loads) == 5 * (1 + 1.4 + 1.4 + 3.5)
+    assert abs(loads[0] - loads[1]) <= 1.0  # dealt by policy and size alone: 17 against 19.5
+    assert sorted(sum(c.policy == "wtinylfu" for c in task.cells) for task in tasks) == [2, 3]
+    for task in tasks:  # each task's cells in the grid's order
+        assert [cells.index(c) for c in task.cells] == sorted(cells.index(c) for c in task.cells)
 
 
 def test_out_writes_the_table_figures_and_the_across_trace_reduction(tmp_path, capsys):

@@ -44,6 +44,17 @@ for number in plt.get_fignums():
 #: evaluated in its kernel after the run, each a phrase its markdown must contain (whitespace aside),
 #: or a claim (True) the text makes in words
 QUOTED = {
+    "02_eviction_policies": [
+        "f'falls to {zipf_w_lru:.2f} on average in the Zipf phases'",
+        "all(w > 0.98 for w in w_lru[40:60] + w_lru[100:120])",  # above 0.98 within 10,000 requests of a switch
+        "f\"misses {slide_miss['lecar']:.3f} of the requests, about as LRU ({slide_miss['lru']:.3f}; "
+        "LFU {slide_miss['lfu']:.3f})\"",
+        "f\"misses {zipf_miss['lecar']:.3f}, LRU {zipf_miss['lru']:.3f} and LFU {zipf_miss['lfu']:.3f}\"",
+        "0.15 < zipf_w_lru < 0.25",  # "about a fifth of the time"
+        "loop_miss['lru'] == loop_miss['arc'] == 1.0",
+        "f\"LHD misses {loop_miss['lhd']:.3f}, close to Belady's {loop_miss['belady']:.3f}\"",
+        "f'peaks at age {peak_age:,}, the loop'",
+    ],
     "08_a_living_fleet": [
         "f'dips to {dips[0]:.2f} (from {before:.2f} before the deploy)'",
         'f"the dip is {dips[20]:.2f}, and the backend\'s peak {peaks[20]:,.0f} requests/s instead of {peaks[0]:,.0f}"',

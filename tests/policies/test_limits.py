@@ -102,6 +102,9 @@ RANGES = [
     ("lecar", "seed", 0, 2**64 - 1, -1, 2**64),
     ("lhd", "seed", 0, 2**64 - 1, -1, 2**64),
     ("lhd", "associativity", 1, 2**16, 0, 2**16 + 1),
+    ("glcache", "segment_size", 4, 10**8, 3, 10**8 + 1),  # libCacheSim's int bounds (n_merge: 2..100)
+    ("glcache", "retrain_intvl", 1, 2**31 - 2, 0, 2**31 - 1),  # an int, and + 1 still one
+    ("cacheus", "seed", 0, 2**64 - 1, -1, 2**64),
 ]
 
 

@@ -5,13 +5,17 @@ The Python loop (sim/model.py with sim/fleet_model.py) and the naive model
 nodes joining, leaving, resized, restarted, failing over to the backend or
 a gutter pool, warmed by read-through or pre-copy, evicting in batches.
 The compiled loop runs these scenarios when it declares it implements them
-(sim/vocabulary.py's FLEET_FEATURES, under "fleet"); the others run on the
-Python loop, and the run says why (`engine_note`).  Where the compiled loop
-runs, the cases compare all three: compiled loop, Python loop, naive model.
+(sim/vocabulary.py's FLEET_FEATURES, under "fleet", and the clients' near
+caches, CLIENT_FEATURES under "client"); the others run on the Python loop,
+and the run says why (`engine_note`).  Where the compiled loop runs, the
+cases compare all three: compiled loop, Python loop, naive model; the random
+fleets draw near caches and bulk updates too.
 """
 
+import os
+
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import sim.compiled_model as compiled_model
@@ -21,7 +25,7 @@ from sim import BackendSpec, ClusterSpec, engine_for, run, run_naive
 from sim.compiled_model import Engine
 from sim.engine import engine_choice
 from sim.model import Model
-from sim.scenario import Autoscale, Change, Eviction, Gutter, Outage, Restarts, Targets, Warmup
+from sim.scenario import Autoscale, BulkUpdates, Change, Eviction, Gutter, Near, Outage, Restarts, Targets, Warmup
 from sim.vocabulary import FLEET_FEATURES
 from tests.sim.test_model_vs_naive import scenario
 from workloads import Exponential, Lognormal, Poisson, UniformRange, Workload, Zipf
@@ -158,7 +162,7 @@ def assert_same(fast, naive):
     assert fast.requests == naive.requests
     for name in ("hits", "backend_requests", "coalesced", "expired", "stale", "writes", "node_requests", "node_hits"):
         assert getattr(fast, name) == getattr(naive, name), name
-    for name in ("cold_misses", "gutter_hits", "warm_hits", "changes", "fleet", "restarts"):
+    for name in ("cold_misses", "gutter_hits", "warm_hits", "changes", "fleet", "restarts", "near_hits", "near_stale"):
         assert getattr(fast, name) == getattr(naive, name), name
     for name in ("node_seconds", "byte_seconds", "object_seconds", "violation_s"):
         assert getattr(fast, name) == pytest.approx(getattr(naive, name), rel=1e-9), name
@@ -180,7 +184,7 @@ def compiled_runs(sc):
     """Whether `run` must pick the compiled loop for `sc` (when it is built and chosen)."""
     features = set(sc.cluster.fleet_features)
     built = Engine is not None and engine() == "compiled"
-    return built and features <= COMPILED_FEATURES and not sc.client_features  # (every kernel evicts to a size)
+    return built and features <= COMPILED_FEATURES  # (every kernel evicts to a size; near caches run there too)
 
 
 @pytest.mark.parametrize("case", list(FLEET_CASES))
@@ -305,9 +309,48 @@ fleets = st.builds(
 )
 
 
+#: the clients' near caches drawn beside a fleet (sim/near.py): none, or one per group of a few kinds
+nears = st.sampled_from(
+    [
+        None,
+        Near(capacity=20),
+        Near(capacity=30, policy="s3fifo", ttl_s=0.05, invalidation_delay_s=0.02, hit_latency_s=0.00005),
+        Near(capacity=15, policy="fifo", invalidation_delay_s=0.01),
+        Near(capacity=25, policy="wtinylfu", ttl_s=0.03, invalidation_delay_s=0.005),
+    ]
+)
+
+#: bulk updates of key class 0 (the whole catalogue), which reach near caches when they invalidate
+bulk_updates = st.sampled_from(
+    [BulkUpdates(), BulkUpdates(every_s=0.08, classes=(0,)), BulkUpdates(every_s=0.06, classes=(0,), invalidate=False)]
+)
+
+LIVING_FLEET_DRAWS = dict(
+    cluster=fleets,
+    coalesce=st.booleans(),
+    write_fraction=st.sampled_from([0.0, 0.1]),
+    seed=st.integers(0, 1000),
+    near=nears,
+    clients=st.integers(1, 3),
+    updates=bulk_updates,
+)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cluster=fleets, coalesce=st.booleans(), write_fraction=st.sampled_from([0.0, 0.1]), seed=st.integers(0, 1000))
-def test_fast_and_naive_models_agree_on_random_living_fleets(cluster, coalesce, write_fraction, seed):
+@given(**LIVING_FLEET_DRAWS)
+def test_fast_and_naive_models_agree_on_random_living_fleets(cluster, coalesce, write_fraction, seed, **clients):
+    agree_on_a_living_fleet(cluster, coalesce, write_fraction, seed, **clients)
+
+
+@pytest.mark.skipif(not os.environ.get("KVSIM_LONG_TESTS"), reason="a long campaign: KVSIM_LONG_TESTS=1 runs it")
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**LIVING_FLEET_DRAWS)
+def test_a_campaign_of_random_living_fleets(cluster, coalesce, write_fraction, seed, **clients):
+    agree_on_a_living_fleet(cluster, coalesce, write_fraction, seed, **clients)
+
+
+def agree_on_a_living_fleet(cluster, coalesce, write_fraction, seed, near, clients, updates):
+    """The three models agree on one drawn fleet (its near caches and bulk updates with it)."""
     cluster = dict(cluster, replicas=min(cluster["replicas"], cluster["nodes"] - 1))
     if cluster["failover"] == "gutter":
         cluster["gutter"] = Gutter(nodes=1, capacity=20, ttl_s=0.03)
@@ -318,9 +361,13 @@ def test_fast_and_naive_models_agree_on_random_living_fleets(cluster, coalesce, 
         hit_latency=UniformRange(0.0001, 0.0003),
         requests=1500,
         warmup=300,
+        updates=updates,
+        clients=clients,
+        near=near,
     )
     fast, naive = run(sc, seed), run_naive(sc, seed)
     assert_same(fast, naive)
     assert fast.engine == ("compiled" if compiled_runs(sc) else "python")
     if fast.engine == "compiled":  # and the Python loop agrees with both
         assert_same(Model(sc, seed).run(), naive)
+    event(f"{fast.engine} loop, {'near caches' if near else 'no near cache'}")  # (--hypothesis-show-statistics)

@@ -1,7 +1,7 @@
 """Near caches (sim/near.py, sim/naive_near.py): the same answers in both models, by hand, and by formula.
 
 The Python loop and the naive model write the near cache's rules each their
-own way; they must agree exactly.  A hand-traced case pins every rule down
+own way, and the compiled loop runs them in C; all three must agree exactly.  A hand-traced case pins every rule down
 (a near hit, a stale one in the invalidation's delay, a fill refused because
 the group already heard of a newer version, LRU order in the near cache);
 with no delay no near read is ever stale; with a delay, the stale near reads
@@ -17,10 +17,12 @@ import sim.metrics
 from policies import engine
 from sim import BackendSpec, ClusterSpec, Scenario, engine_for, run, run_naive
 from sim.draws import RequestDraws
+from sim.engine import engine_choice
 from sim.membership import Membership
+from sim.model import Model
 from sim.scenario import BulkUpdates, Change, Near, Outage, Warmup
 from sim.vocabulary import BACKEND, HIT, NEAR, STALE, WRITE
-from tests.sim.test_fleet_models import assert_same
+from tests.sim.test_fleet_models import assert_same, compiled_runs
 from tests.sim.test_model_vs_naive import scenario
 from workloads import Constant, Poisson, RequestBatch, Uniform, Workload, Zipf
 
@@ -81,23 +83,36 @@ NEAR_CASES = {
 
 
 @pytest.mark.parametrize("case", list(NEAR_CASES))
-def test_the_python_loop_and_the_naive_model_agree_with_near_caches(case):
+def test_the_three_models_agree_with_near_caches(case):
     sc = scenario(**NEAR_CASES[case])
-    fast, naive = run(sc, seed=11), run_naive(sc, seed=11)
-    assert_same(fast, naive)
-    assert (fast.near_hits, fast.near_stale, fast.near_hit_ratio) == (
-        naive.near_hits,
-        naive.near_stale,
-        naive.near_hit_ratio,
-    )
-    assert [row["near_hits"] for row in fast.timeseries] == [row["near_hits"] for row in naive.timeseries]
+    fast, python, naive = run(sc, seed=11), Model(sc, 11).run(), run_naive(sc, seed=11)
+    for result in (fast, python):
+        assert_same(result, naive)
+        assert (result.near_hits, result.near_stale, result.near_hit_ratio) == (
+            naive.near_hits,
+            naive.near_stale,
+            naive.near_hit_ratio,
+        )
+        assert [row["near_hits"] for row in result.timeseries] == [row["near_hits"] for row in naive.timeseries]
+    assert fast == python if fast.engine == "compiled" else True  # the two loops: every field, exactly
     assert sum(row["near_hits"] for row in fast.timeseries) == fast.near_hits
     # Near hits are hits (the client's view) but at no node: the nodes' hits are the others.
     assert fast.hits == sum(fast.node_hits) + fast.near_hits
     assert 0 < fast.near_hits < fast.hits
-    assert fast.engine == engine_for(sc) == "python"
-    if engine() == "compiled" and not sc.cluster.fleet_features:  # (else the fleet's feature is named first)
-        assert fast.engine_note == "the compiled loop does not implement the near cache ([near]) yet"
+    # The compiled loop runs near caches wherever it is built and chosen (engine() says which runs).
+    assert fast.engine == engine_for(sc) == ("compiled" if compiled_runs(sc) else "python")
+    assert (fast.engine == "compiled") == (engine() == "compiled")
+    assert (fast.engine_note == "") == (fast.engine == "compiled")
+
+
+@pytest.mark.skipif(engine() != "compiled", reason="the compiled loop is not running")
+def test_a_near_cache_whose_policy_reads_the_clock_runs_the_python_loop_saying_why():
+    sc = scenario(**dict(NEAR_CASES["lru near caches, no writes"], near=Near(capacity=50, policy="redis-lru")))
+    note = "the near cache's policy 'redis-lru' reads the clock"
+    assert engine_choice(sc) == ("python", note)
+    result = run(sc, seed=2)
+    assert (result.engine, result.engine_note) == ("python", note)
+    assert_same(result, run_naive(sc, seed=2))
 
 
 def test_the_cases_exercise_what_they_claim():
@@ -149,7 +164,11 @@ HAND_TRACED = [
 ]
 
 
-@pytest.mark.parametrize("model", [run, run_naive])
+def python_loop(sc, seed):
+    return Model(sc, seed).run()
+
+
+@pytest.mark.parametrize("model", [run, python_loop, run_naive])
 def test_a_hand_traced_near_cache(model, monkeypatch):
     sc = Scenario(
         workload=Scripted([(t, key, op) for t, key, op, _, _ in HAND_TRACED]),
@@ -175,6 +194,7 @@ def test_a_hand_traced_near_cache(model, monkeypatch):
     assert (result.hits, result.near_hits, result.near_stale, result.stale) == (7, 4, 1, 2)
     assert result.near_hit_ratio == pytest.approx(4 / 11)
     assert result.node_hits == [3]
+    assert result.engine == {run: engine_for(sc), python_loop: "python", run_naive: result.engine}[model]
 
 
 def stale_scenario(delay: float, rate=20_000.0, keys=200, write_fraction=0.01, clients=2, requests=200_000):
