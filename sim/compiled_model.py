@@ -118,6 +118,7 @@ class CompiledModel(Model):
     """Model, its request loop in C."""
 
     engine = "compiled"
+    keeps_draws = False  # the engine copies what it keeps of a request: a batch's draws may go once walked
 
     def _build(self) -> None:
         scenario, cluster = self.scenario, self.scenario.cluster

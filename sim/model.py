@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Container, Generator, Sequence
+from collections.abc import Container, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,6 +63,7 @@ from sim.autoscale import SignalWindow
 from sim.backend import FCFSServers
 from sim.calendar import Calendar
 from sim.cluster import build_nodes
+from sim.draw_ahead import draws_of, wanted
 from sim.draws import Draws, RequestDraws
 from sim.fleet_model import FleetChanges
 from sim.membership import Membership
@@ -166,6 +167,7 @@ class Model(FleetChanges):
     """The model's state and its run; the request loop in Python (subclasses may compile it)."""
 
     engine = "python"
+    keeps_draws = True  # the calendar holds a batch's Draws until its last fill (sim/draw_ahead.py's copy)
     near = None  # the client groups' near caches (sim/near.py), if the scenario has them
 
     def __init__(self, scenario: Scenario, seed: int):
@@ -220,10 +222,7 @@ class Model(FleetChanges):
             env.process(self._bulk_updates())
         self.calendar.due = env.peek()  # the processes' first steps, at time 0
         restarts = self.scenario.cluster.restarts
-        for batch in self.draws.batches():
-            if self.signals is not None:  # the autoscaler's ticks up to the batch, before its routing is drawn
-                self._advance_to(float(batch.time[0]))
-            draws = self.draws.draw(batch)
+        for draws in self._draws():
             if restarts:
                 windows = self.membership.restart_windows(restarts.down_s, float(draws.batch.time[-1]))
                 self.recorder.watch_restarts(windows)
@@ -232,6 +231,17 @@ class Model(FleetChanges):
         result = self.recorder.result(self.fleet_log, self.membership)
         result.engine = self.engine
         return result
+
+    def _draws(self) -> Iterator[Draws]:
+        """Each batch's draws, in order; drawn ahead on the second core where the model cannot change them
+        (sim/draw_ahead.py)."""
+        if self.signals is None:
+            ahead = wanted(self.draws, self.membership.static)
+            yield from draws_of(self.draws, ahead, copy=self.keeps_draws)
+            return
+        for batch in self.draws.batches():  # the autoscaler's ticks up to the batch, before its routing is drawn
+            self._advance_to(float(batch.time[0]))
+            yield self.draws.draw(batch)
 
     def _advance_to(self, now: float) -> None:
         """Run everything scheduled up to `now`, ours and SimPy's (the autoscaler's ticks among them)."""

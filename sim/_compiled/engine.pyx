@@ -714,7 +714,7 @@ cdef class Engine:
             map_set(&self.bulk, index, self.updates_of_class(index) + 1)
         if invalidate:
             for node in self.nodes:
-                node.drop_keys([key for key in node.keys() if key >> self.class_shift in classes])
+                node.drop_classes(classes, self.class_shift)
             if self.near:
                 counts = {index: self.updates_of_class(index) for index in classes}
                 if not self.near_delay:

@@ -17,6 +17,8 @@ from cpython.mem cimport PyMem_Free
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
+import numpy as np
+
 from policies import PolicyContractError
 from policies.compiled import reshape_kernel
 
@@ -236,6 +238,24 @@ cdef class Node:
         """Drop these cached keys (a bulk update that invalidates their classes)."""
         for key in keys:
             self.remove(key)
+
+    def drop_classes(self, classes, int class_shift):
+        """drop_keys of the cached keys whose class (key >> class_shift) is listed, in keys()' order: a bulk
+        update that invalidates the classes, without a Python int per cached key."""
+        cdef int64_t[::1] listed = np.asarray(sorted(classes), dtype=np.int64)
+        cdef int32_t[::1] order = np.asarray(self.kernel.order(), dtype=np.int32)
+        cdef int64_t[::1] doomed = np.empty(order.shape[0], dtype=np.int64)
+        cdef Py_ssize_t i, j, n = 0
+        cdef int64_t key
+        for i in range(order.shape[0]):  # the keys first, as drop_keys is given them
+            key = self.slots.key_of[order[i]]
+            for j in range(listed.shape[0]):
+                if key >> class_shift == listed[j]:
+                    doomed[n] = key
+                    n += 1
+                    break
+        for i in range(n):
+            self.remove(doomed[i])
 
     @property
     def slots_in_use(self):

@@ -102,3 +102,23 @@ def test_cli_draws_a_progress_bar_on_a_terminal(tmp_path, small_config):
     assert process.wait(timeout=120) == 0
     text = shown.decode(errors="replace")
     assert "small" in text and "4/4" in text and "<" in text  # name, count, elapsed<remaining
+
+
+def test_draws_made_ahead_give_the_same_bytes_in_process_and_in_a_pool(tmp_path, monkeypatch):
+    """recsys_full's day, small: drawn in line in one process, and ahead (sim/draw_ahead.py) in a pool's
+    workers, the same tables to the byte (tests/sim/test_draw_ahead.py compares the runs in one process)."""
+    from experiments import configs as shipped
+
+    text = shipped.path("recsys_full").read_text()
+    for old, new in (("requests = 98_000_000", "requests = 100_000"), ("warmup = 2_000_000", "warmup = 30_000")):
+        text = text.replace(old, new)
+    config = write_config(tmp_path, text.replace("seeds = [1]", "seeds = [1, 2]"))
+    outs = {}
+    for name, ahead, workers in (("in_line", "0", "1"), ("ahead_pool", "1", "2")):
+        monkeypatch.setenv("KVSIM_DRAW_AHEAD", ahead)
+        outs[name] = tmp_path / name
+        done = kvsim("run", config, "--out", outs[name], "--workers", workers)
+        assert done.returncode == 0, done.stderr
+    for name in (*TABLES, "timeseries.csv"):
+        expected = (outs["in_line"] / name).read_bytes()
+        assert (outs["ahead_pool"] / name).read_bytes() == expected, name
