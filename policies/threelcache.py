@@ -80,17 +80,14 @@ Differences from libCacheSim's C++ code:
 
 from __future__ import annotations
 
-import importlib
 import math
-from types import ModuleType
 from typing import Any
 
 from policies.base import Key, Policy, PolicyError, register
+from policies.learned import lightgbm
 from policies.limits import MAX_SEED, check_int
 
 MASK64 = (1 << 64) - 1
-#: what a user runs to get the learned policies' library
-INSTALL = "pip install 'kvsim[learned]'"
 #: libCacheSim's fixed values: past distances kept, features, evictions per prediction, batch
 N_PAST_DISTANCES = 3
 SIZE_FEATURE, COUNT_FEATURE = 4, 5  # 0: age, 1..3: past distances (most recent first)
@@ -100,16 +97,6 @@ BATCH_SIZE = 65536
 MAX_HSW = 6
 #: minstd_rand0's modulus (the range of std::default_random_engine in libstdc++)
 MINSTD_MODULUS = 2**31 - 1
-
-
-def lightgbm(policy: str) -> ModuleType:
-    """The lightgbm module, imported now (never at ``import policies``); without it, a one-line PolicyError
-    naming `policy` and what to install (the CLI reports it and exits 2).  (To be folded into the learned
-    policies' shared helper, policies/learned.py, at the merge.)"""
-    try:
-        return importlib.import_module("lightgbm")
-    except ImportError:
-        raise PolicyError(f"policy {policy!r} needs LightGBM, which is not installed: {INSTALL}") from None
 
 
 class MinstdDraws:

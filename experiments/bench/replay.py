@@ -64,6 +64,7 @@ LIBCACHESIM_NAMES = {
     "glcache": "GLCache",  # learned: trains XGBoost every day of trace time, as libcachesim's
     "cacheus": "Cacheus",
     "threelcache": "ThreeLCache",
+    "lrb": "LRB",  # learned: needs LightGBM (kvsim[learned]); skipped without it
 }
 
 #: our admission filter -> libcachesim's admissioner class, for a name "policy+filter" above
@@ -72,6 +73,7 @@ ADMISSIONERS = {"bloomfilter": "BloomFilterAdmissioner", "adaptsize": "AdaptSize
 #: the policies that draw random numbers: libcachesim draws others, so the misses agree in the mean, not exactly
 RANDOMISED = ("random", "beladysize", "lruprob", "flashprob", "hyperbolic", "lecar", "lru+adaptsize", "lhd")
 RANDOMISED += ("cacheus",)
+RANDOMISED += ("lrb",)
 
 #: the policies held to their paper where libcachesim's differs (policies/README.md): speed side by side, the
 #: misses reported but not expected equal
@@ -84,9 +86,9 @@ LIBCACHESIM_PARAMS = {"lfuda": {"aging": "libcachesim"}}
 FAST_POLICIES = ("lru", "fifo", "clock", "sieve", "s3fifo")
 REPLAY_TARGET_FAST, REPLAY_TARGET_OTHERS = 2.0, 1.0
 #: the learned policies (their time is mostly the model's), held to half of libcachesim's speed
-LEARNED_POLICIES, REPLAY_TARGET_LEARNED = ("glcache", "threelcache"), 0.5
+LEARNED_POLICIES, REPLAY_TARGET_LEARNED = ("glcache", "threelcache", "lrb"), 0.5
 #: the model library a learned policy needs (kvsim[learned]): without it, the policy is not benched
-MODEL_LIBRARIES = {"glcache": "xgboost", "threelcache": "lightgbm"}
+MODEL_LIBRARIES = {"glcache": "xgboost", "threelcache": "lightgbm", "lrb": "lightgbm"}
 NOT_INSTALLED = "libcachesim is not installed (pip install 'kvsim[test]'); skipped"
 
 #: the long trace: Zipf(0.9) over a million keys, lognormal sizes (median 4 KiB); --quick: a fifth of it

@@ -22,6 +22,8 @@ WRAPPED = {
     "arc+probabilistic": ("arc", {"admission": "probabilistic", "admission_params": {"probability": 0.7}}),
     "sieve+bloomfilter": ("sieve", {"admission": "bloomfilter"}),
     "lru+adaptsize": ("lru", {"admission": "adaptsize", "admission_params": {"reconf_interval": 20}}),
+    # LRB trains after 20 samples (its default, 131,072, is never reached here), on tiny trees
+    "lrb-learning": ("lrb", {"batch_size": 20, "memory_window": 1024, "num_iterations": 2, "num_leaves": 4}),
 }
 CASES = {name: (name, {}) for name in POLICIES} | WRAPPED
 CASES["glcache-segments-of-4"] = ("glcache", {"segment_size": 4})  # merges in caches of a few objects
