@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib
-import importlib.util
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -35,11 +34,6 @@ def lightgbm(policy: str) -> ModuleType:
         return importlib.import_module("lightgbm")
     except ImportError:
         raise PolicyError(f"policy {policy!r} needs LightGBM, which is not installed: {INSTALL}") from None
-
-
-def installed() -> bool:
-    """Whether LightGBM can be imported here (without importing it)."""
-    return importlib.util.find_spec("lightgbm") is not None
 
 
 def predictor(booster: Any) -> Callable[[np.ndarray], np.ndarray]:
