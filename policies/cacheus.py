@@ -70,12 +70,11 @@ Differences from libCacheSim's C code:
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 
 from policies.base import Kernel, Key, SizedPolicy, register
 from policies.lhd import LIBCACHESIM_START, MASK128, next_state
 from policies.limits import MAX_SEED, check_int
-from policies.queues import GhostList, SizedQueue
+from policies.queues import CountBuckets, GhostList, SizedQueue
 
 UNLEARN_LIMIT = 10  # intervals without gain before the learning rate is drawn again
 SMALLEST_RATE = 0.001  # a step that does not stay above it lands on FLOOR_RATE
@@ -103,9 +102,7 @@ class Cacheus(SizedPolicy):
         self.r = SizedQueue()  # keys requested again, least recent first
         self.history = SizedQueue()  # H: keys SR-LRU let go, oldest first (under `capacity` units)
         self.history_count: dict = {}  # key in H -> its CR-LFU count when it left
-        self.count: dict = {}  # cached key -> its CR-LFU count
-        self._buckets: dict[int, OrderedDict] = {}  # count -> keys in the order they reached it
-        self._min_count = 0
+        self.counts = CountBuckets()  # cached key -> its CR-LFU count
         self.lru_ghosts = GhostList(self.half)  # keys evicted on SR-LRU's advice, oldest first
         self.lfu_ghosts = GhostList(self.half)  # keys evicted on CR-LFU's advice, oldest first
         self.w_lru = self.w_lfu = 0.5
@@ -132,7 +129,7 @@ class Cacheus(SizedPolicy):
         self.requests += 1
         self.interval_hits += 1
         self._promote(key)
-        self._count_up(key)
+        self.counts.count_up(key)
         self._end_request()
         return True
 
@@ -181,7 +178,7 @@ class Cacheus(SizedPolicy):
         if size is None:
             return False
         (self.r if key in self.r else self.sr).remove(key)
-        self._uncount(key)
+        self.counts.remove(key)
         return True
 
     # -- the learning ------------------------------------------------------------------------------
@@ -226,7 +223,7 @@ class Cacheus(SizedPolicy):
 
     def lfu_choice(self) -> Key:
         """CR-LFU's victim: of the keys with the fewest requests, the last to reach that count."""
-        return next(reversed(self._buckets[self._min_count]))
+        return self.counts.least_last()
 
     def _evict(self) -> Key:
         """Evict the key of the expert the coin follows; a ghost of it unless both experts named it."""
@@ -245,7 +242,7 @@ class Cacheus(SizedPolicy):
         self.used -= size
         (self.r if key in self.r else self.sr).remove(key)
         self.history.push(key, size)
-        self.history_count[key] = self._uncount(key)
+        self.history_count[key] = self.counts.remove(key)
         if key in self.new:  # stays marked in H
             self.new_count += 1
         self._unmark_demoted(key)
@@ -277,10 +274,7 @@ class Cacheus(SizedPolicy):
             count = self.history_count.pop(key) + 1
         self.sizes[key] = size
         self.used += size
-        self.count[key] = count
-        self._buckets.setdefault(count, OrderedDict())[key] = None
-        if len(self.count) == 1 or count < self._min_count:
-            self._min_count = count
+        self.counts.add(key, count)
         if count == 1:  # new: into SR
             self.sr.push(key, size)
             self.new.add(key)
@@ -325,29 +319,6 @@ class Cacheus(SizedPolicy):
             key = self.r.move_oldest_to(self.sr)
             self.demoted_count += 1
             self.demoted.add(key)
-
-    # -- CR-LFU's counts ---------------------------------------------------------------------------
-
-    def _count_up(self, key: Key) -> None:
-        count = self.count[key]
-        bucket = self._buckets[count]
-        del bucket[key]
-        if not bucket:
-            del self._buckets[count]
-            if self._min_count == count:
-                self._min_count = count + 1
-        self.count[key] = count + 1
-        self._buckets.setdefault(count + 1, OrderedDict())[key] = None
-
-    def _uncount(self, key: Key) -> int:
-        count = self.count.pop(key)
-        bucket = self._buckets[count]
-        del bucket[key]
-        if not bucket:
-            del self._buckets[count]
-            if self._min_count == count:
-                self._min_count = min(self._buckets, default=0)
-        return count
 
     # -- introspection ---------------------------------------------------------------------------
 

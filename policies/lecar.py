@@ -55,7 +55,7 @@ from collections import OrderedDict
 
 from policies.base import Kernel, Key, SizedPolicy, register
 from policies.limits import MAX_SEED, check_int
-from policies.queues import SizedQueue
+from policies.queues import CountBuckets, SizedQueue
 
 #: libCacheSim's learning rate, and the discount's value after `capacity` requests
 LEARNING_RATE = 0.45
@@ -83,9 +83,7 @@ class LeCaR(SizedPolicy):
         self.ghost_capacity = capacity // 2
         self.requests = 0  # requests seen so far (see the module docstring): the clock of regrets
         self.recency: OrderedDict = OrderedDict()  # cached keys, least recently used first
-        self.count: dict = {}  # cached key -> requests since it was inserted
-        self._buckets: dict[int, OrderedDict] = {}  # count -> keys in the order they reached it
-        self._min_count = 0
+        self.counts = CountBuckets()  # cached key -> requests since it was inserted: the LFU expert
         self.lru_ghosts = SizedQueue()  # keys LRU evicted, oldest first
         self.lfu_ghosts = SizedQueue()  # keys LFU evicted, oldest first
         self.evicted_at: dict = {}  # ghost key -> the request count when it was evicted
@@ -97,7 +95,7 @@ class LeCaR(SizedPolicy):
         if key in self.sizes:
             self.requests += 1
             self.recency.move_to_end(key)
-            self._count_up(key)
+            self.counts.count_up(key)
             return True
         if key in self.lru_ghosts:
             self.requests += 1
@@ -124,9 +122,7 @@ class LeCaR(SizedPolicy):
         self.sizes[key] = size
         self.used += size
         self.recency[key] = None
-        self.count[key] = 1
-        self._buckets.setdefault(1, OrderedDict())[key] = None
-        self._min_count = 1
+        self.counts.add(key)
         return evicted
 
     def evict_to(self, units: int) -> list[Key]:
@@ -153,7 +149,7 @@ class LeCaR(SizedPolicy):
         if self._drop(key) is None:
             return False
         del self.recency[key]
-        self._uncount(key)
+        self.counts.remove(key)
         return True
 
     # -- the experts and the coin -------------------------------------------------------------------
@@ -162,7 +158,7 @@ class LeCaR(SizedPolicy):
         return next(iter(self.recency))
 
     def lfu_choice(self) -> Key:
-        return next(iter(self._buckets[self._min_count]))
+        return self.counts.least_first()
 
     def _evict(self) -> Key:
         """Evict the experts' common choice, or follow LRU with probability w_lru (1% steps); the key."""
@@ -208,28 +204,6 @@ class LeCaR(SizedPolicy):
     def _forget_ghost(self, key: Key) -> None:
         if self.evicted_at.pop(key, None) is not None:
             (self.lru_ghosts if key in self.lru_ghosts else self.lfu_ghosts).remove(key)
-
-    # -- the LFU expert's buckets ------------------------------------------------------------------
-
-    def _count_up(self, key: Key) -> None:
-        count = self.count[key]
-        bucket = self._buckets[count]
-        del bucket[key]
-        if not bucket:
-            del self._buckets[count]
-            if self._min_count == count:
-                self._min_count = count + 1
-        self.count[key] = count + 1
-        self._buckets.setdefault(count + 1, OrderedDict())[key] = None
-
-    def _uncount(self, key: Key) -> None:
-        count = self.count.pop(key)
-        bucket = self._buckets[count]
-        del bucket[key]
-        if not bucket:
-            del self._buckets[count]
-            if self._min_count == count:
-                self._min_count = min(self._buckets, default=0)
 
     # -- introspection ---------------------------------------------------------------------------
 

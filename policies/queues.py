@@ -1,4 +1,4 @@
-"""The parts composite policies are built of: a sized queue and a bounded ghost list.
+"""The parts composite policies are built of: a sized queue, a bounded ghost list, count buckets.
 
 ARC, S3-FIFO, 2Q, SLRU, LIRS and W-TinyLFU each keep several ordered lists
 of keys, and each list must know how much capacity its keys take, in the
@@ -19,7 +19,12 @@ so that a quick return can be told apart from a first request (S3-FIFO's
 ghost FIFO, 2Q's A1out).  It holds no objects; its capacity bounds the sizes
 it remembers, the oldest forgotten first.
 
-Both are dicts, so membership, ``len`` and ``move_to_end`` are the C methods
+*Count buckets* rank keys by how often they were requested, each count's
+keys in the order they reached it, so that the least requested key is found
+at once (the constant-time LFU of Shah, Mitra and Matani, 2010): LeCaR's and
+Cacheus's LFU experts.
+
+The queues are dicts, so membership, ``len`` and ``move_to_end`` are the C methods
 of ``OrderedDict``; only the methods that also keep ``used`` in step are
 written here, each a line or two: these sit on every policy's hot path.
 """
@@ -116,3 +121,62 @@ class GhostList(SizedQueue):
             used -= self.popitem(last=False)[1]
         self[key] = size
         self.used = used
+
+
+class CountBuckets:
+    """Keys by request count: ``count[key]``, and per count its keys in the order they reached it.
+
+    counts = CountBuckets()
+    counts.add("a"); counts.add("b"); counts.count_up("a")
+    counts.least_first(), counts.least_last()   # "b", "b": the only key counted once
+    counts.remove("b")                          # 1, its count
+    """
+
+    def __init__(self) -> None:
+        self.count: dict[Key, int] = {}
+        self._buckets: dict[int, OrderedDict] = {}  # count -> keys in the order they reached it
+        self._least = 0  # the smallest count held (0 when empty)
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    def __getitem__(self, key: Key) -> int:
+        return self.count[key]
+
+    def add(self, key: Key, count: int = 1) -> None:
+        """Count a key that is not counted yet, at `count`."""
+        self.count[key] = count
+        self._buckets.setdefault(count, OrderedDict())[key] = None
+        if len(self.count) == 1 or count < self._least:
+            self._least = count
+
+    def count_up(self, key: Key) -> None:
+        """One more request of a counted key: to the back of the next count's keys."""
+        count = self.count[key]
+        self._take(key, count)
+        if self._least == count and count not in self._buckets:
+            self._least = count + 1
+        self.count[key] = count + 1
+        self._buckets.setdefault(count + 1, OrderedDict())[key] = None
+
+    def remove(self, key: Key) -> int:
+        """Forget a key; its count."""
+        count = self.count.pop(key)
+        self._take(key, count)
+        if self._least == count and count not in self._buckets:
+            self._least = min(self._buckets, default=0)
+        return count
+
+    def least_first(self) -> Key:
+        """Of the keys with the smallest count, the first to reach it."""
+        return next(iter(self._buckets[self._least]))
+
+    def least_last(self) -> Key:
+        """Of the keys with the smallest count, the last to reach it."""
+        return next(reversed(self._buckets[self._least]))
+
+    def _take(self, key: Key, count: int) -> None:
+        bucket = self._buckets[count]
+        del bucket[key]
+        if not bucket:
+            del self._buckets[count]

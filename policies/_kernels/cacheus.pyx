@@ -18,19 +18,8 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
 
 from policies._kernels.heap cimport CountingHeapKernel
 from policies._kernels.kernel cimport enlarge
+from policies._kernels.lehmer cimport lehmer64
 from policies._kernels.queues cimport clear, Links, move_to_back, NIL, push_back, Queue, unlink
-
-cdef extern from *:
-    """
-    static inline uint64_t cacheus_lehmer64(uint64_t *high, uint64_t *low) {
-        __uint128_t state = (((__uint128_t)*high) << 64) | *low;
-        state *= UINT64_C(0xda942042e4dd58b5);
-        *high = (uint64_t)(state >> 64);
-        *low = (uint64_t)state;
-        return *high;
-    }
-    """
-    uint64_t cacheus_lehmer64(uint64_t* high, uint64_t* low) noexcept nogil
 
 cdef enum:
     OUT, IN_SR, IN_R, IN_H  # where[slot]
@@ -88,7 +77,7 @@ cdef class CacheusKernel(CountingHeapKernel):
         return 0
 
     cdef inline uint64_t draw(self) noexcept:
-        return cacheus_lehmer64(&self.state_high, &self.state_low)
+        return lehmer64(&self.state_high, &self.state_low)
 
     # -- requests ---------------------------------------------------------------------------------
 

@@ -14,19 +14,8 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 from policies._kernels.kernel cimport enlarge, Kernel
+from policies._kernels.lehmer cimport lehmer64
 from workloads.native.memory cimport __builtin_prefetch
-
-cdef extern from *:
-    """
-    static inline uint64_t lhd_lehmer64(uint64_t *high, uint64_t *low) {
-        __uint128_t state = (((__uint128_t)*high) << 64) | *low;
-        state *= UINT64_C(0xda942042e4dd58b5);
-        *high = (uint64_t)(state >> 64);
-        *low = (uint64_t)state;
-        return *high;
-    }
-    """
-    uint64_t lhd_lehmer64(uint64_t* high, uint64_t* low) noexcept nogil
 
 cdef extern from "float.h":
     const float FLT_MAX
@@ -129,7 +118,7 @@ cdef class LHDKernel(Kernel):
         __builtin_prefetch(&self.stamp[slot])
 
     cdef inline uint64_t draw(self) noexcept:
-        return lhd_lehmer64(&self.state_high, &self.state_low)
+        return lehmer64(&self.state_high, &self.state_low)
 
     # -- ranks ---------------------------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ def test_a_hand_traced_eviction_order():
     # b comes back from H: into R, with its count plus one; it left SR new, so SR grows by 1 (C_demoted 0
     # over C_new 2 rounds to 0) to min(4 cached - 1, 3) = 3, and R's share is the rest, 1.
     assert not cache.lookup("b") and cache.insert("b") == []
-    assert (cache.sr_size, cache.r_size, cache.count["b"]) == (3, 1, 2)
+    assert (cache.sr_size, cache.r_size, cache.counts["b"]) == (3, 1, 2)
     # f needs room: SR-LRU names d (SR's least recent), CR-LFU e (of the count-1 keys, the last to reach
     # that count); the coin, 0.82, is not below w_lru = 0.5: CR-LFU's e goes, to H and the LFU ghosts.
     assert cache.insert("f") == ["e"]

@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from policies.queues import GhostList, SizedQueue
+from policies.queues import CountBuckets, GhostList, SizedQueue
 
 
 def test_a_sized_queue_keeps_its_order_and_the_sum_of_its_sizes():
@@ -51,3 +51,24 @@ def test_copies_keep_the_sizes_the_sum_and_the_capacity(clone):
     ghost.remember("b", 3)
     twin = clone(ghost)
     assert (type(twin), list(twin.items()), twin.used, twin.capacity) == (GhostList, [("a", 2), ("b", 3)], 5, 5)
+
+
+def test_count_buckets_find_the_least_counted_keys_in_the_order_they_reached_their_count():
+    counts = CountBuckets()
+    for key in "abc":
+        counts.add(key)
+    counts.count_up("a")
+    counts.count_up("b")
+    assert (counts.least_first(), counts.least_last(), counts["a"], len(counts)) == ("c", "c", 2, 3)
+    assert counts.remove("c") == 1  # the last key counted once: the least count is now 2
+    assert (counts.least_first(), counts.least_last()) == ("a", "b")
+    counts.count_up("a")  # a reaches 3 first; b stays the only key at 2
+    counts.add("d", 5)  # (Cacheus brings a key back from its history with its old count)
+    assert (counts.least_first(), counts.least_last()) == ("b", "b")
+    counts.count_up("b")  # 2 empties: the least count moves up to 3, where a came first
+    assert (counts.least_first(), counts.least_last(), counts["d"]) == ("a", "b", 5)
+    counts.add("e")
+    assert counts.least_first() == "e"
+    for key in "abde":
+        counts.remove(key)
+    assert len(counts) == 0
