@@ -20,7 +20,7 @@ from tests.policies.tracedata import (
     CLOUDPHYSICS,
     golden_trace,
     libcachesim_run,
-    read_oracle_general,
+    parity_files,
     write_oracle_general,
     zipf_trace,
 )
@@ -183,23 +183,7 @@ def test_golden_misses(capacity, count_bytes):
 
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory):
-    """The parity files' Zipf(0.9) trace and generated block-I/O trace, as (keys, sizes, oracleGeneral file)."""
-    directory = tmp_path_factory.mktemp("cacheus")
-    generated = {
-        "zipf-0.9": zipf_trace(n_requests=20000, n_objects=2000, alpha=0.9, seed=4, size_sigma=0.7),
-        "block-io": tuple(block_io_trace()[:2]),
-    }
-    traces = {
-        name: (*trace, write_oracle_general(directory / f"{name}.bin", *trace)) for name, trace in generated.items()
-    }
-    if CLOUDPHYSICS.exists():  # the real trace, where ../shared has it: libcachesim reads its own file
-        records = read_oracle_general(CLOUDPHYSICS)
-        traces["cloudphysics"] = (
-            records["obj_id"].astype(np.int64),
-            records["obj_size"].astype(np.int64),
-            CLOUDPHYSICS,
-        )
-    return traces
+    return parity_files(tmp_path_factory.mktemp("cacheus"))
 
 
 PARITY_POINTS = (

@@ -8,6 +8,8 @@
   per object.
 * ``golden_trace()`` is the small trace of the golden miss counts: drawn
   from splitmix64 alone, so no library's random stream can change it.
+* ``parity_files()`` are the parity tests' traces as files libcachesim reads:
+  a Zipf and the generated block-I/O trace, and CloudPhysics where present.
 * ``write_oracle_general()`` writes a sequence in the oracleGeneral format, and
   ``libcachesim_run()`` replays such a file through ``libcachesim`` (counting
   objects via the reader's ``ignore_obj_size`` option, or bytes).
@@ -119,3 +121,23 @@ def libcachesim_run(
 def libcachesim_misses(path, n_requests: int, cache_class: str, capacity: int, count_bytes: bool, **params) -> int:
     miss_ratio, _ = libcachesim_run(path, cache_class, capacity, count_bytes, **params)
     return round(miss_ratio * n_requests)
+
+
+def parity_files(directory: Path) -> dict:
+    """The parity files' Zipf(0.9) trace and generated block-I/O trace, as (keys, sizes, oracleGeneral file)
+    written in `directory`; and CloudPhysics, read by libcachesim from its own file, where ../shared has it."""
+    generated = {
+        "zipf-0.9": zipf_trace(n_requests=20000, n_objects=2000, alpha=0.9, seed=4, size_sigma=0.7),
+        "block-io": tuple(block_io_trace()[:2]),
+    }
+    traces = {
+        name: (*trace, write_oracle_general(directory / f"{name}.bin", *trace)) for name, trace in generated.items()
+    }
+    if CLOUDPHYSICS.exists():
+        records = read_oracle_general(CLOUDPHYSICS)
+        traces["cloudphysics"] = (
+            records["obj_id"].astype(np.int64),
+            records["obj_size"].astype(np.int64),
+            CLOUDPHYSICS,
+        )
+    return traces
