@@ -7,7 +7,6 @@ draws: its learning rate, then one coin per eviction.
 """
 
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -18,13 +17,13 @@ from policies import PolicyError, engine, make_fast_policy, make_policy
 from policies.lhd import LIBCACHESIM_START, next_state
 from tests.policies.tracedata import (
     CLOUDPHYSICS,
+    fresh_thread_misses,
     golden_trace,
-    libcachesim_run,
+    long_parity_files,
     parity_files,
     write_oracle_general,
     zipf_trace,
 )
-from tests.trace_files import block_io_trace
 
 try:
     import libcachesim as lcs
@@ -160,11 +159,7 @@ def test_the_kernel_decides_as_the_reference_does(capacity, count_bytes, seed):
 
 def libcachesims_misses(path, n_requests, capacity, count_bytes):
     """libcachesim's Cacheus misses, run in a fresh thread: its generator at its first state, as ours at seed 0."""
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(run=libcachesim_run(path, "Cacheus", capacity, count_bytes)))
-    thread.start()
-    thread.join()
-    return round(result["run"][0] * n_requests)
+    return fresh_thread_misses(path, n_requests, "Cacheus", capacity, count_bytes)
 
 
 # Misses on golden_trace() at tiny capacities and at the parity capacities (test_libcachesim_parity.py:
@@ -231,15 +226,7 @@ def test_the_same_misses_as_libcachesim_while_the_learning_rate_adapts(tmp_path)
 
 @pytest.fixture(scope="module")
 def long_traces(tmp_path_factory):
-    """A Zipf(0.9) trace over 100,000 objects and a generated block-I/O trace, 2M requests each, with files."""
-    directory = tmp_path_factory.mktemp("cacheus-long")
-    generated = {
-        "zipf": zipf_trace(2_000_000, 100_000, 0.9, seed=11, size_sigma=1.0),
-        "block-io": tuple(block_io_trace(n_requests=2_000_000, hot_objects=100_000, seed=3)[:2]),
-    }
-    return {
-        name: (*trace, write_oracle_general(directory / f"{name}.bin", *trace)) for name, trace in generated.items()
-    }
+    return long_parity_files(tmp_path_factory.mktemp("cacheus-long"), 2_000_000)
 
 
 @live

@@ -6,7 +6,6 @@ never reset; our ``seed=0`` starts there, so libcachesim run in a fresh thread m
 """
 
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -17,13 +16,13 @@ from policies import PolicyError, engine, make_fast_policy, make_policy
 from policies.lhd import LOWEST_RANK, MAX_AGE, f32, hit_age_class, model_hit_density, rescale
 from tests.policies.tracedata import (
     CLOUDPHYSICS,
+    fresh_thread_misses,
     golden_trace,
-    libcachesim_run,
+    long_parity_files,
     parity_files,
     write_oracle_general,
     zipf_trace,
 )
-from tests.trace_files import block_io_trace
 
 try:
     import libcachesim as lcs
@@ -155,11 +154,7 @@ def test_the_kernel_learns_as_the_reference_does(capacity, count_bytes, params):
 
 def libcachesims_misses(path, n_requests, capacity, count_bytes):
     """libcachesim's LHD misses, run in a fresh thread: its generator at its first state, as ours at seed 0."""
-    result = {}
-    thread = threading.Thread(target=lambda: result.update(run=libcachesim_run(path, "LHD", capacity, count_bytes)))
-    thread.start()
-    thread.join()
-    return round(result["run"][0] * n_requests)
+    return fresh_thread_misses(path, n_requests, "LHD", capacity, count_bytes)
 
 
 # Misses on golden_trace() at its parity capacities (test_libcachesim_parity.py: 200 and 500 objects,
@@ -217,15 +212,7 @@ def test_the_same_misses_as_libcachesim_past_a_reconfiguration(tmp_path):
 
 @pytest.fixture(scope="module")
 def seven_million(tmp_path_factory):
-    """A Zipf(0.9) trace over 100,000 objects and a generated block-I/O trace, 7M requests each, with files."""
-    directory = tmp_path_factory.mktemp("seven-million")
-    generated = {
-        "zipf": zipf_trace(7_000_000, 100_000, 0.9, seed=11, size_sigma=1.0),
-        "block-io": tuple(block_io_trace(n_requests=7_000_000, hot_objects=100_000, seed=3)[:2]),
-    }
-    return {
-        name: (*trace, write_oracle_general(directory / f"{name}.bin", *trace)) for name, trace in generated.items()
-    }
+    return long_parity_files(tmp_path_factory.mktemp("seven-million"), 7_000_000)
 
 
 @live

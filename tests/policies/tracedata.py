@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,30 @@ def libcachesim_run(
 def libcachesim_misses(path, n_requests: int, cache_class: str, capacity: int, count_bytes: bool, **params) -> int:
     miss_ratio, _ = libcachesim_run(path, cache_class, capacity, count_bytes, **params)
     return round(miss_ratio * n_requests)
+
+
+def fresh_thread_misses(path, n_requests: int, cache_class: str, capacity: int, count_bytes: bool) -> int:
+    """``libcachesim_misses`` run in a fresh thread: libCacheSim's per-thread generator at its first state,
+    as LHD's and Cacheus's are at seed 0 (a thread that ran other caches has moved it on)."""
+    result: dict = {}
+    thread = threading.Thread(
+        target=lambda: result.update(misses=libcachesim_misses(path, n_requests, cache_class, capacity, count_bytes))
+    )
+    thread.start()
+    thread.join()
+    return result["misses"]
+
+
+def long_parity_files(directory: Path, n_requests: int) -> dict:
+    """A Zipf(0.9) trace over 100,000 objects and a generated block-I/O trace of `n_requests` each, as
+    (keys, sizes, oracleGeneral file) written in `directory`: the long parity campaigns' traces."""
+    generated = {
+        "zipf": zipf_trace(n_requests, 100_000, 0.9, seed=11, size_sigma=1.0),
+        "block-io": tuple(block_io_trace(n_requests=n_requests, hot_objects=100_000, seed=3)[:2]),
+    }
+    return {
+        name: (*trace, write_oracle_general(directory / f"{name}.bin", *trace)) for name, trace in generated.items()
+    }
 
 
 def parity_files(directory: Path) -> dict:
