@@ -7,6 +7,7 @@ would block the corrected command.
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -81,11 +82,20 @@ def test_a_second_writer_is_refused_naming_the_first(tmp_path, small_config):
 # -- run files that do not verify -------------------------------------------------
 
 
-@pytest.fixture
-def finished(tmp_path, small_config):
-    out = tmp_path / "out"
-    done = kvsim("run", small_config, "--out", out, "--workers", "1")
+@pytest.fixture(scope="module")
+def finished_once(tmp_path_factory):
+    """One finished run of SMALL per module: each test damages its own copy."""
+    place = tmp_path_factory.mktemp("finished")
+    out = place / "out"
+    done = kvsim("run", write_config(place, SMALL, "small.toml"), "--out", out, "--workers", "1")
     assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture
+def finished(tmp_path, small_config, finished_once):
+    out = tmp_path / "out"
+    shutil.copytree(finished_once, out)
     return out
 
 
