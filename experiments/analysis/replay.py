@@ -110,8 +110,8 @@ def replay_hits(policy: Policy, keys, sizes=None, count_bytes: bool = False, tim
         raise ValueError(f"replay: {len(keys)} keys but {len(sizes)} sizes")
     prepare_offline([policy], keys)
     replay_batch = getattr(policy, "replay_batch", None)
-    if replay_batch is not None:
-        return replay_batch(keys, sizes, count_bytes, ids)
+    if replay_batch is not None:  # (a timed one hears `times`, else one second a request)
+        return replay_batch(keys, sizes, count_bytes, ids, times=times)
     policy.expect(keys)
     key_list = keys.tolist() if isinstance(keys, np.ndarray) else keys  # Python ints: faster dict keys
     if getattr(policy, "timed", False):

@@ -69,7 +69,7 @@ def assert_same_replay(name, keys, sizes, capacity, count_bytes, **params):
     reference, fast = both(name, capacity, **params)
     assert isinstance(fast, CompiledPolicy)
     expected = replay_hits(reference, keys, sizes, count_bytes)
-    with_ids = replay_hits(fast, keys, sizes, count_bytes, DenseIds()(keys))
+    with_ids = replay_hits(fast, keys, sizes, count_bytes, ids=DenseIds()(keys))
     np.testing.assert_array_equal(with_ids, expected)
     _, fast = both(name, capacity, **params)
     np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes), expected)  # keys mapped by the policy
@@ -349,3 +349,42 @@ def test_dense_ids_number_keys_in_order_of_first_sight(compiled):
     assert len(dense) == len(in_order)
     np.testing.assert_array_equal(dense.keys(), in_order)
     np.testing.assert_array_equal(dense.keys()[ids], keys)
+
+
+# -- a policy that reads the clock: replay's times reach the kernel ------------------------
+
+
+def assert_same_timed_replay(keys, sizes, times, capacity, count_bytes, **params):
+    """GL-Cache (timed) on both engines, told the same times: the same hits, fed dense ids or keys."""
+    reference, fast = both("glcache", capacity, **params)
+    expected = replay_hits(reference, keys, sizes, count_bytes, times)
+    np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes, times, ids=DenseIds()(keys)), expected)
+    _, fast = both("glcache", capacity, **params)
+    np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes, times), expected)
+    assert fast.keys() == reference.keys()
+    return reference
+
+
+@needs_kernels
+@pytest.mark.parametrize("consecutive", [False, True])
+@pytest.mark.parametrize("capacity,count_bytes", [ZIPF_CAPACITIES[0], ZIPF_CAPACITIES[2]])
+def test_glcache_learning_from_the_traces_times(capacity, count_bytes, consecutive):
+    keys, sizes = (column[:10_000] for column in ZIPF)
+    times = np.arange(len(keys)) // 10 + 1  # ten requests a second: a model every 60 seconds
+    params = {"segment_size": 8, "retrain_intvl": 60, "merge_consecutive_segs": consecutive}
+    reference = assert_same_timed_replay(keys, sizes, times, capacity, count_bytes, **params)
+    assert reference.n_train > 10  # the model was trained, again and again, and ranked the evictions
+
+
+@needs_kernels
+@settings(max_examples=40, deadline=None)
+@given(
+    requests=st.lists(st.tuples(some_keys, st.integers(1, 9), st.integers(0, 3)), min_size=1, max_size=300),
+    capacity=st.sampled_from([5, 12, 40]),
+    count_bytes=st.booleans(),
+    consecutive=st.booleans(),
+)
+def test_glcache_learning_on_random_sequences(requests, capacity, count_bytes, consecutive):
+    keys, sizes, steps = (np.array(column, dtype=np.int64) for column in zip(*requests))
+    params = {"segment_size": 4, "retrain_intvl": 5, "merge_consecutive_segs": consecutive}
+    assert_same_timed_replay(keys, sizes, np.cumsum(steps), capacity, count_bytes, **params)

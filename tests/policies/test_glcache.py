@@ -7,6 +7,8 @@
 * With a model (traces whose timestamps pass ``retrain_intvl``), the miss
   ratio is within 0.01 of libcachesim's (equal to the miss where measured:
   the model is XGBoost on both sides), in both merge orders.
+* The compiled kernel (the engine of `kvsim replay`) misses as the Python
+  reference does in each of these parity runs.
 * Without XGBoost the policy says what to install, and the CLI exits 2.
 
 The long campaign (a million requests, more sizes) runs with KVSIM_LONG_TESTS=1.
@@ -22,8 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.analysis import replay
-from policies import PolicyError, make_policy
+from policies import PolicyError, make_fast_policy, make_policy
+from policies.compiled import engine_of
 from tests.policies.tracedata import REPO, golden_trace, libcachesim_run, write_oracle_general, zipf_trace
+from workloads.ids import DenseIds
 
 pytest.importorskip("xgboost", reason="GL-Cache needs XGBoost (pip install 'kvsim[learned]')")
 try:
@@ -121,6 +125,7 @@ def test_fifo_merging_equals_libcachesim_to_the_miss(golden, capacity, count_byt
     ours = replay(cache, keys, sizes, count_bytes=count_bytes, times=requests_at(len(keys)))
     assert cache.n_train == 0  # a day of trace time never passed: no model
     assert ours.misses == round(miss_ratio * len(keys))
+    assert_same_misses_compiled(ours, keys, sizes, count_bytes, capacity)
 
 
 # -- libcachesim: with a model -------------------------------------------------------------------------
@@ -141,7 +146,18 @@ def assert_learned_parity(trace, capacity, count_bytes, retrain_intvl, consecuti
     ours = replay(cache, keys, sizes, count_bytes=count_bytes, times=requests_at(len(keys)))
     assert cache.n_train >= 3  # the model was trained (and retrained) and ranked the evictions
     assert abs(ours.miss_ratio - theirs) <= 0.01, (ours.miss_ratio, theirs)
+    assert_same_misses_compiled(
+        ours, keys, sizes, count_bytes, capacity, retrain_intvl=retrain_intvl, merge_consecutive_segs=consecutive
+    )
     return ours.miss_ratio, theirs
+
+
+def assert_same_misses_compiled(ours, keys, sizes, count_bytes, capacity, **params):
+    """The compiled kernel, as `kvsim replay` runs it, misses as the Python reference did (`ours`)."""
+    fast = make_fast_policy("glcache", capacity, **params)
+    if engine_of(fast) == "compiled":
+        ids = DenseIds()(keys)
+        assert replay(fast, keys, sizes, count_bytes=count_bytes, times=requests_at(len(keys)), ids=ids) == ours
 
 
 @pytest.fixture(scope="module")
