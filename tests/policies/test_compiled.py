@@ -362,12 +362,17 @@ def assert_same_timed_replay(keys, sizes, times, capacity, count_bytes, **params
     _, fast = both("glcache", capacity, **params)
     np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes, times), expected)
     assert fast.keys() == reference.keys()
+    _, fast = both("glcache", capacity, **params)  # key by key, as a timed model feeds it
+    object_sizes = sizes.tolist() if count_bytes else [1] * len(keys)
+    hits = [fast.advance(now) or fast.access(key, size) for now, key, size in zip(times, keys.tolist(), object_sizes)]
+    np.testing.assert_array_equal(hits, expected)
     return reference
 
 
 @needs_kernels
-@pytest.mark.parametrize("consecutive", [False, True])
-@pytest.mark.parametrize("capacity,count_bytes", [ZIPF_CAPACITIES[0], ZIPF_CAPACITIES[2]])
+@pytest.mark.parametrize(
+    "capacity,count_bytes,consecutive", [(*ZIPF_CAPACITIES[0], False), (*ZIPF_CAPACITIES[2], True)]
+)
 def test_glcache_learning_from_the_traces_times(capacity, count_bytes, consecutive):
     keys, sizes = (column[:10_000] for column in ZIPF)
     times = np.arange(len(keys)) // 10 + 1  # ten requests a second: a model every 60 seconds
@@ -388,3 +393,30 @@ def test_glcache_learning_on_random_sequences(requests, capacity, count_bytes, c
     keys, sizes, steps = (np.array(column, dtype=np.int64) for column in zip(*requests))
     params = {"segment_size": 4, "retrain_intvl": 5, "merge_consecutive_segs": consecutive}
     assert_same_timed_replay(keys, sizes, np.cumsum(steps), capacity, count_bytes, **params)
+
+
+@needs_kernels
+@settings(max_examples=40, deadline=None)
+@given(steps=operations, capacity=st.sampled_from([3, 8, 20]), count_bytes=st.booleans(), seconds=st.integers(0, 3))
+def test_glcache_learning_key_by_key_told_the_time(steps, capacity, count_bytes, seconds):
+    """As a timed model drives it: the time before each call, late inserts, removals; every request heard."""
+    params = {"segment_size": 4, "retrain_intvl": 3, "merge_consecutive_segs": seconds % 2 == 1}
+    policies = both("glcache", capacity, **params)
+    pending = []  # [steps still to wait, key, size]
+    for now, (operation, key, size, delay) in enumerate(steps):
+        for policy in policies:
+            policy.advance(now * seconds // 2)
+        size = size if count_bytes else 1
+        if operation == "remove":
+            assert len({policy.remove(key) for policy in policies}) == 1
+        else:
+            hits = [policy.lookup(key) for policy in policies]
+            assert hits[0] == hits[1]
+            if not hits[0]:
+                pending.append([delay, key, size])
+        for fetch in pending:
+            fetch[0] -= 1
+        for fetch in [fetch for fetch in pending if fetch[0] < 0]:
+            pending.remove(fetch)
+            assert policies[1].insert(fetch[1], fetch[2]) == policies[0].insert(fetch[1], fetch[2])
+        assert policies[1].keys() == policies[0].keys() and policies[1].used == policies[0].used
