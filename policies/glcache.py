@@ -56,6 +56,10 @@ snapshot rows kept for validation, up to 819).  Differences:
   over the bench's 5M requests), so the tests ask 0.01 once a model exists;
 * a retraining with no usable row keeps the previous model (libCacheSim
   would stop in XGBoost's error handler).
+
+The compiled kernel (policies/_kernels/glcache.pyx) keeps the log in C and
+asks this module's SegmentModel, as the reference does: replay tells it each
+request's time, and so does the timed model's compiled loop.
 """
 
 from __future__ import annotations

@@ -263,6 +263,8 @@ cdef class GLCacheKernel(Kernel):
 
     # -- the clock -----------------------------------------------------------------------------------
 
+    READS_CLOCK = True
+
     cdef void advance(self, int64_t now) noexcept:
         self.now = now
 

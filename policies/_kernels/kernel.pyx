@@ -236,6 +236,10 @@ cdef class Kernel:
                 self.check()
 
     # -- the clock: a policy that reads it (Policy.timed: GL-Cache) ------------------------
+    #: whether this kernel reads the clock: its callers advance() it before each request, and its
+    #: lookup hears every read, of keys it holds nothing of too (a slot is given for it)
+    READS_CLOCK = False
+
     cdef void advance(self, int64_t now) noexcept:
         """The current time in whole seconds, before a request (Policy.advance): by default, unheard."""
 
