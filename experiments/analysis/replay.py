@@ -14,10 +14,11 @@ Two rules every replay here follows, each written once:
   in parts (chunks, or a warm-up then the measured part), prepare it once
   with all the keys and then ``replay`` each part in order.
 
-A policy that reads the time (``policy.timed``: Redis's and memcached's) is
+A policy that reads the time (``policy.timed``: Redis's, memcached's, GL-Cache) is
 told each request's time with ``advance(now)``, in seconds: the trace's
 timestamps when given, else one second per request (libCacheSim's virtual
-time).  Every other policy takes the fast path and never sees a time.
+time); a compiled one (GL-Cache's kernel) gets them with its batch.  Every
+other policy takes the fast path and never sees a time.
 
 """
 

@@ -29,6 +29,9 @@ The C-level interface, the one the timed model's compiled loop calls
     evict_to(units)               evict in the policy's own order until at
                                   most `units` are used (Policy.evict_to),
                                   reported as an insert's evictions
+    advance(now)                  the time in whole seconds, before a request,
+                                  for a kernel that reads the clock
+                                  (READS_CLOCK; replay_timed calls it)
 
 and, from Python, ``reshape(reference)``: a new capacity (Policy.resize),
 its parts' shares read from the Python policy built at it.  A kernel that
