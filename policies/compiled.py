@@ -239,6 +239,7 @@ class CompiledPolicy(Policy):
         # through each key's int64 handle (policies/key_handles.py); set with _slots, before any use
         self._handles: KeyHandles = None  # type: ignore[assignment]
         self._fed_by: str | None = None  # "keys" or "ids", fixed by the first request
+        self.timed = reference.timed  # a kernel that reads the clock hears it: advance, replay's times
 
     @property
     def used(self) -> int:  # type: ignore[override]  # the sum over its parts, read-only
@@ -256,6 +257,10 @@ class CompiledPolicy(Policy):
 
     def params(self) -> dict[str, object]:
         return dict(self._params)
+
+    def advance(self, now: float) -> None:
+        if self.timed:
+            self._kernel.advance_to(int(now))  # whole seconds, as the reference's int(now)
 
     # -- key by key ------------------------------------------------------------------
     def _feed(self, way: str) -> None:
@@ -281,7 +286,8 @@ class CompiledPolicy(Policy):
     def lookup(self, key: Key) -> bool:
         if self._fed_by != "keys":
             self._feed("keys")
-        return self._slots.lookup(*self._ids(key))
+        # A timed kernel hears every request (its clock counts them), so a key without a slot gets one.
+        return self._slots.lookup(*self._ids(key), give_slot=self.timed)
 
     def insert(self, key: Key, size: int = 1) -> list[Key]:
         if self._fed_by != "keys":
@@ -290,6 +296,8 @@ class CompiledPolicy(Policy):
         return [self._handles.name(victim) for victim in victims] if self._handles.named else victims
 
     def access(self, key: Key, size: int = 1) -> bool:
+        if self.timed:
+            return Policy.access(self, key, size)  # its lookup hears every request
         if self._fed_by != "keys":
             self._feed("keys")
         return self._slots.access(*self._ids(key), self._fitted(size))
@@ -357,16 +365,23 @@ class CompiledPolicy(Policy):
         sizes: npt.NDArray[np.int64] | None,
         count_bytes: bool,
         ids: npt.NDArray[np.integer] | None = None,
+        times: npt.NDArray[np.number] | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Serve a batch of requests; a boolean array, True where a request hit.
 
         `keys`: an int64 array (or any sequence of hashable keys); `sizes`: an
         int64 array (used when `count_bytes`, else every object counts 1);
-        `ids`: the keys' dense ids, if the caller has them.
+        `ids`: the keys' dense ids, if the caller has them; `times`: the
+        requests' times in seconds, which only a timed policy hears.
         """
         n = len(keys)
         hits = np.zeros(n, dtype=np.uint8)
         sizes = np.ascontiguousarray(sizes, dtype=np.int64) if count_bytes else None
+        seconds = None
+        if self.timed:  # whole seconds, truncated as the reference's int(now); default: one a request
+            seconds = np.arange(n, dtype=np.int64) if times is None else np.asarray(times).astype(np.int64)
+            if len(seconds) != n:
+                raise ValueError(f"replay: {n} keys but {len(seconds)} times")
         if ids is not None:
             self._feed("ids")
             if len(ids) != n:
@@ -376,7 +391,7 @@ class CompiledPolicy(Policy):
                 if low < 0 or high >= 2**31 - 1:  # the kernel indexes its arrays with them
                     raise ValueError(f"dense ids must be in [0, 2**31 - 1); got {low} .. {high}")
                 self._kernel.grow_to(high + 1)
-            self._kernel.replay(np.ascontiguousarray(ids, dtype=np.int32), self._key_ids(keys), sizes, hits)
+            self._replay(np.ascontiguousarray(ids, dtype=np.int32), self._key_ids(keys), sizes, seconds, hits)
             return hits.view(bool)
         self._feed("keys")
         handles, key_ids = self._handles_of(keys)
@@ -384,8 +399,23 @@ class CompiledPolicy(Policy):
         for low in range(0, n, MAPPED_BATCH):
             part = slice(low, low + MAPPED_BATCH)
             self._slots.map_keys(handles[part], slots[part])  # sweeps between parts, none within one
-            self._kernel.replay(slots[part], key_ids[part], None if sizes is None else sizes[part], hits[part])
+            part_sizes = None if sizes is None else sizes[part]
+            self._replay(slots[part], key_ids[part], part_sizes, None if seconds is None else seconds[part], hits[part])
         return hits.view(bool)
+
+    def _replay(
+        self,
+        slots: npt.NDArray[np.int32],
+        key_ids: npt.NDArray[np.int64],
+        sizes: npt.NDArray[np.int64] | None,
+        seconds: npt.NDArray[np.int64] | None,
+        hits: npt.NDArray[np.uint8],
+    ) -> None:
+        """The kernel's replay loop: the timed one when there are times to hear (a timed policy's)."""
+        if seconds is None:
+            self._kernel.replay(slots, key_ids, sizes, hits)
+        else:
+            self._kernel.replay_timed(slots, key_ids, sizes, seconds, hits)
 
     def _handles_of(self, keys: KeyBatch) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Each key's (handle, id), as two int64 arrays: an array of int64 integers is both."""
@@ -477,6 +507,7 @@ class CompiledOffline(CompiledPolicy):
         sizes: npt.NDArray[np.int64] | None,
         count_bytes: bool,
         ids: npt.NDArray[np.integer] | None = None,
+        times: npt.NDArray[np.number] | None = None,
     ) -> npt.NDArray[np.bool_]:
         self._check(keys)
-        return super().replay_batch(keys, sizes, count_bytes, ids)
+        return super().replay_batch(keys, sizes, count_bytes, ids, times)

@@ -56,13 +56,17 @@ snapshot rows kept for validation, up to 819).  Differences:
   over the bench's 5M requests), so the tests ask 0.01 once a model exists;
 * a retraining with no usable row keeps the previous model (libCacheSim
   would stop in XGBoost's error handler).
+
+The compiled kernel (policies/_kernels/glcache.pyx) keeps the log in C and
+asks this module's SegmentModel, as the reference does: replay tells it each
+request's time, and so does the timed model's compiled loop.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from policies.base import Key, Policy, PolicyError, register
+from policies.base import Kernel, Key, Policy, PolicyError, register
 from policies.glcache_learner import SegmentModel, f32
 from policies.limits import check_int
 
@@ -179,6 +183,15 @@ class GLCache(Policy):
             "rank_intvl": self.rank_intvl, "merge_consecutive_segs": self.consecutive,
             "train_source_y": self.train_source_y, "retrain_intvl": self.retrain_intvl,
         }  # fmt: skip
+
+    def make_kernel(self) -> Kernel:
+        from policies._kernels.glcache import GLCacheKernel
+
+        # The kernel keeps the log in C; its model is a SegmentModel of its own, trained on the same rows.
+        return GLCacheKernel(
+            self.capacity, self.segment_size, self.n_merge, self.rank_intvl, self.consecutive, self.retrain_intvl,
+            SegmentModel(),
+        )  # fmt: skip
 
     # -- the interface ------------------------------------------------------------------------------
     def advance(self, now: float) -> None:

@@ -60,7 +60,7 @@ class SegmentModel:
         self.booster: Any = None
         self.valid_labels = np.zeros(VALIDATION_ROWS, dtype=np.float32)  # libCacheSim's reused buffer
 
-    def split(self, rows_x: list[tuple[float, ...]], rows_y: np.ndarray) -> tuple[np.ndarray, ...]:
+    def split(self, rows_x: list[tuple[float, ...]] | np.ndarray, rows_y: np.ndarray) -> tuple[np.ndarray, ...]:
         """(train x, train y, valid x, valid y) from the snapshot rows, as libCacheSim's prepare_training_data."""
         x = np.asarray(rows_x, dtype=np.float32).reshape(len(rows_x), -1)
         y = np.asarray(rows_y, dtype=np.float32)
@@ -80,8 +80,8 @@ class SegmentModel:
             valid_y = self.valid_labels[: len(valid_rows)].copy()
         return x[train_rows], train_y, x[valid_rows], valid_y
 
-    def train(self, rows_x: list[tuple[float, ...]], rows_y: np.ndarray) -> None:
-        if not rows_x:
+    def train(self, rows_x: list[tuple[float, ...]] | np.ndarray, rows_y: np.ndarray) -> None:
+        if len(rows_x) == 0:  # (the compiled kernel's rows come as a float32 matrix)
             return
         train_x, train_y, valid_x, valid_y = self.split(rows_x, rows_y)
         if len(train_y) == 0:

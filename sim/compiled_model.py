@@ -10,8 +10,9 @@ do (a node going down or up, a bulk update) to the engine.
 
 It runs when the compiled engine is built (and not refused with
 KVSIM_ENGINE=python), the cluster's policy has a kernel (a built-in one that
-neither reads the clock, as Redis's and memcached's do, nor needs the
-future, as Belady does) and the scenario uses only what the C loop declares
+does not need the future, as Belady does; a policy that reads the clock runs
+here only with a kernel of its own, told the time: GL-Cache's, not Redis's
+or memcached's) and the scenario uses only what the C loop declares
 it implements (its engine's IMPLEMENTS, a chooser for a dynamic balancer,
 and the living fleet's features, sim/vocabulary.py's FLEET_FEATURES, which
 it declares under "fleet"; and the clients' near caches, CLIENT_FEATURES
@@ -54,7 +55,7 @@ import numpy.typing as npt
 
 from policies import policy_class
 from policies.base import Kernel, Key, Policy
-from policies.compiled import kernel_of, kernel_refusal
+from policies.compiled import has_kernel, kernel_of, kernel_refusal
 from sim.balancer import BALANCERS
 from sim.cluster import gutter_makers, near_makers, policy_makers
 from sim.draws import Draws
@@ -75,7 +76,7 @@ def refusal(scenario: Scenario) -> str | None:
     """Why the compiled loop cannot run `scenario` (the Python loop runs it), or None if it can."""
     cluster = scenario.cluster
     cls = policy_class(cluster.policy)
-    if cls.timed:
+    if cls.timed and not has_kernel(cls):  # a timed policy's own kernel reads the clock (Kernel.advance)
         return f"policy {cluster.policy!r} reads the clock"
     if cls.offline:
         return f"policy {cluster.policy!r} needs the future"

@@ -14,10 +14,11 @@ Two rules every replay here follows, each written once:
   in parts (chunks, or a warm-up then the measured part), prepare it once
   with all the keys and then ``replay`` each part in order.
 
-A policy that reads the time (``policy.timed``: Redis's and memcached's) is
+A policy that reads the time (``policy.timed``: Redis's, memcached's, GL-Cache) is
 told each request's time with ``advance(now)``, in seconds: the trace's
 timestamps when given, else one second per request (libCacheSim's virtual
-time).  Every other policy takes the fast path and never sees a time.
+time); a compiled one (GL-Cache's kernel) gets them with its batch.  Every
+other policy takes the fast path and never sees a time.
 
 """
 
@@ -110,8 +111,8 @@ def replay_hits(policy: Policy, keys, sizes=None, count_bytes: bool = False, tim
         raise ValueError(f"replay: {len(keys)} keys but {len(sizes)} sizes")
     prepare_offline([policy], keys)
     replay_batch = getattr(policy, "replay_batch", None)
-    if replay_batch is not None:
-        return replay_batch(keys, sizes, count_bytes, ids)
+    if replay_batch is not None:  # (a timed one hears `times`, else one second a request)
+        return replay_batch(keys, sizes, count_bytes, ids, times=times)
     policy.expect(keys)
     key_list = keys.tolist() if isinstance(keys, np.ndarray) else keys  # Python ints: faster dict keys
     if getattr(policy, "timed", False):

@@ -29,6 +29,9 @@ The C-level interface, the one the timed model's compiled loop calls
     evict_to(units)               evict in the policy's own order until at
                                   most `units` are used (Policy.evict_to),
                                   reported as an insert's evictions
+    advance(now)                  the time in whole seconds, before a request,
+                                  for a kernel that reads the clock
+                                  (READS_CLOCK; replay_timed calls it)
 
 and, from Python, ``reshape(reference)``: a new capacity (Policy.resize),
 its parts' shares read from the Python policy built at it.  A kernel that
@@ -234,6 +237,39 @@ cdef class Kernel:
             self.n_evicted = 0  # nobody reads a replay's evictions
             if failed(self):
                 self.check()
+
+    # -- the clock: a policy that reads it (Policy.timed: GL-Cache) ------------------------
+    #: whether this kernel reads the clock: its callers advance() it before each request, and its
+    #: lookup hears every read, of keys it holds nothing of too (a slot is given for it)
+    READS_CLOCK = False
+
+    cdef void advance(self, int64_t now) noexcept:
+        """The current time in whole seconds, before a request (Policy.advance): by default, unheard."""
+
+    def replay_timed(self, const int32_t[::1] slots, const int64_t[::1] keys, const int64_t[::1] sizes,
+                     const int64_t[::1] times, uint8_t[::1] hits):
+        """``replay`` for a kernel that reads the clock: request i is told its time, times[i], first.
+
+        A loop of its own, so that the kernels that never read the time keep
+        ``replay`` as it is, with no call per request to hear it.
+        """
+        cdef Py_ssize_t i, n = slots.shape[0]
+        cdef int64_t size = 1
+        cdef bint count_bytes = sizes is not None
+        for i in range(n):
+            if i + PREFETCH_DISTANCE < n:
+                self.prefetch(slots[i + PREFETCH_DISTANCE])
+            if count_bytes:
+                size = sizes[i]
+            self.advance(times[i])
+            hits[i] = self.access(slots[i], <uint64_t>keys[i], size)
+            self.n_evicted = 0
+            if failed(self):
+                self.check()
+
+    def advance_to(self, int64_t now):
+        """advance from Python (a compiled policy fed key by key, told the time by its caller)."""
+        self.advance(now)
 
     # -- for Python (policies/compiled.py; lookups and inserts by key go through slots.pyx) --
     def grow_to(self, Py_ssize_t n_slots):

@@ -29,6 +29,7 @@ cdef class Node:
     cdef bint batches         # batch eviction: past the high mark (a fraction of the capacity), down to the low
     cdef double high_mark, low_mark
     cdef int64_t burst        # entries the batch evictions since the last store took (Model._stored charges them)
+    cdef bint timed           # the kernel reads the clock (Kernel.READS_CLOCK): told `now`, hears every read
 
     cdef int32_t new_slot(self, int64_t key) except -1
     cdef void forget(self, int32_t slot) noexcept

@@ -43,6 +43,7 @@ cdef class Node:
         self.slots = SlotMap(kernel)
         self.map = &self.slots.map  # inside the slot map, which lives as long as the node
         self.kernel = kernel
+        self.timed = kernel.READS_CLOCK
 
     def __dealloc__(self):
         PyMem_Free(self.expires_at)
@@ -111,6 +112,14 @@ cdef class Node:
                 self.expires_at[slot] = now + self.ttl_of[slot]
         if kernel.admission is not None:
             kernel.admission.record(<uint64_t>key)
+        if self.timed:  # CacheNode tells a timed policy the time, and it hears every read (its clock counts them)
+            kernel.advance(<int64_t>now)  # whole seconds, as the reference's int(now)
+            if slot < 0:
+                try:
+                    slot = self.new_slot(key)
+                except MemoryError as error:
+                    kernel.fail(error)
+                    return MISS
         if slot < 0:
             return MISS
         kernel.n_evicted = 0
@@ -126,7 +135,10 @@ cdef class Node:
         """Store a value at `now` for `ttl` seconds (0: for ever), stamped (writes, bulk); 1 if admitted."""
         if self.max_ttl > 0:
             ttl = min(ttl, self.max_ttl) if ttl > 0 else self.max_ttl
-        cdef int32_t slot = self.insert(key, size)
+        cdef int32_t slot
+        if self.timed:
+            self.kernel.advance(<int64_t>now)  # CacheNode._insert's
+        slot = self.insert(key, size)
         if slot < 0:
             return 0
         self.forget(slot)

@@ -69,7 +69,7 @@ def assert_same_replay(name, keys, sizes, capacity, count_bytes, **params):
     reference, fast = both(name, capacity, **params)
     assert isinstance(fast, CompiledPolicy)
     expected = replay_hits(reference, keys, sizes, count_bytes)
-    with_ids = replay_hits(fast, keys, sizes, count_bytes, DenseIds()(keys))
+    with_ids = replay_hits(fast, keys, sizes, count_bytes, ids=DenseIds()(keys))
     np.testing.assert_array_equal(with_ids, expected)
     _, fast = both(name, capacity, **params)
     np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes), expected)  # keys mapped by the policy
@@ -349,3 +349,74 @@ def test_dense_ids_number_keys_in_order_of_first_sight(compiled):
     assert len(dense) == len(in_order)
     np.testing.assert_array_equal(dense.keys(), in_order)
     np.testing.assert_array_equal(dense.keys()[ids], keys)
+
+
+# -- a policy that reads the clock: replay's times reach the kernel ------------------------
+
+
+def assert_same_timed_replay(keys, sizes, times, capacity, count_bytes, **params):
+    """GL-Cache (timed) on both engines, told the same times: the same hits, fed dense ids or keys."""
+    reference, fast = both("glcache", capacity, **params)
+    expected = replay_hits(reference, keys, sizes, count_bytes, times)
+    np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes, times, ids=DenseIds()(keys)), expected)
+    _, fast = both("glcache", capacity, **params)
+    np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes, times), expected)
+    assert fast.keys() == reference.keys()
+    _, fast = both("glcache", capacity, **params)  # key by key, as a timed model feeds it
+    object_sizes = sizes.tolist() if count_bytes else [1] * len(keys)
+    hits = [fast.advance(now) or fast.access(key, size) for now, key, size in zip(times, keys.tolist(), object_sizes)]
+    np.testing.assert_array_equal(hits, expected)
+    return reference
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "capacity,count_bytes,consecutive", [(*ZIPF_CAPACITIES[0], False), (*ZIPF_CAPACITIES[2], True)]
+)
+def test_glcache_learning_from_the_traces_times(capacity, count_bytes, consecutive):
+    keys, sizes = (column[:10_000] for column in ZIPF)
+    times = np.arange(len(keys)) // 10 + 1  # ten requests a second: a model every 60 seconds
+    params = {"segment_size": 8, "retrain_intvl": 60, "merge_consecutive_segs": consecutive}
+    reference = assert_same_timed_replay(keys, sizes, times, capacity, count_bytes, **params)
+    assert reference.n_train > 10  # the model was trained, again and again, and ranked the evictions
+
+
+@needs_kernels
+@settings(max_examples=40, deadline=None)
+@given(
+    requests=st.lists(st.tuples(some_keys, st.integers(1, 9), st.integers(0, 3)), min_size=1, max_size=300),
+    capacity=st.sampled_from([5, 12, 40]),
+    count_bytes=st.booleans(),
+    consecutive=st.booleans(),
+)
+def test_glcache_learning_on_random_sequences(requests, capacity, count_bytes, consecutive):
+    keys, sizes, steps = (np.array(column, dtype=np.int64) for column in zip(*requests))
+    params = {"segment_size": 4, "retrain_intvl": 5, "merge_consecutive_segs": consecutive}
+    assert_same_timed_replay(keys, sizes, np.cumsum(steps), capacity, count_bytes, **params)
+
+
+@needs_kernels
+@settings(max_examples=40, deadline=None)
+@given(steps=operations, capacity=st.sampled_from([3, 8, 20]), count_bytes=st.booleans(), seconds=st.integers(0, 3))
+def test_glcache_learning_key_by_key_told_the_time(steps, capacity, count_bytes, seconds):
+    """As a timed model drives it: the time before each call, late inserts, removals; every request heard."""
+    params = {"segment_size": 4, "retrain_intvl": 3, "merge_consecutive_segs": seconds % 2 == 1}
+    policies = both("glcache", capacity, **params)
+    pending = []  # [steps still to wait, key, size]
+    for now, (operation, key, size, delay) in enumerate(steps):
+        for policy in policies:
+            policy.advance(now * seconds // 2)
+        size = size if count_bytes else 1
+        if operation == "remove":
+            assert len({policy.remove(key) for policy in policies}) == 1
+        else:
+            hits = [policy.lookup(key) for policy in policies]
+            assert hits[0] == hits[1]
+            if not hits[0]:
+                pending.append([delay, key, size])
+        for fetch in pending:
+            fetch[0] -= 1
+        for fetch in [fetch for fetch in pending if fetch[0] < 0]:
+            pending.remove(fetch)
+            assert policies[1].insert(fetch[1], fetch[2]) == policies[0].insert(fetch[1], fetch[2])
+        assert policies[1].keys() == policies[0].keys() and policies[1].used == policies[0].used
