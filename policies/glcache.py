@@ -64,6 +64,8 @@ request's time, and so does the timed model's compiled loop.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from policies.base import Kernel, Key, Policy, PolicyError, register
@@ -501,7 +503,8 @@ class GLCache(Policy):
         few = self.n_segs < self.n_merge + 1
         for segment, predicted in zip(segments, predictions):
             if predicted > 0:
-                segment.pred_utility = predicted * 1e6 / segment.n_byte
+                # a segment emptied by removals has no bytes: C's division gives infinity there
+                segment.pred_utility = predicted * 1e6 / segment.n_byte if segment.n_byte else math.inf
             elif predicted < 0:
                 segment.pred_utility = predicted * segment.n_byte
             if few:
