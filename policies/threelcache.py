@@ -46,6 +46,10 @@ bytes), and LightGBM's parameters (gbdt, regression, 16 iterations, 32
 leaves, learning rate 0.1, feature and bagging fraction 0.8 every 5
 iterations, one thread), the data handed over as the same sparse rows.
 
+The compiled engine runs its kernel (policies/_kernels/threelcache.pyx, ``make_kernel``): this
+module's steps in C, with LightGBM called from there through ``train_booster`` and ``reuse_times``
+below, the same rows in and the same float32 reuse times out (tests/policies/test_compiled.py).
+
 Differences from libCacheSim's C++ code:
 
 * LightGBM is the Python package's (``kvsim[learned]``), with
