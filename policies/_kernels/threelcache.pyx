@@ -280,7 +280,7 @@ cdef class ThreeLCacheKernel(Kernel):
 
     cdef void evict_to(self, int64_t units) noexcept:
         cdef int32_t position, slot
-        while self.used_units_ > units:
+        while self.used_units_ > units and self.n_queue:  # (an empty queue: the reference's evict_to raises)
             position = self.choose_victim()
             slot = self.queue_slot[position]
             self.evict(slot, position)
