@@ -46,6 +46,10 @@ bytes), and LightGBM's parameters (gbdt, regression, 16 iterations, 32
 leaves, learning rate 0.1, feature and bagging fraction 0.8 every 5
 iterations, one thread), the data handed over as the same sparse rows.
 
+The compiled engine runs its kernel (policies/_kernels/threelcache.pyx, ``make_kernel``): this
+module's steps in C, with LightGBM called from there through ``train_booster`` and ``reuse_times``
+below, the same rows in and the same float32 reuse times out (tests/policies/test_compiled.py).
+
 Differences from libCacheSim's C++ code:
 
 * LightGBM is the Python package's (``kvsim[learned]``), with
@@ -80,11 +84,12 @@ Differences from libCacheSim's C++ code:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
-from policies.base import Key, Policy, PolicyError, register
-from policies.learned import lightgbm
+from policies.base import Kernel, Key, Policy, PolicyError, register
+from policies.learned import lightgbm, predictor
 from policies.limits import MAX_SEED, check_int
 
 MASK64 = (1 << 64) - 1
@@ -469,7 +474,7 @@ class ThreeLCache(Policy):
         self._enqueue(position)
         self.used += size
         if self.booster is not None:
-            self.new_bytes += size
+            self.new_bytes = (self.new_bytes + size) & MASK64  # libCacheSim's uint64
             self.new_keys.append(key)
             self.new_sizes.append(size)
 
@@ -516,19 +521,12 @@ class ThreeLCache(Policy):
 
     def _train(self) -> None:
         import numpy as np
-        from scipy.sparse import csr_matrix
 
-        rows = csr_matrix(
-            (np.array(self.data), np.array(self.indices, dtype=np.int32), np.array(self.indptr, dtype=np.int32)),
-            shape=(len(self.labels), N_FEATURES),
-        )
-        labels = np.array(self.labels, dtype=np.float32)
-        dataset = self._lgb.Dataset(rows, label=labels, params=self.lgb_params, free_raw_data=True)
-        booster = self._lgb.Booster(params=self.lgb_params, train_set=dataset)
-        for _ in range(self.num_iterations):
-            if booster.update():
-                break
-        self.booster = booster
+        self.booster = train_booster(
+            self._lgb, self.lgb_params, self.num_iterations,
+            np.array(self.data), np.array(self.indices, dtype=np.int32), np.array(self.indptr, dtype=np.int32),
+            np.array(self.labels),
+        )  # fmt: skip
         self.trainings += 1
         self.labels, self.indptr, self.indices, self.data = [], [0], [], []
         self.pred_map.clear()
@@ -698,10 +696,57 @@ class ThreeLCache(Policy):
             rows.append(row)
         dense = np.array(rows, dtype=np.float64).reshape(len(rows), N_FEATURES)
         scores = self.booster.predict(dense, num_threads=1) if metas else np.zeros(0)
-        if self.objective == "byte-miss-ratio":
-            reuse = np.exp(scores) + float(self.now - self.time_base)
-        else:
-            reuse = np.array([meta.size for meta in metas], dtype=np.float64) * np.exp(scores)
-        for meta, time in zip(metas, reuse.astype(np.float32).tolist()):
+        for meta, time in zip(metas, reuse_times(self.objective, scores, dense, self.now - self.time_base).tolist()):
             heap_push(self.pred_heap, (time, meta.key))
             self.pred_map[meta.key] = time
+
+    # -- the compiled engine --------------------------------------------------------------------------
+    def make_kernel(self) -> Kernel:
+        """The kernel (policies/_kernels/threelcache.pyx): the bookkeeping in C, the model through fit and
+        reuse_times, the reference's own steps; it predicts through LightGBM's C function (learned.predictor),
+        the call booster.predict makes, without its set-up."""
+        from policies._kernels.threelcache import ThreeLCacheKernel
+
+        def fit(data: Any, indices: Any, indptr: Any, labels: Any) -> tuple[Any, Any]:  # numpy arrays
+            booster = train_booster(self._lgb, self.lgb_params, self.num_iterations, data, indices, indptr, labels)
+            return booster, predictor(booster)
+
+        return ThreeLCacheKernel(
+            self.capacity, self.objective == "object-miss-ratio", self.batch_size, MinstdDraws(self.seed).state,
+            fit, functools.partial(reuse_times, self.objective),
+        )  # fmt: skip
+
+
+def train_booster(
+    lgb: Any, params: dict, num_iterations: int, data: Any, indices: Any, indptr: Any, labels: Any
+) -> Any:
+    """A booster trained on the sparse rows (float64 values, int32 indices and row offsets) and their labels.
+
+    The labels are handed over as float32, as libCacheSim keeps them.
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    rows = csr_matrix((data, indices, indptr), shape=(len(labels), N_FEATURES))
+    dataset = lgb.Dataset(rows, label=np.asarray(labels, dtype=np.float32), params=params, free_raw_data=True)
+    booster = lgb.Booster(params=params, train_set=dataset)
+    for _ in range(num_iterations):
+        if booster.update():
+            break
+    return booster
+
+
+def reuse_times(objective: str, scores: Any, rows: Any, elapsed: int) -> Any:
+    """The predicted reuse times (float32, as libCacheSim keeps them) of the dense rows' objects.
+
+    The model predicts log1p of the distance to the next request; for the
+    byte miss ratio the reuse time counts from the last training (`elapsed`
+    requests ago), for the object miss ratio it is weighed by the size.
+    """
+    import numpy as np
+
+    if objective == "byte-miss-ratio":
+        reuse = np.exp(scores) + float(elapsed)
+    else:
+        reuse = rows[:, SIZE_FEATURE] * np.exp(scores)
+    return reuse.astype(np.float32)
