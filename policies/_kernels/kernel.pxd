@@ -27,6 +27,7 @@ cdef class Kernel:
     cdef Py_ssize_t n_evicted
     cdef public AdmissionKernel admission
     cdef object failure               # the first error a call that cannot raise met (None: none)
+    cdef readonly bint sees_new_keys  # its lookup of a key without a slot changes its state: give it one
 
     cdef void fail(self, object error) noexcept
     cdef int check(self) except -1

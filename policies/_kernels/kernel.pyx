@@ -23,6 +23,11 @@ The C-level interface, the one the timed model's compiled loop calls
     contains(slot)                cached?
     holds(slot)                   any state at all (cached, ghost, pending
                                   ghost hit): the slot may not be recycled
+    sees_new_keys                 whether a lookup of a key the kernel holds
+                                  nothing of changes its state (LRB's clock
+                                  and samples): if so, callers give such a
+                                  key a slot and look it up; else they answer
+                                  the miss themselves
     grow(n)                       per-slot arrays cover slots 0 .. n-1
     access(slot, key, size)       a replay's request: admission filter,
                                   lookup, insert on a miss
@@ -103,6 +108,7 @@ cdef class Kernel:
         self.n_evicted = 0
         self.admission = None
         self.failure = None
+        self.sees_new_keys = False
         # Subclasses make their own (empty) arrays; callers grow() before they use a slot.
 
     cdef int resize(self, int32_t n) except -1:

@@ -113,14 +113,15 @@ cdef class SlotMap:
         return slot if slot >= 0 else self.give(key, key_id)
 
     def lookup(self, int64_t key, int64_t key_id, bint give_slot=False):
-        """A lookup: True on a hit.  `give_slot`: a key without a slot gets one (an offline policy's lookup)."""
+        """A lookup: True on a hit.  `give_slot`: a key without a slot gets one (an offline policy's lookup,
+        and any lookup of a kernel that sees new keys)."""
         cdef int32_t slot = <int32_t>map_get(&self.map, key)
         cdef Kernel kernel = self.kernel
         cdef bint hit
         if kernel.admission is not None:
             kernel.admission.record(<uint64_t>key_id)
         if slot < 0:
-            if not give_slot:
+            if not (give_slot or kernel.sees_new_keys):
                 return False
             slot = self.give(key, key_id)
         kernel.n_evicted = 0
@@ -153,6 +154,8 @@ cdef class SlotMap:
         cdef AdmissionKernel admission = kernel.admission
         if admission is not None:
             admission.record(<uint64_t>key_id)
+        if slot < 0 and kernel.sees_new_keys:
+            slot = self.give(key, key_id)
         kernel.n_evicted = 0
         if slot >= 0 and kernel.lookup(slot):
             kernel.check()

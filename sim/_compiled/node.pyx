@@ -112,7 +112,13 @@ cdef class Node:
         if kernel.admission is not None:
             kernel.admission.record(<uint64_t>key)
         if slot < 0:
-            return MISS
+            if not kernel.sees_new_keys:
+                return MISS
+            try:  # a kernel that sees new keys (LRB's clock) looks them up too
+                slot = self.new_slot(key)
+            except (MemoryError, OverflowError) as error:
+                kernel.fail(error)
+                return MISS
         kernel.n_evicted = 0
         if kernel.lookup(slot):
             if kernel.n_evicted:  # hits evict too (SLRU, LIRS, W-TinyLFU cool or demote)

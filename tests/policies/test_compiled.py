@@ -40,7 +40,15 @@ VARIANTS = {
     "lfuda-libcachesim": ("lfuda", {"aging": "libcachesim"}),
     "clock-widest": ("clock", {"bits": 32, "init_freq": 255}),  # both ends of CLOCK's ranges
 }
+#: LRB past its first model (a model every few dozen samples, small trees), by bytes and by objects:
+#: on the random sequences only, whose replays train a few models (test_lrb.py replays traces)
+LEARNING_VARIANTS = {
+    "lrb-learning": ("lrb", {"memory_window": 1024, "batch_size": 40, "num_iterations": 4, "num_leaves": 4}),
+    "lrb-objects": ("lrb", {"objective": "object-miss-ratio", "batch_size": 25, "num_iterations": 2, "sample_rate": 5}),
+}
+VARIANTS.update(LEARNING_VARIANTS)
 POLICIES = compiled_names() + list(VARIANTS)  # every built-in policy (a policy of Python only has no kernel)
+TRACE_POLICIES = [name for name in POLICIES if name not in LEARNING_VARIANTS]
 ADMISSIONS = {
     "size": {"threshold": 20_000},
     "probabilistic": {"probability": 0.4, "seed": 3},
@@ -77,7 +85,7 @@ def assert_same_replay(name, keys, sizes, capacity, count_bytes, **params):
 
 @needs_kernels
 @pytest.mark.parametrize("capacity,count_bytes", ZIPF_CAPACITIES)
-@pytest.mark.parametrize("name", POLICIES)
+@pytest.mark.parametrize("name", TRACE_POLICIES)
 def test_same_hits_as_python_on_a_zipf_trace(name, capacity, count_bytes):
     assert_same_replay(name, *ZIPF, capacity, count_bytes)
 
@@ -86,7 +94,7 @@ def test_same_hits_as_python_on_a_zipf_trace(name, capacity, count_bytes):
 @pytest.mark.parametrize(
     "trace,capacity,count_bytes", [(trace, c, b) for trace in BLOCK_TRACES for c, b in BLOCK_CAPACITIES[trace]]
 )
-@pytest.mark.parametrize("name", POLICIES)
+@pytest.mark.parametrize("name", TRACE_POLICIES)
 def test_same_hits_as_python_on_block_io_traces(name, trace, capacity, count_bytes):
     assert_same_replay(name, *BLOCK_TRACES[trace], capacity, count_bytes)
 
