@@ -26,6 +26,8 @@ from policies.base import PolicyError
 INSTALL = "pip install 'kvsim[learned]'"
 #: LightGBM's C API code for float64 data (C_API_DTYPE_FLOAT64)
 FLOAT64 = 1
+#: the options of every prediction: one thread (the kernels pass the same, policies/_kernels/lrb.pyx)
+PREDICT_OPTIONS = b"num_threads=1"
 
 
 def lightgbm(policy: str) -> ModuleType:
@@ -50,7 +52,7 @@ def predictor(booster: Any) -> Callable[[np.ndarray], np.ndarray]:
     library, handle = getattr(basic, "_LIB", None), getattr(booster, "_handle", None)
     if library is None or handle is None:
         return lambda rows: booster.predict(rows, num_threads=1)
-    options = ctypes.c_char_p(b"num_threads=1")
+    options = ctypes.c_char_p(PREDICT_OPTIONS)
     length = ctypes.c_int64(0)
     double_pointer = ctypes.POINTER(ctypes.c_double)
 
@@ -76,3 +78,21 @@ def predictor(booster: Any) -> Callable[[np.ndarray], np.ndarray]:
         return out
 
     return predict
+
+
+def c_predictor() -> int:
+    """The address of LightGBM's C function LGBM_BoosterPredictForMat, in the library lightgbm loaded.
+
+    For a kernel that predicts from C (policies/_kernels/lrb.pyx), the call
+    ``predictor`` makes through ctypes without a Python call per eviction.
+    ImportError where this LightGBM lacks the names (its Python package's
+    internals): the policy then runs on the Python engine.
+    """
+    library = getattr(importlib.import_module("lightgbm.basic"), "_LIB", None)
+    function = getattr(library, "LGBM_BoosterPredictForMat", None)
+    if function is None:
+        raise ImportError("this LightGBM has no LGBM_BoosterPredictForMat in lightgbm.basic._LIB")
+    address = ctypes.cast(function, ctypes.c_void_p).value
+    if not address:
+        raise ImportError("LightGBM's LGBM_BoosterPredictForMat has no address")
+    return address

@@ -46,10 +46,14 @@ Differences from libCacheSim's C++ code:
   lookup; a key replaced by an insert, or removed, is forgotten with its
   pending samples (libCacheSim's LRB supports neither).
 
-Where it runs: all of it in Python, the per-request bookkeeping here and the
-training and prediction in LightGBM's C++ (one call per eviction).  There is
-no compiled kernel: the compiled request loop and replay run LRB through its
-Python object, and say so.
+Where it runs: this module is the reference.  Its kernel
+(policies/_kernels/lrb.pyx) does the per-request bookkeeping in C, for
+replay and the timed model's compiled loop, with the same draws and the same
+arithmetic; both train through ``fit`` and predict with LightGBM's own C
+function (LGBM_BoosterPredictForMat, one call per eviction), so the two make
+the same decisions request for request.  A lookup of a key never seen is a
+request here (it ticks the clock and may sample), so the kernel asks its
+callers to show it those lookups too (``sees_new_keys``).
 """
 
 from __future__ import annotations
@@ -63,8 +67,8 @@ from typing import Any
 
 import numpy as np
 
-from policies.base import Key, PolicyError, SizedPolicy, register
-from policies.learned import lightgbm, predictor
+from policies.base import Kernel, Key, PolicyError, SizedPolicy, register
+from policies.learned import PREDICT_OPTIONS, c_predictor, lightgbm, predictor
 from policies.limits import MAX_SEED, check_int
 
 #: how many past inter-request distances an object keeps (libCacheSim's max_n_past_distances)
@@ -280,7 +284,15 @@ class LRB(SizedPolicy):
             self.train()
 
     def train(self) -> None:
-        """Train a fresh model on the rows gathered (libCacheSim's parameters), then start a new batch."""
+        """Train a fresh model on the rows gathered, then start a new batch."""
+        self.model = self.fit(np.array(self.rows, dtype=np.float64), np.array(self.labels))
+        self._predict = predictor(self.model)
+        self.trainings += 1
+        self.rows, self.labels = [], []
+
+    def fit(self, rows: np.ndarray, labels: np.ndarray) -> Any:
+        """A LightGBM booster trained on `rows` (float64, one per sample) and their labels, with
+        libCacheSim's parameters (the kernel trains through this too: the same model)."""
         params = {
             "objective": "regression",
             "num_leaves": self.num_leaves,
@@ -294,11 +306,8 @@ class LRB(SizedPolicy):
             "seed": self.seed % 2**31,
             "verbosity": -1,
         }
-        data = self._lgb.Dataset(np.array(self.rows, dtype=np.float64), label=np.array(self.labels), params=params)
-        self.model = self._lgb.train(params, data, num_boost_round=self.num_iterations)
-        self._predict = predictor(self.model)
-        self.trainings += 1
-        self.rows, self.labels = [], []
+        data = self._lgb.Dataset(rows, label=labels, params=params)
+        return self._lgb.train(params, data, num_boost_round=self.num_iterations)
 
     # -- eviction ------------------------------------------------------------
     def evict_to(self, units: int) -> list[Key]:
@@ -382,6 +391,23 @@ class LRB(SizedPolicy):
 
     def keys(self) -> list[Key]:
         return list(self.lru)
+
+    def make_kernel(self) -> Kernel:
+        from policies._kernels.lrb import LRBKernel
+
+        # The same generator from the same seed, the same arithmetic, the same fit and LightGBM's own
+        # prediction function: the same victims.
+        return LRBKernel(
+            self.capacity,
+            self.memory_window,
+            self.sample_rate,
+            self.batch_size,
+            self.objective == "object-miss-ratio",
+            self.seed,
+            self.fit,
+            c_predictor(),
+            PREDICT_OPTIONS,
+        )
 
     def params(self) -> dict[str, object]:
         return {

@@ -43,8 +43,15 @@ VARIANTS = {
     # tie, and the heap's tie order decides); on random sequences only (trained on traces: below)
     "threelcache-trained": ("threelcache", {"batch_size": 8}),
 }
+#: LRB past its first model (a model every few dozen samples, small trees), by bytes and by objects:
+#: on the random sequences only, whose replays train a few models (test_lrb.py replays traces)
+LEARNING_VARIANTS = {
+    "lrb-learning": ("lrb", {"memory_window": 1024, "batch_size": 40, "num_iterations": 4, "num_leaves": 4}),
+    "lrb-objects": ("lrb", {"objective": "object-miss-ratio", "batch_size": 25, "num_iterations": 2, "sample_rate": 5}),
+}
+VARIANTS.update(LEARNING_VARIANTS)
 POLICIES = compiled_names() + list(VARIANTS)  # every built-in policy (a policy of Python only has no kernel)
-TRACE_POLICIES = [name for name in POLICIES if name != "threelcache-trained"]
+TRACE_POLICIES = [name for name in POLICIES if name != "threelcache-trained" and name not in LEARNING_VARIANTS]
 ADMISSIONS = {
     "size": {"threshold": 20_000},
     "probabilistic": {"probability": 0.4, "seed": 3},

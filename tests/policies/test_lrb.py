@@ -1,4 +1,4 @@
-"""LRB (policies/lrb.py): its fallback traced by hand, its features, determinism, parity with libcachesim.
+"""LRB (policies/lrb.py): its fallback traced by hand, its features, determinism, its kernel, parity with libcachesim.
 
 libcachesim 0.3.5's LRB trains its first model after 131,072 labelled
 samples: on the parity traces of ~20,000 requests it never trains, evicts
@@ -13,14 +13,23 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from experiments.analysis import replay
-from policies import PolicyError, make_fast_policy, make_policy
+from experiments.analysis.replay import replay_hits
+from policies import PolicyError, engine, make_fast_policy, make_policy
+from policies.compiled import CompiledPolicy
 from policies.learned import INSTALL
 from policies.lrb import EDC_WINDOWS, N_FEATURES
+from sim import BackendSpec, ClusterSpec, Scenario
+from sim.compiled_model import CompiledModel
+from sim.engine import engine_for
+from sim.model import Model
 from tests.policies.tracedata import libcachesim_run, write_oracle_general, zipf_trace
 from tests.trace_files import block_io_trace
+from workloads import Lognormal, Poisson, Workload, Zipf
+from workloads.ids import DenseIds
 
 pytest.importorskip("lightgbm", reason=f"LRB needs LightGBM: {INSTALL}")
 try:
@@ -30,6 +39,7 @@ except ImportError:
 live = pytest.mark.skipif(
     lcs is None or lcs.__version__ != "0.3.5", reason="parity is with libcachesim 0.3.5, not importable here"
 )
+needs_kernels = pytest.mark.skipif(engine() != "compiled", reason="the compiled engine is not running")
 long_run = pytest.mark.skipif(
     not os.environ.get("KVSIM_LONG_TESTS"), reason="a long parity campaign: set KVSIM_LONG_TESTS=1 to run it"
 )
@@ -152,6 +162,37 @@ def test_bad_parameters_are_one_line_errors(params, message):
         make_policy("lrb", 10, **params)
 
 
+# -- the compiled kernel (policies/_kernels/lrb.pyx) makes the same decisions -----------------------------
+@needs_kernels
+@pytest.mark.parametrize(
+    "capacity,count_bytes,params",
+    [(30, False, SMALL), (300_000, True, SMALL), (100, False, {**SMALL, "objective": "object-miss-ratio"})],
+)
+def test_the_kernel_trains_the_same_models_and_evicts_the_same_keys(capacity, count_bytes, params):
+    keys, sizes = zipf_trace(4000, 400, 0.9, seed=9, size_sigma=0.7)
+    reference, fast = make_policy("lrb", capacity, **params), make_fast_policy("lrb", capacity, **params)
+    assert isinstance(fast, CompiledPolicy)
+    expected = replay_hits(reference, keys, sizes, count_bytes)
+    np.testing.assert_array_equal(replay_hits(fast, keys, sizes, count_bytes, DenseIds()(keys)), expected)
+    assert fast.kernel.trainings == reference.trainings >= 20  # the model chose most victims
+    assert fast.keys() == reference.keys()
+
+
+@needs_kernels
+def test_the_timed_models_compiled_loop_runs_the_kernel_as_the_python_loop_runs_the_policy():
+    cluster = ClusterSpec(nodes=2, capacity=40, policy="lrb", policy_params=tuple(SMALL.items()), ttl=0.02)
+    sc = Scenario(
+        workload=Workload(Zipf(400, 0.9), Poisson(5000.0), write_fraction=0.1),
+        cluster=cluster,
+        backend=BackendSpec(latency=Lognormal(0.004, 0.6), concurrency=8),  # inserts land after other lookups
+        requests=3000,
+        warmup=0,
+    )
+    assert engine_for(sc) == "compiled"
+    compiled, python = CompiledModel(sc, 5).run(), Model(sc, 5).run()
+    assert compiled == python and compiled.hits > 0
+
+
 # -- without LightGBM -------------------------------------------------------------------------------
 def test_without_lightgbm_it_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "lightgbm", None)  # import lightgbm now raises ImportError
@@ -212,9 +253,10 @@ def short_traces(tmp_path_factory):
 def test_before_training_the_misses_equal_libcachesims_and_lrus(short_traces, trace, capacity, count_bytes):
     keys, sizes, path = short_traces[trace]
     ours = replay(make_policy("lrb", capacity), keys, sizes, count_bytes=count_bytes)
+    kernels = replay(make_fast_policy("lrb", capacity), keys, sizes, count_bytes=count_bytes)  # either engine
     theirs, _ = libcachesim_run(path, "LRB", capacity, count_bytes)
     lru, _ = libcachesim_run(path, "LRU", capacity, count_bytes)
-    assert ours.misses == round(theirs * len(keys)) == round(lru * len(keys))
+    assert ours.misses == kernels.misses == round(theirs * len(keys)) == round(lru * len(keys))
 
 
 # Capacities: 0.1% and 5% of the objects, 1% of the bytes (as the randomised policies' long campaign).
