@@ -286,8 +286,7 @@ class CompiledPolicy(Policy):
     def lookup(self, key: Key) -> bool:
         if self._fed_by != "keys":
             self._feed("keys")
-        # A timed kernel hears every request (its clock counts them), so a key without a slot gets one.
-        return self._slots.lookup(*self._ids(key), give_slot=self.timed)
+        return self._slots.lookup(*self._ids(key))  # a kernel that sees new keys gets a slot for one
 
     def insert(self, key: Key, size: int = 1) -> list[Key]:
         if self._fed_by != "keys":
@@ -296,8 +295,6 @@ class CompiledPolicy(Policy):
         return [self._handles.name(victim) for victim in victims] if self._handles.named else victims
 
     def access(self, key: Key, size: int = 1) -> bool:
-        if self.timed:
-            return Policy.access(self, key, size)  # its lookup hears every request
         if self._fed_by != "keys":
             self._feed("keys")
         return self._slots.access(*self._ids(key), self._fitted(size))

@@ -119,6 +119,7 @@ cdef class GLCacheKernel(Kernel):
     def __init__(self, int64_t capacity, int32_t segment_size, int32_t n_merge, double rank_intvl,
                  bint consecutive, int64_t retrain_intvl, object model):
         Kernel.__init__(self, capacity)
+        self.sees_new_keys = True  # every request ticks its clock, a key never seen's too
         self.entries, self.segs, self.order_buf = NULL, NULL, NULL
         self.n_order_room = 0
         self.n_entry_room = self.n_seg_room = 0

@@ -112,18 +112,12 @@ cdef class Node:
                 self.expires_at[slot] = now + self.ttl_of[slot]
         if kernel.admission is not None:
             kernel.admission.record(<uint64_t>key)
-        if self.timed:  # CacheNode tells a timed policy the time, and it hears every read (its clock counts them)
+        if self.timed:  # CacheNode tells a timed policy the time
             kernel.advance(<int64_t>now)  # whole seconds, as the reference's int(now)
-            if slot < 0:
-                try:
-                    slot = self.new_slot(key)
-                except MemoryError as error:
-                    kernel.fail(error)
-                    return MISS
         if slot < 0:
             if not kernel.sees_new_keys:
                 return MISS
-            try:  # a kernel that sees new keys (LRB's clock) looks them up too
+            try:  # a kernel that sees new keys (the clocks of LRB, 3L-Cache, GL-Cache) looks them up too
                 slot = self.new_slot(key)
             except (MemoryError, OverflowError) as error:
                 kernel.fail(error)
