@@ -43,6 +43,7 @@ cdef class Kernel:
     cdef Py_ssize_t count(self) noexcept
     cdef bint access(self, int32_t slot, uint64_t key, int64_t size) noexcept
     cdef void evict_to(self, int64_t units) noexcept
+    cdef int32_t upcoming_victim(self, int32_t ahead) noexcept
 
 
 cdef class QueueKernel(Kernel):
