@@ -65,6 +65,7 @@ include "vocabulary.pxi"
 
 cdef enum:
     ENTRY_DISTANCE = PREFETCH_DISTANCE // 2  # the second stage of the loop's prefetch (node.pyx)
+    LINKS_DISTANCE = PREFETCH_DISTANCE // 4  # the third (node.pyx's prefetch_links)
 
 #: The words this loop implements, by their codes (vocabulary.pxi).  Balancers are not
 #: listed: a static one ranks nodes in the draws, which both loops share, and a dynamic
@@ -237,11 +238,13 @@ cdef class Engine:
         self.due = min(calendar_next(&self.calendar), simpy_next)
         for i in range(begin, n):
             # A node's key map is larger than the CPU's caches: ask for a later request's bucket now.
-            # Then, half as far ahead, that bucket being in cache, its slot's state (node.pyx).
+            # Then, half as far ahead, that bucket in cache, its slot's state; nearer, what a hit moves (node.pyx).
             if i + PREFETCH_DISTANCE < n and read_node[i + PREFETCH_DISTANCE] >= 0:
                 (<Node>self.nodes[read_node[i + PREFETCH_DISTANCE]]).prefetch(key[i + PREFETCH_DISTANCE])
             if i + ENTRY_DISTANCE < n and read_node[i + ENTRY_DISTANCE] >= 0:
                 (<Node>self.nodes[read_node[i + ENTRY_DISTANCE]]).prefetch_entry(key[i + ENTRY_DISTANCE])
+            if i + LINKS_DISTANCE < n and read_node[i + LINKS_DISTANCE] >= 0:  # (LRU: a hit's neighbours)
+                (<Node>self.nodes[read_node[i + LINKS_DISTANCE]]).prefetch_links(key[i + LINKS_DISTANCE])
             r.arrival = time[i]
             if r.arrival >= self.due and self.advance(r.arrival, simpy_next):
                 return i

@@ -32,6 +32,7 @@ cdef class Node:
     cdef Entry* entries       # slot -> its expiry, TTL and stamp (kept with TTLs or versions)
     cdef Py_ssize_t room      # slots `entries` covers
     cdef readonly double max_ttl  # a gutter node keeps no entry longer (0: no limit)
+    cdef bint hit_moves_links # the kernel is LRU's: a hit relinks its slot's neighbours (prefetch_links)
     cdef bint batches         # batch eviction: past the high mark (a fraction of the capacity), down to the low
     cdef double high_mark, low_mark
     cdef int64_t burst        # entries the batch evictions since the last store took (Model._stored charges them)
@@ -50,5 +51,6 @@ cdef class Node:
     cdef double expiry(self, int64_t key) noexcept
     cdef void prefetch(self, int64_t key) noexcept
     cdef void prefetch_entry(self, int64_t key) noexcept
+    cdef void prefetch_links(self, int64_t key) noexcept
     cdef void prefetch_victims(self) noexcept
     cdef void drop_slot(self, int32_t slot) noexcept

@@ -22,12 +22,17 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from policies import PolicyContractError
+from policies._kernels.fifo import LRUKernel
 from policies.compiled import reshape_kernel
 
-from policies._kernels.kernel cimport Kernel
+from policies._kernels.kernel cimport Kernel, QueueKernel
 from policies._kernels.slots cimport SlotMap, slots_add, slots_release_unheld
 from workloads.native.hashmap cimport map_get, map_prefetch
 from workloads.native.memory cimport __builtin_prefetch, HUGE_PAGE, huge_pages, PREFETCH_DISTANCE, refused
+
+
+cdef enum:
+    LARGE_MAP = (1 << 16) - 1  # the mask of a key map of 1 MiB: a node this large prefetches in stages
 
 
 cdef void* grow_aligned(void* block, Py_ssize_t count, Py_ssize_t new_count, size_t item) except NULL:
@@ -72,6 +77,7 @@ cdef class Node:
         self.slots = SlotMap(kernel)
         self.map = &self.slots.map  # inside the slot map, which lives as long as the node
         self.kernel = kernel
+        self.hit_moves_links = type(kernel) is LRUKernel
 
     def __dealloc__(self):
         free(self.entries)
@@ -79,6 +85,7 @@ cdef class Node:
     def clear(self, Kernel kernel):
         """Lose everything (the node failed): a fresh kernel, no keys."""
         self.kernel = kernel
+        self.hit_moves_links = type(kernel) is LRUKernel
         self.slots.clear(kernel)
 
     # -- slots ----------------------------------------------------------------------
@@ -93,17 +100,40 @@ cdef class Node:
 
     cdef void prefetch_entry(self, int64_t key) noexcept:
         """Stage two (after stage one had time to arrive): the state of the key's slot, if it has one."""
-        cdef int32_t slot = <int32_t>map_get(self.map, key)
+        cdef int32_t slot
+        if self.map.mask < LARGE_MAP:  # a small node's state stays in cache: no need
+            return
+        slot = <int32_t>map_get(self.map, key)
         if slot < 0:
             return
         self.kernel.prefetch(slot)
         if self.ttls or self.stamps:
             __builtin_prefetch(&self.entries[slot])
 
+    cdef void prefetch_links(self, int64_t key) noexcept:
+        """Stage three, for LRU's kernel, whose hit moves the slot to the back: the links of its neighbours,
+        which the move rewrites (the slot's own links were asked for at stage two)."""
+        cdef int32_t slot, older, newer
+        cdef int32_t* pairs
+        if not self.hit_moves_links or self.map.mask < LARGE_MAP:
+            return
+        slot = <int32_t>map_get(self.map, key)
+        if slot < 0:
+            return
+        pairs = (<QueueKernel>self.kernel).links.pairs  # (a slot's links are NIL or a slot's: in the array)
+        older, newer = pairs[2 * slot], pairs[2 * slot + 1]
+        if older >= 0:
+            __builtin_prefetch(&pairs[2 * older])
+        if newer >= 0:
+            __builtin_prefetch(&pairs[2 * newer])
+
     cdef void prefetch_victims(self) noexcept:
         """After an eviction: the next victim's bucket in the key map (its key was asked for at the last
         eviction), and the state of the one after it (its key, its expiry, the kernel's)."""
-        cdef int32_t first = self.kernel.upcoming_victim(0), second
+        cdef int32_t first, second
+        if self.map.mask < LARGE_MAP:
+            return
+        first = self.kernel.upcoming_victim(0)
         if first < 0:
             return
         map_prefetch(self.map, self.slots.key_of[first])
