@@ -226,6 +226,7 @@ cdef class Engine:
         cdef Py_ssize_t i, n = time.shape[0]
         cdef bint ttls = ttl.shape[0] > 0, dynamic = self.dynamic, warm = warm_from.shape[0] > 0
         cdef bint near = self.near
+        cdef bint deep = any((<Node>node).large for node in self.nodes)  # (the later stages: node.pyx)
         cdef double finish
         cdef Request r
         cdef Node node
@@ -241,9 +242,9 @@ cdef class Engine:
             # Then, half as far ahead, that bucket in cache, its slot's state; nearer, what a hit moves (node.pyx).
             if i + PREFETCH_DISTANCE < n and read_node[i + PREFETCH_DISTANCE] >= 0:
                 (<Node>self.nodes[read_node[i + PREFETCH_DISTANCE]]).prefetch(key[i + PREFETCH_DISTANCE])
-            if i + ENTRY_DISTANCE < n and read_node[i + ENTRY_DISTANCE] >= 0:
+            if deep and i + ENTRY_DISTANCE < n and read_node[i + ENTRY_DISTANCE] >= 0:
                 (<Node>self.nodes[read_node[i + ENTRY_DISTANCE]]).prefetch_entry(key[i + ENTRY_DISTANCE])
-            if i + LINKS_DISTANCE < n and read_node[i + LINKS_DISTANCE] >= 0:  # (LRU: a hit's neighbours)
+            if deep and i + LINKS_DISTANCE < n and read_node[i + LINKS_DISTANCE] >= 0:  # (LRU: a hit's neighbours)
                 (<Node>self.nodes[read_node[i + LINKS_DISTANCE]]).prefetch_links(key[i + LINKS_DISTANCE])
             r.arrival = time[i]
             if r.arrival >= self.due and self.advance(r.arrival, simpy_next):

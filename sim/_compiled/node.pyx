@@ -98,6 +98,12 @@ cdef class Node:
         """Stage one: the key's bucket in the key map."""
         map_prefetch(self.map, key)
 
+    @property
+    def large(self):
+        """Whether the node's state outgrows the caches (its key map is LARGE_MAP or more): the loop
+        prefetches its requests' later stages only then."""
+        return self.map.mask >= LARGE_MAP
+
     cdef void prefetch_entry(self, int64_t key) noexcept:
         """Stage two (after stage one had time to arrive): the state of the key's slot, if it has one."""
         cdef int32_t slot
