@@ -3,7 +3,7 @@
 from libc.stdint cimport int32_t, int64_t
 
 from policies._kernels.kernel cimport QueueKernel
-from policies._kernels.queues cimport clear, move_to_back, NIL, push_back, unlink
+from policies._kernels.queues cimport after, clear, move_to_back, NIL, push_back, unlink
 from workloads.native.memory cimport __builtin_prefetch
 
 
@@ -30,6 +30,10 @@ cdef class FIFOKernel(QueueKernel):
         self.admit(slot, size)
 
     EVICTS_TO = True
+
+    #: removals only unlink their slots: any order of them ends in the same state (read from this class
+    #: alone: a subclass whose removal moves a hand says so, or not, itself)
+    REMOVALS_COMMUTE = True
 
     cdef void evict_to(self, int64_t units) noexcept:
         """The oldest insertions (LRU: the least recently used) go first."""
@@ -74,8 +78,18 @@ cdef class FIFOKernel(QueueKernel):
 cdef class LRUKernel(FIFOKernel):
     """Least recently used: FIFO where a hit moves the slot to the back."""
 
+    REMOVALS_COMMUTE = True
+
     cdef bint lookup(self, int32_t slot) noexcept:
         if self.where[slot] == CACHED:
             move_to_back(&self.links, &self.queue, slot)
             return True
         return False
+
+    cdef int32_t upcoming_victim(self, int32_t ahead) noexcept:
+        """The queue's front and the slot behind it: the next two victims unless hits move them."""
+        cdef int32_t slot = self.queue.head
+        while ahead > 0 and slot != NIL:
+            slot = after(&self.links, slot)
+            ahead -= 1
+        return slot

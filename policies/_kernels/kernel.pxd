@@ -45,6 +45,7 @@ cdef class Kernel:
     cdef bint access(self, int32_t slot, uint64_t key, int64_t size) noexcept
     cdef void evict_to(self, int64_t units) noexcept
     cdef void advance(self, int64_t now) noexcept
+    cdef int32_t upcoming_victim(self, int32_t ahead) noexcept
 
 
 cdef class QueueKernel(Kernel):

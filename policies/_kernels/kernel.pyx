@@ -157,6 +157,11 @@ cdef class Kernel:
     cdef void prefetch(self, int32_t slot) noexcept:
         """Ask the memory for a slot's state some requests ahead (replay calls it): by default, nothing."""
 
+    cdef int32_t upcoming_victim(self, int32_t ahead) noexcept:
+        """The slot the `ahead`-th next eviction will likely take (0: the next), or -1 if the kernel cannot
+        tell cheaply: a hint for prefetching the victims' state, never a decision (by default, none)."""
+        return -1
+
     # -- the policy: every kernel overrides these ---------------------------------
     cdef bint lookup(self, int32_t slot) noexcept:
         return False

@@ -63,6 +63,10 @@ from workloads.native.memory cimport PREFETCH_DISTANCE, grow
 
 include "vocabulary.pxi"
 
+cdef enum:
+    ENTRY_DISTANCE = PREFETCH_DISTANCE // 2  # the second stage of the loop's prefetch (node.pyx)
+    LINKS_DISTANCE = PREFETCH_DISTANCE // 4  # the third (node.pyx's prefetch_links)
+
 #: The words this loop implements, by their codes (vocabulary.pxi).  Balancers are not
 #: listed: a static one ranks nodes in the draws, which both loops share, and a dynamic
 #: one runs here when its class binds a chooser (balancing.pyx).
@@ -222,6 +226,7 @@ cdef class Engine:
         cdef Py_ssize_t i, n = time.shape[0]
         cdef bint ttls = ttl.shape[0] > 0, dynamic = self.dynamic, warm = warm_from.shape[0] > 0
         cdef bint near = self.near
+        cdef bint deep = any((<Node>node).large for node in self.nodes)  # (the later stages: node.pyx)
         cdef double finish
         cdef Request r
         cdef Node node
@@ -234,8 +239,13 @@ cdef class Engine:
         self.due = min(calendar_next(&self.calendar), simpy_next)
         for i in range(begin, n):
             # A node's key map is larger than the CPU's caches: ask for a later request's bucket now.
+            # Then, half as far ahead, that bucket in cache, its slot's state; nearer, what a hit moves (node.pyx).
             if i + PREFETCH_DISTANCE < n and read_node[i + PREFETCH_DISTANCE] >= 0:
                 (<Node>self.nodes[read_node[i + PREFETCH_DISTANCE]]).prefetch(key[i + PREFETCH_DISTANCE])
+            if deep and i + ENTRY_DISTANCE < n and read_node[i + ENTRY_DISTANCE] >= 0:
+                (<Node>self.nodes[read_node[i + ENTRY_DISTANCE]]).prefetch_entry(key[i + ENTRY_DISTANCE])
+            if deep and i + LINKS_DISTANCE < n and read_node[i + LINKS_DISTANCE] >= 0:  # (LRU: a hit's neighbours)
+                (<Node>self.nodes[read_node[i + LINKS_DISTANCE]]).prefetch_links(key[i + LINKS_DISTANCE])
             r.arrival = time[i]
             if r.arrival >= self.due and self.advance(r.arrival, simpy_next):
                 return i
@@ -271,8 +281,8 @@ cdef class Engine:
                 flags[i] = HIT_FLAG | STALE_FLAG if self.versions and self.stale(node, slot, key[i]) else HIT_FLAG
                 wait[i] = r.ready - r.arrival
                 if near:  # the node's value reaches the client
-                    self.near_receive(r.group, key[i], size[i], node.stamp_writes[slot] if self.versions else 0,
-                                      node.stamp_bulk[slot] if self.versions else 0, r.ready + round_trip[i])
+                    self.near_receive(r.group, key[i], size[i], node.entries[slot].writes if self.versions else 0,
+                                      node.entries[slot].bulk if self.versions else 0, r.ready + round_trip[i])
                 if dynamic:
                     times_push(&self.outstanding[r.node], r.ready + round_trip[i])
                 continue
@@ -287,7 +297,7 @@ cdef class Engine:
 
     cdef bint stale(self, Node node, int32_t slot, int64_t key) noexcept:
         """A hit on a value older than the current one (its stamp is not the key's version)."""
-        return node.stamp_writes[slot] != self.writes_of(key) or node.stamp_bulk[slot] != self.bulk_of(key)
+        return node.entries[slot].writes != self.writes_of(key) or node.entries[slot].bulk != self.bulk_of(key)
 
     cdef int read_miss(self, Request* r, uint8_t* flag, double* wait) except -1:
         """Model._read_miss: join a fetch in flight, or fill from a warm peer, or fetch."""
@@ -332,8 +342,8 @@ cdef class Engine:
         flag[0] |= WARM_FLAG | STALE_FLAG if self.versions and self.stale(owner, slot, r.key) else WARM_FLAG
         wait[0] = r.ready - r.arrival + r.round_trip
         if self.near:  # the owner's value reaches the client
-            self.near_receive(r.group, r.key, r.size, owner.stamp_writes[slot] if self.versions else 0,
-                              owner.stamp_bulk[slot] if self.versions else 0, r.ready + 2 * r.round_trip)
+            self.near_receive(r.group, r.key, r.size, owner.entries[slot].writes if self.versions else 0,
+                              owner.entries[slot].bulk if self.versions else 0, r.ready + 2 * r.round_trip)
         if self.dynamic:
             times_push(&self.outstanding[r.node], r.ready + 2 * r.round_trip)
         return True

@@ -9,23 +9,57 @@ The kernel knows slots, not keys (policies/_kernels/kernel.pyx): a node's
 keys get their slots from the one key -> slot map (policies/_kernels/slots.pyx),
 which recycles the slots the kernel no longer holds, so memory follows the
 cache, not the key space.  Beside the kernel's per-slot arrays a node keeps
-its own: expiry times and TTLs only with TTLs, version stamps only with
-versions.
+its own, one record per slot (node.pxd's Entry): the expiry time and TTL
+(with TTLs) and the version stamp (with versions).
 """
 
-from cpython.mem cimport PyMem_Free
 from libc.math cimport INFINITY
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, SIZE_MAX, uint64_t
+from libc.stdlib cimport free
+from posix.stdlib cimport posix_memalign
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
 from policies import PolicyContractError
+from policies._kernels.fifo import LRUKernel
 from policies.compiled import reshape_kernel
 
-from policies._kernels.kernel cimport Kernel
+from policies._kernels.kernel cimport Kernel, QueueKernel
 from policies._kernels.slots cimport SlotMap, slots_add, slots_release_unheld
 from workloads.native.hashmap cimport map_get, map_prefetch
-from workloads.native.memory cimport grow
+from workloads.native.memory cimport __builtin_prefetch, HUGE_PAGE, huge_pages, PREFETCH_DISTANCE, refused
+
+
+cdef enum:
+    LARGE_MAP = (1 << 16) - 1  # the mask of a key map of 1 MiB: a node this large prefetches in stages
+
+
+cdef void* grow_aligned(void* block, Py_ssize_t count, Py_ssize_t new_count, size_t item) except NULL:
+    """memory.pxd's grow for `entries`, each record on a cache line of its own: a new block (free() it)
+    aligned to the records' size (to a 2 MiB page when that large), `count` items kept, the new zeroed; the
+    old block freed.  Without the memory, MemoryError (the old block still the caller's)."""
+    cdef void* bigger = NULL
+    cdef size_t bytes = <size_t>new_count * item
+    cdef size_t alignment = HUGE_PAGE if bytes >= HUGE_PAGE else 64
+    if <size_t>new_count > SIZE_MAX // item or refused() or posix_memalign(&bigger, alignment, bytes) != 0:
+        raise MemoryError()
+    if bytes >= HUGE_PAGE:
+        huge_pages(bigger, bytes)
+    if count:
+        memcpy(bigger, block, <size_t>count * item)
+    memset(<char*>bigger + <size_t>count * item, 0, bytes - <size_t>count * item)
+    free(block)
+    return bigger
+
+
+cdef inline bint in_classes(int64_t key, const int64_t[::1] classes, int class_shift) noexcept:
+    """Whether the key's class (key >> class_shift) is one of `classes`."""
+    cdef Py_ssize_t j
+    for j in range(classes.shape[0]):
+        if key >> class_shift == classes[j]:
+            return True
+    return False
 
 
 cdef class Node:
@@ -44,33 +78,88 @@ cdef class Node:
         self.map = &self.slots.map  # inside the slot map, which lives as long as the node
         self.kernel = kernel
         self.timed = kernel.READS_CLOCK
+        self.hit_moves_links = type(kernel) is LRUKernel
 
     def __dealloc__(self):
-        PyMem_Free(self.expires_at)
-        PyMem_Free(self.ttl_of)
-        PyMem_Free(self.stamp_writes)
-        PyMem_Free(self.stamp_bulk)
+        free(self.entries)
 
     def clear(self, Kernel kernel):
         """Lose everything (the node failed): a fresh kernel, no keys."""
         self.kernel = kernel
+        self.hit_moves_links = type(kernel) is LRUKernel
         self.slots.clear(kernel)
 
     # -- slots ----------------------------------------------------------------------
+    # A node's state (its key map, the kernel's per-slot arrays, its own) is far larger than the CPU's
+    # caches, and a request's path reads it link after link.  The loop knows the next requests' keys, so
+    # it asks for their state ahead, in two stages: the key's bucket in the map first, and some requests
+    # later, that bucket being in cache by then, the state of the slot it holds.  Evictions likewise ask
+    # for the next victims' state.  Hints only: nothing here changes a decision.
     cdef void prefetch(self, int64_t key) noexcept:
+        """Stage one: the key's bucket in the key map."""
         map_prefetch(self.map, key)
+
+    @property
+    def large(self):
+        """Whether the node's state outgrows the caches (its key map is LARGE_MAP or more): the loop
+        prefetches its requests' later stages only then."""
+        return self.map.mask >= LARGE_MAP
+
+    cdef void prefetch_entry(self, int64_t key) noexcept:
+        """Stage two (after stage one had time to arrive): the state of the key's slot, if it has one."""
+        cdef int32_t slot
+        if self.map.mask < LARGE_MAP:  # a small node's state stays in cache: no need
+            return
+        slot = <int32_t>map_get(self.map, key)
+        if slot < 0:
+            return
+        self.kernel.prefetch(slot)
+        if self.ttls or self.stamps:
+            __builtin_prefetch(&self.entries[slot])
+
+    cdef void prefetch_links(self, int64_t key) noexcept:
+        """Stage three, for LRU's kernel, whose hit moves the slot to the back: the links of its neighbours,
+        which the move rewrites (the slot's own links were asked for at stage two)."""
+        cdef int32_t slot, older, newer
+        cdef int32_t* pairs
+        if not self.hit_moves_links or self.map.mask < LARGE_MAP:
+            return
+        slot = <int32_t>map_get(self.map, key)
+        if slot < 0:
+            return
+        pairs = (<QueueKernel>self.kernel).links.pairs  # (a slot's links are NIL or a slot's: in the array)
+        older, newer = pairs[2 * slot], pairs[2 * slot + 1]
+        if older >= 0:
+            __builtin_prefetch(&pairs[2 * older])
+        if newer >= 0:
+            __builtin_prefetch(&pairs[2 * newer])
+
+    cdef void prefetch_victims(self) noexcept:
+        """After an eviction: the next victim's bucket in the key map (its key was asked for at the last
+        eviction), and the state of the one after it (its key, its expiry, the kernel's)."""
+        cdef int32_t first, second
+        if self.map.mask < LARGE_MAP:
+            return
+        first = self.kernel.upcoming_victim(0)
+        if first < 0:
+            return
+        map_prefetch(self.map, self.slots.key_of[first])
+        second = self.kernel.upcoming_victim(1)
+        if second < 0:
+            return
+        __builtin_prefetch(&self.slots.key_of[second])
+        __builtin_prefetch(&self.slots.mapped[second])
+        self.kernel.prefetch(second)
+        if self.ttls:
+            __builtin_prefetch(&self.entries[second])
 
     cdef int32_t new_slot(self, int64_t key) except -1:
         """A slot for a key that has none (the slot map's), this node's arrays grown to cover it."""
         cdef int32_t slot = slots_add(self.slots, key)
         cdef Py_ssize_t room = self.slots.room
         if room > self.room:
-            if self.ttls:
-                grow(<void**>&self.expires_at, self.room, room, sizeof(double))
-                grow(<void**>&self.ttl_of, self.room, room, sizeof(double))
-            if self.stamps:
-                grow(<void**>&self.stamp_writes, self.room, room, sizeof(int64_t))
-                grow(<void**>&self.stamp_bulk, self.room, room, sizeof(int64_t))
+            if self.ttls or self.stamps:
+                self.entries = <Entry*>grow_aligned(self.entries, self.room, room, sizeof(Entry))
             self.room = room
         self.forget(slot)
         return slot
@@ -78,8 +167,8 @@ cdef class Node:
     cdef void forget(self, int32_t slot) noexcept:
         """The slot's key left the cache (or just came): it has no expiry."""
         if self.ttls:
-            self.expires_at[slot] = INFINITY
-            self.ttl_of[slot] = 0.0
+            self.entries[slot].expires_at = INFINITY
+            self.entries[slot].ttl = 0.0
 
     cdef void evicted(self) noexcept:
         """What the kernel just evicted: its expiries go, and slots it keeps no ghost of are free."""
@@ -101,15 +190,15 @@ cdef class Node:
         cdef int32_t slot = <int32_t>map_get(self.map, key)
         cdef bint expired = False
         cdef Kernel kernel = self.kernel
-        if slot >= 0 and self.ttls and self.expires_at[slot] != INFINITY:
+        if slot >= 0 and self.ttls and self.entries[slot].expires_at != INFINITY:
             if not kernel.contains(slot):
                 self.forget(slot)
-            elif self.expires_at[slot] <= now:
+            elif self.entries[slot].expires_at <= now:
                 self.forget(slot)
                 kernel.remove(slot)
                 expired = True
             elif self.refresh_on_hit:
-                self.expires_at[slot] = now + self.ttl_of[slot]
+                self.entries[slot].expires_at = now + self.entries[slot].ttl
         if kernel.admission is not None:
             kernel.admission.record(<uint64_t>key)
         if self.timed:  # CacheNode tells a timed policy the time
@@ -143,12 +232,12 @@ cdef class Node:
             return 0
         self.forget(slot)
         if ttl > 0 and self.ttls:
-            self.expires_at[slot] = now + ttl
+            self.entries[slot].expires_at = now + ttl
             if self.refresh_on_hit:
-                self.ttl_of[slot] = ttl
+                self.entries[slot].ttl = ttl
         if self.stamps:
-            self.stamp_writes[slot] = writes
-            self.stamp_bulk[slot] = bulk
+            self.entries[slot].writes = writes
+            self.entries[slot].bulk = bulk
         return 1
 
     cdef int fill_copy(self, Node owner, int64_t key, int64_t size) except -1:
@@ -160,11 +249,11 @@ cdef class Node:
             return 0
         self.forget(slot)
         if self.ttls and owner.ttls:
-            self.expires_at[slot] = owner.expires_at[source]
-            self.ttl_of[slot] = owner.ttl_of[source]
+            self.entries[slot].expires_at = owner.entries[source].expires_at
+            self.entries[slot].ttl = owner.entries[source].ttl
         if self.stamps:
-            self.stamp_writes[slot] = owner.stamp_writes[source]
-            self.stamp_bulk[slot] = owner.stamp_bulk[source]
+            self.entries[slot].writes = owner.entries[source].writes
+            self.entries[slot].bulk = owner.entries[source].bulk
         return 1
 
     cdef bint live(self, int64_t key, double now) noexcept:
@@ -172,7 +261,7 @@ cdef class Node:
         cdef int32_t slot = <int32_t>map_get(self.map, key)
         if slot < 0 or not self.kernel.contains(slot):
             return False
-        return not self.ttls or self.expires_at[slot] > now
+        return not self.ttls or self.entries[slot].expires_at > now
 
     cdef int32_t insert(self, int64_t key, int64_t size) except -2:
         """CacheNode._insert: the kernel's insert, through the admission filter; the key's slot if it is
@@ -187,7 +276,9 @@ cdef class Node:
             kernel.n_evicted = 0
             kernel.insert(slot, units)
             kernel.check()
-            self.evicted()
+            if kernel.n_evicted:
+                self.evicted()
+                self.prefetch_victims()
         if kernel.used() > kernel.capacity:  # the contract, checked after every insert (sim/node.py)
             raise PolicyContractError(
                 f"policy holds {kernel.used()} units after an insert, over its capacity {kernel.capacity}"
@@ -223,7 +314,7 @@ cdef class Node:
     cdef double expiry(self, int64_t key) noexcept:
         """When the key's entry expires (INFINITY: it has none)."""
         cdef int32_t slot = <int32_t>map_get(self.map, key)
-        return self.expires_at[slot] if slot >= 0 and self.ttls else INFINITY
+        return self.entries[slot].expires_at if slot >= 0 and self.ttls else INFINITY
 
     # -- rare, from Python ----------------------------------------------------------------
     def resize(self, reference):
@@ -253,21 +344,43 @@ cdef class Node:
 
     def drop_classes(self, classes, int class_shift):
         """drop_keys of the cached keys whose class (key >> class_shift) is listed, in keys()' order: a bulk
-        update that invalidates the classes, without a Python int per cached key."""
+        update that invalidates the classes, without a Python int per cached key.
+
+        A kernel whose removals commute (REMOVALS_COMMUTE: each removal unlinks its slot and nothing else
+        moves) ends in the same state whatever their order, so its slots are scanned in slot order, one
+        pass over the arrays, rather than walked in keys()' order, which follows links across memory.
+        """
         cdef int64_t[::1] listed = np.asarray(sorted(classes), dtype=np.int64)
-        cdef int32_t[::1] order = np.asarray(self.kernel.order(), dtype=np.int32)
-        cdef int64_t[::1] doomed = np.empty(order.shape[0], dtype=np.int64)
-        cdef Py_ssize_t i, j, n = 0
-        cdef int64_t key
+        cdef int32_t[::1] order
+        cdef int32_t[::1] doomed
+        cdef Py_ssize_t i, n = 0
+        cdef int32_t slot
+        cdef Kernel kernel = self.kernel
+        if vars(type(kernel)).get("REMOVALS_COMMUTE", False):  # (the class's own word: a subclass may differ)
+            for i in range(self.slots.made):
+                slot = <int32_t>i
+                if self.slots.mapped[slot] and in_classes(self.slots.key_of[slot], listed, class_shift):
+                    if kernel.contains(slot):
+                        self.drop_slot(slot)
+            return
+        order = np.asarray(kernel.order(), dtype=np.int32)
+        doomed = np.empty(order.shape[0], dtype=np.int32)
         for i in range(order.shape[0]):  # the keys first, as drop_keys is given them
-            key = self.slots.key_of[order[i]]
-            for j in range(listed.shape[0]):
-                if key >> class_shift == listed[j]:
-                    doomed[n] = key
-                    n += 1
-                    break
-        for i in range(n):
-            self.remove(doomed[i])
+            if i + PREFETCH_DISTANCE < order.shape[0]:
+                __builtin_prefetch(&self.slots.key_of[order[i + PREFETCH_DISTANCE]])
+            if in_classes(self.slots.key_of[order[i]], listed, class_shift):
+                doomed[n] = order[i]
+                n += 1
+        for i in range(n):  # (a cached slot's key maps to it: remove(key) by its slot)
+            if i + PREFETCH_DISTANCE < n:
+                kernel.prefetch(doomed[i + PREFETCH_DISTANCE])
+            self.drop_slot(doomed[i])
+
+    cdef void drop_slot(self, int32_t slot) noexcept:
+        """remove() of the key that has `slot`."""
+        self.forget(slot)
+        if self.kernel.contains(slot):
+            self.kernel.remove(slot)
 
     @property
     def slots_in_use(self):

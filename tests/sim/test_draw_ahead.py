@@ -158,8 +158,10 @@ def test_draws_are_made_ahead_only_where_it_pays_and_forking_is_safe(monkeypatch
 
 
 @pytest.mark.skipif(Engine is None, reason="the compiled engine is not built")
-@pytest.mark.parametrize("policy", ["lru", "random", "s3fifo", "arc"])
+@pytest.mark.parametrize("policy", ["lru", "random", "s3fifo", "arc", "fifo", "sieve"])
 def test_the_compiled_loop_invalidates_one_class_of_two_as_the_python_loop_does(policy):
+    """LRU's and FIFO's kernels (REMOVALS_COMMUTE) drop the classes' slots in slot order, the others in
+    keys()' order (SIEVE's hand moves on a removal): the same results as the Python loop either way."""
     sc = scenario(
         workload=Workload(
             None,

@@ -15,7 +15,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memset
 
 from workloads.native.hashing cimport fibonacci
-from workloads.native.memory cimport __builtin_prefetch, refused
+from workloads.native.memory cimport __builtin_prefetch, HUGE_PAGE, huge_pages, refused
 
 cdef enum:
     MAP_FIRST_BUCKETS = 64
@@ -33,6 +33,8 @@ cdef inline int map_init(Map* m, Py_ssize_t buckets=MAP_FIRST_BUCKETS) except -1
     cdef int64_t* table = NULL if refused() else <int64_t*>PyMem_Calloc(2 * buckets, sizeof(int64_t))
     if table == NULL:
         raise MemoryError()
+    if 2 * buckets * sizeof(int64_t) >= HUGE_PAGE:
+        huge_pages(table, 2 * buckets * sizeof(int64_t))
     m.table = table
     m.mask = buckets - 1
     m.shift = 64

@@ -48,6 +48,29 @@ cdef extern from *:
 cdef enum:
     PREFETCH_DISTANCE = 16  # a loop over requests asks for the memory of the request this far ahead
 
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    /* Ask Linux to back a block with 2 MiB pages where it covers whole ones (a hint, like a prefetch). */
+    static inline void kvsim_huge_pages(void* block, size_t bytes) {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        size_t page = 4096, start = ((size_t)block + page - 1) & ~(page - 1), end = ((size_t)block + bytes) & ~(page - 1);
+        if (end > start) madvise((void*)start, end - start, MADV_HUGEPAGE);
+    #else
+        (void)block; (void)bytes;
+    #endif
+    }
+    """
+    # A large table read at random (a node's key map, its entries) misses the TLB on nearly every read
+    # with 4 KiB pages; 2 MiB pages cover it with a few entries.  Linux's default ("madvise") gives them
+    # to the blocks that ask: these.
+    void huge_pages "kvsim_huge_pages"(void* block, size_t bytes) noexcept nogil
+
+cdef enum:
+    HUGE_PAGE = 1 << 21  # bytes: blocks this large ask for huge pages
+
 
 cdef inline int grow(void** block, Py_ssize_t count, Py_ssize_t new_count, size_t item) except -1:
     """Make *block (a PyMem block of `count` items, or NULL) hold `new_count`: items kept, new ones zeroed."""
