@@ -79,6 +79,7 @@ cdef class LRUKernel(FIFOKernel):
     """Least recently used: FIFO where a hit moves the slot to the back."""
 
     REMOVALS_COMMUTE = True
+    HIT_MOVES_LINKS = True  # a hit rewrites its neighbours' links: the timed loop asks for them ahead
 
     cdef bint lookup(self, int32_t slot) noexcept:
         if self.where[slot] == CACHED:

@@ -32,7 +32,7 @@ cdef class Node:
     cdef Entry* entries       # slot -> its expiry, TTL and stamp (kept with TTLs or versions)
     cdef Py_ssize_t room      # slots `entries` covers
     cdef readonly double max_ttl  # a gutter node keeps no entry longer (0: no limit)
-    cdef bint hit_moves_links # the kernel is LRU's: a hit relinks its slot's neighbours (prefetch_links)
+    cdef bint hit_moves_links # a hit relinks its slot's neighbours (HIT_MOVES_LINKS: LRU's): prefetch_links
     cdef bint batches         # batch eviction: past the high mark (a fraction of the capacity), down to the low
     cdef double high_mark, low_mark
     cdef int64_t burst        # entries the batch evictions since the last store took (Model._stored charges them)

@@ -22,7 +22,6 @@ from libc.string cimport memcpy, memset
 import numpy as np
 
 from policies import PolicyContractError
-from policies._kernels.fifo import LRUKernel
 from policies.compiled import reshape_kernel
 
 from policies._kernels.kernel cimport Kernel, QueueKernel
@@ -62,6 +61,12 @@ cdef inline bint in_classes(int64_t key, const int64_t[::1] classes, int class_s
     return False
 
 
+cdef bint hit_moves_links(Kernel kernel):
+    """Whether a hit relinks the slot's queue neighbours (HIT_MOVES_LINKS, the kernel class's own word,
+    as LRU's says): prefetch_links then asks for them ahead."""
+    return isinstance(kernel, QueueKernel) and vars(type(kernel)).get("HIT_MOVES_LINKS", False)
+
+
 cdef class Node:
     """One cache server: its kernel, its keys' slots, their TTLs and stamps; up or down."""
 
@@ -78,7 +83,7 @@ cdef class Node:
         self.map = &self.slots.map  # inside the slot map, which lives as long as the node
         self.kernel = kernel
         self.timed = kernel.READS_CLOCK
-        self.hit_moves_links = type(kernel) is LRUKernel
+        self.hit_moves_links = hit_moves_links(kernel)
 
     def __dealloc__(self):
         free(self.entries)
@@ -86,7 +91,7 @@ cdef class Node:
     def clear(self, Kernel kernel):
         """Lose everything (the node failed): a fresh kernel, no keys."""
         self.kernel = kernel
-        self.hit_moves_links = type(kernel) is LRUKernel
+        self.hit_moves_links = hit_moves_links(kernel)
         self.slots.clear(kernel)
 
     # -- slots ----------------------------------------------------------------------
