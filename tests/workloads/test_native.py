@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: the folders of Cython code
 FOLDERS = ("workloads/native", "workloads", "policies/_kernels", "sim/_compiled")
+#: the one kernel allowed a heap of its own: 3L-Cache must break ties among equal predictions as libstdc++'s
+#: std::pop_heap does (the hole walked down to a leaf, then the last item sifted up), which libcachesim's
+#: victims follow and the shared heap's sift does not
+HEAP_OF_ITS_OWN = "policies/_kernels/threelcache.pyx"
 
 
 def cython_files():
@@ -41,4 +45,5 @@ def test_there_is_one_hash_map_one_heap_one_splitmix64_one_grow():
         name = path.relative_to(ROOT)
         assert "0xBF58476D1CE4E5B9" not in text and "0x9E3779B97F4A7C15" not in text, f"{name} mixes its own hash"
         assert "PyMem_Realloc" not in text and "calloc" not in text, f"{name} grows memory its own way"
-        assert "cdef struct Map" not in text and not re.search(r"cdef .*\bsift_(up|down)\(", text), name
+        assert "cdef struct Map" not in text, name
+        assert str(name) == HEAP_OF_ITS_OWN or not re.search(r"cdef .*\bsift_(up|down)\(", text), name
