@@ -183,6 +183,11 @@ def extensions():
             # run 12% longer (66 against 59 s): CI's shortest path; the sanitizers check as much
             module.extra_compile_args += SANITIZER_FLAGS + ["-O0"]
             module.extra_link_args += SANITIZER_FLAGS
+        else:
+            # No debugging information (Python's CFLAGS ask for -g): the same machine code, and a
+            # quarter less compile time (engine.c: 6.6 CPU seconds against 8.8); symbols stay for
+            # perf and callgrind, source lines go (drop this line for a build to step through)
+            module.extra_compile_args.append("-g0")
         module.digest = digest
     return modules
 
