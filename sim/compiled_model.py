@@ -59,17 +59,19 @@ from policies.compiled import has_kernel, kernel_of, kernel_refusal
 from sim.balancer import BALANCERS
 from sim.cluster import gutter_makers, near_makers, policy_makers
 from sim.draws import Draws
+from sim.metrics import Recorder
 from sim.model import Model
 from sim.scenario import Scenario
-from sim.vocabulary import COLD, NEAR, REFRESH_ON_HIT, REHASH
+from sim.vocabulary import BACKEND, COLD, HIT, NEAR, READ_THROUGH, REFRESH_ON_HIT, REHASH, WRITE
 from sim.vocabulary import DYNAMIC_BALANCERS as DYNAMIC
 from workloads.stream import CLASS_SHIFT
 
 try:
     from sim._compiled.engine import Engine, implements
     from sim._compiled.node import Node
+    from sim._compiled.tally import count_buckets, smallest_gap, tally
 except ImportError:  # not built: the Python loop runs every scenario
-    Engine = Node = implements = None
+    Engine = Node = implements = count_buckets = smallest_gap = tally = None
 
 
 def refusal(scenario: Scenario) -> str | None:
@@ -115,10 +117,84 @@ def refusal(scenario: Scenario) -> str | None:
     return None
 
 
+class CompiledRecorder(Recorder):
+    """Recorder, a batch counted in one pass in C (sim/_compiled/tally.pyx): the same numbers as `_count`'s."""
+
+    def __init__(self, scenario: Scenario, ids: int | None = None):
+        super().__init__(scenario, ids)
+        cluster = scenario.cluster
+        self.gutter_from = self.ids if cluster.gutter else -1  # (gutter nodes' indices come after the members')
+        self.read_through = cluster.warmup.strategy == READ_THROUGH
+        self.known = np.empty(0)  # scratch: a batch's known read latencies, and their buckets
+        self.buckets = np.empty(0, dtype=np.int64)
+
+    def _count(
+        self,
+        times: npt.NDArray[np.float64],
+        nodes: npt.NDArray[np.int64],
+        flags: npt.NDArray[np.uint8],
+        latency: npt.NDArray[np.float64],
+        sizes: npt.NDArray[np.int64],
+        backend_busy: npt.NDArray[np.float64],
+        node_busy: npt.NDArray[np.float64] | None,
+        cold: npt.NDArray[np.bool_] | None,
+    ) -> None:
+        n, series = len(times), self.series
+        if self.windows:  # a rolling restart's windows: counted as the reference counts them
+            reads, hits = (flags & WRITE) == 0, (flags & HIT) != 0
+            self._count_windows(times, reads, hits, (flags & BACKEND) != 0)
+        series.stretch(times, smallest_gap(times, series.before(times)))
+        if len(self.known) < n:
+            self.known, self.buckets = np.empty(n), np.empty(n, dtype=np.int64)
+        counts, intervals = tally(
+            times,
+            nodes,
+            flags,
+            latency,
+            sizes,
+            backend_busy,
+            _column(node_busy),
+            np.zeros(0, dtype=np.uint8) if cold is None else cold.view(np.uint8),
+            self.near,
+            self.gutter_from,
+            self.timeout,
+            series.width,
+            self.node_requests,
+            self.node_hits,
+            self.node_busy,
+            self.known,
+            self.buckets,
+        )
+        coalesced, expired, near_hits, near_stale, stale, total_bytes, hit_bytes, awaited, timeouts = counts[:9]
+        read_seconds, warm_hits, gutter_hits, cold_misses = counts[9:]
+        self.coalesced += coalesced
+        self.expired += expired
+        self.near_hits += near_hits
+        self.near_stale += near_stale
+        self.stale += stale
+        self.bytes += total_bytes
+        self.hit_bytes += hit_bytes
+        self.awaited += awaited
+        self.timeouts += timeouts
+        self.read_seconds += read_seconds
+        self.warm_hits += warm_hits if self.read_through else 0
+        self.gutter_hits += gutter_hits
+        self.cold_misses += cold_misses
+        for key, counters, (first, end, low, high, zeros) in intervals:
+            interval = series.interval(key)
+            interval.count(*counters)
+            histogram = interval.latency
+            histogram.zeros += zeros
+            if end > first:
+                histogram.cover(low, high)
+                count_buckets(histogram.counts, histogram.first, self.buckets, first, end)
+
+
 class CompiledModel(Model):
     """Model, its request loop in C."""
 
     engine = "compiled"
+    recorder_class = CompiledRecorder
     keeps_draws = False  # the engine copies what it keeps of a request: a batch's draws may go once walked
 
     def _build(self) -> None:

@@ -120,15 +120,22 @@ class LatencyHistogram:
             if not len(values):
                 return
         indices = bucket_indices(values)
-        low, high = int(indices.min()), int(indices.max())
-        self._cover(low, high)
-        self.counts[low - self.first : high - self.first + 1] += np.bincount(indices - low, minlength=high - low + 1)
+        self.add_buckets(indices, int(indices.min()), int(indices.max()))
+
+    def add_buckets(self, indices: np.ndarray, low: int, high: int, zeros: int = 0) -> None:
+        """Count values by their bucket indices (`low`, `high`: the least and the greatest of them), and
+        `zeros` values equal to 0: what `add` does once it has the indices."""
+        self.zeros += zeros
+        if len(indices):
+            self.cover(low, high)
+            counts = np.bincount(indices - low, minlength=high - low + 1)
+            self.counts[low - self.first : high - self.first + 1] += counts
 
     def add_one(self, value: float) -> None:
         """Count one value (>= 0)."""
         if value > 0:
             index = bucket_index(value)
-            self._cover(index, index)
+            self.cover(index, index)
             self.counts[index - self.first] += 1
         elif value == 0:
             self.zeros += 1
@@ -139,11 +146,12 @@ class LatencyHistogram:
         """Add `other`'s counts to these."""
         self.zeros += other.zeros
         if len(other.counts):
-            self._cover(other.first, other.first + len(other.counts) - 1)
+            self.cover(other.first, other.first + len(other.counts) - 1)
             self.counts[other.first - self.first : other.first - self.first + len(other.counts)] += other.counts
 
-    def _cover(self, low: int, high: int) -> None:
-        """Widen the counts array to hold buckets low..high.
+    def cover(self, low: int, high: int) -> None:
+        """Widen the counts array to hold buckets low..high (the compiled recorder then adds to `counts` itself:
+        sim/_compiled/tally.pyx).
 
         Only a value beyond the extremes seen so far widens it, and those
         come ever more rarely, so exact sizes cost few copies.

@@ -355,11 +355,7 @@ class Recorder:
         gutter = hits & (nodes >= self.ids) if cluster.gutter else None
         missed = served & ~hits & cold if cold is not None else None
         if self.windows:
-            backend = (flags & BACKEND) != 0
-            for window in self.windows:
-                inside = (times >= window[1]) & (times < window[2])
-                counts = (inside, inside & reads, inside & hits, inside & backend)
-                window[3:] = [w + int(np.count_nonzero(c)) for w, c in zip(window[3:], counts)]
+            self._count_windows(times, reads, hits, (flags & BACKEND) != 0)
         if gutter is None and missed is None:
             return None, None
         zeros = np.zeros(len(times), dtype=bool)
@@ -368,6 +364,19 @@ class Recorder:
         self.gutter_hits += int(np.count_nonzero(gutter))
         self.cold_misses += int(np.count_nonzero(missed))
         return missed, gutter
+
+    def _count_windows(
+        self,
+        times: npt.NDArray[np.float64],
+        reads: npt.NDArray[np.bool_],
+        hits: npt.NDArray[np.bool_],
+        backend: npt.NDArray[np.bool_],
+    ) -> None:
+        """Count a batch's requests, reads, hits and backend requests in each rolling restart's window."""
+        for window in self.windows:
+            inside = (times >= window[1]) & (times < window[2])
+            counts = (inside, inside & reads, inside & hits, inside & backend)
+            window[3:] = [w + int(np.count_nonzero(c)) for w, c in zip(window[3:], counts)]
 
     def watch_restarts(self, windows: Iterable[tuple[int, float, float]]) -> None:
         """Count the requests arriving in each rolling restart's window [start, end), from now on."""

@@ -167,6 +167,7 @@ class Model(FleetChanges):
     """The model's state and its run; the request loop in Python (subclasses may compile it)."""
 
     engine = "python"
+    recorder_class = Recorder  # (the compiled loop's counts its batches in C: the same numbers)
     keeps_draws = True  # the calendar holds a batch's Draws until its last fill (sim/draw_ahead.py's copy)
     near = None  # the client groups' near caches (sim/near.py), if the scenario has them
 
@@ -179,7 +180,7 @@ class Model(FleetChanges):
         self.draws = RequestDraws(scenario, seed, self.membership)
         self.balancer, self.routing = self.draws.balancer, self.draws.routing
         self.ids = self.draws.ids  # node ids (P); gutter nodes come after them
-        self.recorder = Recorder(scenario, self.ids)
+        self.recorder = self.recorder_class(scenario, self.ids)
         self.replicas = cluster.replicas
         self.coalesce = scenario.backend.coalesce
         # Versions, for stale reads: per key, the writes that landed; per class, bulk updates.

@@ -86,6 +86,27 @@ class Interval:
         self.backend_busy = 0.0  # seconds of backend service asked for
         self.latency = LatencyHistogram()  # reads' latencies, seconds
 
+    def count(
+        self,
+        requests: int,
+        reads: int,
+        hits: int,
+        backend: int,
+        backend_busy: float,
+        cold_misses: int,
+        gutter_hits: int,
+        near_hits: int,
+    ) -> None:
+        """Add a batch's counts in this interval (its latencies go to `latency`)."""
+        self.requests += requests
+        self.reads += reads
+        self.hits += hits
+        self.backend += backend
+        self.backend_busy += backend_busy
+        self.cold_misses += cold_misses
+        self.gutter_hits += gutter_hits
+        self.near_hits += near_hits
+
     def merge(self, other: Interval) -> None:
         self.requests += other.requests
         self.reads += other.reads
@@ -134,14 +155,9 @@ class TimeSeries:
         """
         if not len(times):
             return
-        gaps = np.diff(times, prepend=times[0] if self.start is None else self.last)
-        if self.start is None:
-            self.start = float(times[0])
+        gaps = np.diff(times, prepend=self.before(times))
         positive = gaps[gaps > 0]
-        if len(positive):
-            self.tick = min(self.tick, float(positive.min()))
-        self.last = float(times[-1])
-        self._fit(self.last)
+        self.stretch(times, float(positive.min()) if len(positive) else math.inf)
         keys = np.floor(times / self.width).astype(np.int64)
         starts = np.flatnonzero(np.diff(keys)) + 1  # arrivals are in time order: an interval is a slice
         starts = np.concatenate(([0], starts))
@@ -165,9 +181,7 @@ class TimeSeries:
             )
         near = iter(np.add.reduceat(near_hits, starts, dtype=np.int64).tolist()) if near_hits is not None else None
         for key, requests, read_count, hit_count, backend_count, busy, low, high in per_interval:
-            interval = self.intervals.get(key)
-            if interval is None:
-                interval = self.intervals[key] = Interval()
+            interval = self.interval(key)
             interval.requests += requests
             interval.reads += read_count
             interval.hits += hit_count
@@ -180,6 +194,26 @@ class TimeSeries:
                 interval.gutter_hits += gutter
             if near is not None:
                 interval.near_hits += next(near)
+
+    def before(self, times: npt.NDArray[np.float64]) -> float:
+        """The arrival before a batch's first (`times`), for its first gap: the latest measured, or its own."""
+        return float(times[0]) if self.start is None else self.last
+
+    def stretch(self, times: npt.NDArray[np.float64], smallest_gap: float) -> None:
+        """Widen the measured window to a batch's arrivals (`times`, not empty), whose smallest positive gap
+        (the first from `before`) is `smallest_gap` (inf: none); an adaptive width doubles to fit it."""
+        if self.start is None:
+            self.start = float(times[0])
+        self.tick = min(self.tick, smallest_gap)
+        self.last = float(times[-1])
+        self._fit(self.last)
+
+    def interval(self, key: int) -> Interval:
+        """Interval `key`, new if it had no request yet."""
+        interval = self.intervals.get(key)
+        if interval is None:
+            interval = self.intervals[key] = Interval()
+        return interval
 
     def add_latency(self, arrival: float, latency: float) -> None:
         """A read's latency known only now: counted in the interval of its arrival (already added)."""
