@@ -56,14 +56,30 @@ from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 from policies._kernels.queues cimport after, NIL, push_back, Queue, unlink
+from workloads.native.memory cimport HUGE_PAGE, huge_pages
 
 
 cdef object enlarge(object array, Py_ssize_t n, object fill):
-    """A copy of `array` with room for `n` elements, the new ones set to `fill`."""
+    """A copy of `array` with room for `n` elements, the new ones set to `fill` (a per-slot array: read at
+    random, so on 2 MiB pages when it is that large, as memory.pxd's grow_aligned puts the C tables)."""
     array = np.asarray(array)
-    bigger = np.full(n, fill, dtype=array.dtype)
+    bigger = page_aligned(n, array.dtype)
+    bigger[len(array) :] = fill
     bigger[: len(array)] = array
     return bigger
+
+
+cdef object page_aligned(Py_ssize_t n, object dtype):
+    """An uninitialised array of `n` items of `dtype`; from HUGE_PAGE bytes on, its first item on a 2 MiB
+    boundary and its pages asked to be 2 MiB ones (a view of a block one page larger, which it keeps)."""
+    cdef size_t nbytes = n * np.dtype(dtype).itemsize
+    cdef size_t offset
+    if nbytes < HUGE_PAGE:
+        return np.empty(n, dtype=dtype)
+    block = np.empty(nbytes + HUGE_PAGE, dtype=np.uint8)
+    offset = (HUGE_PAGE - <size_t>block.ctypes.data % HUGE_PAGE) % HUGE_PAGE
+    huge_pages(<void*>(<size_t>block.ctypes.data + offset), nbytes)
+    return block[offset : offset + nbytes].view(dtype)
 
 
 cdef class AdmissionKernel:

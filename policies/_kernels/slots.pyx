@@ -16,11 +16,12 @@ W-TinyLFU's sketch and the TinyLFU filter hash.
 
 from cpython.mem cimport PyMem_Free
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free
 from libc.string cimport memset
 
 from policies._kernels.kernel cimport AdmissionKernel, Kernel
 from workloads.native.hashmap cimport map_clear, map_delete, map_free, map_get, map_init, map_set
-from workloads.native.memory cimport grow
+from workloads.native.memory cimport grow, grow_aligned
 
 cpdef enum:
     SWEEP_FLOOR = 1024  # sweep when this many keys have slots, then when twice the survivors have
@@ -35,7 +36,7 @@ cdef class SlotMap:
 
     def __dealloc__(self):
         map_free(&self.map)
-        PyMem_Free(self.key_of)
+        free(self.key_of)
         PyMem_Free(self.mapped)
         PyMem_Free(self.free_slots)
 
@@ -60,7 +61,7 @@ cdef class SlotMap:
                 raise OverflowError("more than 2**31 - 1 keys held at once by one kernel")
             if self.made == self.room:
                 room = max(2 * self.room, 1024)
-                grow(<void**>&self.key_of, self.room, room, sizeof(int64_t))
+                self.key_of = <int64_t*>grow_aligned(self.key_of, self.room, room, sizeof(int64_t))  # (read at random)
                 grow(<void**>&self.mapped, self.room, room, sizeof(uint8_t))  # zeroed: not mapped
                 grow(<void**>&self.free_slots, self.room, room, sizeof(int32_t))
                 self.room = room

@@ -27,29 +27,11 @@ from policies.compiled import reshape_kernel
 from policies._kernels.kernel cimport Kernel, QueueKernel
 from policies._kernels.slots cimport SlotMap, slots_add, slots_release_unheld
 from workloads.native.hashmap cimport map_get, map_prefetch
-from workloads.native.memory cimport __builtin_prefetch, HUGE_PAGE, huge_pages, PREFETCH_DISTANCE, refused
+from workloads.native.memory cimport __builtin_prefetch, grow_aligned, PREFETCH_DISTANCE
 
 
 cdef enum:
     LARGE_MAP = (1 << 16) - 1  # the mask of a key map of 1 MiB: a node this large prefetches in stages
-
-
-cdef void* grow_aligned(void* block, Py_ssize_t count, Py_ssize_t new_count, size_t item) except NULL:
-    """memory.pxd's grow for `entries`, each record on a cache line of its own: a new block (free() it)
-    aligned to the records' size (to a 2 MiB page when that large), `count` items kept, the new zeroed; the
-    old block freed.  Without the memory, MemoryError (the old block still the caller's)."""
-    cdef void* bigger = NULL
-    cdef size_t bytes = <size_t>new_count * item
-    cdef size_t alignment = HUGE_PAGE if bytes >= HUGE_PAGE else 64
-    if <size_t>new_count > SIZE_MAX // item or refused() or posix_memalign(&bigger, alignment, bytes) != 0:
-        raise MemoryError()
-    if bytes >= HUGE_PAGE:
-        huge_pages(bigger, bytes)
-    if count:
-        memcpy(bigger, block, <size_t>count * item)
-    memset(<char*>bigger + <size_t>count * item, 0, bytes - <size_t>count * item)
-    free(block)
-    return bigger
 
 
 cdef inline bint in_classes(int64_t key, const int64_t[::1] classes, int class_shift) noexcept:

@@ -10,12 +10,12 @@
 # Values are >= 0; -1 means "absent".  A Map starts zeroed (a struct member of a cdef
 # class is) and becomes usable with map_init; map_free on a zeroed or freed Map is safe.
 
-from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free
 from libc.string cimport memset
 
 from workloads.native.hashing cimport fibonacci
-from workloads.native.memory cimport __builtin_prefetch, HUGE_PAGE, huge_pages, refused
+from workloads.native.memory cimport __builtin_prefetch, grow_aligned
 
 cdef enum:
     MAP_FIRST_BUCKETS = 64
@@ -30,11 +30,7 @@ cdef struct Map:
 
 cdef inline int map_init(Map* m, Py_ssize_t buckets=MAP_FIRST_BUCKETS) except -1:
     """Make a zeroed Map an empty map of `buckets` buckets (a power of two)."""
-    cdef int64_t* table = NULL if refused() else <int64_t*>PyMem_Calloc(2 * buckets, sizeof(int64_t))
-    if table == NULL:
-        raise MemoryError()
-    if 2 * buckets * sizeof(int64_t) >= HUGE_PAGE:
-        huge_pages(table, 2 * buckets * sizeof(int64_t))
+    cdef int64_t* table = <int64_t*>grow_aligned(NULL, 0, 2 * buckets, sizeof(int64_t))  # (2 MiB pages if large)
     m.table = table
     m.mask = buckets - 1
     m.shift = 64
@@ -45,7 +41,7 @@ cdef inline int map_init(Map* m, Py_ssize_t buckets=MAP_FIRST_BUCKETS) except -1
 
 
 cdef inline void map_free(Map* m) noexcept:
-    PyMem_Free(m.table)
+    free(m.table)
     m.table = NULL
     m.mask = 0
     m.count = 0
@@ -93,7 +89,7 @@ cdef inline int map_grow(Map* m) except -1:
     for i in range(buckets):
         if m.table[2 * i + 1]:
             map_place(&bigger, m.table[2 * i], m.table[2 * i + 1])
-    PyMem_Free(m.table)
+    free(m.table)
     m[0] = bigger
     return 0
 

@@ -13,8 +13,9 @@
 
 from cpython.mem cimport PyMem_Realloc
 from libc.stdint cimport SIZE_MAX
-from libc.stdlib cimport atol, getenv
-from libc.string cimport memset
+from libc.stdlib cimport atol, free, getenv
+from libc.string cimport memcpy, memset
+from posix.stdlib cimport posix_memalign
 
 cdef extern from *:
     """
@@ -85,3 +86,23 @@ cdef inline int grow(void** block, Py_ssize_t count, Py_ssize_t new_count, size_
     memset(<char*>bigger + <size_t>count * item, 0, <size_t>(new_count - count) * item)
     block[0] = bigger
     return 0
+
+
+cdef inline void* grow_aligned(void* block, Py_ssize_t count, Py_ssize_t new_count, size_t item) except NULL:
+    """`grow` for a table read at random (a node's key map and entries, a slot's key): a new block, free() it,
+    aligned to a cache line, or to a 2 MiB page and backed by such pages when it is that large, `count` items
+    of `block` (NULL when 0) kept and the new zeroed; the old block freed.  Without the memory, MemoryError
+    (the old block still the caller's).  (A block of 4 KiB pages read at random misses the TLB on nearly
+    every read: its page-table walk costs about as much as the read.)"""
+    cdef void* bigger = NULL
+    cdef size_t bytes = <size_t>new_count * item
+    cdef size_t alignment = HUGE_PAGE if bytes >= HUGE_PAGE else 64
+    if <size_t>new_count > SIZE_MAX // item or refused() or posix_memalign(&bigger, alignment, bytes) != 0:
+        raise MemoryError()
+    if bytes >= HUGE_PAGE:
+        huge_pages(bigger, bytes)
+    if count:
+        memcpy(bigger, block, <size_t>count * item)
+    memset(<char*>bigger + <size_t>count * item, 0, bytes - <size_t>count * item)
+    free(block)
+    return bigger
