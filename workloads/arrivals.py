@@ -160,6 +160,41 @@ class Diurnal:
     def rate_at(self, t: ArrayLike) -> np.ndarray:
         return self.rate * (1.0 + self.amplitude * np.cos(2.0 * math.pi * (np.asarray(t) - self.peak) / self.period))
 
+    def below_rate(self, times: np.ndarray, heights: np.ndarray) -> np.ndarray:
+        """``heights < rate_at(times)``, the same booleans, for non-decreasing `times`; the cosine only
+        where the rate's range over the stretch leaves the answer open.
+
+        A batch of candidates spans a minute or so of a day, over which the
+        rate moves by a fraction of a percent: a height below the rate's least
+        value over the stretch is below the rate at every candidate, one at or
+        above its largest value is not, and only the heights in between (about
+        one in a hundred) need the rate at their own time, computed by
+        rate_at itself, so that each comparison made is the one made before.
+        """
+        if not len(times):
+            return np.zeros(0, dtype=bool)
+        low, high = self._rate_range(float(times[0]), float(times[-1]))
+        below = heights < low
+        open_ = np.flatnonzero(below != (heights < high))  # low <= height < high
+        below[open_] = heights[open_] < self.rate_at(times[open_])
+        return below
+
+    def _rate_range(self, start: float, end: float) -> tuple[float, float]:
+        """Bounds on rate_at's values (as computed) at every time in [start, end], a little wide.
+
+        The phase, 2 pi (t - peak) / period, is computed by steps that each keep
+        the order of their inputs, and the cosine is monotone between its
+        extremes (phases k pi): without one inside, the rate at either end
+        bounds the rate between, to the cosine's error (an ulp or so), far
+        inside `slack`.  With one inside, the bounds are the cycle's own.
+        """
+        ends = self.rate_at(np.array([start, end]))
+        slack = self.rate * (1.0 + self.amplitude) * 2.0**-40
+        half_cycles = np.floor(2.0 * (np.array([start, end]) - self.peak) / self.period)
+        if half_cycles[0] != half_cycles[1]:  # a peak or a trough inside
+            ends = np.array([self.rate * (1.0 - self.amplitude), self.rate * (1.0 + self.amplitude)])
+        return float(ends.min()) - slack, float(ends.max()) + slack
+
     def stream(self, rng: np.random.Generator) -> _DiurnalStream:
         return _DiurnalStream(self, rng)
 
@@ -177,7 +212,7 @@ class _DiurnalStream:
         while have < n:
             candidates = self.clock + np.cumsum(rng.exponential(1.0 / peak_rate, max(1024, 2 * (n - have))))
             self.clock = float(candidates[-1])
-            kept = candidates[rng.random(len(candidates)) * peak_rate < process.rate_at(candidates)]
+            kept = np.compress(process.below_rate(candidates, rng.random(len(candidates)) * peak_rate), candidates)
             parts.append(kept)
             have += len(kept)
         times = np.concatenate(parts)

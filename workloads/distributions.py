@@ -73,12 +73,20 @@ class Lognormal(Distribution):
     sigma: float
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.median * np.exp(self.sigma * rng.standard_normal(n))
+        return self._scaled(rng.standard_normal(n))
 
     def quantile(self, u: np.ndarray) -> np.ndarray:
         from scipy import special  # here: scipy loads only where a lognormal size is drawn
 
-        return self.median * np.exp(self.sigma * special.ndtri(np.asarray(u)))
+        u = np.asarray(u)
+        return self._scaled(special.ndtri(u, out=np.empty(u.shape)))
+
+    def _scaled(self, normal: np.ndarray) -> np.ndarray:
+        """median * exp(sigma * normal), computed in `normal`'s own array (the same numbers, no temporaries)."""
+        normal *= self.sigma
+        np.exp(normal, out=normal)
+        normal *= self.median
+        return normal
 
     @property
     def mean(self) -> float:

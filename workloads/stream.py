@@ -180,15 +180,17 @@ class Workload:
             return np.full(len(keys), _whole_bytes(np.float64(classes[0].object_size.value)), dtype=np.int64)
         owner = np.minimum(key_class(keys), len(classes) - 1)  # scans and one-hits: the last class's sizes
         sizes = np.empty(len(keys), dtype=np.float64)
+        u = None  # each key's uniform number, for every key at once (the same numbers, one pass)
         for index, cls in enumerate(classes):
-            mask = owner == index
-            if not mask.any():
+            mine = np.flatnonzero(owner == index)
+            if not len(mine):
                 continue
             if isinstance(cls.object_size, Constant):
-                sizes[mask] = cls.object_size.value
+                sizes[mine] = cls.object_size.value
             else:
-                u = unit_interval(keys[mask], salt=stable_id(f"sizes/{seed}"))
-                sizes[mask] = cls.object_size.quantile(u)
+                if u is None:
+                    u = unit_interval(keys, salt=stable_id(f"sizes/{seed}"))
+                sizes[mine] = cls.object_size.quantile(u[mine])
         return _whole_bytes(sizes)
 
     def batches(self, seed: int, total: int, chunk: int = DEFAULT_CHUNK) -> Iterator[RequestBatch]:
@@ -213,23 +215,25 @@ class Workload:
         for start in range(0, total, chunk):
             n = min(chunk, total - start)
             times = arrivals.take(n)
+            owner = np.zeros(n, dtype=np.int64)
             if len(classes) > 1:
-                owner = np.minimum(
-                    np.searchsorted(cumulative_share, class_rng.random(n), side="right"), len(classes) - 1
-                )
-            else:
-                owner = np.zeros(n, dtype=np.int64)
+                # The class whose share holds u: how many cumulative shares before the last (which is 1)
+                # are at most u; searchsorted(side="right")'s answer, without its branchy binary search.
+                u = class_rng.random(n)
+                for bound in cumulative_share[:-1]:
+                    owner += u >= bound
             if len(classes) == 1:  # class 0's ids are its local ids
                 keys = classes[0].local_keys(classes[0].popularity.ranks(key_rngs[0], n), times, key_of_rank[0])
             else:
                 keys = np.empty(n, dtype=np.int64)
                 for index, cls in enumerate(classes):
-                    mask = owner == index
-                    count = int(mask.sum())
-                    if count:
-                        ranks = cls.popularity.ranks(key_rngs[index], count)
-                        local = cls.local_keys(ranks, times[mask], key_of_rank[index])
-                        keys[mask] = (index << CLASS_SHIFT) | local
+                    # Its requests by index, not by mask: on a mask as mixed as this, numpy's boolean
+                    # subscript and store are several times slower than flatnonzero, take and put.
+                    mine = np.flatnonzero(owner == index)
+                    if len(mine):
+                        ranks = cls.popularity.ranks(key_rngs[index], len(mine))
+                        local = cls.local_keys(ranks, times[mine], key_of_rank[index])
+                        keys[mine] = (index << CLASS_SHIFT) | local
             if write_fraction.any():
                 ops = (op_rng.random(n) < write_fraction[owner]).astype(np.int8)
             else:  # no writes: the ops' own stream has nothing to decide
