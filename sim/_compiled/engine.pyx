@@ -50,7 +50,7 @@ from policies._kernels.kernel cimport Kernel, failed
 from sim._compiled.balancing cimport Chooser
 from sim._compiled.heaps cimport (
     EXPIRE, FILL, LAND_WRITE, NEAR_FILL, NEAR_UPDATE, NEAR_WRITE, REACH_BACKEND, Calendar, Event, calendar_free,
-    calendar_next, calendar_pop, calendar_push, fcfs_submit, times_init,
+    calendar_next, calendar_pop, calendar_push, fcfs_submit, Servers, servers_free, servers_init, times_init,
 )
 from sim._compiled.jobs cimport (
     Job, Jobs, Late, Waiter, job_free, job_new, job_targets, jobs_dealloc, jobs_init, late_add, late_dealloc,
@@ -131,8 +131,8 @@ cdef class Engine:
     cdef int64_t order
     cdef double due       # the earliest thing scheduled, ours or SimPy's
     # queues and live load
-    cdef Times backend
-    cdef Times* workers      # per node (node queues)
+    cdef Servers backend
+    cdef Servers* workers    # per node (node queues)
     cdef Times* outstanding  # per node: answer times of requests not answered yet
     cdef int64_t* unknown    # per node: requests whose answer time is not known yet
     cdef int64_t* counts     # per node: outstanding now (scratch of choose)
@@ -169,15 +169,15 @@ cdef class Engine:
         self.replicas, self.class_shift = replicas, class_shift
         self.write_policy = CODES["write_policy"][write_policy]
         self.due = INFINITY
-        times_init(&self.backend, backend_servers, 0.0)
+        servers_init(&self.backend, backend_servers)
         # Zeroed arrays (grow's): if one part cannot be made, __dealloc__ frees the others and NULLs.
-        grow(<void**>&self.workers, 0, self.n_nodes, sizeof(Times))
+        grow(<void**>&self.workers, 0, self.n_nodes, sizeof(Servers))
         grow(<void**>&self.outstanding, 0, self.n_nodes, sizeof(Times))
         grow(<void**>&self.in_flight, 0, self.n_nodes, sizeof(Map))
         grow(<void**>&self.unknown, 0, self.n_nodes, sizeof(int64_t))
         grow(<void**>&self.counts, 0, self.n_nodes, sizeof(int64_t))
         for n in range(self.n_nodes):
-            times_init(&self.workers[n], node_servers, 0.0)
+            servers_init(&self.workers[n], node_servers)
             times_init(&self.outstanding[n], 0, 0.0)
             map_init(&self.in_flight[n])
             self.unknown[n] = 0
@@ -191,12 +191,12 @@ cdef class Engine:
         cdef Py_ssize_t n
         for n in range(self.n_nodes):  # every part is zeroed until made: freeing a NULL is nothing
             if self.workers != NULL:
-                times_free(&self.workers[n])
+                servers_free(&self.workers[n])
             if self.outstanding != NULL:
                 times_free(&self.outstanding[n])
             if self.in_flight != NULL:
                 map_free(&self.in_flight[n])
-        times_free(&self.backend)
+        servers_free(&self.backend)
         map_free(&self.writes)
         map_free(&self.bulk)
         map_free(&self.near_writes)
