@@ -14,9 +14,13 @@ process writes the files, in the order of the plan.
 
 Where a fork is unsafe or impossible the same tasks run here, one after
 another, and draw the same bytes: on a machine of one core, without
-os.fork, in a thread other than the main one (a Dask worker's: forking a
-process whose other threads may hold locks can deadlock the child), and in a daemonic process (a pool's worker running
-`kvsim run`), which may not have children.
+os.fork, in a thread other than the main one (a Dask worker's: its
+process has threads of its own, whose locks a fork would copy, held, into
+the child), and in a daemonic process (a pool's worker running
+`kvsim run`), which may not have children.  A thread beside the main
+one does not stop the fork (as in sim/draw_ahead.py): at the end of a run
+at a terminal, the progress bar's monitor thread is alive, asleep, and
+shares nothing with the drawing (whose workers write no progress bar).
 """
 
 from __future__ import annotations
