@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from experiments import plots
 from experiments.config import ConfigError, Experiment
 from experiments.config.sweep import Point, fingerprint, points
 from experiments.execute.executors import is_terminal, open_executor
@@ -138,6 +137,8 @@ def clear_outputs(out: Path) -> None:
     shutil.rmtree(out / "runs", ignore_errors=True)
     for name in (*TABLES, "manifest.json"):
         (out / name).unlink(missing_ok=True)
+    from experiments import plots  # matplotlib loads only where figures are drawn or removed (see draw_figures)
+
     plots.remove_figures(out, plots.PLOTS)
 
 
@@ -171,7 +172,7 @@ def run_experiment(
             atomic_write(out / "manifest.json", json.dumps(manifest(experiment), indent=2, default=str) + "\n")
             records = simulate(experiment.name, runs, out / "runs", fingerprint_now, executor, progress, missing)
         results, summary = write_tables(out, records, experiment.swept_keys)
-        drawn = plots.draw(out) if figures else []
+        drawn = draw_figures(out) if figures else []
     short = [
         (record["metrics"]["requests"], point.config.run.requests)
         for point, record in zip(runs, records)
@@ -198,6 +199,18 @@ def simulate(
     show = is_terminal() if progress is None else progress
     with tqdm(total=len(runs), initial=len(runs) - missing, desc=name, unit="run", disable=not show) as bar:
         return execute(runs, runs_dir, fingerprint_now, executor, on_done=lambda _record: bar.update(1))
+
+
+def draw_figures(out: Path) -> list[Path]:
+    """DIR's figures (experiments/plots), drawn from the tables just written; the files written.
+
+    matplotlib and the figures' modules (about 1 s) load here, not with the
+    runner: a run without figures (`experiments.run` without `out`, the
+    bench) never loads them, and one with figures loads them once either way.
+    """
+    from experiments import plots
+
+    return plots.draw(out)
 
 
 def write_tables(out: Path, records: list[dict], swept: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -30,17 +30,16 @@ The figures, and when `plan` picks them:
                      with a fleet that changed (fleet.csv), the nodes serving on top, each change marked
 
 The modules, by job: tables (reading DIR), planning, style (look, saving),
-labels (axes, units, tick labels), frame (title and notes), overlays (what
-theory predicts, dashed over the curves), and one module per family of
-figures: curves, bars, latency, nodes, timeseries, mrc, cost, near.
+parallel (the files drawn side by side on the cores, the same bytes), labels
+(axes, units, tick labels), frame (title and notes), overlays (what theory
+predicts, dashed over the curves), and one module per family of figures:
+curves, bars, latency, nodes, timeseries, mrc, cost, near.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-
-import matplotlib.pyplot as plt
 
 from experiments.plots import mrc, replay
 from experiments.plots.bars import policy_compare
@@ -50,6 +49,7 @@ from experiments.plots.labels import axis_label
 from experiments.plots.latency import latency_cdf
 from experiments.plots.near import near_stale
 from experiments.plots.nodes import node_load
+from experiments.plots.parallel import draw_figures
 from experiments.plots.planning import has_time_course, plan
 from experiments.plots.style import STYLE, remove_figures, save
 from experiments.plots.tables import Tables, load
@@ -99,8 +99,6 @@ def draw(out: Path) -> list[Path]:
         )
     tables = load(out)
     names = plan(tables.sweep, has_time_course(tables.timeseries), tables.one_node)
-    with plt.rc_context(STYLE):
-        for name in names:
-            written += save(PLOTS[name](tables), out / name)
+    written += draw_figures(tables, {name: PLOTS[name] for name in names}, out)
     remove_figures(out, [name for name in PLOTS if name not in names])  # left by an earlier plan
     return written

@@ -91,14 +91,19 @@ def place_legends(fig, corners: dict, **options) -> None:
     fig.set_figheight(max(fig.get_figheight(), sum(heights) * LEGEND_LINE_POINTS / 72 + 1.5))
 
 
+def render(figure, suffix: str) -> bytes:
+    """`figure`'s file in the format of `suffix` (a key of SUFFIXES), without the metadata that changes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=suffix[1:], dpi=DPI, metadata=SUFFIXES[suffix])
+    return buffer.getvalue()
+
+
 def save(figure, stem: Path) -> list[Path]:
     """Write `figure` as stem.png and stem.svg, atomically, without metadata that changes run to run."""
     paths = []
-    for suffix, metadata in SUFFIXES.items():
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=suffix[1:], dpi=DPI, metadata=metadata)
+    for suffix in SUFFIXES:
         path = stem.with_suffix(suffix)
-        atomic_write(path, buffer.getvalue())
+        atomic_write(path, render(figure, suffix))
         paths.append(path)
     plt.close(figure)
     return paths
