@@ -21,6 +21,9 @@ the child), and in a daemonic process (a pool's worker running
 one does not stop the fork (as in sim/draw_ahead.py): at the end of a run
 at a terminal, the progress bar's monitor thread is alive, asleep, and
 shares nothing with the drawing (whose workers write no progress bar).
+KVSIM_FIGURE_PROCESSES=N caps the processes (1: this one draws alone)
+where the cores are busy with other work: the test suite sets it, running
+on every core already.
 """
 
 from __future__ import annotations
@@ -70,13 +73,20 @@ def draw_task(tables: Tables, figures: dict, task: tuple[str, str]) -> bytes:
             plt.close(figure)
 
 
+#: at most this many processes draw (1: this one alone); for a machine whose cores are busy with other
+#: work, such as a test suite on every core, where a pool only adds its cost
+PROCESSES_VARIABLE = "KVSIM_FIGURE_PROCESSES"
+
+
 def drawing_processes(tasks: int) -> int:
     """How many processes should draw `tasks` figure files: 1 (this one) unless forking is safe and pays."""
     if tasks < 2 or not hasattr(os, "fork"):
         return 1
     if threading.current_thread() is not threading.main_thread() or multiprocessing.current_process().daemon:
         return 1
-    return min(tasks, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cap = os.environ.get(PROCESSES_VARIABLE, "")
+    return min(tasks, cores, int(cap) if cap.isdigit() and int(cap) > 0 else cores)
 
 
 def _leave_interrupts_to_parent() -> None:

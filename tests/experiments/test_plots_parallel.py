@@ -95,15 +95,23 @@ def test_a_figure_failing_in_a_worker_is_the_same_error_here_and_writes_nothing(
 
 
 def test_forking_pays_with_a_core_for_each_of_several_files(monkeypatch):
+    monkeypatch.delenv(parallel.PROCESSES_VARIABLE, raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     assert parallel.drawing_processes(6) == 4
     assert parallel.drawing_processes(2) == 2
     assert parallel.drawing_processes(1) == 1  # one file: nothing to share
+    monkeypatch.setenv(parallel.PROCESSES_VARIABLE, "2")  # the cores busy with other work: at most two
+    assert parallel.drawing_processes(6) == 2
+    monkeypatch.setenv(parallel.PROCESSES_VARIABLE, "1")
+    assert parallel.drawing_processes(6) == 1
+    monkeypatch.setenv(parallel.PROCESSES_VARIABLE, "many")  # not a count: no cap
+    assert parallel.drawing_processes(6) == 4
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert parallel.drawing_processes(6) == 1  # one core
 
 
 def test_no_fork_from_another_thread_than_the_main_one(monkeypatch):
+    monkeypatch.delenv(parallel.PROCESSES_VARIABLE, raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     answers = []
     thread = threading.Thread(target=lambda: answers.append(parallel.drawing_processes(6)))
