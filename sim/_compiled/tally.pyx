@@ -163,6 +163,8 @@ def tally(const double[::1] times, const int64_t[::1] nodes, const uint8_t[::1] 
         if index != key and i > 0:  # the interval ends: its counts
             c = flag_counts(by_flag, near)
             add_counts(&total, &c)
+            cold_misses += interval_cold
+            gutter_hits += interval_gutter
             intervals.append((key, (c.requests, c.reads, c.hits, c.backend, interval_sum(backend_busy, start, i),
                                     interval_cold, interval_gutter, c.near_hits),
                               (first_bucket, n_buckets, low, high, zeros)))
@@ -214,12 +216,11 @@ def tally(const double[::1] times, const int64_t[::1] nodes, const uint8_t[::1] 
     if n:
         c = flag_counts(by_flag, near)
         add_counts(&total, &c)
+        cold_misses += interval_cold
+        gutter_hits += interval_gutter
         intervals.append((key, (c.requests, c.reads, c.hits, c.backend, interval_sum(backend_busy, start, n),
                                 interval_cold, interval_gutter, c.near_hits),
                           (first_bucket, n_buckets, low, high, zeros)))
-    for _, counters, _ in intervals:
-        cold_misses += counters[5]
-        gutter_hits += counters[6]
     for node in range(nodes_count if busy else 0):
         node_seconds[node] += per_node[node]
     read_seconds = 0.0 + pairwise_sum(&known[0], n_known) if n_known else 0.0
