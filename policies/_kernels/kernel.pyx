@@ -270,6 +270,9 @@ cdef class Kernel:
     #: lookup hears every read, of keys it holds nothing of too (a slot is given for it)
     READS_CLOCK = False
 
+    #: whether this kernel reads its slots' ids (``ids``): SlotMap.allocate sets a new slot's only then
+    READS_IDS = False
+
     cdef void advance(self, int64_t now) noexcept:
         """The current time in whole seconds, before a request (Policy.advance): by default, unheard."""
 

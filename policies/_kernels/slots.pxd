@@ -11,6 +11,7 @@ cdef class SlotMap:
     cdef uint8_t* mapped      # slot -> 1 if a key has it
     cdef int32_t* free_slots  # slots to reuse, free_slots[:n_free]
     cdef Py_ssize_t n_free, made, room, sweep_at
+    cdef bint keeps_ids       # the kernel reads Kernel.ids (READS_IDS): a new slot's id is set
     cdef readonly Py_ssize_t sweeps
 
     cdef int32_t allocate(self, int64_t key) except -1

@@ -11,7 +11,9 @@ sweep.  So memory follows the cache, not the key space: a catalogue of 10**9
 keys costs what its cached keys cost.
 
 A slot's key is also the kernel's id of it (``Kernel.ids``), the 64 bits
-W-TinyLFU's sketch and the TinyLFU filter hash.
+W-TinyLFU's sketch hashes; ``allocate`` sets it only for a kernel that reads
+it (READS_IDS), as a store to a slot's id is one more cache line, and page,
+per new key.
 """
 
 from cpython.mem cimport PyMem_Free
@@ -43,6 +45,7 @@ cdef class SlotMap:
     def clear(self, Kernel kernel):
         """No keys, and a fresh kernel (a node that failed comes back cold)."""
         self.kernel = kernel
+        self.keeps_ids = kernel.READS_IDS
         map_clear(&self.map)
         self.n_free = self.made = 0
         self.sweep_at = SWEEP_FLOOR
@@ -74,7 +77,8 @@ cdef class SlotMap:
             self.n_free -= 1
         self.key_of[slot] = key
         self.mapped[slot] = 1
-        self.kernel.ids[slot] = <uint64_t>key  # policies.sketch.key_id of an integer key: its 64 bits
+        if self.keeps_ids:  # (else a store to a cold line per new key that no one reads)
+            self.kernel.ids[slot] = <uint64_t>key  # policies.sketch.key_id of an integer key: its 64 bits
         return slot
 
     cdef void sweep(self) noexcept:

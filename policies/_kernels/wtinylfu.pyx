@@ -158,6 +158,7 @@ cdef class WTinyLFUKernel(QueueKernel):
         self.main.evict()
 
     EVICTS_TO = True
+    READS_IDS = True  # the sketch hashes a slot's id (probes)
 
     cdef void evict_to(self, int64_t units) noexcept:
         """Evict as an insert makes room (window candidates duel main's victim) to `units`."""
