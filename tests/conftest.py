@@ -7,3 +7,8 @@ import os
 # tests/experiments/test_plots_parallel.py forces the pool where it tests it).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("KVSIM_FIGURE_PROCESSES", "1")
+
+# One BLAS thread per process, as `kvsim` itself sets (experiments/cli/main.py): the suite's own
+# processes and the Python ones its tests start import numpy and scipy, whose BLAS libraries would
+# each start a thread per core that spins for a tenth of a second, on cores the other worker needs.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

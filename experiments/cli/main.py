@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import signal
 import sys
@@ -117,6 +118,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # One BLAS thread: kvsim multiplies no large matrices, and each BLAS library numpy and scipy load
+    # otherwise starts a thread per core that spins for a tenth of a second: a third of a second of
+    # start-up on two cores, taken from the command itself (a user's own setting is kept).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
     stop_on_signals()

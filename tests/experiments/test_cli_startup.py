@@ -157,3 +157,30 @@ def test_an_unknown_command_is_one_line_naming_the_choices(capsys):
     assert stop.value.code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "'rnu'" in error and "run" in error
+
+
+#: after `kvsim ARGS` in a fresh interpreter: its BLAS setting and its threads (Linux lists them in /proc)
+THREADS = """
+import contextlib, io, json, os, sys
+from experiments.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(sys.argv[1:])
+import numpy
+print(json.dumps([os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task"))]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc (Linux)")
+@pytest.mark.parametrize("setting", [None, "2"])
+def test_kvsim_runs_one_blas_thread_unless_the_user_says_otherwise(setting):
+    env = {name: value for name, value in os.environ.items() if name != "OPENBLAS_NUM_THREADS"}
+    if setting is not None:
+        env["OPENBLAS_NUM_THREADS"] = setting
+    done = subprocess.run(
+        [sys.executable, "-c", THREADS, "policies"], capture_output=True, text=True, env=env, cwd=REPO, check=True
+    )
+    blas_threads, threads = json.loads(done.stdout.strip().splitlines()[-1])
+    if setting is None:  # kvsim's own: numpy's BLAS starts no thread beside the main one
+        assert (blas_threads, threads) == ("1", 1)
+    else:  # the user's setting is kept, and numpy's BLAS starts its second thread
+        assert (blas_threads, threads) == ("2", 2)
