@@ -1,0 +1,130 @@
+"""The request stream's hot draws in C: the same numbers as numpy's passes, in one or two loops each.
+
+Each function here is the loop of a numpy expression of workloads/ (named in
+its docstring): it takes its random numbers from the same numpy Generator, in
+the same order, by the same C functions numpy's own methods call
+(numpy/random/c_distributions.pxd), and computes each value by the same
+floating-point operations in the same order, so the arrays are the same to
+the bit (tests/workloads/test_compiled_draws.py holds each equal to its numpy
+form).  The sizes' loops are in workloads/_sizes.pyx, which loads scipy.  What they save is numpy's temporaries: a pass over memory and a fresh
+array per operation.  Transcendental functions (exp, log1p, cos) are left to
+numpy's own ufuncs between these loops, as numpy's may not be the C library's
+(a SIMD exp on some machines): these loops do the arithmetic around them.
+The numpy forms stay the reference, and the fallback where this is not built.
+"""
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.math cimport floor
+from libc.stdint cimport int64_t, uint8_t
+from numpy.random cimport bitgen_t
+from numpy.random.c_distributions cimport random_standard_exponential, random_standard_uniform
+
+
+cdef bitgen_t* bitgen_of(object generator) except NULL:
+    """The C bit generator behind a numpy Generator (its state advances as the Generator's would)."""
+    return <bitgen_t*>PyCapsule_GetPointer(generator.bit_generator.capsule, "BitGenerator")
+
+
+def exponential_times(object generator, double clock, double scale, double[::1] out):
+    """out[:] = clock + np.cumsum(generator.exponential(scale, len(out))).
+
+    numpy's exponential(scale) is scale times a standard exponential; cumsum
+    adds in order from the first; clock is added to each sum after.
+    """
+    cdef bitgen_t* bitgen = bitgen_of(generator)
+    cdef Py_ssize_t i, n = out.shape[0]
+    cdef double total = 0.0, gap
+    with generator.bit_generator.lock, nogil:
+        for i in range(n):
+            gap = scale * random_standard_exponential(bitgen)
+            total = gap if i == 0 else total + gap
+            out[i] = clock + total
+
+
+def thin(
+    object generator,
+    const double[::1] candidates,
+    double peak_rate,
+    double low,
+    double high,
+    double[::1] kept,
+    int64_t[::1] open_at,
+    double[::1] open_heights,
+):
+    """Lewis-Shedler thinning's test, without the rate where its range decides it: workloads.arrivals.
+
+    The numpy form: heights = generator.random(n) * peak_rate, a candidate
+    kept where its height is below the rate at its time.  A height below
+    `low` (the least rate over the candidates) is kept, one at or above
+    `high` is not; the rest are kept here for now, and their places in
+    `kept` and their heights are written to `open_at` and `open_heights`
+    for the caller to test against the rate (numpy's cos) and drop with
+    `drop`.  Returns (candidates kept, heights left open).
+    """
+    cdef bitgen_t* bitgen = bitgen_of(generator)
+    cdef Py_ssize_t i, n = candidates.shape[0], count = 0, opened = 0
+    cdef double height
+    with generator.bit_generator.lock, nogil:
+        # Without a branch: a height's side of `low` is a coin toss the CPU would mispredict half
+        # the time.  Every candidate is written at the end of those kept, and counted if kept;
+        # every height is written at the end of those open, and counted if open.
+        for i in range(n):
+            height = random_standard_uniform(bitgen) * peak_rate
+            kept[count] = candidates[i]
+            open_at[opened] = count
+            open_heights[opened] = height
+            opened += (low <= height) & (height < high)
+            count += height < high
+    return count, opened
+
+
+def drop(double[::1] values, Py_ssize_t count, const int64_t[::1] positions):
+    """Remove values[positions] (ascending) from values[:count], in place; returns the count left."""
+    cdef Py_ssize_t i, j = 0, write = 0, dropped = positions.shape[0]
+    for i in range(count):
+        if j < dropped and positions[j] == i:
+            j += 1
+            continue
+        values[write] = values[i]
+        write += 1
+    return write
+
+
+def zipf_points(const double[::1] uniforms, double low, double high, double one_minus, double least, double[::1] out):
+    """Zipf._try's points y = uniforms * (low - high) + high, as popularity._integral_inverse takes them.
+
+    out = max(one_minus y, least) (for numpy's log1p, then divided by
+    one_minus, then numpy's exp), or y itself where one_minus is 0 (exp alone).
+    """
+    cdef Py_ssize_t i, n = uniforms.shape[0]
+    cdef double y, scaled, width = low - high
+    with nogil:
+        for i in range(n):
+            y = uniforms[i] * width
+            y = y + high
+            if one_minus == 0.0:
+                out[i] = y
+            else:
+                scaled = one_minus * y
+                out[i] = scaled if scaled >= least else least  # numpy's maximum (no NaN here)
+
+
+def zipf_ranks(const double[::1] x, double keys, double squeeze, double[::1] ranks, uint8_t[::1] accepted, int64_t[::1] unsure):
+    """Zipf._try's nearest ranks k = clip(floor(x + 1/2), 1, keys), accepted where k - x <= squeeze.
+
+    The indices not accepted go to `unsure`, in order (for the bar edge's
+    test, in numpy); returns how many.
+    """
+    cdef Py_ssize_t i, n = x.shape[0], count = 0
+    cdef double k
+    cdef bint sure
+    with nogil:
+        for i in range(n):
+            k = floor(x[i] + 0.5)
+            k = min(max(k, 1.0), keys)
+            sure = k - x[i] <= squeeze
+            ranks[i] = k
+            accepted[i] = sure
+            unsure[count] = i
+            count += not sure
+    return count
