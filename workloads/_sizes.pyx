@@ -2,13 +2,34 @@
 
 Apart from workloads/_draws.pyx (the same rules: see its docstring) because
 it takes scipy's ndtri, and scipy loads only where a lognormal size is drawn.
+The function is scipy's own C one (what its ufunc computes), found when this
+module loads through the table of C functions scipy.special.cython_special
+exports, rather than cimported: the build then needs no scipy (pip builds in
+an environment with only Cython and numpy), and where the table lacks it,
+importing this module fails and the sizes are numpy's.
 """
 
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from libc.math cimport rint
 from libc.stdint cimport int64_t, uint8_t, uint64_t
-from scipy.special.cython_special cimport ndtri
 
 from workloads.native.hashing cimport mix64_offset
+
+# a cpdef function of cython_special in C: its argument, and whether to skip a Python override (no)
+ctypedef double (*scipy_function)(double, int) noexcept nogil
+cdef bytes NDTRI_SIGNATURE = b"double (double, int __pyx_skip_dispatch)"
+
+
+cdef scipy_function exported_ndtri() except NULL:
+    from scipy.special import cython_special
+
+    capsule = getattr(cython_special, "__pyx_capi__", {}).get("ndtri")
+    if capsule is None or PyCapsule_GetName(capsule) != NDTRI_SIGNATURE:
+        raise ImportError("scipy.special.cython_special exports no ndtri(double) to C")
+    return <scipy_function>PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+cdef scipy_function ndtri = exported_ndtri()
 
 # workloads/stream.py's: the bits of a key's class, and the largest object (whole bytes)
 cdef int CLASS_SHIFT = 40
@@ -28,9 +49,9 @@ def lognormal_size_exponents(
 
     A key's class is min(key >> CLASS_SHIFT, classes - 1) (scans and one-hits
     take the last class's sizes); u is hashing.unit_interval of the key with
-    the sizes' salt (given as mix64's offset), and ndtri scipy's own (the
-    function its ufunc computes).  A constant class's exponent is 0, unused.
-    The caller then takes numpy's exp of `exponents` in place.
+    the sizes' salt (given as mix64's offset), and ndtri scipy's own.  A
+    constant class's exponent is 0, unused.  The caller then takes numpy's
+    exp of `exponents` in place.
     """
     cdef Py_ssize_t i, n = keys.shape[0], last = sigmas.shape[0] - 1
     cdef int64_t owner
@@ -42,7 +63,7 @@ def lognormal_size_exponents(
                 exponents[i] = 0.0
                 continue
             u = <double>(mix64_offset(<uint64_t>keys[i], salt_offset) >> 11) * UNIT
-            exponents[i] = ndtri(u) * sigmas[owner]
+            exponents[i] = ndtri(u, 0) * sigmas[owner]
 
 
 def lognormal_sizes(
