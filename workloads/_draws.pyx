@@ -19,6 +19,9 @@ from libc.stdint cimport int64_t, uint8_t
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport random_standard_exponential, random_standard_uniform
 
+# workloads/stream.py's: a key's class is its id's bits from this one up
+cdef int CLASS_SHIFT = 40
+
 
 cdef bitgen_t* bitgen_of(object generator) except NULL:
     """The C bit generator behind a numpy Generator (its state advances as the Generator's would)."""
@@ -128,3 +131,18 @@ def zipf_ranks(const double[::1] x, double keys, double squeeze, double[::1] ran
             unsure[count] = i
             count += not sure
     return count
+
+
+def set_by_class(const int64_t[::1] keys, const uint8_t[::1] has, const double[::1] values, double[::1] out):
+    """out[i] = values[c] where key i's class c = keys[i] >> CLASS_SHIFT has a value (has[c]), in one pass.
+
+    The numpy form, per class c with a value: out[np.flatnonzero(key_class(keys) == c)] = values[c].
+    Classes outside [0, len(has)) have none.
+    """
+    cdef Py_ssize_t i, n = keys.shape[0], classes = has.shape[0]
+    cdef int64_t owner
+    with nogil:
+        for i in range(n):
+            owner = keys[i] >> CLASS_SHIFT
+            if 0 <= owner < classes and has[owner]:
+                out[i] = values[owner]

@@ -180,3 +180,21 @@ def test_a_whole_stream_is_numpys(monkeypatch):
         for a, b in zip(got, want, strict=True):
             for column in ("time", "key", "size", "op"):
                 assert getattr(a, column).tobytes() == getattr(b, column).tobytes(), column
+
+
+def test_set_by_class_stores_what_numpys_store_by_index_stores():
+    """A request's TTL by its key's class (sim/draws.py): trace keys' ids run over every class, negative too."""
+    from sim.draws import _class_table
+
+    rng = np.random.default_rng(9)
+    keys = np.concatenate([rng.integers(0, 64, 100_000) << stream.CLASS_SHIFT, rng.integers(-(2**63), 2**63 - 1, 1000)])
+    values = {0: 1800, 5: 0.25, 62: 7.0, 63: 1e9}
+    base = rng.random(len(keys))
+    want = base.copy()
+    classes = stream.key_class(keys)
+    for index, value in values.items():
+        want[np.flatnonzero(classes == index)] = value
+    got = base.copy()
+    _draws.set_by_class(keys, *_class_table(values), got)
+    assert got.tobytes() == want.tobytes()
+    assert _class_table({64: 1.0}) is None and _class_table({-1: 1.0}) is None and _class_table({}) is None
