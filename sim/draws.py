@@ -193,7 +193,8 @@ class RequestDraws:
         else:
             ttl = np.full(len(keys), float(cluster.ttl))
         if self._ttl_table is not None:
-            _compiled.set_by_class(np.ascontiguousarray(keys, dtype=np.int64), *self._ttl_table, ttl)
+            has, table = self._ttl_table
+            _compiled.set_by_class(np.ascontiguousarray(keys, dtype=np.int64), has, table, ttl.view(np.uint64))
         elif self._ttl_by_class:
             classes = key_class(keys)
             for index, value in self._ttl_by_class.items():
@@ -202,14 +203,15 @@ class RequestDraws:
 
 
 def _class_table(values: dict[int, float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """`values` by class index as workloads/_draws.pyx's set_by_class takes them: (has, value) per class
-    of a stream (0 to ONE_HIT_CLASS); None where that is not built, or there are none, or a class is outside."""
+    """`values` by class index as workloads/_draws.pyx's set_by_class takes them: (has, value's bits) per
+    class of a stream (0 to ONE_HIT_CLASS); None where that is not built, or there are none, or a class is
+    outside."""
     if _compiled is None or not values or not all(0 <= index <= ONE_HIT_CLASS for index in values):
         return None
     has, table = np.zeros(ONE_HIT_CLASS + 1, dtype=np.uint8), np.zeros(ONE_HIT_CLASS + 1)
     for index, value in values.items():
         has[index], table[index] = 1, value
-    return has, table
+    return has, table.view(np.uint64)
 
 
 class Draws:

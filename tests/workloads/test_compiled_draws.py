@@ -195,6 +195,6 @@ def test_set_by_class_stores_what_numpys_store_by_index_stores():
     for index, value in values.items():
         want[np.flatnonzero(classes == index)] = value
     got = base.copy()
-    _draws.set_by_class(keys, *_class_table(values), got)
+    _draws.set_by_class(keys, *_class_table(values), got.view(np.uint64))
     assert got.tobytes() == want.tobytes()
     assert _class_table({64: 1.0}) is None and _class_table({-1: 1.0}) is None and _class_table({}) is None
