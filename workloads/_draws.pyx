@@ -13,6 +13,8 @@ numpy's own ufuncs between these loops, as numpy's may not be the C library's
 The numpy forms stay the reference, and the fallback where this is not built.
 """
 
+import numpy as np
+
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport floor
 from libc.stdint cimport int64_t, uint8_t, uint64_t
@@ -152,3 +154,34 @@ def set_by_class(const int64_t[::1] keys, const uint8_t[::1] has, const uint64_t
                 # values the CPU would guess wrong as often as the classes alternate (6 ns a key).
                 replace = -<uint64_t>has[owner]
                 out[i] = (values[owner] & replace) | (out[i] & ~replace)
+
+
+def split_by_class(const double[::1] uniforms, const double[::1] bounds, int64_t[::1] owner, int64_t[::1] order):
+    """Each request's class, and the requests of each class: Workload.batches' class split, in two passes.
+
+    owner[i] = how many of `bounds` (the cumulative shares before the last)
+    are at most uniforms[i], as numpy's `owner += uniforms >= bound` counts
+    them; `order` then holds the requests of class 0 in increasing order,
+    then class 1's, and so on (each class's np.flatnonzero(owner == c)).
+    Returns where each class's run starts in `order`, and the end.
+    """
+    cdef Py_ssize_t i, b, n = uniforms.shape[0], classes = bounds.shape[0] + 1
+    cdef int64_t c
+    starts = np.zeros(classes + 1, dtype=np.int64)
+    cdef int64_t[::1] start = starts
+    cdef int64_t[::1] place = np.empty(classes, dtype=np.int64)
+    with nogil:
+        for i in range(n):
+            c = 0
+            for b in range(classes - 1):
+                c += uniforms[i] >= bounds[b]
+            owner[i] = c
+            start[c + 1] += 1
+        for b in range(classes):
+            start[b + 1] += start[b]
+            place[b] = start[b]
+        for i in range(n):  # each request at its class's next place
+            c = owner[i]
+            order[place[c]] = i
+            place[c] += 1
+    return starts

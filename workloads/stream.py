@@ -26,6 +26,11 @@ from workloads.hashing import mix64_offset, stable_id, unit_interval
 from workloads.popularity import FeistelPermutation, Uniform, Zipf
 from workloads.rng import rng_for
 
+try:
+    import workloads._draws as _compiled
+except ImportError:  # not built: numpy's passes split the same classes
+    _compiled = None
+
 READ = 0
 WRITE = 1
 
@@ -81,6 +86,25 @@ def _lognormal_sizes_compiled(classes: tuple[KeyClass, ...], keys: np.ndarray, s
     sizes = np.empty(len(keys), dtype=np.int64)
     compiled.lognormal_sizes(keys, constant, medians, exponents, sizes)
     return sizes
+
+
+def _split_by_class(u: np.ndarray, cumulative_share: np.ndarray, owner: np.ndarray) -> list[np.ndarray]:
+    """Each request's class, written to `owner`, and each class's requests (indices, increasing).
+
+    The class whose share holds u: how many cumulative shares before the
+    last (which is 1) are at most u; searchsorted(side="right")'s answer,
+    without its branchy binary search.  A class's requests by index, not by
+    mask: on a mask as mixed as this, numpy's boolean subscript and store
+    are several times slower than flatnonzero, take and put.  In two passes
+    in C where built (workloads/_draws.pyx), numpy's passes here otherwise.
+    """
+    if _compiled is not None:
+        order = np.empty(len(u), dtype=np.int64)
+        starts = _compiled.split_by_class(u, cumulative_share[:-1], owner, order)
+        return [order[low:high] for low, high in zip(starts[:-1], starts[1:])]
+    for bound in cumulative_share[:-1]:
+        owner += u >= bound
+    return [np.flatnonzero(owner == index) for index in range(len(cumulative_share))]
 
 
 def key_class(keys: npt.ArrayLike) -> np.ndarray:
@@ -255,20 +279,13 @@ class Workload:
             n = min(chunk, total - start)
             times = arrivals.take(n)
             owner = np.zeros(n, dtype=np.int64)
-            if len(classes) > 1:
-                # The class whose share holds u: how many cumulative shares before the last (which is 1)
-                # are at most u; searchsorted(side="right")'s answer, without its branchy binary search.
-                u = class_rng.random(n)
-                for bound in cumulative_share[:-1]:
-                    owner += u >= bound
             if len(classes) == 1:  # class 0's ids are its local ids
                 keys = classes[0].local_keys(classes[0].popularity.ranks(key_rngs[0], n), times, key_of_rank[0])
             else:
                 keys = np.empty(n, dtype=np.int64)
+                requests_of = _split_by_class(class_rng.random(n), cumulative_share, owner)
                 for index, cls in enumerate(classes):
-                    # Its requests by index, not by mask: on a mask as mixed as this, numpy's boolean
-                    # subscript and store are several times slower than flatnonzero, take and put.
-                    mine = np.flatnonzero(owner == index)
+                    mine = requests_of[index]
                     if len(mine):
                         ranks = cls.popularity.ranks(key_rngs[index], len(mine))
                         local = cls.local_keys(ranks, times[mine], key_of_rank[index])

@@ -175,11 +175,32 @@ def test_a_whole_stream_is_numpys(monkeypatch):
         with monkeypatch.context() as numpy_only:
             numpy_only.setattr(arrivals, "_compiled", None)
             numpy_only.setattr(popularity, "_compiled", None)
+            numpy_only.setattr(stream, "_compiled", None)
             numpy_only.setattr(stream, "_compiled_sizes", lambda: None)
             want = list(case.batches(7, 150_000, chunk=40_000))
         for a, b in zip(got, want, strict=True):
             for column in ("time", "key", "size", "op"):
                 assert getattr(a, column).tobytes() == getattr(b, column).tobytes(), column
+
+
+@pytest.mark.parametrize("classes", [2, 3, 7, 62])
+def test_the_compiled_class_split_is_numpys(classes, monkeypatch):
+    """Each request's class and each class's requests, with classes of no share and draws on the bounds."""
+    rng = np.random.default_rng(classes)
+    shares = rng.random(classes) * (rng.random(classes) < 0.8)
+    shares[-1] = 1.0
+    cumulative = np.cumsum(shares) / np.sum(shares)
+    for n in (1, 2, 100_000):
+        u = np.concatenate([rng.random(n), cumulative[:-1], [0.0, 1.0 - 2.0**-53]])
+        owner = np.zeros(len(u), dtype=np.int64)
+        split = stream._split_by_class(u, cumulative, owner)
+        with monkeypatch.context() as numpy_only:
+            numpy_only.setattr(stream, "_compiled", None)
+            numpy_owner = np.zeros(len(u), dtype=np.int64)
+            numpy_split = stream._split_by_class(u, cumulative, numpy_owner)
+        assert np.array_equal(owner, numpy_owner) and len(split) == len(numpy_split) == classes
+        for mine, numpy_mine in zip(split, numpy_split):
+            assert mine.dtype == numpy_mine.dtype and np.array_equal(mine, numpy_mine)
 
 
 def test_set_by_class_stores_what_numpys_store_by_index_stores():
