@@ -99,7 +99,7 @@ def _split_by_class(u: np.ndarray, cumulative_share: np.ndarray, owner: np.ndarr
     in C where built (workloads/_draws.pyx), numpy's passes here otherwise.
     """
     if _compiled is not None:
-        order = np.empty(len(u), dtype=np.int64)
+        order = np.empty(len(u) + 1, dtype=np.int64)
         starts = _compiled.split_by_class(u, cumulative_share[:-1], owner, order)
         return [order[low:high] for low, high in zip(starts[:-1], starts[1:])]
     for bound in cumulative_share[:-1]:
