@@ -1,16 +1,22 @@
 """The request stream's hot draws in C: the same numbers as numpy's passes, in one or two loops each.
 
-Each function here is the loop of a numpy expression of workloads/ (named in
-its docstring): it takes its random numbers from the same numpy Generator, in
-the same order, by the same C functions numpy's own methods call
-(numpy/random/c_distributions.pxd), and computes each value by the same
-floating-point operations in the same order, so the arrays are the same to
-the bit (tests/workloads/test_compiled_draws.py holds each equal to its numpy
-form).  The sizes' loops are in workloads/_sizes.pyx, which loads scipy.  What they save is numpy's temporaries: a pass over memory and a fresh
-array per operation.  Transcendental functions (exp, log1p, cos) are left to
-numpy's own ufuncs between these loops, as numpy's may not be the C library's
-(a SIMD exp on some machines): these loops do the arithmetic around them.
-The numpy forms stay the reference, and the fallback where this is not built.
+Each function here is the loop of a numpy expression of workloads/ or
+sim/draws.py (named in its docstring).  Those that draw take their random
+numbers from the same numpy Generator, in the same order, by the same C
+functions numpy's own methods call (numpy/random/c_distributions.pxd); all
+compute each value by the same floating-point operations in the same order,
+so the arrays are the same to the bit (tests/workloads/test_compiled_draws.py
+holds each equal to its numpy form).  What they save is numpy's temporaries:
+a pass over memory and often a fresh array per operation.  Transcendental
+functions (exp, log1p, cos) are left to numpy's own ufuncs between these
+loops, as numpy's need not be the C library's (a SIMD exp on some
+machines): these loops do the arithmetic around them.  The numpy forms stay
+the reference, and the fallback where this is not built.  The sizes' loops
+are in workloads/_sizes.pyx, which loads scipy.
+
+Where a loop's decision is a coin toss (a candidate kept or not, a request
+of one class or another), it is made without a branch, which the CPU would
+mispredict half the time.
 """
 
 import numpy as np

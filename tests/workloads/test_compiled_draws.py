@@ -2,9 +2,9 @@
 
 Each compiled draw takes the same random numbers from the same generator as
 the numpy code it stands for, and must give the same arrays to the last bit
-(the runs' files depend on it): the thinning of a daily cycle, Zipf ranks,
-lognormal sizes, and a whole stream of them, at both ends of each parameter
-and of the batch size.
+(the runs' files depend on it): the thinning of a daily cycle, Zipf ranks
+(each step's floats), lognormal sizes, the class split, TTLs by class, and
+a whole stream of them, at both ends of each parameter and of the batch size.
 """
 
 from __future__ import annotations
