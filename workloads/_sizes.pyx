@@ -55,15 +55,13 @@ def lognormal_size_exponents(
     """
     cdef Py_ssize_t i, n = keys.shape[0], last = sigmas.shape[0] - 1
     cdef int64_t owner
-    cdef double u
+    cdef scipy_function inverse = ndtri
     with nogil:
+        for i in range(n):  # each key's u (a pass the CPU overlaps freely)
+            exponents[i] = <double>(mix64_offset(<uint64_t>keys[i], salt_offset) >> 11) * UNIT
         for i in range(n):
             owner = min(max(keys[i] >> CLASS_SHIFT, 0), last)
-            if constant[owner]:
-                exponents[i] = 0.0
-                continue
-            u = <double>(mix64_offset(<uint64_t>keys[i], salt_offset) >> 11) * UNIT
-            exponents[i] = ndtri(u, 0) * sigmas[owner]
+            exponents[i] = 0.0 if constant[owner] else inverse(exponents[i], 0) * sigmas[owner]
 
 
 def lognormal_sizes(
