@@ -8,6 +8,8 @@ engine (policies/compiled.py).
     policies/_kernels/*.pyx   one kernel per policy family, on dense slot arrays
     workloads/_idmap.pyx      int64 key -> dense id, as traces stream in
     workloads/_scramble.pyx   the Feistel permutation of Zipf ranks to key ids
+    workloads/_draws.pyx      the request stream's hot draws, on numpy's random number generators
+    workloads/_sizes.pyx      the stream's object sizes (lognormal), with scipy's ndtri
     sim/_compiled/*.pyx       the timed model's request loop, over the kernels
     workloads/native/*.pxd    what they all build on (a hash map, a heap, splitmix64, growing memory)
 
@@ -161,6 +163,8 @@ def extensions():
     sources = sorted(glob("policies/_kernels/*.pyx", root_dir=HERE)) + [
         "workloads/_idmap.pyx",
         "workloads/_scramble.pyx",
+        "workloads/_draws.pyx",
+        "workloads/_sizes.pyx",
     ]
     sources += sorted(glob("sim/_compiled/*.pyx", root_dir=HERE))
     write_vocabulary()
@@ -188,6 +192,12 @@ def extensions():
             # quarter less compile time (engine.c: 6.6 CPU seconds against 8.8); symbols stay for
             # perf and callgrind, source lines go (drop this line for a build to step through)
             module.extra_compile_args.append("-g0")
+        if module.name == "workloads._draws":
+            # numpy's distributions in C (its ziggurats), as numpy ships them for Cython; and no
+            # multiply-add fused into one rounding, which would change numbers numpy rounds twice
+            module.library_dirs.append(str(Path(numpy.get_include()).parent.parent / "random" / "lib"))
+            module.libraries += ["npyrandom", "m"]
+            module.extra_compile_args.append("-ffp-contract=off")
         module.digest = digest
     return modules
 

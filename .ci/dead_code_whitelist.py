@@ -49,9 +49,11 @@ OneLineParser._negative_number_matcher
 # The vocabulary's words are read by value (sim/vocabulary.py's tables, the generated C): a name for each.
 vocabulary.TO_BACKEND
 
-# setuptools reads an Extension's compiler and linker flags (setup.py adds the sanitizers' to them).
+# setuptools reads an Extension's compiler and linker flags (setup.py adds the sanitizers' to them)
+# and the libraries it links (workloads/_draws.pyx: numpy's distributions).
 Extension.extra_compile_args
 Extension.extra_link_args
+Extension.libraries
 
 # A policy the tests name by its dotted path ("tests.policies.test_resize:LyingResize").
 from tests.policies.test_resize import LyingResize  # noqa: E402

@@ -33,7 +33,12 @@ from sim.scenario import Scenario
 from sim.vocabulary import READ_THROUGH, REHASH
 from workloads import Distribution, key_class
 from workloads.rng import rng_for
-from workloads.stream import RequestBatch
+from workloads.stream import ONE_HIT_CLASS, RequestBatch
+
+try:
+    import workloads._draws as _compiled
+except ImportError:  # not built: numpy's stores give the same TTLs
+    _compiled = None
 
 #: a stretch of a batch in which the fleet holds: (first request, end, the fleet's state)
 Segment = tuple[int, int, FleetState]
@@ -61,6 +66,7 @@ class RequestDraws:
         self._ttl = rng_for(seed, "cluster.ttl")
         self._spray = rng_for(seed, "balancer.random")
         self._ttl_by_class = dict(cluster.ttl_by_class)
+        self._ttl_table = _class_table(self._ttl_by_class)
         self._clients = rng_for(seed, "workload.clients") if scenario.clients else None
         autoscale = cluster.autoscale
         self.tick_s = autoscale.interval_s if autoscale is not None and autoscale.reactive else 0.0
@@ -186,11 +192,26 @@ class RequestDraws:
             ttl = cluster.ttl.sample(self._ttl, len(keys))
         else:
             ttl = np.full(len(keys), float(cluster.ttl))
-        if self._ttl_by_class:
+        if self._ttl_table is not None:
+            has, table = self._ttl_table
+            _compiled.set_by_class(np.ascontiguousarray(keys, dtype=np.int64), has, table, ttl.view(np.uint64))
+        elif self._ttl_by_class:
             classes = key_class(keys)
             for index, value in self._ttl_by_class.items():
                 ttl[np.flatnonzero(classes == index)] = value  # by index: numpy's masked store is slower
         return ttl
+
+
+def _class_table(values: dict[int, float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """`values` by class index as workloads/_draws.pyx's set_by_class takes them: (has, value's bits) per
+    class of a stream (0 to ONE_HIT_CLASS); None where that is not built, or there are none, or a class is
+    outside."""
+    if _compiled is None or not values or not all(0 <= index <= ONE_HIT_CLASS for index in values):
+        return None
+    has, table = np.zeros(ONE_HIT_CLASS + 1, dtype=np.uint8), np.zeros(ONE_HIT_CLASS + 1)
+    for index, value in values.items():
+        has[index], table[index] = 1, value
+    return has, table.view(np.uint64)
 
 
 class Draws:

@@ -15,6 +15,11 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
+try:
+    import workloads._draws as _compiled
+except ImportError:  # not built: numpy's passes draw the same times
+    _compiled = None
+
 
 class ArrivalStream(Protocol):
     """One realisation of an arrival process: ``take(n)``, the next n absolute arrival times in seconds."""
@@ -186,20 +191,27 @@ class Diurnal:
         the order of their inputs, and the cosine is monotone between its
         extremes (phases k pi): without one inside, the rate at either end
         bounds the rate between, to the cosine's error (an ulp or so), far
-        inside `slack`.  With one inside, the bounds are the cycle's own.
+        inside `slack`.  With one inside, the bounds are the cycle's own.  In
+        Python floats, by rate_at's steps (math.cos may differ from numpy's
+        cosine by an ulp or so, as far inside `slack`): a call per round of
+        candidates, where numpy's small arrays cost tens of microseconds.
         """
-        ends = self.rate_at(np.array([start, end]))
         slack = self.rate * (1.0 + self.amplitude) * 2.0**-40
-        half_cycles = np.floor(2.0 * (np.array([start, end]) - self.peak) / self.period)
-        if half_cycles[0] != half_cycles[1]:  # a peak or a trough inside
-            ends = np.array([self.rate * (1.0 - self.amplitude), self.rate * (1.0 + self.amplitude)])
-        return float(ends.min()) - slack, float(ends.max()) + slack
+        if math.floor(2.0 * (start - self.peak) / self.period) != math.floor(2.0 * (end - self.peak) / self.period):
+            return self.rate * (1.0 - self.amplitude) - slack, self.rate * (1.0 + self.amplitude) + slack
+        ends = [
+            self.rate * (1.0 + self.amplitude * math.cos(2.0 * math.pi * (t - self.peak) / self.period))
+            for t in (start, end)
+        ]
+        return min(ends) - slack, max(ends) + slack
 
-    def stream(self, rng: np.random.Generator) -> _DiurnalStream:
-        return _DiurnalStream(self, rng)
+    def stream(self, rng: np.random.Generator) -> ArrivalStream:
+        return _DiurnalStream(self, rng) if _compiled is None else _CompiledDiurnalStream(self, rng)
 
 
 class _DiurnalStream:
+    """Thinning in numpy: the reference (and the fallback where workloads/_draws.pyx is not built)."""
+
     def __init__(self, process: Diurnal, rng: np.random.Generator):
         self.process, self.rng = process, rng
         self.clock = 0.0
@@ -210,7 +222,7 @@ class _DiurnalStream:
         peak_rate = process.rate * (1.0 + process.amplitude)
         parts, have = [self.buffer], len(self.buffer)
         while have < n:
-            candidates = self.clock + np.cumsum(rng.exponential(1.0 / peak_rate, max(1024, 2 * (n - have))))
+            candidates = self.clock + np.cumsum(rng.exponential(1.0 / peak_rate, _candidates_wanted(n - have)))
             self.clock = float(candidates[-1])
             kept = np.compress(process.below_rate(candidates, rng.random(len(candidates)) * peak_rate), candidates)
             parts.append(kept)
@@ -218,3 +230,62 @@ class _DiurnalStream:
         times = np.concatenate(parts)
         self.buffer = times[n:]
         return times[:n]
+
+
+def _candidates_wanted(missing: int) -> int:
+    """Candidates drawn at once for `missing` arrivals: twice as many (at least 1024), kept or not."""
+    return max(1024, 2 * missing)
+
+
+class _CompiledDiurnalStream:
+    """_DiurnalStream's times, drawn by workloads/_draws.pyx: the same numbers, without numpy's temporaries.
+
+    Per round of candidates, two loops where numpy makes seven passes and as
+    many fresh arrays: the exponential gaps summed into times, then the
+    heights drawn and tested as `below_rate` tests them, the kept times
+    written straight after the arrivals still pending.  The arrays are the
+    stream's own, reused from batch to batch; only the times returned are new.
+    """
+
+    def __init__(self, process: Diurnal, rng: np.random.Generator):
+        self.process, self.rng = process, rng
+        self.clock = 0.0
+        self.candidates = np.empty(0)
+        self.open_at = np.empty(0, dtype=np.int64)  # places (in pending) of heights the rate's range leaves open
+        self.open_heights = np.empty(0)
+        self.pending = np.empty(0)  # arrivals drawn and not yet taken, in pending[:have]
+        self.have = 0
+
+    def take(self, n: int) -> np.ndarray:
+        process = self.process
+        peak_rate = process.rate * (1.0 + process.amplitude)
+        while self.have < n:
+            count = _candidates_wanted(n - self.have)
+            if len(self.candidates) < count:
+                self.candidates, self.open_at, self.open_heights = (
+                    np.empty(count),
+                    np.empty(count, np.int64),
+                    np.empty(count),
+                )
+            if len(self.pending) < self.have + count:  # room for every candidate after those pending
+                grown = np.empty(self.have + count)
+                grown[: self.have] = self.pending[: self.have]
+                self.pending = grown
+            candidates = self.candidates[:count]
+            _compiled.exponential_times(self.rng, self.clock, 1.0 / peak_rate, candidates)
+            self.clock = float(candidates[-1])
+            low, high = process._rate_range(float(candidates[0]), self.clock)
+            tail = self.pending[self.have :]
+            kept, opened = _compiled.thin(
+                self.rng, candidates, peak_rate, low, high, tail, self.open_at, self.open_heights
+            )
+            if opened:
+                at = self.open_at[:opened]
+                above = at[~(self.open_heights[:opened] < process.rate_at(tail[at]))]
+                kept = _compiled.drop(tail, kept, above)
+            self.have += kept
+        times = self.pending[:n].copy()
+        left = self.have - n
+        self.pending[:left] = self.pending[n : self.have]
+        self.have = left
+        return times

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -28,6 +28,11 @@ try:
     from workloads._scramble import permute as _compiled_permute
 except ImportError:  # not built: numpy's network gives the same ids, more slowly
     _compiled_permute = None
+
+try:
+    import workloads._draws as _compiled
+except ImportError:  # not built: numpy's passes draw the same ranks
+    _compiled = None
 
 #: The largest catalogue: a rank goes through float64 arithmetic (exact for
 #: integers up to 2**53, with room to round x + 0.5), and workloads.stream gives
@@ -123,15 +128,29 @@ def _rejection_width(k: np.ndarray, exponent: float) -> np.ndarray:
 
         k**-e  sum_{j >= 1}  C(-e, 2j) / (4**j (2j + 1) k**(2j)),
 
-    six terms (relative error under 1e-10 from rank 8 for e up to 10).
+    six terms (relative error under 1e-10 from rank 8 for e up to 10).  Each
+    form is computed only for the ranks that take it.
     """
-    direct = _integral(k + 0.5, exponent) - _integral(k - 0.5, exponent) - k**-exponent
+    power = k**-exponent
     inverse_square = 1.0 / (k * k)
     series = np.zeros_like(k)
-    for j in range(6, 0, -1):  # Horner in 1 / k**2
-        coefficient = math.prod(exponent + i for i in range(2 * j)) / math.factorial(2 * j) / (4**j * (2 * j + 1))
+    for coefficient in _series_coefficients(exponent):  # Horner in 1 / k**2
         series = (series + coefficient) * inverse_square
-    return np.where(k < 8, direct, k**-exponent * series)
+    width = power * series
+    low = np.flatnonzero(k < 8)
+    if low.size:
+        k_low = k[low]
+        width[low] = _integral(k_low + 0.5, exponent) - _integral(k_low - 0.5, exponent) - power[low]
+    return width
+
+
+@cache
+def _series_coefficients(exponent: float) -> tuple[float, ...]:
+    """_rejection_width's series: C(-e, 2j) / (4**j (2j + 1)) for j = 6 down to 1 (Horner's order)."""
+    return tuple(
+        math.prod(exponent + i for i in range(2 * j)) / math.factorial(2 * j) / (4**j * (2 * j + 1))
+        for j in range(6, 0, -1)
+    )
 
 
 @dataclass(frozen=True)
@@ -206,13 +225,14 @@ class Zipf:
         same whatever the batch size.
         """
         uniforms = rng.random(n)
-        ranks, accepted = self._try(uniforms)
+        try_ = self._try if _compiled is None else self._try_compiled
+        ranks, accepted = try_(uniforms)
         retry = np.flatnonzero(~accepted)
         seeds = uniforms[retry].view(np.uint64)
         attempt = 0
         while retry.size:
             attempt += 1
-            ranks[retry], accepted = self._try(unit_interval(seeds, salt=attempt))
+            ranks[retry], accepted = try_(unit_interval(seeds, salt=attempt))
             retry, seeds = retry[~accepted], seeds[~accepted]
         return ranks.astype(np.int64) - 1
 
@@ -227,18 +247,46 @@ class Zipf:
         accepted = k - x <= self._squeeze
         unsure = np.flatnonzero(~accepted)
         if unsure.size:
-            # The left end of bar k, [H(k - 1/2), H(k - 1/2) + width), rejects.  Tested in H's
-            # space from the bar's own edge, not as y >= H(k + 1/2) - h(k): deep in a large
-            # catalogue that difference of two large numbers is off by more than the width,
-            # and rejected points the bar should keep (a 5e-5 bias at 10**12 keys).
-            k_unsure, y_unsure = k[unsure], y[unsure]
-            edge = _integral(k_unsure - 0.5, alpha)
-            # x rounded up to k although y lies before bar k's edge: it is at the right end of
-            # bar k - 1, which always accepts.
-            before = y_unsure < edge
-            k[unsure[before]] -= 1
-            accepted[unsure] = before | (y_unsure >= edge + _rejection_width(k_unsure, alpha))
+            self._settle(k, accepted, unsure, y[unsure])
         return k, accepted
+
+    def _try_compiled(self, uniforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """_try by workloads/_draws.pyx: a loop before numpy's log1p and exp, one after, the same numbers."""
+        n = len(uniforms)
+        x = self._points_compiled(uniforms)
+        k, accepted, unsure = np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=np.int64)
+        unsure = unsure[: _compiled.zipf_ranks(x, float(self.keys), self._squeeze, k, accepted.view(np.uint8), unsure)]
+        if unsure.size:
+            y_unsure = uniforms[unsure] * (self._low - self._high)
+            y_unsure += self._high
+            self._settle(k, accepted, unsure, y_unsure)
+        return k, accepted
+
+    def _points_compiled(self, uniforms: np.ndarray) -> np.ndarray:
+        """_try's x = _integral_inverse(y, alpha): y in C, then numpy's log1p, division and exp in place."""
+        one_minus = 1.0 - float(self.alpha)
+        x = np.empty(len(uniforms))
+        _compiled.zipf_points(uniforms, self._low, self._high, one_minus, _ABOVE_MINUS_ONE, x)
+        if one_minus != 0.0:  # exp(y) alone at alpha = 1
+            np.log1p(x, out=x)
+            x /= one_minus
+        return np.exp(x, out=x)
+
+    def _settle(self, k: np.ndarray, accepted: np.ndarray, unsure: np.ndarray, y_unsure: np.ndarray) -> None:
+        """The points the squeeze left unsure (indices `unsure`, points `y_unsure`): accept or reject each, in
+        `accepted`, and move to rank k - 1 those found before bar k's edge."""
+        alpha = float(self.alpha)
+        # The left end of bar k, [H(k - 1/2), H(k - 1/2) + width), rejects.  Tested in H's
+        # space from the bar's own edge, not as y >= H(k + 1/2) - h(k): deep in a large
+        # catalogue that difference of two large numbers is off by more than the width,
+        # and rejected points the bar should keep (a 5e-5 bias at 10**12 keys).
+        k_unsure = k[unsure]
+        edge = _integral(k_unsure - 0.5, alpha)
+        # x rounded up to k although y lies before bar k's edge: it is at the right end of
+        # bar k - 1, which always accepts.
+        before = y_unsure < edge
+        k[unsure[before]] -= 1
+        accepted[unsure] = before | (y_unsure >= edge + _rejection_width(k_unsure, alpha))
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from workloads.arrivals import ArrivalProcess, Poisson
-from workloads.distributions import Constant, Distribution
-from workloads.hashing import stable_id, unit_interval
+from workloads.distributions import Constant, Distribution, Lognormal
+from workloads.hashing import mix64_offset, stable_id, unit_interval
 from workloads.popularity import FeistelPermutation, Uniform, Zipf
 from workloads.rng import rng_for
+
+try:
+    import workloads._draws as _compiled
+except ImportError:  # not built: numpy's passes split the same classes
+    _compiled = None
 
 READ = 0
 WRITE = 1
@@ -44,6 +51,60 @@ def _whole_bytes(sizes: npt.ArrayLike) -> npt.NDArray[np.int64]:
     A heavy tail may draw beyond any machine's memory: objects are capped at MAX_OBJECT_BYTES.
     """
     return np.clip(np.rint(sizes), 1, MAX_OBJECT_BYTES).astype(np.int64)
+
+
+@cache
+def _compiled_sizes() -> Any:
+    """workloads/_sizes.pyx, loaded on first use (it loads scipy); None where it is not built."""
+    try:
+        import workloads._sizes as compiled
+    except ImportError:  # not built: numpy's passes give the same sizes
+        return None
+    return compiled
+
+
+def _lognormal_sizes_compiled(classes: tuple[KeyClass, ...], keys: np.ndarray, seed: int) -> np.ndarray:
+    """Workload.sizes_of where every class's sizes are lognormal or constant, by workloads/_sizes.pyx.
+
+    Two loops over the keys around numpy's exp, where numpy makes a dozen
+    passes (the hash, the unit interval, a gather and a scatter per class,
+    ndtri, the scaling, the rounding): the same sizes.
+    """
+    laws = [c.object_size for c in classes]
+    constant = np.array([isinstance(law, Constant) for law in laws], dtype=np.uint8)
+    sigmas, medians = np.zeros(len(laws)), np.empty(len(laws))  # a constant's size stands as its median
+    for index, law in enumerate(laws):
+        if isinstance(law, Lognormal):
+            sigmas[index], medians[index] = law.sigma, law.median
+        elif isinstance(law, Constant):
+            medians[index] = law.value
+    keys = np.ascontiguousarray(keys)
+    exponents = np.empty(len(keys))
+    compiled = _compiled_sizes()
+    compiled.lognormal_size_exponents(keys, mix64_offset(stable_id(f"sizes/{seed}")), constant, sigmas, exponents)
+    np.exp(exponents, out=exponents)
+    sizes = np.empty(len(keys), dtype=np.int64)
+    compiled.lognormal_sizes(keys, constant, medians, exponents, sizes)
+    return sizes
+
+
+def _split_by_class(u: np.ndarray, cumulative_share: np.ndarray, owner: np.ndarray) -> list[np.ndarray]:
+    """Each request's class, written to `owner`, and each class's requests (indices, increasing).
+
+    The class whose share holds u: how many cumulative shares before the
+    last (which is 1) are at most u; searchsorted(side="right")'s answer,
+    without its branchy binary search.  A class's requests by index, not by
+    mask: on a mask as mixed as this, numpy's boolean subscript and store
+    are several times slower than flatnonzero, take and put.  In two passes
+    in C where built (workloads/_draws.pyx), numpy's passes here otherwise.
+    """
+    if _compiled is not None:
+        order = np.empty(len(u) + 1, dtype=np.int64)
+        starts = _compiled.split_by_class(u, cumulative_share[:-1], owner, order)
+        return [order[low:high] for low, high in zip(starts[:-1], starts[1:])]
+    for bound in cumulative_share[:-1]:
+        owner += u >= bound
+    return [np.flatnonzero(owner == index) for index in range(len(cumulative_share))]
 
 
 def key_class(keys: npt.ArrayLike) -> np.ndarray:
@@ -178,6 +239,8 @@ class Workload:
         keys = np.asarray(keys, dtype=np.int64)
         if len(classes) == 1 and isinstance(classes[0].object_size, Constant):  # the common case, at once
             return np.full(len(keys), _whole_bytes(np.float64(classes[0].object_size.value)), dtype=np.int64)
+        if all(isinstance(c.object_size, Constant | Lognormal) for c in classes) and _compiled_sizes() is not None:
+            return _lognormal_sizes_compiled(classes, keys, seed)
         owner = np.minimum(key_class(keys), len(classes) - 1)  # scans and one-hits: the last class's sizes
         sizes = np.empty(len(keys), dtype=np.float64)
         u = None  # each key's uniform number, for every key at once (the same numbers, one pass)
@@ -216,20 +279,13 @@ class Workload:
             n = min(chunk, total - start)
             times = arrivals.take(n)
             owner = np.zeros(n, dtype=np.int64)
-            if len(classes) > 1:
-                # The class whose share holds u: how many cumulative shares before the last (which is 1)
-                # are at most u; searchsorted(side="right")'s answer, without its branchy binary search.
-                u = class_rng.random(n)
-                for bound in cumulative_share[:-1]:
-                    owner += u >= bound
             if len(classes) == 1:  # class 0's ids are its local ids
                 keys = classes[0].local_keys(classes[0].popularity.ranks(key_rngs[0], n), times, key_of_rank[0])
             else:
                 keys = np.empty(n, dtype=np.int64)
+                requests_of = _split_by_class(class_rng.random(n), cumulative_share, owner)
                 for index, cls in enumerate(classes):
-                    # Its requests by index, not by mask: on a mask as mixed as this, numpy's boolean
-                    # subscript and store are several times slower than flatnonzero, take and put.
-                    mine = np.flatnonzero(owner == index)
+                    mine = requests_of[index]
                     if len(mine):
                         ranks = cls.popularity.ranks(key_rngs[index], len(mine))
                         local = cls.local_keys(ranks, times[mine], key_of_rank[index])
