@@ -53,7 +53,7 @@ def test_figures_drawn_side_by_side_are_the_bytes_drawn_one_after_another(tables
     assert files(side_by_side) == files(one_by_one)
 
 
-#: the processes that drew a `where_drawn` figure, one file each (a forked worker's own file)
+#: the processes that built a `where_drawn` figure, one mark per figure built (a forked worker's own file)
 DRAWN_BY = "drawn_by"
 
 
@@ -67,14 +67,15 @@ def where_drawn(tables):
     return figure
 
 
-def test_each_file_is_drawn_by_a_forked_process_when_forking_pays(tables, tmp_path, monkeypatch):
+def test_each_figure_is_drawn_by_a_forked_process_when_forking_pays(tables, tmp_path, monkeypatch):
     marks = tmp_path / "marks"
     marks.mkdir()
     monkeypatch.setenv(DRAWN_BY, str(marks))
     monkeypatch.setattr(parallel, "drawing_processes", lambda tasks: 2)
     written = parallel.draw_figures(tables, {"a": where_drawn, "b": where_drawn}, tmp_path)
     drawers = {int(mark.name): mark.read_text().count("drawn") for mark in marks.iterdir()}
-    assert os.getpid() not in drawers and sum(drawers.values()) == 4  # four files, none drawn here
+    # two figures, each built once by a forked worker for both its files, none here
+    assert os.getpid() not in drawers and sum(drawers.values()) == 2
     assert [path.name for path in written] == ["a.png", "a.svg", "b.png", "b.svg"]
     monkeypatch.setattr(parallel, "drawing_processes", lambda tasks: 1)
     for mark in marks.iterdir():
