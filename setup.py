@@ -195,7 +195,8 @@ def extensions():
         if module.name == "workloads._draws":
             # numpy's distributions in C (its ziggurats), as numpy ships them for Cython; and no
             # multiply-add fused into one rounding, which would change numbers numpy rounds twice
-            module.library_dirs.append(str(Path(numpy.get_include()).parent.parent / "random" / "lib"))
+            distributions = importlib.util.find_spec("numpy.random").submodule_search_locations[0]
+            module.library_dirs.append(str(Path(distributions) / "lib"))  # (numpy's libnpyrandom.a)
             module.libraries += ["npyrandom", "m"]
             module.extra_compile_args.append("-ffp-contract=off")
         module.digest = digest
