@@ -54,5 +54,4 @@ cdef class Node:
     cdef void prefetch_entry(self, int64_t key) noexcept
     cdef void prefetch_links(self, int64_t key) noexcept
     cdef void prefetch_victims(self) noexcept
-    cdef void prefetch_deletion(self, int64_t key) noexcept
     cdef void drop_slot(self, int32_t slot) noexcept

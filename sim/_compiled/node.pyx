@@ -14,7 +14,7 @@ its own, one record per slot (node.pxd's Entry): the expiry time and TTL
 """
 
 from libc.math cimport INFINITY
-from libc.stdint cimport int32_t, int64_t, SIZE_MAX, uint64_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, SIZE_MAX, uint64_t
 from libc.stdlib cimport free
 from posix.stdlib cimport posix_memalign
 from libc.string cimport memcpy, memset
@@ -26,7 +26,7 @@ from policies.compiled import reshape_kernel
 
 from policies._kernels.kernel cimport Kernel, QueueKernel
 from policies._kernels.slots cimport SlotMap, slots_add, slots_release_unheld
-from workloads.native.hashmap cimport map_get, map_home, map_prefetch
+from workloads.native.hashmap cimport map_get, map_prefetch, map_prefetch_deletion
 from workloads.native.memory cimport __builtin_prefetch, grow_aligned, PREFETCH_DISTANCE
 
 
@@ -130,7 +130,7 @@ cdef class Node:
         first = self.kernel.upcoming_victim(0)
         if first < 0:
             return
-        self.prefetch_deletion(self.slots.key_of[first])
+        map_prefetch_deletion(self.map, self.slots.key_of[first])  # (its eviction deletes it from the map)
         second = self.kernel.upcoming_victim(1)
         if second < 0:
             return
@@ -139,15 +139,6 @@ cdef class Node:
         self.kernel.prefetch(second)
         if self.ttls:
             __builtin_prefetch(&self.entries[second])
-
-    cdef void prefetch_deletion(self, int64_t key) noexcept:
-        """The buckets deleting `key` from the key map reads: its own, and the next line's too when its
-        bucket ends a line (the deletion's backward shift reads on until an empty bucket, most often
-        the next one, which then lies on the next line)."""
-        cdef int64_t* bucket = &self.map.table[2 * map_home(self.map, key)]
-        __builtin_prefetch(bucket)
-        if (<uintptr_t>bucket & 63) == 48:  # the last of a line's four 16-byte buckets (tables are line-aligned)
-            __builtin_prefetch(bucket + 2)
 
     cdef int32_t new_slot(self, int64_t key) except -1:
         """A slot for a key that has none (the slot map's), this node's arrays grown to cover it."""

@@ -10,7 +10,7 @@
 # Values are >= 0; -1 means "absent".  A Map starts zeroed (a struct member of a cdef
 # class is) and becomes usable with map_init; map_free on a zeroed or freed Map is safe.
 
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport free
 from libc.string cimport memset
 
@@ -58,6 +58,16 @@ cdef inline uint64_t map_home(const Map* m, int64_t key) noexcept nogil:
 
 cdef inline void map_prefetch(const Map* m, int64_t key) noexcept nogil:
     __builtin_prefetch(&m.table[2 * map_home(m, key)])
+
+
+cdef inline void map_prefetch_deletion(const Map* m, int64_t key) noexcept nogil:
+    """Ask for what deleting `key` reads: its bucket, and the next line too when the bucket ends a line
+    (the backward shift reads on until an empty bucket, most often the next one, then on the next line;
+    tables are line-aligned, four 16-byte buckets a line)."""
+    cdef int64_t* bucket = &m.table[2 * map_home(m, key)]
+    __builtin_prefetch(bucket)
+    if (<uintptr_t>bucket & 63) == 48:  # the last of its line's four buckets
+        __builtin_prefetch(bucket + 2)
 
 
 cdef inline int64_t map_get(const Map* m, int64_t key) noexcept nogil:
