@@ -125,3 +125,35 @@ def test_che_limits():
     assert theory.che_hit_ratio(p, 25) == pytest.approx(0.25, abs=1e-9)
     assert theory.fifo_hit_ratio(p, 25) == pytest.approx(0.25, abs=1e-9)
     assert theory.lfu_hit_ratio(Zipf(100, 1.0).pmf(), 10) > theory.che_hit_ratio(Zipf(100, 1.0).pmf(), 10)
+
+
+def bisect(occupancy, capacity: float) -> float:
+    """The T with occupancy(T) = capacity, by plain bisection (an increasing occupancy): the slow, sure way."""
+    low, high = 0.0, 1.0
+    while occupancy(high) < capacity:
+        low, high = high, 2.0 * high
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if occupancy(middle) < capacity else (low, middle)
+    return (low + high) / 2
+
+
+@pytest.mark.parametrize("keys,alpha", [(10_000, 0.0), (10_000, 1.2), (100_000, 0.9)])
+@pytest.mark.parametrize("share", [1e-4, 0.01, 0.5, 0.9999])
+def test_characteristic_times_are_the_roots_bisection_finds(keys, alpha, share):
+    # From a capacity of one key to all keys but one (where T runs to millions of requests).
+    p = Zipf(keys, alpha).pmf()
+    capacity = share * keys
+    che = bisect(lambda t: float(np.sum(-np.expm1(-p * t))), capacity)
+    assert theory.che_time(p, capacity) == pytest.approx(che, rel=1e-10)
+    fifo = bisect(lambda t: float(np.sum(p * t / (1.0 + p * t))), capacity)
+    assert theory.fifo_hit_ratio(p, capacity) == pytest.approx(
+        float(np.sum(p * p * fifo / (1.0 + p * fifo))), rel=1e-10
+    )
+
+
+def test_a_capacity_that_keys_of_popularity_zero_would_have_to_fill_is_refused():
+    p = Zipf(100_000, 100.0).pmf()  # i ** -100 underflows to 0 beyond the first two thousand keys
+    assert theory.che_hit_ratio(p, 500) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="popularity above 0"):
+        theory.che_time(p, 5_000)
