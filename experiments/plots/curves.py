@@ -25,6 +25,7 @@ from experiments.plots.labels import (
     METRICS,
     dense,
     numeric_axis,
+    plain_log_ticks,
     set_x_axis,
     spans_decades,
     tick_label,
@@ -72,6 +73,7 @@ class Scale:
             ax.set_ylim(0, 1)
         elif self.log:
             ax.set_yscale("log")  # a saturated backend's seconds and a cache's milliseconds, both legible
+            plain_log_ticks(ax.yaxis, 10.0**self.low, 10.0**self.high)
         else:  # from 0, with room above the highest point (autoscaling's margin is a share of the data's range)
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.05 * self.high))
 

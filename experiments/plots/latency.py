@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.plots.frame import caption, figure
-from experiments.plots.labels import point_label
+from experiments.plots.labels import plain_log_ticks, point_label
 from experiments.plots.style import LAYERED, colors, layered_widths, place_legends
 from experiments.plots.tables import Tables, series
 
@@ -81,8 +81,10 @@ def latency_cdf(tables: Tables):
     tail.set_title("Tail")
     tail.set_ylabel("fraction of requests slower than x")
     tail.set_yscale("log")
+    measured = latency["latency_ms"][latency["latency_ms"] > 0]
     for ax in (body, tail):
         ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis, measured.min(), measured.max())
         ax.set_xlabel("latency (ms)")
     # A CDF has risen by the right: its lower right is empty; the tails fall to the lower right.
     place_legends(fig, {body: "lower right", tail: "lower left"})

@@ -24,9 +24,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from experiments.plots.frame import caption, figure
+from experiments.plots.labels import plain_log_ticks
 from experiments.plots.overlays import backend_capacity
 from experiments.plots.style import LAYERED, PANEL, colors, layered_widths, place_legends
 from experiments.plots.tables import Tables, config_at, series
@@ -101,7 +101,8 @@ def timeseries(tables: Tables):
             ax.set_ylim(0, frame[column].max() + 1)
         elif column == "p99_ms":
             ax.set_yscale("log")
-            plain_log_ticks(ax, frame[column])
+            positive = frame[column][frame[column] > 0]
+            plain_log_ticks(ax.yaxis, positive.min(), positive.max())
         elif column == "backend_rps":
             draw_capacities(ax, capacities, colors(len(groups)), frame[column].max())
         else:
@@ -117,19 +118,6 @@ def timeseries(tables: Tables):
         place_legends(fig, {axes[0]: "best"}, ncols=min(len(groups), 4))
     caption(fig, notes)
     return fig
-
-
-def plain_log_ticks(ax, values: pd.Series) -> None:
-    """Tick labels of a log axis as plain numbers ("12.5", "100"), not powers of ten ("1.25 x 10^1").
-
-    Within a decade matplotlib labels only minor ticks, in scientific notation; over
-    several decades the decades alone are labelled.
-    """
-    plain = FuncFormatter(lambda value, _: f"{value:g}")
-    ax.yaxis.set_major_formatter(plain)
-    positive = values[values > 0]
-    within_a_decade = len(positive) and positive.max() < 10 * positive.min()
-    ax.yaxis.set_minor_formatter(plain if within_a_decade else NullFormatter())
 
 
 def draw_capacities(ax, capacities: list[float], palette, highest: float) -> None:
