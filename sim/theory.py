@@ -21,7 +21,6 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from scipy import optimize
 
 #: Newton steps at most (a capacity of all keys but one takes about 20)
 NEWTON_STEPS = 500
@@ -174,6 +173,8 @@ def mmc_response_quantile(servers: int, arrival_rate: float, service_rate: float
     high = 1.0 / mu
     while survival(high) > 1.0 - q:
         high *= 2.0
+    from scipy import optimize  # (here: its import takes half a second that the Che curves no longer need)
+
     return optimize.brentq(lambda t: survival(t) - (1.0 - q), 0.0, high, xtol=1e-14, rtol=1e-12)
 
 

@@ -132,7 +132,7 @@ def che_from_empty(p: np.ndarray, capacity: float, warmup: int, requests: int) -
     min(w, T))).  Averaged over w in [W, W+M], with the integral of
     p (1 - exp(-p w)) dw being p w + exp(-p w).
     """
-    from sim import theory  # here: scipy.optimize loads only where a theory curve is drawn
+    from sim import theory
 
     p = np.asarray(p, dtype=float)
     t = theory.che_time(p, capacity) if capacity < len(p) else math.inf
