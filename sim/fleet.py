@@ -35,6 +35,7 @@ that would begin before the previous one ended begins when it ends.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -129,8 +130,10 @@ class FleetPlan:
         ids: Sequence[int] | None
         where = f"cluster.changes[{index}]" if index is not None else "a decided change"
         t = change.at_s
-        if change.add:
-            return tuple(self._add(t, change.provision_s, reason, signal) for _ in range(change.add))
+        if change.add:  # each new node takes the lowest id free then
+            taken = self.taken_at(t)
+            free = (n for n in itertools.count() if n not in taken)  # (ids in order: one pass for any number)
+            return tuple(self._join(next(free), t, change.provision_s, reason, signal) for _ in range(change.add))
         if change.remove:
             taken = self.taken_at(t)
             if isinstance(change.remove, int):
@@ -163,9 +166,8 @@ class FleetPlan:
             self._fleet_capacity.append((t, change.capacity))
         return ids
 
-    def _add(self, t: float, provision_s: float, reason: str, signal: float | None = None) -> int:
-        taken = self.taken_at(t)
-        node = next(n for n in range(len(taken) + 1) if n not in taken)
+    def _join(self, node: int, t: float, provision_s: float, reason: str, signal: float | None = None) -> int:
+        """Node id `node` (free at t) provisions from t and joins provision_s later."""
         stint = Stint(node, t, t + provision_s, reason=reason, signal=signal)
         self.stints.append(stint)
         self._by_node.setdefault(node, []).append(stint)
@@ -268,7 +270,7 @@ class RestartWalks:
     def __init__(self, restarts: Restarts, plan: FleetPlan, seed: int):
         self.restarts, self.plan = restarts, plan
         self.order_rng = rng_for(seed, "cluster.restarts")
-        self.next_start, self.index = restarts.first_s, 0
+        self.next_start, self.index = self._registered(restarts.first_s), 0
 
     def __iter__(self) -> RestartWalks:
         return self
@@ -288,5 +290,15 @@ class RestartWalks:
             cursor += restarts.down_s + restarts.gap_s
         walk = RestartWalk(self.index, tuple(outages))
         self.index += 1
-        self.next_start = max(begin + restarts.every_s, outages[-1][2])
+        self.next_start = self._registered(max(begin + restarts.every_s, outages[-1][2]))
         return walk
+
+    def _registered(self, start: float) -> float:
+        """`start`, or inf (no more walks) once a node's down time no longer registers as time there.
+
+        Beyond about 2**53 times down_s a float64 `start + down_s` is `start` again: that walk and
+        every later one would change nothing, and the search for the fleet's next change would go on
+        for ever (a run's drain asks for it after its last request).  The config refuses such a
+        down_s within the run (experiments/config/fleet_checks.py); this is after it.
+        """
+        return start if start + self.restarts.down_s > start else math.inf

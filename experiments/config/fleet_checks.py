@@ -15,6 +15,7 @@ into the simulator's specs.)
 from __future__ import annotations
 
 import copy
+import math
 
 from experiments.config.checks import describe
 from experiments.config.fleet import plan_fields
@@ -84,6 +85,11 @@ def _restarts(config: Config) -> str | None:
         return None
     if not restarts.down_s:
         return "cluster.restarts.down_s: a node restarts for some time; must be > 0"
+    if span is not None and span + restarts.down_s == span:  # (a float64 time there cannot hold it)
+        return (
+            f"cluster.restarts.down_s: {restarts.down_s:g} s is lost in the clock by the run's end ({span:.3g} "
+            f"simulated seconds); at least {2 * math.ulp(span):.3g} s"
+        )
     if span is not None:
         changes = 2 * config.cluster.nodes * span / restarts.every_s
         if changes > MAX_MEMBERSHIP_CHANGES:

@@ -7,6 +7,7 @@ import pytest
 
 from experiments.config import ConfigError, load
 from experiments.config.build import scenario
+from experiments.config.loading import from_dict
 from policies import engine
 from sim import METRICS
 from sim.metrics import FLEET as FLEET_COLUMNS
@@ -78,6 +79,16 @@ BAD = [
     ),
     ("[targets]\np99_ms = 5\n", "targets: violation seconds are counted over timeseries.csv's rows: set run.interval"),
 ]
+
+
+def test_a_restart_too_short_for_the_clock_at_the_runs_end_is_refused():
+    # A run of 10**8 s: a float64 time steps by 1.5e-8 s there, and a nanosecond down would be no restart.
+    config = {"run": {"requests": 10**9, "warmup": 0}, "workload": {"rate": 10.0}, "cluster": {"nodes": 2}}
+    config["cluster"]["restarts"] = {"every_s": 1e7, "down_s": 1e-9}
+    with pytest.raises(ConfigError, match=r"^cluster.restarts.down_s: 1e-09 s is lost in the clock by the run's end "):
+        from_dict(config)
+    config["cluster"]["restarts"]["down_s"] = 1e-7
+    assert from_dict(config).config.cluster.restarts.down_s == 1e-7
 
 
 @pytest.mark.parametrize("text,message", BAD)

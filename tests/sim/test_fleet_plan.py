@@ -81,6 +81,31 @@ def test_a_rolling_restart_walks_the_members_by_id_then_waits_for_the_next():
     assert [walk.start for walk in itertools.islice(slow, 3)] == [1.0, 4.0, 7.0]  # each when the last ended
 
 
+def test_restarts_end_where_their_down_time_is_lost_in_the_clock():
+    # At 10**8 s a float64 time steps by 1.5e-8 s: a nanosecond down there changes nothing, nor does any
+    # later walk, and the search for the fleet's next change, which a run's drain makes after its last
+    # request, went on for ever.
+    walks = RestartWalks(Restarts(every_s=1e8, down_s=1e-9, start_s=0.2), FleetPlan(1, 100), seed=1)
+    assert next(walks).outages == ((0, 0.2, 0.2 + 1e-9),)
+    assert walks.next_start == math.inf
+    restarting = ClusterSpec(nodes=1, capacity=10, restarts=Restarts(every_s=1e8, down_s=1e-9, start_s=0.2))
+    assert list(Membership.of(restarting, seed=1).change_times()) == [0.2, 0.2 + 1e-9]
+
+
+def test_a_scale_out_by_thousands_of_nodes_reads_the_fleet_once():
+    # Each new node takes the lowest free id: asking "which ids are taken" once per node made a
+    # scale-out of n nodes cost n * n (4,096 at once: 17 s).
+    fleet = FleetPlan(3, 100)
+    asked = []
+    taken_at = fleet.taken_at
+    fleet.taken_at = lambda t: asked.append(t) or taken_at(t)  # type: ignore[method-assign]
+    fleet.apply(Change(5.0, add=4096, provision_s=1.0))
+    assert asked == [5.0]
+    assert sorted(fleet.members_at(6.0)) == list(range(4099)) and fleet.ids == 4099
+    fleet.apply(Change(7.0, remove=(1, 2)))
+    assert fleet.apply(Change(8.0, add=3)) == (1, 2, 4099)  # the freed ids first, then the next new one
+
+
 def test_random_restart_orders_are_drawn_per_walk_from_their_own_stream():
     def orders(seed):
         walks = RestartWalks(Restarts(every_s=10.0, down_s=1.0, order="random"), FleetPlan(6, 100), seed)
