@@ -10,7 +10,7 @@ At any time a node id is absent, provisioning (taken, not serving), a
 member that is up, or a member that is down (in an outage: a failure or a
 restart).  An outage counts only while its id is a member.  `state_at(t)`
 gives the members and the members up; `transitions()` gives, at each time
-the fleet changes, its rows (FleetRow): what changed (add, remove, down, up,
+the fleet may change, its rows (FleetRow): what changed (add, remove, down, up,
 capacity), for which ids, why, and the state before and after.  Changes at
 one instant are taken in the order remove, up, down, capacity, add, each row
 seeing the state the rows before it left (so a rolling restart without a gap
@@ -315,11 +315,15 @@ class Membership:
 
     # -- the rows -----------------------------------------------------------------------------
     def transitions(self) -> Iterator[tuple[float, list[FleetRow]]]:
-        """(time, rows) at each instant the fleet changes, in time order (module docstring)."""
+        """(time, rows) at each instant the fleet may change, in time order (module docstring).
+
+        The rows are empty where nothing changed after all (a node down again as it comes back: a
+        lone node whose restarts follow each other without a gap).  Such instants are given too: a
+        search for the next instant that changes something could go on for ever (that lone node never
+        comes back), and the SimPy process that reads these waits for each instant in turn.
+        """
         for when in self.change_times():
-            rows = self.rows_at(when)
-            if rows:
-                yield when, rows
+            yield when, self.rows_at(when)
 
     def rows_at(self, when: float) -> list[FleetRow]:
         """The rows that take the fleet from what the rows so far left to its state at `when` (called

@@ -19,7 +19,7 @@ KVSIM_FUZZ_EXAMPLES=1000).
 import os
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from experiments.config.build import scenario
@@ -181,8 +181,33 @@ def outcome(model_class, built, seed):
         return type(error).__name__, str(error)
 
 
+def found(cluster: dict, **sections) -> dict:
+    """A config the fuzzer found a fault with (kept as an example: each now runs in a moment)."""
+    return {
+        "run": {"requests": REQUESTS, "warmup": WARMUP, "seeds": [1]},
+        "workload": {"keys": 200, "alpha": 0.9, "rate": RATE, "write_fraction": 0.1},
+        "cluster": {"nodes": 1, "capacity": 20, "node_concurrency": 1, "node_service": {"dist": "constant", "ms": 0.1}}
+        | cluster,
+        "backend": {"latency": {"dist": "lognormal", "median_ms": 2.0, "sigma": 0.5}, "concurrency": 2},
+        **sections,
+    }
+
+
+#: restarts down for a nanosecond every 10**8 s: after the run, no later walk changed anything, and the
+#: search for the next change never ended (at 10**8 s a float64 time steps by 1.5e-8 s)
+LOST_IN_THE_CLOCK = found({"restarts": {"every_s": 1e8, "down_s": 1e-9, "start_s": RUN_S * 0.999}})
+#: a lone node restarted back to back: down again as it comes back, so it never does, and the search
+#: for an instant that changes something never ended, in the run
+NEVER_BACK = found({"restarts": {"every_s": RUN_S / 10, "down_s": RUN_S / 10, "start_s": RUN_S / 4}})
+#: 4,096 nodes added at once, each asking which ids were taken: 10 s for this run
+THOUSANDS = found({"nodes": 3}, autoscale={"mode": "schedule", "nodes_by_hour": [3] + [4096] * 23})
+
+
 @fuzz
 @given(config=configs())
+@example(config=LOST_IN_THE_CLOCK)
+@example(config=NEVER_BACK)
+@example(config=THOUSANDS)
 def test_both_loops_agree_on_a_living_fleet_at_the_ends_of_its_ranges(config):
     try:
         point = points(from_dict(config))[0]
