@@ -74,10 +74,14 @@ class Calendar:
                 env.step()
 
     def drain(self) -> None:
-        """Run until none of our entries is left (SimPy's events before them in between)."""
+        """After the last request: run our entries until none is left (the answers the last misses
+        wait for, and what they schedule).
+
+        SimPy is not stepped any more.  What its processes do after the last arrival (the fleet's
+        changes, bulk updates, an autoscaler's ticks) changes no latency, and a run's fleet.csv keeps
+        the changes up to its last arrival (sim/metrics.py); stepping them up to our last entry meant
+        stepping restarts every second up to a near cache's invalidation due 10**8 s later.
+        """
         while self._entries:
-            if self._next_ours() <= self.env.peek():
-                self._run_ours()
-            else:
-                self.env.step()
+            self._run_ours()
         self.due = self.env.peek()

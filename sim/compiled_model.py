@@ -50,6 +50,8 @@ does, and a bulk update reaches the near caches through ``bulk_update``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -287,9 +289,7 @@ class CompiledModel(Model):
         self._hand_late()
 
     def _finish(self) -> None:
-        while self.core.drain(self.env.peek()):
-            self._hand_late()
-            self.env.step()
+        self.core.drain(math.inf)  # (Calendar.drain: SimPy is not stepped after the last request)
         self._hand_late()
 
     def _hand_late(self) -> None:

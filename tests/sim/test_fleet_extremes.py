@@ -189,8 +189,7 @@ def found(cluster: dict, **sections) -> dict:
         "cluster": {"nodes": 1, "capacity": 20, "node_concurrency": 1, "node_service": {"dist": "constant", "ms": 0.1}}
         | cluster,
         "backend": {"latency": {"dist": "lognormal", "median_ms": 2.0, "sigma": 0.5}, "concurrency": 2},
-        **sections,
-    }
+    } | sections
 
 
 #: restarts down for a nanosecond every 10**8 s: after the run, no later walk changed anything, and the
@@ -201,6 +200,13 @@ LOST_IN_THE_CLOCK = found({"restarts": {"every_s": 1e8, "down_s": 1e-9, "start_s
 NEVER_BACK = found({"restarts": {"every_s": RUN_S / 10, "down_s": RUN_S / 10, "start_s": RUN_S / 4}})
 #: 4,096 nodes added at once, each asking which ids were taken: 10 s for this run
 THOUSANDS = found({"nodes": 3}, autoscale={"mode": "schedule", "nodes_by_hour": [3] + [4096] * 23})
+#: a near cache's invalidation due 10**8 s after the last write: the drain stepped the restarts, every
+#: RUN_S, all the way there
+LONG_DRAIN = found(
+    {"restarts": {"every_s": RUN_S, "down_s": 1e-3}},
+    workload={"keys": 200, "alpha": 0.9, "rate": RATE, "write_fraction": 0.1, "clients": 1},
+    near={"capacity": 5, "invalidation_delay_s": SPAN},
+)
 
 
 @fuzz
@@ -208,6 +214,7 @@ THOUSANDS = found({"nodes": 3}, autoscale={"mode": "schedule", "nodes_by_hour": 
 @example(config=LOST_IN_THE_CLOCK)
 @example(config=NEVER_BACK)
 @example(config=THOUSANDS)
+@example(config=LONG_DRAIN)
 def test_both_loops_agree_on_a_living_fleet_at_the_ends_of_its_ranges(config):
     try:
         point = points(from_dict(config))[0]
