@@ -115,6 +115,19 @@ def configs(draw):
         "cluster": cluster,
         "backend": {"latency": {"dist": "lognormal", "median_ms": 2.0, "sigma": 0.5}, "concurrency": 2},
     }
+    if draw(st.booleans()):  # entries that expire, at the ends of a TTL, looked for or swept
+        cluster["ttl"] = draw(st.sampled_from([1e-9, RUN_S / 5, SPAN]))
+        cluster["expiry"] = draw(st.sampled_from(["lazy", "active"]))
+        cluster["ttl_mode"] = draw(st.sampled_from(["insert", "refresh"]))
+    if draw(st.booleans()):  # random failures: a node fails every few ms, or once in 10**8 s
+        cluster["mtbf_s"] = draw(st.sampled_from([RUN_S / 5, SPAN]))
+        cluster["mttr_s"] = draw(st.sampled_from([1e-9, RUN_S / 10, SPAN]))
+    if draw(st.booleans()):
+        config["run"]["interval"] = RUN_S / 10
+        config["targets"] = {
+            "p99_ms": draw(st.sampled_from([1e-9, 5.0, 1e12])),
+            "hit_ratio": draw(st.sampled_from([0.0, 1.0])),
+        }
     features = draw(
         st.lists(
             st.sampled_from(["changes", "restarts", "autoscale", "failover", "warmup", "eviction", "near"]),
