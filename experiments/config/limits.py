@@ -47,8 +47,10 @@ MAX_LATENCY_S = 86_400.0
 #: node failures and recoveries over a run: each is an event and a routing change (100,000 take
 #: about 10 s of CPU on top of the requests)
 MAX_MEMBERSHIP_CHANGES = 100_000
-#: on/off phases drawn over a run
-MAX_ARRIVAL_PHASES = 50_000_000
+#: on/off phases drawn over a run: each costs 12 to 26 us to draw, so these are 25 to 50 s of CPU (a day
+#: of 100 ms bursts is 1.7 million; 50 million, the bound before, let 100 requests in nanosecond
+#: phases draw for 15 minutes)
+MAX_ARRIVAL_PHASES = 2_000_000
 #: memory for a trace put in time order before the run (workload.trace_disorder = "sort")
 MAX_SORTED_BYTES = 4 << 30
 SORTED_BYTES_PER_REQUEST = 25  # time, key, size (8 bytes each) and op (1)

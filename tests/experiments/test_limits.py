@@ -34,6 +34,11 @@ CASES = {
         '[workload]\narrivals = { process = "onoff", mean_on_s = 1e-9, mean_off_s = 1e-9, off_ratio = 0.1 }\n',
         "workload.arrivals: on/off phases of 1e-09 s",
     ),
+    "on/off phases of 10 ns in a run of 0.1 s, each drawn in turn": (  # (10 million: 2 to 4 minutes)
+        '[workload]\narrivals = { process = "onoff", mean_on_s = 1e-8, mean_off_s = 1e-8, off_ratio = 0.5 }\n',
+        "workload.arrivals: on/off phases of 1e-08 s and 1e-08 s make about 1e+07 phases in 0.1 simulated seconds; "
+        "at most 2,000,000",
+    ),
     "object size": (
         '[workload]\nobject_size = { dist = "lognormal", median = 1e12, sigma = 1 }\n',
         "objects may be at most 2**40 bytes",
