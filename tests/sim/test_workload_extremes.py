@@ -14,34 +14,15 @@ refused in one line naming the key.
 CI runs a short budget; KVSIM_FUZZ_EXAMPLES sets a campaign.
 """
 
-import os
-
-import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from experiments.config.build import scenario
-from experiments.config.errors import ConfigError
 from experiments.config.fleet import SPAN
-from experiments.config.loading import from_dict
 from experiments.config.schema import MAX_ALPHA, MAX_KEYS, MAX_RATE
-from experiments.config.sweep import points
-from policies import engine, policy_class
+from policies import policy_class
 from policies.compiled import compiled_names
 from policies.limits import MAX_CAPACITY
-from sim.compiled_model import CompiledModel, Engine, refusal
-from sim.model import Model
-from tests.sim.test_fleet_extremes import outcome
-
-pytestmark = pytest.mark.skipif(Engine is None or engine() != "compiled", reason="the compiled engine is not running")
-
-EXAMPLES = int(os.environ.get("KVSIM_FUZZ_EXAMPLES", "25"))
-fuzz = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize="KVSIM_FUZZ_EXAMPLES" not in os.environ,  # (CI sees the same inputs every time)
-    suppress_health_check=list(HealthCheck),
-)
+from tests.sim.test_fleet_extremes import agree_or_refuse, fuzz, pytestmark  # noqa: F401 (the same budget and skip)
 
 #: what a timed model can run: every built-in policy but the offline one
 TIMED_POLICIES = [name for name in compiled_names() if not policy_class(name).offline]
@@ -147,20 +128,4 @@ def configs(draw):
 @fuzz
 @given(config=configs())
 def test_both_loops_agree_on_workloads_and_clusters_at_the_ends_of_their_ranges(config):
-    try:
-        point = points(from_dict(config))[0]
-    except ConfigError as error:
-        event("refused")
-        message = str(error)
-        assert "\n" not in message.strip() and "." in message.split(":")[0], message  # one line, naming a key
-        return
-    built = scenario(point.config)
-    if refusal(built) is not None:  # (a policy or feature the compiled loop declines: it runs on Python's)
-        event("the compiled loop declines")
-        return
-    compiled, python = outcome(CompiledModel, built, point.seed), outcome(Model, built, point.seed)
-    event("both ran" if not isinstance(compiled, tuple) else "both failed alike")
-    assert compiled == python
-    if not isinstance(compiled, tuple):
-        assert compiled.latency_histogram == python.latency_histogram
-        assert compiled.timeseries == python.timeseries
+    agree_or_refuse(config)
