@@ -2,28 +2,13 @@
 
 import json
 import shutil
-import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from experiments.output.tables import SUMMARY_METRICS
 from sim import CDF_PROBABILITIES, METRICS
-from tests.experiments.conftest import SMALL, kvsim, write_config
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
-    """SMALL run once on one worker, for the tests that read it (never written to): (config, out, the command).
-
-    Each `kvsim run` of it takes 7 CPU seconds (most of them its figures); the tests below used to run it
-    four times over.
-    """
-    folder = tmp_path_factory.mktemp("small")
-    config = write_config(folder, SMALL, "small.toml")
-    done = kvsim("run", config, "--out", folder / "out", "--workers", "1")
-    return config, folder / "out", done
+from tests.experiments.conftest import kvsim
 
 
 def test_run_writes_results_manifest_and_plot(small_run):
