@@ -15,6 +15,7 @@ from experiments.cli.main import OneLineParser
 from experiments.plan.settings import Target
 from sim import vocabulary
 from sim.metrics import RunResult
+from tests import conftest
 from workloads.traces import measure
 from workloads.traces.compression import _Unclosing
 
@@ -74,3 +75,6 @@ validate.add_validate_command
 
 # A package's __getattr__ (PEP 562) is called by Python for a name it does not hold yet.
 config.__getattr__
+
+# pytest calls its hooks by name: the suite's order under pytest-xdist (tests/conftest.py).
+conftest.pytest_collection_modifyitems

@@ -52,3 +52,17 @@ def small_config(tmp_path):
     path = tmp_path / "small.toml"
     path.write_text(SMALL)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """SMALL run once on one worker, for the tests that read it or damage a copy (never written to itself):
+    (config, out, the command).
+
+    Each `kvsim run` of it takes 7 CPU seconds (most of them its figures): test_cli_run, test_api,
+    test_executors, test_outputs_trust and test_run_files ran it seven times over.
+    """
+    folder = tmp_path_factory.mktemp("small")
+    config = write_config(folder, SMALL, "small.toml")
+    done = kvsim("run", config, "--out", folder / "out", "--workers", "1")
+    return config, folder / "out", done

@@ -6,7 +6,7 @@ import pytest
 import experiments
 from experiments.config import ConfigError
 from sim import METRICS
-from tests.experiments.conftest import SMALL, kvsim, write_config
+from tests.experiments.conftest import SMALL, write_config
 from tests.experiments.test_cli_run import SATURATING
 from tests.user_policy import write_user_module
 
@@ -35,14 +35,14 @@ def test_accepts_a_dict_and_a_builtin_name():
     assert len(quick) == 1
 
 
-def test_out_writes_what_the_cli_writes(tmp_path, small_config):
+def test_out_writes_what_the_cli_writes(tmp_path, small_config, small_run):
     table = experiments.run(small_config, out=tmp_path / "api")
-    done = kvsim("run", small_config, "--out", tmp_path / "cli", "--workers", "1")
+    _, cli, done = small_run  # `kvsim run` of the same config, on one worker
     assert done.returncode == 0, done.stderr
     written = sorted(path.name for path in (tmp_path / "api").iterdir())
-    assert written == sorted(path.name for path in (tmp_path / "cli").iterdir())
+    assert written == sorted(path.name for path in cli.iterdir())
     for name in ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "capacity_curve.png"):
-        assert (tmp_path / "api" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes(), name
+        assert (tmp_path / "api" / name).read_bytes() == (cli / name).read_bytes(), name
     pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "api" / "results.csv"))
     again = experiments.run(small_config, out=tmp_path / "api")  # resumed, not rerun
     pd.testing.assert_frame_equal(table, again)

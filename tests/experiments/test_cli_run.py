@@ -1,6 +1,7 @@
 """`kvsim run` end to end: run a config, read back every file it wrote."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -10,9 +11,8 @@ from sim import CDF_PROBABILITIES, METRICS
 from tests.experiments.conftest import kvsim
 
 
-def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
-    out = tmp_path / "out"
-    done = kvsim("run", small_config, "--out", out, "--workers", "1")
+def test_run_writes_results_manifest_and_plot(small_run):
+    _, out, done = small_run
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no warnings, and no progress bar off a terminal
     results = pd.read_csv(out / "results.csv")
@@ -67,23 +67,25 @@ def test_run_writes_results_manifest_and_plot(tmp_path, small_config):
     assert first[2:] == [round(summary[f"{m}_mean"][0], 4) for m in shown]
 
 
-def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_config):
-    one, two = tmp_path / "one", tmp_path / "two"
-    assert kvsim("run", small_config, "--out", one, "--workers", "1").returncode == 0
-    assert kvsim("run", small_config, "--out", two, "--workers", "2").returncode == 0
+def test_same_config_same_bytes_on_any_worker_count(tmp_path, small_run):
+    config, one, done = small_run  # run on one worker
+    two = tmp_path / "two"
+    assert done.returncode == 0 and kvsim("run", config, "--out", two, "--workers", "2").returncode == 0
     for name in ("results.csv", "summary.csv", "nodes.csv", "latency.csv", "capacity_curve.png", "capacity_curve.svg"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
 
-def test_rerun_resumes_and_refuses_another_experiment(tmp_path, small_config):
+def test_rerun_resumes_and_refuses_another_experiment(tmp_path, small_run):
+    small_config, finished, done = small_run
+    assert done.returncode == 0
     out = tmp_path / "out"
-    assert kvsim("run", small_config, "--out", out, "--workers", "1").returncode == 0
+    shutil.copytree(finished, out)  # a finished run of small_config, left as it was for the other tests
     first = (out / "results.csv").read_bytes()
     again = kvsim("run", small_config, "--out", out, "--workers", "1")
     assert again.returncode == 0 and "(0 simulated now)" in again.stdout
     assert (out / "results.csv").read_bytes() == first
 
-    other = small_config.with_name("other.toml")
+    other = tmp_path / "other.toml"
     other.write_text(small_config.read_text().replace("alpha = 0.9", "alpha = 0.7"))
     refused = kvsim("run", other, "--out", out)
     assert refused.returncode == 2

@@ -82,18 +82,11 @@ def test_a_second_writer_is_refused_naming_the_first(tmp_path, small_config):
 # -- run files that do not verify -------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def finished_once(tmp_path_factory):
-    """One finished run of SMALL per module: each test damages its own copy."""
-    place = tmp_path_factory.mktemp("finished")
-    out = place / "out"
-    done = kvsim("run", write_config(place, SMALL, "small.toml"), "--out", out, "--workers", "1")
-    assert done.returncode == 0, done.stderr
-    return out
-
-
 @pytest.fixture
-def finished(tmp_path, small_config, finished_once):
+def finished(tmp_path, small_run):
+    """A copy of the session's finished run of SMALL (tests/experiments/conftest.py): each test damages its own."""
+    _, finished_once, done = small_run
+    assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
     shutil.copytree(finished_once, out)
     return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import shutil
 
 import pytest
 
@@ -123,10 +124,11 @@ def test_an_edit_that_leaves_every_number_plausible_is_caught_by_the_digest(genu
     assert unverified_reason(edited, point, stamp) == "damaged: its content does not match its digest"
 
 
-def test_damaged_run_files_are_simulated_again_and_the_tables_do_not_change(tmp_path, small_config):
-    out = tmp_path / "out"
-    done = kvsim("run", small_config, "--out", out, "--workers", "1")
+def test_damaged_run_files_are_simulated_again_and_the_tables_do_not_change(tmp_path, small_config, small_run):
+    _, finished, done = small_run
     assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)  # a copy of the session's finished run of small_config, to damage
     tables = {name: (out / name).read_bytes() for name in ("results.csv", "summary.csv", "nodes.csv", "latency.csv")}
     files = sorted((out / "runs").glob("*.json"))
     damages = [
