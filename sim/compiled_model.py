@@ -50,8 +50,6 @@ does, and a bulk update reaches the near caches through ``bulk_update``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import numpy.typing as npt
 
@@ -289,7 +287,7 @@ class CompiledModel(Model):
         self._hand_late()
 
     def _finish(self) -> None:
-        self.core.drain(math.inf)  # (Calendar.drain: SimPy is not stepped after the last request)
+        self.core.drain()
         self._hand_late()
 
     def _hand_late(self) -> None:

@@ -673,13 +673,10 @@ cdef class Engine:
         event comes first (step SimPy, call again)."""
         return self.advance(now, simpy_next) == 1
 
-    def drain(self, double simpy_next):
-        """Calendar.drain, up to SimPy's next event: True if entries are left after it (step SimPy, call again)."""
+    def drain(self):
+        """Calendar.drain: after the last request, run our entries until none is left (SimPy is not stepped)."""
         while self.calendar.heap.size:
-            if calendar_next(&self.calendar) > simpy_next:
-                return True
             self.run_next()
-        return False
 
     @property
     def pending(self):
